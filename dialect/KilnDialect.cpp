@@ -1,0 +1,207 @@
+//===- KilnDialect.cpp - the Kiln ONNX dialect and its verifiers ----------===//
+#include "dialect/KilnDialect.h"
+#include "dialect/ShapeHelpers.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/OpImplementation.h"
+
+using namespace mlir;
+using namespace kiln;
+
+#include "dialect/KilnDialect.cpp.inc"
+
+void KilnDialect::initialize() {
+  addOperations<
+#define GET_OP_LIST
+#include "dialect/KilnOps.cpp.inc"
+      >();
+}
+
+namespace {
+std::optional<llvm::SmallVector<int64_t>> rankedShape(Value v) {
+  if (auto t = llvm::dyn_cast<RankedTensorType>(v.getType()))
+    return llvm::SmallVector<int64_t>(t.getShape());
+  return std::nullopt;
+}
+
+Type elementType(Value v) { return llvm::cast<TensorType>(v.getType()).getElementType(); }
+
+LogicalResult verifyBroadcastable(Operation *op, bool sameElementType) {
+  llvm::SmallVector<llvm::SmallVector<int64_t>> shapes;
+  for (Value v : op->getOperands()) {
+    if (sameElementType && elementType(v) != elementType(op->getOperand(0)))
+      return op->emitOpError("operands must have one element type, got ")
+             << elementType(op->getOperand(0)) << " and " << elementType(v);
+    if (auto s = rankedShape(v))
+      shapes.push_back(*s);
+  }
+  if (!broadcastShapes(shapes))
+    return op->emitOpError("operand shapes cannot be broadcast together");
+  return success();
+}
+
+LogicalResult verifyRankAtLeast(Operation *op, Value v, int64_t rank, StringRef what) {
+  if (auto s = rankedShape(v))
+    if ((int64_t)s->size() < rank)
+      return op->emitOpError(what) << " must have rank >= " << rank << ", got " << s->size();
+  return success();
+}
+
+LogicalResult verifyAxis(Operation *op, Value v, int64_t axis, bool inclusiveEnd = false) {
+  if (auto s = rankedShape(v)) {
+    int64_t r = s->size();
+    if (axis < -r || axis > (inclusiveEnd ? r : r - 1))
+      return op->emitOpError("axis ") << axis << " is out of range for rank " << r;
+  }
+  return success();
+}
+
+LogicalResult verifySpatialAttrs(Operation *op, Value x, StringRef autoPad) {
+  if (autoPad != "NOTSET" && autoPad != "SAME_UPPER" && autoPad != "SAME_LOWER" &&
+      autoPad != "VALID")
+    return op->emitOpError("auto_pad must be NOTSET, SAME_UPPER, SAME_LOWER or VALID");
+  return verifyRankAtLeast(op, x, 3, "X");
+}
+} // namespace
+
+#define KILN_BINARY_VERIFIER(OP, SAME)                                                  \
+  LogicalResult OP::verify() { return verifyBroadcastable(*this, SAME); }
+KILN_BINARY_VERIFIER(AddOp, true)
+KILN_BINARY_VERIFIER(SubOp, true)
+KILN_BINARY_VERIFIER(MulOp, true)
+KILN_BINARY_VERIFIER(DivOp, true)
+KILN_BINARY_VERIFIER(PowOp, false)
+KILN_BINARY_VERIFIER(ModOp, true)
+KILN_BINARY_VERIFIER(EqualOp, true)
+KILN_BINARY_VERIFIER(LessOp, true)
+KILN_BINARY_VERIFIER(LessOrEqualOp, true)
+KILN_BINARY_VERIFIER(GreaterOp, true)
+KILN_BINARY_VERIFIER(GreaterOrEqualOp, true)
+KILN_BINARY_VERIFIER(AndOp, true)
+KILN_BINARY_VERIFIER(OrOp, true)
+KILN_BINARY_VERIFIER(XorOp, true)
+KILN_BINARY_VERIFIER(MaxOp, true)
+KILN_BINARY_VERIFIER(MinOp, true)
+KILN_BINARY_VERIFIER(SumOp, true)
+KILN_BINARY_VERIFIER(MeanOp, true)
+#undef KILN_BINARY_VERIFIER
+
+LogicalResult ConstantOp::verify() {
+  if (getValue().getType() != getType())
+    return emitOpError("result type must match the value's type");
+  return success();
+}
+
+LogicalResult CastOp::verify() {
+  if (auto in = rankedShape(getInput()))
+    if (auto out = rankedShape(getOutput()))
+      if (*in != *out)
+        return emitOpError("result shape must equal the input shape");
+  return success();
+}
+
+LogicalResult ClipOp::verify() {
+  for (Value bound : {getMin(), getMax()}) {
+    if (llvm::isa<NoneType>(bound.getType()))
+      continue;
+    if (elementType(bound) != elementType(getInput()))
+      return emitOpError("min and max must have the input's element type");
+    if (auto s = rankedShape(bound))
+      if (!s->empty() && !(s->size() == 1 && (*s)[0] == 1))
+        return emitOpError("min and max must be scalars");
+  }
+  return success();
+}
+
+LogicalResult MatMulOp::verify() {
+  if (elementType(getA()) != elementType(getB()))
+    return emitOpError("A and B must have one element type");
+  if (failed(verifyRankAtLeast(*this, getA(), 1, "A")))
+    return failure();
+  return verifyRankAtLeast(*this, getB(), 1, "B");
+}
+
+LogicalResult GemmOp::verify() {
+  for (Value v : {getA(), getB()})
+    if (auto s = rankedShape(v))
+      if (s->size() != 2)
+        return emitOpError("A and B must be 2-D");
+  if (auto c = rankedShape(getC()))
+    if (c->size() > 2)
+      return emitOpError("C must have rank <= 2");
+  return success();
+}
+
+LogicalResult ConvOp::verify() {
+  if (getGroup() < 1)
+    return emitOpError("group must be positive");
+  auto x = rankedShape(getX()), w = rankedShape(getW());
+  if (x && w) {
+    if (x->size() != w->size())
+      return emitOpError("X and W must have the same rank");
+    int64_t c = (*x)[1], wc = (*w)[1], m = (*w)[0];
+    if (c != ShapedType::kDynamic && wc != ShapedType::kDynamic && c != wc * getGroup())
+      return emitOpError("input channels ") << c << " != W channels " << wc << " * group "
+                                            << getGroup();
+    if (m != ShapedType::kDynamic && m % getGroup())
+      return emitOpError("output channels ") << m << " not divisible by group " << getGroup();
+  }
+  return verifySpatialAttrs(*this, getX(), getAutoPad());
+}
+
+LogicalResult MaxPoolOp::verify() {
+  if (getStorageOrder() != 0 && getStorageOrder() != 1)
+    return emitOpError("storage_order must be 0 or 1");
+  return verifySpatialAttrs(*this, getX(), getAutoPad());
+}
+
+LogicalResult AveragePoolOp::verify() {
+  return verifySpatialAttrs(*this, getX(), getAutoPad());
+}
+
+LogicalResult GlobalAveragePoolOp::verify() {
+  return verifyRankAtLeast(*this, getX(), 3, "X");
+}
+LogicalResult GlobalMaxPoolOp::verify() { return verifyRankAtLeast(*this, getX(), 3, "X"); }
+
+LogicalResult BatchNormalizationOp::verify() {
+  if (getTrainingMode() != 0)
+    return emitOpError("training_mode=1 is not an inference computation");
+  if (failed(verifyRankAtLeast(*this, getX(), 2, "X")))
+    return failure();
+  for (Value v : {getScale(), getB(), getInputMean(), getInputVar()})
+    if (auto s = rankedShape(v))
+      if (s->size() != 1)
+        return emitOpError("scale, B, mean and var must be 1-D");
+  return success();
+}
+
+LogicalResult SoftmaxOp::verify() { return verifyAxis(*this, getInput(), getAxis()); }
+LogicalResult LogSoftmaxOp::verify() { return verifyAxis(*this, getInput(), getAxis()); }
+LogicalResult FlattenOp::verify() { return verifyAxis(*this, getInput(), getAxis(), true); }
+
+LogicalResult ReshapeOp::verify() {
+  if (auto s = rankedShape(getShape()))
+    if (s->size() != 1)
+      return emitOpError("shape must be 1-D");
+  return success();
+}
+
+LogicalResult TransposeOp::verify() {
+  auto perm = toInts(getPerm());
+  if (auto s = rankedShape(getData()))
+    if (!perm.empty() && perm.size() != s->size())
+      return emitOpError("perm has ") << perm.size() << " entries for rank " << s->size();
+  return success();
+}
+
+LogicalResult ConcatOp::verify() {
+  if (getInputs().empty())
+    return emitOpError("needs at least one input");
+  for (Value v : getInputs())
+    if (elementType(v) != elementType(getInputs().front()))
+      return emitOpError("inputs must have one element type");
+  return verifyAxis(*this, getInputs().front(), getAxis());
+}
+
+#define GET_OP_CLASSES
+#include "dialect/KilnOps.cpp.inc"

@@ -1,0 +1,295 @@
+//===- KilnOps.td - ONNX operators of the Kiln dialect ---------*- tablegen -*-===//
+#ifndef KILN_OPS_TD
+#define KILN_OPS_TD
+
+include "dialect/KilnDialect.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/IR/BuiltinAttributes.td"
+
+// Results are typed by the shape rules in ShapeInference.cpp; before they run
+// a result may be unranked.
+class Kiln_UnaryOp<string mnemonic, list<Trait> traits = []>
+    : Kiln_Op<mnemonic, !listconcat(traits, [Pure])> {
+  let arguments = (ins AnyTensor:$X);
+  let results = (outs AnyTensor:$Y);
+  let assemblyFormat = "$X attr-dict `:` functional-type(operands, results)";
+}
+
+class Kiln_BinaryOp<string mnemonic, list<Trait> traits = []>
+    : Kiln_Op<mnemonic, !listconcat(traits, [Pure])> {
+  let summary = "elementwise binary op with ONNX multidirectional broadcasting";
+  let arguments = (ins AnyTensor:$A, AnyTensor:$B);
+  let results = (outs AnyTensor:$C);
+  let assemblyFormat = "$A `,` $B attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+class Kiln_VariadicOp<string mnemonic> : Kiln_Op<mnemonic, [Pure]> {
+  let summary = "elementwise op over any number of broadcast inputs";
+  let arguments = (ins Variadic<AnyTensor>:$inputs);
+  let results = (outs AnyTensor:$output);
+  let assemblyFormat = "$inputs attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Structural
+//===----------------------------------------------------------------------===//
+
+def Kiln_NoneOp : Kiln_Op<"none", [Pure]> {
+  let summary = "marks an absent optional input";
+  let results = (outs NoneType:$result);
+  let assemblyFormat = "attr-dict";
+}
+
+def Kiln_ConstantOp : Kiln_Op<"Constant", [Pure]> {
+  let summary = "a constant tensor (ONNX Constant and graph initializers)";
+  let arguments = (ins ElementsAttr:$value);
+  let results = (outs AnyTensor:$output);
+  let assemblyFormat = "$value attr-dict `:` type($output)";
+  let hasVerifier = 1;
+}
+
+def Kiln_IdentityOp : Kiln_UnaryOp<"Identity">;
+
+def Kiln_CastOp : Kiln_Op<"Cast", [Pure]> {
+  let summary = "element type conversion; the target is the result's element type";
+  let arguments = (ins AnyTensor:$input, DefaultValuedAttr<SI64Attr, "1">:$saturate);
+  let results = (outs AnyTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise math
+//===----------------------------------------------------------------------===//
+
+def Kiln_AddOp : Kiln_BinaryOp<"Add">;
+def Kiln_SubOp : Kiln_BinaryOp<"Sub">;
+def Kiln_MulOp : Kiln_BinaryOp<"Mul">;
+def Kiln_DivOp : Kiln_BinaryOp<"Div">;
+def Kiln_PowOp : Kiln_BinaryOp<"Pow">;
+def Kiln_ModOp : Kiln_BinaryOp<"Mod"> {
+  let arguments = (ins AnyTensor:$A, AnyTensor:$B, DefaultValuedAttr<SI64Attr, "0">:$fmod);
+}
+def Kiln_EqualOp : Kiln_BinaryOp<"Equal">;
+def Kiln_LessOp : Kiln_BinaryOp<"Less">;
+def Kiln_LessOrEqualOp : Kiln_BinaryOp<"LessOrEqual">;
+def Kiln_GreaterOp : Kiln_BinaryOp<"Greater">;
+def Kiln_GreaterOrEqualOp : Kiln_BinaryOp<"GreaterOrEqual">;
+def Kiln_AndOp : Kiln_BinaryOp<"And">;
+def Kiln_OrOp : Kiln_BinaryOp<"Or">;
+def Kiln_XorOp : Kiln_BinaryOp<"Xor">;
+
+def Kiln_MaxOp : Kiln_VariadicOp<"Max">;
+def Kiln_MinOp : Kiln_VariadicOp<"Min">;
+def Kiln_SumOp : Kiln_VariadicOp<"Sum">;
+def Kiln_MeanOp : Kiln_VariadicOp<"Mean">;
+
+def Kiln_NegOp : Kiln_UnaryOp<"Neg">;
+def Kiln_AbsOp : Kiln_UnaryOp<"Abs">;
+def Kiln_ReluOp : Kiln_UnaryOp<"Relu">;
+def Kiln_SigmoidOp : Kiln_UnaryOp<"Sigmoid">;
+def Kiln_TanhOp : Kiln_UnaryOp<"Tanh">;
+def Kiln_ExpOp : Kiln_UnaryOp<"Exp">;
+def Kiln_LogOp : Kiln_UnaryOp<"Log">;
+def Kiln_SqrtOp : Kiln_UnaryOp<"Sqrt">;
+def Kiln_ReciprocalOp : Kiln_UnaryOp<"Reciprocal">;
+def Kiln_FloorOp : Kiln_UnaryOp<"Floor">;
+def Kiln_CeilOp : Kiln_UnaryOp<"Ceil">;
+def Kiln_NotOp : Kiln_UnaryOp<"Not">;
+def Kiln_SinOp : Kiln_UnaryOp<"Sin">;
+def Kiln_CosOp : Kiln_UnaryOp<"Cos">;
+def Kiln_ErfOp : Kiln_UnaryOp<"Erf">;
+def Kiln_SoftplusOp : Kiln_UnaryOp<"Softplus">;
+def Kiln_SoftsignOp : Kiln_UnaryOp<"Softsign">;
+def Kiln_SignOp : Kiln_UnaryOp<"Sign">;
+
+def Kiln_LeakyReluOp : Kiln_UnaryOp<"LeakyRelu"> {
+  let arguments = (ins AnyTensor:$X, DefaultValuedAttr<F32Attr, "0.01f">:$alpha);
+}
+def Kiln_EluOp : Kiln_UnaryOp<"Elu"> {
+  let arguments = (ins AnyTensor:$X, DefaultValuedAttr<F32Attr, "1.0f">:$alpha);
+}
+def Kiln_HardSigmoidOp : Kiln_UnaryOp<"HardSigmoid"> {
+  let arguments = (ins AnyTensor:$X, DefaultValuedAttr<F32Attr, "0.2f">:$alpha,
+                   DefaultValuedAttr<F32Attr, "0.5f">:$beta);
+}
+def Kiln_SeluOp : Kiln_UnaryOp<"Selu"> {
+  let arguments = (ins AnyTensor:$X,
+                   DefaultValuedAttr<F32Attr, "1.67326319217681884765625f">:$alpha,
+                   DefaultValuedAttr<F32Attr, "1.05070102214813232421875f">:$gamma);
+}
+
+def Kiln_ClipOp : Kiln_Op<"Clip", [Pure]> {
+  let summary = "clamps to [min, max]; an absent bound does not clamp";
+  let arguments = (ins AnyTensor:$input, Kiln_TensorOrNone:$min, Kiln_TensorOrNone:$max);
+  let results = (outs AnyTensor:$output);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Linear algebra and convolution
+//===----------------------------------------------------------------------===//
+
+def Kiln_MatMulOp : Kiln_Op<"MatMul", [Pure]> {
+  let summary = "numpy matmul: batched, broadcasting, 1-D operands promoted";
+  let arguments = (ins AnyTensor:$A, AnyTensor:$B);
+  let results = (outs AnyTensor:$Y);
+  let assemblyFormat = "$A `,` $B attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Kiln_GemmOp : Kiln_Op<"Gemm", [Pure]> {
+  let summary = "alpha * op(A) * op(B) + beta * C";
+  let arguments = (ins AnyTensor:$A, AnyTensor:$B, Kiln_TensorOrNone:$C,
+                   DefaultValuedAttr<F32Attr, "1.0f">:$alpha,
+                   DefaultValuedAttr<F32Attr, "1.0f">:$beta,
+                   DefaultValuedAttr<SI64Attr, "0">:$transA,
+                   DefaultValuedAttr<SI64Attr, "0">:$transB);
+  let results = (outs AnyTensor:$Y);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+// Spatial attributes shared by Conv and the pools. Empty arrays mean the
+// spec's default (all ones, all zeros, inferred kernel).
+class Kiln_SpatialOp<string mnemonic, dag extraArgs>
+    : Kiln_Op<mnemonic, [Pure]> {
+  let arguments = !con(extraArgs, (ins
+      DefaultValuedAttr<StrAttr, "\"NOTSET\"">:$auto_pad,
+      DefaultValuedAttr<I64ArrayAttr, "{}">:$dilations,
+      DefaultValuedAttr<I64ArrayAttr, "{}">:$kernel_shape,
+      DefaultValuedAttr<I64ArrayAttr, "{}">:$pads,
+      DefaultValuedAttr<I64ArrayAttr, "{}">:$strides));
+  let results = (outs AnyTensor:$Y);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Kiln_ConvOp : Kiln_SpatialOp<"Conv", (ins AnyTensor:$X, AnyTensor:$W,
+    Kiln_TensorOrNone:$B, DefaultValuedAttr<SI64Attr, "1">:$group)>;
+def Kiln_MaxPoolOp : Kiln_SpatialOp<"MaxPool", (ins AnyTensor:$X,
+    DefaultValuedAttr<SI64Attr, "0">:$ceil_mode,
+    DefaultValuedAttr<SI64Attr, "0">:$storage_order)>;
+def Kiln_AveragePoolOp : Kiln_SpatialOp<"AveragePool", (ins AnyTensor:$X,
+    DefaultValuedAttr<SI64Attr, "0">:$ceil_mode,
+    DefaultValuedAttr<SI64Attr, "0">:$count_include_pad)>;
+
+def Kiln_GlobalAveragePoolOp : Kiln_UnaryOp<"GlobalAveragePool"> {
+  let hasVerifier = 1;
+}
+def Kiln_GlobalMaxPoolOp : Kiln_UnaryOp<"GlobalMaxPool"> {
+  let hasVerifier = 1;
+}
+
+def Kiln_BatchNormalizationOp : Kiln_Op<"BatchNormalization", [Pure]> {
+  let summary = "inference-mode batch normalization";
+  let arguments = (ins AnyTensor:$X, AnyTensor:$scale, AnyTensor:$B,
+                   AnyTensor:$input_mean, AnyTensor:$input_var,
+                   DefaultValuedAttr<F32Attr, "1e-5f">:$epsilon,
+                   DefaultValuedAttr<F32Attr, "0.9f">:$momentum,
+                   DefaultValuedAttr<SI64Attr, "0">:$training_mode);
+  let results = (outs AnyTensor:$Y);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Kiln_SoftmaxOp : Kiln_Op<"Softmax", [Pure]> {
+  let arguments = (ins AnyTensor:$input, DefaultValuedAttr<SI64Attr, "-1">:$axis);
+  let results = (outs AnyTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+def Kiln_LogSoftmaxOp : Kiln_Op<"LogSoftmax", [Pure]> {
+  let arguments = (ins AnyTensor:$input, DefaultValuedAttr<SI64Attr, "-1">:$axis);
+  let results = (outs AnyTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Shape and data movement
+//===----------------------------------------------------------------------===//
+
+def Kiln_FlattenOp : Kiln_Op<"Flatten", [Pure]> {
+  let arguments = (ins AnyTensor:$input, DefaultValuedAttr<SI64Attr, "1">:$axis);
+  let results = (outs AnyTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Kiln_ReshapeOp : Kiln_Op<"Reshape", [Pure]> {
+  let arguments = (ins AnyTensor:$data, AnyTensor:$shape,
+                   DefaultValuedAttr<SI64Attr, "0">:$allowzero);
+  let results = (outs AnyTensor:$reshaped);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Kiln_TransposeOp : Kiln_Op<"Transpose", [Pure]> {
+  let summary = "permutes axes; an empty perm reverses them";
+  let arguments = (ins AnyTensor:$data, DefaultValuedAttr<I64ArrayAttr, "{}">:$perm);
+  let results = (outs AnyTensor:$transposed);
+  let assemblyFormat = "$data attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Kiln_ConcatOp : Kiln_Op<"Concat", [Pure]> {
+  let arguments = (ins Variadic<AnyTensor>:$inputs, SI64Attr:$axis);
+  let results = (outs AnyTensor:$concat_result);
+  let assemblyFormat = "$inputs attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Kiln_UnsqueezeOp : Kiln_Op<"Unsqueeze", [Pure]> {
+  let arguments = (ins AnyTensor:$data, AnyTensor:$axes);
+  let results = (outs AnyTensor:$expanded);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+}
+
+def Kiln_SqueezeOp : Kiln_Op<"Squeeze", [Pure]> {
+  let arguments = (ins AnyTensor:$data, Kiln_TensorOrNone:$axes);
+  let results = (outs AnyTensor:$squeezed);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+}
+
+def Kiln_ShapeOp : Kiln_Op<"Shape", [Pure]> {
+  let arguments = (ins AnyTensor:$data, DefaultValuedAttr<SI64Attr, "0">:$start,
+                   OptionalAttr<SI64Attr>:$end);
+  let results = (outs AnyTensor:$shape);
+  let assemblyFormat = "$data attr-dict `:` functional-type(operands, results)";
+}
+
+def Kiln_ReduceSumOp : Kiln_Op<"ReduceSum", [Pure]> {
+  let summary = "sum over axes (all axes when none are given, unless noop_with_empty_axes)";
+  let arguments = (ins AnyTensor:$data, Kiln_TensorOrNone:$axes,
+                   DefaultValuedAttr<SI64Attr, "1">:$keepdims,
+                   DefaultValuedAttr<SI64Attr, "0">:$noop_with_empty_axes);
+  let results = (outs AnyTensor:$reduced);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+}
+def Kiln_ReduceMeanOp : Kiln_Op<"ReduceMean", [Pure]> {
+  let arguments = (ins AnyTensor:$data, Kiln_TensorOrNone:$axes,
+                   DefaultValuedAttr<SI64Attr, "1">:$keepdims,
+                   DefaultValuedAttr<SI64Attr, "0">:$noop_with_empty_axes);
+  let results = (outs AnyTensor:$reduced);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+}
+def Kiln_ReduceMaxOp : Kiln_Op<"ReduceMax", [Pure]> {
+  let arguments = (ins AnyTensor:$data, Kiln_TensorOrNone:$axes,
+                   DefaultValuedAttr<SI64Attr, "1">:$keepdims,
+                   DefaultValuedAttr<SI64Attr, "0">:$noop_with_empty_axes);
+  let results = (outs AnyTensor:$reduced);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+}
+def Kiln_ReduceMinOp : Kiln_Op<"ReduceMin", [Pure]> {
+  let arguments = (ins AnyTensor:$data, Kiln_TensorOrNone:$axes,
+                   DefaultValuedAttr<SI64Attr, "1">:$keepdims,
+                   DefaultValuedAttr<SI64Attr, "0">:$noop_with_empty_axes);
+  let results = (outs AnyTensor:$reduced);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+}
+
+#endif // KILN_OPS_TD

@@ -1,0 +1,213 @@
+//===- ShapeHelpers.cpp - shape rules shared by inference and lowering ----===//
+#include "dialect/ShapeHelpers.h"
+#include "dialect/KilnDialect.h"
+#include "llvm/ADT/STLExtras.h"
+#include <algorithm>
+
+using namespace mlir;
+
+namespace kiln {
+
+static constexpr int64_t kDyn = ShapedType::kDynamic;
+
+std::optional<llvm::SmallVector<int64_t>>
+broadcastShapes(llvm::ArrayRef<llvm::SmallVector<int64_t>> shapes) {
+  size_t rank = 0;
+  for (auto &s : shapes)
+    rank = std::max(rank, s.size());
+  llvm::SmallVector<int64_t> out(rank, 1);
+  for (auto &s : shapes) {
+    size_t off = rank - s.size();
+    for (size_t i = 0; i < s.size(); ++i) {
+      int64_t d = s[i], &o = out[off + i];
+      if (d == 1)
+        continue;
+      if (o == 1) {
+        o = d;
+      } else if (d == kDyn) {
+        // Unknown against known: the known extent wins (the other must be 1 or equal).
+      } else if (o == kDyn) {
+        o = d;
+      } else if (o != d) {
+        return std::nullopt;
+      }
+    }
+  }
+  return out;
+}
+
+std::optional<int64_t> normalizeAxis(int64_t axis, int64_t rank) {
+  if (axis < -rank || axis >= std::max<int64_t>(rank, 1))
+    return std::nullopt;
+  return axis < 0 ? axis + rank : axis;
+}
+
+std::optional<llvm::SmallVector<int64_t>> getConstantInts(Value v) {
+  auto cst = v.getDefiningOp<ConstantOp>();
+  if (!cst)
+    return std::nullopt;
+  auto dense = llvm::dyn_cast<DenseIntElementsAttr>(cst.getValue());
+  if (!dense)
+    return std::nullopt;
+  llvm::SmallVector<int64_t> out;
+  for (const APInt &x : dense.getValues<APInt>())
+    out.push_back(x.getSExtValue());
+  return out;
+}
+
+llvm::SmallVector<int64_t> toInts(ArrayAttr attr) {
+  llvm::SmallVector<int64_t> out;
+  if (attr)
+    for (Attribute a : attr)
+      out.push_back(llvm::cast<IntegerAttr>(a).getInt());
+  return out;
+}
+
+bool resolveSpatial(llvm::ArrayRef<int64_t> in, llvm::ArrayRef<int64_t> kernelFromWeights,
+                    llvm::StringRef autoPad, ArrayAttr kernelShape, ArrayAttr stridesAttr,
+                    ArrayAttr dilationsAttr, ArrayAttr padsAttr, bool ceilMode,
+                    SpatialParams &out, std::string &error) {
+  size_t n = in.size();
+  out.kernel = toInts(kernelShape);
+  if (out.kernel.empty())
+    out.kernel.assign(kernelFromWeights.begin(), kernelFromWeights.end());
+  if (out.kernel.size() != n) {
+    error = "kernel_shape has " + std::to_string(out.kernel.size()) +
+            " dims, input has " + std::to_string(n) + " spatial dims";
+    return false;
+  }
+  out.strides = toInts(stridesAttr);
+  if (out.strides.empty())
+    out.strides.assign(n, 1);
+  out.dilations = toInts(dilationsAttr);
+  if (out.dilations.empty())
+    out.dilations.assign(n, 1);
+  auto pads = toInts(padsAttr);
+  if (pads.empty())
+    pads.assign(2 * n, 0);
+  if (out.strides.size() != n || out.dilations.size() != n || pads.size() != 2 * n) {
+    error = "strides, dilations or pads do not match the " + std::to_string(n) +
+            " spatial dims";
+    return false;
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (out.strides[i] < 1 || out.dilations[i] < 1 || out.kernel[i] < 1 ||
+        pads[i] < 0 || pads[n + i] < 0) {
+      error = "strides, dilations and kernel must be positive and pads non-negative";
+      return false;
+    }
+  }
+  out.padBegin.assign(pads.begin(), pads.begin() + n);
+  out.padEnd.assign(pads.begin() + n, pads.end());
+  out.outSpatial.assign(n, kDyn);
+  bool same = autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER";
+  if (!same && autoPad != "VALID" && autoPad != "NOTSET") {
+    error = "unknown auto_pad '" + autoPad.str() + "'";
+    return false;
+  }
+  for (size_t i = 0; i < n; ++i) {
+    int64_t k = (out.kernel[i] - 1) * out.dilations[i] + 1, s = out.strides[i];
+    if (autoPad == "VALID") {
+      out.padBegin[i] = out.padEnd[i] = 0;
+    }
+    if (in[i] == kDyn)
+      continue;
+    if (same) {
+      int64_t o = (in[i] + s - 1) / s;
+      int64_t total = std::max<int64_t>(0, (o - 1) * s + k - in[i]);
+      int64_t small = total / 2;
+      out.padBegin[i] = autoPad == "SAME_UPPER" ? small : total - small;
+      out.padEnd[i] = total - out.padBegin[i];
+      out.outSpatial[i] = o;
+      continue;
+    }
+    int64_t span = in[i] + out.padBegin[i] + out.padEnd[i] - k;
+    if (span < 0) {
+      error = "kernel extent " + std::to_string(k) + " exceeds the padded input " +
+              std::to_string(in[i] + out.padBegin[i] + out.padEnd[i]);
+      return false;
+    }
+    int64_t o = (ceilMode ? (span + s - 1) / s : span / s) + 1;
+    // A ceil-mode window must start inside the input or its begin padding.
+    if (ceilMode && (o - 1) * s >= in[i] + out.padBegin[i])
+      --o;
+    out.outSpatial[i] = o;
+  }
+  return true;
+}
+
+std::optional<llvm::SmallVector<int64_t>>
+reshapeTarget(llvm::ArrayRef<int64_t> in, llvm::ArrayRef<int64_t> target, bool allowZero,
+              std::string &error) {
+  llvm::SmallVector<int64_t> out(target.begin(), target.end());
+  int64_t inferAt = -1, known = 1;
+  bool inDyn = llvm::is_contained(in, kDyn);
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (out[i] == 0 && !allowZero) {
+      if (i >= in.size()) {
+        error = "shape copies dim " + std::to_string(i) + " the input does not have";
+        return std::nullopt;
+      }
+      out[i] = in[i];
+    }
+    if (out[i] == -1) {
+      if (inferAt >= 0) {
+        error = "shape has more than one -1";
+        return std::nullopt;
+      }
+      inferAt = i;
+      continue;
+    }
+    if (out[i] < 0 && out[i] != kDyn) {
+      error = "shape has a negative dim";
+      return std::nullopt;
+    }
+    if (out[i] == kDyn)
+      inDyn = true;
+    else
+      known *= out[i];
+  }
+  if (inDyn) {
+    if (inferAt >= 0)
+      out[inferAt] = kDyn;
+    return out;
+  }
+  int64_t total = 1;
+  for (int64_t d : in)
+    total *= d;
+  if (inferAt >= 0) {
+    if (known == 0 || total % known) {
+      error = "cannot infer -1: " + std::to_string(total) + " elements into " +
+              std::to_string(known);
+      return std::nullopt;
+    }
+    out[inferAt] = total / known;
+  } else if (known != total) {
+    error = "shape has " + std::to_string(known) + " elements, input has " +
+            std::to_string(total);
+    return std::nullopt;
+  }
+  return out;
+}
+
+std::optional<llvm::SmallVector<int64_t>>
+reduceAxes(llvm::ArrayRef<int64_t> axes, int64_t rank, bool noopWithEmpty) {
+  llvm::SmallVector<int64_t> out;
+  if (axes.empty()) {
+    if (!noopWithEmpty)
+      for (int64_t i = 0; i < rank; ++i)
+        out.push_back(i);
+    return out;
+  }
+  for (int64_t a : axes) {
+    auto n = normalizeAxis(a, rank);
+    if (!n)
+      return std::nullopt;
+    out.push_back(*n);
+  }
+  llvm::sort(out);
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+} // namespace kiln

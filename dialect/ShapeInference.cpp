@@ -1,0 +1,363 @@
+//===- ShapeInference.cpp - result types of Kiln ops ----------------------===//
+//
+// One rule per op, used by the importer as it builds each op and by the
+// kiln-shape-inference pass. Lowering reads the resulting static types and
+// the same helpers (ShapeHelpers.h), so shapes are computed in one place.
+//
+//===----------------------------------------------------------------------===//
+#include "dialect/KilnDialect.h"
+#include "dialect/ShapeHelpers.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace mlir;
+
+namespace kiln {
+namespace {
+using Shape = llvm::SmallVector<int64_t>;
+constexpr int64_t kDyn = ShapedType::kDynamic;
+
+std::optional<Shape> shapeOf(Value v) {
+  auto t = llvm::dyn_cast<RankedTensorType>(v.getType());
+  if (!t)
+    return std::nullopt;
+  return Shape(t.getShape());
+}
+
+Type elementOf(Value v) {
+  if (auto t = llvm::dyn_cast<TensorType>(v.getType()))
+    return t.getElementType();
+  return {};
+}
+
+LogicalResult setResult(Operation *op, unsigned i, std::optional<Shape> shape, Type elem) {
+  if (!elem)
+    elem = llvm::cast<TensorType>(op->getResult(i).getType()).getElementType();
+  Type t = shape ? Type(RankedTensorType::get(*shape, elem))
+                 : Type(UnrankedTensorType::get(elem));
+  op->getResult(i).setType(t);
+  return success();
+}
+
+LogicalResult inferBroadcast(Operation *op, Type elem) {
+  llvm::SmallVector<Shape> shapes;
+  for (Value v : op->getOperands()) {
+    auto s = shapeOf(v);
+    if (!s)
+      return setResult(op, 0, std::nullopt, elem);
+    shapes.push_back(*s);
+  }
+  auto out = broadcastShapes(shapes);
+  if (!out)
+    return op->emitOpError("operand shapes cannot be broadcast together");
+  return setResult(op, 0, out, elem);
+}
+
+LogicalResult inferSpatial(Operation *op, Value x, Value w, StringRef autoPad,
+                           ArrayAttr kernel, ArrayAttr strides, ArrayAttr dilations,
+                           ArrayAttr pads, bool ceilMode, int64_t outChannels) {
+  auto xs = shapeOf(x);
+  if (!xs)
+    return setResult(op, 0, std::nullopt, elementOf(x));
+  if (xs->size() < 3)
+    return op->emitOpError("input must have rank >= 3 (N, C, spatial...)");
+  Shape wk;
+  if (w) {
+    auto ws = shapeOf(w);
+    if (!ws || ws->size() != xs->size())
+      return op->emitOpError("weight rank must equal input rank");
+    wk.assign(ws->begin() + 2, ws->end());
+  }
+  SpatialParams p;
+  std::string error;
+  if (!resolveSpatial(llvm::ArrayRef<int64_t>(*xs).drop_front(2), wk, autoPad, kernel,
+                      strides, dilations, pads, ceilMode, p, error))
+    return op->emitOpError(error);
+  Shape out{(*xs)[0], outChannels == 0 ? (*xs)[1] : outChannels};
+  out.append(p.outSpatial);
+  return setResult(op, 0, out, elementOf(x));
+}
+
+LogicalResult inferReduce(Operation *op, Value data, Value axes, int64_t keepdims,
+                          int64_t noop) {
+  auto s = shapeOf(data);
+  if (!s)
+    return setResult(op, 0, std::nullopt, elementOf(data));
+  Shape axesList;
+  if (!llvm::isa<NoneType>(axes.getType())) {
+    auto c = getConstantInts(axes);
+    if (!c)
+      return setResult(op, 0, std::nullopt, elementOf(data));
+    axesList = *c;
+  }
+  auto norm = reduceAxes(axesList, s->size(), noop != 0);
+  if (!norm)
+    return op->emitOpError("reduce axis out of range");
+  Shape out;
+  for (int64_t i = 0; i < (int64_t)s->size(); ++i) {
+    if (llvm::is_contained(*norm, i)) {
+      if (keepdims)
+        out.push_back(1);
+    } else {
+      out.push_back((*s)[i]);
+    }
+  }
+  return setResult(op, 0, out, elementOf(data));
+}
+
+} // namespace
+
+LogicalResult inferShapes(Operation *op) {
+  MLIRContext *ctx = op->getContext();
+  Type i1 = IntegerType::get(ctx, 1);
+  return llvm::TypeSwitch<Operation *, LogicalResult>(op)
+      .Case<AddOp, SubOp, MulOp, DivOp, PowOp, ModOp, AndOp, OrOp, XorOp, MaxOp, MinOp,
+            SumOp, MeanOp>([&](Operation *op) -> LogicalResult {
+        return inferBroadcast(op, elementOf(op->getOperand(0)));
+      })
+      .Case<EqualOp, LessOp, LessOrEqualOp, GreaterOp, GreaterOrEqualOp>(
+          [&](Operation *op) { return inferBroadcast(op, i1); })
+      .Case<ClipOp>([&](ClipOp op) -> LogicalResult {
+        return setResult(op, 0, shapeOf(op.getInput()), elementOf(op.getInput()));
+      })
+      .Case<CastOp>([&](CastOp op) -> LogicalResult {
+        return setResult(op, 0, shapeOf(op.getInput()), Type());
+      })
+      .Case<ConstantOp>([&](ConstantOp op) -> LogicalResult {
+        auto t = llvm::cast<ShapedType>(op.getValue().getType());
+        return setResult(op, 0, Shape(t.getShape()), t.getElementType());
+      })
+      .Case<NoneOp>([&](NoneOp) -> LogicalResult { return success(); })
+      .Case<MatMulOp>([&](MatMulOp op) -> LogicalResult {
+        auto a = shapeOf(op.getA()), b = shapeOf(op.getB());
+        Type elem = elementOf(op.getA());
+        if (!a || !b)
+          return setResult(op, 0, std::nullopt, elem);
+        if (a->empty() || b->empty())
+          return op.emitOpError("operands must have rank >= 1");
+        Shape as = *a, bs = *b;
+        bool aVec = as.size() == 1, bVec = bs.size() == 1;
+        if (aVec)
+          as.insert(as.begin(), 1);
+        if (bVec)
+          bs.push_back(1);
+        int64_t k1 = as.back(), k2 = bs[bs.size() - 2];
+        if (k1 != kDyn && k2 != kDyn && k1 != k2)
+          return op.emitOpError("contraction dims differ: ") << k1 << " vs " << k2;
+        Shape ab(as.begin(), as.end() - 2), bb(bs.begin(), bs.end() - 2);
+        auto batch = broadcastShapes({ab, bb});
+        if (!batch)
+          return op.emitOpError("batch dims cannot be broadcast");
+        Shape out = *batch;
+        if (!aVec)
+          out.push_back(as[as.size() - 2]);
+        if (!bVec)
+          out.push_back(bs.back());
+        return setResult(op, 0, out, elem);
+      })
+      .Case<GemmOp>([&](GemmOp op) -> LogicalResult {
+        auto a = shapeOf(op.getA()), b = shapeOf(op.getB());
+        Type elem = elementOf(op.getA());
+        if (!a || !b)
+          return setResult(op, 0, std::nullopt, elem);
+        if (a->size() != 2 || b->size() != 2)
+          return op.emitOpError("A and B must be 2-D");
+        int64_t m = (*a)[op.getTransA() ? 1 : 0], ka = (*a)[op.getTransA() ? 0 : 1];
+        int64_t kb = (*b)[op.getTransB() ? 1 : 0], n = (*b)[op.getTransB() ? 0 : 1];
+        if (ka != kDyn && kb != kDyn && ka != kb)
+          return op.emitOpError("contraction dims differ: ") << ka << " vs " << kb;
+        if (auto c = shapeOf(op.getC()))
+          if (!broadcastShapes({Shape{m, n}, *c}) || c->size() > 2)
+            return op.emitOpError("C cannot be broadcast to (M, N)");
+        return setResult(op, 0, Shape{m, n}, elem);
+      })
+      .Case<ConvOp>([&](ConvOp op) -> LogicalResult {
+        auto w = shapeOf(op.getW());
+        int64_t oc = w && !w->empty() ? (*w)[0] : kDyn;
+        return inferSpatial(op, op.getX(), op.getW(), op.getAutoPad(), op.getKernelShape(),
+                            op.getStrides(), op.getDilations(), op.getPads(), false, oc);
+      })
+      .Case<MaxPoolOp>([&](MaxPoolOp op) -> LogicalResult {
+        if (op.getKernelShape().empty())
+          return op.emitOpError("kernel_shape is required");
+        return inferSpatial(op, op.getX(), Value(), op.getAutoPad(), op.getKernelShape(),
+                            op.getStrides(), op.getDilations(), op.getPads(),
+                            op.getCeilMode() != 0, 0);
+      })
+      .Case<AveragePoolOp>([&](AveragePoolOp op) -> LogicalResult {
+        if (op.getKernelShape().empty())
+          return op.emitOpError("kernel_shape is required");
+        return inferSpatial(op, op.getX(), Value(), op.getAutoPad(), op.getKernelShape(),
+                            op.getStrides(), op.getDilations(), op.getPads(),
+                            op.getCeilMode() != 0, 0);
+      })
+      .Case<GlobalAveragePoolOp, GlobalMaxPoolOp>([&](Operation *op) -> LogicalResult {
+        auto s = shapeOf(op->getOperand(0));
+        if (s)
+          for (size_t i = 2; i < s->size(); ++i)
+            (*s)[i] = 1;
+        return setResult(op, 0, s, elementOf(op->getOperand(0)));
+      })
+      .Case<BatchNormalizationOp, SoftmaxOp, LogSoftmaxOp, IdentityOp, NegOp, AbsOp, ReluOp,
+            SigmoidOp, TanhOp, ExpOp, LogOp, SqrtOp, ReciprocalOp, FloorOp, CeilOp, NotOp,
+            SinOp, CosOp, ErfOp, SoftplusOp, SoftsignOp, SignOp, LeakyReluOp, EluOp,
+            HardSigmoidOp, SeluOp>([&](Operation *op) -> LogicalResult {
+        return setResult(op, 0, shapeOf(op->getOperand(0)), elementOf(op->getOperand(0)));
+      })
+      .Case<FlattenOp>([&](FlattenOp op) -> LogicalResult {
+        auto s = shapeOf(op.getInput());
+        if (!s)
+          return setResult(op, 0, std::nullopt, elementOf(op.getInput()));
+        int64_t rank = s->size();
+        int64_t axis = op.getAxis();
+        if (axis < -rank || axis > rank)
+          return op.emitOpError("axis ") << axis << " out of range for rank " << rank;
+        if (axis < 0)
+          axis += rank;
+        int64_t outer = 1, inner = 1;
+        for (int64_t i = 0; i < rank; ++i) {
+          int64_t &acc = i < axis ? outer : inner;
+          acc = ((*s)[i] == kDyn || acc == kDyn) ? kDyn : acc * (*s)[i];
+        }
+        return setResult(op, 0, Shape{outer, inner}, elementOf(op.getInput()));
+      })
+      .Case<ReshapeOp>([&](ReshapeOp op) -> LogicalResult {
+        Type elem = elementOf(op.getData());
+        auto s = shapeOf(op.getData());
+        auto target = getConstantInts(op.getShape());
+        if (!target) {
+          auto ts = shapeOf(op.getShape());
+          if (ts && ts->size() == 1 && (*ts)[0] != kDyn)
+            return setResult(op, 0, Shape((*ts)[0], kDyn), elem);
+          return setResult(op, 0, std::nullopt, elem);
+        }
+        if (!s) {
+          for (int64_t &d : *target)
+            if (d <= 0)
+              d = kDyn;
+          return setResult(op, 0, *target, elem);
+        }
+        std::string error;
+        auto out = reshapeTarget(*s, *target, op.getAllowzero() != 0, error);
+        if (!out)
+          return op.emitOpError(error);
+        return setResult(op, 0, out, elem);
+      })
+      .Case<TransposeOp>([&](TransposeOp op) -> LogicalResult {
+        auto s = shapeOf(op.getData());
+        if (!s)
+          return setResult(op, 0, std::nullopt, elementOf(op.getData()));
+        auto perm = toInts(op.getPerm());
+        if (perm.empty())
+          for (int64_t i = s->size() - 1; i >= 0; --i)
+            perm.push_back(i);
+        if (perm.size() != s->size())
+          return op.emitOpError("perm has ") << perm.size() << " entries for rank "
+                                             << s->size();
+        Shape out;
+        llvm::SmallVector<bool> seen(s->size(), false);
+        for (int64_t p : perm) {
+          if (p < 0 || p >= (int64_t)s->size() || seen[p])
+            return op.emitOpError("perm is not a permutation");
+          seen[p] = true;
+          out.push_back((*s)[p]);
+        }
+        return setResult(op, 0, out, elementOf(op.getData()));
+      })
+      .Case<ConcatOp>([&](ConcatOp op) -> LogicalResult {
+        Type elem = elementOf(op.getInputs().front());
+        std::optional<Shape> out;
+        int64_t axis = 0;
+        for (Value v : op.getInputs()) {
+          auto s = shapeOf(v);
+          if (!s)
+            return setResult(op, 0, std::nullopt, elem);
+          if (!out) {
+            auto a = normalizeAxis(op.getAxis(), s->size());
+            if (!a)
+              return op.emitOpError("axis out of range");
+            axis = *a;
+            out = *s;
+            continue;
+          }
+          if (s->size() != out->size())
+            return op.emitOpError("inputs differ in rank");
+          for (size_t i = 0; i < s->size(); ++i) {
+            if ((int64_t)i == axis) {
+              (*out)[i] = ((*out)[i] == kDyn || (*s)[i] == kDyn) ? kDyn : (*out)[i] + (*s)[i];
+            } else if ((*out)[i] != (*s)[i] && (*out)[i] != kDyn && (*s)[i] != kDyn) {
+              return op.emitOpError("inputs differ in dim ") << i;
+            }
+          }
+        }
+        return setResult(op, 0, out, elem);
+      })
+      .Case<UnsqueezeOp>([&](UnsqueezeOp op) -> LogicalResult {
+        auto s = shapeOf(op.getData());
+        auto axes = getConstantInts(op.getAxes());
+        if (!s || !axes)
+          return setResult(op, 0, std::nullopt, elementOf(op.getData()));
+        int64_t rank = s->size() + axes->size();
+        llvm::SmallVector<bool> inserted(rank, false);
+        for (int64_t a : *axes) {
+          auto n = normalizeAxis(a, rank);
+          if (!n || inserted[*n])
+            return op.emitOpError("invalid or repeated axis ") << a;
+          inserted[*n] = true;
+        }
+        Shape out;
+        size_t j = 0;
+        for (int64_t i = 0; i < rank; ++i)
+          out.push_back(inserted[i] ? 1 : (*s)[j++]);
+        return setResult(op, 0, out, elementOf(op.getData()));
+      })
+      .Case<SqueezeOp>([&](SqueezeOp op) -> LogicalResult {
+        auto s = shapeOf(op.getData());
+        Type elem = elementOf(op.getData());
+        if (!s)
+          return setResult(op, 0, std::nullopt, elem);
+        Shape axes;
+        if (!llvm::isa<NoneType>(op.getAxes().getType())) {
+          auto c = getConstantInts(op.getAxes());
+          if (!c)
+            return setResult(op, 0, std::nullopt, elem);
+          for (int64_t a : *c) {
+            auto n = normalizeAxis(a, s->size());
+            if (!n || (*s)[*n] != 1)
+              return op.emitOpError("cannot squeeze axis ") << a;
+            axes.push_back(*n);
+          }
+        } else {
+          for (size_t i = 0; i < s->size(); ++i)
+            if ((*s)[i] == 1)
+              axes.push_back(i);
+        }
+        Shape out;
+        for (size_t i = 0; i < s->size(); ++i)
+          if (!llvm::is_contained(axes, (int64_t)i))
+            out.push_back((*s)[i]);
+        return setResult(op, 0, out, elem);
+      })
+      .Case<ShapeOp>([&](ShapeOp op) -> LogicalResult {
+        auto s = shapeOf(op.getData());
+        Type i64 = IntegerType::get(ctx, 64);
+        if (!s)
+          return setResult(op, 0, Shape{kDyn}, i64);
+        int64_t rank = s->size();
+        auto clampIdx = [&](int64_t v) {
+          if (v < 0)
+            v += rank;
+          return std::clamp<int64_t>(v, 0, rank);
+        };
+        int64_t b = clampIdx(op.getStart()), e = clampIdx(op.getEnd().value_or(rank));
+        return setResult(op, 0, Shape{std::max<int64_t>(0, e - b)}, i64);
+      })
+      .Case<ReduceSumOp, ReduceMeanOp, ReduceMaxOp, ReduceMinOp>([&](auto op) -> LogicalResult {
+        return inferReduce(op, op.getData(), op.getAxes(), op.getKeepdims(),
+                           op.getNoopWithEmptyAxes());
+      })
+      .Default([&](Operation *op) -> LogicalResult {
+        return op->emitOpError("has no shape rule");
+      });
+}
+
+} // namespace kiln

@@ -1,0 +1,562 @@
+//===- Importer.cpp - ONNX ModelProto -> Kiln dialect ---------------------===//
+//
+// Each ONNX op maps by name to a builder. Builders first rewrite older
+// opset forms into the dialect's single form (attributes that later became
+// inputs, the pre-13 Softmax coercion), then create the op generically and
+// type it with the shared shape rules.
+//
+//===----------------------------------------------------------------------===//
+#include "frontend/Importer.h"
+#include "dialect/KilnDialect.h"
+#include "frontend/TensorProto.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/Verifier.h"
+#include <onnx/onnx_pb.h>
+#include <functional>
+#include <unordered_map>
+
+using namespace mlir;
+
+namespace kiln {
+
+void parseModel(const void *data, size_t size, const std::string &what,
+                onnx::ModelProto &model) {
+  google::protobuf::io::CodedInputStream stream(static_cast<const uint8_t *>(data),
+                                                static_cast<int>(size));
+  stream.SetRecursionLimit(100);
+  if (size > (size_t)INT32_MAX || !model.ParseFromCodedStream(&stream) ||
+      !stream.ConsumedEntireMessage())
+    throw Error("model '" + what + "': not a valid ONNX model (protobuf parse failed)");
+  if (!model.has_graph())
+    throw Error("model '" + what + "': has no graph");
+}
+
+void registerImportDialects(MLIRContext &context) {
+  context.loadDialect<KilnDialect, func::FuncDialect>();
+}
+
+std::set<std::string> shapeDefiningInputs(const onnx::GraphProto &graph) {
+  static const std::map<std::string, std::vector<int>> shapeOperands = {
+      {"Reshape", {1}},    {"Unsqueeze", {1}},  {"Squeeze", {1}},   {"ReduceSum", {1}},
+      {"ReduceMean", {1}}, {"ReduceMax", {1}},  {"ReduceMin", {1}}, {"Clip", {}},
+  };
+  std::set<std::string> inputs, out;
+  for (const auto &in : graph.input())
+    inputs.insert(in.name());
+  for (const auto &init : graph.initializer())
+    inputs.erase(init.name());
+  for (const auto &node : graph.node()) {
+    auto it = shapeOperands.find(node.op_type());
+    if (it == shapeOperands.end())
+      continue;
+    for (int i : it->second)
+      if (i < node.input_size() && inputs.count(node.input(i)))
+        out.insert(node.input(i));
+  }
+  return out;
+}
+
+namespace {
+
+std::string domainName(const std::string &d) { return d.empty() ? "ai.onnx" : d; }
+
+class Importer;
+using NodeBuilder = std::function<void(Importer &, const onnx::NodeProto &)>;
+
+class Importer {
+public:
+  Importer(MLIRContext &ctx, const ImportOptions &opts)
+      : ctx(ctx), opts(opts), b(&ctx),
+        modelName(opts.modelPath.empty() ? "<memory>" : opts.modelPath) {
+    auto slash = opts.modelPath.find_last_of('/');
+    baseDir = slash == std::string::npos ? "." : opts.modelPath.substr(0, slash);
+  }
+
+  OwningOpRef<ModuleOp> run(const onnx::ModelProto &model);
+
+  // --- used by node builders ---
+  MLIRContext &ctx;
+  const ImportOptions &opts;
+  OpBuilder b;
+  std::string modelName, baseDir;
+  int64_t opset = 0;
+  Location loc = UnknownLoc::get(&ctx);
+  const onnx::NodeProto *node = nullptr;
+
+  [[noreturn]] void fail(const std::string &msg) const {
+    if (node)
+      throw Error("model '" + modelName + "': node '" + nodeName(*node) + "' (" +
+                  node->op_type() + "): " + msg);
+    throw Error("model '" + modelName + "': " + msg);
+  }
+
+  std::string nodeName(const onnx::NodeProto &n) const {
+    return n.name().empty() ? n.op_type() + "#" + std::to_string(nodeIndex) : n.name();
+  }
+
+  Type elementType(int onnxType, const std::string &what) {
+    auto t = fromOnnxType(onnxType);
+    if (!t)
+      fail(what + " has element type " + onnxTypeName(onnxType) + ", which Kiln does not support");
+    switch (*t) {
+    case ElementType::Float32: return b.getF32Type();
+    case ElementType::Float64: return b.getF64Type();
+    case ElementType::Float16: return b.getF16Type();
+    case ElementType::BFloat16: return b.getBF16Type();
+    case ElementType::Int8: return b.getIntegerType(8);
+    case ElementType::Int16: return b.getIntegerType(16);
+    case ElementType::Int32: return b.getIntegerType(32);
+    case ElementType::Int64: return b.getIntegerType(64);
+    case ElementType::UInt8: return b.getIntegerType(8, false);
+    case ElementType::UInt16: return b.getIntegerType(16, false);
+    case ElementType::UInt32: return b.getIntegerType(32, false);
+    case ElementType::UInt64: return b.getIntegerType(64, false);
+    case ElementType::Bool: return b.getI1Type();
+    }
+    return {};
+  }
+
+  Value constant(const Tensor &t) {
+    Type elem = elementType(toOnnxType(t.type()), "constant");
+    auto type = RankedTensorType::get(t.shape(), elem);
+    DenseElementsAttr attr;
+    if (t.type() == ElementType::Bool) {
+      std::vector<bool> bits;
+      llvm::SmallVector<bool> values;
+      for (int64_t i = 0; i < t.numElements(); ++i)
+        values.push_back(t.data<uint8_t>()[i] != 0);
+      attr = DenseElementsAttr::get(type, llvm::ArrayRef<bool>(values));
+    } else {
+      attr = DenseElementsAttr::getFromRawBuffer(
+          type, llvm::ArrayRef<char>(static_cast<const char *>(t.data()), t.byteSize()));
+    }
+    return ConstantOp::create(b, loc, type, attr);
+  }
+
+  Value none() { return NoneOp::create(b, loc, b.getNoneType()); }
+
+  Value input(int i) {
+    if (i >= node->input_size() || node->input(i).empty())
+      return none();
+    auto it = values.find(node->input(i));
+    if (it == values.end())
+      fail("input '" + node->input(i) + "' is not defined before use");
+    return it->second;
+  }
+
+  Attribute convertAttribute(const onnx::AttributeProto &a) {
+    switch (a.type()) {
+    case onnx::AttributeProto::INT:
+      return IntegerAttr::get(b.getIntegerType(64, true), a.i());
+    case onnx::AttributeProto::FLOAT: return b.getF32FloatAttr(a.f());
+    case onnx::AttributeProto::STRING: return b.getStringAttr(a.s());
+    case onnx::AttributeProto::INTS:
+      return b.getI64ArrayAttr(llvm::SmallVector<int64_t>(a.ints().begin(), a.ints().end()));
+    case onnx::AttributeProto::FLOATS:
+      return b.getF32ArrayAttr(llvm::SmallVector<float>(a.floats().begin(), a.floats().end()));
+    case onnx::AttributeProto::STRINGS: {
+      llvm::SmallVector<Attribute> s;
+      for (const auto &x : a.strings())
+        s.push_back(b.getStringAttr(x));
+      return b.getArrayAttr(s);
+    }
+    case onnx::AttributeProto::TENSOR: {
+      Value v = constant(tensorFromProto(a.t(), baseDir, "attribute '" + a.name() + "'"));
+      Attribute attr = v.getDefiningOp<ConstantOp>().getValue();
+      v.getDefiningOp()->erase();
+      return attr;
+    }
+    default:
+      fail("attribute '" + a.name() + "' has a kind Kiln does not support");
+    }
+  }
+
+  const onnx::AttributeProto *attr(const std::string &name) const {
+    for (const auto &a : node->attribute())
+      if (a.name() == name)
+        return &a;
+    return nullptr;
+  }
+
+  /// Creates kiln.<opName> from operands and the node's attributes minus
+  /// `dropped`, types it and binds the node's outputs.
+  Operation *create(StringRef opName, ValueRange operands, std::set<std::string> dropped = {},
+                    Type resultElement = {}, unsigned numResults = 1) {
+    std::string full = ("kiln." + opName).str();
+    auto registered = RegisteredOperationName::lookup(full, &ctx);
+    if (!registered)
+      fail("no dialect op " + full);
+    OperationState state(loc, full);
+    state.addOperands(operands);
+    for (const auto &a : node->attribute()) {
+      if (dropped.count(a.name()))
+        continue;
+      bool known = llvm::any_of(registered->getAttributeNames(),
+                                [&](StringAttr n) { return n.getValue() == a.name(); });
+      if (!known)
+        fail("attribute '" + a.name() + "' is not supported");
+      state.addAttribute(a.name(), convertAttribute(a));
+    }
+    Type placeholder = UnrankedTensorType::get(resultElement ? resultElement : b.getF32Type());
+    state.addTypes(llvm::SmallVector<Type>(numResults, placeholder));
+    Operation *op = b.create(state);
+    typeOp(op);
+    return op;
+  }
+
+  void typeOp(Operation *op) {
+    std::string diag;
+    {
+      ScopedDiagnosticHandler handler(&ctx, [&](Diagnostic &d) {
+        if (diag.empty())
+          diag = d.str();
+        return success();
+      });
+      if (failed(verify(op, /*verifyRecursively=*/false)) || failed(inferShapes(op))) {
+        if (diag.empty())
+          diag = "invalid operands or attributes";
+      }
+    }
+    if (!diag.empty()) {
+      // The op names itself ("'kiln.Conv' op ..."); keep just the reason.
+      auto pos = diag.find(" op ");
+      fail(pos != std::string::npos && diag.rfind("'kiln.", 0) == 0 ? diag.substr(pos + 4)
+                                                                   : diag);
+    }
+  }
+
+  void bindOutputs(Operation *op) {
+    if (node->output_size() > (int)op->getNumResults())
+      for (int i = op->getNumResults(); i < node->output_size(); ++i)
+        if (!node->output(i).empty())
+          fail("output " + std::to_string(i) + " ('" + node->output(i) +
+               "') is not supported");
+    for (int i = 0; i < node->output_size() && i < (int)op->getNumResults(); ++i)
+      if (!node->output(i).empty())
+        values[node->output(i)] = op->getResult(i);
+  }
+
+  Value i64Constant(llvm::ArrayRef<int64_t> v) {
+    return constant(Tensor::fromBytes(ElementType::Int64, {(int64_t)v.size()}, v.data(),
+                                      v.size() * 8));
+  }
+
+  std::unordered_map<std::string, Value> values;
+  int nodeIndex = 0;
+};
+
+// ---------------------------------------------------------------------------
+// Node builders
+// ---------------------------------------------------------------------------
+
+std::vector<Value> inputs(Importer &im, int count) {
+  std::vector<Value> v;
+  int n = count < 0 ? im.node->input_size() : count;
+  for (int i = 0; i < n; ++i)
+    v.push_back(im.input(i));
+  return v;
+}
+
+NodeBuilder generic(std::string opName, int numOperands,
+                    std::set<std::string> legacy = {"consumed_inputs"}) {
+  return [=](Importer &im, const onnx::NodeProto &) {
+    if (numOperands >= 0 && im.node->input_size() > numOperands)
+      im.fail("has " + std::to_string(im.node->input_size()) + " inputs, at most " +
+              std::to_string(numOperands) + " allowed");
+    im.bindOutputs(im.create(opName, inputs(im, numOperands), legacy));
+  };
+}
+
+/// Older opsets gave some inputs as attributes; turns attribute `name` into a
+/// constant operand at position `index`.
+NodeBuilder attrToInput(std::string opName, int numOperands, int index, std::string name,
+                        int sinceOpset) {
+  return [=](Importer &im, const onnx::NodeProto &) {
+    auto ops = inputs(im, numOperands);
+    if (im.opset < sinceOpset) {
+      if (const auto *a = im.attr(name))
+        ops[index] = im.i64Constant(llvm::SmallVector<int64_t>(a->ints().begin(), a->ints().end()));
+    }
+    im.bindOutputs(im.create(opName, ops, {name}));
+  };
+}
+
+void buildClip(Importer &im, const onnx::NodeProto &) {
+  auto ops = inputs(im, 3);
+  if (im.opset < 11) {
+    Type elem = llvm::cast<TensorType>(ops[0].getType()).getElementType();
+    auto bound = [&](const char *name, int idx) {
+      if (const auto *a = im.attr(name)) {
+        auto t = RankedTensorType::get({}, elem);
+        ops[idx] = ConstantOp::create(im.b, im.loc, t,
+                                      DenseElementsAttr::get(t, FloatAttr::get(elem, a->f())));
+      }
+    };
+    bound("min", 1);
+    bound("max", 2);
+  }
+  im.bindOutputs(im.create("Clip", ops, {"min", "max", "consumed_inputs"}));
+}
+
+void buildCast(Importer &im, const onnx::NodeProto &) {
+  const auto *to = im.attr("to");
+  if (!to)
+    im.fail("attribute 'to' is required");
+  Type elem = im.elementType(to->i(), "target");
+  im.bindOutputs(im.create("Cast", {im.input(0)}, {"to", "round_mode"}, elem));
+}
+
+void buildConstant(Importer &im, const onnx::NodeProto &n) {
+  if (n.attribute_size() != 1)
+    im.fail("needs exactly one value attribute");
+  const auto &a = n.attribute(0);
+  Value v;
+  if (a.name() == "value") {
+    v = im.constant(tensorFromProto(a.t(), im.baseDir, "attribute 'value'"));
+  } else if (a.name() == "value_float" || a.name() == "value_floats") {
+    std::vector<float> f = a.name() == "value_float"
+                               ? std::vector<float>{a.f()}
+                               : std::vector<float>(a.floats().begin(), a.floats().end());
+    std::vector<int64_t> shape;
+    if (a.name() == "value_floats")
+      shape.push_back(f.size());
+    v = im.constant(Tensor::fromVector(ElementType::Float32, shape, f));
+  } else if (a.name() == "value_int" || a.name() == "value_ints") {
+    std::vector<int64_t> i = a.name() == "value_int"
+                                 ? std::vector<int64_t>{a.i()}
+                                 : std::vector<int64_t>(a.ints().begin(), a.ints().end());
+    std::vector<int64_t> shape;
+    if (a.name() == "value_ints")
+      shape.push_back(i.size());
+    v = im.constant(Tensor::fromVector(ElementType::Int64, shape, i));
+  } else {
+    im.fail("attribute '" + a.name() + "' is not supported");
+  }
+  im.values[n.output(0)] = v;
+}
+
+/// Softmax and LogSoftmax before opset 13 coerce the input to 2-D at `axis`
+/// (default 1); rewritten as Flatten -> op(axis=1) -> Reshape.
+NodeBuilder softmaxLike(std::string opName) {
+  return [=](Importer &im, const onnx::NodeProto &) {
+    Value x = im.input(0);
+    if (im.opset >= 13) {
+      im.bindOutputs(im.create(opName, {x}));
+      return;
+    }
+    auto type = llvm::dyn_cast<RankedTensorType>(x.getType());
+    if (!type || !type.hasStaticShape())
+      im.fail("opset < 13 needs a static input shape");
+    int64_t axis = im.attr("axis") ? im.attr("axis")->i() : 1;
+    auto si64 = im.b.getIntegerType(64, true);
+    OperationState flat(im.loc, "kiln.Flatten");
+    flat.addOperands(x);
+    flat.addAttribute("axis", IntegerAttr::get(si64, axis));
+    flat.addTypes(UnrankedTensorType::get(type.getElementType()));
+    Operation *f = im.b.create(flat);
+    im.typeOp(f);
+    OperationState sm(im.loc, "kiln." + opName);
+    sm.addOperands(f->getResult(0));
+    sm.addAttribute("axis", IntegerAttr::get(si64, 1));
+    sm.addTypes(UnrankedTensorType::get(type.getElementType()));
+    Operation *s = im.b.create(sm);
+    im.typeOp(s);
+    Value shape = im.i64Constant(type.getShape());
+    OperationState rs(im.loc, "kiln.Reshape");
+    rs.addOperands({s->getResult(0), shape});
+    rs.addTypes(UnrankedTensorType::get(type.getElementType()));
+    Operation *r = im.b.create(rs);
+    im.typeOp(r);
+    im.bindOutputs(r);
+  };
+}
+
+void buildBatchNorm(Importer &im, const onnx::NodeProto &n) {
+  if (const auto *a = im.attr("spatial"))
+    if (a->i() != 1)
+      im.fail("spatial=0 is not supported");
+  if (const auto *a = im.attr("training_mode"))
+    if (a->i() != 0)
+      im.fail("training_mode=1 is not supported (inference only)");
+  for (int i = 1; i < n.output_size(); ++i)
+    if (!n.output(i).empty())
+      im.fail("training outputs (running mean/var) are not supported");
+  im.bindOutputs(im.create("BatchNormalization", inputs(im, 5),
+                           {"spatial", "is_test", "consumed_inputs", "training_mode"}));
+}
+
+void buildDropout(Importer &im, const onnx::NodeProto &n) {
+  if (n.input_size() > 2 && !n.input(2).empty())
+    im.fail("training_mode input is not supported (inference only)");
+  if (n.output_size() > 1 && !n.output(1).empty())
+    im.fail("the mask output is not supported");
+  if (const auto *a = im.attr("is_test"); a && a->i() == 0 && im.opset < 7)
+    im.fail("is_test=0 is not supported (inference only)");
+  im.values[n.output(0)] = im.input(0);
+}
+
+const std::unordered_map<std::string, NodeBuilder> &builders() {
+  static const std::unordered_map<std::string, NodeBuilder> table = [] {
+    std::unordered_map<std::string, NodeBuilder> t;
+    for (const char *op : {"Add", "Sub", "Mul", "Div", "Pow", "Equal", "Less", "LessOrEqual",
+                           "Greater", "GreaterOrEqual", "And", "Or", "Xor"})
+      t[op] = generic(op, 2);
+    t["Mod"] = generic("Mod", 2);
+    for (const char *op : {"Max", "Min", "Sum", "Mean"})
+      t[op] = generic(op, -1);
+    for (const char *op : {"Neg", "Abs", "Relu", "Sigmoid", "Tanh", "Exp", "Log", "Sqrt",
+                           "Reciprocal", "Floor", "Ceil", "Not", "Sin", "Cos", "Erf",
+                           "Softplus", "Softsign", "Sign", "LeakyRelu", "Elu", "HardSigmoid",
+                           "Selu", "Identity", "GlobalAveragePool", "GlobalMaxPool"})
+      t[op] = generic(op, 1);
+    t["Flatten"] = generic("Flatten", 1);
+    t["Transpose"] = generic("Transpose", 1);
+    t["Concat"] = generic("Concat", -1);
+    t["MatMul"] = generic("MatMul", 2);
+    t["Gemm"] = generic("Gemm", 3, {"broadcast"});
+    t["Conv"] = generic("Conv", 3);
+    t["MaxPool"] = generic("MaxPool", 1);
+    t["AveragePool"] = generic("AveragePool", 1);
+    t["Shape"] = generic("Shape", 1);
+    t["Clip"] = buildClip;
+    t["Cast"] = buildCast;
+    t["Constant"] = buildConstant;
+    t["Softmax"] = softmaxLike("Softmax");
+    t["LogSoftmax"] = softmaxLike("LogSoftmax");
+    t["BatchNormalization"] = buildBatchNorm;
+    t["Dropout"] = buildDropout;
+    t["Reshape"] = attrToInput("Reshape", 2, 1, "shape", 5);
+    t["Unsqueeze"] = attrToInput("Unsqueeze", 2, 1, "axes", 13);
+    t["Squeeze"] = attrToInput("Squeeze", 2, 1, "axes", 13);
+    t["ReduceSum"] = attrToInput("ReduceSum", 2, 1, "axes", 13);
+    for (const char *op : {"ReduceMean", "ReduceMax", "ReduceMin"})
+      t[op] = attrToInput(op, 2, 1, "axes", 18);
+    return t;
+  }();
+  return table;
+}
+
+OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
+  const onnx::GraphProto &graph = model.graph();
+  std::map<std::string, int64_t> opsets;
+  for (const auto &o : model.opset_import())
+    opsets[domainName(o.domain())] = o.version();
+  if (!opsets.count("ai.onnx"))
+    fail("imports no ai.onnx opset");
+  opset = opsets["ai.onnx"];
+  for (const auto &f : graph.sparse_initializer())
+    fail("sparse initializer '" + f.values().name() + "' is not supported");
+
+  auto fileLoc = FileLineColLoc::get(&ctx, modelName, 0, 0);
+  OwningOpRef<ModuleOp> module = ModuleOp::create(fileLoc);
+  b.setInsertionPointToEnd(module->getBody());
+
+  std::set<std::string> initializerNames;
+  for (const auto &init : graph.initializer())
+    initializerNames.insert(init.name());
+
+  // Graph inputs that stay arguments.
+  llvm::SmallVector<Type> argTypes;
+  llvm::SmallVector<std::string> argNames;
+  for (const auto &in : graph.input()) {
+    if (initializerNames.count(in.name()) || opts.constantInputs.count(in.name()))
+      continue;
+    if (!in.type().has_tensor_type())
+      fail("input '" + in.name() + "' is not a tensor (sequences, maps and optionals are not supported)");
+    const auto &tt = in.type().tensor_type();
+    Type elem = elementType(tt.elem_type(), "input '" + in.name() + "'");
+    Type type;
+    auto ov = opts.inputShapes.find(in.name());
+    if (ov != opts.inputShapes.end()) {
+      if (tt.has_shape() && tt.shape().dim_size() != (int)ov->second.size())
+        fail("input '" + in.name() + "' has rank " + std::to_string(tt.shape().dim_size()) +
+             ", given shape has rank " + std::to_string(ov->second.size()));
+      type = RankedTensorType::get(ov->second, elem);
+    } else if (tt.has_shape()) {
+      llvm::SmallVector<int64_t> dims;
+      for (const auto &d : tt.shape().dim())
+        dims.push_back(d.has_dim_value() && d.dim_value() >= 0 ? d.dim_value()
+                                                               : ShapedType::kDynamic);
+      type = RankedTensorType::get(dims, elem);
+    } else {
+      type = UnrankedTensorType::get(elem);
+    }
+    argTypes.push_back(type);
+    argNames.push_back(in.name());
+  }
+
+  auto func = func::FuncOp::create(b, fileLoc, kEntryFunction,
+                                   b.getFunctionType(argTypes, {}));
+  Block *entry = func.addEntryBlock();
+  b.setInsertionPointToStart(entry);
+  for (size_t i = 0; i < argNames.size(); ++i) {
+    values[argNames[i]] = entry->getArgument(i);
+    // The caller's input buffers are read-only to the compiled code.
+    func.setArgAttr(i, "bufferization.writable", b.getBoolAttr(false));
+  }
+
+  loc = fileLoc;
+  for (const auto &init : graph.initializer())
+    values[init.name()] = constant(tensorFromProto(init, baseDir, "initializer '" + init.name() + "'"));
+  for (const auto &kv : opts.constantInputs)
+    values[kv.first] = constant(kv.second);
+
+  const auto &table = builders();
+  for (const auto &n : graph.node()) {
+    node = &n;
+    loc = NameLoc::get(b.getStringAttr(nodeName(n)), fileLoc);
+    std::string domain = domainName(n.domain());
+    auto it = table.find(n.op_type());
+    if (domain != "ai.onnx" || it == table.end()) {
+      int64_t v = opsets.count(domain) ? opsets[domain] : 0;
+      throw Error("model '" + modelName + "': unsupported ONNX op '" + n.op_type() +
+                  "' (domain '" + domain + "', opset " + std::to_string(v) + ") at node '" +
+                  nodeName(n) + "'");
+    }
+    it->second(*this, n);
+    ++nodeIndex;
+  }
+  node = nullptr;
+
+  llvm::SmallVector<Value> results;
+  llvm::SmallVector<Attribute> outNames, inNames;
+  for (const auto &out : graph.output()) {
+    auto it = values.find(out.name());
+    if (it == values.end())
+      fail("graph output '" + out.name() + "' is never produced");
+    Value v = it->second;
+    if (llvm::isa<NoneType>(v.getType()))
+      fail("graph output '" + out.name() + "' is absent");
+    results.push_back(v);
+    outNames.push_back(b.getStringAttr(out.name()));
+  }
+  for (auto &n : argNames)
+    inNames.push_back(b.getStringAttr(n));
+  func::ReturnOp::create(b, fileLoc, results);
+  func.setType(b.getFunctionType(argTypes, ValueRange(results).getTypes()));
+  func->setAttr("kiln.input_names", b.getArrayAttr(inNames));
+  func->setAttr("kiln.output_names", b.getArrayAttr(outNames));
+
+  std::string diag;
+  ScopedDiagnosticHandler handler(&ctx, [&](Diagnostic &d) {
+    if (diag.empty())
+      diag = d.str();
+    return success();
+  });
+  if (failed(verify(*module)))
+    fail("imported graph does not verify: " + diag);
+  return module;
+}
+
+} // namespace
+
+OwningOpRef<ModuleOp> importModel(const onnx::ModelProto &model, MLIRContext &context,
+                                  const ImportOptions &options) {
+  registerImportDialects(context);
+  Importer importer(context, options);
+  return importer.run(model);
+}
+
+} // namespace kiln

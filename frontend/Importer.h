@@ -1,0 +1,54 @@
+//===- Importer.h - ONNX ModelProto -> Kiln dialect ------------*- C++ -*-===//
+#ifndef KILN_FRONTEND_IMPORTER_H
+#define KILN_FRONTEND_IMPORTER_H
+
+#include "kiln/Tensor.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace onnx {
+class ModelProto;
+class GraphProto;
+}
+
+namespace kiln {
+
+/// The name of the function the importer creates.
+inline constexpr const char *kEntryFunction = "main_graph";
+
+struct ImportOptions {
+  /// Path of the model file: names it in messages and locations; its folder
+  /// is where external data may live. Empty: "<memory>", no external data.
+  std::string modelPath;
+  /// Concrete shapes for graph inputs (override the model's dims).
+  std::map<std::string, std::vector<int64_t>> inputShapes;
+  /// Graph inputs replaced by constants (values known when compiling).
+  std::map<std::string, Tensor> constantInputs;
+};
+
+/// Parses a serialized ModelProto; throws kiln::Error naming `what` if the
+/// bytes are not one.
+void parseModel(const void *data, size_t size, const std::string &what,
+                onnx::ModelProto &model);
+
+/// Imports the main graph into a module holding one func.func named
+/// kEntryFunction whose arguments are the graph inputs that are not
+/// initializers or constant inputs, in graph order, and whose results are
+/// the graph outputs. Throws kiln::Error naming the model, node and op.
+mlir::OwningOpRef<mlir::ModuleOp> importModel(const onnx::ModelProto &model,
+                                              mlir::MLIRContext &context,
+                                              const ImportOptions &options);
+
+/// Graph inputs whose values decide shapes (Reshape's shape, reduce axes, ...):
+/// compiling for concrete shapes needs their values too.
+std::set<std::string> shapeDefiningInputs(const onnx::GraphProto &graph);
+
+/// Registers the dialects the importer produces.
+void registerImportDialects(mlir::MLIRContext &context);
+
+} // namespace kiln
+#endif

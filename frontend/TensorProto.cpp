@@ -1,0 +1,146 @@
+//===- TensorProto.cpp - ONNX TensorProto decoding -------------------------===//
+#include "frontend/TensorProto.h"
+#include "frontend/ExternalData.h"
+#include <onnx/onnx_pb.h>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace kiln {
+
+std::optional<ElementType> fromOnnxType(int t) {
+  switch (t) {
+  case onnx::TensorProto::FLOAT: return ElementType::Float32;
+  case onnx::TensorProto::DOUBLE: return ElementType::Float64;
+  case onnx::TensorProto::FLOAT16: return ElementType::Float16;
+  case onnx::TensorProto::BFLOAT16: return ElementType::BFloat16;
+  case onnx::TensorProto::INT8: return ElementType::Int8;
+  case onnx::TensorProto::INT16: return ElementType::Int16;
+  case onnx::TensorProto::INT32: return ElementType::Int32;
+  case onnx::TensorProto::INT64: return ElementType::Int64;
+  case onnx::TensorProto::UINT8: return ElementType::UInt8;
+  case onnx::TensorProto::UINT16: return ElementType::UInt16;
+  case onnx::TensorProto::UINT32: return ElementType::UInt32;
+  case onnx::TensorProto::UINT64: return ElementType::UInt64;
+  case onnx::TensorProto::BOOL: return ElementType::Bool;
+  default: return std::nullopt;
+  }
+}
+
+int toOnnxType(ElementType type) {
+  switch (type) {
+  case ElementType::Float32: return onnx::TensorProto::FLOAT;
+  case ElementType::Float64: return onnx::TensorProto::DOUBLE;
+  case ElementType::Float16: return onnx::TensorProto::FLOAT16;
+  case ElementType::BFloat16: return onnx::TensorProto::BFLOAT16;
+  case ElementType::Int8: return onnx::TensorProto::INT8;
+  case ElementType::Int16: return onnx::TensorProto::INT16;
+  case ElementType::Int32: return onnx::TensorProto::INT32;
+  case ElementType::Int64: return onnx::TensorProto::INT64;
+  case ElementType::UInt8: return onnx::TensorProto::UINT8;
+  case ElementType::UInt16: return onnx::TensorProto::UINT16;
+  case ElementType::UInt32: return onnx::TensorProto::UINT32;
+  case ElementType::UInt64: return onnx::TensorProto::UINT64;
+  case ElementType::Bool: return onnx::TensorProto::BOOL;
+  }
+  return 0;
+}
+
+std::string onnxTypeName(int t) {
+  // Types newer than libonnx 1.12's enum are named by number.
+  static const char *names[] = {"UNDEFINED", "FLOAT", "UINT8", "INT8", "UINT16", "INT16",
+                                "INT32", "INT64", "STRING", "BOOL", "FLOAT16", "DOUBLE",
+                                "UINT32", "UINT64", "COMPLEX64", "COMPLEX128", "BFLOAT16",
+                                "FLOAT8E4M3FN", "FLOAT8E4M3FNUZ", "FLOAT8E5M2",
+                                "FLOAT8E5M2FNUZ", "UINT4", "INT4", "FLOAT4E2M1",
+                                "FLOAT8E8M0", "UINT2", "INT2"};
+  if (t >= 0 && t < (int)(sizeof(names) / sizeof(names[0])))
+    return names[t];
+  return "type " + std::to_string(t);
+}
+
+namespace {
+template <typename Dst, typename Field>
+void copyField(Tensor &t, const Field &field, int64_t n, const std::string &what) {
+  if ((int64_t)field.size() != n)
+    throw Error(what + ": has " + std::to_string(field.size()) + " values, shape needs " +
+                std::to_string(n));
+  Dst *out = t.data<Dst>();
+  for (int64_t i = 0; i < n; ++i)
+    out[i] = static_cast<Dst>(field.Get(i));
+}
+} // namespace
+
+Tensor tensorFromProto(const onnx::TensorProto &proto, const std::string &baseDir,
+                       const std::string &what) {
+  auto type = fromOnnxType(proto.data_type());
+  if (!type)
+    throw Error(what + ": element type " + onnxTypeName(proto.data_type()) +
+                " is not supported");
+  std::vector<int64_t> shape(proto.dims().begin(), proto.dims().end());
+  for (int64_t d : shape)
+    if (d < 0)
+      throw Error(what + ": negative dim " + std::to_string(d));
+  if (proto.has_data_location() &&
+      proto.data_location() == onnx::TensorProto::EXTERNAL) {
+    Tensor t(*type, shape);
+    readExternalData(proto, baseDir, what, t.data(), t.byteSize());
+    return t;
+  }
+  // Size the buffer from the data actually present, never from dims alone:
+  // a hostile model must not make us allocate what it does not carry.
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n = (d && n > INT64_MAX / d) ? -1 : n * d;
+  if (n < 0)
+    throw Error(what + ": element count overflows");
+  size_t es = elementSize(*type);
+  if (proto.has_raw_data()) {
+    const std::string &raw = proto.raw_data();
+    if ((uint64_t)raw.size() != (uint64_t)n * es)
+      throw Error(what + ": raw_data has " + std::to_string(raw.size()) + " bytes, shape " +
+                  "needs " + std::to_string((uint64_t)n * es));
+    return Tensor::fromBytes(*type, shape, raw.data(), raw.size());
+  }
+  int64_t present = proto.float_data_size() + proto.int32_data_size() +
+                    proto.int64_data_size() + proto.double_data_size() +
+                    proto.uint64_data_size();
+  if (present != n)
+    throw Error(what + ": has " + std::to_string(present) + " values, shape needs " +
+                std::to_string(n));
+  Tensor t(*type, shape);
+  switch (*type) {
+  case ElementType::Float32: copyField<float>(t, proto.float_data(), n, what); break;
+  case ElementType::Float64: copyField<double>(t, proto.double_data(), n, what); break;
+  case ElementType::Int64: copyField<int64_t>(t, proto.int64_data(), n, what); break;
+  case ElementType::UInt32: copyField<uint32_t>(t, proto.uint64_data(), n, what); break;
+  case ElementType::UInt64: copyField<uint64_t>(t, proto.uint64_data(), n, what); break;
+  case ElementType::Int32: copyField<int32_t>(t, proto.int32_data(), n, what); break;
+  case ElementType::Int16: copyField<int16_t>(t, proto.int32_data(), n, what); break;
+  case ElementType::Int8: copyField<int8_t>(t, proto.int32_data(), n, what); break;
+  case ElementType::UInt16: copyField<uint16_t>(t, proto.int32_data(), n, what); break;
+  case ElementType::UInt8: copyField<uint8_t>(t, proto.int32_data(), n, what); break;
+  case ElementType::Bool: copyField<uint8_t>(t, proto.int32_data(), n, what); break;
+  // int32_data holds the raw 16-bit patterns of half and bfloat16.
+  case ElementType::Float16:
+  case ElementType::BFloat16: copyField<uint16_t>(t, proto.int32_data(), n, what); break;
+  }
+  return t;
+}
+
+Tensor readTensorProtoFile(const std::string &path, std::string *name) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    throw Error("cannot open '" + path + "'");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  onnx::TensorProto proto;
+  if (!proto.ParseFromString(ss.str()))
+    throw Error("'" + path + "' is not a serialized ONNX TensorProto");
+  if (name)
+    *name = proto.name();
+  std::string dir = path.substr(0, path.find_last_of('/') + 1);
+  return tensorFromProto(proto, dir.empty() ? "." : dir, "tensor file '" + path + "'");
+}
+
+} // namespace kiln

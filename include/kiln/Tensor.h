@@ -1,0 +1,69 @@
+//===- kiln/Tensor.h - tensors and errors of the Kiln API ------*- C++ -*-===//
+#ifndef KILN_TENSOR_H
+#define KILN_TENSOR_H
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace kiln {
+
+/// Every failure of the Kiln API: bad models, bad inputs, compile errors.
+class Error : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+enum class ElementType {
+  Float32, Float64, Float16, BFloat16,
+  Int8, Int16, Int32, Int64,
+  UInt8, UInt16, UInt32, UInt64,
+  Bool,
+};
+
+size_t elementSize(ElementType type);
+/// ONNX spelling: "float", "double", "float16", "bfloat16", "int8", ..., "bool".
+const char *elementTypeName(ElementType type);
+
+/// A dense, row-major tensor that owns (or shares) a 64-byte aligned buffer.
+/// Copies share the buffer; use clone() for a deep copy.
+class Tensor {
+public:
+  Tensor() = default;
+  /// Zero-initialized tensor of the given type and shape (dims must be >= 0).
+  Tensor(ElementType type, std::vector<int64_t> shape);
+  /// Copies `bytes` (which must be numElements * elementSize long).
+  static Tensor fromBytes(ElementType type, std::vector<int64_t> shape, const void *bytes,
+                          size_t size);
+  template <typename T>
+  static Tensor fromVector(ElementType type, std::vector<int64_t> shape,
+                           const std::vector<T> &values) {
+    return fromBytes(type, std::move(shape), values.data(), values.size() * sizeof(T));
+  }
+
+  ElementType type() const { return type_; }
+  const std::vector<int64_t> &shape() const { return shape_; }
+  int64_t numElements() const;
+  size_t byteSize() const { return numElements() * elementSize(type_); }
+  void *data() { return data_.get(); }
+  const void *data() const { return data_.get(); }
+  template <typename T> T *data() { return static_cast<T *>(data_.get()); }
+  template <typename T> const T *data() const { return static_cast<const T *>(data_.get()); }
+  Tensor clone() const;
+  /// "float[2,3]"
+  std::string describe() const;
+
+private:
+  ElementType type_ = ElementType::Float32;
+  std::vector<int64_t> shape_;
+  std::shared_ptr<void> data_;
+};
+
+/// Element value as double, for printing and comparison (f16/bf16 decoded).
+double elementAsDouble(const Tensor &t, int64_t index);
+
+} // namespace kiln
+#endif

@@ -1,0 +1,149 @@
+//===- Compiler.cpp - ONNX model -> JIT-compiled entry point --------------===//
+#include "jit/Compiler.h"
+#include "lowering/Passes.h"
+#include "runtime/ParallelFor.h"
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "llvm/ExecutionEngine/Orc/Mangling.h"
+#include "llvm/Support/TargetSelect.h"
+#include <onnx/onnx_pb.h>
+#include <chrono>
+#include <mutex>
+
+using namespace mlir;
+
+namespace kiln {
+namespace {
+
+double msSince(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
+}
+
+std::optional<ElementType> kilnType(Type t) {
+  if (t.isF32()) return ElementType::Float32;
+  if (t.isF64()) return ElementType::Float64;
+  if (t.isF16()) return ElementType::Float16;
+  if (t.isBF16()) return ElementType::BFloat16;
+  if (auto i = llvm::dyn_cast<IntegerType>(t)) {
+    bool u = i.isUnsigned();
+    switch (i.getWidth()) {
+    case 1: return ElementType::Bool;
+    case 8: return u ? ElementType::UInt8 : ElementType::Int8;
+    case 16: return u ? ElementType::UInt16 : ElementType::Int16;
+    case 32: return u ? ElementType::UInt32 : ElementType::Int32;
+    case 64: return u ? ElementType::UInt64 : ElementType::Int64;
+    }
+  }
+  return std::nullopt;
+}
+
+/// "node 'conv1': reason" from a diagnostic located at an imported node.
+std::string describe(Diagnostic &d) {
+  std::string where;
+  Location loc = d.getLocation();
+  if (auto fused = llvm::dyn_cast<FusedLoc>(loc))
+    loc = fused.getLocations().front();
+  if (auto name = llvm::dyn_cast<NameLoc>(loc))
+    where = "node '" + name.getName().str() + "': ";
+  return where + d.str();
+}
+
+void initializeLLVM() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+    registerKilnPassesAndPipelines();
+  });
+}
+
+} // namespace
+
+CompiledModel compileModel(const onnx::ModelProto &model, const ImportOptions &import,
+                           const SessionOptions &options) {
+  initializeLLVM();
+  std::string modelName = import.modelPath.empty() ? "<memory>" : import.modelPath;
+  CompiledModel out;
+  auto start = std::chrono::steady_clock::now();
+
+  DialectRegistry registry;
+  registerPipelineDialects(registry);
+  MLIRContext ctx(registry, MLIRContext::Threading::DISABLED);
+  registerBuiltinDialectTranslation(ctx);
+  registerLLVMDialectTranslation(ctx);
+
+  OwningOpRef<ModuleOp> module = importModel(model, ctx, import);
+  out.times.import = msSince(start);
+
+  auto func = llvm::cast<func::FuncOp>(module->lookupSymbol(kEntryFunction));
+  auto names = [](Attribute a) {
+    std::vector<std::string> v;
+    for (Attribute s : llvm::cast<ArrayAttr>(a))
+      v.push_back(llvm::cast<StringAttr>(s).str());
+    return v;
+  };
+  auto describeArgs = [&](TypeRange types, const std::vector<std::string> &n,
+                          std::vector<CompiledModel::Arg> &args) {
+    for (auto [i, t] : llvm::enumerate(types)) {
+      auto rt = llvm::dyn_cast<RankedTensorType>(t);
+      if (!rt || !rt.hasStaticShape())
+        throw Error("model '" + modelName + "': '" + n[i] +
+                    "' has no static shape after shape inference");
+      auto et = kilnType(rt.getElementType());
+      if (!et)
+        throw Error("model '" + modelName + "': '" + n[i] + "' has an unsupported type");
+      args.push_back({n[i], *et, std::vector<int64_t>(rt.getShape().begin(), rt.getShape().end())});
+    }
+  };
+  describeArgs(func.getArgumentTypes(), names(func->getAttr("kiln.input_names")), out.inputs);
+  describeArgs(func.getResultTypes(), names(func->getAttr("kiln.output_names")), out.outputs);
+
+  auto passStart = std::chrono::steady_clock::now();
+  std::string diag;
+  {
+    ScopedDiagnosticHandler handler(&ctx, [&](Diagnostic &d) {
+      if (d.getSeverity() == DiagnosticSeverity::Error && diag.empty())
+        diag = describe(d);
+      return success();
+    });
+    PassManager pm(&ctx);
+    buildCpuPipeline(pm, Phase::LLVM);
+    if (failed(pm.run(*module)))
+      throw Error("model '" + modelName + "': compilation failed: " +
+                  (diag.empty() ? std::string("a pass failed") : diag));
+  }
+  out.times.passes = msSince(passStart);
+
+  auto codegenStart = std::chrono::steady_clock::now();
+  ExecutionEngineOptions eo;
+  int opt = std::clamp(options.optimizationLevel, 0, 3);
+  auto transformer = makeOptimizingTransformer(opt, 0, nullptr);
+  eo.transformer = transformer;
+  eo.jitCodeGenOptLevel = static_cast<llvm::CodeGenOptLevel>(opt);
+  eo.enableGDBNotificationListener = false;
+  eo.enablePerfNotificationListener = false;
+  auto engine = ExecutionEngine::create(*module, eo);
+  if (!engine)
+    throw Error("model '" + modelName + "': JIT failed: " + llvm::toString(engine.takeError()));
+  (*engine)->registerSymbols([](llvm::orc::MangleAndInterner interner) {
+    llvm::orc::SymbolMap map;
+    map[interner("kiln_parallel_for")] = {llvm::orc::ExecutorAddr::fromPtr(&kiln_parallel_for),
+                                          llvm::JITSymbolFlags::Exported};
+    map[interner("memrefCopy")] = {llvm::orc::ExecutorAddr::fromPtr(&kiln_memref_copy),
+                                   llvm::JITSymbolFlags::Exported};
+    return map;
+  });
+  auto fn = (*engine)->lookupPacked(kEntryFunction);
+  if (!fn)
+    throw Error("model '" + modelName + "': JIT lookup failed: " + llvm::toString(fn.takeError()));
+  out.entry = *fn;
+  out.engine = std::shared_ptr<ExecutionEngine>(std::move(*engine));
+  out.times.codegen = msSince(codegenStart);
+  out.times.total = msSince(start);
+  return out;
+}
+
+} // namespace kiln

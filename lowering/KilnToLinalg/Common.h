@@ -1,0 +1,73 @@
+//===- Common.h - helpers shared by the Kiln -> linalg patterns -*- C++ -*-===//
+#ifndef KILN_LOWERING_KILNTOLINALG_COMMON_H
+#define KILN_LOWERING_KILNTOLINALG_COMMON_H
+
+#include "dialect/KilnDialect.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Transforms/DialectConversion.h"
+#include <functional>
+
+namespace kiln {
+
+/// Signless types for arith/linalg: ui8 -> i8 etc.
+class KilnTypeConverter : public mlir::TypeConverter {
+public:
+  KilnTypeConverter();
+};
+
+/// How to compute on an element type from the dialect (which keeps signedness).
+struct ElemKind {
+  bool isFloat = false, isUnsigned = false, isBool = false;
+  static ElemKind of(mlir::Type t);
+};
+
+mlir::Type signless(mlir::Type t);
+mlir::RankedTensorType staticType(mlir::Value v);
+
+/// Fails the pattern unless every operand and result is statically shaped.
+mlir::LogicalResult requireStatic(mlir::Operation *op, mlir::ConversionPatternRewriter &r);
+
+mlir::Value emptyTensor(mlir::OpBuilder &b, mlir::Location loc, llvm::ArrayRef<int64_t> shape,
+                        mlir::Type elem);
+mlir::Value filledTensor(mlir::OpBuilder &b, mlir::Location loc, llvm::ArrayRef<int64_t> shape,
+                         mlir::Value scalar);
+mlir::Value scalarConstant(mlir::OpBuilder &b, mlir::Location loc, mlir::Type elem, double v);
+/// Smallest / largest value of the element type (-inf / +inf for floats).
+mlir::Value lowestValue(mlir::OpBuilder &b, mlir::Location loc, mlir::Type elem, bool isUnsigned);
+mlir::Value highestValue(mlir::OpBuilder &b, mlir::Location loc, mlir::Type elem, bool isUnsigned);
+
+using ScalarBody =
+    std::function<mlir::Value(mlir::OpBuilder &, mlir::Location, mlir::ValueRange)>;
+
+/// A parallel linalg.generic over `outShape` whose inputs are broadcast to
+/// it with ONNX (right-aligned) rules; `body` maps input scalars to the result.
+mlir::Value broadcastGeneric(mlir::OpBuilder &b, mlir::Location loc,
+                             llvm::ArrayRef<int64_t> outShape, mlir::Type outElem,
+                             mlir::ValueRange inputs, const ScalarBody &body);
+
+/// Reshape between static shapes with the same element count
+/// (collapse to 1-D, then expand).
+mlir::Value reshapeTo(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v,
+                      llvm::ArrayRef<int64_t> shape);
+
+/// Pads the trailing `padBegin.size()` dims with `value`.
+mlir::Value padSpatial(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v,
+                       llvm::ArrayRef<int64_t> padBegin, llvm::ArrayRef<int64_t> padEnd,
+                       mlir::Value value);
+
+/// Converts a scalar between element kinds with ONNX Cast semantics.
+mlir::Value castScalar(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v, ElemKind from,
+                       mlir::Type toType, ElemKind to);
+
+void populateElementwisePatterns(KilnTypeConverter &tc, mlir::RewritePatternSet &p);
+void populateMathPatterns(KilnTypeConverter &tc, mlir::RewritePatternSet &p);
+void populateConvPatterns(KilnTypeConverter &tc, mlir::RewritePatternSet &p);
+void populatePoolingPatterns(KilnTypeConverter &tc, mlir::RewritePatternSet &p);
+void populateTensorPatterns(KilnTypeConverter &tc, mlir::RewritePatternSet &p);
+void populateReductionPatterns(KilnTypeConverter &tc, mlir::RewritePatternSet &p);
+
+} // namespace kiln
+#endif

@@ -1,0 +1,82 @@
+//===- Conv.cpp - Conv -> linalg convolution ops ---------------------------===//
+#include "lowering/KilnToLinalg/Common.h"
+#include "dialect/ShapeHelpers.h"
+
+using namespace mlir;
+
+namespace kiln {
+namespace {
+
+struct ConvLowering : OpConversionPattern<ConvOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(ConvOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &r) const override {
+    if (failed(requireStatic(op, r)))
+      return failure();
+    Location loc = op.getLoc();
+    auto xt = llvm::cast<RankedTensorType>(adaptor.getX().getType());
+    auto wt = llvm::cast<RankedTensorType>(adaptor.getW().getType());
+    auto outType = llvm::cast<RankedTensorType>(op.getType());
+    Type elem = xt.getElementType();
+    int64_t rank = xt.getRank(), g = op.getGroup();
+    SpatialParams sp;
+    std::string error;
+    if (!resolveSpatial(xt.getShape().drop_front(2), wt.getShape().drop_front(2),
+                        op.getAutoPad(), op.getKernelShape(), op.getStrides(),
+                        op.getDilations(), op.getPads(), false, sp, error))
+      return r.notifyMatchFailure(op, error);
+    Value x = padSpatial(r, loc, adaptor.getX(), sp.padBegin, sp.padEnd,
+                         scalarConstant(r, loc, elem, 0));
+    auto strides = r.getI64VectorAttr(sp.strides);
+    auto dilations = r.getI64VectorAttr(sp.dilations);
+    Value zero = scalarConstant(r, loc, elem, 0);
+    auto outShape = outType.getShape();
+    Value y;
+    if (g == 1) {
+      Value init = filledTensor(r, loc, outShape, zero);
+      SmallVector<Type> rt{init.getType()};
+      SmallVector<Value> ins{x, adaptor.getW()}, outs{init};
+      if (rank == 3)
+        y = linalg::Conv1DNcwFcwOp::create(r, loc, rt, ins, outs, strides, dilations).getResult(0);
+      else if (rank == 4)
+        y = linalg::Conv2DNchwFchwOp::create(r, loc, rt, ins, outs, strides, dilations).getResult(0);
+      else if (rank == 5)
+        y = linalg::Conv3DNcdhwFcdhwOp::create(r, loc, rt, ins, outs, strides, dilations).getResult(0);
+    } else if (rank == 4) {
+      auto xs = llvm::cast<RankedTensorType>(x.getType()).getShape();
+      int64_t f = wt.getDimSize(0);
+      Value xg = reshapeTo(r, loc, x, {xs[0], g, xs[1] / g, xs[2], xs[3]});
+      Value wg = reshapeTo(r, loc, adaptor.getW(),
+                           {g, f / g, wt.getDimSize(1), wt.getDimSize(2), wt.getDimSize(3)});
+      Value init = filledTensor(r, loc, {outShape[0], g, f / g, outShape[2], outShape[3]}, zero);
+      y = linalg::Conv2DNgchwGfchwOp::create(r, loc, TypeRange{init.getType()},
+                                             ValueRange{xg, wg}, ValueRange{init}, strides,
+                                             dilations)
+              .getResult(0);
+      y = reshapeTo(r, loc, y, outShape);
+    }
+    if (!y)
+      return r.notifyMatchFailure(op, "grouped convolution is supported in 2-D only");
+    if (!isa<NoneType>(adaptor.getB().getType())) {
+      SmallVector<int64_t> bshape(rank - 1, 1);
+      bshape[0] = outShape[1];
+      Value bias = reshapeTo(r, loc, adaptor.getB(), bshape);
+      bool isFloat = isa<FloatType>(elem);
+      y = broadcastGeneric(r, loc, outShape, elem, ValueRange{y, bias},
+                           [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+                             return isFloat ? Value(arith::AddFOp::create(b, l, a[0], a[1]))
+                                            : Value(arith::AddIOp::create(b, l, a[0], a[1]));
+                           });
+    }
+    r.replaceOp(op, y);
+    return success();
+  }
+};
+
+} // namespace
+
+void populateConvPatterns(KilnTypeConverter &tc, RewritePatternSet &p) {
+  p.add<ConvLowering>(tc, p.getContext());
+}
+
+} // namespace kiln

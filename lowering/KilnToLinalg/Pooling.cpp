@@ -1,0 +1,141 @@
+//===- Pooling.cpp - MaxPool / AveragePool -> linalg pooling ops ----------===//
+#include "lowering/KilnToLinalg/Common.h"
+#include "dialect/ShapeHelpers.h"
+
+using namespace mlir;
+
+namespace kiln {
+namespace {
+
+/// Shared set-up: resolved params plus the input padded for ceil mode too.
+template <typename OpTy>
+LogicalResult prepare(OpTy op, Value x, ConversionPatternRewriter &r, SpatialParams &sp,
+                      SmallVector<int64_t> &padEnd) {
+  auto xt = llvm::cast<RankedTensorType>(x.getType());
+  if (xt.getRank() != 3 && xt.getRank() != 4)
+    return r.notifyMatchFailure(op, "pooling is supported in 1-D and 2-D");
+  std::string error;
+  if (!resolveSpatial(xt.getShape().drop_front(2), {}, op.getAutoPad(), op.getKernelShape(),
+                      op.getStrides(), op.getDilations(), op.getPads(), op.getCeilMode() != 0,
+                      sp, error))
+    return r.notifyMatchFailure(op, error);
+  padEnd = sp.padEnd;
+  for (size_t i = 0; i < sp.kernel.size(); ++i) {
+    int64_t ek = (sp.kernel[i] - 1) * sp.dilations[i] + 1;
+    int64_t need = (sp.outSpatial[i] - 1) * sp.strides[i] + ek - xt.getDimSize(2 + i) -
+                   sp.padBegin[i];
+    padEnd[i] = std::max(padEnd[i], need);
+  }
+  return success();
+}
+
+Value pool(ConversionPatternRewriter &r, Location loc, bool isMax, Value x, Value init,
+           const SpatialParams &sp) {
+  auto strides = r.getI64VectorAttr(sp.strides);
+  auto dilations = r.getI64VectorAttr(sp.dilations);
+  Value window = emptyTensor(r, loc, sp.kernel, llvm::cast<ShapedType>(x.getType()).getElementType());
+  SmallVector<Type> rt{init.getType()};
+  SmallVector<Value> ins{x, window}, outs{init};
+  if (sp.kernel.size() == 1)
+    return isMax ? linalg::PoolingNcwMaxOp::create(r, loc, rt, ins, outs, strides, dilations).getResult(0)
+                 : linalg::PoolingNcwSumOp::create(r, loc, rt, ins, outs, strides, dilations).getResult(0);
+  return isMax ? linalg::PoolingNchwMaxOp::create(r, loc, rt, ins, outs, strides, dilations).getResult(0)
+               : linalg::PoolingNchwSumOp::create(r, loc, rt, ins, outs, strides, dilations).getResult(0);
+}
+
+struct MaxPoolLowering : OpConversionPattern<MaxPoolOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(MaxPoolOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &r) const override {
+    if (failed(requireStatic(op, r)))
+      return failure();
+    ElemKind k = ElemKind::of(op.getX().getType());
+    if (k.isUnsigned)
+      return r.notifyMatchFailure(op, "unsigned max pooling is not supported");
+    SpatialParams sp;
+    SmallVector<int64_t> padEnd;
+    if (failed(prepare(op, adaptor.getX(), r, sp, padEnd)))
+      return failure();
+    Location loc = op.getLoc();
+    Type elem = signless(op.getType().getElementType());
+    Value lowest = lowestValue(r, loc, elem, false);
+    Value x = padSpatial(r, loc, adaptor.getX(), sp.padBegin, padEnd, lowest);
+    Value init = filledTensor(r, loc, op.getType().getShape(), lowest);
+    r.replaceOp(op, pool(r, loc, true, x, init, sp));
+    return success();
+  }
+};
+
+struct AveragePoolLowering : OpConversionPattern<AveragePoolOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(AveragePoolOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &r) const override {
+    if (failed(requireStatic(op, r)))
+      return failure();
+    auto elem = llvm::dyn_cast<FloatType>(op.getType().getElementType());
+    if (!elem)
+      return r.notifyMatchFailure(op, "average pooling needs a float type");
+    SpatialParams sp;
+    SmallVector<int64_t> padEnd;
+    if (failed(prepare(op, adaptor.getX(), r, sp, padEnd)))
+      return failure();
+    Location loc = op.getLoc();
+    auto inShape = llvm::cast<RankedTensorType>(adaptor.getX().getType()).getShape();
+    Value zero = scalarConstant(r, loc, elem, 0);
+    Value x = padSpatial(r, loc, adaptor.getX(), sp.padBegin, padEnd, zero);
+    auto outShape = op.getType().getShape();
+    Value sum = pool(r, loc, false, x, filledTensor(r, loc, outShape, zero), sp);
+
+    // Divisors are known at compile time: per spatial dim, the number of
+    // window taps inside the input (or inside the explicit pads when
+    // count_include_pad); the divisor is their product.
+    size_t n = sp.kernel.size();
+    std::vector<std::vector<double>> counts(n);
+    for (size_t i = 0; i < n; ++i) {
+      int64_t in = inShape[2 + i];
+      int64_t lo = op.getCountIncludePad() ? -sp.padBegin[i] : 0;
+      int64_t hi = op.getCountIncludePad() ? in + sp.padEnd[i] : in;
+      for (int64_t o = 0; o < sp.outSpatial[i]; ++o) {
+        int64_t c = 0;
+        for (int64_t k = 0; k < sp.kernel[i]; ++k) {
+          int64_t pos = o * sp.strides[i] - sp.padBegin[i] + k * sp.dilations[i];
+          c += pos >= lo && pos < hi;
+        }
+        counts[i].push_back(c ? c : 1);
+      }
+    }
+    SmallVector<APFloat> divisors;
+    SmallVector<int64_t> idx(n, 0);
+    int64_t total = 1;
+    for (int64_t d : sp.outSpatial)
+      total *= d;
+    for (int64_t flat = 0; flat < total; ++flat) {
+      int64_t rem = flat;
+      double d = 1;
+      for (int64_t i = n - 1; i >= 0; --i) {
+        d *= counts[i][rem % sp.outSpatial[i]];
+        rem /= sp.outSpatial[i];
+      }
+      APFloat v(d);
+      bool lost;
+      v.convert(elem.getFloatSemantics(), APFloat::rmNearestTiesToEven, &lost);
+      divisors.push_back(v);
+    }
+    auto divType = RankedTensorType::get(sp.outSpatial, elem);
+    Value div = arith::ConstantOp::create(r, loc, divType, DenseElementsAttr::get(divType, divisors));
+    Value y = broadcastGeneric(r, loc, outShape, elem, ValueRange{sum, div},
+                               [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                                 return arith::DivFOp::create(b, l, a[0], a[1]);
+                               });
+    r.replaceOp(op, y);
+    return success();
+  }
+};
+
+} // namespace
+
+void populatePoolingPatterns(KilnTypeConverter &tc, RewritePatternSet &p) {
+  p.add<MaxPoolLowering, AveragePoolLowering>(tc, p.getContext());
+}
+
+} // namespace kiln

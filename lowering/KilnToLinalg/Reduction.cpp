@@ -1,0 +1,213 @@
+//===- Reduction.cpp - reductions, Softmax, BatchNormalization ------------===//
+#include "lowering/KilnToLinalg/Common.h"
+#include "dialect/ShapeHelpers.h"
+
+using namespace mlir;
+
+namespace kiln {
+namespace {
+
+enum class Combine { Sum, Max, Min };
+
+/// Reduces `v` over `axes` with a linalg.generic; the result keeps the
+/// reduced dims as 1 (keepdims form).
+Value reduce(OpBuilder &b, Location loc, Value v, ArrayRef<int64_t> axes, Combine c, ElemKind k) {
+  auto t = llvm::cast<RankedTensorType>(v.getType());
+  Type elem = t.getElementType();
+  int64_t rank = t.getRank();
+  MLIRContext *ctx = b.getContext();
+  SmallVector<int64_t> kept, keepShape(t.getShape());
+  SmallVector<AffineExpr> outExprs;
+  SmallVector<utils::IteratorType> iters;
+  for (int64_t i = 0; i < rank; ++i) {
+    bool red = llvm::is_contained(axes, i);
+    iters.push_back(red ? utils::IteratorType::reduction : utils::IteratorType::parallel);
+    if (red) {
+      keepShape[i] = 1;
+    } else {
+      kept.push_back(t.getDimSize(i));
+      outExprs.push_back(getAffineDimExpr(i, ctx));
+    }
+  }
+  Value initValue = c == Combine::Sum   ? scalarConstant(b, loc, elem, 0)
+                    : c == Combine::Max ? lowestValue(b, loc, elem, k.isUnsigned)
+                                        : highestValue(b, loc, elem, k.isUnsigned);
+  Value init = filledTensor(b, loc, kept, initValue);
+  SmallVector<AffineMap> maps{AffineMap::getMultiDimIdentityMap(rank, ctx),
+                              AffineMap::get(rank, 0, outExprs, ctx)};
+  auto g = linalg::GenericOp::create(
+      b, loc, TypeRange{init.getType()}, ValueRange{v}, ValueRange{init}, maps, iters,
+      [&](OpBuilder &nb, Location l, ValueRange a) {
+        Value r;
+        if (c == Combine::Sum)
+          r = k.isFloat ? Value(arith::AddFOp::create(nb, l, a[0], a[1]))
+                        : Value(arith::AddIOp::create(nb, l, a[0], a[1]));
+        else if (k.isFloat)
+          r = c == Combine::Max ? Value(arith::MaximumFOp::create(nb, l, a[0], a[1]))
+                                : Value(arith::MinimumFOp::create(nb, l, a[0], a[1]));
+        else if (k.isUnsigned)
+          r = c == Combine::Max ? Value(arith::MaxUIOp::create(nb, l, a[0], a[1]))
+                                : Value(arith::MinUIOp::create(nb, l, a[0], a[1]));
+        else
+          r = c == Combine::Max ? Value(arith::MaxSIOp::create(nb, l, a[0], a[1]))
+                                : Value(arith::MinSIOp::create(nb, l, a[0], a[1]));
+        linalg::YieldOp::create(nb, l, r);
+      });
+  return reshapeTo(b, loc, g.getResult(0), keepShape);
+}
+
+Value divideBy(OpBuilder &b, Location loc, Value v, double count, ElemKind k) {
+  auto t = llvm::cast<RankedTensorType>(v.getType());
+  Type elem = t.getElementType();
+  return broadcastGeneric(b, loc, t.getShape(), elem, v,
+                          [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                            Value c = scalarConstant(nb, l, elem, count);
+                            if (k.isFloat)
+                              return arith::DivFOp::create(nb, l, a[0], c);
+                            return k.isUnsigned ? Value(arith::DivUIOp::create(nb, l, a[0], c))
+                                                : Value(arith::DivSIOp::create(nb, l, a[0], c));
+                          });
+}
+
+template <typename OpTy, Combine C, bool Mean>
+struct ReduceLowering : OpConversionPattern<OpTy> {
+  using OpConversionPattern<OpTy>::OpConversionPattern;
+  LogicalResult matchAndRewrite(OpTy op, typename OpTy::Adaptor adaptor,
+                                ConversionPatternRewriter &r) const override {
+    if (failed(requireStatic(op, r)))
+      return failure();
+    auto t = llvm::cast<RankedTensorType>(adaptor.getData().getType());
+    SmallVector<int64_t> axesList;
+    if (!isa<NoneType>(op.getAxes().getType())) {
+      auto c = getConstantInts(op.getAxes());
+      if (!c)
+        return r.notifyMatchFailure(op, "axes must be constant");
+      axesList = *c;
+    }
+    auto axes = reduceAxes(axesList, t.getRank(), op.getNoopWithEmptyAxes() != 0);
+    if (!axes)
+      return r.notifyMatchFailure(op, "bad axes");
+    ElemKind k = ElemKind::of(op.getData().getType());
+    Location loc = op.getLoc();
+    Value y = reduce(r, loc, adaptor.getData(), *axes, C, k);
+    if (Mean) {
+      double count = 1;
+      for (int64_t a : *axes)
+        count *= t.getDimSize(a);
+      y = divideBy(r, loc, y, count, k);
+    }
+    r.replaceOp(op, reshapeTo(r, loc, y, op.getType().getShape()));
+    return success();
+  }
+};
+
+template <typename OpTy, Combine C, bool Mean>
+struct GlobalPoolLowering : OpConversionPattern<OpTy> {
+  using OpConversionPattern<OpTy>::OpConversionPattern;
+  LogicalResult matchAndRewrite(OpTy op, typename OpTy::Adaptor adaptor,
+                                ConversionPatternRewriter &r) const override {
+    if (failed(requireStatic(op, r)))
+      return failure();
+    auto t = llvm::cast<RankedTensorType>(adaptor.getX().getType());
+    SmallVector<int64_t> axes;
+    double count = 1;
+    for (int64_t i = 2; i < t.getRank(); ++i) {
+      axes.push_back(i);
+      count *= t.getDimSize(i);
+    }
+    ElemKind k = ElemKind::of(op.getX().getType());
+    Value y = reduce(r, op.getLoc(), adaptor.getX(), axes, C, k);
+    if (Mean)
+      y = divideBy(r, op.getLoc(), y, count, k);
+    r.replaceOp(op, y);
+    return success();
+  }
+};
+
+/// Softmax and LogSoftmax along one axis, stabilized by the maximum.
+template <typename OpTy, bool Log>
+struct SoftmaxLowering : OpConversionPattern<OpTy> {
+  using OpConversionPattern<OpTy>::OpConversionPattern;
+  LogicalResult matchAndRewrite(OpTy op, typename OpTy::Adaptor adaptor,
+                                ConversionPatternRewriter &r) const override {
+    if (failed(requireStatic(op, r)))
+      return failure();
+    Value x = adaptor.getInput();
+    auto t = llvm::cast<RankedTensorType>(x.getType());
+    if (!isa<FloatType>(t.getElementType()))
+      return r.notifyMatchFailure(op, "softmax needs a float type");
+    auto axis = normalizeAxis(op.getAxis(), t.getRank());
+    if (!axis)
+      return failure();
+    Location loc = op.getLoc();
+    ElemKind k = ElemKind::of(t);
+    Value mx = reduce(r, loc, x, {*axis}, Combine::Max, k);
+    Value shifted = broadcastGeneric(r, loc, t.getShape(), t.getElementType(), ValueRange{x, mx},
+                                     [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                                       return arith::SubFOp::create(b, l, a[0], a[1]);
+                                     });
+    Value e = broadcastGeneric(r, loc, t.getShape(), t.getElementType(), shifted,
+                               [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                                 return math::ExpOp::create(b, l, a[0]);
+                               });
+    Value sum = reduce(r, loc, e, {*axis}, Combine::Sum, k);
+    Value y = broadcastGeneric(
+        r, loc, t.getShape(), t.getElementType(), ValueRange{Log ? shifted : e, sum},
+        [](OpBuilder &b, Location l, ValueRange a) -> Value {
+          if (Log)
+            return arith::SubFOp::create(b, l, a[0], math::LogOp::create(b, l, a[1]));
+          return arith::DivFOp::create(b, l, a[0], a[1]);
+        });
+    r.replaceOp(op, y);
+    return success();
+  }
+};
+
+struct BatchNormLowering : OpConversionPattern<BatchNormalizationOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(BatchNormalizationOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &r) const override {
+    if (failed(requireStatic(op, r)))
+      return failure();
+    auto t = llvm::cast<RankedTensorType>(adaptor.getX().getType());
+    auto elem = llvm::dyn_cast<FloatType>(t.getElementType());
+    if (!elem)
+      return r.notifyMatchFailure(op, "batch normalization needs a float type");
+    Location loc = op.getLoc();
+    SmallVector<int64_t> pshape(t.getRank() - 1, 1);
+    pshape[0] = t.getDimSize(1);
+    SmallVector<Value> ins{adaptor.getX()};
+    for (Value p : {adaptor.getScale(), adaptor.getB(), adaptor.getInputMean(),
+                    adaptor.getInputVar()}) {
+      if (llvm::cast<ShapedType>(p.getType()).getElementType() != elem)
+        return r.notifyMatchFailure(op, "mixed parameter types are not supported");
+      ins.push_back(reshapeTo(r, loc, p, pshape));
+    }
+    double eps = op.getEpsilon().convertToDouble();
+    Value y = broadcastGeneric(
+        r, loc, t.getShape(), elem, ins, [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+          Value var = arith::AddFOp::create(b, l, a[4], scalarConstant(b, l, elem, eps));
+          Value norm = arith::DivFOp::create(b, l, arith::SubFOp::create(b, l, a[0], a[3]),
+                                             math::SqrtOp::create(b, l, var));
+          return arith::AddFOp::create(b, l, arith::MulFOp::create(b, l, norm, a[1]), a[2]);
+        });
+    r.replaceOp(op, y);
+    return success();
+  }
+};
+
+} // namespace
+
+void populateReductionPatterns(KilnTypeConverter &tc, RewritePatternSet &p) {
+  p.add<ReduceLowering<ReduceSumOp, Combine::Sum, false>,
+        ReduceLowering<ReduceMeanOp, Combine::Sum, true>,
+        ReduceLowering<ReduceMaxOp, Combine::Max, false>,
+        ReduceLowering<ReduceMinOp, Combine::Min, false>,
+        GlobalPoolLowering<GlobalAveragePoolOp, Combine::Sum, true>,
+        GlobalPoolLowering<GlobalMaxPoolOp, Combine::Max, false>,
+        SoftmaxLowering<SoftmaxOp, false>, SoftmaxLowering<LogSoftmaxOp, true>,
+        BatchNormLowering>(tc, p.getContext());
+}
+
+
+} // namespace kiln

@@ -1,0 +1,47 @@
+//===- Passes.td - Kiln's compiler passes ----------------------*- tablegen -*-===//
+#ifndef KILN_LOWERING_PASSES_TD
+#define KILN_LOWERING_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def KilnShapeInference : Pass<"kiln-shape-inference", "mlir::func::FuncOp"> {
+  let summary = "Types every Kiln op's results from its operands (static dims where known)";
+  let dependentDialects = ["kiln::KilnDialect"];
+}
+
+def KilnConvertToLinalg : Pass<"kiln-convert-to-linalg", "mlir::ModuleOp"> {
+  let summary = "Lowers Kiln ops to linalg, tensor, arith and math on tensors";
+  let description = [{
+    Named linalg ops where they exist (matmul, batch_matmul, convolutions,
+    pooling), linalg.generic with ONNX broadcasting otherwise. Unsigned
+    element types become signless; the ops keep the signedness they need.
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect", "mlir::tensor::TensorDialect",
+                           "mlir::arith::ArithDialect", "mlir::math::MathDialect"];
+}
+
+def KilnTileParallel : Pass<"kiln-tile-parallel", "mlir::func::FuncOp"> {
+  let summary = "Tiles each linalg op's outermost parallel loop into scf.forall, fusing producers";
+  let options = [
+    Option<"chunks", "chunks", "int64_t", /*default=*/"64",
+           "Upper bound on the number of tiles of the parallel loop">
+  ];
+  let dependentDialects = ["mlir::scf::SCFDialect", "mlir::tensor::TensorDialect",
+                           "mlir::affine::AffineDialect"];
+}
+
+def KilnOutlineParallel : Pass<"kiln-outline-parallel", "mlir::ModuleOp"> {
+  let summary = "Outlines outermost scf.parallel loops into bodies run by kiln_parallel_for";
+  let description = [{
+    Each outermost scf.parallel becomes a private function
+    `(i64 begin, i64 end, !llvm.ptr context)` that runs iterations
+    [begin, end) of its first dimension, and a call of the runtime's
+    `kiln_parallel_for(begin, end, body, context)`. The captured values are
+    stored in a stack-allocated context struct: memrefs as their LLVM
+    descriptors, index values as i64.
+  }];
+  let dependentDialects = ["mlir::LLVM::LLVMDialect", "mlir::func::FuncDialect",
+                           "mlir::scf::SCFDialect", "mlir::arith::ArithDialect"];
+}
+
+#endif

@@ -1,0 +1,95 @@
+//===- Pipelines.cpp - the CPU pipeline and its named phases --------------===//
+#include "lowering/Passes.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "llvm/Support/raw_ostream.h"
+#include <mutex>
+
+using namespace mlir;
+
+namespace kiln {
+
+static std::string phasePipeline(Phase phase, const PipelineOptions &o) {
+  switch (phase) {
+  case Phase::Linalg:
+    return "func.func(kiln-shape-inference),kiln-convert-to-linalg,canonicalize,"
+           "linalg-fuse-elementwise-ops,canonicalize,cse";
+  case Phase::Tiled:
+    return "func.func(kiln-tile-parallel{chunks=" + std::to_string(o.parallelChunks) +
+           "}),canonicalize,cse";
+  case Phase::Bufferized:
+    return "one-shot-bufferize{bufferize-function-boundaries "
+           "function-boundary-type-conversion=identity-layout-map},"
+           "buffer-results-to-out-params{modify-public-functions},"
+           "buffer-deallocation-pipeline,canonicalize";
+  case Phase::Loops:
+    return "scf-forall-to-parallel,convert-linalg-to-loops,kiln-outline-parallel,canonicalize";
+  case Phase::LLVM:
+    return "expand-strided-metadata,lower-affine,convert-scf-to-cf,arith-expand,"
+           "convert-math-to-llvm,convert-math-to-libm,convert-arith-to-llvm,"
+           "finalize-memref-to-llvm,convert-func-to-llvm{use-bare-ptr-memref-call-conv},"
+           "convert-cf-to-llvm,convert-arith-to-llvm,convert-index-to-llvm,"
+           "reconcile-unrealized-casts";
+  }
+  return "";
+}
+
+void buildCpuPipeline(OpPassManager &pm, Phase last, const PipelineOptions &options) {
+  registerKilnPassesAndPipelines();
+  for (Phase p : {Phase::Linalg, Phase::Tiled, Phase::Bufferized, Phase::Loops, Phase::LLVM}) {
+    std::string error;
+    llvm::raw_string_ostream os(error);
+    if (failed(parsePassPipeline(phasePipeline(p, options), pm, os)))
+      llvm::report_fatal_error(llvm::Twine("kiln: bad pipeline: ") + error);
+    if (p == last)
+      break;
+  }
+}
+
+void registerPipelineDialects(DialectRegistry &registry) {
+  registry.insert<KilnDialect>();
+  registerAllDialects(registry);
+  registerAllExtensions(registry);
+}
+
+void registerKilnPassesAndPipelines() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    registerAllPasses();
+    registerKilnPasses();
+    struct Named {
+      const char *name, *summary;
+      Phase last;
+      bool onlyThis;
+    };
+    static const Named named[] = {
+        {"kiln-to-linalg", "Kiln dialect -> linalg on tensors, elementwise ops fused",
+         Phase::Linalg, true},
+        {"kiln-tile", "Tile parallel loops into scf.forall (on linalg tensors)", Phase::Tiled,
+         true},
+        {"kiln-bufferize", "One-shot bufferization, out-params, deallocation",
+         Phase::Bufferized, true},
+        {"kiln-to-loops", "Loops, parallel loops outlined to kiln_parallel_for", Phase::Loops,
+         true},
+        {"kiln-to-llvm", "Loops and memrefs -> LLVM dialect", Phase::LLVM, true},
+        {"kiln-cpu", "The whole CPU pipeline: Kiln dialect -> LLVM dialect", Phase::LLVM,
+         false},
+    };
+    for (const Named &n : named) {
+      PassPipelineRegistration<>(n.name, n.summary, [n](OpPassManager &pm) {
+        if (!n.onlyThis) {
+          buildCpuPipeline(pm, n.last);
+          return;
+        }
+        std::string error;
+        llvm::raw_string_ostream os(error);
+        if (failed(parsePassPipeline(phasePipeline(n.last, {}), pm, os)))
+          llvm::report_fatal_error(llvm::Twine("kiln: bad pipeline: ") + error);
+      });
+    }
+  });
+}
+
+} // namespace kiln

@@ -1,0 +1,84 @@
+//===- TileParallelPass.cpp - kiln-tile-parallel --------------------------===//
+//
+// Tiles the outermost parallel loop of each linalg op (consumers first) into
+// an scf.forall of at most `chunks` tiles and fuses its producers into the
+// tile. The forall later becomes one kiln_parallel_for call.
+//
+//===----------------------------------------------------------------------===//
+#include "lowering/Passes.h"
+#include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
+#include "mlir/IR/PatternMatch.h"
+
+using namespace mlir;
+
+namespace kiln {
+#define GEN_PASS_DEF_KILNTILEPARALLEL
+#include "lowering/Passes.h.inc"
+
+namespace {
+constexpr const char *kVisited = "kiln.tiled";
+
+/// Tile sizes: only the first parallel loop with more than one iteration is
+/// tiled. Empty when no loop is worth splitting.
+SmallVector<OpFoldResult> chooseTileSizes(linalg::LinalgOp op, int64_t chunks, Builder &b) {
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  auto iters = op.getIteratorTypesArray();
+  SmallVector<OpFoldResult> sizes(ranges.size(), b.getIndexAttr(0));
+  for (size_t i = 0; i < ranges.size(); ++i) {
+    if (iters[i] != utils::IteratorType::parallel || ranges[i] == ShapedType::kDynamic ||
+        ranges[i] <= 1)
+      continue;
+    int64_t tiles = std::min(ranges[i], chunks);
+    sizes[i] = b.getIndexAttr((ranges[i] + tiles - 1) / tiles);
+    return sizes;
+  }
+  return {};
+}
+
+struct TileParallelPass : impl::KilnTileParallelBase<TileParallelPass> {
+  using KilnTileParallelBase::KilnTileParallelBase;
+
+  void runOnOperation() override {
+    func::FuncOp func = getOperation();
+    IRRewriter rewriter(&getContext());
+    while (true) {
+      linalg::LinalgOp next;
+      func.walk<WalkOrder::PreOrder>([&](Operation *op) {
+        if (isa<scf::ForallOp>(op))
+          return WalkResult::skip();
+        if (auto l = dyn_cast<linalg::LinalgOp>(op))
+          if (l.hasPureTensorSemantics() && !op->hasAttr(kVisited))
+            next = l; // the last one in program order: a consumer
+        return WalkResult::advance();
+      });
+      if (!next)
+        break;
+      next->setAttr(kVisited, rewriter.getUnitAttr());
+      SmallVector<OpFoldResult> sizes = chooseTileSizes(next, chunks, rewriter);
+      if (sizes.empty())
+        continue;
+      scf::SCFTilingOptions tiling;
+      tiling.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
+      tiling.setTileSizes(sizes);
+      scf::SCFTileAndFuseOptions options;
+      options.setTilingOptions(tiling);
+      rewriter.setInsertionPoint(next);
+      auto tilingOp = cast<TilingInterface>(next.getOperation());
+      FailureOr<scf::SCFTileAndFuseResult> result =
+          scf::tileConsumerAndFuseProducersUsingSCF(rewriter, tilingOp, options);
+      if (failed(result))
+        continue; // stays a sequential loop nest: correct, just not parallel
+      for (OpResult res : next->getResults())
+        if (Value repl = result->replacements.lookup(res))
+          rewriter.replaceAllUsesWith(res, repl);
+      for (Operation *producer : result->fusedProducers)
+        if (producer->use_empty())
+          rewriter.eraseOp(producer);
+      if (next->use_empty())
+        rewriter.eraseOp(next);
+    }
+    func.walk([](Operation *op) { op->removeAttr(kVisited); });
+  }
+};
+} // namespace
+} // namespace kiln

@@ -1,0 +1,78 @@
+//===- ParallelFor.cpp - oneTBB behind the parallel-loop ABI --------------===//
+#include "runtime/ParallelFor.h"
+#include <tbb/blocked_range.h>
+#include <tbb/info.h>
+#include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
+#include <cstring>
+#include <vector>
+
+extern "C" void kiln_parallel_for(int64_t begin, int64_t end,
+                                  void (*body)(int64_t, int64_t, void *), void *context) {
+  if (end <= begin)
+    return;
+  if (end - begin == 1 || tbb::this_task_arena::max_concurrency() == 1) {
+    body(begin, end, context);
+    return;
+  }
+  tbb::parallel_for(tbb::blocked_range<int64_t>(begin, end),
+                    [&](const tbb::blocked_range<int64_t> &r) {
+                      body(r.begin(), r.end(), context);
+                    });
+}
+
+namespace kiln {
+struct ThreadPool::Impl {
+  tbb::task_arena arena;
+  explicit Impl(int n) : arena(n) {}
+};
+
+ThreadPool::ThreadPool(int threads)
+    : impl_(std::make_unique<Impl>(threads > 0 ? threads
+                                               : tbb::info::default_concurrency())) {}
+ThreadPool::~ThreadPool() = default;
+int ThreadPool::threads() const { return impl_->arena.max_concurrency(); }
+void ThreadPool::run(const std::function<void()> &fn) { impl_->arena.execute(fn); }
+} // namespace kiln
+
+namespace {
+struct UnrankedDescriptor {
+  int64_t rank;
+  void *descriptor;
+};
+struct Strided {
+  char *base;
+  const int64_t *sizes, *strides;
+  int64_t rank;
+};
+Strided view(const UnrankedDescriptor *u, int64_t elementSize) {
+  auto *d = static_cast<char *const *>(u->descriptor);
+  auto *ints = reinterpret_cast<const int64_t *>(d + 2);
+  return {d[1] + ints[0] * elementSize, ints + 1, ints + 1 + u->rank, u->rank};
+}
+} // namespace
+
+extern "C" void kiln_memref_copy(int64_t elementSize, void *source, void *destination) {
+  auto *su = static_cast<UnrankedDescriptor *>(source);
+  auto *du = static_cast<UnrankedDescriptor *>(destination);
+  Strided s = view(su, elementSize), d = view(du, elementSize);
+  int64_t total = 1;
+  for (int64_t i = 0; i < s.rank; ++i)
+    total *= s.sizes[i];
+  if (total == 0)
+    return;
+  std::vector<int64_t> index(s.rank, 0);
+  for (int64_t n = 0; n < total; ++n) {
+    int64_t so = 0, doff = 0;
+    for (int64_t i = 0; i < s.rank; ++i) {
+      so += index[i] * s.strides[i];
+      doff += index[i] * d.strides[i];
+    }
+    std::memcpy(d.base + doff * elementSize, s.base + so * elementSize, elementSize);
+    for (int64_t i = s.rank - 1; i >= 0; --i) {
+      if (++index[i] < s.sizes[i])
+        break;
+      index[i] = 0;
+    }
+  }
+}

@@ -1,0 +1,44 @@
+//===- ParallelFor.h - the runtime ABI compiled kernels call ---*- C++ -*-===//
+//
+// Kiln's kiln-outline-parallel pass turns each outermost parallel loop into a
+// body function and a call of kiln_parallel_for. The iterations run as oneTBB
+// tasks in whatever task arena the caller entered (the session's arena).
+//
+//===----------------------------------------------------------------------===//
+#ifndef KILN_RUNTIME_PARALLELFOR_H
+#define KILN_RUNTIME_PARALLELFOR_H
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+extern "C" {
+/// Runs body(lo, hi, context) over disjoint chunks [lo, hi) covering [begin, end).
+void kiln_parallel_for(int64_t begin, int64_t end,
+                       void (*body)(int64_t, int64_t, void *), void *context);
+}
+
+namespace kiln {
+/// A fixed-size pool of worker threads (a oneTBB task arena).
+class ThreadPool {
+public:
+  /// threads <= 0: one per available core.
+  explicit ThreadPool(int threads);
+  ~ThreadPool();
+  int threads() const;
+  /// Runs `fn` on this pool: parallel loops inside it use the pool's threads.
+  void run(const std::function<void()> &fn);
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+} // namespace kiln
+#endif
+
+extern "C" {
+/// Strided copy for memref.copy between non-contiguous buffers. Lowered code
+/// calls it as `memrefCopy(elemSize, src, dst)` with unranked descriptors
+/// ({int64 rank; descriptor *}); the JIT binds that name here.
+void kiln_memref_copy(int64_t elementSize, void *source, void *destination);
+}

@@ -1,0 +1,127 @@
+//===- Tensor.cpp - runtime tensors ----------------------------------------===//
+#include "kiln/Tensor.h"
+#include <cstdlib>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+namespace kiln {
+
+size_t elementSize(ElementType type) {
+  switch (type) {
+  case ElementType::Float64: case ElementType::Int64: case ElementType::UInt64: return 8;
+  case ElementType::Float32: case ElementType::Int32: case ElementType::UInt32: return 4;
+  case ElementType::Float16: case ElementType::BFloat16:
+  case ElementType::Int16: case ElementType::UInt16: return 2;
+  case ElementType::Int8: case ElementType::UInt8: case ElementType::Bool: return 1;
+  }
+  return 1;
+}
+
+const char *elementTypeName(ElementType type) {
+  switch (type) {
+  case ElementType::Float32: return "float";
+  case ElementType::Float64: return "double";
+  case ElementType::Float16: return "float16";
+  case ElementType::BFloat16: return "bfloat16";
+  case ElementType::Int8: return "int8";
+  case ElementType::Int16: return "int16";
+  case ElementType::Int32: return "int32";
+  case ElementType::Int64: return "int64";
+  case ElementType::UInt8: return "uint8";
+  case ElementType::UInt16: return "uint16";
+  case ElementType::UInt32: return "uint32";
+  case ElementType::UInt64: return "uint64";
+  case ElementType::Bool: return "bool";
+  }
+  return "?";
+}
+
+static int64_t countElements(const std::vector<int64_t> &shape) {
+  int64_t n = 1;
+  for (int64_t d : shape) {
+    if (d < 0)
+      throw Error("tensor dims must be non-negative");
+    if (d && n > std::numeric_limits<int64_t>::max() / d)
+      throw Error("tensor element count overflows");
+    n *= d;
+  }
+  return n;
+}
+
+Tensor::Tensor(ElementType type, std::vector<int64_t> shape)
+    : type_(type), shape_(std::move(shape)) {
+  size_t bytes = countElements(shape_) * elementSize(type_);
+  // Compiled kernels assume 64-byte alignment; never hand them a null pointer.
+  size_t padded = (bytes + 63) / 64 * 64 + 64;
+  void *p = std::aligned_alloc(64, padded);
+  if (!p)
+    throw Error("out of memory allocating " + std::to_string(bytes) + " bytes");
+  std::memset(p, 0, padded);
+  data_ = std::shared_ptr<void>(p, std::free);
+}
+
+Tensor Tensor::fromBytes(ElementType type, std::vector<int64_t> shape, const void *bytes,
+                         size_t size) {
+  Tensor t(type, std::move(shape));
+  if (size != t.byteSize())
+    throw Error("tensor " + t.describe() + " needs " + std::to_string(t.byteSize()) +
+                " bytes, got " + std::to_string(size));
+  if (size)
+    std::memcpy(t.data(), bytes, size);
+  return t;
+}
+
+int64_t Tensor::numElements() const { return countElements(shape_); }
+
+Tensor Tensor::clone() const {
+  return fromBytes(type_, shape_, data(), byteSize());
+}
+
+std::string Tensor::describe() const {
+  std::string s = elementTypeName(type_);
+  s += "[";
+  for (size_t i = 0; i < shape_.size(); ++i)
+    s += (i ? "," : "") + std::to_string(shape_[i]);
+  return s + "]";
+}
+
+static double halfToDouble(uint16_t h) {
+  int sign = h >> 15, exp = (h >> 10) & 31, mant = h & 1023;
+  double v;
+  if (exp == 0)
+    v = mant * (1.0 / (1 << 24));
+  else if (exp == 31)
+    v = mant ? std::numeric_limits<double>::quiet_NaN()
+             : std::numeric_limits<double>::infinity();
+  else
+    v = (1.0 + mant / 1024.0) * std::ldexp(1.0, exp - 15);
+  return sign ? -v : v;
+}
+
+double elementAsDouble(const Tensor &t, int64_t i) {
+  const char *p = static_cast<const char *>(t.data());
+  switch (t.type()) {
+  case ElementType::Float32: return reinterpret_cast<const float *>(p)[i];
+  case ElementType::Float64: return reinterpret_cast<const double *>(p)[i];
+  case ElementType::Float16: return halfToDouble(reinterpret_cast<const uint16_t *>(p)[i]);
+  case ElementType::BFloat16: {
+    uint32_t bits = uint32_t(reinterpret_cast<const uint16_t *>(p)[i]) << 16;
+    float f;
+    std::memcpy(&f, &bits, 4);
+    return f;
+  }
+  case ElementType::Int8: return reinterpret_cast<const int8_t *>(p)[i];
+  case ElementType::Int16: return reinterpret_cast<const int16_t *>(p)[i];
+  case ElementType::Int32: return reinterpret_cast<const int32_t *>(p)[i];
+  case ElementType::Int64: return double(reinterpret_cast<const int64_t *>(p)[i]);
+  case ElementType::UInt8: return reinterpret_cast<const uint8_t *>(p)[i];
+  case ElementType::UInt16: return reinterpret_cast<const uint16_t *>(p)[i];
+  case ElementType::UInt32: return reinterpret_cast<const uint32_t *>(p)[i];
+  case ElementType::UInt64: return double(reinterpret_cast<const uint64_t *>(p)[i]);
+  case ElementType::Bool: return p[i] ? 1 : 0;
+  }
+  return 0;
+}
+
+} // namespace kiln

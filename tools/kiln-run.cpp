@@ -1,0 +1,397 @@
+//===- kiln-run.cpp - run an ONNX model or a backend test folder ----------===//
+#include "frontend/TensorProto.h"
+#include "kiln/Session.h"
+#include "runtime/Npy.h"
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <dirent.h>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <sys/stat.h>
+
+using namespace kiln;
+
+namespace {
+
+const char *kUsage = R"(usage: kiln-run MODEL.onnx|TESTDIR [options]
+
+Compiles an ONNX model with Kiln and runs it once (or --bench N times).
+Given a backend test folder (model.onnx + test_data_set_*/), runs every data
+set and compares each output with the reference (rtol 1e-3, atol 1e-7);
+exits 3 on a mismatch, reporting the worst element.
+
+options:
+  --threads N            worker threads (default: all cores)
+  --input NAME=FILE      input from a .npy or TensorProto .pb file
+  --dim NAME=VALUE       value of a symbolic dim for generated inputs (default 1)
+  --output-dir DIR       write each output as DIR/<name>.npy
+  --bench N              run N more times after a warm-up; print the median
+  --json                 print one JSON object instead of text
+  --quiet                print only errors and the test verdict
+  --help                 this text
+
+Inputs not given are filled with deterministic pseudo-random values.
+Exit status: 0 success, 1 error (bad model, unsupported op, bad input),
+2 bad usage, 3 mismatch against reference outputs.
+)";
+
+double msSince(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
+}
+
+bool isDir(const std::string &p) {
+  struct stat st;
+  return stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+std::vector<std::string> listDir(const std::string &dir, const std::string &prefix) {
+  std::vector<std::string> out;
+  if (DIR *d = opendir(dir.c_str())) {
+    while (dirent *e = readdir(d))
+      if (std::strncmp(e->d_name, prefix.c_str(), prefix.size()) == 0)
+        out.push_back(e->d_name);
+    closedir(d);
+  }
+  // Numeric order: input_2 before input_10.
+  std::sort(out.begin(), out.end(), [](const std::string &a, const std::string &b) {
+    return a.size() != b.size() ? a.size() < b.size() : a < b;
+  });
+  return out;
+}
+
+Tensor loadTensor(const std::string &path) {
+  if (path.size() > 4 && path.substr(path.size() - 4) == ".npy")
+    return readNpy(path);
+  return readTensorProtoFile(path);
+}
+
+/// Deterministic values: floats in [-1, 1), integers in [0, 8), bools alternate.
+Tensor randomTensor(const TensorInfo &info, const std::map<std::string, int64_t> &dims,
+                    uint64_t seed) {
+  std::vector<int64_t> shape;
+  for (size_t i = 0; i < info.shape.size(); ++i) {
+    int64_t d = info.shape[i];
+    if (d < 0) {
+      auto it = dims.find(info.dimNames[i]);
+      d = it != dims.end() ? it->second : 1;
+    }
+    shape.push_back(d);
+  }
+  Tensor t(info.type, shape);
+  uint64_t s = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+  for (int64_t i = 0; i < t.numElements(); ++i) {
+    s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+    double u = double(s >> 11) / double(1ULL << 53);
+    double f = 2 * u - 1;
+    int64_t n = int64_t(u * 8);
+    switch (info.type) {
+    case ElementType::Float32: t.data<float>()[i] = float(f); break;
+    case ElementType::Float64: t.data<double>()[i] = f; break;
+    case ElementType::Float16: case ElementType::BFloat16: {
+      float x = float(f);
+      uint32_t bits;
+      std::memcpy(&bits, &x, 4);
+      uint16_t h;
+      if (info.type == ElementType::BFloat16) {
+        h = uint16_t(bits >> 16);
+      } else {
+        // |f| < 1: a normal or zero half from the float's top mantissa bits.
+        int e = int((bits >> 23) & 255) - 127 + 15;
+        h = uint16_t((bits >> 16) & 0x8000);
+        if (e > 0)
+          h |= uint16_t(e << 10) | uint16_t((bits >> 13) & 1023);
+      }
+      t.data<uint16_t>()[i] = h;
+      break;
+    }
+    case ElementType::Int8: t.data<int8_t>()[i] = int8_t(n); break;
+    case ElementType::Int16: t.data<int16_t>()[i] = int16_t(n); break;
+    case ElementType::Int32: t.data<int32_t>()[i] = int32_t(n); break;
+    case ElementType::Int64: t.data<int64_t>()[i] = n; break;
+    case ElementType::UInt8: t.data<uint8_t>()[i] = uint8_t(n); break;
+    case ElementType::UInt16: t.data<uint16_t>()[i] = uint16_t(n); break;
+    case ElementType::UInt32: t.data<uint32_t>()[i] = uint32_t(n); break;
+    case ElementType::UInt64: t.data<uint64_t>()[i] = uint64_t(n); break;
+    case ElementType::Bool: t.data<uint8_t>()[i] = uint8_t(n & 1); break;
+    }
+  }
+  return t;
+}
+
+std::string shapeText(const std::vector<int64_t> &s) {
+  std::string r = "[";
+  for (size_t i = 0; i < s.size(); ++i)
+    r += (i ? "," : "") + std::to_string(s[i]);
+  return r + "]";
+}
+
+std::string jsonEscape(const std::string &s) {
+  std::string o;
+  for (char c : s) {
+    if (c == '"' || c == '\\')
+      o += '\\', o += c;
+    else if ((unsigned char)c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      o += buf;
+    } else
+      o += c;
+  }
+  return o;
+}
+
+std::string fileSafe(const std::string &name) {
+  std::string o = name;
+  for (char &c : o)
+    if (!std::isalnum((unsigned char)c) && c != '.' && c != '_' && c != '-')
+      c = '_';
+  return o;
+}
+
+/// Compares with ONNX's backend-test rule |a - e| <= atol + rtol * |e|.
+/// Returns an empty string when everything matches.
+std::string compare(const std::string &name, const Tensor &actual, const Tensor &expected,
+                    double rtol, double atol) {
+  if (actual.type() != expected.type())
+    return "output '" + name + "': element type " + elementTypeName(actual.type()) +
+           ", expected " + elementTypeName(expected.type());
+  if (actual.shape() != expected.shape())
+    return "output '" + name + "': shape " + shapeText(actual.shape()) + ", expected " +
+           shapeText(expected.shape());
+  double worst = 0;
+  int64_t worstAt = -1, bad = 0;
+  for (int64_t i = 0; i < actual.numElements(); ++i) {
+    double a = elementAsDouble(actual, i), e = elementAsDouble(expected, i);
+    if (std::isnan(a) && std::isnan(e))
+      continue;
+    if (a == e)
+      continue;
+    double err = std::fabs(a - e);
+    double excess = std::isnan(err) ? INFINITY : err - (atol + rtol * std::fabs(e));
+    if (excess > 0) {
+      ++bad;
+      if (worstAt < 0 || excess > worst)
+        worst = excess, worstAt = i;
+    }
+  }
+  if (!bad)
+    return "";
+  char buf[256];
+  std::snprintf(buf, sizeof buf,
+                "output '%s': %lld of %lld elements differ; worst at index %lld: got %.9g, "
+                "expected %.9g",
+                name.c_str(), (long long)bad, (long long)actual.numElements(),
+                (long long)worstAt, elementAsDouble(actual, worstAt),
+                elementAsDouble(expected, worstAt));
+  return buf;
+}
+
+void printTensor(const std::string &name, const Tensor &t) {
+  std::cout << "  " << name << ": " << elementTypeName(t.type()) << shapeText(t.shape())
+            << " = [";
+  int64_t n = std::min<int64_t>(t.numElements(), 8);
+  for (int64_t i = 0; i < n; ++i)
+    std::cout << (i ? ", " : "") << elementAsDouble(t, i);
+  std::cout << (t.numElements() > n ? ", ...]" : "]") << "\n";
+}
+
+struct Args {
+  std::string model;
+  int threads = 0, bench = 0;
+  std::map<std::string, std::string> inputs;
+  std::map<std::string, int64_t> dims;
+  std::string outputDir;
+  bool json = false, quiet = false;
+};
+
+int usageError(const std::string &msg) {
+  std::cerr << "kiln-run: " << msg << "\n(see kiln-run --help)\n";
+  return 2;
+}
+
+int runTestFolder(const Args &args, Session &session, double createMs) {
+  auto sets = listDir(args.model, "test_data_set_");
+  if (sets.empty())
+    throw Error("test folder '" + args.model + "' has no test_data_set_*");
+  double firstRunMs = 0;
+  for (const auto &set : sets) {
+    std::string dir = args.model + "/" + set;
+    std::map<std::string, Tensor> inputs;
+    auto inFiles = listDir(dir, "input_");
+    const auto &infos = session.inputs();
+    for (size_t i = 0; i < inFiles.size(); ++i) {
+      std::string pbName;
+      Tensor t = readTensorProtoFile(dir + "/" + inFiles[i], &pbName);
+      bool known = std::any_of(infos.begin(), infos.end(),
+                               [&](const TensorInfo &x) { return x.name == pbName; });
+      if (!known) {
+        if (i >= infos.size())
+          throw Error(dir + ": more input files than model inputs");
+        pbName = infos[i].name;
+      }
+      inputs[pbName] = t;
+    }
+    auto start = std::chrono::steady_clock::now();
+    auto outputs = session.run(inputs);
+    if (set == sets.front())
+      firstRunMs = msSince(start);
+    auto outFiles = listDir(dir, "output_");
+    const auto &outInfos = session.outputs();
+    if (outFiles.size() != outInfos.size())
+      throw Error(dir + ": " + std::to_string(outFiles.size()) + " reference outputs, model has " +
+                  std::to_string(outInfos.size()));
+    for (size_t i = 0; i < outFiles.size(); ++i) {
+      Tensor expected = readTensorProtoFile(dir + "/" + outFiles[i]);
+      const std::string &name = outInfos[i].name;
+      std::string diff = compare(name, outputs.at(name), expected, 1e-3, 1e-7);
+      if (!diff.empty()) {
+        std::cout << "MISMATCH " << set << ": " << diff << "\n";
+        return 3;
+      }
+    }
+  }
+  if (args.json)
+    std::cout << "{\"session_create_ms\": " << createMs << ", \"first_run_ms\": " << firstRunMs
+              << ", \"data_sets\": " << sets.size() << ", \"result\": \"pass\"}\n";
+  else
+    std::cout << "PASS " << sets.size() << " data set(s); session created in " << createMs
+              << " ms; first run " << firstRunMs << " ms\n";
+  return 0;
+}
+
+int runModel(const Args &args, Session &session, double createMs) {
+  std::map<std::string, Tensor> inputs;
+  uint64_t seed = 1;
+  for (const auto &info : session.inputs()) {
+    auto it = args.inputs.find(info.name);
+    inputs[info.name] = it != args.inputs.end() ? loadTensor(it->second)
+                                                : randomTensor(info, args.dims, seed);
+    ++seed;
+  }
+  for (const auto &kv : args.inputs)
+    if (!inputs.count(kv.first))
+      inputs[kv.first] = loadTensor(kv.second); // the session names the bad input
+  auto start = std::chrono::steady_clock::now();
+  auto outputs = session.run(inputs);
+  double firstRunMs = msSince(start);
+  double median = 0;
+  if (args.bench > 0) {
+    std::vector<double> times;
+    for (int i = 0; i < args.bench; ++i) {
+      auto t = std::chrono::steady_clock::now();
+      session.run(inputs);
+      times.push_back(msSince(t));
+    }
+    std::sort(times.begin(), times.end());
+    median = times.size() % 2 ? times[times.size() / 2]
+                              : (times[times.size() / 2 - 1] + times[times.size() / 2]) / 2;
+  }
+  if (!args.outputDir.empty()) {
+    mkdir(args.outputDir.c_str(), 0755);
+    for (const auto &kv : outputs)
+      writeNpy(args.outputDir + "/" + fileSafe(kv.first) + ".npy", kv.second);
+  }
+  const auto &times = session.compileTimes();
+  if (args.json) {
+    std::cout << "{\"model\": \"" << jsonEscape(args.model) << "\", \"session_create_ms\": "
+              << createMs << ", \"import_ms\": " << times.import << ", \"passes_ms\": "
+              << times.passes << ", \"codegen_ms\": " << times.codegen
+              << ", \"first_run_ms\": " << firstRunMs;
+    if (args.bench > 0)
+      std::cout << ", \"latency_ms\": " << median << ", \"runs\": " << args.bench;
+    std::cout << ", \"outputs\": [";
+    bool first = true;
+    for (const auto &info : session.outputs()) {
+      const Tensor &t = outputs.at(info.name);
+      std::cout << (first ? "" : ", ") << "{\"name\": \"" << jsonEscape(info.name)
+                << "\", \"type\": \"" << elementTypeName(t.type()) << "\", \"shape\": "
+                << shapeText(t.shape()) << "}";
+      first = false;
+    }
+    std::cout << "]}\n";
+    return 0;
+  }
+  if (!args.quiet) {
+    std::cout << "model: " << args.model << "\n";
+    std::cout << "session created in " << createMs << " ms (import " << times.import
+              << " ms, passes " << times.passes << " ms, LLVM codegen " << times.codegen
+              << " ms)\n";
+    std::cout << "first run: " << firstRunMs << " ms\n";
+    std::cout << "outputs:\n";
+    for (const auto &info : session.outputs())
+      printTensor(info.name, outputs.at(info.name));
+  }
+  if (args.bench > 0)
+    std::cout << "median latency over " << args.bench << " runs: " << median << " ms\n";
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  Args args;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc)
+        throw std::invalid_argument(a + " needs a value");
+      return argv[++i];
+    };
+    auto keyValue = [&](const std::string &v) {
+      auto eq = v.find('=');
+      if (eq == std::string::npos || eq == 0)
+        throw std::invalid_argument(a + " expects NAME=VALUE, got '" + v + "'");
+      return std::make_pair(v.substr(0, eq), v.substr(eq + 1));
+    };
+    try {
+      if (a == "--help" || a == "-h") {
+        std::cout << kUsage;
+        return 0;
+      } else if (a == "--threads") {
+        args.threads = std::stoi(next());
+      } else if (a == "--bench") {
+        args.bench = std::stoi(next());
+      } else if (a == "--input") {
+        args.inputs.insert(keyValue(next()));
+      } else if (a == "--dim") {
+        auto kv = keyValue(next());
+        args.dims[kv.first] = std::stoll(kv.second);
+      } else if (a == "--output-dir") {
+        args.outputDir = next();
+      } else if (a == "--json") {
+        args.json = true;
+      } else if (a == "--quiet") {
+        args.quiet = true;
+      } else if (!a.empty() && a[0] == '-') {
+        return usageError("unknown option '" + a + "'");
+      } else if (args.model.empty()) {
+        args.model = a;
+      } else {
+        return usageError("more than one model given");
+      }
+    } catch (const std::invalid_argument &e) {
+      return usageError(std::string("bad argument: ") + e.what());
+    } catch (const std::out_of_range &) {
+      return usageError("number out of range in " + a);
+    }
+  }
+  if (args.model.empty())
+    return usageError("no model given");
+  try {
+    bool folder = isDir(args.model);
+    std::string modelPath = folder ? args.model + "/model.onnx" : args.model;
+    SessionOptions options;
+    options.threads = args.threads;
+    auto start = std::chrono::steady_clock::now();
+    Session session(modelPath, options);
+    double createMs = msSince(start);
+    return folder ? runTestFolder(args, session, createMs) : runModel(args, session, createMs);
+  } catch (const std::exception &e) {
+    std::cerr << "kiln-run: error: " << e.what() << "\n";
+    return 1;
+  }
+}
