@@ -5,6 +5,7 @@
 include "dialect/KilnDialect.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 include "mlir/IR/BuiltinAttributes.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
 
 // Results are typed by the shape rules in ShapeInference.cpp; before they run
 // a result may be unranked.
@@ -42,11 +43,11 @@ def Kiln_NoneOp : Kiln_Op<"none", [Pure]> {
   let assemblyFormat = "attr-dict";
 }
 
-def Kiln_ConstantOp : Kiln_Op<"Constant", [Pure]> {
+def Kiln_ConstantOp : Kiln_Op<"Constant", [Pure, AllTypesMatch<["value", "output"]>]> {
   let summary = "a constant tensor (ONNX Constant and graph initializers)";
   let arguments = (ins ElementsAttr:$value);
   let results = (outs AnyTensor:$output);
-  let assemblyFormat = "$value attr-dict `:` type($output)";
+  let assemblyFormat = "attr-dict $value";
   let hasVerifier = 1;
 }
 

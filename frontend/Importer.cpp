@@ -99,7 +99,7 @@ public:
   Type elementType(int onnxType, const std::string &what) {
     auto t = fromOnnxType(onnxType);
     if (!t)
-      fail(what + " has element type " + onnxTypeName(onnxType) + ", which Kiln does not support");
+      fail(what + " has element type " + onnxTypeName(onnxType) + ", which is not supported");
     switch (*t) {
     case ElementType::Float32: return b.getF32Type();
     case ElementType::Float64: return b.getF64Type();
@@ -443,9 +443,7 @@ OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
   std::map<std::string, int64_t> opsets;
   for (const auto &o : model.opset_import())
     opsets[domainName(o.domain())] = o.version();
-  if (!opsets.count("ai.onnx"))
-    fail("imports no ai.onnx opset");
-  opset = opsets["ai.onnx"];
+  opset = opsets.count("ai.onnx") ? opsets["ai.onnx"] : 0;
   for (const auto &f : graph.sparse_initializer())
     fail("sparse initializer '" + f.values().name() + "' is not supported");
 
@@ -509,7 +507,7 @@ OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
     loc = NameLoc::get(b.getStringAttr(nodeName(n)), fileLoc);
     std::string domain = domainName(n.domain());
     auto it = table.find(n.op_type());
-    if (domain != "ai.onnx" || it == table.end()) {
+    if (domain != "ai.onnx" || it == table.end() || opset == 0) {
       int64_t v = opsets.count(domain) ? opsets[domain] : 0;
       throw Error("model '" + modelName + "': unsupported ONNX op '" + n.op_type() +
                   "' (domain '" + domain + "', opset " + std::to_string(v) + ") at node '" +

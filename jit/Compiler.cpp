@@ -11,6 +11,7 @@
 #include "llvm/Support/TargetSelect.h"
 #include <onnx/onnx_pb.h>
 #include <chrono>
+#include <cstdlib>
 #include <mutex>
 
 using namespace mlir;
@@ -101,11 +102,16 @@ CompiledModel compileModel(const onnx::ModelProto &model, const ImportOptions &i
   describeArgs(func.getArgumentTypes(), names(func->getAttr("kiln.input_names")), out.inputs);
   describeArgs(func.getResultTypes(), names(func->getAttr("kiln.output_names")), out.outputs);
 
+  // The runtime calls the entry through its C interface: one pointer to a
+  // memref descriptor per argument (see CompiledModel).
+  func->setAttr("llvm.emit_c_interface", UnitAttr::get(&ctx));
   auto passStart = std::chrono::steady_clock::now();
   std::string diag;
   {
     ScopedDiagnosticHandler handler(&ctx, [&](Diagnostic &d) {
-      if (d.getSeverity() == DiagnosticSeverity::Error && diag.empty())
+      // The last error is the most specific (the conversion's own complaint
+      // comes before Kiln's explanation).
+      if (d.getSeverity() == DiagnosticSeverity::Error)
         diag = describe(d);
       return success();
     });
@@ -116,6 +122,12 @@ CompiledModel compileModel(const onnx::ModelProto &model, const ImportOptions &i
                   (diag.empty() ? std::string("a pass failed") : diag));
   }
   out.times.passes = msSince(passStart);
+  // For compiler developers: the LLVM-dialect module the JIT receives.
+  if (const char *dump = std::getenv("KILN_DUMP_LLVM_DIALECT")) {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(dump, ec);
+    module->print(os);
+  }
 
   auto codegenStart = std::chrono::steady_clock::now();
   ExecutionEngineOptions eo;
@@ -136,7 +148,7 @@ CompiledModel compileModel(const onnx::ModelProto &model, const ImportOptions &i
                                    llvm::JITSymbolFlags::Exported};
     return map;
   });
-  auto fn = (*engine)->lookupPacked(kEntryFunction);
+  auto fn = (*engine)->lookupPacked(std::string("_mlir_ciface_") + kEntryFunction);
   if (!fn)
     throw Error("model '" + modelName + "': JIT lookup failed: " + llvm::toString(fn.takeError()));
   out.entry = *fn;

@@ -9,8 +9,10 @@
 namespace kiln {
 
 /// One compiled specialization of a model: static shapes for every
-/// argument. The entry takes one pointer per argument (inputs, then
-/// outputs), packed as `void **` (each element points to the pointer).
+/// argument. The entry takes one memref descriptor pointer per argument
+/// (inputs, then outputs), packed as `void **` (each element points to the
+/// descriptor pointer). A descriptor of rank r is r*2+3 words:
+/// {allocated, aligned, offset, sizes[r], strides[r]}.
 struct CompiledModel {
   struct Arg {
     std::string name;

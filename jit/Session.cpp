@@ -33,12 +33,12 @@ static TensorInfo describeValue(const onnx::ValueInfoProto &v, const std::string
   TensorInfo info;
   info.name = v.name();
   if (!v.type().has_tensor_type())
-    throw Error("model '" + model + "': '" + v.name() + "' is not a tensor");
+    throw Error("model '" + model + "': '" + v.name() + "' is not a tensor (sequence, map and optional values are not supported)");
   const auto &tt = v.type().tensor_type();
   auto t = fromOnnxType(tt.elem_type());
   if (!t)
     throw Error("model '" + model + "': '" + v.name() + "' has element type " +
-                onnxTypeName(tt.elem_type()) + ", which Kiln does not support");
+                onnxTypeName(tt.elem_type()) + ", which is not supported");
   info.type = *t;
   info.hasShape = tt.has_shape();
   for (const auto &d : tt.shape().dim()) {
@@ -192,8 +192,28 @@ std::map<std::string, Tensor> Session::run(const std::map<std::string, Tensor> &
     outs.emplace_back(arg.type, arg.shape);
     pointers.push_back(outs.back().data());
   }
-  std::vector<void *> packed;
-  for (void *&p : pointers)
+  std::vector<std::vector<int64_t>> descriptors;
+  auto shapeOf = [&](size_t i) -> const std::vector<int64_t> & {
+    return i < code->inputs.size() ? code->inputs[i].shape
+                                   : code->outputs[i - code->inputs.size()].shape;
+  };
+  for (size_t i = 0; i < pointers.size(); ++i) {
+    const auto &shape = shapeOf(i);
+    int64_t r = shape.size();
+    std::vector<int64_t> d(3 + 2 * r);
+    d[0] = d[1] = reinterpret_cast<int64_t>(pointers[i]);
+    int64_t stride = 1;
+    for (int64_t k = r - 1; k >= 0; --k) {
+      d[3 + k] = shape[k];
+      d[3 + r + k] = stride;
+      stride *= shape[k];
+    }
+    descriptors.push_back(std::move(d));
+  }
+  std::vector<void *> descriptorPointers, packed;
+  for (auto &d : descriptors)
+    descriptorPointers.push_back(d.data());
+  for (void *&p : descriptorPointers)
     packed.push_back(&p);
   impl_->pool->run([&] { code->entry(packed.data()); });
   for (size_t i = 0; i < outs.size(); ++i) {

@@ -39,8 +39,9 @@ struct ConvertToLinalgPass : impl::KilnConvertToLinalgBase<ConvertToLinalgPass> 
     if (failed(applyPartialConversion(getOperation(), target, std::move(patterns)))) {
       getOperation().walk([](Operation *op) {
         if (isa<KilnDialect>(op->getDialect()) && !isa<NoneOp>(op)) {
-          op->emitError("cannot lower ") << op->getName() << " with operand types "
-                                         << op->getOperandTypes();
+          op->emitError("") << op->getName().getStringRef().drop_front(5)
+                            << " with operand types " << op->getOperandTypes()
+                            << " and these attributes is not supported";
           return WalkResult::interrupt();
         }
         return WalkResult::advance();

@@ -22,14 +22,14 @@ static std::string phasePipeline(Phase phase, const PipelineOptions &o) {
   case Phase::Bufferized:
     return "one-shot-bufferize{bufferize-function-boundaries "
            "function-boundary-type-conversion=identity-layout-map},"
-           "buffer-results-to-out-params{modify-public-functions},"
+           "buffer-results-to-out-params{modify-public-functions hoist-static-allocs},"
            "buffer-deallocation-pipeline,canonicalize";
   case Phase::Loops:
     return "scf-forall-to-parallel,convert-linalg-to-loops,kiln-outline-parallel,canonicalize";
   case Phase::LLVM:
     return "expand-strided-metadata,lower-affine,convert-scf-to-cf,arith-expand,"
            "convert-math-to-llvm,convert-math-to-libm,convert-arith-to-llvm,"
-           "finalize-memref-to-llvm,convert-func-to-llvm{use-bare-ptr-memref-call-conv},"
+           "finalize-memref-to-llvm,convert-func-to-llvm,"
            "convert-cf-to-llvm,convert-arith-to-llvm,convert-index-to-llvm,"
            "reconcile-unrealized-casts";
   }

@@ -24,6 +24,8 @@ SmallVector<OpFoldResult> chooseTileSizes(linalg::LinalgOp op, int64_t chunks, B
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   auto iters = op.getIteratorTypesArray();
   SmallVector<OpFoldResult> sizes(ranges.size(), b.getIndexAttr(0));
+  if (llvm::is_contained(ranges, 0))
+    return {}; // nothing to compute, nothing to split
   for (size_t i = 0; i < ranges.size(); ++i) {
     if (iters[i] != utils::IteratorType::parallel || ranges[i] == ShapedType::kDynamic ||
         ranges[i] <= 1)
@@ -62,6 +64,16 @@ struct TileParallelPass : impl::KilnTileParallelBase<TileParallelPass> {
       tiling.setTileSizes(sizes);
       scf::SCFTileAndFuseOptions options;
       options.setTilingOptions(tiling);
+      // Producers with an empty iteration space have nothing to fuse (and
+      // upstream tiling does not handle them).
+      options.setFusionControlFn(
+          [](tensor::ExtractSliceOp, OpResult producer,
+             bool) -> std::optional<scf::SCFTileAndFuseOptions::ControlFnResult> {
+            if (auto l = dyn_cast<linalg::LinalgOp>(producer.getOwner()))
+              if (llvm::is_contained(l.getStaticLoopRanges(), 0))
+                return std::nullopt;
+            return scf::SCFTileAndFuseOptions::ControlFnResult{};
+          });
       rewriter.setInsertionPoint(next);
       auto tilingOp = cast<TilingInterface>(next.getOperation());
       FailureOr<scf::SCFTileAndFuseResult> result =

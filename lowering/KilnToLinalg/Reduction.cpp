@@ -29,6 +29,8 @@ Value reduce(OpBuilder &b, Location loc, Value v, ArrayRef<int64_t> axes, Combin
       outExprs.push_back(getAffineDimExpr(i, ctx));
     }
   }
+  // Booleans order as unsigned: false < true.
+  k.isUnsigned |= k.isBool;
   Value initValue = c == Combine::Sum   ? scalarConstant(b, loc, elem, 0)
                     : c == Combine::Max ? lowestValue(b, loc, elem, k.isUnsigned)
                                         : highestValue(b, loc, elem, k.isUnsigned);

@@ -1,0 +1,48 @@
+// RUN: kiln-opt %s -split-input-file -verify-diagnostics
+
+func.func @bad_broadcast(%a: tensor<2x3xf32>, %b: tensor<4x3xf32>) -> tensor<*xf32> {
+  // expected-error @+1 {{operand shapes cannot be broadcast together}}
+  %0 = kiln.Add %a, %b : (tensor<2x3xf32>, tensor<4x3xf32>) -> tensor<*xf32>
+  return %0 : tensor<*xf32>
+}
+
+// -----
+
+func.func @mixed_types(%a: tensor<2xf32>, %b: tensor<2xi64>) -> tensor<*xf32> {
+  // expected-error @+1 {{operands must have one element type}}
+  %0 = kiln.Mul %a, %b : (tensor<2xf32>, tensor<2xi64>) -> tensor<*xf32>
+  return %0 : tensor<*xf32>
+}
+
+// -----
+
+func.func @bad_group(%x: tensor<1x4x8x8xf32>, %w: tensor<6x4x3x3xf32>) -> tensor<*xf32> {
+  %n = kiln.none
+  // expected-error @+1 {{input channels 4 != W channels 4 * group 2}}
+  %0 = kiln.Conv %x, %w, %n {group = 2 : si64} : (tensor<1x4x8x8xf32>, tensor<6x4x3x3xf32>, none) -> tensor<*xf32>
+  return %0 : tensor<*xf32>
+}
+
+// -----
+
+func.func @bad_autopad(%x: tensor<1x1x4x4xf32>) -> tensor<*xf32> {
+  // expected-error @+1 {{auto_pad must be NOTSET, SAME_UPPER, SAME_LOWER or VALID}}
+  %0 = kiln.MaxPool %x {auto_pad = "SOMETIMES", kernel_shape = [2, 2]} : (tensor<1x1x4x4xf32>) -> tensor<*xf32>
+  return %0 : tensor<*xf32>
+}
+
+// -----
+
+func.func @bad_axis(%x: tensor<2x3xf32>) -> tensor<*xf32> {
+  // expected-error @+1 {{axis 2 is out of range for rank 2}}
+  %0 = kiln.Softmax %x {axis = 2 : si64} : (tensor<2x3xf32>) -> tensor<*xf32>
+  return %0 : tensor<*xf32>
+}
+
+// -----
+
+func.func @training(%x: tensor<2x3xf32>, %p: tensor<3xf32>) -> tensor<*xf32> {
+  // expected-error @+1 {{training_mode=1 is not an inference computation}}
+  %0 = kiln.BatchNormalization %x, %p, %p, %p, %p {training_mode = 1 : si64} : (tensor<2x3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>) -> tensor<*xf32>
+  return %0 : tensor<*xf32>
+}

@@ -1,0 +1,57 @@
+// RUN: kiln-opt %s --kiln-convert-to-linalg | FileCheck %s
+
+// CHECK-LABEL: func.func @conv_bias
+// CHECK: tensor.pad %{{.*}} low[0, 0, 1, 1] high[0, 0, 1, 1]
+// CHECK: linalg.conv_2d_nchw_fchw {dilations = dense<1> : vector<2xi64>, strides = dense<2> : vector<2xi64>}
+// CHECK: linalg.generic
+// CHECK: arith.addf
+func.func @conv_bias(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %b: tensor<4xf32>) -> tensor<1x4x4x4xf32> {
+  %0 = kiln.Conv %x, %w, %b {pads = [1, 1, 1, 1], strides = [2, 2]} : (tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>, tensor<4xf32>) -> tensor<1x4x4x4xf32>
+  return %0 : tensor<1x4x4x4xf32>
+}
+
+// CHECK-LABEL: func.func @conv_grouped
+// CHECK: linalg.conv_2d_ngchw_gfchw
+func.func @conv_grouped(%x: tensor<1x4x5x5xf32>, %w: tensor<6x2x3x3xf32>) -> tensor<1x6x3x3xf32> {
+  %n = kiln.none
+  %0 = kiln.Conv %x, %w, %n {group = 2 : si64} : (tensor<1x4x5x5xf32>, tensor<6x2x3x3xf32>, none) -> tensor<1x6x3x3xf32>
+  return %0 : tensor<1x6x3x3xf32>
+}
+
+// CHECK-LABEL: func.func @conv_1d
+// CHECK: linalg.conv_1d_ncw_fcw
+func.func @conv_1d(%x: tensor<1x2x9xf32>, %w: tensor<3x2x3xf32>) -> tensor<1x3x7xf32> {
+  %n = kiln.none
+  %0 = kiln.Conv %x, %w, %n : (tensor<1x2x9xf32>, tensor<3x2x3xf32>, none) -> tensor<1x3x7xf32>
+  return %0 : tensor<1x3x7xf32>
+}
+
+// Max pooling pads with -inf.
+// CHECK-LABEL: func.func @maxpool
+// CHECK: %[[NEG:.*]] = arith.constant 0xFF800000 : f32
+// CHECK: tensor.pad
+// CHECK: tensor.yield %[[NEG]]
+// CHECK: linalg.pooling_nchw_max {dilations = dense<1> : vector<2xi64>, strides = dense<2> : vector<2xi64>}
+func.func @maxpool(%x: tensor<1x1x5x5xf32>) -> tensor<1x1x3x3xf32> {
+  %0 = kiln.MaxPool %x {kernel_shape = [2, 2], strides = [2, 2], pads = [0, 0, 1, 1]} : (tensor<1x1x5x5xf32>) -> tensor<1x1x3x3xf32>
+  return %0 : tensor<1x1x3x3xf32>
+}
+
+// Average pooling divides by a compile-time tensor of per-window counts
+// (edge windows hold fewer real elements when pads are not counted).
+// CHECK-LABEL: func.func @avgpool
+// CHECK: linalg.pooling_nchw_sum
+// CHECK: arith.constant dense<{{\[\[}}4.000000e+00, 2.000000e+00], [2.000000e+00, 1.000000e+00]]> : tensor<2x2xf32>
+// CHECK: arith.divf
+func.func @avgpool(%x: tensor<1x1x3x3xf32>) -> tensor<1x1x2x2xf32> {
+  %0 = kiln.AveragePool %x {kernel_shape = [2, 2], strides = [2, 2], pads = [0, 0, 1, 1]} : (tensor<1x1x3x3xf32>) -> tensor<1x1x2x2xf32>
+  return %0 : tensor<1x1x2x2xf32>
+}
+
+// CHECK-LABEL: func.func @global_avg
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction", "reduction"]
+// CHECK: arith.constant 1.600000e+01 : f32
+func.func @global_avg(%x: tensor<1x3x4x4xf32>) -> tensor<1x3x1x1xf32> {
+  %0 = kiln.GlobalAveragePool %x : (tensor<1x3x4x4xf32>) -> tensor<1x3x1x1xf32>
+  return %0 : tensor<1x3x1x1xf32>
+}

@@ -1,0 +1,31 @@
+//===- ModelBuilder.h - small ONNX models built in C++ for tests -*- C++ -*-===//
+#ifndef KILN_TEST_MODELBUILDER_H
+#define KILN_TEST_MODELBUILDER_H
+
+#include <onnx/onnx_pb.h>
+#include <string>
+#include <vector>
+
+namespace kiln::test {
+
+/// Appends graph inputs, outputs, initializers and nodes to a ModelProto.
+class ModelBuilder {
+public:
+  explicit ModelBuilder(int64_t opset = 21);
+  /// dims: >= 0 static, -1 symbolic (named by `dimNames`).
+  ModelBuilder &input(const std::string &name, int elemType, std::vector<int64_t> dims,
+                      std::vector<std::string> dimNames = {});
+  ModelBuilder &output(const std::string &name, int elemType);
+  ModelBuilder &initializer(const std::string &name, std::vector<int64_t> dims,
+                            std::vector<float> values);
+  onnx::NodeProto &node(const std::string &opType, std::vector<std::string> inputs,
+                        std::vector<std::string> outputs, const std::string &name = "");
+  std::string bytes() const;
+  onnx::ModelProto &model() { return model_; }
+
+private:
+  onnx::ModelProto model_;
+};
+
+} // namespace kiln::test
+#endif

@@ -1,0 +1,215 @@
+//===- SessionTest.cpp - the public kiln::Session API ---------------------===//
+#include "ModelBuilder.h"
+#include "kiln/Session.h"
+#include <gtest/gtest.h>
+#include <cstdio>
+#include <fstream>
+#include <thread>
+#include <cmath>
+#include <cstring>
+#include <functional>
+
+using namespace kiln;
+using kiln::test::ModelBuilder;
+
+namespace {
+constexpr int F32 = onnx::TensorProto::FLOAT;
+constexpr int I64 = onnx::TensorProto::INT64;
+
+/// y = Relu(MatMul(x, W) + b) with x: [N, 3] (N symbolic when `dynamic`).
+std::string mlpModel(bool dynamic) {
+  ModelBuilder m;
+  m.input("x", F32, {dynamic ? -1 : 2, 3}, {"batch", ""})
+      .initializer("W", {3, 2}, {1, 2, 3, 4, 5, 6})
+      .initializer("b", {2}, {0.5f, -100})
+      .output("y", F32);
+  m.node("MatMul", {"x", "W"}, {"xw"});
+  m.node("Add", {"xw", "b"}, {"z"});
+  m.node("Relu", {"z"}, {"y"});
+  return m.bytes();
+}
+
+Tensor input2x3() {
+  return Tensor::fromVector<float>(ElementType::Float32, {2, 3}, {1, 0, -1, 2, 1, 0});
+}
+
+void expectError(const std::function<void()> &fn, const std::string &fragment) {
+  try {
+    fn();
+    FAIL() << "expected kiln::Error containing '" << fragment << "'";
+  } catch (const Error &e) {
+    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
+  }
+}
+} // namespace
+
+TEST(Session, Metadata) {
+  std::string bytes = mlpModel(true);
+  Session s(bytes.data(), bytes.size(), {}, "mlp");
+  ASSERT_EQ(s.inputs().size(), 1u); // initializers are not inputs
+  EXPECT_EQ(s.inputs()[0].name, "x");
+  EXPECT_EQ(s.inputs()[0].type, ElementType::Float32);
+  EXPECT_EQ(s.inputs()[0].shape, (std::vector<int64_t>{-1, 3}));
+  EXPECT_EQ(s.inputs()[0].dimNames[0], "batch");
+  ASSERT_EQ(s.outputs().size(), 1u);
+  EXPECT_EQ(s.outputs()[0].name, "y");
+}
+
+TEST(Session, RunComputesTheModel) {
+  std::string bytes = mlpModel(false);
+  Session s(bytes.data(), bytes.size(), SessionOptions{}.withThreads(2));
+  EXPECT_GT(s.compileTimes().total, 0);
+  auto out = s.run({{"x", input2x3()}});
+  const Tensor &y = out.at("y");
+  ASSERT_EQ(y.shape(), (std::vector<int64_t>{2, 2}));
+  // x.W = [[-4,-4],[5,8]]; + b = [[-3.5,-104],[5.5,-92]]; relu.
+  const float *v = y.data<float>();
+  EXPECT_FLOAT_EQ(v[0], 0);
+  EXPECT_FLOAT_EQ(v[1], 0);
+  EXPECT_FLOAT_EQ(v[2], 5.5f);
+  EXPECT_FLOAT_EQ(v[3], 0);
+}
+
+TEST(Session, DynamicBatchCompilesPerShape) {
+  std::string bytes = mlpModel(true);
+  Session s(bytes.data(), bytes.size());
+  auto a = s.run({{"x", input2x3()}});
+  EXPECT_EQ(a.at("y").shape(), (std::vector<int64_t>{2, 2}));
+  Tensor one = Tensor::fromVector<float>(ElementType::Float32, {1, 3}, {2, 1, 0});
+  auto b = s.run({{"x", one}});
+  ASSERT_EQ(b.at("y").shape(), (std::vector<int64_t>{1, 2}));
+  EXPECT_FLOAT_EQ(b.at("y").data<float>()[0], 5.5f);
+}
+
+TEST(Session, InputErrors) {
+  std::string bytes = mlpModel(false);
+  Session s(bytes.data(), bytes.size(), {}, "mlp");
+  expectError([&] { s.run({}); }, "missing input 'x'");
+  expectError([&] { s.run({{"x", input2x3()}, {"nope", input2x3()}}); }, "unknown input 'nope'");
+  expectError([&] { s.run({{"x", Tensor(ElementType::Int64, {2, 3})}}); },
+              "element type int64, the model expects float");
+  expectError([&] { s.run({{"x", Tensor(ElementType::Float32, {6})}}); }, "has rank 1");
+  expectError([&] { s.run({{"x", Tensor(ElementType::Float32, {2, 4})}}); },
+              "has shape [2,4], the model expects [2,3]");
+}
+
+TEST(Session, ModelErrors) {
+  std::string garbage = "definitely not a protobuf";
+  expectError([&] { Session(garbage.data(), garbage.size(), {}, "junk"); },
+              "model 'junk': not a valid ONNX model");
+  ModelBuilder m;
+  m.input("x", F32, {2}).output("y", F32);
+  m.node("NoSuchOp", {"x"}, {"y"}, "the_bad_node");
+  std::string bytes = m.bytes();
+  expectError([&] { Session(bytes.data(), bytes.size(), {}, "unsup"); },
+              "unsupported ONNX op 'NoSuchOp' (domain 'ai.onnx', opset 21) at node 'the_bad_node'");
+  expectError([&] { Session("/nonexistent/model.onnx"); }, "cannot open");
+}
+
+TEST(Session, InvalidNodeNamesNodeAndReason) {
+  ModelBuilder m;
+  m.input("a", F32, {2, 3}).input("b", F32, {4, 5}).output("y", F32);
+  m.node("Add", {"a", "b"}, {"y"}, "adder");
+  std::string bytes = m.bytes();
+  expectError([&] { Session(bytes.data(), bytes.size(), {}, "bad"); },
+              "node 'adder' (Add): operand shapes cannot be broadcast together");
+}
+
+TEST(Session, ExternalDataMayNotEscapeTheModelFolder) {
+  for (const char *location : {"../secret.bin", "/etc/passwd", "missing.bin"}) {
+    ModelBuilder m;
+    m.input("x", F32, {2}).output("y", F32);
+    auto *init = m.model().mutable_graph()->add_initializer();
+    init->set_name("w");
+    init->set_data_type(onnx::TensorProto::FLOAT);
+    init->add_dims(2);
+    init->set_data_location(onnx::TensorProto::EXTERNAL);
+    auto *kv = init->add_external_data();
+    kv->set_key("location");
+    kv->set_value(location);
+    m.node("Add", {"x", "w"}, {"y"});
+    std::string dir = ::testing::TempDir() + "/kiln_ext";
+    std::system(("mkdir -p " + dir).c_str());
+    std::ofstream(dir + "/model.onnx", std::ios::binary) << m.bytes();
+    std::string want = std::string(location) == "missing.bin" ? "not found"
+                       : location[0] == '/'                  ? "must be a relative path"
+                                                             : "escapes the model's folder";
+    expectError([&] { Session(dir + "/model.onnx"); }, want);
+  }
+}
+
+TEST(Session, ExternalDataBeyondEndOfFileIsRefused) {
+  std::string dir = ::testing::TempDir() + "/kiln_ext2";
+  std::system(("mkdir -p " + dir).c_str());
+  float w[2] = {1, 2};
+  std::ofstream(dir + "/w.bin", std::ios::binary).write(reinterpret_cast<char *>(w), 8);
+  auto build = [&](const std::string &offset) {
+    ModelBuilder m;
+    m.input("x", F32, {2}).output("y", F32);
+    auto *init = m.model().mutable_graph()->add_initializer();
+    init->set_name("w");
+    init->set_data_type(onnx::TensorProto::FLOAT);
+    init->add_dims(2);
+    init->set_data_location(onnx::TensorProto::EXTERNAL);
+    auto *kv = init->add_external_data();
+    kv->set_key("location");
+    kv->set_value("w.bin");
+    kv = init->add_external_data();
+    kv->set_key("offset");
+    kv->set_value(offset);
+    m.node("Add", {"x", "w"}, {"y"});
+    std::ofstream(dir + "/model.onnx", std::ios::binary) << m.bytes();
+  };
+  build("4");
+  expectError([&] { Session(dir + "/model.onnx"); }, "external data has 4 bytes, shape needs 8");
+  build("0");
+  Session s(dir + "/model.onnx");
+  auto out = s.run({{"x", Tensor::fromVector<float>(ElementType::Float32, {2}, {10, 20})}});
+  EXPECT_FLOAT_EQ(out.at("y").data<float>()[1], 22);
+}
+
+TEST(Session, ConcurrentRunsAgree) {
+  ModelBuilder m;
+  m.input("x", F32, {64, 64}).initializer("W", {64, 64}, std::vector<float>(64 * 64, 0.01f));
+  m.output("y", F32);
+  m.node("MatMul", {"x", "W"}, {"h"});
+  m.node("Tanh", {"h"}, {"y"});
+  std::string bytes = m.bytes();
+  Session s(bytes.data(), bytes.size(), SessionOptions{}.withThreads(2));
+  Tensor x(ElementType::Float32, {64, 64});
+  for (int i = 0; i < 64 * 64; ++i)
+    x.data<float>()[i] = float(i % 17) - 8;
+  Tensor reference = s.run({{"x", x}}).at("y");
+  std::vector<std::thread> threads;
+  std::vector<int> mismatches(4, 0);
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (int iter = 0; iter < 20; ++iter) {
+        Tensor y = s.run({{"x", x}}).at("y");
+        mismatches[t] += std::memcmp(y.data(), reference.data(), y.byteSize()) != 0;
+      }
+    });
+  for (auto &t : threads)
+    t.join();
+  for (int t = 0; t < 4; ++t)
+    EXPECT_EQ(mismatches[t], 0) << "thread " << t;
+  float row0 = 0;
+  for (int j = 0; j < 64; ++j)
+    row0 += 0.01f * x.data<float>()[j];
+  EXPECT_NEAR(reference.data<float>()[0], std::tanh(row0), 1e-5);
+}
+
+TEST(Session, ShapeInputIsSpecializedByValue) {
+  ModelBuilder m;
+  m.input("data", F32, {2, 3}).input("shape", I64, {2}).output("y", F32);
+  m.node("Reshape", {"data", "shape"}, {"y"});
+  std::string bytes = m.bytes();
+  Session s(bytes.data(), bytes.size());
+  auto out = s.run({{"data", input2x3()},
+                    {"shape", Tensor::fromVector<int64_t>(ElementType::Int64, {2}, {3, -1})}});
+  EXPECT_EQ(out.at("y").shape(), (std::vector<int64_t>{3, 2}));
+  out = s.run({{"data", input2x3()},
+               {"shape", Tensor::fromVector<int64_t>(ElementType::Int64, {2}, {1, 6})}});
+  EXPECT_EQ(out.at("y").shape(), (std::vector<int64_t>{1, 6}));
+  EXPECT_FLOAT_EQ(out.at("y").data<float>()[3], 2);
+}
