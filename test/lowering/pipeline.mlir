@@ -27,8 +27,8 @@ func.func @main_graph(%x: tensor<128x64xf32>, %w: tensor<64x32xf32>, %b: tensor<
 // BUF: func.func @main_graph(%{{.*}}: memref<128x64xf32>, %{{.*}}: memref<64x32xf32>, %{{.*}}: memref<32xf32>, %[[OUT:[a-z0-9]+]]: memref<128x32xf32>)
 // BUF-NOT: memref.alloc()
 // BUF: scf.forall
-// BUF: memref.subview %[[OUT]]
 // BUF: linalg.matmul {{.*}}memref<2x32xf32
+// BUF: memref.subview %[[OUT]]
 
 // The parallel loop becomes a body function and a runtime call.
 // LOOPS: func.func private @main_graph_parallel0(%{{.*}}: i64, %{{.*}}: i64, %{{.*}}: !llvm.ptr)
