@@ -20,7 +20,7 @@ struct Session::Impl {
   CompileTimes times;
   std::unique_ptr<ThreadPool> pool;
 
-  std::mutex mutex; // guards variants
+  mutable std::mutex mutex; // guards variants and times
   std::map<std::string, std::shared_ptr<const CompiledModel>> variants;
   std::shared_ptr<const CompiledModel> fixed;
 
@@ -103,7 +103,10 @@ Session &Session::operator=(Session &&) noexcept = default;
 
 const std::vector<TensorInfo> &Session::inputs() const { return impl_->inputs; }
 const std::vector<TensorInfo> &Session::outputs() const { return impl_->outputs; }
-const CompileTimes &Session::compileTimes() const { return impl_->times; }
+CompileTimes Session::compileTimes() const {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  return impl_->times;
+}
 
 static std::string shapeString(const std::vector<int64_t> &s) {
   std::string r = "[";
@@ -171,6 +174,7 @@ Session::Impl::variantFor(const std::map<std::string, Tensor> &in) {
     return it->second;
   auto compiled = std::make_shared<CompiledModel>(compileModel(model, io, options));
   variants[key] = compiled;
+  times = compiled->times;
   return compiled;
 }
 

@@ -63,9 +63,9 @@ public:
   /// type, rank and static dims; throws kiln::Error otherwise.
   std::map<std::string, Tensor> run(const std::map<std::string, Tensor> &inputs) const;
 
-  /// Time spent compiling when the session was created (zero for models
-  /// compiled on first use).
-  const CompileTimes &compileTimes() const;
+  /// Time spent in the most recent compilation: at creation, or for models
+  /// compiled on first use, the latest new set of input shapes.
+  CompileTimes compileTimes() const;
 
 private:
   struct Impl;
