@@ -175,6 +175,12 @@ LogicalResult BatchNormalizationOp::verify() {
   return success();
 }
 
+LogicalResult LRNOp::verify() {
+  if (getSize() < 1)
+    return emitOpError("size must be positive");
+  return verifyRankAtLeast(*this, getX(), 3, "X");
+}
+
 LogicalResult SoftmaxOp::verify() { return verifyAxis(*this, getInput(), getAxis()); }
 LogicalResult LogSoftmaxOp::verify() { return verifyAxis(*this, getInput(), getAxis()); }
 LogicalResult FlattenOp::verify() { return verifyAxis(*this, getInput(), getAxis(), true); }

@@ -197,6 +197,16 @@ def Kiln_BatchNormalizationOp : Kiln_Op<"BatchNormalization", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Kiln_LRNOp : Kiln_Op<"LRN", [Pure]> {
+  let summary = "local response normalization across channels";
+  let arguments = (ins AnyTensor:$X, DefaultValuedAttr<F32Attr, "0.0001f">:$alpha,
+                   DefaultValuedAttr<F32Attr, "0.75f">:$beta,
+                   DefaultValuedAttr<F32Attr, "1.0f">:$bias, SI64Attr:$size);
+  let results = (outs AnyTensor:$Y);
+  let assemblyFormat = "$X attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
 def Kiln_SoftmaxOp : Kiln_Op<"Softmax", [Pure]> {
   let arguments = (ins AnyTensor:$input, DefaultValuedAttr<SI64Attr, "-1">:$axis);
   let results = (outs AnyTensor:$output);

@@ -197,7 +197,7 @@ LogicalResult inferShapes(Operation *op) {
             (*s)[i] = 1;
         return setResult(op, 0, s, elementOf(op->getOperand(0)));
       })
-      .Case<BatchNormalizationOp, SoftmaxOp, LogSoftmaxOp, IdentityOp, NegOp, AbsOp, ReluOp,
+      .Case<BatchNormalizationOp, LRNOp, SoftmaxOp, LogSoftmaxOp, IdentityOp, NegOp, AbsOp, ReluOp,
             SigmoidOp, TanhOp, ExpOp, LogOp, SqrtOp, ReciprocalOp, FloorOp, CeilOp, NotOp,
             SinOp, CosOp, ErfOp, SoftplusOp, SoftsignOp, SignOp, LeakyReluOp, EluOp,
             HardSigmoidOp, SeluOp>([&](Operation *op) -> LogicalResult {

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 #include "frontend/Importer.h"
 #include "dialect/KilnDialect.h"
+#include "dialect/ShapeHelpers.h"
 #include "frontend/TensorProto.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
@@ -40,7 +41,8 @@ void registerImportDialects(MLIRContext &context) {
 std::set<std::string> shapeDefiningInputs(const onnx::GraphProto &graph) {
   static const std::map<std::string, std::vector<int>> shapeOperands = {
       {"Reshape", {1}},    {"Unsqueeze", {1}},  {"Squeeze", {1}},   {"ReduceSum", {1}},
-      {"ReduceMean", {1}}, {"ReduceMax", {1}},  {"ReduceMin", {1}}, {"Clip", {}},
+      {"Dropout", {2}},
+      {"ReduceMean", {1}}, {"ReduceMax", {1}},  {"ReduceMin", {1}}, {"ConstantOfShape", {0}},
   };
   std::set<std::string> inputs, out;
   for (const auto &in : graph.input())
@@ -387,14 +389,48 @@ void buildBatchNorm(Importer &im, const onnx::NodeProto &n) {
                            {"spatial", "is_test", "consumed_inputs", "training_mode"}));
 }
 
+/// Inference-mode Dropout is the identity; its mask, when asked for, is all
+/// true.
 void buildDropout(Importer &im, const onnx::NodeProto &n) {
-  if (n.input_size() > 2 && !n.input(2).empty())
-    im.fail("training_mode input is not supported (inference only)");
-  if (n.output_size() > 1 && !n.output(1).empty())
-    im.fail("the mask output is not supported");
+  if (n.input_size() > 2 && !n.input(2).empty()) {
+    auto training = getConstantInts(im.input(2));
+    if (!training || training->size() != 1 || (*training)[0] != 0)
+      im.fail("training_mode is not supported (inference only)");
+  }
   if (const auto *a = im.attr("is_test"); a && a->i() == 0 && im.opset < 7)
     im.fail("is_test=0 is not supported (inference only)");
-  im.values[n.output(0)] = im.input(0);
+  Value x = im.input(0);
+  im.values[n.output(0)] = x;
+  if (n.output_size() > 1 && !n.output(1).empty()) {
+    auto type = llvm::dyn_cast<RankedTensorType>(x.getType());
+    if (!type || !type.hasStaticShape())
+      im.fail("the mask output needs a static input shape");
+    auto maskType = RankedTensorType::get(type.getShape(), im.b.getI1Type());
+    im.values[n.output(1)] =
+        ConstantOp::create(im.b, im.loc, maskType, DenseElementsAttr::get(maskType, true));
+  }
+}
+
+/// ConstantOfShape with a constant shape is a splat constant.
+void buildConstantOfShape(Importer &im, const onnx::NodeProto &n) {
+  auto shape = getConstantInts(im.input(0));
+  if (!shape)
+    im.fail("a shape computed at run time is not supported");
+  for (int64_t d : *shape)
+    if (d < 0)
+      im.fail("negative dim in shape");
+  Tensor fill(ElementType::Float32, {});
+  if (const auto *a = im.attr("value"))
+    fill = tensorFromProto(a->t(), im.baseDir, "attribute 'value'");
+  if (fill.numElements() != 1)
+    im.fail("attribute 'value' must hold one element");
+  Type elem = im.elementType(toOnnxType(fill.type()), "value");
+  auto type = RankedTensorType::get(*shape, elem);
+  Value one = im.constant(fill);
+  auto attr = llvm::cast<DenseElementsAttr>(one.getDefiningOp<ConstantOp>().getValue());
+  one.getDefiningOp()->erase();
+  auto splat = DenseElementsAttr::get(type, attr.getSplatValue<Attribute>());
+  im.values[n.output(0)] = ConstantOp::create(im.b, im.loc, type, splat);
 }
 
 const std::unordered_map<std::string, NodeBuilder> &builders() {
@@ -427,6 +463,8 @@ const std::unordered_map<std::string, NodeBuilder> &builders() {
     t["LogSoftmax"] = softmaxLike("LogSoftmax");
     t["BatchNormalization"] = buildBatchNorm;
     t["Dropout"] = buildDropout;
+    t["ConstantOfShape"] = buildConstantOfShape;
+    t["LRN"] = generic("LRN", 1);
     t["Reshape"] = attrToInput("Reshape", 2, 1, "shape", 5);
     t["Unsqueeze"] = attrToInput("Unsqueeze", 2, 1, "axes", 13);
     t["Squeeze"] = attrToInput("Squeeze", 2, 1, "axes", 13);

@@ -9,6 +9,9 @@
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "llvm/ExecutionEngine/Orc/Mangling.h"
 #include "llvm/Support/TargetSelect.h"
+#include "llvm/IR/Module.h"
+#include "llvm/TargetParser/Host.h"
+#include <functional>
 #include <onnx/onnx_pb.h>
 #include <chrono>
 #include <cstdlib>
@@ -50,6 +53,26 @@ std::string describe(Diagnostic &d) {
   if (auto name = llvm::dyn_cast<NameLoc>(loc))
     where = "node '" + name.getName().str() + "': ";
   return where + d.str();
+}
+
+/// Tunes every function for this CPU; with AVX-512 the backend is asked for
+/// 512-bit vectors (by default it prefers 256-bit ones).
+void setHostAttributes(llvm::Module &m) {
+  std::string cpu = llvm::sys::getHostCPUName().str();
+  std::string features;
+  bool avx512 = false;
+  for (const auto &f : llvm::sys::getHostCPUFeatures()) {
+    features += (features.empty() ? "" : ",") + std::string(f.second ? "+" : "-") + f.first().str();
+    avx512 |= f.first() == "avx512f" && f.second;
+  }
+  for (llvm::Function &f : m) {
+    if (f.isDeclaration())
+      continue;
+    f.addFnAttr("target-cpu", cpu);
+    f.addFnAttr("target-features", features);
+    if (avx512)
+      f.addFnAttr("prefer-vector-width", "512");
+  }
 }
 
 void initializeLLVM() {
@@ -132,7 +155,11 @@ CompiledModel compileModel(const onnx::ModelProto &model, const ImportOptions &i
   auto codegenStart = std::chrono::steady_clock::now();
   ExecutionEngineOptions eo;
   int opt = std::clamp(options.optimizationLevel, 0, 3);
-  auto transformer = makeOptimizingTransformer(opt, 0, nullptr);
+  auto optimize = makeOptimizingTransformer(opt, 0, nullptr);
+  std::function<llvm::Error(llvm::Module *)> transformer = [&](llvm::Module *m) {
+    setHostAttributes(*m);
+    return optimize(m);
+  };
   eo.transformer = transformer;
   eo.jitCodeGenOptLevel = static_cast<llvm::CodeGenOptLevel>(opt);
   eo.enableGDBNotificationListener = false;

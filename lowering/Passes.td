@@ -21,7 +21,7 @@ def KilnConvertToLinalg : Pass<"kiln-convert-to-linalg", "mlir::ModuleOp"> {
 }
 
 def KilnTileParallel : Pass<"kiln-tile-parallel", "mlir::func::FuncOp"> {
-  let summary = "Tiles each linalg op's outermost parallel loop into scf.forall, fusing producers";
+  let summary = "Tiles each linalg op's outermost parallel loop into scf.forall, fusing producers computable per tile";
   let options = [
     Option<"chunks", "chunks", "int64_t", /*default=*/"64",
            "Upper bound on the number of tiles of the parallel loop">

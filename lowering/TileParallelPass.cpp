@@ -1,8 +1,9 @@
 //===- TileParallelPass.cpp - kiln-tile-parallel --------------------------===//
 //
 // Tiles the outermost parallel loop of each linalg op (consumers first) into
-// an scf.forall of at most `chunks` tiles and fuses its producers into the
-// tile. The forall later becomes one kiln_parallel_for call.
+// an scf.forall of at most `chunks` tiles and fuses into the tile the
+// producers that can be computed per tile without recomputation. The forall
+// later becomes one kiln_parallel_for call.
 //
 //===----------------------------------------------------------------------===//
 #include "lowering/Passes.h"
@@ -64,14 +65,25 @@ struct TileParallelPass : impl::KilnTileParallelBase<TileParallelPass> {
       tiling.setTileSizes(sizes);
       scf::SCFTileAndFuseOptions options;
       options.setTilingOptions(tiling);
-      // Producers with an empty iteration space have nothing to fuse (and
-      // upstream tiling does not handle them).
+      // Fuse the initialization of the destination (the fill a matmul or conv
+      // accumulates into), and producers read by all-parallel consumers
+      // (elementwise ops read exactly their own tile). A producer read by a
+      // reduction (a convolution reads every input channel and a halo) would
+      // be recomputed for every tile, so it stays outside.
       options.setFusionControlFn(
-          [](tensor::ExtractSliceOp, OpResult producer,
-             bool) -> std::optional<scf::SCFTileAndFuseOptions::ControlFnResult> {
+          [](tensor::ExtractSliceOp slice, OpResult producer,
+             bool isDestination) -> std::optional<scf::SCFTileAndFuseOptions::ControlFnResult> {
             if (auto l = dyn_cast<linalg::LinalgOp>(producer.getOwner()))
               if (llvm::is_contained(l.getStaticLoopRanges(), 0))
-                return std::nullopt;
+                return std::nullopt; // empty: nothing to fuse
+            if (!isDestination)
+              for (OpOperand &use : slice->getUses()) {
+                auto consumer = dyn_cast<linalg::LinalgOp>(use.getOwner());
+                if (!consumer)
+                  return std::nullopt;
+                if (!consumer.isDpsInit(&use) && consumer.getNumReductionLoops() != 0)
+                  return std::nullopt;
+              }
             return scf::SCFTileAndFuseOptions::ControlFnResult{};
           });
       rewriter.setInsertionPoint(next);

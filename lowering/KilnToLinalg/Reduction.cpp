@@ -198,6 +198,76 @@ struct BatchNormLowering : OpConversionPattern<BatchNormalizationOp> {
   }
 };
 
+/// y = x / (bias + alpha / size * sum of x^2 over a window of channels)^beta,
+/// the window [c - floor((size-1)/2), c + ceil((size-1)/2)].
+struct LRNLowering : OpConversionPattern<LRNOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(LRNOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &r) const override {
+    if (failed(requireStatic(op, r)))
+      return failure();
+    Value x = adaptor.getX();
+    auto t = llvm::cast<RankedTensorType>(x.getType());
+    auto elem = llvm::dyn_cast<FloatType>(t.getElementType());
+    if (!elem)
+      return r.notifyMatchFailure(op, "LRN needs a float type");
+    Location loc = op.getLoc();
+    int64_t size = op.getSize(), rank = t.getRank();
+    Value sq = broadcastGeneric(r, loc, t.getShape(), elem, x,
+                                [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                                  return arith::MulFOp::create(b, l, a[0], a[0]);
+                                });
+    // Pad the channel dim, then sum a window with a reduction loop over k.
+    SmallVector<int64_t> lo(rank, 0), hi(rank, 0);
+    lo[1] = (size - 1) / 2;
+    hi[1] = size - 1 - lo[1];
+    SmallVector<OpFoldResult> l, h;
+    SmallVector<int64_t> padded(t.getShape());
+    padded[1] += size - 1;
+    for (int64_t i = 0; i < rank; ++i) {
+      l.push_back(r.getIndexAttr(lo[i]));
+      h.push_back(r.getIndexAttr(hi[i]));
+    }
+    Value zero = scalarConstant(r, loc, elem, 0);
+    Value sqp = tensor::PadOp::create(r, loc, RankedTensorType::get(padded, elem), sq, l, h, zero);
+    MLIRContext *ctx = r.getContext();
+    SmallVector<AffineExpr> inExprs;
+    for (int64_t i = 0; i < rank; ++i)
+      inExprs.push_back(i == 1 ? getAffineDimExpr(1, ctx) + getAffineDimExpr(rank, ctx)
+                               : getAffineDimExpr(i, ctx));
+    SmallVector<AffineExpr> outExprs;
+    for (int64_t i = 0; i < rank; ++i)
+      outExprs.push_back(getAffineDimExpr(i, ctx));
+    SmallVector<AffineMap> maps{AffineMap::get(rank + 1, 0, inExprs, ctx),
+                                AffineMap::get(rank + 1, 0, {getAffineDimExpr(rank, ctx)}, ctx),
+                                AffineMap::get(rank + 1, 0, outExprs, ctx)};
+    SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
+    iters.push_back(utils::IteratorType::reduction);
+    Value window = emptyTensor(r, loc, {size}, elem);
+    Value init = filledTensor(r, loc, t.getShape(), zero);
+    Value sum = linalg::GenericOp::create(
+                    r, loc, TypeRange{init.getType()}, ValueRange{sqp, window}, ValueRange{init},
+                    maps, iters,
+                    [](OpBuilder &b, Location l, ValueRange a) {
+                      linalg::YieldOp::create(b, l, Value(arith::AddFOp::create(b, l, a[0], a[2])));
+                    })
+                    .getResult(0);
+    double alpha = op.getAlpha().convertToDouble() / size;
+    double beta = op.getBeta().convertToDouble(), bias = op.getBias().convertToDouble();
+    Value y = broadcastGeneric(
+        r, loc, t.getShape(), elem, ValueRange{x, sum},
+        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+          Value d = arith::AddFOp::create(
+              b, l, scalarConstant(b, l, elem, bias),
+              arith::MulFOp::create(b, l, scalarConstant(b, l, elem, alpha), a[1]));
+          Value p = math::PowFOp::create(b, l, d, scalarConstant(b, l, elem, beta));
+          return arith::DivFOp::create(b, l, a[0], p);
+        });
+    r.replaceOp(op, y);
+    return success();
+  }
+};
+
 } // namespace
 
 void populateReductionPatterns(KilnTypeConverter &tc, RewritePatternSet &p) {
@@ -208,7 +278,7 @@ void populateReductionPatterns(KilnTypeConverter &tc, RewritePatternSet &p) {
         GlobalPoolLowering<GlobalAveragePoolOp, Combine::Sum, true>,
         GlobalPoolLowering<GlobalMaxPoolOp, Combine::Max, false>,
         SoftmaxLowering<SoftmaxOp, false>, SoftmaxLowering<LogSoftmaxOp, true>,
-        BatchNormLowering>(tc, p.getContext());
+        BatchNormLowering, LRNLowering>(tc, p.getContext());
 }
 
 

@@ -1,0 +1,299 @@
+//===- Artifact.cpp - .kiln files: compiled code plus its plan -----------===//
+#include "runtime/Artifact.h"
+#include <algorithm>
+#include <cerrno>
+#include <optional>
+#include <cstring>
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <sstream>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace kiln {
+
+const char *kilnVersion() { return "0.1.0"; }
+
+namespace {
+constexpr char kMagic[8] = {'K', 'I', 'L', 'N', 'A', 'R', 'T', '\0'};
+constexpr uint32_t kFormat = 1;
+struct Trailer {
+  char magic[8];
+  uint32_t format, reserved;
+  uint64_t objectSize, metadataSize, checksum;
+};
+static_assert(sizeof(Trailer) == 40, "trailer layout");
+
+/// Features the runtime can test, with their probe.
+struct Feature {
+  const char *name;
+  bool (*present)();
+};
+#define KILN_FEATURE(n) {n, [] { return (bool)__builtin_cpu_supports(n); }}
+const Feature kFeatures[] = {
+    KILN_FEATURE("sse4.2"),   KILN_FEATURE("avx"),      KILN_FEATURE("avx2"),
+    KILN_FEATURE("fma"),      KILN_FEATURE("f16c"),     KILN_FEATURE("bmi2"),
+    KILN_FEATURE("avx512f"),  KILN_FEATURE("avx512bw"), KILN_FEATURE("avx512dq"),
+    KILN_FEATURE("avx512vl"), KILN_FEATURE("avx512cd"), KILN_FEATURE("avx512vnni"),
+    KILN_FEATURE("avx512bf16"), KILN_FEATURE("avx512fp16"),
+};
+#undef KILN_FEATURE
+
+std::string escape(const std::string &s) {
+  std::string o;
+  for (unsigned char c : s) {
+    if (c <= ' ' || c == '%' || c >= 127) {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", c);
+      o += buf;
+    } else {
+      o += char(c);
+    }
+  }
+  return o.empty() ? "%" : o;
+}
+
+std::string unescape(const std::string &s) {
+  if (s == "%")
+    return "";
+  std::string o;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() + 0 && i + 2 <= s.size() - 1) {
+      o += char(std::stoi(s.substr(i + 1, 2), nullptr, 16));
+      i += 2;
+    } else {
+      o += s[i];
+    }
+  }
+  return o;
+}
+
+std::string dims(const std::vector<int64_t> &d) {
+  std::string r;
+  for (size_t i = 0; i < d.size(); ++i)
+    r += (i ? "," : "") + std::to_string(d[i]);
+  return r.empty() ? "-" : r;
+}
+
+std::optional<ElementType> typeNamed(const std::string &n) {
+  for (int t = 0; t <= (int)ElementType::Bool; ++t)
+    if (n == elementTypeName(ElementType(t)))
+      return ElementType(t);
+  return std::nullopt;
+}
+
+std::string serialize(const ArtifactInfo &info) {
+  std::ostringstream os;
+  os << "kiln-version " << escape(info.kilnVersion) << "\n"
+     << "compiler " << escape(info.compilerVersion) << "\n"
+     << "triple " << escape(info.triple) << "\n"
+     << "cpu " << escape(info.cpu) << "\n"
+     << "model " << escape(info.model) << "\n"
+     << "key " << escape(info.key) << "\n";
+  os << "requires";
+  for (const auto &f : info.requiredFeatures)
+    os << " " << escape(f);
+  os << "\n";
+  for (const auto &a : info.inputs)
+    os << "input " << escape(a.name) << " " << elementTypeName(a.type) << " " << dims(a.shape) << "\n";
+  for (const auto &a : info.outputs)
+    os << "output " << escape(a.name) << " " << elementTypeName(a.type) << " " << dims(a.shape) << "\n";
+  return os.str();
+}
+
+ArtifactInfo parse(const std::string &text, const std::string &what) {
+  ArtifactInfo info;
+  std::istringstream is(text);
+  std::string line;
+  while (std::getline(is, line)) {
+    std::istringstream ls(line);
+    std::string key;
+    ls >> key;
+    auto word = [&] {
+      std::string w;
+      ls >> w;
+      return unescape(w);
+    };
+    if (key == "kiln-version") info.kilnVersion = word();
+    else if (key == "compiler") info.compilerVersion = word();
+    else if (key == "triple") info.triple = word();
+    else if (key == "cpu") info.cpu = word();
+    else if (key == "model") info.model = word();
+    else if (key == "key") info.key = word();
+    else if (key == "requires") {
+      std::string f;
+      while (ls >> f)
+        info.requiredFeatures.push_back(unescape(f));
+    } else if (key == "input" || key == "output") {
+      ArgSpec a;
+      a.name = word();
+      std::string type, shape;
+      ls >> type >> shape;
+      auto t = typeNamed(type);
+      if (!t)
+        throw Error(what + ": corrupted metadata (type '" + type + "')");
+      a.type = *t;
+      if (shape != "-") {
+        std::stringstream ss(shape);
+        std::string d;
+        while (std::getline(ss, d, ','))
+          a.shape.push_back(std::stoll(d));
+      }
+      (key == "input" ? info.inputs : info.outputs).push_back(a);
+    }
+  }
+  return info;
+}
+
+struct Mapping {
+  void *base = MAP_FAILED;
+  size_t size = 0;
+  ~Mapping() {
+    if (base != MAP_FAILED)
+      munmap(base, size);
+  }
+};
+} // namespace
+
+uint64_t checksum64(const void *data, size_t size) {
+  // Four independent multiply-xor lanes over 8-byte words, then the tail.
+  const unsigned char *p = static_cast<const unsigned char *>(data);
+  const uint64_t k = 0x9E3779B97F4A7C15ULL;
+  uint64_t h[4] = {k, k ^ 1, k ^ 2, k ^ 3};
+  size_t i = 0;
+  for (; i + 32 <= size; i += 32)
+    for (int l = 0; l < 4; ++l) {
+      uint64_t w;
+      std::memcpy(&w, p + i + 8 * l, 8);
+      h[l] = (h[l] ^ w) * 0xff51afd7ed558ccdULL;
+      h[l] ^= h[l] >> 32;
+    }
+  uint64_t r = size;
+  for (int l = 0; l < 4; ++l)
+    r = (r ^ h[l]) * k, r ^= r >> 29;
+  for (; i < size; ++i)
+    r = (r ^ p[i]) * 0x100000001b3ULL;
+  return r ^ (r >> 31);
+}
+
+std::vector<std::string> checkableFeatures(const std::vector<std::string> &features) {
+  std::vector<std::string> out;
+  for (std::string f : features) {
+    if (!f.empty() && f[0] == '-')
+      continue;
+    if (!f.empty() && f[0] == '+')
+      f = f.substr(1);
+    for (const auto &k : kFeatures)
+      if (f == k.name)
+        out.push_back(f);
+  }
+  return out;
+}
+
+std::vector<std::string> hostFeatures() {
+  std::vector<std::string> out;
+  __builtin_cpu_init();
+  for (const auto &k : kFeatures)
+    if (k.present())
+      out.push_back(k.name);
+  return out;
+}
+
+void writeArtifact(const std::string &path, const std::vector<char> &object,
+                   const ArtifactInfo &info) {
+  std::string meta = serialize(info);
+  std::vector<char> bytes(object);
+  bytes.insert(bytes.end(), meta.begin(), meta.end());
+  Trailer t{};
+  std::memcpy(t.magic, kMagic, 8);
+  t.format = kFormat;
+  t.objectSize = object.size();
+  t.metadataSize = meta.size();
+  t.checksum = checksum64(bytes.data(), bytes.size());
+  const char *tp = reinterpret_cast<const char *>(&t);
+  bytes.insert(bytes.end(), tp, tp + sizeof t);
+
+  std::string tmp = path + ".tmp." + std::to_string(getpid());
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0)
+    throw Error("cannot write '" + tmp + "': " + std::strerror(errno));
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = write(fd, bytes.data() + done, bytes.size() - done);
+    if (n <= 0) {
+      int e = errno;
+      close(fd);
+      unlink(tmp.c_str());
+      throw Error("cannot write '" + tmp + "': " + std::strerror(e));
+    }
+    done += n;
+  }
+  if (fsync(fd) != 0 || close(fd) != 0) {
+    int e = errno;
+    unlink(tmp.c_str());
+    throw Error("cannot write '" + tmp + "': " + std::strerror(e));
+  }
+  if (rename(tmp.c_str(), path.c_str()) != 0) {
+    int e = errno;
+    unlink(tmp.c_str());
+    throw Error("cannot rename '" + tmp + "' to '" + path + "': " + std::strerror(e));
+  }
+}
+
+std::shared_ptr<const Executable> loadArtifact(const std::string &path, ArtifactInfo *infoOut) {
+  std::string what = "artifact '" + path + "'";
+  int fd = open(path.c_str(), O_RDONLY);
+  if (fd < 0)
+    throw Error(what + ": cannot open: " + std::strerror(errno));
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    throw Error(what + ": not a regular file");
+  }
+  if ((size_t)st.st_size < sizeof(Trailer)) {
+    close(fd);
+    throw Error(what + ": truncated (" + std::to_string(st.st_size) + " bytes)");
+  }
+  Mapping m;
+  m.size = st.st_size;
+  m.base = mmap(nullptr, m.size, PROT_READ, MAP_PRIVATE, fd, 0);
+  close(fd);
+  if (m.base == MAP_FAILED)
+    throw Error(what + ": cannot map: " + std::strerror(errno));
+  const char *bytes = static_cast<const char *>(m.base);
+  Trailer t;
+  std::memcpy(&t, bytes + m.size - sizeof t, sizeof t);
+  if (std::memcmp(t.magic, kMagic, 8) != 0)
+    throw Error(what + ": not a Kiln artifact, or truncated");
+  if (t.format != kFormat)
+    throw Error(what + ": format " + std::to_string(t.format) + ", this Kiln reads format " +
+                std::to_string(kFormat));
+  if (t.objectSize + t.metadataSize + sizeof t != m.size)
+    throw Error(what + ": truncated or padded (sizes do not add up)");
+  if (checksum64(bytes, m.size - sizeof t) != t.checksum)
+    throw Error(what + ": corrupted (checksum mismatch)");
+  ArtifactInfo info = parse(std::string(bytes + t.objectSize, t.metadataSize), what);
+  if (info.kilnVersion != kilnVersion())
+    throw Error(what + ": written by Kiln " + info.kilnVersion + ", this is Kiln " + kilnVersion());
+  auto host = hostFeatures();
+  for (const auto &f : info.requiredFeatures)
+    if (std::find(host.begin(), host.end(), f) == host.end())
+      throw Error(what + ": compiled for CPU features this machine lacks (" + f + ")");
+  // Verified: now let the dynamic loader map the object part.
+  void *handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!handle)
+    throw Error(what + ": cannot load: " + dlerror());
+  auto exe = std::make_shared<Executable>();
+  exe->code = std::shared_ptr<void>(handle, [](void *h) { dlclose(h); });
+  exe->entry = reinterpret_cast<void (*)(void **)>(dlsym(handle, "_mlir__mlir_ciface_main_graph"));
+  if (!exe->entry)
+    throw Error(what + ": has no entry point");
+  exe->inputs = info.inputs;
+  exe->outputs = info.outputs;
+  if (infoOut)
+    *infoOut = std::move(info);
+  return exe;
+}
+
+} // namespace kiln
