@@ -52,7 +52,7 @@ def ort_median(path, threads, runs, feeds):
 
 
 def kiln_median(kiln_run, path, threads, runs, inputs, tmp):
-    cmd = [kiln_run, path, "--threads", str(threads), "--bench", str(runs), "--json"]
+    cmd = [kiln_run, path, "--threads", str(threads), "--bench", str(runs), "--json", "--no-cache"]
     for name, value in inputs.items():
         f = os.path.join(tmp, f"{name}.npy")
         np.save(f, value)

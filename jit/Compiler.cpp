@@ -14,6 +14,11 @@
 #include <functional>
 #include <onnx/onnx_pb.h>
 #include <chrono>
+#include <fstream>
+#include <unistd.h>
+#include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/MC/MCSubtargetInfo.h"
+#include "llvm/Target/TargetMachine.h"
 #include <cstdlib>
 #include <mutex>
 
@@ -55,22 +60,19 @@ std::string describe(Diagnostic &d) {
   return where + d.str();
 }
 
-/// Tunes every function for this CPU; with AVX-512 the backend is asked for
-/// 512-bit vectors (by default it prefers 256-bit ones).
-void setHostAttributes(llvm::Module &m) {
-  std::string cpu = llvm::sys::getHostCPUName().str();
-  std::string features;
-  bool avx512 = false;
-  for (const auto &f : llvm::sys::getHostCPUFeatures()) {
-    features += (features.empty() ? "" : ",") + std::string(f.second ? "+" : "-") + f.first().str();
-    avx512 |= f.first() == "avx512f" && f.second;
-  }
+/// Tunes every function for the target CPU; with AVX-512 the backend is
+/// asked for 512-bit vectors (by default it prefers 256-bit ones). The
+/// strided-copy helper upstream lowering calls is Kiln's runtime one.
+void setTargetAttributes(llvm::Module &m, const TargetDescription &target, bool wide) {
+  if (llvm::Function *copy = m.getFunction("memrefCopy"))
+    copy->setName("kiln_memref_copy");
   for (llvm::Function &f : m) {
     if (f.isDeclaration())
       continue;
-    f.addFnAttr("target-cpu", cpu);
-    f.addFnAttr("target-features", features);
-    if (avx512)
+    f.addFnAttr("target-cpu", target.cpu);
+    if (!target.features.empty())
+      f.addFnAttr("target-features", target.features);
+    if (wide)
       f.addFnAttr("prefer-vector-width", "512");
   }
 }
@@ -86,8 +88,44 @@ void initializeLLVM() {
 
 } // namespace
 
+TargetDescription describeTarget(const std::string &targetCpu) {
+  initializeLLVM();
+  TargetDescription t;
+  t.triple = llvm::sys::getProcessTriple();
+  if (!targetCpu.empty() && targetCpu != "native" && targetCpu != "host") {
+    t.cpu = targetCpu; // the CPU's own default features
+    return t;
+  }
+  t.cpu = llvm::sys::getHostCPUName().str();
+  for (const auto &f : llvm::sys::getHostCPUFeatures())
+    t.features += (t.features.empty() ? "" : ",") + std::string(f.second ? "+" : "-") +
+                  f.first().str();
+  return t;
+}
+
+std::vector<char> linkSharedObject(const std::vector<char> &object) {
+  char dir[] = "/tmp/kiln-link-XXXXXX";
+  if (!mkdtemp(dir))
+    throw Error("cannot create a temporary folder to link in");
+  std::string in = std::string(dir) + "/model.o", out = std::string(dir) + "/model.so",
+              log = std::string(dir) + "/link.log";
+  std::ofstream(in, std::ios::binary).write(object.data(), object.size());
+  std::string cmd = "cc -shared -o '" + out + "' '" + in + "' -lm > '" + log + "' 2>&1";
+  int rc = std::system(cmd.c_str());
+  std::ifstream so(out, std::ios::binary);
+  std::vector<char> bytes((std::istreambuf_iterator<char>(so)), {});
+  std::ifstream logIn(log);
+  std::string message((std::istreambuf_iterator<char>(logIn)), {});
+  std::string clean = "rm -rf '" + std::string(dir) + "'";
+  (void)std::system(clean.c_str());
+  if (rc != 0 || bytes.empty())
+    throw Error("linking the shared object failed (cc -shared, exit " + std::to_string(rc) +
+                "): " + message.substr(0, 300));
+  return bytes;
+}
+
 CompiledModel compileModel(const onnx::ModelProto &model, const ImportOptions &import,
-                           const SessionOptions &options) {
+                           const CodegenOptions &options) {
   initializeLLVM();
   std::string modelName = import.modelPath.empty() ? "<memory>" : import.modelPath;
   CompiledModel out;
@@ -100,7 +138,7 @@ CompiledModel compileModel(const onnx::ModelProto &model, const ImportOptions &i
   registerLLVMDialectTranslation(ctx);
 
   OwningOpRef<ModuleOp> module = importModel(model, ctx, import);
-  out.times.import = msSince(start);
+  out.report.import = msSince(start);
 
   auto func = llvm::cast<func::FuncOp>(module->lookupSymbol(kEntryFunction));
   auto names = [](Attribute a) {
@@ -109,8 +147,9 @@ CompiledModel compileModel(const onnx::ModelProto &model, const ImportOptions &i
       v.push_back(llvm::cast<StringAttr>(s).str());
     return v;
   };
+  auto exe = std::make_shared<Executable>();
   auto describeArgs = [&](TypeRange types, const std::vector<std::string> &n,
-                          std::vector<CompiledModel::Arg> &args) {
+                          std::vector<ArgSpec> &args) {
     for (auto [i, t] : llvm::enumerate(types)) {
       auto rt = llvm::dyn_cast<RankedTensorType>(t);
       if (!rt || !rt.hasStaticShape())
@@ -122,8 +161,8 @@ CompiledModel compileModel(const onnx::ModelProto &model, const ImportOptions &i
       args.push_back({n[i], *et, std::vector<int64_t>(rt.getShape().begin(), rt.getShape().end())});
     }
   };
-  describeArgs(func.getArgumentTypes(), names(func->getAttr("kiln.input_names")), out.inputs);
-  describeArgs(func.getResultTypes(), names(func->getAttr("kiln.output_names")), out.outputs);
+  describeArgs(func.getArgumentTypes(), names(func->getAttr("kiln.input_names")), exe->inputs);
+  describeArgs(func.getResultTypes(), names(func->getAttr("kiln.output_names")), exe->outputs);
 
   // The runtime calls the entry through its C interface: one pointer to a
   // memref descriptor per argument (see CompiledModel).
@@ -144,7 +183,7 @@ CompiledModel compileModel(const onnx::ModelProto &model, const ImportOptions &i
       throw Error("model '" + modelName + "': compilation failed: " +
                   (diag.empty() ? std::string("a pass failed") : diag));
   }
-  out.times.passes = msSince(passStart);
+  out.report.passes = msSince(passStart);
   // For compiler developers: the LLVM-dialect module the JIT receives.
   if (const char *dump = std::getenv("KILN_DUMP_LLVM_DIALECT")) {
     std::error_code ec;
@@ -153,35 +192,79 @@ CompiledModel compileModel(const onnx::ModelProto &model, const ImportOptions &i
   }
 
   auto codegenStart = std::chrono::steady_clock::now();
-  ExecutionEngineOptions eo;
+  TargetDescription target = describeTarget(options.targetCpu);
+  out.triple = target.triple;
+  out.cpu = target.cpu;
+  auto jtmb = llvm::orc::JITTargetMachineBuilder(llvm::Triple(target.triple));
+  jtmb.setCPU(target.cpu);
+  if (!target.features.empty()) {
+    std::vector<std::string> f;
+    llvm::SmallVector<llvm::StringRef> parts;
+    llvm::StringRef(target.features).split(parts, ',');
+    for (auto p : parts)
+      f.push_back(p.str());
+    jtmb.addFeatures(f);
+  }
+  // Position-independent, small code model: the same object loads as a
+  // shared library from the cache or an artifact.
+  jtmb.setRelocationModel(llvm::Reloc::PIC_);
+  jtmb.setCodeModel(llvm::CodeModel::Small);
   int opt = std::clamp(options.optimizationLevel, 0, 3);
-  auto optimize = makeOptimizingTransformer(opt, 0, nullptr);
+  jtmb.setCodeGenOptLevel(static_cast<llvm::CodeGenOptLevel>(opt));
+  auto tm = jtmb.createTargetMachine();
+  if (!tm)
+    throw Error("model '" + modelName + "': no code generator for " + target.triple + " " +
+                target.cpu + ": " + llvm::toString(tm.takeError()));
+  for (const char *name : {"sse4.2", "avx", "avx2", "fma", "f16c", "bmi2", "avx512f",
+                           "avx512bw", "avx512dq", "avx512vl", "avx512cd", "avx512vnni",
+                           "avx512bf16", "avx512fp16"})
+    if ((*tm)->getMCSubtargetInfo()->checkFeatures(std::string("+") + name))
+      out.requiredFeatures.push_back(name);
+  bool wide = llvm::is_contained(out.requiredFeatures, "avx512f");
+
+  ExecutionEngineOptions eo;
+  auto optimize = makeOptimizingTransformer(opt, 0, tm->get());
   std::function<llvm::Error(llvm::Module *)> transformer = [&](llvm::Module *m) {
-    setHostAttributes(*m);
+    setTargetAttributes(*m, target, wide);
     return optimize(m);
   };
   eo.transformer = transformer;
   eo.jitCodeGenOptLevel = static_cast<llvm::CodeGenOptLevel>(opt);
   eo.enableGDBNotificationListener = false;
   eo.enablePerfNotificationListener = false;
-  auto engine = ExecutionEngine::create(*module, eo);
+  eo.enableObjectDump = options.keepObject;
+  auto engine = ExecutionEngine::create(*module, eo, std::move(*tm));
   if (!engine)
     throw Error("model '" + modelName + "': JIT failed: " + llvm::toString(engine.takeError()));
   (*engine)->registerSymbols([](llvm::orc::MangleAndInterner interner) {
     llvm::orc::SymbolMap map;
     map[interner("kiln_parallel_for")] = {llvm::orc::ExecutorAddr::fromPtr(&kiln_parallel_for),
                                           llvm::JITSymbolFlags::Exported};
-    map[interner("memrefCopy")] = {llvm::orc::ExecutorAddr::fromPtr(&kiln_memref_copy),
-                                   llvm::JITSymbolFlags::Exported};
+    map[interner("kiln_memref_copy")] = {llvm::orc::ExecutorAddr::fromPtr(&kiln_memref_copy),
+                                         llvm::JITSymbolFlags::Exported};
     return map;
   });
   auto fn = (*engine)->lookupPacked(std::string("_mlir_ciface_") + kEntryFunction);
   if (!fn)
     throw Error("model '" + modelName + "': JIT lookup failed: " + llvm::toString(fn.takeError()));
-  out.entry = *fn;
-  out.engine = std::shared_ptr<ExecutionEngine>(std::move(*engine));
-  out.times.codegen = msSince(codegenStart);
-  out.times.total = msSince(start);
+  if (options.keepObject) {
+    char path[] = "/tmp/kiln-object-XXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0)
+      throw Error("cannot create a temporary file for the object code");
+    close(fd);
+    (*engine)->dumpToObjectFile(path);
+    std::ifstream in(path, std::ios::binary);
+    out.object.assign(std::istreambuf_iterator<char>(in), {});
+    std::remove(path);
+    if (out.object.empty())
+      throw Error("model '" + modelName + "': the JIT produced no object code");
+  }
+  exe->entry = *fn;
+  exe->code = std::shared_ptr<ExecutionEngine>(std::move(*engine));
+  out.executable = exe;
+  out.report.codegen = msSince(codegenStart);
+  out.report.total = msSince(start);
   return out;
 }
 

@@ -1,33 +1,44 @@
-//===- Compiler.h - ONNX model -> JIT-compiled entry point -----*- C++ -*-===//
+//===- Compiler.h - ONNX model -> compiled entry point ---------*- C++ -*-===//
 #ifndef KILN_JIT_COMPILER_H
 #define KILN_JIT_COMPILER_H
 
 #include "frontend/Importer.h"
 #include "kiln/Session.h"
+#include "runtime/Executable.h"
 #include <memory>
 
 namespace kiln {
 
-/// One compiled specialization of a model: static shapes for every
-/// argument. The entry takes one memref descriptor pointer per argument
-/// (inputs, then outputs), packed as `void **` (each element points to the
-/// descriptor pointer). A descriptor of rank r is r*2+3 words:
-/// {allocated, aligned, offset, sizes[r], strides[r]}.
+struct CodegenOptions {
+  int optimizationLevel = 3;
+  /// Empty: the host CPU with all its features.
+  std::string targetCpu;
+  /// Keep the relocatable object the JIT linked (for caches and artifacts).
+  bool keepObject = false;
+};
+
 struct CompiledModel {
-  struct Arg {
-    std::string name;
-    ElementType type;
-    std::vector<int64_t> shape;
-  };
-  std::vector<Arg> inputs, outputs;
-  void (*entry)(void **) = nullptr;
-  CompileTimes times;
-  std::shared_ptr<void> engine; // keeps the code alive
+  std::shared_ptr<Executable> executable; // null when targetCpu is not the host
+  CompileReport report;
+  std::vector<char> object;
+  std::string triple, cpu;
+  /// CPU features the code may use, by runtime-checkable name.
+  std::vector<std::string> requiredFeatures;
 };
 
 /// Throws kiln::Error naming the model, node and op on any failure.
 CompiledModel compileModel(const onnx::ModelProto &model, const ImportOptions &import,
-                           const SessionOptions &options);
+                           const CodegenOptions &options);
+
+/// The triple, CPU name and feature string code is generated for.
+struct TargetDescription {
+  std::string triple, cpu, features;
+};
+TargetDescription describeTarget(const std::string &targetCpu);
+
+/// Links a relocatable object into a shared object with the system C
+/// compiler driver (`cc -shared`). Throws kiln::Error.
+std::vector<char> linkSharedObject(const std::vector<char> &object);
 
 } // namespace kiln
 #endif

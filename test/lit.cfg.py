@@ -12,3 +12,8 @@ config.environment["PATH"] = os.pathsep.join(
     [config.kiln_bin_dir, config.llvm_tools_dir, config.environment.get("PATH", "")])
 config.substitutions.append(("%onnx_tests", config.onnx_tests))
 config.substitutions.append(("%kiln_src", config.kiln_src_dir))
+config.substitutions.append(("%kiln_bin", config.kiln_bin_dir))
+
+# kiln-run caches compiled code by default; keep the tests' cache in the
+# build tree, not the user's home.
+config.environment["XDG_CACHE_HOME"] = os.path.join(config.test_exec_root, "xdg-cache")

@@ -129,7 +129,8 @@ Result runOne(const std::string &runner, const std::string &name, const std::str
     setrlimit(RLIMIT_AS, &mem);
     struct rlimit core = {0, 0};
     setrlimit(RLIMIT_CORE, &core);
-    execl(runner.c_str(), runner.c_str(), path.c_str(), "--threads", "1", (char *)nullptr);
+    execl(runner.c_str(), runner.c_str(), path.c_str(), "--threads", "1", "--no-cache",
+          (char *)nullptr);
     _exit(127);
   }
   close(fd);

@@ -1,5 +1,6 @@
 //===- kiln-run.cpp - run an ONNX model or a backend test folder ----------===//
 #include "frontend/TensorProto.h"
+#include "jit/KernelCache.h"
 #include "kiln/Session.h"
 #include "runtime/Npy.h"
 #include <algorithm>
@@ -31,6 +32,10 @@ options:
   --output-dir DIR       write each output as DIR/<name>.npy
   --bench N              run N more times after a warm-up; print the median
   --json                 print one JSON object instead of text
+  --cache-dir DIR        kernel cache folder (default $XDG_CACHE_HOME/kiln or
+                         ~/.cache/kiln): a second run compiles nothing
+  --no-cache             compile in memory only
+  --explain-cache        print the parts the cache key is formed from
   --quiet                print only errors and the test verdict
   --help                 this text
 
@@ -204,8 +209,8 @@ struct Args {
   int threads = 0, bench = 0;
   std::map<std::string, std::string> inputs;
   std::map<std::string, int64_t> dims;
-  std::string outputDir;
-  bool json = false, quiet = false;
+  std::string outputDir, cacheDir = kiln::defaultCacheDirectory();
+  bool json = false, quiet = false, explainCache = false;
 };
 
 int usageError(const std::string &msg) {
@@ -295,12 +300,13 @@ int runModel(const Args &args, Session &session, double createMs) {
     for (const auto &kv : outputs)
       writeNpy(args.outputDir + "/" + fileSafe(kv.first) + ".npy", kv.second);
   }
-  const CompileTimes times = session.compileTimes();
+  const CompileReport times = session.compileReport();
   if (args.json) {
     std::cout << "{\"model\": \"" << jsonEscape(args.model) << "\", \"session_create_ms\": "
               << createMs << ", \"import_ms\": " << times.import << ", \"passes_ms\": "
               << times.passes << ", \"codegen_ms\": " << times.codegen
-              << ", \"first_run_ms\": " << firstRunMs;
+              << ", \"load_ms\": " << times.load << ", \"compile_ms\": " << times.total
+              << ", \"cache\": \"" << times.cache << "\", \"first_run_ms\": " << firstRunMs;
     if (args.bench > 0)
       std::cout << ", \"latency_ms\": " << median << ", \"runs\": " << args.bench;
     std::cout << ", \"outputs\": [";
@@ -318,14 +324,22 @@ int runModel(const Args &args, Session &session, double createMs) {
   if (!args.quiet) {
     std::cout << "model: " << args.model << "\n";
     std::cout << "session created in " << createMs << " ms\n";
-    std::cout << (createMs >= times.total ? "  compiled at creation: " : "  compiled on first run for these shapes: ")
-              << times.total << " ms (import " << times.import << " ms, passes " << times.passes
-              << " ms, LLVM codegen " << times.codegen << " ms)\n";
+    const char *when = createMs >= times.total ? "at creation" : "on first run for these shapes";
+    if (times.cache == "hit" || times.cache == "artifact")
+      std::cout << "  code loaded " << when << " from the " << (times.cache == "hit" ? "cache" : "artifact")
+                << " in " << times.load << " ms (no compilation)\n";
+    else
+      std::cout << "  compiled " << when << ": " << times.total << " ms (import " << times.import
+                << " ms, passes " << times.passes << " ms, LLVM codegen " << times.codegen
+                << " ms; cache " << times.cache << ")\n";
     std::cout << "first run: " << firstRunMs << " ms\n";
     std::cout << "outputs:\n";
     for (const auto &info : session.outputs())
       printTensor(info.name, outputs.at(info.name));
   }
+  if (args.explainCache)
+    std::cout << "cache key " << (times.cacheKey.empty() ? "(cache off)" : times.cacheKey) << "\n"
+              << times.cacheKeyParts;
   if (args.bench > 0)
     std::cout << "median latency over " << args.bench << " runs: " << median << " ms\n";
   return 0;
@@ -365,6 +379,12 @@ int main(int argc, char **argv) {
         args.outputDir = next();
       } else if (a == "--json") {
         args.json = true;
+      } else if (a == "--cache-dir") {
+        args.cacheDir = next();
+      } else if (a == "--no-cache") {
+        args.cacheDir.clear();
+      } else if (a == "--explain-cache") {
+        args.explainCache = true;
       } else if (a == "--quiet") {
         args.quiet = true;
       } else if (!a.empty() && a[0] == '-') {
@@ -387,6 +407,7 @@ int main(int argc, char **argv) {
     std::string modelPath = folder ? args.model + "/model.onnx" : args.model;
     SessionOptions options;
     options.threads = args.threads;
+    options.cacheDirectory = args.cacheDir;
     auto start = std::chrono::steady_clock::now();
     Session session(modelPath, options);
     double createMs = msSince(start);

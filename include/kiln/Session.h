@@ -21,8 +21,17 @@ struct SessionOptions {
   /// LLVM optimization level, 0..3.
   int optimizationLevel = 3;
 
+  /// Kernel cache folder; empty (the default) turns the cache off. Entries
+  /// are keyed by everything that changes the code: model bytes, codegen
+  /// options, Kiln and LLVM versions, target triple, CPU and its features,
+  /// and the input shapes the code was specialized for.
+  std::string cacheDirectory;
+  /// Size bound of the cache folder; least recently used entries go first.
+  uint64_t cacheMaxBytes = 4ULL << 30;
+
   SessionOptions &withThreads(int n) { threads = n; return *this; }
   SessionOptions &withOptimizationLevel(int n) { optimizationLevel = n; return *this; }
+  SessionOptions &withCacheDirectory(std::string dir) { cacheDirectory = std::move(dir); return *this; }
 };
 
 /// A graph input or output as the model declares it.
@@ -36,15 +45,23 @@ struct TensorInfo {
   bool hasShape = true;
 };
 
-/// How long creating the session took, in milliseconds.
-struct CompileTimes {
-  double import = 0, passes = 0, codegen = 0, total = 0;
+/// Where the code of the most recent compilation came from and what it
+/// cost, in milliseconds.
+struct CompileReport {
+  double import = 0, passes = 0, codegen = 0, load = 0, total = 0;
+  /// "off" (no cache), "miss" (compiled, then stored), "hit" (loaded from
+  /// the cache) or "artifact" (a .kiln file).
+  std::string cache = "off";
+  /// The cache key and the parts it was formed from, one per line.
+  std::string cacheKey, cacheKeyParts;
 };
 
 /// A compiled ONNX model. Creating one parses, imports and JIT-compiles the
 /// model for the host CPU; models with dynamic dims (or inputs that decide
 /// shapes, such as Reshape's shape) are compiled on first use for each new
-/// set of input shapes instead. `run` may be called from several threads.
+/// set of input shapes instead. A path ending in ".kiln" opens an artifact
+/// written by kiln-compile, which needs only the kiln_runtime library.
+/// `run` may be called from several threads.
 class Session {
 public:
   explicit Session(const std::string &modelPath, const SessionOptions &options = {});
@@ -63,9 +80,9 @@ public:
   /// type, rank and static dims; throws kiln::Error otherwise.
   std::map<std::string, Tensor> run(const std::map<std::string, Tensor> &inputs) const;
 
-  /// Time spent in the most recent compilation: at creation, or for models
-  /// compiled on first use, the latest new set of input shapes.
-  CompileTimes compileTimes() const;
+  /// The most recent compilation: at creation, or for models compiled on
+  /// first use, the latest new set of input shapes.
+  CompileReport compileReport() const;
 
 private:
   struct Impl;

@@ -69,7 +69,7 @@ def main():
     expected = dict(zip(names, sess.run(names, inputs)))
 
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [a.kiln_run, a.model, "--threads", str(a.threads), "--output-dir", tmp, "--quiet"]
+        cmd = [a.kiln_run, a.model, "--threads", str(a.threads), "--output-dir", tmp, "--quiet", "--no-cache"]
         for name, value in inputs.items():
             path = os.path.join(tmp, f"in_{len(cmd)}.npy")
             np.save(path, value)

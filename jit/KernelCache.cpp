@@ -1,0 +1,120 @@
+//===- KernelCache.cpp - compiled models stored on disk -------------------===//
+//
+// An entry is a .kiln artifact named by a SHA-256 key over everything that
+// changes the generated code. Entries are written atomically (temporary
+// file, fsync, rename), so concurrent writers of one key leave one valid
+// entry; loading verifies a checksum first (runtime/Artifact.cpp).
+//
+//===----------------------------------------------------------------------===//
+#include "jit/KernelCache.h"
+#include "jit/Compiler.h"
+#include "runtime/Artifact.h"
+#include "llvm/Config/llvm-config.h"
+#include "llvm/Support/SHA256.h"
+#include <algorithm>
+#include <cerrno>
+#include <fcntl.h>
+#include <cstdlib>
+#include <dirent.h>
+#include <iostream>
+#include <sstream>
+#include <sys/stat.h>
+#include <vector>
+
+namespace kiln {
+
+static std::string hexOf(llvm::ArrayRef<uint8_t> bytes) {
+  static const char *digits = "0123456789abcdef";
+  std::string s;
+  for (uint8_t b : bytes)
+    s += digits[b >> 4], s += digits[b & 15];
+  return s;
+}
+
+CacheKey makeCacheKey(const void *modelBytes, size_t modelSize, int optimizationLevel,
+                      const std::string &targetCpu, const std::string &specialization) {
+  TargetDescription target = describeTarget(targetCpu);
+  llvm::SHA256 modelHash;
+  modelHash.update(llvm::ArrayRef<uint8_t>(static_cast<const uint8_t *>(modelBytes), modelSize));
+  llvm::SHA256 specHash;
+  specHash.update(specialization);
+  std::ostringstream parts;
+  parts << "kiln-version " << kilnVersion() << "\n"
+        << "llvm-version " << LLVM_VERSION_STRING << "\n"
+        << "triple " << target.triple << "\n"
+        << "cpu " << target.cpu << "\n"
+        << "cpu-features " << (target.features.empty() ? "(the CPU's defaults)" : target.features) << "\n"
+        << "optimization-level " << optimizationLevel << "\n"
+        << "model-sha256 " << hexOf(modelHash.final()) << "\n"
+        << "specialization-sha256 " << hexOf(specHash.final())
+        << (specialization.empty() ? " (static shapes)" : "") << "\n";
+  llvm::SHA256 key;
+  key.update(parts.str());
+  return {hexOf(key.final()), parts.str()};
+}
+
+std::string cacheEntryPath(const std::string &dir, const CacheKey &key) {
+  return dir + "/" + key.hex + ".kiln";
+}
+
+void touchCacheEntry(const std::string &path) { utimensat(AT_FDCWD, path.c_str(), nullptr, 0); }
+
+void evictCacheEntries(const std::string &dir, uint64_t maxBytes) {
+  struct Entry {
+    std::string path;
+    uint64_t size;
+    struct timespec mtime;
+  };
+  std::vector<Entry> entries;
+  uint64_t total = 0;
+  if (DIR *d = opendir(dir.c_str())) {
+    while (dirent *e = readdir(d)) {
+      std::string name = e->d_name;
+      if (name.size() < 6 || name.compare(name.size() - 5, 5, ".kiln") != 0)
+        continue;
+      struct stat st;
+      std::string path = dir + "/" + name;
+      if (stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+        entries.push_back({path, (uint64_t)st.st_size, st.st_mtim});
+        total += st.st_size;
+      }
+    }
+    closedir(d);
+  }
+  std::sort(entries.begin(), entries.end(), [](const Entry &a, const Entry &b) {
+    return a.mtime.tv_sec != b.mtime.tv_sec ? a.mtime.tv_sec < b.mtime.tv_sec
+                                            : a.mtime.tv_nsec < b.mtime.tv_nsec;
+  });
+  for (size_t i = 0; i + 1 < entries.size() && total > maxBytes; ++i)
+    if (std::remove(entries[i].path.c_str()) == 0)
+      total -= entries[i].size;
+}
+
+bool makeDirectories(const std::string &dir) {
+  std::string partial;
+  std::stringstream ss(dir);
+  std::string part;
+  if (!dir.empty() && dir[0] == '/')
+    partial = "/";
+  while (std::getline(ss, part, '/')) {
+    if (part.empty())
+      continue;
+    partial += part + "/";
+    if (mkdir(partial.c_str(), 0755) != 0 && errno != EEXIST)
+      return false;
+  }
+  struct stat st;
+  return stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+std::string defaultCacheDirectory() {
+  if (const char *x = std::getenv("XDG_CACHE_HOME"); x && *x)
+    return std::string(x) + "/kiln";
+  if (const char *h = std::getenv("HOME"); h && *h)
+    return std::string(h) + "/.cache/kiln";
+  return "";
+}
+
+void warn(const std::string &message) { std::cerr << "kiln: warning: " << message << std::endl; }
+
+} // namespace kiln

@@ -1,0 +1,38 @@
+//===- KernelCache.h - compiled models stored on disk ----------*- C++ -*-===//
+#ifndef KILN_JIT_KERNELCACHE_H
+#define KILN_JIT_KERNELCACHE_H
+
+#include <cstdint>
+#include <string>
+
+namespace kiln {
+
+/// The cache key and, one per line, the parts it hashes.
+struct CacheKey {
+  std::string hex, parts;
+};
+
+/// `specialization` describes the concrete shapes and shape-input values the
+/// code is compiled for (empty for a static model).
+CacheKey makeCacheKey(const void *modelBytes, size_t modelSize, int optimizationLevel,
+                      const std::string &targetCpu, const std::string &specialization);
+
+std::string cacheEntryPath(const std::string &dir, const CacheKey &key);
+
+/// Marks an entry as just used (least-recently-used order is by mtime).
+void touchCacheEntry(const std::string &path);
+
+/// Removes the least recently used entries until the folder's .kiln files
+/// fit in `maxBytes` (the newest entry always stays).
+void evictCacheEntries(const std::string &dir, uint64_t maxBytes);
+
+/// Creates the folder and its parents; false if it cannot.
+bool makeDirectories(const std::string &dir);
+
+/// "$XDG_CACHE_HOME/kiln", else "$HOME/.cache/kiln"; empty if neither is set.
+std::string defaultCacheDirectory();
+
+void warn(const std::string &message);
+
+} // namespace kiln
+#endif

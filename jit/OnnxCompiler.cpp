@@ -1,0 +1,159 @@
+//===- OnnxCompiler.cpp - the compiler behind kiln::Session for .onnx -----===//
+#include "jit/Compiler.h"
+#include "jit/KernelCache.h"
+#include "runtime/Artifact.h"
+#include "runtime/CompilerInterface.h"
+#include "frontend/TensorProto.h"
+#include <onnx/onnx_pb.h>
+#include <chrono>
+#include <unistd.h>
+#include "llvm/Config/llvm-config.h"
+
+namespace kiln {
+namespace {
+
+double msSince(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
+}
+
+TensorInfo describeValue(const onnx::ValueInfoProto &v, const std::string &model) {
+  TensorInfo info;
+  info.name = v.name();
+  if (!v.type().has_tensor_type())
+    throw Error("model '" + model + "': '" + v.name() +
+                "' is not a tensor (sequence, map and optional values are not supported)");
+  const auto &tt = v.type().tensor_type();
+  auto t = fromOnnxType(tt.elem_type());
+  if (!t)
+    throw Error("model '" + model + "': '" + v.name() + "' has element type " +
+                onnxTypeName(tt.elem_type()) + ", which is not supported");
+  info.type = *t;
+  info.hasShape = tt.has_shape();
+  for (const auto &d : tt.shape().dim()) {
+    info.shape.push_back(d.has_dim_value() ? d.dim_value() : -1);
+    info.dimNames.push_back(d.has_dim_param() ? d.dim_param() : "");
+  }
+  return info;
+}
+
+class OnnxCompiler : public detail::ModelCompiler {
+public:
+  OnnxCompiler(const std::string &name, const void *bytes, size_t size,
+               const SessionOptions &options)
+      : name(name), bytes(static_cast<const char *>(bytes), static_cast<const char *>(bytes) + size),
+        options(options) {
+    parseModel(bytes, size, name, model);
+    std::set<std::string> initializers;
+    for (const auto &i : model.graph().initializer())
+      initializers.insert(i.name());
+    for (const auto &in : model.graph().input())
+      if (!initializers.count(in.name()))
+        inputs.push_back(describeValue(in, name));
+    for (const auto &out : model.graph().output())
+      outputs.push_back(describeValue(out, name));
+    shapeInputs = shapeDefiningInputs(model.graph());
+    specializeOnRun = !shapeInputs.empty();
+    for (const auto &in : inputs) {
+      specializeOnRun |= !in.hasShape;
+      for (int64_t d : in.shape)
+        specializeOnRun |= d < 0;
+    }
+    if (specializeOnRun) {
+      // Import once with unknown dims so unsupported ops and malformed
+      // graphs are reported now, not at the first run.
+      mlir::MLIRContext ctx;
+      ImportOptions io;
+      io.modelPath = name;
+      importModel(model, ctx, io);
+    }
+  }
+
+  detail::Compiled compile(const std::map<std::string, std::vector<int64_t>> &shapes,
+                           const std::map<std::string, Tensor> &constants) override {
+    auto start = std::chrono::steady_clock::now();
+    ImportOptions io;
+    io.modelPath = name;
+    io.inputShapes = shapes;
+    io.constantInputs = constants;
+    CodegenOptions cg;
+    cg.optimizationLevel = options.optimizationLevel;
+    if (options.cacheDirectory.empty()) {
+      CompiledModel m = compileModel(model, io, cg);
+      m.report.cache = "off";
+      return {m.executable, m.report};
+    }
+
+    std::string spec;
+    for (const auto &kv : shapes) {
+      spec += kv.first + ":";
+      for (int64_t d : kv.second)
+        spec += std::to_string(d) + ",";
+      spec += ";";
+    }
+    for (const auto &kv : constants) {
+      spec += kv.first + "=" + kv.second.describe() + ":";
+      spec.append(static_cast<const char *>(kv.second.data()), kv.second.byteSize());
+      spec += ";";
+    }
+    CacheKey key = makeCacheKey(bytes.data(), bytes.size(), options.optimizationLevel, "", spec);
+    std::string path = cacheEntryPath(options.cacheDirectory, key);
+    CompileReport report;
+    report.cacheKey = key.hex;
+    report.cacheKeyParts = key.parts;
+    if (access(path.c_str(), F_OK) == 0) {
+      try {
+        auto exe = loadArtifact(path);
+        touchCacheEntry(path);
+        report.cache = "hit";
+        report.load = report.total = msSince(start);
+        return {exe, report};
+      } catch (const Error &e) {
+        warn(std::string("ignoring cache entry: ") + e.what() + "; recompiling");
+      }
+    }
+    cg.keepObject = true;
+    CompiledModel m = compileModel(model, io, cg);
+    m.report.cache = "miss";
+    m.report.cacheKey = key.hex;
+    m.report.cacheKeyParts = key.parts;
+    try {
+      if (!makeDirectories(options.cacheDirectory))
+        throw Error("cannot create the folder '" + options.cacheDirectory + "'");
+      ArtifactInfo info;
+      info.kilnVersion = kilnVersion();
+      info.compilerVersion = "LLVM " LLVM_VERSION_STRING;
+      info.triple = m.triple;
+      info.cpu = m.cpu;
+      info.model = name;
+      info.key = key.hex;
+      info.requiredFeatures = m.requiredFeatures;
+      info.inputs = m.executable->inputs;
+      info.outputs = m.executable->outputs;
+      writeArtifact(path, linkSharedObject(m.object), info);
+      evictCacheEntries(options.cacheDirectory, options.cacheMaxBytes);
+    } catch (const Error &e) {
+      warn(std::string("cache entry not stored, compiled in memory only: ") + e.what());
+    }
+    m.report.total = msSince(start);
+    return {m.executable, m.report};
+  }
+
+private:
+  std::string name;
+  std::vector<char> bytes;
+  SessionOptions options;
+  onnx::ModelProto model;
+};
+
+std::unique_ptr<detail::ModelCompiler> makeCompiler(const std::string &name, const void *bytes,
+                                                    size_t size, const SessionOptions &options) {
+  return std::make_unique<OnnxCompiler>(name, bytes, size, options);
+}
+
+/// Loading libkiln makes ONNX models openable by kiln::Session.
+struct Registration {
+  Registration() { detail::setCompilerFactory(makeCompiler); }
+} registration;
+
+} // namespace
+} // namespace kiln

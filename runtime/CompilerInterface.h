@@ -1,0 +1,44 @@
+//===- CompilerInterface.h - how the runtime reaches the compiler -*- C++ -*-===//
+//
+// The runtime (kiln_runtime) runs compiled code and opens .kiln artifacts on
+// its own. Opening an .onnx model needs the compiler, which lives in libkiln:
+// when libkiln is loaded it registers a factory here. An application that
+// links only kiln_runtime gets a clear error for .onnx files instead.
+//
+//===----------------------------------------------------------------------===//
+#ifndef KILN_RUNTIME_COMPILERINTERFACE_H
+#define KILN_RUNTIME_COMPILERINTERFACE_H
+
+#include "kiln/Session.h"
+#include "runtime/Executable.h"
+#include <set>
+
+namespace kiln::detail {
+
+struct Compiled {
+  std::shared_ptr<const Executable> executable;
+  CompileReport report;
+};
+
+/// One ONNX model, ready to be compiled for given shapes.
+class ModelCompiler {
+public:
+  virtual ~ModelCompiler() = default;
+  std::vector<TensorInfo> inputs, outputs;
+  /// Inputs whose values decide shapes (compiled in as constants).
+  std::set<std::string> shapeInputs;
+  /// True when the code must wait for concrete input shapes.
+  bool specializeOnRun = false;
+  /// `shapes` for ordinary inputs, `constants` for shape-deciding ones; both
+  /// empty for a model with static shapes.
+  virtual Compiled compile(const std::map<std::string, std::vector<int64_t>> &shapes,
+                           const std::map<std::string, Tensor> &constants) = 0;
+};
+
+using CompilerFactory = std::unique_ptr<ModelCompiler> (*)(const std::string &name,
+                                                           const void *bytes, size_t size,
+                                                           const SessionOptions &options);
+void setCompilerFactory(CompilerFactory factory);
+
+} // namespace kiln::detail
+#endif
