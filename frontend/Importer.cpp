@@ -543,14 +543,11 @@ OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
   for (const auto &n : graph.node()) {
     node = &n;
     loc = NameLoc::get(b.getStringAttr(nodeName(n)), fileLoc);
-    std::string domain = domainName(n.domain());
     auto it = table.find(n.op_type());
-    if (domain != "ai.onnx" || it == table.end() || opset == 0) {
-      int64_t v = opsets.count(domain) ? opsets[domain] : 0;
-      throw Error("model '" + modelName + "': unsupported ONNX op '" + n.op_type() +
-                  "' (domain '" + domain + "', opset " + std::to_string(v) + ") at node '" +
-                  nodeName(n) + "'");
-    }
+    if (it == table.end() || domainName(n.domain()) != "ai.onnx" || opset == 0)
+      checkOpsSupported(model, modelName); // throws the unsupported-op error
+    if (it == table.end())
+      fail("no importer for op '" + n.op_type() + "'");
     it->second(*this, n);
     ++nodeIndex;
   }
@@ -587,6 +584,26 @@ OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
 }
 
 } // namespace
+
+void checkOpsSupported(const onnx::ModelProto &model, const std::string &modelName) {
+  std::map<std::string, int64_t> opsets;
+  for (const auto &o : model.opset_import())
+    opsets[domainName(o.domain())] = o.version();
+  const auto &table = builders();
+  int index = 0;
+  for (const auto &n : model.graph().node()) {
+    std::string domain = domainName(n.domain());
+    bool known = domain == "ai.onnx" && opsets.count(domain) && table.count(n.op_type());
+    if (!known) {
+      int64_t v = opsets.count(domain) ? opsets[domain] : 0;
+      std::string name = n.name().empty() ? n.op_type() + "#" + std::to_string(index) : n.name();
+      throw Error("model '" + modelName + "': unsupported ONNX op '" + n.op_type() +
+                  "' (domain '" + domain + "', opset " + std::to_string(v) + ") at node '" +
+                  name + "'");
+    }
+    ++index;
+  }
+}
 
 OwningOpRef<ModuleOp> importModel(const onnx::ModelProto &model, MLIRContext &context,
                                   const ImportOptions &options) {

@@ -43,6 +43,10 @@ mlir::OwningOpRef<mlir::ModuleOp> importModel(const onnx::ModelProto &model,
                                               mlir::MLIRContext &context,
                                               const ImportOptions &options);
 
+/// Throws the "unsupported ONNX op" error for the first node Kiln has no
+/// builder for (op type, domain or opset).
+void checkOpsSupported(const onnx::ModelProto &model, const std::string &modelName);
+
 /// Graph inputs whose values decide shapes (Reshape's shape, reduce axes, ...):
 /// compiling for concrete shapes needs their values too.
 std::set<std::string> shapeDefiningInputs(const onnx::GraphProto &graph);

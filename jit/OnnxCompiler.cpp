@@ -58,14 +58,8 @@ public:
       for (int64_t d : in.shape)
         specializeOnRun |= d < 0;
     }
-    if (specializeOnRun) {
-      // Import once with unknown dims so unsupported ops and malformed
-      // graphs are reported now, not at the first run.
-      mlir::MLIRContext ctx;
-      ImportOptions io;
-      io.modelPath = name;
-      importModel(model, ctx, io);
-    }
+    // Report unsupported ops now, not at the first run.
+    checkOpsSupported(model, name);
   }
 
   detail::Compiled compile(const std::map<std::string, std::vector<int64_t>> &shapes,
