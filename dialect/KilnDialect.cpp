@@ -181,6 +181,20 @@ LogicalResult LRNOp::verify() {
   return verifyRankAtLeast(*this, getX(), 3, "X");
 }
 
+LogicalResult WhereOp::verify() {
+  if (!elementType(getCondition()).isInteger(1))
+    return emitOpError("condition must be bool");
+  if (elementType(getX()) != elementType(getY()))
+    return emitOpError("X and Y must have one element type");
+  llvm::SmallVector<llvm::SmallVector<int64_t>> shapes;
+  for (Value v : getOperands())
+    if (auto s = rankedShape(v))
+      shapes.push_back(*s);
+  if (!broadcastShapes(shapes))
+    return emitOpError("operand shapes cannot be broadcast together");
+  return success();
+}
+
 LogicalResult SoftmaxOp::verify() { return verifyAxis(*this, getInput(), getAxis()); }
 LogicalResult LogSoftmaxOp::verify() { return verifyAxis(*this, getInput(), getAxis()); }
 LogicalResult FlattenOp::verify() { return verifyAxis(*this, getInput(), getAxis(), true); }

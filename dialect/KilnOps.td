@@ -273,33 +273,40 @@ def Kiln_ShapeOp : Kiln_Op<"Shape", [Pure]> {
   let assemblyFormat = "$data attr-dict `:` functional-type(operands, results)";
 }
 
-def Kiln_ReduceSumOp : Kiln_Op<"ReduceSum", [Pure]> {
-  let summary = "sum over axes (all axes when none are given, unless noop_with_empty_axes)";
+// Reductions share one form: axes as an optional input (opset 18), all axes
+// when absent unless noop_with_empty_axes.
+class Kiln_ReduceOp<string mnemonic> : Kiln_Op<mnemonic, [Pure]> {
   let arguments = (ins AnyTensor:$data, Kiln_TensorOrNone:$axes,
                    DefaultValuedAttr<SI64Attr, "1">:$keepdims,
                    DefaultValuedAttr<SI64Attr, "0">:$noop_with_empty_axes);
   let results = (outs AnyTensor:$reduced);
   let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
 }
-def Kiln_ReduceMeanOp : Kiln_Op<"ReduceMean", [Pure]> {
-  let arguments = (ins AnyTensor:$data, Kiln_TensorOrNone:$axes,
-                   DefaultValuedAttr<SI64Attr, "1">:$keepdims,
-                   DefaultValuedAttr<SI64Attr, "0">:$noop_with_empty_axes);
-  let results = (outs AnyTensor:$reduced);
+
+def Kiln_ReduceSumOp : Kiln_ReduceOp<"ReduceSum">;
+def Kiln_ReduceMeanOp : Kiln_ReduceOp<"ReduceMean">;
+def Kiln_ReduceMaxOp : Kiln_ReduceOp<"ReduceMax">;
+def Kiln_ReduceMinOp : Kiln_ReduceOp<"ReduceMin">;
+def Kiln_ReduceProdOp : Kiln_ReduceOp<"ReduceProd">;
+def Kiln_ReduceL1Op : Kiln_ReduceOp<"ReduceL1">;
+def Kiln_ReduceL2Op : Kiln_ReduceOp<"ReduceL2">;
+def Kiln_ReduceLogSumOp : Kiln_ReduceOp<"ReduceLogSum">;
+def Kiln_ReduceLogSumExpOp : Kiln_ReduceOp<"ReduceLogSumExp">;
+def Kiln_ReduceSumSquareOp : Kiln_ReduceOp<"ReduceSumSquare">;
+
+def Kiln_WhereOp : Kiln_Op<"Where", [Pure]> {
+  let summary = "elementwise select with multidirectional broadcasting";
+  let arguments = (ins AnyTensor:$condition, AnyTensor:$X, AnyTensor:$Y);
+  let results = (outs AnyTensor:$output);
   let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
 }
-def Kiln_ReduceMaxOp : Kiln_Op<"ReduceMax", [Pure]> {
-  let arguments = (ins AnyTensor:$data, Kiln_TensorOrNone:$axes,
-                   DefaultValuedAttr<SI64Attr, "1">:$keepdims,
-                   DefaultValuedAttr<SI64Attr, "0">:$noop_with_empty_axes);
-  let results = (outs AnyTensor:$reduced);
-  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
-}
-def Kiln_ReduceMinOp : Kiln_Op<"ReduceMin", [Pure]> {
-  let arguments = (ins AnyTensor:$data, Kiln_TensorOrNone:$axes,
-                   DefaultValuedAttr<SI64Attr, "1">:$keepdims,
-                   DefaultValuedAttr<SI64Attr, "0">:$noop_with_empty_axes);
-  let results = (outs AnyTensor:$reduced);
+
+def Kiln_SliceOp : Kiln_Op<"Slice", [Pure]> {
+  let summary = "strided slice; starts, ends, axes and steps are inputs (opset 10+)";
+  let arguments = (ins AnyTensor:$data, AnyTensor:$starts, AnyTensor:$ends,
+                   Kiln_TensorOrNone:$axes, Kiln_TensorOrNone:$steps);
+  let results = (outs AnyTensor:$output);
   let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
 }
 

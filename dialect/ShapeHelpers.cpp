@@ -210,4 +210,55 @@ reduceAxes(llvm::ArrayRef<int64_t> axes, int64_t rank, bool noopWithEmpty) {
   return out;
 }
 
+std::optional<llvm::SmallVector<SliceDim>>
+resolveSlice(llvm::ArrayRef<int64_t> shape, llvm::ArrayRef<int64_t> starts,
+             llvm::ArrayRef<int64_t> ends, llvm::ArrayRef<int64_t> axes,
+             llvm::ArrayRef<int64_t> steps, std::string &error) {
+  int64_t rank = shape.size();
+  llvm::SmallVector<SliceDim> dims;
+  for (int64_t d : shape)
+    dims.push_back({0, d, 1});
+  if (starts.size() != ends.size() || (!axes.empty() && axes.size() != starts.size()) ||
+      (!steps.empty() && steps.size() != starts.size())) {
+    error = "starts, ends, axes and steps must have one length";
+    return std::nullopt;
+  }
+  llvm::SmallVector<bool> seen(rank, false);
+  for (size_t i = 0; i < starts.size(); ++i) {
+    auto axis = normalizeAxis(axes.empty() ? (int64_t)i : axes[i], rank);
+    if (!axis || seen[*axis]) {
+      error = "invalid or repeated axis";
+      return std::nullopt;
+    }
+    seen[*axis] = true;
+    int64_t dim = shape[*axis], step = steps.empty() ? 1 : steps[i];
+    if (step == 0) {
+      error = "step must not be 0";
+      return std::nullopt;
+    }
+    if (dim == kDyn) {
+      error = "slicing a dynamic dim";
+      return std::nullopt;
+    }
+    auto clampTo = [](int64_t v, int64_t lo, int64_t hi) { return std::max(lo, std::min(v, hi)); };
+    int64_t start = starts[i], end = ends[i];
+    if (start < 0)
+      start += dim;
+    if (end < 0 && end > INT64_MIN / 2)
+      end += dim;
+    int64_t size;
+    if (step > 0) {
+      start = clampTo(start, 0, dim);
+      end = clampTo(end, 0, dim);
+      size = end > start ? (end - start + step - 1) / step : 0;
+    } else {
+      start = clampTo(start, 0, dim - 1);
+      end = clampTo(end, -1, dim - 1);
+      size = start > end ? (start - end + (-step) - 1) / (-step) : 0;
+    }
+    dims[*axis] = {size ? start : 0, size, step};
+  }
+  return dims;
+}
+
 } // namespace kiln

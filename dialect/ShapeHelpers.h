@@ -51,5 +51,18 @@ reshapeTarget(llvm::ArrayRef<int64_t> in, llvm::ArrayRef<int64_t> target,
 std::optional<llvm::SmallVector<int64_t>>
 reduceAxes(llvm::ArrayRef<int64_t> axes, int64_t rank, bool noopWithEmpty);
 
+/// One dim of an ONNX Slice, resolved: element i of the result is input
+/// element start + i * step.
+struct SliceDim {
+  int64_t start = 0, size = 0, step = 1;
+};
+
+/// Resolves Slice's starts/ends/axes/steps (clamped per the spec) for a
+/// static input shape. Empty axes means 0..n-1, empty steps all ones.
+std::optional<llvm::SmallVector<SliceDim>>
+resolveSlice(llvm::ArrayRef<int64_t> shape, llvm::ArrayRef<int64_t> starts,
+             llvm::ArrayRef<int64_t> ends, llvm::ArrayRef<int64_t> axes,
+             llvm::ArrayRef<int64_t> steps, std::string &error);
+
 } // namespace kiln
 #endif

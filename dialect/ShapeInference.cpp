@@ -116,6 +116,29 @@ LogicalResult inferShapes(Operation *op) {
       })
       .Case<EqualOp, LessOp, LessOrEqualOp, GreaterOp, GreaterOrEqualOp>(
           [&](Operation *op) { return inferBroadcast(op, i1); })
+      .Case<WhereOp>([&](WhereOp op) -> LogicalResult {
+        return inferBroadcast(op, elementOf(op.getX()));
+      })
+      .Case<SliceOp>([&](SliceOp op) -> LogicalResult {
+        Type elem = elementOf(op.getData());
+        auto s = shapeOf(op.getData());
+        auto starts = getConstantInts(op.getStarts()), ends = getConstantInts(op.getEnds());
+        std::optional<Shape> axes = Shape{}, steps = Shape{};
+        if (!isa<NoneType>(op.getAxes().getType()))
+          axes = getConstantInts(op.getAxes());
+        if (!isa<NoneType>(op.getSteps().getType()))
+          steps = getConstantInts(op.getSteps());
+        if (!s || !starts || !ends || !axes || !steps)
+          return setResult(op, 0, s ? std::optional<Shape>(Shape(s->size(), kDyn)) : std::nullopt, elem);
+        std::string error;
+        auto dims = resolveSlice(*s, *starts, *ends, *axes, *steps, error);
+        if (!dims)
+          return op.emitOpError(error);
+        Shape out;
+        for (auto &d : *dims)
+          out.push_back(d.size);
+        return setResult(op, 0, out, elem);
+      })
       .Case<ClipOp>([&](ClipOp op) -> LogicalResult {
         return setResult(op, 0, shapeOf(op.getInput()), elementOf(op.getInput()));
       })
@@ -351,7 +374,8 @@ LogicalResult inferShapes(Operation *op) {
         int64_t b = clampIdx(op.getStart()), e = clampIdx(op.getEnd().value_or(rank));
         return setResult(op, 0, Shape{std::max<int64_t>(0, e - b)}, i64);
       })
-      .Case<ReduceSumOp, ReduceMeanOp, ReduceMaxOp, ReduceMinOp>([&](auto op) -> LogicalResult {
+      .Case<ReduceSumOp, ReduceMeanOp, ReduceMaxOp, ReduceMinOp, ReduceProdOp, ReduceL1Op,
+            ReduceL2Op, ReduceLogSumOp, ReduceLogSumExpOp, ReduceSumSquareOp>([&](auto op) -> LogicalResult {
         return inferReduce(op, op.getData(), op.getAxes(), op.getKeepdims(),
                            op.getNoopWithEmptyAxes());
       })

@@ -16,6 +16,7 @@
 #include "mlir/IR/Verifier.h"
 #include <onnx/onnx_pb.h>
 #include <functional>
+#include <cmath>
 #include <unordered_map>
 
 using namespace mlir;
@@ -41,7 +42,9 @@ void registerImportDialects(MLIRContext &context) {
 std::set<std::string> shapeDefiningInputs(const onnx::GraphProto &graph) {
   static const std::map<std::string, std::vector<int>> shapeOperands = {
       {"Reshape", {1}},    {"Unsqueeze", {1}},  {"Squeeze", {1}},   {"ReduceSum", {1}},
-      {"Dropout", {2}},
+      {"Dropout", {2}},    {"Slice", {1, 2, 3, 4}}, {"Range", {0, 1, 2}},
+      {"ReduceProd", {1}}, {"ReduceL1", {1}}, {"ReduceL2", {1}}, {"ReduceLogSum", {1}},
+      {"ReduceLogSumExp", {1}}, {"ReduceSumSquare", {1}},
       {"ReduceMean", {1}}, {"ReduceMax", {1}},  {"ReduceMin", {1}}, {"ConstantOfShape", {0}},
   };
   std::set<std::string> inputs, out;
@@ -433,6 +436,96 @@ void buildConstantOfShape(Importer &im, const onnx::NodeProto &n) {
   im.values[n.output(0)] = ConstantOp::create(im.b, im.loc, type, splat);
 }
 
+/// CastLike is Cast to the element type of its second input.
+void buildCastLike(Importer &im, const onnx::NodeProto &) {
+  auto like = llvm::dyn_cast<TensorType>(im.input(1).getType());
+  if (!like)
+    im.fail("input 'target_type' is required");
+  im.bindOutputs(im.create("Cast", {im.input(0)}, {"round_mode"}, like.getElementType()));
+}
+
+/// Size of a statically shaped tensor is a constant.
+void buildSize(Importer &im, const onnx::NodeProto &n) {
+  auto type = llvm::dyn_cast<RankedTensorType>(im.input(0).getType());
+  if (!type || !type.hasStaticShape())
+    im.fail("the size of a tensor with dynamic dims is not supported");
+  int64_t count = type.getNumElements();
+  im.values[n.output(0)] =
+      im.constant(Tensor::fromBytes(ElementType::Int64, {}, &count, sizeof count));
+}
+
+/// Shape of a statically shaped tensor is a constant (so shape arithmetic
+/// downstream folds too).
+void buildShape(Importer &im, const onnx::NodeProto &n) {
+  auto type = llvm::dyn_cast<RankedTensorType>(im.input(0).getType());
+  if (!type || !type.hasStaticShape()) {
+    im.bindOutputs(im.create("Shape", {im.input(0)}));
+    return;
+  }
+  int64_t rank = type.getRank();
+  auto clampIdx = [&](int64_t v) { return std::clamp<int64_t>(v < 0 ? v + rank : v, 0, rank); };
+  int64_t b = im.attr("start") ? clampIdx(im.attr("start")->i()) : 0;
+  int64_t e = im.attr("end") ? clampIdx(im.attr("end")->i()) : rank;
+  llvm::SmallVector<int64_t> dims(type.getShape().begin() + b,
+                                  type.getShape().begin() + std::max(b, e));
+  im.values[n.output(0)] = im.i64Constant(dims);
+}
+
+/// Range with constant start, limit and delta is a constant.
+void buildRange(Importer &im, const onnx::NodeProto &n) {
+  double v[3];
+  ElementType type = ElementType::Float32;
+  for (int i = 0; i < 3; ++i) {
+    auto cst = im.input(i).getDefiningOp<ConstantOp>();
+    auto dense = cst ? llvm::dyn_cast<DenseElementsAttr>(cst.getValue()) : DenseElementsAttr();
+    if (!dense || dense.getNumElements() != 1)
+      im.fail("a Range computed at run time is not supported");
+    Type et = dense.getElementType();
+    if (auto f = llvm::dyn_cast<FloatType>(et)) {
+      v[i] = dense.getSplatValue<APFloat>().convertToDouble();
+      type = et.isF64() ? ElementType::Float64 : ElementType::Float32;
+      if (!et.isF32() && !et.isF64())
+        im.fail("this element type is not supported (float, double, int16, int32, int64 are)");
+    } else {
+      v[i] = double(dense.getSplatValue<APInt>().getSExtValue());
+      unsigned w = et.getIntOrFloatBitWidth();
+      type = w == 64 ? ElementType::Int64 : w == 32 ? ElementType::Int32 : ElementType::Int16;
+    }
+  }
+  if (v[2] == 0)
+    im.fail("delta must not be 0");
+  int64_t count = std::max<int64_t>(0, (int64_t)std::ceil((v[1] - v[0]) / v[2]));
+  if (count > (1 << 26))
+    im.fail("Range of " + std::to_string(count) + " elements is too large to fold");
+  Tensor t(type, {count});
+  for (int64_t i = 0; i < count; ++i) {
+    double x = v[0] + i * v[2];
+    switch (type) {
+    case ElementType::Float32: t.data<float>()[i] = float(v[0] + i * (float)v[2]); break;
+    case ElementType::Float64: t.data<double>()[i] = x; break;
+    case ElementType::Int64: t.data<int64_t>()[i] = (int64_t)x; break;
+    case ElementType::Int32: t.data<int32_t>()[i] = (int32_t)x; break;
+    default: t.data<int16_t>()[i] = (int16_t)x; break;
+    }
+  }
+  im.values[n.output(0)] = im.constant(t);
+}
+
+/// Slice before opset 10 took starts, ends and axes as attributes.
+void buildSlice(Importer &im, const onnx::NodeProto &) {
+  auto ops = inputs(im, 5);
+  if (im.opset < 10) {
+    auto ints = [&](const char *name) -> Value {
+      const auto *a = im.attr(name);
+      if (!a)
+        return im.none();
+      return im.i64Constant(llvm::SmallVector<int64_t>(a->ints().begin(), a->ints().end()));
+    };
+    ops = {im.input(0), ints("starts"), ints("ends"), ints("axes"), im.none()};
+  }
+  im.bindOutputs(im.create("Slice", ops, {"starts", "ends", "axes"}));
+}
+
 const std::unordered_map<std::string, NodeBuilder> &builders() {
   static const std::unordered_map<std::string, NodeBuilder> table = [] {
     std::unordered_map<std::string, NodeBuilder> t;
@@ -455,7 +548,12 @@ const std::unordered_map<std::string, NodeBuilder> &builders() {
     t["Conv"] = generic("Conv", 3);
     t["MaxPool"] = generic("MaxPool", 1);
     t["AveragePool"] = generic("AveragePool", 1);
-    t["Shape"] = generic("Shape", 1);
+    t["Shape"] = buildShape;
+    t["Size"] = buildSize;
+    t["Range"] = buildRange;
+    t["CastLike"] = buildCastLike;
+    t["Where"] = generic("Where", 3);
+    t["Slice"] = buildSlice;
     t["Clip"] = buildClip;
     t["Cast"] = buildCast;
     t["Constant"] = buildConstant;
@@ -469,7 +567,8 @@ const std::unordered_map<std::string, NodeBuilder> &builders() {
     t["Unsqueeze"] = attrToInput("Unsqueeze", 2, 1, "axes", 13);
     t["Squeeze"] = attrToInput("Squeeze", 2, 1, "axes", 13);
     t["ReduceSum"] = attrToInput("ReduceSum", 2, 1, "axes", 13);
-    for (const char *op : {"ReduceMean", "ReduceMax", "ReduceMin"})
+    for (const char *op : {"ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1",
+                           "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare"})
       t[op] = attrToInput(op, 2, 1, "axes", 18);
     return t;
   }();

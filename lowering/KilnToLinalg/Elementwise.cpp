@@ -262,6 +262,7 @@ FailureOr<Value> scalarOf(Operation *op, OpBuilder &b, Location loc, ValueRange 
         }
         return r;
       })
+      .Case<WhereOp>([&](WhereOp) -> FailureOr<Value> { return select(b, loc, a[0], a[1], a[2]); })
       .Case<CastOp>([&](CastOp c) -> FailureOr<Value> {
         Type to = c.getType().getElementType();
         return castScalar(b, loc, a[0], k, signless(to), ElemKind::of(to));
@@ -323,7 +324,7 @@ void populateElementwisePatterns(KilnTypeConverter &tc, RewritePatternSet &p) {
         ElementwiseLowering<TanhOp>, ElementwiseLowering<ExpOp>, ElementwiseLowering<LogOp>,
         ElementwiseLowering<SqrtOp>, ElementwiseLowering<FloorOp>, ElementwiseLowering<CeilOp>,
         ElementwiseLowering<SinOp>, ElementwiseLowering<CosOp>, ElementwiseLowering<ErfOp>,
-        ElementwiseLowering<ClipOp>, ElementwiseLowering<CastOp>>(tc, p.getContext());
+        ElementwiseLowering<ClipOp>, ElementwiseLowering<CastOp>, ElementwiseLowering<WhereOp>>(tc, p.getContext());
 }
 
 } // namespace kiln

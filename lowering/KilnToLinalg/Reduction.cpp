@@ -7,7 +7,7 @@ using namespace mlir;
 namespace kiln {
 namespace {
 
-enum class Combine { Sum, Max, Min };
+enum class Combine { Sum, Max, Min, Prod };
 
 /// Reduces `v` over `axes` with a linalg.generic; the result keeps the
 /// reduced dims as 1 (keepdims form).
@@ -31,9 +31,10 @@ Value reduce(OpBuilder &b, Location loc, Value v, ArrayRef<int64_t> axes, Combin
   }
   // Booleans order as unsigned: false < true.
   k.isUnsigned |= k.isBool;
-  Value initValue = c == Combine::Sum   ? scalarConstant(b, loc, elem, 0)
-                    : c == Combine::Max ? lowestValue(b, loc, elem, k.isUnsigned)
-                                        : highestValue(b, loc, elem, k.isUnsigned);
+  Value initValue = c == Combine::Sum    ? scalarConstant(b, loc, elem, 0)
+                    : c == Combine::Prod ? scalarConstant(b, loc, elem, 1)
+                    : c == Combine::Max  ? lowestValue(b, loc, elem, k.isUnsigned)
+                                         : highestValue(b, loc, elem, k.isUnsigned);
   Value init = filledTensor(b, loc, kept, initValue);
   SmallVector<AffineMap> maps{AffineMap::getMultiDimIdentityMap(rank, ctx),
                               AffineMap::get(rank, 0, outExprs, ctx)};
@@ -44,6 +45,9 @@ Value reduce(OpBuilder &b, Location loc, Value v, ArrayRef<int64_t> axes, Combin
         if (c == Combine::Sum)
           r = k.isFloat ? Value(arith::AddFOp::create(nb, l, a[0], a[1]))
                         : Value(arith::AddIOp::create(nb, l, a[0], a[1]));
+        else if (c == Combine::Prod)
+          r = k.isFloat ? Value(arith::MulFOp::create(nb, l, a[0], a[1]))
+                        : Value(arith::MulIOp::create(nb, l, a[0], a[1]));
         else if (k.isFloat)
           r = c == Combine::Max ? Value(arith::MaximumFOp::create(nb, l, a[0], a[1]))
                                 : Value(arith::MinimumFOp::create(nb, l, a[0], a[1]));
@@ -71,7 +75,18 @@ Value divideBy(OpBuilder &b, Location loc, Value v, double count, ElemKind k) {
                           });
 }
 
-template <typename OpTy, Combine C, bool Mean>
+enum class ReduceKind { Sum, Mean, Max, Min, Prod, L1, L2, LogSum, LogSumExp, SumSquare };
+
+Value mapElements(OpBuilder &b, Location loc, Value v,
+                  const std::function<Value(OpBuilder &, Location, Value)> &fn) {
+  auto t = llvm::cast<RankedTensorType>(v.getType());
+  return broadcastGeneric(b, loc, t.getShape(), t.getElementType(), v,
+                          [&](OpBuilder &nb, Location l, ValueRange a) { return fn(nb, l, a[0]); });
+}
+
+/// Every Reduce* op: an optional elementwise map, one reduction, an
+/// optional elementwise finish.
+template <typename OpTy, ReduceKind K>
 struct ReduceLowering : OpConversionPattern<OpTy> {
   using OpConversionPattern<OpTy>::OpConversionPattern;
   LogicalResult matchAndRewrite(OpTy op, typename OpTy::Adaptor adaptor,
@@ -90,13 +105,77 @@ struct ReduceLowering : OpConversionPattern<OpTy> {
     if (!axes)
       return r.notifyMatchFailure(op, "bad axes");
     ElemKind k = ElemKind::of(op.getData().getType());
+    bool needsFloat = K == ReduceKind::L2 || K == ReduceKind::LogSum || K == ReduceKind::LogSumExp;
+    if (needsFloat && !k.isFloat)
+      return r.notifyMatchFailure(op, "needs a float type");
     Location loc = op.getLoc();
-    Value y = reduce(r, loc, adaptor.getData(), *axes, C, k);
-    if (Mean) {
+    Type elem = t.getElementType();
+    Value x = adaptor.getData(), y, max;
+    switch (K) {
+    case ReduceKind::L1:
+      x = mapElements(r, loc, x, [&](OpBuilder &b, Location l, Value v) -> Value {
+        if (k.isFloat)
+          return math::AbsFOp::create(b, l, v);
+        return k.isUnsigned ? v : Value(math::AbsIOp::create(b, l, v));
+      });
+      break;
+    case ReduceKind::L2:
+    case ReduceKind::SumSquare:
+      x = mapElements(r, loc, x, [&](OpBuilder &b, Location l, Value v) -> Value {
+        return k.isFloat ? Value(arith::MulFOp::create(b, l, v, v))
+                         : Value(arith::MulIOp::create(b, l, v, v));
+      });
+      break;
+    case ReduceKind::LogSumExp: {
+      // Shift by the maximum so exp cannot overflow; an all -inf (or
+      // empty) slice keeps a zero shift.
+      max = reduce(r, loc, x, *axes, Combine::Max, k);
+      max = mapElements(r, loc, max, [&](OpBuilder &b, Location l, Value v) -> Value {
+        Value finite = arith::CmpFOp::create(b, l, arith::CmpFPredicate::ONE, v,
+                                             lowestValue(b, l, elem, false));
+        return arith::SelectOp::create(b, l, finite, v, scalarConstant(b, l, elem, 0));
+      });
+      x = broadcastGeneric(r, loc, t.getShape(), elem, ValueRange{x, max},
+                           [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                             return math::ExpOp::create(b, l,
+                                                        arith::SubFOp::create(b, l, a[0], a[1]));
+                           });
+      break;
+    }
+    default:
+      break;
+    }
+    Combine c = K == ReduceKind::Max ? Combine::Max
+                : K == ReduceKind::Min ? Combine::Min
+                : K == ReduceKind::Prod ? Combine::Prod
+                                        : Combine::Sum;
+    y = reduce(r, loc, x, *axes, c, k);
+    switch (K) {
+    case ReduceKind::Mean: {
       double count = 1;
       for (int64_t a : *axes)
         count *= t.getDimSize(a);
       y = divideBy(r, loc, y, count, k);
+      break;
+    }
+    case ReduceKind::L2:
+      y = mapElements(r, loc, y, [](OpBuilder &b, Location l, Value v) -> Value {
+        return math::SqrtOp::create(b, l, v);
+      });
+      break;
+    case ReduceKind::LogSum:
+      y = mapElements(r, loc, y, [](OpBuilder &b, Location l, Value v) -> Value {
+        return math::LogOp::create(b, l, v);
+      });
+      break;
+    case ReduceKind::LogSumExp:
+      y = broadcastGeneric(r, loc, llvm::cast<RankedTensorType>(y.getType()).getShape(), elem,
+                           ValueRange{y, max}, [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                             return arith::AddFOp::create(b, l, math::LogOp::create(b, l, a[0]), a[1]);
+                           });
+      break;
+    default:
+      break;
     }
     r.replaceOp(op, reshapeTo(r, loc, y, op.getType().getShape()));
     return success();
@@ -271,10 +350,16 @@ struct LRNLowering : OpConversionPattern<LRNOp> {
 } // namespace
 
 void populateReductionPatterns(KilnTypeConverter &tc, RewritePatternSet &p) {
-  p.add<ReduceLowering<ReduceSumOp, Combine::Sum, false>,
-        ReduceLowering<ReduceMeanOp, Combine::Sum, true>,
-        ReduceLowering<ReduceMaxOp, Combine::Max, false>,
-        ReduceLowering<ReduceMinOp, Combine::Min, false>,
+  p.add<ReduceLowering<ReduceSumOp, ReduceKind::Sum>,
+        ReduceLowering<ReduceMeanOp, ReduceKind::Mean>,
+        ReduceLowering<ReduceMaxOp, ReduceKind::Max>,
+        ReduceLowering<ReduceMinOp, ReduceKind::Min>,
+        ReduceLowering<ReduceProdOp, ReduceKind::Prod>,
+        ReduceLowering<ReduceL1Op, ReduceKind::L1>,
+        ReduceLowering<ReduceL2Op, ReduceKind::L2>,
+        ReduceLowering<ReduceLogSumOp, ReduceKind::LogSum>,
+        ReduceLowering<ReduceLogSumExpOp, ReduceKind::LogSumExp>,
+        ReduceLowering<ReduceSumSquareOp, ReduceKind::SumSquare>,
         GlobalPoolLowering<GlobalAveragePoolOp, Combine::Sum, true>,
         GlobalPoolLowering<GlobalMaxPoolOp, Combine::Max, false>,
         SoftmaxLowering<SoftmaxOp, false>, SoftmaxLowering<LogSoftmaxOp, true>,

@@ -1,5 +1,6 @@
 //===- Tensor.cpp - data movement and constants -> tensor / linalg --------===//
 #include "lowering/KilnToLinalg/Common.h"
+#include "dialect/ShapeHelpers.h"
 
 using namespace mlir;
 
@@ -100,6 +101,67 @@ struct ShapeLowering : OpConversionPattern<ShapeOp> {
   }
 };
 
+/// Positive steps: one tensor.extract_slice. Negative steps: a generic that
+/// reads input element start + i * step with tensor.extract.
+struct SliceLowering : OpConversionPattern<SliceOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(SliceOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &r) const override {
+    if (failed(requireStatic(op, r)))
+      return failure();
+    auto t = llvm::cast<RankedTensorType>(adaptor.getData().getType());
+    auto starts = getConstantInts(op.getStarts()), ends = getConstantInts(op.getEnds());
+    std::optional<SmallVector<int64_t>> axes = SmallVector<int64_t>{},
+                                        steps = SmallVector<int64_t>{};
+    if (!isa<NoneType>(op.getAxes().getType()))
+      axes = getConstantInts(op.getAxes());
+    if (!isa<NoneType>(op.getSteps().getType()))
+      steps = getConstantInts(op.getSteps());
+    if (!starts || !ends || !axes || !steps)
+      return r.notifyMatchFailure(op, "slice parameters must be constant");
+    std::string error;
+    auto dims = resolveSlice(t.getShape(), *starts, *ends, *axes, *steps, error);
+    if (!dims)
+      return r.notifyMatchFailure(op, error);
+    Location loc = op.getLoc();
+    auto outShape = op.getType().getShape();
+    bool positive = llvm::all_of(*dims, [](const SliceDim &d) { return d.step > 0; });
+    if (positive) {
+      SmallVector<OpFoldResult> offs, sizes, strides;
+      for (const SliceDim &d : *dims) {
+        offs.push_back(r.getIndexAttr(d.start));
+        sizes.push_back(r.getIndexAttr(d.size));
+        strides.push_back(r.getIndexAttr(d.step));
+      }
+      auto type = RankedTensorType::get(outShape, t.getElementType());
+      r.replaceOp(op, tensor::ExtractSliceOp::create(r, loc, type, adaptor.getData(), offs,
+                                                     sizes, strides));
+      return success();
+    }
+    // Linalg cannot express a negative stride in an indexing map: compute
+    // each source index in the body and read it with tensor.extract.
+    int64_t rank = outShape.size();
+    MLIRContext *ctx = r.getContext();
+    SmallVector<AffineMap> maps{AffineMap::getMultiDimIdentityMap(rank, ctx)};
+    SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
+    Value init = emptyTensor(r, loc, outShape, t.getElementType());
+    Value data = adaptor.getData();
+    auto g = linalg::GenericOp::create(
+        r, loc, TypeRange{init.getType()}, ValueRange{}, ValueRange{init}, maps, iters,
+        [&](OpBuilder &b, Location l, ValueRange) {
+          SmallVector<Value> idx;
+          for (auto [i, d] : llvm::enumerate(*dims)) {
+            Value iv = linalg::IndexOp::create(b, l, i);
+            Value scaled = arith::MulIOp::create(b, l, iv, arith::ConstantIndexOp::create(b, l, d.step));
+            idx.push_back(arith::AddIOp::create(b, l, scaled, arith::ConstantIndexOp::create(b, l, d.start)));
+          }
+          linalg::YieldOp::create(b, l, Value(tensor::ExtractOp::create(b, l, data, idx)));
+        });
+    r.replaceOp(op, g.getResult(0));
+    return success();
+  }
+};
+
 struct IdentityLowering : OpConversionPattern<IdentityOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(IdentityOp op, OpAdaptor adaptor,
@@ -114,7 +176,7 @@ struct IdentityLowering : OpConversionPattern<IdentityOp> {
 void populateTensorPatterns(KilnTypeConverter &tc, RewritePatternSet &p) {
   p.add<ConstantLowering, ReshapeLikeLowering<ReshapeOp>, ReshapeLikeLowering<FlattenOp>,
         ReshapeLikeLowering<SqueezeOp>, ReshapeLikeLowering<UnsqueezeOp>, TransposeLowering,
-        ConcatLowering, ShapeLowering, IdentityLowering>(tc, p.getContext());
+        ConcatLowering, ShapeLowering, IdentityLowering, SliceLowering>(tc, p.getContext());
 }
 
 } // namespace kiln
