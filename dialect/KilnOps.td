@@ -310,4 +310,56 @@ def Kiln_SliceOp : Kiln_Op<"Slice", [Pure]> {
   let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
 }
 
+def Kiln_TriluOp : Kiln_Op<"Trilu", [Pure]> {
+  let summary = "keeps the upper or lower triangle of the last two dims, offset by k";
+  let arguments = (ins AnyTensor:$input, Kiln_TensorOrNone:$k,
+                   DefaultValuedAttr<SI64Attr, "1">:$upper);
+  let results = (outs AnyTensor:$output);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+}
+
+class Kiln_ArgOp<string mnemonic> : Kiln_Op<mnemonic, [Pure]> {
+  let arguments = (ins AnyTensor:$data, DefaultValuedAttr<SI64Attr, "0">:$axis,
+                   DefaultValuedAttr<SI64Attr, "1">:$keepdims,
+                   DefaultValuedAttr<SI64Attr, "0">:$select_last_index);
+  let results = (outs AnyTensor:$reduced);
+  let assemblyFormat = "$data attr-dict `:` functional-type(operands, results)";
+}
+def Kiln_ArgMaxOp : Kiln_ArgOp<"ArgMax">;
+def Kiln_ArgMinOp : Kiln_ArgOp<"ArgMin">;
+
+def Kiln_LayerNormalizationOp : Kiln_Op<"LayerNormalization", [Pure]> {
+  let summary = "normalizes over dims axis..rank-1; also returns mean and 1/stddev";
+  let arguments = (ins AnyTensor:$X, AnyTensor:$Scale, Kiln_TensorOrNone:$B,
+                   DefaultValuedAttr<SI64Attr, "-1">:$axis,
+                   DefaultValuedAttr<F32Attr, "1e-5f">:$epsilon,
+                   DefaultValuedAttr<SI64Attr, "1">:$stash_type);
+  let results = (outs AnyTensor:$Y, AnyTensor:$Mean, AnyTensor:$InvStdDev);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+}
+
+def Kiln_RMSNormalizationOp : Kiln_Op<"RMSNormalization", [Pure]> {
+  let summary = "x / sqrt(mean(x^2 over axis..rank-1) + epsilon) * scale";
+  let arguments = (ins AnyTensor:$X, AnyTensor:$scale,
+                   DefaultValuedAttr<SI64Attr, "-1">:$axis,
+                   DefaultValuedAttr<F32Attr, "1e-5f">:$epsilon,
+                   DefaultValuedAttr<SI64Attr, "1">:$stash_type);
+  let results = (outs AnyTensor:$Y);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+}
+
+def Kiln_GatherOp : Kiln_Op<"Gather", [Pure]> {
+  let summary = "takes slices of data along axis at the given indices (negative from the end)";
+  let arguments = (ins AnyTensor:$data, AnyTensor:$indices, DefaultValuedAttr<SI64Attr, "0">:$axis);
+  let results = (outs AnyTensor:$output);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+}
+
+def Kiln_ExpandOp : Kiln_Op<"Expand", [Pure]> {
+  let summary = "broadcasts input to the shape (multidirectionally)";
+  let arguments = (ins AnyTensor:$input, AnyTensor:$shape);
+  let results = (outs AnyTensor:$output);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+}
+
 #endif // KILN_OPS_TD

@@ -116,6 +116,74 @@ LogicalResult inferShapes(Operation *op) {
       })
       .Case<EqualOp, LessOp, LessOrEqualOp, GreaterOp, GreaterOrEqualOp>(
           [&](Operation *op) { return inferBroadcast(op, i1); })
+      .Case<TriluOp>([&](TriluOp op) -> LogicalResult {
+        auto s = shapeOf(op.getInput());
+        if (s && s->size() < 2)
+          return op.emitOpError("input must have rank >= 2");
+        return setResult(op, 0, s, elementOf(op.getInput()));
+      })
+      .Case<ArgMaxOp, ArgMinOp>([&](auto op) -> LogicalResult {
+        auto s = shapeOf(op.getData());
+        Type i64 = IntegerType::get(ctx, 64);
+        if (!s)
+          return setResult(op, 0, std::nullopt, i64);
+        auto axis = normalizeAxis(op.getAxis(), s->size());
+        if (!axis)
+          return op.emitOpError("axis out of range");
+        Shape out;
+        for (int64_t i = 0; i < (int64_t)s->size(); ++i)
+          if (i != *axis)
+            out.push_back((*s)[i]);
+          else if (op.getKeepdims())
+            out.push_back(1);
+        return setResult(op, 0, out, i64);
+      })
+      .Case<LayerNormalizationOp>([&](LayerNormalizationOp op) -> LogicalResult {
+        auto s = shapeOf(op.getX());
+        Type elem = elementOf(op.getX()), f32 = Float32Type::get(ctx);
+        if (failed(setResult(op, 0, s, elem)))
+          return failure();
+        std::optional<Shape> stats = s;
+        if (s) {
+          auto axis = normalizeAxis(op.getAxis(), s->size());
+          if (!axis)
+            return op.emitOpError("axis out of range");
+          for (size_t i = *axis; i < s->size(); ++i)
+            (*stats)[i] = 1;
+        }
+        setResult(op, 1, stats, f32);
+        return setResult(op, 2, stats, f32);
+      })
+      .Case<RMSNormalizationOp>([&](RMSNormalizationOp op) -> LogicalResult {
+        auto s = shapeOf(op.getX());
+        if (s && !normalizeAxis(op.getAxis(), s->size()))
+          return op.emitOpError("axis out of range");
+        return setResult(op, 0, s, elementOf(op.getX()));
+      })
+      .Case<GatherOp>([&](GatherOp op) -> LogicalResult {
+        auto d = shapeOf(op.getData()), i = shapeOf(op.getIndices());
+        Type elem = elementOf(op.getData());
+        if (!d || !i)
+          return setResult(op, 0, std::nullopt, elem);
+        auto axis = normalizeAxis(op.getAxis(), d->size());
+        if (!axis || d->empty())
+          return op.emitOpError("axis out of range");
+        Shape out(d->begin(), d->begin() + *axis);
+        out.append(i->begin(), i->end());
+        out.append(d->begin() + *axis + 1, d->end());
+        return setResult(op, 0, out, elem);
+      })
+      .Case<ExpandOp>([&](ExpandOp op) -> LogicalResult {
+        auto s = shapeOf(op.getInput());
+        auto target = getConstantInts(op.getShape());
+        Type elem = elementOf(op.getInput());
+        if (!s || !target)
+          return setResult(op, 0, std::nullopt, elem);
+        auto out = broadcastShapes({*s, Shape(target->begin(), target->end())});
+        if (!out)
+          return op.emitOpError("shape cannot be broadcast with the input");
+        return setResult(op, 0, out, elem);
+      })
       .Case<WhereOp>([&](WhereOp op) -> LogicalResult {
         return inferBroadcast(op, elementOf(op.getX()));
       })

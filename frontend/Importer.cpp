@@ -44,7 +44,7 @@ std::set<std::string> shapeDefiningInputs(const onnx::GraphProto &graph) {
       {"Reshape", {1}},    {"Unsqueeze", {1}},  {"Squeeze", {1}},   {"ReduceSum", {1}},
       {"Dropout", {2}},    {"Slice", {1, 2, 3, 4}}, {"Range", {0, 1, 2}},
       {"ReduceProd", {1}}, {"ReduceL1", {1}}, {"ReduceL2", {1}}, {"ReduceLogSum", {1}},
-      {"ReduceLogSumExp", {1}}, {"ReduceSumSquare", {1}},
+      {"ReduceLogSumExp", {1}}, {"ReduceSumSquare", {1}}, {"Expand", {1}}, {"Trilu", {1}},
       {"ReduceMean", {1}}, {"ReduceMax", {1}},  {"ReduceMin", {1}}, {"ConstantOfShape", {0}},
   };
   std::set<std::string> inputs, out;
@@ -553,6 +553,15 @@ const std::unordered_map<std::string, NodeBuilder> &builders() {
     t["Range"] = buildRange;
     t["CastLike"] = buildCastLike;
     t["Where"] = generic("Where", 3);
+    t["Trilu"] = generic("Trilu", 2);
+    t["ArgMax"] = generic("ArgMax", 1);
+    t["ArgMin"] = generic("ArgMin", 1);
+    t["RMSNormalization"] = generic("RMSNormalization", 2);
+    t["Gather"] = generic("Gather", 2);
+    t["Expand"] = generic("Expand", 2);
+    t["LayerNormalization"] = [](Importer &im, const onnx::NodeProto &) {
+      im.bindOutputs(im.create("LayerNormalization", inputs(im, 3), {}, {}, 3));
+    };
     t["Slice"] = buildSlice;
     t["Clip"] = buildClip;
     t["Cast"] = buildCast;

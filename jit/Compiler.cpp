@@ -154,7 +154,7 @@ CompiledModel compileModel(const onnx::ModelProto &model, const ImportOptions &i
       auto rt = llvm::dyn_cast<RankedTensorType>(t);
       if (!rt || !rt.hasStaticShape())
         throw Error("model '" + modelName + "': '" + n[i] +
-                    "' has no static shape after shape inference");
+                    "' has no static shape: shapes that depend on values computed at run time are not supported");
       auto et = kilnType(rt.getElementType());
       if (!et)
         throw Error("model '" + modelName + "': '" + n[i] + "' has an unsupported type");

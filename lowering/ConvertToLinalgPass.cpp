@@ -21,6 +21,7 @@ struct ConvertToLinalgPass : impl::KilnConvertToLinalgBase<ConvertToLinalgPass> 
     populatePoolingPatterns(tc, patterns);
     populateTensorPatterns(tc, patterns);
     populateReductionPatterns(tc, patterns);
+    populateIndexingPatterns(tc, patterns);
     populateFunctionOpInterfaceTypeConversionPattern<func::FuncOp>(patterns, tc);
     populateReturnOpTypeConversionPattern(patterns, tc);
     populateCallOpTypeConversionPattern(patterns, tc);

@@ -68,6 +68,7 @@ void populateConvPatterns(KilnTypeConverter &tc, mlir::RewritePatternSet &p);
 void populatePoolingPatterns(KilnTypeConverter &tc, mlir::RewritePatternSet &p);
 void populateTensorPatterns(KilnTypeConverter &tc, mlir::RewritePatternSet &p);
 void populateReductionPatterns(KilnTypeConverter &tc, mlir::RewritePatternSet &p);
+void populateIndexingPatterns(KilnTypeConverter &tc, mlir::RewritePatternSet &p);
 
 } // namespace kiln
 #endif

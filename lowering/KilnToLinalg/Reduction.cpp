@@ -347,6 +347,102 @@ struct LRNLowering : OpConversionPattern<LRNOp> {
   }
 };
 
+/// Shared by LayerNormalization and RMSNormalization: mean of `v` over
+/// dims axis..rank-1, in keepdims form.
+Value meanOverTrailing(OpBuilder &b, Location loc, Value v, int64_t axis, ElemKind k) {
+  auto t = llvm::cast<RankedTensorType>(v.getType());
+  SmallVector<int64_t> axes;
+  double count = 1;
+  for (int64_t i = axis; i < t.getRank(); ++i) {
+    axes.push_back(i);
+    count *= t.getDimSize(i);
+  }
+  return divideBy(b, loc, reduce(b, loc, v, axes, Combine::Sum, k), count, k);
+}
+
+struct LayerNormLowering : OpConversionPattern<LayerNormalizationOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(LayerNormalizationOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &r) const override {
+    if (failed(requireStatic(op, r)))
+      return failure();
+    Value x = adaptor.getX();
+    auto t = llvm::cast<RankedTensorType>(x.getType());
+    auto elem = llvm::dyn_cast<FloatType>(t.getElementType());
+    if (!elem)
+      return r.notifyMatchFailure(op, "needs a float type");
+    Location loc = op.getLoc();
+    ElemKind k = ElemKind::of(t);
+    int64_t axis = *normalizeAxis(op.getAxis(), t.getRank());
+    double eps = op.getEpsilon().convertToDouble();
+    Value mean = meanOverTrailing(r, loc, x, axis, k);
+    Value diff = broadcastGeneric(r, loc, t.getShape(), elem, ValueRange{x, mean},
+                                  [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                                    return arith::SubFOp::create(b, l, a[0], a[1]);
+                                  });
+    Value sq = mapElements(r, loc, diff, [](OpBuilder &b, Location l, Value v) -> Value {
+      return arith::MulFOp::create(b, l, v, v);
+    });
+    Value var = meanOverTrailing(r, loc, sq, axis, k);
+    Value inv = mapElements(r, loc, var, [&](OpBuilder &b, Location l, Value v) -> Value {
+      Value s = math::SqrtOp::create(b, l, arith::AddFOp::create(b, l, v, scalarConstant(b, l, elem, eps)));
+      return arith::DivFOp::create(b, l, scalarConstant(b, l, elem, 1), s);
+    });
+    SmallVector<Value> ins{diff, inv, adaptor.getScale()};
+    bool bias = !isa<NoneType>(adaptor.getB().getType());
+    if (bias)
+      ins.push_back(adaptor.getB());
+    Value y = broadcastGeneric(r, loc, t.getShape(), elem, ins,
+                               [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+                                 Value v = arith::MulFOp::create(
+                                     b, l, arith::MulFOp::create(b, l, a[0], a[1]), a[2]);
+                                 return bias ? Value(arith::AddFOp::create(b, l, v, a[3])) : v;
+                               });
+    auto statsType = llvm::cast<RankedTensorType>(op.getMean().getType());
+    auto toStats = [&](Value v) {
+      Type st = statsType.getElementType();
+      if (st == elem)
+        return v;
+      return broadcastGeneric(r, loc, statsType.getShape(), st, v,
+                              [&](OpBuilder &b, Location l, ValueRange a) {
+                                return castScalar(b, l, a[0], k, st, ElemKind::of(st));
+                              });
+    };
+    r.replaceOp(op, ValueRange{y, toStats(mean), toStats(inv)});
+    return success();
+  }
+};
+
+struct RMSNormLowering : OpConversionPattern<RMSNormalizationOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(RMSNormalizationOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &r) const override {
+    if (failed(requireStatic(op, r)))
+      return failure();
+    Value x = adaptor.getX();
+    auto t = llvm::cast<RankedTensorType>(x.getType());
+    auto elem = llvm::dyn_cast<FloatType>(t.getElementType());
+    if (!elem)
+      return r.notifyMatchFailure(op, "needs a float type");
+    Location loc = op.getLoc();
+    ElemKind k = ElemKind::of(t);
+    int64_t axis = *normalizeAxis(op.getAxis(), t.getRank());
+    double eps = op.getEpsilon().convertToDouble();
+    Value sq = mapElements(r, loc, x, [](OpBuilder &b, Location l, Value v) -> Value {
+      return arith::MulFOp::create(b, l, v, v);
+    });
+    Value ms = meanOverTrailing(r, loc, sq, axis, k);
+    Value y = broadcastGeneric(
+        r, loc, t.getShape(), elem, ValueRange{x, ms, adaptor.getScale()},
+        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+          Value rms = math::SqrtOp::create(b, l, arith::AddFOp::create(b, l, a[1], scalarConstant(b, l, elem, eps)));
+          return arith::MulFOp::create(b, l, arith::DivFOp::create(b, l, a[0], rms), a[2]);
+        });
+    r.replaceOp(op, y);
+    return success();
+  }
+};
+
 } // namespace
 
 void populateReductionPatterns(KilnTypeConverter &tc, RewritePatternSet &p) {
@@ -363,7 +459,7 @@ void populateReductionPatterns(KilnTypeConverter &tc, RewritePatternSet &p) {
         GlobalPoolLowering<GlobalAveragePoolOp, Combine::Sum, true>,
         GlobalPoolLowering<GlobalMaxPoolOp, Combine::Max, false>,
         SoftmaxLowering<SoftmaxOp, false>, SoftmaxLowering<LogSoftmaxOp, true>,
-        BatchNormLowering, LRNLowering>(tc, p.getContext());
+        BatchNormLowering, LRNLowering, LayerNormLowering, RMSNormLowering>(tc, p.getContext());
 }
 
 

@@ -1,0 +1,178 @@
+//===- Indexing.cpp - Gather, Expand, Trilu, ArgMax/ArgMin ----------------===//
+#include "lowering/KilnToLinalg/Common.h"
+#include "dialect/ShapeHelpers.h"
+
+using namespace mlir;
+
+namespace kiln {
+namespace {
+
+/// out[a..., i..., b...] = data[a..., indices[i...], b...], negative indices
+/// counting from the end. Out-of-range indices are clamped rather than read
+/// out of bounds.
+struct GatherLowering : OpConversionPattern<GatherOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(GatherOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &r) const override {
+    if (failed(requireStatic(op, r)))
+      return failure();
+    Value data = adaptor.getData(), indices = adaptor.getIndices();
+    auto dt = llvm::cast<RankedTensorType>(data.getType());
+    auto it = llvm::cast<RankedTensorType>(indices.getType());
+    int64_t axis = *normalizeAxis(op.getAxis(), dt.getRank());
+    auto outShape = op.getType().getShape();
+    int64_t rank = outShape.size(), ir = it.getRank();
+    MLIRContext *ctx = r.getContext();
+    SmallVector<AffineExpr> idxExprs;
+    for (int64_t i = 0; i < ir; ++i)
+      idxExprs.push_back(getAffineDimExpr(axis + i, ctx));
+    SmallVector<AffineMap> maps{AffineMap::get(rank, 0, idxExprs, ctx),
+                                AffineMap::getMultiDimIdentityMap(rank, ctx)};
+    SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
+    Location loc = op.getLoc();
+    Value init = emptyTensor(r, loc, outShape, dt.getElementType());
+    int64_t dim = dt.getDimSize(axis);
+    auto g = linalg::GenericOp::create(
+        r, loc, TypeRange{init.getType()}, ValueRange{indices}, ValueRange{init}, maps, iters,
+        [&](OpBuilder &b, Location l, ValueRange a) {
+          Value k = arith::IndexCastOp::create(b, l, b.getIndexType(), a[0]);
+          Value n = arith::ConstantIndexOp::create(b, l, dim);
+          Value zero = arith::ConstantIndexOp::create(b, l, 0);
+          Value neg = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, k, zero);
+          k = arith::SelectOp::create(b, l, neg, arith::AddIOp::create(b, l, k, n), k);
+          k = arith::MaxSIOp::create(b, l, k, zero);
+          k = arith::MinSIOp::create(b, l, k,
+                                     arith::SubIOp::create(b, l, n, arith::ConstantIndexOp::create(b, l, 1)));
+          SmallVector<Value> at;
+          for (int64_t i = 0; i < axis; ++i)
+            at.push_back(linalg::IndexOp::create(b, l, i));
+          at.push_back(k);
+          for (int64_t i = axis + 1; i < dt.getRank(); ++i)
+            at.push_back(linalg::IndexOp::create(b, l, i - 1 + ir));
+          linalg::YieldOp::create(b, l, Value(tensor::ExtractOp::create(b, l, data, at)));
+        });
+    r.replaceOp(op, g.getResult(0));
+    return success();
+  }
+};
+
+struct ExpandLowering : OpConversionPattern<ExpandOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(ExpandOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &r) const override {
+    if (failed(requireStatic(op, r)))
+      return failure();
+    auto outType = op.getType();
+    r.replaceOp(op, broadcastGeneric(r, op.getLoc(), outType.getShape(),
+                                     signless(outType.getElementType()), adaptor.getInput(),
+                                     [](OpBuilder &, Location, ValueRange a) { return a[0]; }));
+    return success();
+  }
+};
+
+struct TriluLowering : OpConversionPattern<TriluOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(TriluOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &r) const override {
+    if (failed(requireStatic(op, r)))
+      return failure();
+    int64_t k = 0;
+    if (!isa<NoneType>(op.getK().getType())) {
+      auto c = getConstantInts(op.getK());
+      if (!c || c->size() != 1)
+        return r.notifyMatchFailure(op, "k must be constant");
+      k = (*c)[0];
+    }
+    auto t = llvm::cast<RankedTensorType>(adaptor.getInput().getType());
+    int64_t rank = t.getRank();
+    bool upper = op.getUpper() != 0;
+    Type elem = t.getElementType();
+    Value y = broadcastGeneric(
+        r, op.getLoc(), t.getShape(), elem, adaptor.getInput(),
+        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+          Value i = linalg::IndexOp::create(b, l, rank - 2);
+          Value j = linalg::IndexOp::create(b, l, rank - 1);
+          Value diff = arith::SubIOp::create(b, l, j, i);
+          Value kk = arith::ConstantIndexOp::create(b, l, k);
+          Value keep = arith::CmpIOp::create(
+              b, l, upper ? arith::CmpIPredicate::sge : arith::CmpIPredicate::sle, diff, kk);
+          return arith::SelectOp::create(b, l, keep, a[0], scalarConstant(b, l, elem, 0));
+        });
+    r.replaceOp(op, y);
+    return success();
+  }
+};
+
+/// ArgMax / ArgMin: one reduction carrying (best value, its index).
+template <typename OpTy, bool Max>
+struct ArgLowering : OpConversionPattern<OpTy> {
+  using OpConversionPattern<OpTy>::OpConversionPattern;
+  LogicalResult matchAndRewrite(OpTy op, typename OpTy::Adaptor adaptor,
+                                ConversionPatternRewriter &r) const override {
+    if (failed(requireStatic(op, r)))
+      return failure();
+    Value x = adaptor.getData();
+    auto t = llvm::cast<RankedTensorType>(x.getType());
+    int64_t rank = t.getRank();
+    int64_t axis = *normalizeAxis(op.getAxis(), rank);
+    if (t.getDimSize(axis) == 0)
+      return r.notifyMatchFailure(op, "empty axis");
+    ElemKind k = ElemKind::of(op.getData().getType());
+    k.isUnsigned |= k.isBool;
+    Type elem = t.getElementType(), i64 = r.getI64Type();
+    Location loc = op.getLoc();
+    MLIRContext *ctx = r.getContext();
+    SmallVector<int64_t> kept;
+    SmallVector<AffineExpr> outExprs;
+    SmallVector<utils::IteratorType> iters;
+    for (int64_t i = 0; i < rank; ++i) {
+      iters.push_back(i == axis ? utils::IteratorType::reduction : utils::IteratorType::parallel);
+      if (i != axis) {
+        kept.push_back(t.getDimSize(i));
+        outExprs.push_back(getAffineDimExpr(i, ctx));
+      }
+    }
+    Value vInit = filledTensor(r, loc, kept, Max ? lowestValue(r, loc, elem, k.isUnsigned)
+                                                 : highestValue(r, loc, elem, k.isUnsigned));
+    Value iInit = filledTensor(r, loc, kept, arith::ConstantIntOp::create(r, loc, i64, -1));
+    AffineMap outMap = AffineMap::get(rank, 0, outExprs, ctx);
+    SmallVector<AffineMap> maps{AffineMap::getMultiDimIdentityMap(rank, ctx), outMap, outMap};
+    bool last = op.getSelectLastIndex() != 0;
+    auto g = linalg::GenericOp::create(
+        r, loc, TypeRange{vInit.getType(), iInit.getType()}, ValueRange{x},
+        ValueRange{vInit, iInit}, maps, iters, [&](OpBuilder &b, Location l, ValueRange a) {
+          Value idx = arith::IndexCastOp::create(b, l, i64, linalg::IndexOp::create(b, l, axis));
+          Value better;
+          if (k.isFloat)
+            better = arith::CmpFOp::create(
+                b, l, Max ? (last ? arith::CmpFPredicate::OGE : arith::CmpFPredicate::OGT)
+                          : (last ? arith::CmpFPredicate::OLE : arith::CmpFPredicate::OLT),
+                a[0], a[1]);
+          else
+            better = arith::CmpIOp::create(
+                b, l,
+                Max ? (last ? (k.isUnsigned ? arith::CmpIPredicate::uge : arith::CmpIPredicate::sge)
+                            : (k.isUnsigned ? arith::CmpIPredicate::ugt : arith::CmpIPredicate::sgt))
+                    : (last ? (k.isUnsigned ? arith::CmpIPredicate::ule : arith::CmpIPredicate::sle)
+                            : (k.isUnsigned ? arith::CmpIPredicate::ult : arith::CmpIPredicate::slt)),
+                a[0], a[1]);
+          // The first element always wins, so an all -inf row yields index 0.
+          Value first = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, a[2],
+                                              arith::ConstantIntOp::create(b, l, i64, 0));
+          better = arith::OrIOp::create(b, l, better, first);
+          linalg::YieldOp::create(b, l, ValueRange{arith::SelectOp::create(b, l, better, a[0], a[1]),
+                                                   arith::SelectOp::create(b, l, better, idx, a[2])});
+        });
+    r.replaceOp(op, reshapeTo(r, loc, g.getResult(1), op.getType().getShape()));
+    return success();
+  }
+};
+
+} // namespace
+
+void populateIndexingPatterns(KilnTypeConverter &tc, RewritePatternSet &p) {
+  p.add<GatherLowering, ExpandLowering, TriluLowering, ArgLowering<ArgMaxOp, true>,
+        ArgLowering<ArgMinOp, false>>(tc, p.getContext());
+}
+
+} // namespace kiln
