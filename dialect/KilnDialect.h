@@ -20,6 +20,10 @@ namespace kiln {
 /// determine it; leaves dims it cannot know as `?`. Fails with a diagnostic
 /// at the op when the operands are inconsistent.
 mlir::LogicalResult inferShapes(mlir::Operation *op);
+
+/// The value of `op` when it computes on small integer constants (shape
+/// arithmetic); nullopt otherwise.
+std::optional<mlir::DenseElementsAttr> foldIntegerOp(mlir::Operation *op);
 } // namespace kiln
 
 #endif

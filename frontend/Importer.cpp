@@ -208,6 +208,13 @@ public:
     state.addTypes(llvm::SmallVector<Type>(numResults, placeholder));
     Operation *op = b.create(state);
     typeOp(op);
+    // Shape arithmetic on constants folds, so the shapes it feeds are static.
+    if (auto folded = foldIntegerOp(op)) {
+      Operation *cst = ConstantOp::create(b, loc, folded->getType(), *folded);
+      op->replaceAllUsesWith(cst);
+      op->erase();
+      return cst;
+    }
     return op;
   }
 

@@ -1,0 +1,50 @@
+// RUN: kiln-opt %s --kiln-convert-to-linalg | FileCheck %s
+
+// Gather reads data with tensor.extract at the (clamped) index.
+// CHECK-LABEL: func.func @gather
+// CHECK: linalg.generic {{.*}} ins(%{{.*}} : tensor<2x2xi64>) outs(%{{.*}} : tensor<2x2x4xf32>)
+// CHECK: arith.index_cast
+// CHECK: arith.select
+// CHECK: tensor.extract %{{.*}}[%{{.*}}, %{{.*}}] : tensor<5x4xf32>
+func.func @gather(%d: tensor<5x4xf32>, %i: tensor<2x2xi64>) -> tensor<2x2x4xf32> {
+  %0 = kiln.Gather %d, %i : (tensor<5x4xf32>, tensor<2x2xi64>) -> tensor<2x2x4xf32>
+  return %0 : tensor<2x2x4xf32>
+}
+
+// CHECK-LABEL: func.func @argmax
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]{{.*}} outs(%{{.*}}, %{{.*}} : tensor<3xf32>, tensor<3xi64>)
+// CHECK: arith.cmpf ogt
+func.func @argmax(%x: tensor<3x4xf32>) -> tensor<3x1xi64> {
+  %0 = kiln.ArgMax %x {axis = 1 : si64} : (tensor<3x4xf32>) -> tensor<3x1xi64>
+  return %0 : tensor<3x1xi64>
+}
+
+// CHECK-LABEL: func.func @trilu
+// CHECK: linalg.index 0
+// CHECK: linalg.index 1
+// CHECK: arith.cmpi sle
+func.func @trilu(%x: tensor<3x3xf32>) -> tensor<3x3xf32> {
+  %n = kiln.none
+  %0 = kiln.Trilu %x, %n {upper = 0 : si64} : (tensor<3x3xf32>, none) -> tensor<3x3xf32>
+  return %0 : tensor<3x3xf32>
+}
+
+// CHECK-LABEL: func.func @slice
+// CHECK: tensor.extract_slice %{{.*}}[1, 0] [2, 2] [2, 3] : tensor<6x5xf32> to tensor<2x2xf32>
+func.func @slice(%x: tensor<6x5xf32>) -> tensor<2x2xf32> {
+  %s = kiln.Constant dense<[1, 0]> : tensor<2xi64>
+  %e = kiln.Constant dense<[4, 5]> : tensor<2xi64>
+  %n = kiln.none
+  %st = kiln.Constant dense<[2, 3]> : tensor<2xi64>
+  %0 = kiln.Slice %x, %s, %e, %n, %st : (tensor<6x5xf32>, tensor<2xi64>, tensor<2xi64>, none, tensor<2xi64>) -> tensor<2x2xf32>
+  return %0 : tensor<2x2xf32>
+}
+
+// CHECK-LABEL: func.func @layernorm
+// CHECK-COUNT-2: iterator_types = ["parallel", "reduction"]
+// CHECK: math.sqrt
+func.func @layernorm(%x: tensor<2x8xf32>, %s: tensor<8xf32>) -> tensor<2x8xf32> {
+  %n = kiln.none
+  %y, %m, %i = kiln.LayerNormalization %x, %s, %n : (tensor<2x8xf32>, tensor<8xf32>, none) -> (tensor<2x8xf32>, tensor<2x1xf32>, tensor<2x1xf32>)
+  return %y : tensor<2x8xf32>
+}
