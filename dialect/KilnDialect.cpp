@@ -83,6 +83,11 @@ KILN_BINARY_VERIFIER(MaxOp, true)
 KILN_BINARY_VERIFIER(MinOp, true)
 KILN_BINARY_VERIFIER(SumOp, true)
 KILN_BINARY_VERIFIER(MeanOp, true)
+KILN_BINARY_VERIFIER(PReluOp, true)
+KILN_BINARY_VERIFIER(BitwiseAndOp, true)
+KILN_BINARY_VERIFIER(BitwiseOrOp, true)
+KILN_BINARY_VERIFIER(BitwiseXorOp, true)
+KILN_BINARY_VERIFIER(BitShiftOp, true)
 #undef KILN_BINARY_VERIFIER
 
 LogicalResult ConstantOp::verify() {

@@ -106,6 +106,45 @@ def Kiln_SoftplusOp : Kiln_UnaryOp<"Softplus">;
 def Kiln_SoftsignOp : Kiln_UnaryOp<"Softsign">;
 def Kiln_SignOp : Kiln_UnaryOp<"Sign">;
 
+def Kiln_AcosOp : Kiln_UnaryOp<"Acos">;
+def Kiln_AsinOp : Kiln_UnaryOp<"Asin">;
+def Kiln_AtanOp : Kiln_UnaryOp<"Atan">;
+def Kiln_TanOp : Kiln_UnaryOp<"Tan">;
+def Kiln_SinhOp : Kiln_UnaryOp<"Sinh">;
+def Kiln_CoshOp : Kiln_UnaryOp<"Cosh">;
+def Kiln_AsinhOp : Kiln_UnaryOp<"Asinh">;
+def Kiln_AcoshOp : Kiln_UnaryOp<"Acosh">;
+def Kiln_AtanhOp : Kiln_UnaryOp<"Atanh">;
+def Kiln_RoundOp : Kiln_UnaryOp<"Round">;
+def Kiln_IsNaNOp : Kiln_UnaryOp<"IsNaN">;
+def Kiln_HardSwishOp : Kiln_UnaryOp<"HardSwish">;
+def Kiln_MishOp : Kiln_UnaryOp<"Mish">;
+def Kiln_BitwiseNotOp : Kiln_UnaryOp<"BitwiseNot">;
+def Kiln_IsInfOp : Kiln_UnaryOp<"IsInf"> {
+  let arguments = (ins AnyTensor:$X, DefaultValuedAttr<SI64Attr, "1">:$detect_negative,
+                   DefaultValuedAttr<SI64Attr, "1">:$detect_positive);
+}
+def Kiln_CeluOp : Kiln_UnaryOp<"Celu"> {
+  let arguments = (ins AnyTensor:$X, DefaultValuedAttr<F32Attr, "1.0f">:$alpha);
+}
+def Kiln_ThresholdedReluOp : Kiln_UnaryOp<"ThresholdedRelu"> {
+  let arguments = (ins AnyTensor:$X, DefaultValuedAttr<F32Attr, "1.0f">:$alpha);
+}
+def Kiln_ShrinkOp : Kiln_UnaryOp<"Shrink"> {
+  let arguments = (ins AnyTensor:$X, DefaultValuedAttr<F32Attr, "0.0f">:$bias,
+                   DefaultValuedAttr<F32Attr, "0.5f">:$lambd);
+}
+def Kiln_GeluOp : Kiln_UnaryOp<"Gelu"> {
+  let arguments = (ins AnyTensor:$X, DefaultValuedAttr<StrAttr, "\"none\"">:$approximate);
+}
+def Kiln_PReluOp : Kiln_BinaryOp<"PRelu">;
+def Kiln_BitwiseAndOp : Kiln_BinaryOp<"BitwiseAnd">;
+def Kiln_BitwiseOrOp : Kiln_BinaryOp<"BitwiseOr">;
+def Kiln_BitwiseXorOp : Kiln_BinaryOp<"BitwiseXor">;
+def Kiln_BitShiftOp : Kiln_BinaryOp<"BitShift"> {
+  let arguments = (ins AnyTensor:$A, AnyTensor:$B, StrAttr:$direction);
+}
+
 def Kiln_LeakyReluOp : Kiln_UnaryOp<"LeakyRelu"> {
   let arguments = (ins AnyTensor:$X, DefaultValuedAttr<F32Attr, "0.01f">:$alpha);
 }

@@ -111,7 +111,7 @@ LogicalResult inferShapes(Operation *op) {
   Type i1 = IntegerType::get(ctx, 1);
   return llvm::TypeSwitch<Operation *, LogicalResult>(op)
       .Case<AddOp, SubOp, MulOp, DivOp, PowOp, ModOp, AndOp, OrOp, XorOp, MaxOp, MinOp,
-            SumOp, MeanOp>([&](Operation *op) -> LogicalResult {
+            SumOp, MeanOp, PReluOp, BitwiseAndOp, BitwiseOrOp, BitwiseXorOp, BitShiftOp>([&](Operation *op) -> LogicalResult {
         return inferBroadcast(op, elementOf(op->getOperand(0)));
       })
       .Case<EqualOp, LessOp, LessOrEqualOp, GreaterOp, GreaterOrEqualOp>(
@@ -288,7 +288,12 @@ LogicalResult inferShapes(Operation *op) {
             (*s)[i] = 1;
         return setResult(op, 0, s, elementOf(op->getOperand(0)));
       })
-      .Case<BatchNormalizationOp, LRNOp, SoftmaxOp, LogSoftmaxOp, IdentityOp, NegOp, AbsOp, ReluOp,
+      .Case<IsNaNOp, IsInfOp>([&](Operation *op) -> LogicalResult {
+        return setResult(op, 0, shapeOf(op->getOperand(0)), i1);
+      })
+      .Case<AcosOp, AsinOp, AtanOp, TanOp, SinhOp, CoshOp, AsinhOp, AcoshOp, AtanhOp, RoundOp,
+            HardSwishOp, MishOp, BitwiseNotOp, CeluOp, ThresholdedReluOp, ShrinkOp, GeluOp,
+            BatchNormalizationOp, LRNOp, SoftmaxOp, LogSoftmaxOp, IdentityOp, NegOp, AbsOp, ReluOp,
             SigmoidOp, TanhOp, ExpOp, LogOp, SqrtOp, ReciprocalOp, FloorOp, CeilOp, NotOp,
             SinOp, CosOp, ErfOp, SoftplusOp, SoftsignOp, SignOp, LeakyReluOp, EluOp,
             HardSigmoidOp, SeluOp>([&](Operation *op) -> LogicalResult {

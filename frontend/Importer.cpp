@@ -540,12 +540,17 @@ const std::unordered_map<std::string, NodeBuilder> &builders() {
                            "Greater", "GreaterOrEqual", "And", "Or", "Xor"})
       t[op] = generic(op, 2);
     t["Mod"] = generic("Mod", 2);
+    for (const char *op : {"PRelu", "BitwiseAnd", "BitwiseOr", "BitwiseXor", "BitShift"})
+      t[op] = generic(op, 2);
     for (const char *op : {"Max", "Min", "Sum", "Mean"})
       t[op] = generic(op, -1);
     for (const char *op : {"Neg", "Abs", "Relu", "Sigmoid", "Tanh", "Exp", "Log", "Sqrt",
                            "Reciprocal", "Floor", "Ceil", "Not", "Sin", "Cos", "Erf",
                            "Softplus", "Softsign", "Sign", "LeakyRelu", "Elu", "HardSigmoid",
-                           "Selu", "Identity", "GlobalAveragePool", "GlobalMaxPool"})
+                           "Selu", "Identity", "GlobalAveragePool", "GlobalMaxPool", "Acos",
+                           "Asin", "Atan", "Tan", "Sinh", "Cosh", "Asinh", "Acosh", "Atanh",
+                           "Round", "IsNaN", "IsInf", "HardSwish", "Mish", "Celu",
+                           "ThresholdedRelu", "Shrink", "Gelu", "BitwiseNot"})
       t[op] = generic(op, 1);
     t["Flatten"] = generic("Flatten", 1);
     t["Transpose"] = generic("Transpose", 1);

@@ -1,6 +1,7 @@
 //===- Elementwise.cpp - elementwise Kiln ops -> linalg.generic -----------===//
 #include "lowering/KilnToLinalg/Common.h"
 #include "llvm/ADT/TypeSwitch.h"
+#include <cmath>
 
 using namespace mlir;
 
@@ -262,6 +263,117 @@ FailureOr<Value> scalarOf(Operation *op, OpBuilder &b, Location loc, ValueRange 
         }
         return r;
       })
+      .Case<AcosOp, AsinOp, AtanOp, TanOp, SinhOp, CoshOp, AsinhOp, AcoshOp, AtanhOp,
+            RoundOp>([&](Operation *o) -> FailureOr<Value> {
+        if (!k.isFloat)
+          return failure();
+        Value x = a[0];
+        return llvm::TypeSwitch<Operation *, Value>(o)
+            .Case<AcosOp>([&](auto) { return f(math::AcosOp::create(b, loc, x)); })
+            .Case<AsinOp>([&](auto) { return f(math::AsinOp::create(b, loc, x)); })
+            .Case<AtanOp>([&](auto) { return f(math::AtanOp::create(b, loc, x)); })
+            .Case<TanOp>([&](auto) { return f(math::TanOp::create(b, loc, x)); })
+            .Case<SinhOp>([&](auto) { return f(math::SinhOp::create(b, loc, x)); })
+            .Case<CoshOp>([&](auto) { return f(math::CoshOp::create(b, loc, x)); })
+            .Case<AsinhOp>([&](auto) { return f(math::AsinhOp::create(b, loc, x)); })
+            .Case<AcoshOp>([&](auto) { return f(math::AcoshOp::create(b, loc, x)); })
+            .Case<AtanhOp>([&](auto) { return f(math::AtanhOp::create(b, loc, x)); })
+            .Default([&](auto) { return f(math::RoundEvenOp::create(b, loc, x)); });
+      })
+      .Case<IsNaNOp>([&](IsNaNOp) -> FailureOr<Value> {
+        if (!k.isFloat)
+          return failure();
+        return f(arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNO, a[0], a[0]));
+      })
+      .Case<IsInfOp>([&](IsInfOp o) -> FailureOr<Value> {
+        if (!k.isFloat)
+          return failure();
+        Value inf = highestValue(b, loc, t, false), ninf = lowestValue(b, loc, t, false);
+        Value r = arith::ConstantIntOp::create(b, loc, b.getI1Type(), 0);
+        if (o.getDetectPositive())
+          r = arith::OrIOp::create(b, loc, r, arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, a[0], inf));
+        if (o.getDetectNegative())
+          r = arith::OrIOp::create(b, loc, r, arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, a[0], ninf));
+        return r;
+      })
+      .Case<HardSwishOp>([&](HardSwishOp) -> FailureOr<Value> {
+        if (!k.isFloat)
+          return failure();
+        Value v = arith::AddFOp::create(b, loc, arith::MulFOp::create(b, loc, a[0], cst(b, loc, t, 1.0 / 6)),
+                                        cst(b, loc, t, 0.5));
+        v = minOf(b, loc, k, maxOf(b, loc, k, v, cst(b, loc, t, 0)), cst(b, loc, t, 1));
+        return f(arith::MulFOp::create(b, loc, a[0], v));
+      })
+      .Case<MishOp>([&](MishOp) -> FailureOr<Value> {
+        if (!k.isFloat)
+          return failure();
+        Value sp = math::Log1pOp::create(b, loc, math::ExpOp::create(b, loc, a[0]));
+        return f(arith::MulFOp::create(b, loc, a[0], math::TanhOp::create(b, loc, sp)));
+      })
+      .Case<CeluOp>([&](CeluOp o) -> FailureOr<Value> {
+        if (!k.isFloat)
+          return failure();
+        Value alpha = cst(b, loc, t, o.getAlpha().convertToDouble());
+        Value e = math::ExpM1Op::create(b, loc, arith::DivFOp::create(b, loc, a[0], alpha));
+        Value neg = minOf(b, loc, k, cst(b, loc, t, 0), arith::MulFOp::create(b, loc, alpha, e));
+        return f(arith::AddFOp::create(b, loc, maxOf(b, loc, k, cst(b, loc, t, 0), a[0]), neg));
+      })
+      .Case<ThresholdedReluOp>([&](ThresholdedReluOp o) -> FailureOr<Value> {
+        if (!k.isFloat)
+          return failure();
+        Value above = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, a[0],
+                                            cst(b, loc, t, o.getAlpha().convertToDouble()));
+        return select(b, loc, above, a[0], cst(b, loc, t, 0));
+      })
+      .Case<ShrinkOp>([&](ShrinkOp o) -> FailureOr<Value> {
+        double lambd = o.getLambd().convertToDouble(), bias = o.getBias().convertToDouble();
+        auto addc = [&](Value v, double c) -> Value {
+          return k.isFloat ? Value(arith::AddFOp::create(b, loc, v, cst(b, loc, t, c)))
+                           : Value(arith::AddIOp::create(b, loc, v, cst(b, loc, t, c)));
+        };
+        Value low = lessThan(b, loc, k, a[0], cst(b, loc, t, -lambd));
+        Value high = lessThan(b, loc, k, cst(b, loc, t, lambd), a[0]);
+        return select(b, loc, low, addc(a[0], bias),
+                      select(b, loc, high, addc(a[0], -bias), cst(b, loc, t, 0)));
+      })
+      .Case<GeluOp>([&](GeluOp o) -> FailureOr<Value> {
+        if (!k.isFloat)
+          return failure();
+        Value x = a[0], half = cst(b, loc, t, 0.5), one = cst(b, loc, t, 1);
+        Value inner;
+        if (o.getApproximate() == "tanh") {
+          Value x3 = arith::MulFOp::create(b, loc, x, arith::MulFOp::create(b, loc, x, x));
+          Value u = arith::MulFOp::create(
+              b, loc, cst(b, loc, t, std::sqrt(2.0 / M_PI)),
+              arith::AddFOp::create(b, loc, x, arith::MulFOp::create(b, loc, cst(b, loc, t, 0.044715), x3)));
+          inner = math::TanhOp::create(b, loc, u);
+        } else {
+          inner = math::ErfOp::create(b, loc, arith::MulFOp::create(b, loc, x, cst(b, loc, t, M_SQRT1_2)));
+        }
+        return f(arith::MulFOp::create(b, loc, arith::MulFOp::create(b, loc, half, x),
+                                       arith::AddFOp::create(b, loc, one, inner)));
+      })
+      .Case<PReluOp>([&](PReluOp) -> FailureOr<Value> {
+        Value neg = lessThan(b, loc, k, a[0], cst(b, loc, t, 0));
+        Value scaled = k.isFloat ? f(arith::MulFOp::create(b, loc, a[0], a[1]))
+                                 : f(arith::MulIOp::create(b, loc, a[0], a[1]));
+        return select(b, loc, neg, scaled, a[0]);
+      })
+      .Case<BitwiseAndOp>([&](auto) -> FailureOr<Value> { if (k.isFloat) return failure(); return f(arith::AndIOp::create(b, loc, a[0], a[1])); })
+      .Case<BitwiseOrOp>([&](auto) -> FailureOr<Value> { if (k.isFloat) return failure(); return f(arith::OrIOp::create(b, loc, a[0], a[1])); })
+      .Case<BitwiseXorOp>([&](auto) -> FailureOr<Value> { if (k.isFloat) return failure(); return f(arith::XOrIOp::create(b, loc, a[0], a[1])); })
+      .Case<BitwiseNotOp>([&](auto) -> FailureOr<Value> {
+        if (k.isFloat)
+          return failure();
+        return f(arith::XOrIOp::create(b, loc, a[0], cst(b, loc, t, -1)));
+      })
+      .Case<BitShiftOp>([&](BitShiftOp o) -> FailureOr<Value> {
+        if (k.isFloat || !k.isUnsigned)
+          return failure();
+        if (o.getDirection() == "LEFT")
+          return f(arith::ShLIOp::create(b, loc, a[0], a[1]));
+        return f(arith::ShRUIOp::create(b, loc, a[0], a[1]));
+      })
       .Case<WhereOp>([&](WhereOp) -> FailureOr<Value> { return select(b, loc, a[0], a[1], a[2]); })
       .Case<CastOp>([&](CastOp c) -> FailureOr<Value> {
         Type to = c.getType().getElementType();
@@ -289,12 +401,24 @@ struct ElementwiseLowering : OpConversionPattern<OpTy> {
     Value out = broadcastGeneric(
         r, op.getLoc(), resultType.getShape(), signless(resultType.getElementType()), ins,
         [&](OpBuilder &b, Location loc, ValueRange args) -> Value {
-          auto v = scalarOf(o, b, loc, args, k);
+          // Half-precision floats compute in f32 and round once at the end,
+          // as the reference does.
+          SmallVector<Value> wide(args.begin(), args.end());
+          Type narrow;
+          for (Value &a : wide)
+            if (a.getType().isF16() || a.getType().isBF16()) {
+              narrow = a.getType();
+              a = arith::ExtFOp::create(b, loc, b.getF32Type(), a);
+            }
+          auto v = scalarOf(o, b, loc, wide, k);
           if (failed(v)) {
             ok = false;
             return args[0];
           }
-          return *v;
+          Value r = *v;
+          if (narrow && r.getType().isF32() && !isa<CastOp>(o))
+            r = arith::TruncFOp::create(b, loc, narrow, r);
+          return r;
         });
     if (!ok) {
       out.getDefiningOp()->erase();
@@ -324,7 +448,17 @@ void populateElementwisePatterns(KilnTypeConverter &tc, RewritePatternSet &p) {
         ElementwiseLowering<TanhOp>, ElementwiseLowering<ExpOp>, ElementwiseLowering<LogOp>,
         ElementwiseLowering<SqrtOp>, ElementwiseLowering<FloorOp>, ElementwiseLowering<CeilOp>,
         ElementwiseLowering<SinOp>, ElementwiseLowering<CosOp>, ElementwiseLowering<ErfOp>,
-        ElementwiseLowering<ClipOp>, ElementwiseLowering<CastOp>, ElementwiseLowering<WhereOp>>(tc, p.getContext());
+        ElementwiseLowering<ClipOp>, ElementwiseLowering<CastOp>, ElementwiseLowering<WhereOp>,
+        ElementwiseLowering<AcosOp>, ElementwiseLowering<AsinOp>, ElementwiseLowering<AtanOp>,
+        ElementwiseLowering<TanOp>, ElementwiseLowering<SinhOp>, ElementwiseLowering<CoshOp>,
+        ElementwiseLowering<AsinhOp>, ElementwiseLowering<AcoshOp>, ElementwiseLowering<AtanhOp>,
+        ElementwiseLowering<RoundOp>, ElementwiseLowering<IsNaNOp>, ElementwiseLowering<IsInfOp>,
+        ElementwiseLowering<HardSwishOp>, ElementwiseLowering<MishOp>, ElementwiseLowering<CeluOp>,
+        ElementwiseLowering<ThresholdedReluOp>, ElementwiseLowering<ShrinkOp>,
+        ElementwiseLowering<GeluOp>, ElementwiseLowering<PReluOp>,
+        ElementwiseLowering<BitwiseAndOp>, ElementwiseLowering<BitwiseOrOp>,
+        ElementwiseLowering<BitwiseXorOp>, ElementwiseLowering<BitwiseNotOp>,
+        ElementwiseLowering<BitShiftOp>>(tc, p.getContext());
 }
 
 } // namespace kiln

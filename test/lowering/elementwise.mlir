@@ -49,3 +49,21 @@ func.func @leaky(%a: tensor<4xf32>) -> tensor<4xf32> {
   %0 = kiln.LeakyRelu %a {alpha = 0.1 : f32} : (tensor<4xf32>) -> tensor<4xf32>
   return %0 : tensor<4xf32>
 }
+
+// Half-precision math runs in f32 and rounds once.
+// CHECK-LABEL: func.func @gelu_bf16
+// CHECK: arith.extf %{{.*}} : bf16 to f32
+// CHECK: math.erf %{{.*}} : f32
+// CHECK: arith.truncf %{{.*}} : f32 to bf16
+func.func @gelu_bf16(%a: tensor<4xbf16>) -> tensor<4xbf16> {
+  %0 = kiln.Gelu %a : (tensor<4xbf16>) -> tensor<4xbf16>
+  return %0 : tensor<4xbf16>
+}
+
+// CHECK-LABEL: func.func @isinf
+// CHECK: arith.cmpf oeq, %{{.*}}, %{{.*}} : f32
+// CHECK: linalg.yield %{{.*}} : i1
+func.func @isinf(%a: tensor<4xf32>) -> tensor<4xi1> {
+  %0 = kiln.IsInf %a {detect_negative = 0 : si64} : (tensor<4xf32>) -> tensor<4xi1>
+  return %0 : tensor<4xi1>
+}
