@@ -36,17 +36,30 @@ struct ConvertToLinalgPass : impl::KilnConvertToLinalgBase<ConvertToLinalgPass> 
     target.addDynamicallyLegalOp<func::ReturnOp, func::CallOp>(
         [&](Operation *op) { return tc.isLegal(op); });
 
-    // Name the first op that cannot be lowered, at its location.
-    if (failed(applyPartialConversion(getOperation(), target, std::move(patterns)))) {
-      getOperation().walk([](Operation *op) {
-        if (isa<KilnDialect>(op->getDialect()) && !isa<NoneOp>(op)) {
-          op->emitError("") << op->getName().getStringRef().drop_front(5)
-                            << " with operand types " << op->getOperandTypes()
-                            << " and these attributes is not supported";
-          return WalkResult::interrupt();
+    // Restate the conversion's "failed to legalize" for the op it names, at
+    // that op's location, in terms a model author can act on.
+    std::optional<std::pair<Location, std::string>> failedOp;
+    LogicalResult result = success();
+    {
+      ScopedDiagnosticHandler handler(ctx, [&](Diagnostic &d) -> LogicalResult {
+        std::string text = d.str();
+        auto at = text.find("failed to legalize operation '");
+        if (at == std::string::npos)
+          return failure(); // not ours: let it through
+        if (!failedOp) {
+          size_t begin = at + 30, end = text.find('\'', begin);
+          failedOp.emplace(d.getLocation(), text.substr(begin, end - begin));
         }
-        return WalkResult::advance();
+        return success();
       });
+      result = applyPartialConversion(getOperation(), target, std::move(patterns));
+    }
+    if (failed(result)) {
+      std::string name = failedOp ? failedOp->second : "an op";
+      if (llvm::StringRef(name).starts_with("kiln."))
+        name = name.substr(5);
+      emitError(failedOp ? failedOp->first : getOperation().getLoc())
+          << name << " with these operand types, shapes or attributes is not supported";
       return signalPassFailure();
     }
     getOperation().walk([](NoneOp op) {
