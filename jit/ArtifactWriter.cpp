@@ -50,17 +50,7 @@ ArtifactSummary writeModelArtifact(const std::string &modelPath, const std::stri
   cg.targetCpu = options.targetCpu;
   cg.keepObject = true;
   CompiledModel m = compileModel(model, io, cg);
-  ArtifactInfo info;
-  info.kilnVersion = kilnVersion();
-  info.compilerVersion = "LLVM " LLVM_VERSION_STRING;
-  info.triple = m.triple;
-  info.cpu = m.cpu;
-  info.model = modelPath;
-  info.requiredFeatures = m.requiredFeatures;
-  info.inputs = m.executable->inputs;
-  info.outputs = m.executable->outputs;
-  std::vector<char> so = linkSharedObject(m.object);
-  writeArtifact(outPath, so, info);
+  writeCompiledArtifact(m, modelPath, "", outPath);
   ArtifactSummary summary;
   std::ifstream out(outPath, std::ios::binary | std::ios::ate);
   summary.bytes = out.tellg();

@@ -2,6 +2,8 @@
 #include "jit/Compiler.h"
 #include "lowering/Passes.h"
 #include "runtime/ParallelFor.h"
+#include "runtime/Artifact.h"
+#include "llvm/Config/llvm-config.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/Diagnostics.h"
@@ -122,6 +124,21 @@ std::vector<char> linkSharedObject(const std::vector<char> &object) {
     throw Error("linking the shared object failed (cc -shared, exit " + std::to_string(rc) +
                 "): " + message.substr(0, 300));
   return bytes;
+}
+
+void writeCompiledArtifact(const CompiledModel &m, const std::string &modelName,
+                           const std::string &key, const std::string &path) {
+  ArtifactInfo info;
+  info.kilnVersion = kilnVersion();
+  info.compilerVersion = "LLVM " LLVM_VERSION_STRING;
+  info.triple = m.triple;
+  info.cpu = m.cpu;
+  info.model = modelName;
+  info.key = key;
+  info.requiredFeatures = m.requiredFeatures;
+  info.inputs = m.executable->inputs;
+  info.outputs = m.executable->outputs;
+  writeArtifact(path, linkSharedObject(m.object), info);
 }
 
 CompiledModel compileModel(const onnx::ModelProto &model, const ImportOptions &import,

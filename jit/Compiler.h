@@ -36,6 +36,11 @@ struct TargetDescription {
 };
 TargetDescription describeTarget(const std::string &targetCpu);
 
+/// Links the object of `model` (compiled with keepObject) and writes it as
+/// a .kiln artifact at `path`. Throws kiln::Error.
+void writeCompiledArtifact(const CompiledModel &model, const std::string &modelName,
+                           const std::string &key, const std::string &path);
+
 /// Links a relocatable object into a shared object with the system C
 /// compiler driver (`cc -shared`). Throws kiln::Error.
 std::vector<char> linkSharedObject(const std::vector<char> &object);

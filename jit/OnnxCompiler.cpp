@@ -113,17 +113,7 @@ public:
     try {
       if (!makeDirectories(options.cacheDirectory))
         throw Error("cannot create the folder '" + options.cacheDirectory + "'");
-      ArtifactInfo info;
-      info.kilnVersion = kilnVersion();
-      info.compilerVersion = "LLVM " LLVM_VERSION_STRING;
-      info.triple = m.triple;
-      info.cpu = m.cpu;
-      info.model = name;
-      info.key = key.hex;
-      info.requiredFeatures = m.requiredFeatures;
-      info.inputs = m.executable->inputs;
-      info.outputs = m.executable->outputs;
-      writeArtifact(path, linkSharedObject(m.object), info);
+      writeCompiledArtifact(m, name, key.hex, path);
       evictCacheEntries(options.cacheDirectory, options.cacheMaxBytes);
     } catch (const Error &e) {
       warn(std::string("cache entry not stored, compiled in memory only: ") + e.what());

@@ -13,6 +13,7 @@
 
 using namespace kiln;
 using kiln::test::ModelBuilder;
+using kiln::test::expectError;
 
 namespace {
 constexpr int F32 = onnx::TensorProto::FLOAT;
@@ -50,14 +51,6 @@ Tensor input() {
   return x;
 }
 
-void expectError(const std::function<void()> &fn, const std::string &fragment) {
-  try {
-    fn();
-    FAIL() << "expected kiln::Error containing '" << fragment << "'";
-  } catch (const Error &e) {
-    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
-  }
-}
 } // namespace
 
 TEST(KernelCache, HitIsBitIdenticalAndCompilesNothing) {

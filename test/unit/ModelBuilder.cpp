@@ -1,5 +1,7 @@
 //===- ModelBuilder.cpp - small ONNX models built in C++ for tests --------===//
 #include "ModelBuilder.h"
+#include "kiln/Tensor.h"
+#include <gtest/gtest.h>
 
 namespace kiln::test {
 
@@ -57,6 +59,15 @@ onnx::NodeProto &ModelBuilder::node(const std::string &opType, std::vector<std::
   for (auto &o : outputs)
     n->add_output(o);
   return *n;
+}
+
+void expectError(const std::function<void()> &fn, const std::string &fragment) {
+  try {
+    fn();
+    ADD_FAILURE() << "expected kiln::Error containing '" << fragment << "'";
+  } catch (const Error &e) {
+    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
+  }
 }
 
 std::string ModelBuilder::bytes() const { return model_.SerializeAsString(); }

@@ -3,6 +3,7 @@
 #define KILN_TEST_MODELBUILDER_H
 
 #include <onnx/onnx_pb.h>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,10 @@ public:
 private:
   onnx::ModelProto model_;
 };
+
+/// Runs `fn` and checks it throws kiln::Error whose message contains
+/// `fragment` (a gtest failure otherwise).
+void expectError(const std::function<void()> &fn, const std::string &fragment);
 
 } // namespace kiln::test
 #endif

@@ -11,6 +11,7 @@
 
 using namespace kiln;
 using kiln::test::ModelBuilder;
+using kiln::test::expectError;
 
 namespace {
 constexpr int F32 = onnx::TensorProto::FLOAT;
@@ -33,14 +34,6 @@ Tensor input2x3() {
   return Tensor::fromVector<float>(ElementType::Float32, {2, 3}, {1, 0, -1, 2, 1, 0});
 }
 
-void expectError(const std::function<void()> &fn, const std::string &fragment) {
-  try {
-    fn();
-    FAIL() << "expected kiln::Error containing '" << fragment << "'";
-  } catch (const Error &e) {
-    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
-  }
-}
 } // namespace
 
 TEST(Session, Metadata) {
