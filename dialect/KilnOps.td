@@ -401,4 +401,29 @@ def Kiln_ExpandOp : Kiln_Op<"Expand", [Pure]> {
   let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
 }
 
+def Kiln_SplitOp : Kiln_Op<"Split", [Pure]> {
+  let summary = "splits along axis into pieces of the given sizes";
+  let description = [{ The importer resolves ONNX's split input, split
+    attribute or num_outputs into `sizes`, one per result. }];
+  let arguments = (ins AnyTensor:$input, DefaultValuedAttr<SI64Attr, "0">:$axis,
+                   I64ArrayAttr:$sizes);
+  let results = (outs Variadic<AnyTensor>:$outputs);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+}
+
+def Kiln_GatherElementsOp : Kiln_Op<"GatherElements", [Pure]> {
+  let summary = "out[i] = data[i with its axis coordinate replaced by indices[i]]";
+  let arguments = (ins AnyTensor:$data, AnyTensor:$indices, DefaultValuedAttr<SI64Attr, "0">:$axis);
+  let results = (outs AnyTensor:$output);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+}
+
+def Kiln_PadOp : Kiln_Op<"Pad", [Pure]> {
+  let summary = "pads (constant, reflect, edge or wrap); pads and axes are inputs (opset 18)";
+  let arguments = (ins AnyTensor:$data, AnyTensor:$pads, Kiln_TensorOrNone:$constant_value,
+                   Kiln_TensorOrNone:$axes, DefaultValuedAttr<StrAttr, "\"constant\"">:$mode);
+  let results = (outs AnyTensor:$output);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+}
+
 #endif // KILN_OPS_TD

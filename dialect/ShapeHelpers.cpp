@@ -210,6 +210,31 @@ reduceAxes(llvm::ArrayRef<int64_t> axes, int64_t rank, bool noopWithEmpty) {
   return out;
 }
 
+std::optional<std::pair<llvm::SmallVector<int64_t>, llvm::SmallVector<int64_t>>>
+resolvePads(int64_t rank, llvm::ArrayRef<int64_t> pads, llvm::ArrayRef<int64_t> axes,
+            std::string &error) {
+  llvm::SmallVector<int64_t> all;
+  for (int64_t i = 0; i < rank; ++i)
+    all.push_back(i);
+  if (axes.empty())
+    axes = all;
+  if ((int64_t)pads.size() != 2 * (int64_t)axes.size()) {
+    error = "pads must hold two values per padded axis";
+    return std::nullopt;
+  }
+  llvm::SmallVector<int64_t> begin(rank, 0), end(rank, 0);
+  for (size_t i = 0; i < axes.size(); ++i) {
+    auto a = normalizeAxis(axes[i], rank);
+    if (!a) {
+      error = "pad axis out of range";
+      return std::nullopt;
+    }
+    begin[*a] = pads[i];
+    end[*a] = pads[i + axes.size()];
+  }
+  return std::make_pair(begin, end);
+}
+
 std::optional<llvm::SmallVector<SliceDim>>
 resolveSlice(llvm::ArrayRef<int64_t> shape, llvm::ArrayRef<int64_t> starts,
              llvm::ArrayRef<int64_t> ends, llvm::ArrayRef<int64_t> axes,

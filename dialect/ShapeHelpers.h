@@ -64,5 +64,11 @@ resolveSlice(llvm::ArrayRef<int64_t> shape, llvm::ArrayRef<int64_t> starts,
              llvm::ArrayRef<int64_t> ends, llvm::ArrayRef<int64_t> axes,
              llvm::ArrayRef<int64_t> steps, std::string &error);
 
+/// Per-dim (begin, end) padding of ONNX Pad for a given rank: `pads` is
+/// [begins..., ends...] over `axes` (all dims when empty).
+std::optional<std::pair<llvm::SmallVector<int64_t>, llvm::SmallVector<int64_t>>>
+resolvePads(int64_t rank, llvm::ArrayRef<int64_t> pads, llvm::ArrayRef<int64_t> axes,
+            std::string &error);
+
 } // namespace kiln
 #endif

@@ -184,6 +184,56 @@ LogicalResult inferShapes(Operation *op) {
           return op.emitOpError("shape cannot be broadcast with the input");
         return setResult(op, 0, out, elem);
       })
+      .Case<SplitOp>([&](SplitOp op) -> LogicalResult {
+        auto s = shapeOf(op.getInput());
+        Type elem = elementOf(op.getInput());
+        auto sizes = toInts(op.getSizes());
+        if (sizes.size() != op.getNumResults())
+          return op.emitOpError("needs one size per result");
+        for (unsigned i = 0; i < op.getNumResults(); ++i) {
+          std::optional<Shape> out = s;
+          if (s) {
+            auto axis = normalizeAxis(op.getAxis(), s->size());
+            if (!axis)
+              return op.emitOpError("axis out of range");
+            (*out)[*axis] = sizes[i];
+          }
+          setResult(op, i, out, elem);
+        }
+        if (s) {
+          int64_t axis = *normalizeAxis(op.getAxis(), s->size()), sum = 0;
+          for (int64_t v : sizes)
+            sum += v;
+          if ((*s)[axis] != kDyn && sum != (*s)[axis])
+            return op.emitOpError("split sizes add up to ") << sum << ", the axis has " << (*s)[axis];
+        }
+        return success();
+      })
+      .Case<GatherElementsOp>([&](GatherElementsOp op) -> LogicalResult {
+        auto d = shapeOf(op.getData()), i = shapeOf(op.getIndices());
+        if (d && i && d->size() != i->size())
+          return op.emitOpError("data and indices must have one rank");
+        return setResult(op, 0, i, elementOf(op.getData()));
+      })
+      .Case<PadOp>([&](PadOp op) -> LogicalResult {
+        auto s = shapeOf(op.getData());
+        Type elem = elementOf(op.getData());
+        auto pads = getConstantInts(op.getPads());
+        std::optional<Shape> axes = Shape{};
+        if (!isa<NoneType>(op.getAxes().getType()))
+          axes = getConstantInts(op.getAxes());
+        if (!s || !pads || !axes)
+          return setResult(op, 0, s ? std::optional<Shape>(Shape(s->size(), kDyn)) : std::nullopt, elem);
+        std::string error;
+        auto be = resolvePads(s->size(), *pads, *axes, error);
+        if (!be)
+          return op.emitOpError(error);
+        Shape out = *s;
+        for (size_t i = 0; i < out.size(); ++i)
+          if (out[i] != kDyn)
+            out[i] += be->first[i] + be->second[i];
+        return setResult(op, 0, out, elem);
+      })
       .Case<WhereOp>([&](WhereOp op) -> LogicalResult {
         return inferBroadcast(op, elementOf(op.getX()));
       })

@@ -45,6 +45,7 @@ std::set<std::string> shapeDefiningInputs(const onnx::GraphProto &graph) {
       {"Dropout", {2}},    {"Slice", {1, 2, 3, 4}}, {"Range", {0, 1, 2}},
       {"ReduceProd", {1}}, {"ReduceL1", {1}}, {"ReduceL2", {1}}, {"ReduceLogSum", {1}},
       {"ReduceLogSumExp", {1}}, {"ReduceSumSquare", {1}}, {"Expand", {1}}, {"Trilu", {1}},
+      {"Split", {1}},      {"Pad", {1, 3}},
       {"ReduceMean", {1}}, {"ReduceMax", {1}},  {"ReduceMin", {1}}, {"ConstantOfShape", {0}},
   };
   std::set<std::string> inputs, out;
@@ -188,7 +189,8 @@ public:
   /// Creates kiln.<opName> from operands and the node's attributes minus
   /// `dropped`, types it and binds the node's outputs.
   Operation *create(StringRef opName, ValueRange operands, std::set<std::string> dropped = {},
-                    Type resultElement = {}, unsigned numResults = 1) {
+                    Type resultElement = {}, unsigned numResults = 1,
+                    llvm::ArrayRef<NamedAttribute> extra = {}) {
     std::string full = ("kiln." + opName).str();
     auto registered = RegisteredOperationName::lookup(full, &ctx);
     if (!registered)
@@ -204,6 +206,8 @@ public:
         fail("attribute '" + a.name() + "' is not supported");
       state.addAttribute(a.name(), convertAttribute(a));
     }
+    for (const NamedAttribute &a : extra)
+      state.addAttribute(a.getName(), a.getValue());
     Type placeholder = UnrankedTensorType::get(resultElement ? resultElement : b.getF32Type());
     state.addTypes(llvm::SmallVector<Type>(numResults, placeholder));
     Operation *op = b.create(state);
@@ -518,6 +522,62 @@ void buildRange(Importer &im, const onnx::NodeProto &n) {
   im.values[n.output(0)] = im.constant(t);
 }
 
+/// Split's pieces come from the split input (13+), the split attribute
+/// (before 13), num_outputs (18+, last piece smaller) or equal parts.
+void buildSplit(Importer &im, const onnx::NodeProto &n) {
+  Value x = im.input(0);
+  auto type = llvm::dyn_cast<RankedTensorType>(x.getType());
+  if (!type || !type.hasStaticShape())
+    im.fail("splitting a tensor with dynamic dims is not supported");
+  int64_t axis = im.attr("axis") ? im.attr("axis")->i() : 0;
+  auto a = normalizeAxis(axis, type.getRank());
+  if (!a)
+    im.fail("axis out of range");
+  int64_t dim = type.getDimSize(*a), count = n.output_size();
+  llvm::SmallVector<int64_t> sizes;
+  if (n.input_size() > 1 && !n.input(1).empty()) {
+    auto c = getConstantInts(im.input(1));
+    if (!c)
+      im.fail("split sizes computed at run time are not supported");
+    sizes = *c;
+  } else if (const auto *s = im.attr("split")) {
+    sizes.assign(s->ints().begin(), s->ints().end());
+  } else {
+    if (const auto *no = im.attr("num_outputs"))
+      count = no->i();
+    if (count <= 0)
+      im.fail("num_outputs must be positive");
+    int64_t piece = (dim + count - 1) / count;
+    if (!im.attr("num_outputs") && dim % count)
+      im.fail("the axis does not split into equal parts");
+    for (int64_t i = 0; i < count; ++i)
+      sizes.push_back(std::max<int64_t>(0, std::min(piece, dim - i * piece)));
+  }
+  if ((int64_t)sizes.size() != n.output_size())
+    im.fail("split has " + std::to_string(sizes.size()) + " pieces for " +
+            std::to_string(n.output_size()) + " outputs");
+  NamedAttribute attr(im.b.getStringAttr("sizes"), im.b.getI64ArrayAttr(sizes));
+  im.bindOutputs(im.create("Split", {x}, {"split", "num_outputs"}, {}, sizes.size(), {attr}));
+}
+
+/// Pad before opset 11 took pads and value as attributes.
+void buildPad(Importer &im, const onnx::NodeProto &) {
+  auto ops = inputs(im, 4);
+  if (im.opset < 11) {
+    const auto *p = im.attr("pads");
+    if (!p)
+      im.fail("attribute 'pads' is required");
+    ops = {im.input(0), im.i64Constant(llvm::SmallVector<int64_t>(p->ints().begin(), p->ints().end())),
+           im.none(), im.none()};
+    if (const auto *v = im.attr("value")) {
+      Type elem = llvm::cast<TensorType>(ops[0].getType()).getElementType();
+      auto t = RankedTensorType::get({}, elem);
+      ops[2] = ConstantOp::create(im.b, im.loc, t, DenseElementsAttr::get(t, FloatAttr::get(elem, v->f())));
+    }
+  }
+  im.bindOutputs(im.create("Pad", ops, {"pads", "value"}));
+}
+
 /// Slice before opset 10 took starts, ends and axes as attributes.
 void buildSlice(Importer &im, const onnx::NodeProto &) {
   auto ops = inputs(im, 5);
@@ -575,6 +635,9 @@ const std::unordered_map<std::string, NodeBuilder> &builders() {
       im.bindOutputs(im.create("LayerNormalization", inputs(im, 3), {}, {}, 3));
     };
     t["Slice"] = buildSlice;
+    t["Split"] = buildSplit;
+    t["Pad"] = buildPad;
+    t["GatherElements"] = generic("GatherElements", 2);
     t["Clip"] = buildClip;
     t["Cast"] = buildCast;
     t["Constant"] = buildConstant;

@@ -30,6 +30,16 @@ def KilnTileParallel : Pass<"kiln-tile-parallel", "mlir::func::FuncOp"> {
                            "mlir::affine::AffineDialect"];
 }
 
+def KilnDistinctResults : Pass<"kiln-distinct-results", "mlir::func::FuncOp"> {
+  let summary = "Copies function results that repeat another result, before bufferization";
+  let description = [{
+    Each result becomes its own output buffer, so a value returned twice (a
+    graph listing one value as two outputs, or two outputs CSE made equal)
+    is returned once and copied for the repeats.
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect", "mlir::tensor::TensorDialect"];
+}
+
 def KilnOutlineParallel : Pass<"kiln-outline-parallel", "mlir::ModuleOp"> {
   let summary = "Outlines outermost scf.parallel loops into bodies run by kiln_parallel_for";
   let description = [{

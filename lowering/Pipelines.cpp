@@ -20,7 +20,7 @@ static std::string phasePipeline(Phase phase, const PipelineOptions &o) {
     return "func.func(kiln-tile-parallel{chunks=" + std::to_string(o.parallelChunks) +
            "}),canonicalize,cse";
   case Phase::Bufferized:
-    return "one-shot-bufferize{bufferize-function-boundaries "
+    return "func.func(kiln-distinct-results),one-shot-bufferize{bufferize-function-boundaries "
            "function-boundary-type-conversion=identity-layout-map},"
            "buffer-results-to-out-params{modify-public-functions hoist-static-allocs},"
            "buffer-deallocation-pipeline,canonicalize";

@@ -168,11 +168,177 @@ struct ArgLowering : OpConversionPattern<OpTy> {
   }
 };
 
+struct SplitLowering : OpConversionPattern<SplitOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(SplitOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &r) const override {
+    if (failed(requireStatic(op, r)))
+      return failure();
+    auto t = llvm::cast<RankedTensorType>(adaptor.getInput().getType());
+    int64_t axis = *normalizeAxis(op.getAxis(), t.getRank()), offset = 0;
+    SmallVector<Value> pieces;
+    for (Value res : op.getResults()) {
+      auto rt = llvm::cast<RankedTensorType>(res.getType());
+      SmallVector<OpFoldResult> offs(t.getRank(), r.getIndexAttr(0)), sizes,
+          strides(t.getRank(), r.getIndexAttr(1));
+      offs[axis] = r.getIndexAttr(offset);
+      for (int64_t d : rt.getShape())
+        sizes.push_back(r.getIndexAttr(d));
+      auto type = RankedTensorType::get(rt.getShape(), t.getElementType());
+      // An empty piece may start at the end, where a slice may not.
+      if (rt.getNumElements() == 0)
+        pieces.push_back(emptyTensor(r, op.getLoc(), rt.getShape(), t.getElementType()));
+      else
+        pieces.push_back(tensor::ExtractSliceOp::create(r, op.getLoc(), type, adaptor.getInput(),
+                                                        offs, sizes, strides));
+      offset += rt.getDimSize(axis);
+    }
+    r.replaceOp(op, pieces);
+    return success();
+  }
+};
+
+struct GatherElementsLowering : OpConversionPattern<GatherElementsOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(GatherElementsOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &r) const override {
+    if (failed(requireStatic(op, r)))
+      return failure();
+    Value data = adaptor.getData();
+    auto dt = llvm::cast<RankedTensorType>(data.getType());
+    int64_t rank = dt.getRank(), axis = *normalizeAxis(op.getAxis(), rank);
+    int64_t dim = dt.getDimSize(axis);
+    auto outShape = op.getType().getShape();
+    MLIRContext *ctx = r.getContext();
+    SmallVector<AffineMap> maps(2, AffineMap::getMultiDimIdentityMap(rank, ctx));
+    SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
+    Location loc = op.getLoc();
+    Value init = emptyTensor(r, loc, outShape, dt.getElementType());
+    auto g = linalg::GenericOp::create(
+        r, loc, TypeRange{init.getType()}, ValueRange{adaptor.getIndices()}, ValueRange{init},
+        maps, iters, [&](OpBuilder &b, Location l, ValueRange a) {
+          Value k = arith::IndexCastOp::create(b, l, b.getIndexType(), a[0]);
+          Value n = arith::ConstantIndexOp::create(b, l, dim);
+          Value zero = arith::ConstantIndexOp::create(b, l, 0);
+          Value neg = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, k, zero);
+          k = arith::SelectOp::create(b, l, neg, arith::AddIOp::create(b, l, k, n), k);
+          k = arith::MinSIOp::create(b, l, arith::MaxSIOp::create(b, l, k, zero),
+                                     arith::SubIOp::create(b, l, n, arith::ConstantIndexOp::create(b, l, 1)));
+          SmallVector<Value> at;
+          for (int64_t i = 0; i < rank; ++i)
+            at.push_back(i == axis ? k : Value(linalg::IndexOp::create(b, l, i)));
+          linalg::YieldOp::create(b, l, Value(tensor::ExtractOp::create(b, l, data, at)));
+        });
+    r.replaceOp(op, g.getResult(0));
+    return success();
+  }
+};
+
+/// Constant mode with non-negative pads: tensor.pad. Otherwise (reflect,
+/// edge, wrap, or cropping by negative pads) a generic computes each source
+/// index.
+struct PadLowering : OpConversionPattern<PadOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(PadOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &r) const override {
+    if (failed(requireStatic(op, r)))
+      return failure();
+    auto pads = getConstantInts(op.getPads());
+    std::optional<SmallVector<int64_t>> axes = SmallVector<int64_t>{};
+    if (!isa<NoneType>(op.getAxes().getType()))
+      axes = getConstantInts(op.getAxes());
+    if (!pads || !axes)
+      return r.notifyMatchFailure(op, "pads must be constant");
+    Value data = adaptor.getData();
+    auto t = llvm::cast<RankedTensorType>(data.getType());
+    int64_t rank = t.getRank();
+    std::string error;
+    auto be = resolvePads(rank, *pads, *axes, error);
+    if (!be)
+      return r.notifyMatchFailure(op, error);
+    auto [begin, end] = *be;
+    Location loc = op.getLoc();
+    Type elem = t.getElementType();
+    StringRef mode = op.getMode();
+    Value fill = scalarConstant(r, loc, elem, 0);
+    if (!isa<NoneType>(adaptor.getConstantValue().getType())) {
+      Value cv = adaptor.getConstantValue();
+      auto ct = llvm::cast<RankedTensorType>(cv.getType());
+      if (ct.getNumElements() == 1) {
+        SmallVector<Value> zeros(ct.getRank(), arith::ConstantIndexOp::create(r, loc, 0));
+        fill = tensor::ExtractOp::create(r, loc, cv, zeros);
+      }
+    }
+    bool nonNegative = llvm::all_of(begin, [](int64_t p) { return p >= 0; }) &&
+                       llvm::all_of(end, [](int64_t p) { return p >= 0; });
+    auto outShape = op.getType().getShape();
+    if (mode == "constant" && nonNegative) {
+      SmallVector<OpFoldResult> lo, hi;
+      for (int64_t i = 0; i < rank; ++i) {
+        lo.push_back(r.getIndexAttr(begin[i]));
+        hi.push_back(r.getIndexAttr(end[i]));
+      }
+      r.replaceOp(op, tensor::PadOp::create(r, loc, RankedTensorType::get(outShape, elem), data,
+                                            lo, hi, fill));
+      return success();
+    }
+    if (mode != "constant" && mode != "reflect" && mode != "edge" && mode != "wrap")
+      return r.notifyMatchFailure(op, "unknown mode");
+    for (int64_t i = 0; i < rank; ++i)
+      if (t.getDimSize(i) == 0 && outShape[i] != 0 && mode != "constant")
+        return r.notifyMatchFailure(op, "padding an empty dim");
+    MLIRContext *ctx = r.getContext();
+    SmallVector<AffineMap> maps{AffineMap::getMultiDimIdentityMap(rank, ctx)};
+    SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
+    Value init = emptyTensor(r, loc, outShape, elem);
+    auto g = linalg::GenericOp::create(
+        r, loc, TypeRange{init.getType()}, ValueRange{}, ValueRange{init}, maps, iters,
+        [&](OpBuilder &b, Location l, ValueRange) {
+          Value zero = arith::ConstantIndexOp::create(b, l, 0);
+          Value inside = arith::ConstantIntOp::create(b, l, b.getI1Type(), 1);
+          SmallVector<Value> at;
+          for (int64_t i = 0; i < rank; ++i) {
+            int64_t n = t.getDimSize(i);
+            Value nv = arith::ConstantIndexOp::create(b, l, n);
+            Value last = arith::ConstantIndexOp::create(b, l, std::max<int64_t>(n - 1, 0));
+            Value j = arith::SubIOp::create(b, l, linalg::IndexOp::create(b, l, i),
+                                            arith::ConstantIndexOp::create(b, l, begin[i]));
+            Value below = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, j, zero);
+            Value above = arith::CmpIOp::create(b, l, arith::CmpIPredicate::sgt, j, last);
+            if (mode == "edge") {
+              j = arith::MinSIOp::create(b, l, arith::MaxSIOp::create(b, l, j, zero), last);
+            } else if (mode == "reflect") {
+              Value neg = arith::SubIOp::create(b, l, zero, j);
+              Value mirrored = arith::SubIOp::create(
+                  b, l, arith::MulIOp::create(b, l, last, arith::ConstantIndexOp::create(b, l, 2)), j);
+              j = arith::SelectOp::create(b, l, below, neg, arith::SelectOp::create(b, l, above, mirrored, j));
+              j = arith::MinSIOp::create(b, l, arith::MaxSIOp::create(b, l, j, zero), last);
+            } else if (mode == "wrap") {
+              j = arith::RemSIOp::create(b, l, arith::AddIOp::create(b, l, arith::RemSIOp::create(b, l, j, nv), nv), nv);
+            } else {
+              Value out = arith::OrIOp::create(b, l, below, above);
+              inside = arith::AndIOp::create(b, l, inside, arith::XOrIOp::create(
+                  b, l, out, arith::ConstantIntOp::create(b, l, b.getI1Type(), 1)));
+              j = arith::MinSIOp::create(b, l, arith::MaxSIOp::create(b, l, j, zero), last);
+            }
+            at.push_back(j);
+          }
+          Value v = tensor::ExtractOp::create(b, l, data, at);
+          if (mode == "constant")
+            v = arith::SelectOp::create(b, l, inside, v, fill);
+          linalg::YieldOp::create(b, l, v);
+        });
+    r.replaceOp(op, g.getResult(0));
+    return success();
+  }
+};
+
 } // namespace
 
 void populateIndexingPatterns(KilnTypeConverter &tc, RewritePatternSet &p) {
   p.add<GatherLowering, ExpandLowering, TriluLowering, ArgLowering<ArgMaxOp, true>,
-        ArgLowering<ArgMinOp, false>>(tc, p.getContext());
+        ArgLowering<ArgMinOp, false>, SplitLowering, GatherElementsLowering, PadLowering>(
+      tc, p.getContext());
 }
 
 } // namespace kiln

@@ -1,0 +1,11 @@
+// RUN: kiln-opt %s --kiln-distinct-results | FileCheck %s
+
+// A value returned twice is copied for the second result, so every result
+// gets its own output buffer.
+// CHECK-LABEL: func.func @twice
+// CHECK: %[[E:.*]] = tensor.empty() : tensor<4xf32>
+// CHECK: %[[C:.*]] = linalg.copy ins(%arg0 : tensor<4xf32>) outs(%[[E]] : tensor<4xf32>)
+// CHECK: return %arg0, %[[C]], %arg1
+func.func @twice(%a: tensor<4xf32>, %b: tensor<2xf32>) -> (tensor<4xf32>, tensor<4xf32>, tensor<2xf32>) {
+  return %a, %a, %b : tensor<4xf32>, tensor<4xf32>, tensor<2xf32>
+}
