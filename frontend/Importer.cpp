@@ -243,6 +243,22 @@ public:
     }
   }
 
+  /// Creates and types kiln.<opName> from explicit operands and attributes
+  /// (for ops the importer composes out of others).
+  Value make(StringRef opName, ValueRange operands, llvm::ArrayRef<NamedAttribute> attrs = {}) {
+    OperationState state(loc, ("kiln." + opName).str());
+    state.addOperands(operands);
+    state.addAttributes(attrs);
+    state.addTypes(UnrankedTensorType::get(b.getF32Type()));
+    Operation *op = b.create(state);
+    typeOp(op);
+    return op->getResult(0);
+  }
+
+  NamedAttribute intAttr(StringRef name, int64_t v) {
+    return NamedAttribute(b.getStringAttr(name), IntegerAttr::get(b.getIntegerType(64, true), v));
+  }
+
   void bindOutputs(Operation *op) {
     if (node->output_size() > (int)op->getNumResults())
       for (int i = op->getNumResults(); i < node->output_size(); ++i)
@@ -578,6 +594,81 @@ void buildPad(Importer &im, const onnx::NodeProto &) {
   im.bindOutputs(im.create("Pad", ops, {"pads", "value"}));
 }
 
+/// LpNormalization: x / ||x||_p along axis (p is 1 or 2); zero where the norm is 0.
+void buildLpNormalization(Importer &im, const onnx::NodeProto &n) {
+  int64_t axis = im.attr("axis") ? im.attr("axis")->i() : -1;
+  int64_t p = im.attr("p") ? im.attr("p")->i() : 2;
+  if (p != 1 && p != 2)
+    im.fail("p must be 1 or 2");
+  Value x = im.input(0);
+  auto type = llvm::dyn_cast<TensorType>(x.getType());
+  if (!type || !llvm::isa<FloatType>(type.getElementType()))
+    im.fail("needs a float input");
+  Value norm = im.make(p == 1 ? "ReduceL1" : "ReduceL2", {x, im.i64Constant({axis})},
+                       {im.intAttr("keepdims", 1)});
+  // A zero vector stays zero (no 0/0).
+  auto scalarType = RankedTensorType::get({}, type.getElementType());
+  Value zero = ConstantOp::create(im.b, im.loc, scalarType,
+                                  DenseElementsAttr::get(scalarType, FloatAttr::get(type.getElementType(), 0.0)));
+  Value isZero = im.make("Equal", {norm, zero});
+  im.values[n.output(0)] = im.make("Where", {isZero, zero, im.make("Div", {x, norm})});
+}
+
+/// MeanVarianceNormalization: (x - mean) / (sqrt(variance) + 1e-9) over axes.
+void buildMeanVarianceNormalization(Importer &im, const onnx::NodeProto &n) {
+  llvm::SmallVector<int64_t> axes{0, 2, 3};
+  if (const auto *a = im.attr("axes"))
+    axes.assign(a->ints().begin(), a->ints().end());
+  Value x = im.input(0);
+  auto type = llvm::dyn_cast<RankedTensorType>(x.getType());
+  if (!type || !llvm::isa<FloatType>(type.getElementType()))
+    im.fail("needs a ranked float input");
+  auto scalar = [&](double v) {
+    auto t = RankedTensorType::get({}, type.getElementType());
+    return ConstantOp::create(im.b, im.loc, t, DenseElementsAttr::get(t, FloatAttr::get(type.getElementType(), v)))
+        .getResult();
+  };
+  Value mean = im.make("ReduceMean", {x, im.i64Constant(axes)}, {im.intAttr("keepdims", 1)});
+  Value d = im.make("Sub", {x, mean});
+  Value var = im.make("ReduceMean", {im.make("Mul", {d, d}), im.i64Constant(axes)},
+                      {im.intAttr("keepdims", 1)});
+  Value std = im.make("Add", {im.make("Sqrt", {var}), scalar(1e-9)});
+  im.values[n.output(0)] = im.make("Div", {d, std});
+}
+
+/// DepthToSpace and SpaceToDepth are a reshape, a transpose and a reshape.
+void buildDepthSpace(Importer &im, const onnx::NodeProto &n, bool toSpace) {
+  Value x = im.input(0);
+  auto type = llvm::dyn_cast<RankedTensorType>(x.getType());
+  if (!type || type.getRank() != 4 || !type.hasStaticShape())
+    im.fail("needs a static 4-D input");
+  if (!im.attr("blocksize"))
+    im.fail("attribute 'blocksize' is required");
+  int64_t bs = im.attr("blocksize")->i();
+  auto sh = type.getShape();
+  int64_t N = sh[0], C = sh[1], H = sh[2], W = sh[3];
+  llvm::SmallVector<int64_t> mid, perm, out;
+  if (toSpace) {
+    bool crd = im.attr("mode") && im.attr("mode")->s() == "CRD";
+    if (bs <= 0 || C % (bs * bs))
+      im.fail("channels must divide by blocksize^2");
+    mid = crd ? llvm::SmallVector<int64_t>{N, C / (bs * bs), bs, bs, H, W}
+              : llvm::SmallVector<int64_t>{N, bs, bs, C / (bs * bs), H, W};
+    perm = crd ? llvm::SmallVector<int64_t>{0, 1, 4, 2, 5, 3}
+               : llvm::SmallVector<int64_t>{0, 3, 4, 1, 5, 2};
+    out = {N, C / (bs * bs), H * bs, W * bs};
+  } else {
+    if (bs <= 0 || H % bs || W % bs)
+      im.fail("height and width must divide by blocksize");
+    mid = {N, C, H / bs, bs, W / bs, bs};
+    perm = {0, 3, 5, 1, 2, 4};
+    out = {N, C * bs * bs, H / bs, W / bs};
+  }
+  Value r1 = im.make("Reshape", {x, im.i64Constant(mid)});
+  Value t = im.make("Transpose", {r1}, {NamedAttribute(im.b.getStringAttr("perm"), im.b.getI64ArrayAttr(perm))});
+  im.values[n.output(0)] = im.make("Reshape", {t, im.i64Constant(out)});
+}
+
 /// Slice before opset 10 took starts, ends and axes as attributes.
 void buildSlice(Importer &im, const onnx::NodeProto &) {
   auto ops = inputs(im, 5);
@@ -636,6 +727,10 @@ const std::unordered_map<std::string, NodeBuilder> &builders() {
     };
     t["Slice"] = buildSlice;
     t["Split"] = buildSplit;
+    t["LpNormalization"] = buildLpNormalization;
+    t["MeanVarianceNormalization"] = buildMeanVarianceNormalization;
+    t["DepthToSpace"] = [](Importer &im, const onnx::NodeProto &n) { buildDepthSpace(im, n, true); };
+    t["SpaceToDepth"] = [](Importer &im, const onnx::NodeProto &n) { buildDepthSpace(im, n, false); };
     t["Pad"] = buildPad;
     t["GatherElements"] = generic("GatherElements", 2);
     t["Clip"] = buildClip;
