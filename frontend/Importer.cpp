@@ -222,6 +222,31 @@ public:
     return op;
   }
 
+  /// Untrusted models must not make Kiln allocate without bound: no tensor
+  /// a model defines may exceed this size.
+  static constexpr uint64_t kMaxTensorBytes = 8ULL << 30;
+
+  void checkSize(Type type) {
+    auto t = llvm::dyn_cast<RankedTensorType>(type);
+    if (!t || !t.hasStaticShape())
+      return;
+    uint64_t bytes = (t.getElementTypeBitWidth() + 7) / 8;
+    for (int64_t d : t.getShape()) {
+      if (d && bytes > kMaxTensorBytes / d)
+        fail("a tensor of shape " + shapeText(t.getShape()) + " exceeds Kiln's 8 GiB limit");
+      bytes *= d;
+    }
+    if (bytes > kMaxTensorBytes)
+      fail("a tensor of shape " + shapeText(t.getShape()) + " exceeds Kiln's 8 GiB limit");
+  }
+
+  static std::string shapeText(llvm::ArrayRef<int64_t> shape) {
+    std::string r = "[";
+    for (size_t i = 0; i < shape.size(); ++i)
+      r += (i ? "," : "") + std::to_string(shape[i]);
+    return r + "]";
+  }
+
   void typeOp(Operation *op) {
     std::string diag;
     {
@@ -235,6 +260,9 @@ public:
           diag = "invalid operands or attributes";
       }
     }
+    if (diag.empty())
+      for (Type t : op->getResultTypes())
+        checkSize(t);
     if (!diag.empty()) {
       // The op names itself ("'kiln.Conv' op ..."); keep just the reason.
       auto pos = diag.find(" op ");
@@ -456,6 +484,7 @@ void buildConstantOfShape(Importer &im, const onnx::NodeProto &n) {
     im.fail("attribute 'value' must hold one element");
   Type elem = im.elementType(toOnnxType(fill.type()), "value");
   auto type = RankedTensorType::get(*shape, elem);
+  im.checkSize(type);
   Value one = im.constant(fill);
   auto attr = llvm::cast<DenseElementsAttr>(one.getDefiningOp<ConstantOp>().getValue());
   one.getDefiningOp()->erase();
@@ -788,6 +817,7 @@ OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
         fail("input '" + in.name() + "' has rank " + std::to_string(tt.shape().dim_size()) +
              ", given shape has rank " + std::to_string(ov->second.size()));
       type = RankedTensorType::get(ov->second, elem);
+      checkSize(type);
     } else if (tt.has_shape()) {
       llvm::SmallVector<int64_t> dims;
       for (const auto &d : tt.shape().dim())

@@ -206,3 +206,19 @@ TEST(Session, ShapeInputIsSpecializedByValue) {
   EXPECT_EQ(out.at("y").shape(), (std::vector<int64_t>{1, 6}));
   EXPECT_FLOAT_EQ(out.at("y").data<float>()[3], 2);
 }
+
+TEST(Session, HugeTensorsAreRefused) {
+  ModelBuilder m;
+  m.input("x", F32, {2}).output("y", F32);
+  auto *shape = m.model().mutable_graph()->add_initializer();
+  shape->set_name("shape");
+  shape->set_data_type(onnx::TensorProto::INT64);
+  shape->add_dims(3);
+  for (int64_t d : {100000, 100000, 1000})
+    shape->add_int64_data(d);
+  m.node("ConstantOfShape", {"shape"}, {"big"}, "huge");
+  m.node("Add", {"x", "big"}, {"y"});
+  std::string bytes = m.bytes();
+  expectError([&] { Session(bytes.data(), bytes.size(), {}, "bomb"); },
+              "node 'huge' (ConstantOfShape): a tensor of shape [100000,100000,1000] exceeds Kiln's 8 GiB limit");
+}
