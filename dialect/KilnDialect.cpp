@@ -200,6 +200,15 @@ LogicalResult WhereOp::verify() {
   return success();
 }
 
+LogicalResult NegativeLogLikelihoodLossOp::verify() {
+  if (getReduction() != "none" && getReduction() != "sum" && getReduction() != "mean")
+    return emitOpError("reduction must be none, sum or mean");
+  auto in = rankedShape(getInput()), t = rankedShape(getTarget());
+  if (in && t && in->size() != t->size() + 1)
+    return emitOpError("target must have rank one less than input");
+  return success();
+}
+
 LogicalResult SoftmaxOp::verify() { return verifyAxis(*this, getInput(), getAxis()); }
 LogicalResult LogSoftmaxOp::verify() { return verifyAxis(*this, getInput(), getAxis()); }
 LogicalResult FlattenOp::verify() { return verifyAxis(*this, getInput(), getAxis(), true); }

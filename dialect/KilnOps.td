@@ -426,4 +426,14 @@ def Kiln_PadOp : Kiln_Op<"Pad", [Pure]> {
   let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
 }
 
+def Kiln_NegativeLogLikelihoodLossOp : Kiln_Op<"NegativeLogLikelihoodLoss", [Pure]> {
+  let summary = "-input[n, target[n, d...], d...] * weight[target], reduced";
+  let arguments = (ins AnyTensor:$input, AnyTensor:$target, Kiln_TensorOrNone:$weight,
+                   DefaultValuedAttr<StrAttr, "\"mean\"">:$reduction,
+                   OptionalAttr<SI64Attr>:$ignore_index);
+  let results = (outs AnyTensor:$loss);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
 #endif // KILN_OPS_TD

@@ -234,6 +234,12 @@ LogicalResult inferShapes(Operation *op) {
             out[i] += be->first[i] + be->second[i];
         return setResult(op, 0, out, elem);
       })
+      .Case<NegativeLogLikelihoodLossOp>([&](NegativeLogLikelihoodLossOp op) -> LogicalResult {
+        Type elem = elementOf(op.getInput());
+        if (op.getReduction() != "none")
+          return setResult(op, 0, Shape{}, elem);
+        return setResult(op, 0, shapeOf(op.getTarget()), elem);
+      })
       .Case<WhereOp>([&](WhereOp op) -> LogicalResult {
         return inferBroadcast(op, elementOf(op.getX()));
       })

@@ -698,6 +698,21 @@ void buildDepthSpace(Importer &im, const onnx::NodeProto &n, bool toSpace) {
   im.values[n.output(0)] = im.make("Reshape", {t, im.i64Constant(out)});
 }
 
+/// SoftmaxCrossEntropyLoss is LogSoftmax over the classes then
+/// NegativeLogLikelihoodLoss; the log-probabilities are its second output.
+void buildSoftmaxCrossEntropyLoss(Importer &im, const onnx::NodeProto &n) {
+  Value logProb = im.make("LogSoftmax", {im.input(0)}, {im.intAttr("axis", 1)});
+  llvm::SmallVector<NamedAttribute> attrs;
+  if (const auto *r = im.attr("reduction"))
+    attrs.push_back(NamedAttribute(im.b.getStringAttr("reduction"), im.b.getStringAttr(r->s())));
+  if (const auto *ig = im.attr("ignore_index"))
+    attrs.push_back(im.intAttr("ignore_index", ig->i()));
+  im.values[n.output(0)] =
+      im.make("NegativeLogLikelihoodLoss", {logProb, im.input(1), im.input(2)}, attrs);
+  if (n.output_size() > 1 && !n.output(1).empty())
+    im.values[n.output(1)] = logProb;
+}
+
 /// Slice before opset 10 took starts, ends and axes as attributes.
 void buildSlice(Importer &im, const onnx::NodeProto &) {
   auto ops = inputs(im, 5);
@@ -756,6 +771,8 @@ const std::unordered_map<std::string, NodeBuilder> &builders() {
     };
     t["Slice"] = buildSlice;
     t["Split"] = buildSplit;
+    t["NegativeLogLikelihoodLoss"] = generic("NegativeLogLikelihoodLoss", 3);
+    t["SoftmaxCrossEntropyLoss"] = buildSoftmaxCrossEntropyLoss;
     t["LpNormalization"] = buildLpNormalization;
     t["MeanVarianceNormalization"] = buildMeanVarianceNormalization;
     t["DepthToSpace"] = [](Importer &im, const onnx::NodeProto &n) { buildDepthSpace(im, n, true); };

@@ -62,6 +62,10 @@ mlir::Value padSpatial(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v,
 mlir::Value castScalar(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v, ElemKind from,
                        mlir::Type toType, ElemKind to);
 
+/// Sum of `v` over `axes`, with the summed dims kept as 1.
+mlir::Value sumOver(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v,
+                    llvm::ArrayRef<int64_t> axes, ElemKind k);
+
 void populateElementwisePatterns(KilnTypeConverter &tc, mlir::RewritePatternSet &p);
 void populateMathPatterns(KilnTypeConverter &tc, mlir::RewritePatternSet &p);
 void populateConvPatterns(KilnTypeConverter &tc, mlir::RewritePatternSet &p);

@@ -333,11 +333,81 @@ struct PadLowering : OpConversionPattern<PadOp> {
   }
 };
 
+/// Per target element: loss = -input[n, t, d...] * w(t), w = weight[t] (or
+/// 1) and 0 for ignored targets; then none, sum, or sum(loss) / sum(w).
+struct NLLLossLowering : OpConversionPattern<NegativeLogLikelihoodLossOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(NegativeLogLikelihoodLossOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &r) const override {
+    if (failed(requireStatic(op, r)))
+      return failure();
+    Value input = adaptor.getInput(), target = adaptor.getTarget(), weight = adaptor.getWeight();
+    auto it = llvm::cast<RankedTensorType>(input.getType());
+    auto tt = llvm::cast<RankedTensorType>(target.getType());
+    auto elem = llvm::dyn_cast<FloatType>(it.getElementType());
+    if (!elem)
+      return r.notifyMatchFailure(op, "needs a float input");
+    bool hasWeight = !isa<NoneType>(weight.getType());
+    std::optional<int64_t> ignore = op.getIgnoreIndex();
+    int64_t classes = it.getDimSize(1), rank = tt.getRank();
+    Location loc = op.getLoc();
+    MLIRContext *ctx = r.getContext();
+    auto shape = tt.getShape();
+    Value lossInit = emptyTensor(r, loc, shape, elem), wInit = emptyTensor(r, loc, shape, elem);
+    SmallVector<AffineMap> maps(3, AffineMap::getMultiDimIdentityMap(rank, ctx));
+    SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
+    auto g = linalg::GenericOp::create(
+        r, loc, TypeRange{lossInit.getType(), wInit.getType()}, ValueRange{target},
+        ValueRange{lossInit, wInit}, maps, iters, [&](OpBuilder &b, Location l, ValueRange a) {
+          Value t = a[0];
+          Value ignored = arith::ConstantIntOp::create(b, l, b.getI1Type(), 0);
+          if (ignore)
+            ignored = arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, t,
+                                            arith::ConstantIntOp::create(b, l, t.getType(), *ignore));
+          Value k = arith::IndexCastOp::create(b, l, b.getIndexType(), t);
+          Value zero = arith::ConstantIndexOp::create(b, l, 0);
+          k = arith::MinSIOp::create(b, l, arith::MaxSIOp::create(b, l, k, zero),
+                                     arith::ConstantIndexOp::create(b, l, classes - 1));
+          SmallVector<Value> at{linalg::IndexOp::create(b, l, 0), k};
+          for (int64_t i = 1; i < rank; ++i)
+            at.push_back(linalg::IndexOp::create(b, l, i));
+          Value x = tensor::ExtractOp::create(b, l, input, at);
+          Value w = hasWeight ? Value(tensor::ExtractOp::create(b, l, weight, ValueRange{k}))
+                              : scalarConstant(b, l, elem, 1);
+          w = arith::SelectOp::create(b, l, ignored, scalarConstant(b, l, elem, 0), w);
+          Value loss = arith::NegFOp::create(b, l, arith::MulFOp::create(b, l, x, w));
+          linalg::YieldOp::create(b, l, ValueRange{loss, w});
+        });
+    Value loss = g.getResult(0);
+    StringRef reduction = op.getReduction();
+    if (reduction == "none") {
+      r.replaceOp(op, loss);
+      return success();
+    }
+    SmallVector<int64_t> all;
+    for (int64_t i = 0; i < rank; ++i)
+      all.push_back(i);
+    ElemKind k = ElemKind::of(elem);
+    auto total = [&](Value v) { return reshapeTo(r, loc, sumOver(r, loc, v, all, k), {}); };
+    Value sum = total(loss);
+    if (reduction == "mean") {
+      Value wsum = total(g.getResult(1));
+      sum = broadcastGeneric(r, loc, {}, elem, ValueRange{sum, wsum},
+                             [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                               return arith::DivFOp::create(b, l, a[0], a[1]);
+                             });
+    }
+    r.replaceOp(op, sum);
+    return success();
+  }
+};
+
 } // namespace
 
 void populateIndexingPatterns(KilnTypeConverter &tc, RewritePatternSet &p) {
   p.add<GatherLowering, ExpandLowering, TriluLowering, ArgLowering<ArgMaxOp, true>,
-        ArgLowering<ArgMinOp, false>, SplitLowering, GatherElementsLowering, PadLowering>(
+        ArgLowering<ArgMinOp, false>, SplitLowering, GatherElementsLowering, PadLowering,
+        NLLLossLowering>(
       tc, p.getContext());
 }
 

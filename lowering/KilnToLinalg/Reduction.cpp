@@ -445,6 +445,10 @@ struct RMSNormLowering : OpConversionPattern<RMSNormalizationOp> {
 
 } // namespace
 
+Value sumOver(OpBuilder &b, Location loc, Value v, ArrayRef<int64_t> axes, ElemKind k) {
+  return reduce(b, loc, v, axes, Combine::Sum, k);
+}
+
 void populateReductionPatterns(KilnTypeConverter &tc, RewritePatternSet &p) {
   p.add<ReduceLowering<ReduceSumOp, ReduceKind::Sum>,
         ReduceLowering<ReduceMeanOp, ReduceKind::Mean>,

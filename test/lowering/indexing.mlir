@@ -48,3 +48,16 @@ func.func @layernorm(%x: tensor<2x8xf32>, %s: tensor<8xf32>) -> tensor<2x8xf32> 
   %y, %m, %i = kiln.LayerNormalization %x, %s, %n : (tensor<2x8xf32>, tensor<8xf32>, none) -> (tensor<2x8xf32>, tensor<2x1xf32>, tensor<2x1xf32>)
   return %y : tensor<2x8xf32>
 }
+
+// NLL loss: per-target loss and weight in one generic, then the mean.
+// CHECK-LABEL: func.func @nll
+// CHECK: linalg.generic {{.*}} ins(%{{.*}} : tensor<3xi64>) outs(%{{.*}}, %{{.*}} : tensor<3xf32>, tensor<3xf32>)
+// CHECK: arith.cmpi eq
+// CHECK: tensor.extract %{{.*}}[%{{.*}}, %{{.*}}] : tensor<3x5xf32>
+// CHECK: arith.negf
+// CHECK: arith.divf
+func.func @nll(%x: tensor<3x5xf32>, %t: tensor<3xi64>) -> tensor<f32> {
+  %n = kiln.none
+  %0 = kiln.NegativeLogLikelihoodLoss %x, %t, %n {ignore_index = 1 : si64} : (tensor<3x5xf32>, tensor<3xi64>, none) -> tensor<f32>
+  return %0 : tensor<f32>
+}
