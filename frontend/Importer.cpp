@@ -713,6 +713,83 @@ void buildSoftmaxCrossEntropyLoss(Importer &im, const onnx::NodeProto &n) {
     im.values[n.output(1)] = logProb;
 }
 
+/// Per-axis quantization parameters: reshaped so they broadcast along
+/// `axis` of a tensor of rank `rank`; scalars and single elements as they are.
+Value alongAxis(Importer &im, Value param, int64_t axis, int64_t rank) {
+  auto t = llvm::dyn_cast<RankedTensorType>(param.getType());
+  if (!t || t.getRank() != 1 || t.getDimSize(0) == 1 || rank <= 1)
+    return param;
+  auto a = normalizeAxis(axis, rank);
+  if (!a)
+    im.fail("axis out of range");
+  llvm::SmallVector<int64_t> shape(rank - *a, 1);
+  shape[0] = t.getDimSize(0);
+  return im.make("Reshape", {param, im.i64Constant(shape)});
+}
+
+Value castTo(Importer &im, Value v, Type elem) {
+  if (llvm::cast<TensorType>(v.getType()).getElementType() == elem)
+    return v;
+  OperationState state(im.loc, "kiln.Cast");
+  state.addOperands(v);
+  state.addTypes(UnrankedTensorType::get(elem));
+  Operation *op = im.b.create(state);
+  im.typeOp(op);
+  return op->getResult(0);
+}
+
+void checkBlocked(Importer &im) {
+  if (const auto *b = im.attr("block_size"); b && b->i() != 0)
+    im.fail("blocked quantization (block_size) is not supported");
+}
+
+/// DequantizeLinear: (x - zero_point) * scale, per tensor or per axis.
+void buildDequantizeLinear(Importer &im, const onnx::NodeProto &n) {
+  checkBlocked(im);
+  Value x = im.input(0), scale = im.input(1), zp = im.input(2);
+  auto xt = llvm::dyn_cast<RankedTensorType>(x.getType());
+  if (!xt)
+    im.fail("needs a ranked input");
+  int64_t axis = im.attr("axis") ? im.attr("axis")->i() : 1;
+  Type f = llvm::cast<TensorType>(scale.getType()).getElementType();
+  Value v = castTo(im, x, f);
+  if (!llvm::isa<NoneType>(zp.getType()))
+    v = im.make("Sub", {v, alongAxis(im, castTo(im, zp, f), axis, xt.getRank())});
+  im.values[n.output(0)] = im.make("Mul", {v, alongAxis(im, scale, axis, xt.getRank())});
+}
+
+/// QuantizeLinear: saturate(round_half_even(x / scale) + zero_point).
+void buildQuantizeLinear(Importer &im, const onnx::NodeProto &n) {
+  checkBlocked(im);
+  Value x = im.input(0), scale = im.input(1), zp = im.input(2);
+  auto xt = llvm::dyn_cast<RankedTensorType>(x.getType());
+  if (!xt)
+    im.fail("needs a ranked input");
+  int64_t axis = im.attr("axis") ? im.attr("axis")->i() : 1;
+  Type target = im.b.getIntegerType(8, false);
+  if (!llvm::isa<NoneType>(zp.getType()))
+    target = llvm::cast<TensorType>(zp.getType()).getElementType();
+  else if (const auto *od = im.attr("output_dtype"); od && od->i() != 0)
+    target = im.elementType(od->i(), "output_dtype");
+  auto it = llvm::dyn_cast<IntegerType>(target);
+  if (!it || it.getWidth() == 1)
+    im.fail("quantizing to this element type is not supported");
+  Type f = xt.getElementType();
+  Value v = im.make("Round", {im.make("Div", {x, alongAxis(im, castTo(im, scale, f), axis, xt.getRank())})});
+  if (!llvm::isa<NoneType>(zp.getType()))
+    v = im.make("Add", {v, alongAxis(im, castTo(im, zp, f), axis, xt.getRank())});
+  bool isUnsigned = it.isUnsigned();
+  unsigned w = it.getWidth();
+  double lo = isUnsigned ? 0 : -std::ldexp(1.0, w - 1);
+  double hi = isUnsigned ? std::ldexp(1.0, w) - 1 : std::ldexp(1.0, w - 1) - 1;
+  auto scalar = [&](double d) {
+    auto t = RankedTensorType::get({}, f);
+    return ConstantOp::create(im.b, im.loc, t, DenseElementsAttr::get(t, FloatAttr::get(f, d))).getResult();
+  };
+  v = im.make("Clip", {v, scalar(lo), scalar(hi)});
+  im.values[n.output(0)] = castTo(im, v, target);
+}
+
 /// Slice before opset 10 took starts, ends and axes as attributes.
 void buildSlice(Importer &im, const onnx::NodeProto &) {
   auto ops = inputs(im, 5);
@@ -771,6 +848,8 @@ const std::unordered_map<std::string, NodeBuilder> &builders() {
     };
     t["Slice"] = buildSlice;
     t["Split"] = buildSplit;
+    t["QuantizeLinear"] = buildQuantizeLinear;
+    t["DequantizeLinear"] = buildDequantizeLinear;
     t["NegativeLogLikelihoodLoss"] = generic("NegativeLogLikelihoodLoss", 3);
     t["SoftmaxCrossEntropyLoss"] = buildSoftmaxCrossEntropyLoss;
     t["LpNormalization"] = buildLpNormalization;
