@@ -738,34 +738,40 @@ Value castTo(Importer &im, Value v, Type elem) {
   return op->getResult(0);
 }
 
-void checkBlocked(Importer &im) {
+/// The operands and axis both quantization ops read.
+struct QuantOperands {
+  Value x, scale, zeroPoint;
+  int64_t rank, axis;
+};
+
+QuantOperands readQuantOperands(Importer &im) {
   if (const auto *b = im.attr("block_size"); b && b->i() != 0)
     im.fail("blocked quantization (block_size) is not supported");
+  QuantOperands q{im.input(0), im.input(1), im.input(2), 0, 1};
+  auto xt = llvm::dyn_cast<RankedTensorType>(q.x.getType());
+  if (!xt)
+    im.fail("needs a ranked input");
+  q.rank = xt.getRank();
+  if (const auto *a = im.attr("axis"))
+    q.axis = a->i();
+  return q;
 }
 
 /// DequantizeLinear: (x - zero_point) * scale, per tensor or per axis.
 void buildDequantizeLinear(Importer &im, const onnx::NodeProto &n) {
-  checkBlocked(im);
-  Value x = im.input(0), scale = im.input(1), zp = im.input(2);
-  auto xt = llvm::dyn_cast<RankedTensorType>(x.getType());
-  if (!xt)
-    im.fail("needs a ranked input");
-  int64_t axis = im.attr("axis") ? im.attr("axis")->i() : 1;
-  Type f = llvm::cast<TensorType>(scale.getType()).getElementType();
-  Value v = castTo(im, x, f);
-  if (!llvm::isa<NoneType>(zp.getType()))
-    v = im.make("Sub", {v, alongAxis(im, castTo(im, zp, f), axis, xt.getRank())});
-  im.values[n.output(0)] = im.make("Mul", {v, alongAxis(im, scale, axis, xt.getRank())});
+  QuantOperands q = readQuantOperands(im);
+  Type f = llvm::cast<TensorType>(q.scale.getType()).getElementType();
+  Value v = castTo(im, q.x, f);
+  if (!llvm::isa<NoneType>(q.zeroPoint.getType()))
+    v = im.make("Sub", {v, alongAxis(im, castTo(im, q.zeroPoint, f), q.axis, q.rank)});
+  im.values[n.output(0)] = im.make("Mul", {v, alongAxis(im, q.scale, q.axis, q.rank)});
 }
 
 /// QuantizeLinear: saturate(round_half_even(x / scale) + zero_point).
 void buildQuantizeLinear(Importer &im, const onnx::NodeProto &n) {
-  checkBlocked(im);
-  Value x = im.input(0), scale = im.input(1), zp = im.input(2);
-  auto xt = llvm::dyn_cast<RankedTensorType>(x.getType());
-  if (!xt)
-    im.fail("needs a ranked input");
-  int64_t axis = im.attr("axis") ? im.attr("axis")->i() : 1;
+  QuantOperands q = readQuantOperands(im);
+  Value x = q.x, scale = q.scale, zp = q.zeroPoint;
+  int64_t axis = q.axis, rank = q.rank;
   Type target = im.b.getIntegerType(8, false);
   if (!llvm::isa<NoneType>(zp.getType()))
     target = llvm::cast<TensorType>(zp.getType()).getElementType();
@@ -774,10 +780,10 @@ void buildQuantizeLinear(Importer &im, const onnx::NodeProto &n) {
   auto it = llvm::dyn_cast<IntegerType>(target);
   if (!it || it.getWidth() == 1)
     im.fail("quantizing to this element type is not supported");
-  Type f = xt.getElementType();
-  Value v = im.make("Round", {im.make("Div", {x, alongAxis(im, castTo(im, scale, f), axis, xt.getRank())})});
+  Type f = llvm::cast<TensorType>(x.getType()).getElementType();
+  Value v = im.make("Round", {im.make("Div", {x, alongAxis(im, castTo(im, scale, f), axis, rank)})});
   if (!llvm::isa<NoneType>(zp.getType()))
-    v = im.make("Add", {v, alongAxis(im, castTo(im, zp, f), axis, xt.getRank())});
+    v = im.make("Add", {v, alongAxis(im, castTo(im, zp, f), axis, rank)});
   bool isUnsigned = it.isUnsigned();
   unsigned w = it.getWidth();
   double lo = isUnsigned ? 0 : -std::ldexp(1.0, w - 1);

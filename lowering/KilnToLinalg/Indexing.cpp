@@ -7,6 +7,21 @@ using namespace mlir;
 namespace kiln {
 namespace {
 
+/// An index read from an indices tensor, made usable: negative values
+/// count from the end (when `fromEnd`), and the result is clamped to
+/// [0, dim) so a bad index never reads out of bounds.
+Value clampedIndex(OpBuilder &b, Location l, Value raw, int64_t dim, bool fromEnd = true) {
+  Value k = arith::IndexCastOp::create(b, l, b.getIndexType(), raw);
+  Value n = arith::ConstantIndexOp::create(b, l, dim);
+  Value zero = arith::ConstantIndexOp::create(b, l, 0);
+  if (fromEnd) {
+    Value neg = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, k, zero);
+    k = arith::SelectOp::create(b, l, neg, arith::AddIOp::create(b, l, k, n), k);
+  }
+  Value last = arith::ConstantIndexOp::create(b, l, std::max<int64_t>(dim - 1, 0));
+  return arith::MinSIOp::create(b, l, arith::MaxSIOp::create(b, l, k, zero), last);
+}
+
 /// out[a..., i..., b...] = data[a..., indices[i...], b...], negative indices
 /// counting from the end. Out-of-range indices are clamped rather than read
 /// out of bounds.
@@ -35,14 +50,7 @@ struct GatherLowering : OpConversionPattern<GatherOp> {
     auto g = linalg::GenericOp::create(
         r, loc, TypeRange{init.getType()}, ValueRange{indices}, ValueRange{init}, maps, iters,
         [&](OpBuilder &b, Location l, ValueRange a) {
-          Value k = arith::IndexCastOp::create(b, l, b.getIndexType(), a[0]);
-          Value n = arith::ConstantIndexOp::create(b, l, dim);
-          Value zero = arith::ConstantIndexOp::create(b, l, 0);
-          Value neg = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, k, zero);
-          k = arith::SelectOp::create(b, l, neg, arith::AddIOp::create(b, l, k, n), k);
-          k = arith::MaxSIOp::create(b, l, k, zero);
-          k = arith::MinSIOp::create(b, l, k,
-                                     arith::SubIOp::create(b, l, n, arith::ConstantIndexOp::create(b, l, 1)));
+          Value k = clampedIndex(b, l, a[0], dim);
           SmallVector<Value> at;
           for (int64_t i = 0; i < axis; ++i)
             at.push_back(linalg::IndexOp::create(b, l, i));
@@ -217,13 +225,7 @@ struct GatherElementsLowering : OpConversionPattern<GatherElementsOp> {
     auto g = linalg::GenericOp::create(
         r, loc, TypeRange{init.getType()}, ValueRange{adaptor.getIndices()}, ValueRange{init},
         maps, iters, [&](OpBuilder &b, Location l, ValueRange a) {
-          Value k = arith::IndexCastOp::create(b, l, b.getIndexType(), a[0]);
-          Value n = arith::ConstantIndexOp::create(b, l, dim);
-          Value zero = arith::ConstantIndexOp::create(b, l, 0);
-          Value neg = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, k, zero);
-          k = arith::SelectOp::create(b, l, neg, arith::AddIOp::create(b, l, k, n), k);
-          k = arith::MinSIOp::create(b, l, arith::MaxSIOp::create(b, l, k, zero),
-                                     arith::SubIOp::create(b, l, n, arith::ConstantIndexOp::create(b, l, 1)));
+          Value k = clampedIndex(b, l, a[0], dim);
           SmallVector<Value> at;
           for (int64_t i = 0; i < rank; ++i)
             at.push_back(i == axis ? k : Value(linalg::IndexOp::create(b, l, i)));
@@ -364,10 +366,7 @@ struct NLLLossLowering : OpConversionPattern<NegativeLogLikelihoodLossOp> {
           if (ignore)
             ignored = arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, t,
                                             arith::ConstantIntOp::create(b, l, t.getType(), *ignore));
-          Value k = arith::IndexCastOp::create(b, l, b.getIndexType(), t);
-          Value zero = arith::ConstantIndexOp::create(b, l, 0);
-          k = arith::MinSIOp::create(b, l, arith::MaxSIOp::create(b, l, k, zero),
-                                     arith::ConstantIndexOp::create(b, l, classes - 1));
+          Value k = clampedIndex(b, l, t, classes, /*fromEnd=*/false);
           SmallVector<Value> at{linalg::IndexOp::create(b, l, 0), k};
           for (int64_t i = 1; i < rank; ++i)
             at.push_back(linalg::IndexOp::create(b, l, i));
