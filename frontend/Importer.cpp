@@ -796,6 +796,56 @@ void buildQuantizeLinear(Importer &im, const onnx::NodeProto &n) {
   im.values[n.output(0)] = castTo(im, v, target);
 }
 
+/// Hardmax: 1 where an element is the first maximum along axis, else 0,
+/// as Equal(ArgMax(x, keepdims), index along axis).
+void buildHardmax(Importer &im, const onnx::NodeProto &n) {
+  Value x = im.input(0);
+  auto type = llvm::dyn_cast<RankedTensorType>(x.getType());
+  if (!type || !type.hasStaticShape())
+    im.fail("needs a static input shape");
+  int64_t axis = im.attr("axis") ? im.attr("axis")->i() : -1;
+  if (im.opset < 13)
+    im.fail("opset < 13 (2-D coercion) is not supported");
+  auto a = normalizeAxis(axis, type.getRank());
+  if (!a)
+    im.fail("axis out of range");
+  Value arg = im.make("ArgMax", {x}, {im.intAttr("axis", *a), im.intAttr("keepdims", 1)});
+  int64_t dim = type.getDimSize(*a);
+  llvm::SmallVector<int64_t> iota(dim), shape(type.getRank() - *a, 1);
+  for (int64_t i = 0; i < dim; ++i)
+    iota[i] = i;
+  shape[0] = dim;
+  Value index = im.make("Reshape", {im.i64Constant(iota), im.i64Constant(shape)});
+  Value hit = im.make("Equal", {arg, index});
+  OperationState cast(im.loc, "kiln.Cast");
+  cast.addOperands(hit);
+  cast.addTypes(UnrankedTensorType::get(type.getElementType()));
+  Operation *op = im.b.create(cast);
+  im.typeOp(op);
+  im.values[n.output(0)] = op->getResult(0);
+}
+
+/// EyeLike of a static 2-D input is a constant.
+void buildEyeLike(Importer &im, const onnx::NodeProto &n) {
+  auto type = llvm::dyn_cast<RankedTensorType>(im.input(0).getType());
+  if (!type || type.getRank() != 2 || !type.hasStaticShape())
+    im.fail("needs a static 2-D input");
+  int onnxType = im.attr("dtype") ? im.attr("dtype")->i() : -1;
+  Type elem = onnxType >= 0 ? im.elementType(onnxType, "dtype") : type.getElementType();
+  int64_t k = im.attr("k") ? im.attr("k")->i() : 0;
+  auto out = RankedTensorType::get(type.getShape(), elem);
+  if (out.getNumElements() > (1 << 22))
+    im.fail("EyeLike of more than 4M elements is not supported");
+  llvm::SmallVector<Attribute> values;
+  for (int64_t i = 0; i < type.getDimSize(0); ++i)
+    for (int64_t j = 0; j < type.getDimSize(1); ++j) {
+      bool one = j - i == k;
+      values.push_back(llvm::isa<FloatType>(elem) ? Attribute(FloatAttr::get(elem, one ? 1.0 : 0.0))
+                                                 : Attribute(IntegerAttr::get(elem, one ? 1 : 0)));
+    }
+  im.values[n.output(0)] = ConstantOp::create(im.b, im.loc, out, DenseElementsAttr::get(out, values));
+}
+
 /// Slice before opset 10 took starts, ends and axes as attributes.
 void buildSlice(Importer &im, const onnx::NodeProto &) {
   auto ops = inputs(im, 5);
@@ -854,6 +904,8 @@ const std::unordered_map<std::string, NodeBuilder> &builders() {
     };
     t["Slice"] = buildSlice;
     t["Split"] = buildSplit;
+    t["Hardmax"] = buildHardmax;
+    t["EyeLike"] = buildEyeLike;
     t["QuantizeLinear"] = buildQuantizeLinear;
     t["DequantizeLinear"] = buildDequantizeLinear;
     t["NegativeLogLikelihoodLoss"] = generic("NegativeLogLikelihoodLoss", 3);
