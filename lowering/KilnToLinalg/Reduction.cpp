@@ -360,6 +360,15 @@ Value meanOverTrailing(OpBuilder &b, Location loc, Value v, int64_t axis, ElemKi
   return divideBy(b, loc, reduce(b, loc, v, axes, Combine::Sum, k), count, k);
 }
 
+/// Mean of v*v over dims axis..rank-1, in keepdims form: the variance of a
+/// centered tensor (LayerNormalization) or the mean square (RMSNormalization).
+Value meanOfSquares(OpBuilder &b, Location loc, Value v, int64_t axis, ElemKind k) {
+  Value sq = mapElements(b, loc, v, [](OpBuilder &nb, Location l, Value x) -> Value {
+    return arith::MulFOp::create(nb, l, x, x);
+  });
+  return meanOverTrailing(b, loc, sq, axis, k);
+}
+
 struct LayerNormLowering : OpConversionPattern<LayerNormalizationOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(LayerNormalizationOp op, OpAdaptor adaptor,
@@ -380,10 +389,7 @@ struct LayerNormLowering : OpConversionPattern<LayerNormalizationOp> {
                                   [](OpBuilder &b, Location l, ValueRange a) -> Value {
                                     return arith::SubFOp::create(b, l, a[0], a[1]);
                                   });
-    Value sq = mapElements(r, loc, diff, [](OpBuilder &b, Location l, Value v) -> Value {
-      return arith::MulFOp::create(b, l, v, v);
-    });
-    Value var = meanOverTrailing(r, loc, sq, axis, k);
+    Value var = meanOfSquares(r, loc, diff, axis, k);
     Value inv = mapElements(r, loc, var, [&](OpBuilder &b, Location l, Value v) -> Value {
       Value s = math::SqrtOp::create(b, l, arith::AddFOp::create(b, l, v, scalarConstant(b, l, elem, eps)));
       return arith::DivFOp::create(b, l, scalarConstant(b, l, elem, 1), s);
@@ -428,10 +434,7 @@ struct RMSNormLowering : OpConversionPattern<RMSNormalizationOp> {
     ElemKind k = ElemKind::of(t);
     int64_t axis = *normalizeAxis(op.getAxis(), t.getRank());
     double eps = op.getEpsilon().convertToDouble();
-    Value sq = mapElements(r, loc, x, [](OpBuilder &b, Location l, Value v) -> Value {
-      return arith::MulFOp::create(b, l, v, v);
-    });
-    Value ms = meanOverTrailing(r, loc, sq, axis, k);
+    Value ms = meanOfSquares(r, loc, x, axis, k);
     Value y = broadcastGeneric(
         r, loc, t.getShape(), elem, ValueRange{x, ms, adaptor.getScale()},
         [&](OpBuilder &b, Location l, ValueRange a) -> Value {

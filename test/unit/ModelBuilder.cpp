@@ -49,6 +49,27 @@ ModelBuilder &ModelBuilder::initializer(const std::string &name, std::vector<int
   return *this;
 }
 
+ModelBuilder &ModelBuilder::externalInitializer(const std::string &name,
+                                                std::vector<int64_t> dims,
+                                                const std::string &location,
+                                                const std::string &offset) {
+  auto *t = model_.mutable_graph()->add_initializer();
+  t->set_name(name);
+  t->set_data_type(onnx::TensorProto::FLOAT);
+  for (int64_t d : dims)
+    t->add_dims(d);
+  t->set_data_location(onnx::TensorProto::EXTERNAL);
+  auto *kv = t->add_external_data();
+  kv->set_key("location");
+  kv->set_value(location);
+  if (!offset.empty()) {
+    kv = t->add_external_data();
+    kv->set_key("offset");
+    kv->set_value(offset);
+  }
+  return *this;
+}
+
 onnx::NodeProto &ModelBuilder::node(const std::string &opType, std::vector<std::string> inputs,
                                     std::vector<std::string> outputs, const std::string &name) {
   auto *n = model_.mutable_graph()->add_node();

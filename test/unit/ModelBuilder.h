@@ -19,6 +19,11 @@ public:
   ModelBuilder &output(const std::string &name, int elemType);
   ModelBuilder &initializer(const std::string &name, std::vector<int64_t> dims,
                             std::vector<float> values);
+  /// A float initializer whose data lives in `location` (relative to the
+  /// model's folder), optionally at `offset`.
+  ModelBuilder &externalInitializer(const std::string &name, std::vector<int64_t> dims,
+                                    const std::string &location,
+                                    const std::string &offset = "");
   onnx::NodeProto &node(const std::string &opType, std::vector<std::string> inputs,
                         std::vector<std::string> outputs, const std::string &name = "");
   std::string bytes() const;

@@ -111,15 +111,7 @@ TEST(Session, InvalidNodeNamesNodeAndReason) {
 TEST(Session, ExternalDataMayNotEscapeTheModelFolder) {
   for (const char *location : {"../secret.bin", "/etc/passwd", "missing.bin"}) {
     ModelBuilder m;
-    m.input("x", F32, {2}).output("y", F32);
-    auto *init = m.model().mutable_graph()->add_initializer();
-    init->set_name("w");
-    init->set_data_type(onnx::TensorProto::FLOAT);
-    init->add_dims(2);
-    init->set_data_location(onnx::TensorProto::EXTERNAL);
-    auto *kv = init->add_external_data();
-    kv->set_key("location");
-    kv->set_value(location);
+    m.input("x", F32, {2}).output("y", F32).externalInitializer("w", {2}, location);
     m.node("Add", {"x", "w"}, {"y"});
     std::string dir = ::testing::TempDir() + "/kiln_ext";
     std::system(("mkdir -p " + dir).c_str());
@@ -138,18 +130,7 @@ TEST(Session, ExternalDataBeyondEndOfFileIsRefused) {
   std::ofstream(dir + "/w.bin", std::ios::binary).write(reinterpret_cast<char *>(w), 8);
   auto build = [&](const std::string &offset) {
     ModelBuilder m;
-    m.input("x", F32, {2}).output("y", F32);
-    auto *init = m.model().mutable_graph()->add_initializer();
-    init->set_name("w");
-    init->set_data_type(onnx::TensorProto::FLOAT);
-    init->add_dims(2);
-    init->set_data_location(onnx::TensorProto::EXTERNAL);
-    auto *kv = init->add_external_data();
-    kv->set_key("location");
-    kv->set_value("w.bin");
-    kv = init->add_external_data();
-    kv->set_key("offset");
-    kv->set_value(offset);
+    m.input("x", F32, {2}).output("y", F32).externalInitializer("w", {2}, "w.bin", offset);
     m.node("Add", {"x", "w"}, {"y"});
     std::ofstream(dir + "/model.onnx", std::ios::binary) << m.bytes();
   };
