@@ -74,11 +74,27 @@ elementwise(Operation *op, llvm::ArrayRef<IntTensor> in, llvm::ArrayRef<int64_t>
             return std::nullopt;
           return a[0] / a[1];
         })
+        .Case<ModOp>([&](ModOp m) -> std::optional<int64_t> {
+          if (a[1] == 0)
+            return std::nullopt;
+          int64_t r = a[0] % a[1];
+          // Integer Mod takes the sign of the divisor unless fmod is set.
+          if (!m.getFmod() && r != 0 && ((r < 0) != (a[1] < 0)))
+            r += a[1];
+          return r;
+        })
         .Case<MaxOp>([&](auto) { return *std::max_element(a.begin(), a.end()); })
         .Case<MinOp>([&](auto) { return *std::min_element(a.begin(), a.end()); })
         .Case<EqualOp>([&](auto) { return int64_t(a[0] == a[1]); })
         .Case<LessOp>([&](auto) { return int64_t(a[0] < a[1]); })
         .Case<GreaterOp>([&](auto) { return int64_t(a[0] > a[1]); })
+        .Case<LessOrEqualOp>([&](auto) { return int64_t(a[0] <= a[1]); })
+        .Case<GreaterOrEqualOp>([&](auto) { return int64_t(a[0] >= a[1]); })
+        .Case<AndOp>([&](auto) { return int64_t(a[0] && a[1]); })
+        .Case<OrOp>([&](auto) { return int64_t(a[0] || a[1]); })
+        .Case<XorOp>([&](auto) { return int64_t((a[0] != 0) != (a[1] != 0)); })
+        .Case<NotOp>([&](auto) { return int64_t(!a[0]); })
+        .Case<SignOp>([&](auto) { return int64_t((a[0] > 0) - (a[0] < 0)); })
         .Case<NegOp>([&](auto) { return -a[0]; })
         .Case<AbsOp>([&](auto) { return a[0] < 0 ? -a[0] : a[0]; })
         .Case<WhereOp>([&](auto) { return a[0] ? a[1] : a[2]; })

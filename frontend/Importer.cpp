@@ -6,7 +6,7 @@
 // type it with the shared shape rules.
 //
 //===----------------------------------------------------------------------===//
-#include "frontend/Importer.h"
+#include "frontend/ImporterImpl.h"
 #include "dialect/KilnDialect.h"
 #include "dialect/ShapeHelpers.h"
 #include "frontend/TensorProto.h"
@@ -68,244 +68,7 @@ namespace {
 
 std::string domainName(const std::string &d) { return d.empty() ? "ai.onnx" : d; }
 
-class Importer;
-using NodeBuilder = std::function<void(Importer &, const onnx::NodeProto &)>;
-
-class Importer {
-public:
-  Importer(MLIRContext &ctx, const ImportOptions &opts)
-      : ctx(ctx), opts(opts), b(&ctx),
-        modelName(opts.modelPath.empty() ? "<memory>" : opts.modelPath) {
-    auto slash = opts.modelPath.find_last_of('/');
-    baseDir = slash == std::string::npos ? "." : opts.modelPath.substr(0, slash);
-  }
-
-  OwningOpRef<ModuleOp> run(const onnx::ModelProto &model);
-
-  // --- used by node builders ---
-  MLIRContext &ctx;
-  const ImportOptions &opts;
-  OpBuilder b;
-  std::string modelName, baseDir;
-  int64_t opset = 0;
-  Location loc = UnknownLoc::get(&ctx);
-  const onnx::NodeProto *node = nullptr;
-
-  [[noreturn]] void fail(const std::string &msg) const {
-    if (node)
-      throw Error("model '" + modelName + "': node '" + nodeName(*node) + "' (" +
-                  node->op_type() + "): " + msg);
-    throw Error("model '" + modelName + "': " + msg);
-  }
-
-  std::string nodeName(const onnx::NodeProto &n) const {
-    return n.name().empty() ? n.op_type() + "#" + std::to_string(nodeIndex) : n.name();
-  }
-
-  Type elementType(int onnxType, const std::string &what) {
-    auto t = fromOnnxType(onnxType);
-    if (!t)
-      fail(what + " has element type " + onnxTypeName(onnxType) + ", which is not supported");
-    switch (*t) {
-    case ElementType::Float32: return b.getF32Type();
-    case ElementType::Float64: return b.getF64Type();
-    case ElementType::Float16: return b.getF16Type();
-    case ElementType::BFloat16: return b.getBF16Type();
-    case ElementType::Int8: return b.getIntegerType(8);
-    case ElementType::Int16: return b.getIntegerType(16);
-    case ElementType::Int32: return b.getIntegerType(32);
-    case ElementType::Int64: return b.getIntegerType(64);
-    case ElementType::UInt8: return b.getIntegerType(8, false);
-    case ElementType::UInt16: return b.getIntegerType(16, false);
-    case ElementType::UInt32: return b.getIntegerType(32, false);
-    case ElementType::UInt64: return b.getIntegerType(64, false);
-    case ElementType::Bool: return b.getI1Type();
-    }
-    return {};
-  }
-
-  Value constant(const Tensor &t) {
-    Type elem = elementType(toOnnxType(t.type()), "constant");
-    auto type = RankedTensorType::get(t.shape(), elem);
-    DenseElementsAttr attr;
-    if (t.type() == ElementType::Bool) {
-      std::vector<bool> bits;
-      llvm::SmallVector<bool> values;
-      for (int64_t i = 0; i < t.numElements(); ++i)
-        values.push_back(t.data<uint8_t>()[i] != 0);
-      attr = DenseElementsAttr::get(type, llvm::ArrayRef<bool>(values));
-    } else {
-      attr = DenseElementsAttr::getFromRawBuffer(
-          type, llvm::ArrayRef<char>(static_cast<const char *>(t.data()), t.byteSize()));
-    }
-    return ConstantOp::create(b, loc, type, attr);
-  }
-
-  Value none() { return NoneOp::create(b, loc, b.getNoneType()); }
-
-  Value input(int i) {
-    if (i >= node->input_size() || node->input(i).empty())
-      return none();
-    auto it = values.find(node->input(i));
-    if (it == values.end())
-      fail("input '" + node->input(i) + "' is not defined before use");
-    return it->second;
-  }
-
-  Attribute convertAttribute(const onnx::AttributeProto &a) {
-    switch (a.type()) {
-    case onnx::AttributeProto::INT:
-      return IntegerAttr::get(b.getIntegerType(64, true), a.i());
-    case onnx::AttributeProto::FLOAT: return b.getF32FloatAttr(a.f());
-    case onnx::AttributeProto::STRING: return b.getStringAttr(a.s());
-    case onnx::AttributeProto::INTS:
-      return b.getI64ArrayAttr(llvm::SmallVector<int64_t>(a.ints().begin(), a.ints().end()));
-    case onnx::AttributeProto::FLOATS:
-      return b.getF32ArrayAttr(llvm::SmallVector<float>(a.floats().begin(), a.floats().end()));
-    case onnx::AttributeProto::STRINGS: {
-      llvm::SmallVector<Attribute> s;
-      for (const auto &x : a.strings())
-        s.push_back(b.getStringAttr(x));
-      return b.getArrayAttr(s);
-    }
-    case onnx::AttributeProto::TENSOR: {
-      Value v = constant(tensorFromProto(a.t(), baseDir, "attribute '" + a.name() + "'"));
-      Attribute attr = v.getDefiningOp<ConstantOp>().getValue();
-      v.getDefiningOp()->erase();
-      return attr;
-    }
-    default:
-      fail("attribute '" + a.name() + "' has a kind Kiln does not support");
-    }
-  }
-
-  const onnx::AttributeProto *attr(const std::string &name) const {
-    for (const auto &a : node->attribute())
-      if (a.name() == name)
-        return &a;
-    return nullptr;
-  }
-
-  /// Creates kiln.<opName> from operands and the node's attributes minus
-  /// `dropped`, types it and binds the node's outputs.
-  Operation *create(StringRef opName, ValueRange operands, std::set<std::string> dropped = {},
-                    Type resultElement = {}, unsigned numResults = 1,
-                    llvm::ArrayRef<NamedAttribute> extra = {}) {
-    std::string full = ("kiln." + opName).str();
-    auto registered = RegisteredOperationName::lookup(full, &ctx);
-    if (!registered)
-      fail("no dialect op " + full);
-    OperationState state(loc, full);
-    state.addOperands(operands);
-    for (const auto &a : node->attribute()) {
-      if (dropped.count(a.name()))
-        continue;
-      bool known = llvm::any_of(registered->getAttributeNames(),
-                                [&](StringAttr n) { return n.getValue() == a.name(); });
-      if (!known)
-        fail("attribute '" + a.name() + "' is not supported");
-      state.addAttribute(a.name(), convertAttribute(a));
-    }
-    for (const NamedAttribute &a : extra)
-      state.addAttribute(a.getName(), a.getValue());
-    Type placeholder = UnrankedTensorType::get(resultElement ? resultElement : b.getF32Type());
-    state.addTypes(llvm::SmallVector<Type>(numResults, placeholder));
-    Operation *op = b.create(state);
-    typeOp(op);
-    // Shape arithmetic on constants folds, so the shapes it feeds are static.
-    if (auto folded = foldIntegerOp(op)) {
-      Operation *cst = ConstantOp::create(b, loc, folded->getType(), *folded);
-      op->replaceAllUsesWith(cst);
-      op->erase();
-      return cst;
-    }
-    return op;
-  }
-
-  /// Untrusted models must not make Kiln allocate without bound: no tensor
-  /// a model defines may exceed this size.
-  static constexpr uint64_t kMaxTensorBytes = 8ULL << 30;
-
-  void checkSize(Type type) {
-    auto t = llvm::dyn_cast<RankedTensorType>(type);
-    if (!t || !t.hasStaticShape())
-      return;
-    uint64_t bytes = (t.getElementTypeBitWidth() + 7) / 8;
-    for (int64_t d : t.getShape()) {
-      if (d && bytes > kMaxTensorBytes / d)
-        fail("a tensor of shape " + shapeText(t.getShape()) + " exceeds Kiln's 8 GiB limit");
-      bytes *= d;
-    }
-    if (bytes > kMaxTensorBytes)
-      fail("a tensor of shape " + shapeText(t.getShape()) + " exceeds Kiln's 8 GiB limit");
-  }
-
-  static std::string shapeText(llvm::ArrayRef<int64_t> shape) {
-    std::string r = "[";
-    for (size_t i = 0; i < shape.size(); ++i)
-      r += (i ? "," : "") + std::to_string(shape[i]);
-    return r + "]";
-  }
-
-  void typeOp(Operation *op) {
-    std::string diag;
-    {
-      ScopedDiagnosticHandler handler(&ctx, [&](Diagnostic &d) {
-        if (diag.empty())
-          diag = d.str();
-        return success();
-      });
-      if (failed(verify(op, /*verifyRecursively=*/false)) || failed(inferShapes(op))) {
-        if (diag.empty())
-          diag = "invalid operands or attributes";
-      }
-    }
-    if (diag.empty())
-      for (Type t : op->getResultTypes())
-        checkSize(t);
-    if (!diag.empty()) {
-      // The op names itself ("'kiln.Conv' op ..."); keep just the reason.
-      auto pos = diag.find(" op ");
-      fail(pos != std::string::npos && diag.rfind("'kiln.", 0) == 0 ? diag.substr(pos + 4)
-                                                                   : diag);
-    }
-  }
-
-  /// Creates and types kiln.<opName> from explicit operands and attributes
-  /// (for ops the importer composes out of others).
-  Value make(StringRef opName, ValueRange operands, llvm::ArrayRef<NamedAttribute> attrs = {}) {
-    OperationState state(loc, ("kiln." + opName).str());
-    state.addOperands(operands);
-    state.addAttributes(attrs);
-    state.addTypes(UnrankedTensorType::get(b.getF32Type()));
-    Operation *op = b.create(state);
-    typeOp(op);
-    return op->getResult(0);
-  }
-
-  NamedAttribute intAttr(StringRef name, int64_t v) {
-    return NamedAttribute(b.getStringAttr(name), IntegerAttr::get(b.getIntegerType(64, true), v));
-  }
-
-  void bindOutputs(Operation *op) {
-    if (node->output_size() > (int)op->getNumResults())
-      for (int i = op->getNumResults(); i < node->output_size(); ++i)
-        if (!node->output(i).empty())
-          fail("output " + std::to_string(i) + " ('" + node->output(i) +
-               "') is not supported");
-    for (int i = 0; i < node->output_size() && i < (int)op->getNumResults(); ++i)
-      if (!node->output(i).empty())
-        values[node->output(i)] = op->getResult(i);
-  }
-
-  Value i64Constant(llvm::ArrayRef<int64_t> v) {
-    return constant(Tensor::fromBytes(ElementType::Int64, {(int64_t)v.size()}, v.data(),
-                                      v.size() * 8));
-  }
-
-  std::unordered_map<std::string, Value> values;
-  int nodeIndex = 0;
-};
+} // namespace
 
 // ---------------------------------------------------------------------------
 // Node builders
@@ -319,8 +82,7 @@ std::vector<Value> inputs(Importer &im, int count) {
   return v;
 }
 
-NodeBuilder generic(std::string opName, int numOperands,
-                    std::set<std::string> legacy = {"consumed_inputs"}) {
+NodeBuilder generic(std::string opName, int numOperands, std::set<std::string> legacy) {
   return [=](Importer &im, const onnx::NodeProto &) {
     if (numOperands >= 0 && im.node->input_size() > numOperands)
       im.fail("has " + std::to_string(im.node->input_size()) + " inputs, at most " +
@@ -328,6 +90,8 @@ NodeBuilder generic(std::string opName, int numOperands,
     im.bindOutputs(im.create(opName, inputs(im, numOperands), legacy));
   };
 }
+
+namespace {
 
 /// Older opsets gave some inputs as attributes; turns attribute `name` into a
 /// constant operand at position `index`.
@@ -636,9 +400,7 @@ void buildLpNormalization(Importer &im, const onnx::NodeProto &n) {
   Value norm = im.make(p == 1 ? "ReduceL1" : "ReduceL2", {x, im.i64Constant({axis})},
                        {im.intAttr("keepdims", 1)});
   // A zero vector stays zero (no 0/0).
-  auto scalarType = RankedTensorType::get({}, type.getElementType());
-  Value zero = ConstantOp::create(im.b, im.loc, scalarType,
-                                  DenseElementsAttr::get(scalarType, FloatAttr::get(type.getElementType(), 0.0)));
+  Value zero = im.scalar(type.getElementType(), 0.0);
   Value isZero = im.make("Equal", {norm, zero});
   im.values[n.output(0)] = im.make("Where", {isZero, zero, im.make("Div", {x, norm})});
 }
@@ -652,11 +414,7 @@ void buildMeanVarianceNormalization(Importer &im, const onnx::NodeProto &n) {
   auto type = llvm::dyn_cast<RankedTensorType>(x.getType());
   if (!type || !llvm::isa<FloatType>(type.getElementType()))
     im.fail("needs a ranked float input");
-  auto scalar = [&](double v) {
-    auto t = RankedTensorType::get({}, type.getElementType());
-    return ConstantOp::create(im.b, im.loc, t, DenseElementsAttr::get(t, FloatAttr::get(type.getElementType(), v)))
-        .getResult();
-  };
+  auto scalar = [&](double v) { return im.scalar(type.getElementType(), v); };
   Value mean = im.make("ReduceMean", {x, im.i64Constant(axes)}, {im.intAttr("keepdims", 1)});
   Value d = im.make("Sub", {x, mean});
   Value var = im.make("ReduceMean", {im.make("Mul", {d, d}), im.i64Constant(axes)},
@@ -727,17 +485,6 @@ Value alongAxis(Importer &im, Value param, int64_t axis, int64_t rank) {
   return im.make("Reshape", {param, im.i64Constant(shape)});
 }
 
-Value castTo(Importer &im, Value v, Type elem) {
-  if (llvm::cast<TensorType>(v.getType()).getElementType() == elem)
-    return v;
-  OperationState state(im.loc, "kiln.Cast");
-  state.addOperands(v);
-  state.addTypes(UnrankedTensorType::get(elem));
-  Operation *op = im.b.create(state);
-  im.typeOp(op);
-  return op->getResult(0);
-}
-
 /// The operands and axis both quantization ops read.
 struct QuantOperands {
   Value x, scale, zeroPoint;
@@ -761,9 +508,9 @@ QuantOperands readQuantOperands(Importer &im) {
 void buildDequantizeLinear(Importer &im, const onnx::NodeProto &n) {
   QuantOperands q = readQuantOperands(im);
   Type f = llvm::cast<TensorType>(q.scale.getType()).getElementType();
-  Value v = castTo(im, q.x, f);
+  Value v = im.castTo(q.x, f);
   if (!llvm::isa<NoneType>(q.zeroPoint.getType()))
-    v = im.make("Sub", {v, alongAxis(im, castTo(im, q.zeroPoint, f), q.axis, q.rank)});
+    v = im.make("Sub", {v, alongAxis(im, im.castTo(q.zeroPoint, f), q.axis, q.rank)});
   im.values[n.output(0)] = im.make("Mul", {v, alongAxis(im, q.scale, q.axis, q.rank)});
 }
 
@@ -781,19 +528,16 @@ void buildQuantizeLinear(Importer &im, const onnx::NodeProto &n) {
   if (!it || it.getWidth() == 1)
     im.fail("quantizing to this element type is not supported");
   Type f = llvm::cast<TensorType>(x.getType()).getElementType();
-  Value v = im.make("Round", {im.make("Div", {x, alongAxis(im, castTo(im, scale, f), axis, rank)})});
+  Value v = im.make("Round", {im.make("Div", {x, alongAxis(im, im.castTo(scale, f), axis, rank)})});
   if (!llvm::isa<NoneType>(zp.getType()))
-    v = im.make("Add", {v, alongAxis(im, castTo(im, zp, f), axis, rank)});
+    v = im.make("Add", {v, alongAxis(im, im.castTo(zp, f), axis, rank)});
   bool isUnsigned = it.isUnsigned();
   unsigned w = it.getWidth();
   double lo = isUnsigned ? 0 : -std::ldexp(1.0, w - 1);
   double hi = isUnsigned ? std::ldexp(1.0, w) - 1 : std::ldexp(1.0, w - 1) - 1;
-  auto scalar = [&](double d) {
-    auto t = RankedTensorType::get({}, f);
-    return ConstantOp::create(im.b, im.loc, t, DenseElementsAttr::get(t, FloatAttr::get(f, d))).getResult();
-  };
+  auto scalar = [&](double d) { return im.scalar(f, d); };
   v = im.make("Clip", {v, scalar(lo), scalar(hi)});
-  im.values[n.output(0)] = castTo(im, v, target);
+  im.values[n.output(0)] = im.castTo(v, target);
 }
 
 /// Hardmax: 1 where an element is the first maximum along axis, else 0,
@@ -932,10 +676,13 @@ const std::unordered_map<std::string, NodeBuilder> &builders() {
     for (const char *op : {"ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1",
                            "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare"})
       t[op] = attrToInput(op, 2, 1, "axes", 18);
+    addAttentionBuilders(t);
     return t;
   }();
   return table;
 }
+
+} // namespace
 
 OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
   const onnx::GraphProto &graph = model.graph();
@@ -1044,8 +791,6 @@ OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
     fail("imported graph does not verify: " + diag);
   return module;
 }
-
-} // namespace
 
 void checkOpsSupported(const onnx::ModelProto &model, const std::string &modelName) {
   std::map<std::string, int64_t> opsets;

@@ -11,14 +11,32 @@ Value zeroFilled(OpBuilder &b, Location loc, ArrayRef<int64_t> shape, Type elem)
   return filledTensor(b, loc, shape, scalarConstant(b, loc, elem, 0));
 }
 
+/// Half-precision products are summed in f32, as the reference does: a
+/// long f16 sum loses digits the tests (and users) can see.
+Type accumulatorType(Type elem) {
+  return elem.isF16() || elem.isBF16() ? Float32Type::get(elem.getContext()) : elem;
+}
+
+/// `acc` rounded back to `elem` when it was accumulated wider.
+Value narrowTo(OpBuilder &b, Location loc, Value acc, Type elem) {
+  auto t = llvm::cast<RankedTensorType>(acc.getType());
+  if (t.getElementType() == elem)
+    return acc;
+  return broadcastGeneric(b, loc, t.getShape(), elem, acc,
+                          [&](OpBuilder &b, Location l, ValueRange x) -> Value {
+                            return arith::TruncFOp::create(b, l, elem, x[0]);
+                          });
+}
+
 Value matmul2d(OpBuilder &b, Location loc, Value a, Value bm) {
   auto at = llvm::cast<RankedTensorType>(a.getType());
   auto bt = llvm::cast<RankedTensorType>(bm.getType());
   SmallVector<int64_t> shape{at.getDimSize(0), bt.getDimSize(1)};
-  Value init = zeroFilled(b, loc, shape, at.getElementType());
-  return linalg::MatmulOp::create(b, loc, TypeRange{init.getType()}, ValueRange{a, bm},
-                                  ValueRange{init})
-      .getResult(0);
+  Value init = zeroFilled(b, loc, shape, accumulatorType(at.getElementType()));
+  Value acc = linalg::MatmulOp::create(b, loc, TypeRange{init.getType()}, ValueRange{a, bm},
+                                       ValueRange{init})
+                  .getResult(0);
+  return narrowTo(b, loc, acc, at.getElementType());
 }
 
 /// Materializes `v` broadcast to `shape` (rank may grow on the left).
@@ -81,10 +99,11 @@ struct MatMulLowering : OpConversionPattern<MatMulOp> {
       bFull.append({k, n});
       Value a3 = reshapeTo(r, loc, broadcastTo(r, loc, a, aFull), {batchCount, m, k});
       Value b3 = reshapeTo(r, loc, broadcastTo(r, loc, bm, bFull), {batchCount, k, n});
-      Value init = zeroFilled(r, loc, {batchCount, m, n}, at.getElementType());
+      Value init = zeroFilled(r, loc, {batchCount, m, n}, accumulatorType(at.getElementType()));
       result = linalg::BatchMatmulOp::create(r, loc, TypeRange{init.getType()},
                                              ValueRange{a3, b3}, ValueRange{init})
                    .getResult(0);
+      result = narrowTo(r, loc, result, at.getElementType());
     }
     r.replaceOp(op, reshapeTo(r, loc, result, outShape));
     return success();

@@ -1,0 +1,187 @@
+//===- Attention.cpp - attention blocks composed from dialect ops ---------===//
+//
+// Attention (opset 23/24) is imported as the graph its definition describes:
+// scaled Q·Kᵀ, softcap, an additive bias built from the mask, the causal
+// frontier and the padding lengths, a softmax whose fully-masked rows are
+// zeroed, and the product with V. The matmuls, softmax and elementwise ops
+// it becomes are the ones every other model uses, so fusion and tiling apply
+// to it unchanged.
+//
+//===----------------------------------------------------------------------===//
+#include "frontend/ImporterImpl.h"
+#include <cmath>
+#include <limits>
+
+namespace kiln {
+namespace {
+
+RankedTensorType staticType(Importer &im, Value v, const char *what) {
+  auto t = llvm::dyn_cast<RankedTensorType>(v.getType());
+  if (!t || !t.hasStaticShape())
+    im.fail(std::string("input '") + what + "' needs a static shape");
+  return t;
+}
+
+Value transpose(Importer &im, Value v, llvm::ArrayRef<int64_t> perm) {
+  return im.make("Transpose", {v},
+                 {NamedAttribute(im.b.getStringAttr("perm"), im.b.getI64ArrayAttr(perm))});
+}
+
+Value reshape(Importer &im, Value v, llvm::ArrayRef<int64_t> shape) {
+  return im.make("Reshape", {v, im.i64Constant(shape)});
+}
+
+/// (B, S, heads*D) -> (B, heads, S, D).
+Value splitHeads(Importer &im, Value v, int64_t heads, const char *what) {
+  auto t = staticType(im, v, what);
+  if (heads <= 0 || t.getDimSize(2) % heads)
+    im.fail(std::string("hidden size of '") + what + "' is not a multiple of its head count");
+  return transpose(im, reshape(im, v, {t.getDimSize(0), t.getDimSize(1), heads, -1}), {0, 2, 1, 3});
+}
+
+/// Repeats each of the kv heads of (B, kvHeads, T, D) `groups` times.
+Value repeatHeads(Importer &im, Value v, int64_t groups) {
+  if (groups == 1)
+    return v;
+  auto t = llvm::cast<RankedTensorType>(v.getType());
+  auto s = t.getShape();
+  Value u = im.make("Unsqueeze", {v, im.i64Constant({2})});
+  Value e = im.make("Expand", {u, im.i64Constant({s[0], s[1], groups, s[2], s[3]})});
+  return reshape(im, e, {s[0], s[1] * groups, s[2], s[3]});
+}
+
+int64_t intAttr(Importer &im, const char *name, int64_t dflt) {
+  const auto *a = im.attr(name);
+  return a ? a->i() : dflt;
+}
+
+void buildAttention(Importer &im, const onnx::NodeProto &n) {
+  for (const auto &a : n.attribute())
+    if (!llvm::is_contained({"is_causal", "kv_num_heads", "q_num_heads", "qk_matmul_output_mode",
+                             "scale", "softcap", "softmax_precision"},
+                            a.name()))
+      im.fail("attribute '" + a.name() + "' is not supported");
+  Value q = im.input(0), k = im.input(1), v = im.input(2);
+  Value mask = im.input(3), pastK = im.input(4), pastV = im.input(5), nonpad = im.input(6);
+  auto qType = staticType(im, q, "Q");
+  staticType(im, k, "K");
+  staticType(im, v, "V");
+  Type elem = qType.getElementType();
+  if (!llvm::isa<FloatType>(elem))
+    im.fail("Q must be a float tensor");
+  bool isNone[] = {llvm::isa<NoneType>(pastK.getType()), llvm::isa<NoneType>(pastV.getType())};
+  if (isNone[0] != isNone[1])
+    im.fail("past_key and past_value must be given together");
+  bool hasPast = !isNone[0], hasMask = !llvm::isa<NoneType>(mask.getType()),
+       hasNonpad = !llvm::isa<NoneType>(nonpad.getType());
+
+  int64_t rank = qType.getRank();
+  if (rank == 3) {
+    int64_t qHeads = intAttr(im, "q_num_heads", 0), kvHeads = intAttr(im, "kv_num_heads", 0);
+    if (qHeads <= 0 || kvHeads <= 0)
+      im.fail("3-D inputs need the q_num_heads and kv_num_heads attributes");
+    q = splitHeads(im, q, qHeads, "Q");
+    k = splitHeads(im, k, kvHeads, "K");
+    v = splitHeads(im, v, kvHeads, "V");
+  } else if (rank != 4) {
+    im.fail("Q must be 3-D or 4-D");
+  }
+  auto qs = llvm::cast<RankedTensorType>(q.getType()).getShape();
+  int64_t batch = qs[0], qHeads = qs[1], qLen = qs[2], headSize = qs[3];
+  int64_t pastLen = 0;
+  if (hasPast) {
+    pastLen = staticType(im, pastK, "past_key").getDimSize(2);
+    auto axis2 = im.intAttr("axis", 2);
+    k = im.make("Concat", {pastK, k}, {axis2});
+    v = im.make("Concat", {pastV, v}, {axis2});
+  }
+  auto ks = llvm::cast<RankedTensorType>(k.getType()).getShape();
+  int64_t kvHeads = ks[1], total = ks[2];
+  if (kvHeads <= 0 || qHeads % kvHeads)
+    im.fail("q_num_heads must be a multiple of kv_num_heads");
+
+  double scale = 1.0 / std::sqrt(double(headSize));
+  if (const auto *a = im.attr("scale"))
+    scale = a->f();
+  // Q and K are each scaled by sqrt(scale) so Q·Kᵀ cannot overflow first.
+  Value rootScale = im.scalar(elem, std::sqrt(scale));
+  Value qScaled = im.make("Mul", {q, rootScale});
+  Value kScaled = im.make("Mul", {transpose(im, repeatHeads(im, k, qHeads / kvHeads), {0, 1, 3, 2}),
+                                  rootScale});
+  Value qk = im.make("MatMul", {qScaled, kScaled});
+
+  Value capped = qk;
+  if (const auto *a = im.attr("softcap"); a && a->f() != 0) {
+    Value cap = im.scalar(elem, a->f());
+    capped = im.make("Mul", {im.make("Tanh", {im.make("Div", {qk, cap})}), cap});
+  }
+
+  // The additive bias: user mask, causal frontier and padding lengths.
+  const double negInf = -std::numeric_limits<double>::infinity();
+  Value zero = im.scalar(elem, 0.0), minusInf = im.scalar(elem, negInf);
+  Value bias;
+  auto addBias = [&](Value term) { bias = bias ? im.make("Add", {bias, term}) : term; };
+  if (hasMask) {
+    auto mt = staticType(im, mask, "attn_mask");
+    Value m = mt.getElementType().isInteger(1) ? im.make("Where", {mask, zero, minusInf})
+                                               : im.castTo(mask, elem);
+    // A mask shorter than the total sequence is padded with -inf.
+    int64_t last = mt.getShape().back();
+    if (last > total)
+      im.fail("attn_mask's last dimension exceeds the total sequence length");
+    if (last < total)
+      m = im.make("Pad", {m, im.i64Constant({0, total - last}), minusInf, im.i64Constant({-1})});
+    addBias(m);
+  }
+  llvm::SmallVector<int64_t> rowIds, colIds;
+  for (int64_t i = 0; i < qLen; ++i)
+    rowIds.push_back(i);
+  for (int64_t j = 0; j < total; ++j)
+    colIds.push_back(j);
+  Value cols = reshape(im, im.i64Constant(colIds), {1, 1, 1, total});
+  if (intAttr(im, "is_causal", 0)) {
+    // Query i sees key j iff j <= i + offset (bottom-right alignment).
+    Value rows = reshape(im, im.i64Constant(rowIds), {1, 1, qLen, 1});
+    if (hasPast)
+      rows = im.make("Add", {rows, im.i64Constant({pastLen})});
+    else if (hasNonpad)
+      rows = im.make("Add", {rows, reshape(im, im.make("Sub", {nonpad, im.i64Constant({qLen})}),
+                                           {batch, 1, 1, 1})});
+    addBias(im.make("Where", {im.make("Less", {rows, cols}), minusInf, zero}));
+  }
+  if (hasNonpad) {
+    Value valid = im.make("Less", {cols, reshape(im, nonpad, {batch, 1, 1, 1})});
+    addBias(im.make("Where", {valid, zero, minusInf}));
+  }
+  Value scores = bias ? im.make("Add", {capped, bias}) : capped;
+
+  Value probs = scores;
+  if (const auto *a = im.attr("softmax_precision"))
+    probs = im.castTo(probs, im.elementType(a->i(), "softmax_precision"));
+  probs = im.castTo(im.make("Softmax", {probs}, {im.intAttr("axis", -1)}), elem);
+  if (bias) {
+    // Rows with every key masked give zeros, not the NaN softmax makes of them.
+    Value rowMax = im.make("ReduceMax", {bias, im.i64Constant({-1})}, {im.intAttr("keepdims", 1)});
+    probs = im.make("Where", {im.make("Equal", {rowMax, minusInf}), zero, probs});
+  }
+  Value y = im.make("MatMul", {probs, repeatHeads(im, v, qHeads / kvHeads)});
+  if (rank == 3)
+    y = reshape(im, transpose(im, y, {0, 2, 1, 3}), {batch, qLen, -1});
+
+  Value qkOutputs[] = {qk, capped, scores, probs};
+  int64_t mode = intAttr(im, "qk_matmul_output_mode", 0);
+  if (mode < 0 || mode > 3)
+    im.fail("qk_matmul_output_mode must be 0, 1, 2 or 3");
+  Value outputs[] = {y, k, v, qkOutputs[mode]};
+  for (int i = 0; i < n.output_size() && i < 4; ++i)
+    if (!n.output(i).empty())
+      im.values[n.output(i)] = outputs[i];
+  if (n.output_size() > 4)
+    im.fail("has more than 4 outputs");
+}
+
+} // namespace
+
+void addAttentionBuilders(BuilderTable &table) { table["Attention"] = buildAttention; }
+
+} // namespace kiln

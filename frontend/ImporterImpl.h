@@ -1,0 +1,298 @@
+//===- ImporterImpl.h - state shared by the ONNX node builders -*- C++ -*-===//
+//
+// The importer walks the graph and hands each node to the builder registered
+// for its op type. Builders live in one file per op family; this header is
+// what they share: the importer's state and its helpers for creating ops.
+//
+//===----------------------------------------------------------------------===//
+#ifndef KILN_FRONTEND_IMPORTERIMPL_H
+#define KILN_FRONTEND_IMPORTERIMPL_H
+
+#include "frontend/Importer.h"
+#include "dialect/KilnDialect.h"
+#include "dialect/ShapeHelpers.h"
+#include "frontend/TensorProto.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/Verifier.h"
+#include <onnx/onnx_pb.h>
+#include <functional>
+#include <unordered_map>
+
+namespace kiln {
+using namespace mlir;
+
+class Importer;
+using NodeBuilder = std::function<void(Importer &, const onnx::NodeProto &)>;
+
+class Importer {
+public:
+  Importer(MLIRContext &ctx, const ImportOptions &opts)
+      : ctx(ctx), opts(opts), b(&ctx),
+        modelName(opts.modelPath.empty() ? "<memory>" : opts.modelPath) {
+    auto slash = opts.modelPath.find_last_of('/');
+    baseDir = slash == std::string::npos ? "." : opts.modelPath.substr(0, slash);
+  }
+
+  OwningOpRef<ModuleOp> run(const onnx::ModelProto &model);
+
+  // --- used by node builders ---
+  MLIRContext &ctx;
+  const ImportOptions &opts;
+  OpBuilder b;
+  std::string modelName, baseDir;
+  int64_t opset = 0;
+  Location loc = UnknownLoc::get(&ctx);
+  const onnx::NodeProto *node = nullptr;
+
+  [[noreturn]] void fail(const std::string &msg) const {
+    if (node)
+      throw Error("model '" + modelName + "': node '" + nodeName(*node) + "' (" +
+                  node->op_type() + "): " + msg);
+    throw Error("model '" + modelName + "': " + msg);
+  }
+
+  std::string nodeName(const onnx::NodeProto &n) const {
+    return n.name().empty() ? n.op_type() + "#" + std::to_string(nodeIndex) : n.name();
+  }
+
+  Type elementType(int onnxType, const std::string &what) {
+    auto t = fromOnnxType(onnxType);
+    if (!t)
+      fail(what + " has element type " + onnxTypeName(onnxType) + ", which is not supported");
+    switch (*t) {
+    case ElementType::Float32: return b.getF32Type();
+    case ElementType::Float64: return b.getF64Type();
+    case ElementType::Float16: return b.getF16Type();
+    case ElementType::BFloat16: return b.getBF16Type();
+    case ElementType::Int8: return b.getIntegerType(8);
+    case ElementType::Int16: return b.getIntegerType(16);
+    case ElementType::Int32: return b.getIntegerType(32);
+    case ElementType::Int64: return b.getIntegerType(64);
+    case ElementType::UInt8: return b.getIntegerType(8, false);
+    case ElementType::UInt16: return b.getIntegerType(16, false);
+    case ElementType::UInt32: return b.getIntegerType(32, false);
+    case ElementType::UInt64: return b.getIntegerType(64, false);
+    case ElementType::Bool: return b.getI1Type();
+    }
+    return {};
+  }
+
+  Value constant(const Tensor &t) {
+    Type elem = elementType(toOnnxType(t.type()), "constant");
+    auto type = RankedTensorType::get(t.shape(), elem);
+    DenseElementsAttr attr;
+    if (t.type() == ElementType::Bool) {
+      std::vector<bool> bits;
+      llvm::SmallVector<bool> values;
+      for (int64_t i = 0; i < t.numElements(); ++i)
+        values.push_back(t.data<uint8_t>()[i] != 0);
+      attr = DenseElementsAttr::get(type, llvm::ArrayRef<bool>(values));
+    } else {
+      attr = DenseElementsAttr::getFromRawBuffer(
+          type, llvm::ArrayRef<char>(static_cast<const char *>(t.data()), t.byteSize()));
+    }
+    return ConstantOp::create(b, loc, type, attr);
+  }
+
+  Value none() { return NoneOp::create(b, loc, b.getNoneType()); }
+
+  Value input(int i) {
+    if (i >= node->input_size() || node->input(i).empty())
+      return none();
+    auto it = values.find(node->input(i));
+    if (it == values.end())
+      fail("input '" + node->input(i) + "' is not defined before use");
+    return it->second;
+  }
+
+  Attribute convertAttribute(const onnx::AttributeProto &a) {
+    switch (a.type()) {
+    case onnx::AttributeProto::INT:
+      return IntegerAttr::get(b.getIntegerType(64, true), a.i());
+    case onnx::AttributeProto::FLOAT: return b.getF32FloatAttr(a.f());
+    case onnx::AttributeProto::STRING: return b.getStringAttr(a.s());
+    case onnx::AttributeProto::INTS:
+      return b.getI64ArrayAttr(llvm::SmallVector<int64_t>(a.ints().begin(), a.ints().end()));
+    case onnx::AttributeProto::FLOATS:
+      return b.getF32ArrayAttr(llvm::SmallVector<float>(a.floats().begin(), a.floats().end()));
+    case onnx::AttributeProto::STRINGS: {
+      llvm::SmallVector<Attribute> s;
+      for (const auto &x : a.strings())
+        s.push_back(b.getStringAttr(x));
+      return b.getArrayAttr(s);
+    }
+    case onnx::AttributeProto::TENSOR: {
+      Value v = constant(tensorFromProto(a.t(), baseDir, "attribute '" + a.name() + "'"));
+      Attribute attr = v.getDefiningOp<ConstantOp>().getValue();
+      v.getDefiningOp()->erase();
+      return attr;
+    }
+    default:
+      fail("attribute '" + a.name() + "' has a kind Kiln does not support");
+    }
+  }
+
+  const onnx::AttributeProto *attr(const std::string &name) const {
+    for (const auto &a : node->attribute())
+      if (a.name() == name)
+        return &a;
+    return nullptr;
+  }
+
+  /// Creates kiln.<opName> from operands and the node's attributes minus
+  /// `dropped`, types it and binds the node's outputs.
+  Operation *create(StringRef opName, ValueRange operands, std::set<std::string> dropped = {},
+                    Type resultElement = {}, unsigned numResults = 1,
+                    llvm::ArrayRef<NamedAttribute> extra = {}) {
+    std::string full = ("kiln." + opName).str();
+    auto registered = RegisteredOperationName::lookup(full, &ctx);
+    if (!registered)
+      fail("no dialect op " + full);
+    OperationState state(loc, full);
+    state.addOperands(operands);
+    for (const auto &a : node->attribute()) {
+      if (dropped.count(a.name()))
+        continue;
+      bool known = llvm::any_of(registered->getAttributeNames(),
+                                [&](StringAttr n) { return n.getValue() == a.name(); });
+      if (!known)
+        fail("attribute '" + a.name() + "' is not supported");
+      state.addAttribute(a.name(), convertAttribute(a));
+    }
+    for (const NamedAttribute &a : extra)
+      state.addAttribute(a.getName(), a.getValue());
+    Type placeholder = UnrankedTensorType::get(resultElement ? resultElement : b.getF32Type());
+    state.addTypes(llvm::SmallVector<Type>(numResults, placeholder));
+    Operation *op = b.create(state);
+    typeOp(op);
+    // Shape arithmetic on constants folds, so the shapes it feeds are static.
+    if (auto folded = foldIntegerOp(op)) {
+      Operation *cst = ConstantOp::create(b, loc, folded->getType(), *folded);
+      op->replaceAllUsesWith(cst);
+      op->erase();
+      return cst;
+    }
+    return op;
+  }
+
+  /// Untrusted models must not make Kiln allocate without bound: no tensor
+  /// a model defines may exceed this size.
+  static constexpr uint64_t kMaxTensorBytes = 8ULL << 30;
+
+  void checkSize(Type type) {
+    auto t = llvm::dyn_cast<RankedTensorType>(type);
+    if (!t || !t.hasStaticShape())
+      return;
+    uint64_t bytes = (t.getElementTypeBitWidth() + 7) / 8;
+    for (int64_t d : t.getShape()) {
+      if (d && bytes > kMaxTensorBytes / d)
+        fail("a tensor of shape " + shapeText(t.getShape()) + " exceeds Kiln's 8 GiB limit");
+      bytes *= d;
+    }
+    if (bytes > kMaxTensorBytes)
+      fail("a tensor of shape " + shapeText(t.getShape()) + " exceeds Kiln's 8 GiB limit");
+  }
+
+  static std::string shapeText(llvm::ArrayRef<int64_t> shape) {
+    std::string r = "[";
+    for (size_t i = 0; i < shape.size(); ++i)
+      r += (i ? "," : "") + std::to_string(shape[i]);
+    return r + "]";
+  }
+
+  void typeOp(Operation *op) {
+    std::string diag;
+    {
+      ScopedDiagnosticHandler handler(&ctx, [&](Diagnostic &d) {
+        if (diag.empty())
+          diag = d.str();
+        return success();
+      });
+      if (failed(verify(op, /*verifyRecursively=*/false)) || failed(inferShapes(op))) {
+        if (diag.empty())
+          diag = "invalid operands or attributes";
+      }
+    }
+    if (diag.empty())
+      for (Type t : op->getResultTypes())
+        checkSize(t);
+    if (!diag.empty()) {
+      // The op names itself ("'kiln.Conv' op ..."); keep just the reason.
+      auto pos = diag.find(" op ");
+      fail(pos != std::string::npos && diag.rfind("'kiln.", 0) == 0 ? diag.substr(pos + 4)
+                                                                   : diag);
+    }
+  }
+
+  /// Creates and types kiln.<opName> from explicit operands and attributes
+  /// (for ops the importer composes out of others).
+  Value make(StringRef opName, ValueRange operands, llvm::ArrayRef<NamedAttribute> attrs = {}) {
+    OperationState state(loc, ("kiln." + opName).str());
+    state.addOperands(operands);
+    state.addAttributes(attrs);
+    state.addTypes(UnrankedTensorType::get(b.getF32Type()));
+    Operation *op = b.create(state);
+    typeOp(op);
+    return op->getResult(0);
+  }
+
+  NamedAttribute intAttr(StringRef name, int64_t v) {
+    return NamedAttribute(b.getStringAttr(name), IntegerAttr::get(b.getIntegerType(64, true), v));
+  }
+
+  void bindOutputs(Operation *op) {
+    if (node->output_size() > (int)op->getNumResults())
+      for (int i = op->getNumResults(); i < node->output_size(); ++i)
+        if (!node->output(i).empty())
+          fail("output " + std::to_string(i) + " ('" + node->output(i) +
+               "') is not supported");
+    for (int i = 0; i < node->output_size() && i < (int)op->getNumResults(); ++i)
+      if (!node->output(i).empty())
+        values[node->output(i)] = op->getResult(i);
+  }
+
+  Value i64Constant(llvm::ArrayRef<int64_t> v) {
+    return constant(Tensor::fromBytes(ElementType::Int64, {(int64_t)v.size()}, v.data(),
+                                      v.size() * 8));
+  }
+
+  /// A rank-0 constant of float type `elem`.
+  Value scalar(Type elem, double v) {
+    auto t = RankedTensorType::get({}, elem);
+    return ConstantOp::create(b, loc, t, DenseElementsAttr::get(t, FloatAttr::get(elem, v)));
+  }
+
+  /// `v` converted to element type `elem` (itself when it already is).
+  Value castTo(Value v, Type elem) {
+    if (llvm::cast<TensorType>(v.getType()).getElementType() == elem)
+      return v;
+    OperationState state(loc, "kiln.Cast");
+    state.addOperands(v);
+    state.addTypes(UnrankedTensorType::get(elem));
+    Operation *op = b.create(state);
+    typeOp(op);
+    return op->getResult(0);
+  }
+
+  std::unordered_map<std::string, Value> values;
+  int nodeIndex = 0;
+};
+
+using BuilderTable = std::unordered_map<std::string, NodeBuilder>;
+
+/// The node's first `count` inputs (all of them when count < 0); absent
+/// optional inputs are kiln.none values.
+std::vector<Value> inputs(Importer &im, int count);
+
+/// A builder creating kiln.<opName> from at most `numOperands` inputs and the
+/// node's attributes, minus the `legacy` attributes older opsets carried.
+NodeBuilder generic(std::string opName, int numOperands,
+                    std::set<std::string> legacy = {"consumed_inputs"});
+
+// Builders by op family, each in its own file.
+void addAttentionBuilders(BuilderTable &table);
+
+} // namespace kiln
+#endif
