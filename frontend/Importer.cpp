@@ -45,7 +45,7 @@ std::set<std::string> shapeDefiningInputs(const onnx::GraphProto &graph) {
       {"Dropout", {2}},    {"Slice", {1, 2, 3, 4}}, {"Range", {0, 1, 2}},
       {"ReduceProd", {1}}, {"ReduceL1", {1}}, {"ReduceL2", {1}}, {"ReduceLogSum", {1}},
       {"ReduceLogSumExp", {1}}, {"ReduceSumSquare", {1}}, {"Expand", {1}}, {"Trilu", {1}},
-      {"Split", {1}},      {"Pad", {1, 3}},
+      {"Split", {1}},      {"Pad", {1, 3}},     {"Tile", {1}},      {"OneHot", {1}},
       {"ReduceMean", {1}}, {"ReduceMax", {1}},  {"ReduceMin", {1}}, {"ConstantOfShape", {0}},
   };
   std::set<std::string> inputs, out;
@@ -677,6 +677,7 @@ const std::unordered_map<std::string, NodeBuilder> &builders() {
                            "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare"})
       t[op] = attrToInput(op, 2, 1, "axes", 18);
     addAttentionBuilders(t);
+    addComposedBuilders(t);
     return t;
   }();
   return table;

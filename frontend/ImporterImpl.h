@@ -293,6 +293,7 @@ NodeBuilder generic(std::string opName, int numOperands,
 
 // Builders by op family, each in its own file.
 void addAttentionBuilders(BuilderTable &table);
+void addComposedBuilders(BuilderTable &table);
 
 } // namespace kiln
 #endif

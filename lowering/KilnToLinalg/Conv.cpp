@@ -42,13 +42,24 @@ struct ConvLowering : OpConversionPattern<ConvOp> {
         y = linalg::Conv2DNchwFchwOp::create(r, loc, rt, ins, outs, strides, dilations).getResult(0);
       else if (rank == 5)
         y = linalg::Conv3DNcdhwFcdhwOp::create(r, loc, rt, ins, outs, strides, dilations).getResult(0);
-    } else if (rank == 4) {
+    } else if (rank == 4 || rank == 3) {
+      // A grouped 1-D convolution is the 2-D one over a height of 1.
+      Value w = adaptor.getW();
+      SmallVector<int64_t> out2d(outShape);
+      if (rank == 3) {
+        auto xs = llvm::cast<RankedTensorType>(x.getType()).getShape();
+        x = reshapeTo(r, loc, x, {xs[0], xs[1], 1, xs[2]});
+        w = reshapeTo(r, loc, w, {wt.getDimSize(0), wt.getDimSize(1), 1, wt.getDimSize(2)});
+        out2d = {outShape[0], outShape[1], 1, outShape[2]};
+        strides = r.getI64VectorAttr({1, sp.strides[0]});
+        dilations = r.getI64VectorAttr({1, sp.dilations[0]});
+      }
       auto xs = llvm::cast<RankedTensorType>(x.getType()).getShape();
-      int64_t f = wt.getDimSize(0);
+      auto ws = llvm::cast<RankedTensorType>(w.getType()).getShape();
+      int64_t f = ws[0];
       Value xg = reshapeTo(r, loc, x, {xs[0], g, xs[1] / g, xs[2], xs[3]});
-      Value wg = reshapeTo(r, loc, adaptor.getW(),
-                           {g, f / g, wt.getDimSize(1), wt.getDimSize(2), wt.getDimSize(3)});
-      Value init = filledTensor(r, loc, {outShape[0], g, f / g, outShape[2], outShape[3]}, zero);
+      Value wg = reshapeTo(r, loc, w, {g, f / g, ws[1], ws[2], ws[3]});
+      Value init = filledTensor(r, loc, {out2d[0], g, f / g, out2d[2], out2d[3]}, zero);
       y = linalg::Conv2DNgchwGfchwOp::create(r, loc, TypeRange{init.getType()},
                                              ValueRange{xg, wg}, ValueRange{init}, strides,
                                              dilations)
@@ -56,7 +67,7 @@ struct ConvLowering : OpConversionPattern<ConvOp> {
       y = reshapeTo(r, loc, y, outShape);
     }
     if (!y)
-      return r.notifyMatchFailure(op, "grouped convolution is supported in 2-D only");
+      return r.notifyMatchFailure(op, "grouped convolution is supported in 1-D and 2-D only");
     if (!isa<NoneType>(adaptor.getB().getType())) {
       SmallVector<int64_t> bshape(rank - 1, 1);
       bshape[0] = outShape[1];

@@ -12,8 +12,8 @@ template <typename OpTy>
 LogicalResult prepare(OpTy op, Value x, ConversionPatternRewriter &r, SpatialParams &sp,
                       SmallVector<int64_t> &padEnd) {
   auto xt = llvm::cast<RankedTensorType>(x.getType());
-  if (xt.getRank() != 3 && xt.getRank() != 4)
-    return r.notifyMatchFailure(op, "pooling is supported in 1-D and 2-D");
+  if (xt.getRank() < 3 || xt.getRank() > 5)
+    return r.notifyMatchFailure(op, "pooling is supported in 1-D, 2-D and 3-D");
   std::string error;
   if (!resolveSpatial(xt.getShape().drop_front(2), {}, op.getAutoPad(), op.getKernelShape(),
                       op.getStrides(), op.getDilations(), op.getPads(), op.getCeilMode() != 0,
@@ -29,8 +29,30 @@ LogicalResult prepare(OpTy op, Value x, ConversionPatternRewriter &r, SpatialPar
   return success();
 }
 
+Value permuted(OpBuilder &b, Location loc, Value v, ArrayRef<int64_t> perm) {
+  auto t = llvm::cast<RankedTensorType>(v.getType());
+  SmallVector<int64_t> shape;
+  for (int64_t p : perm)
+    shape.push_back(t.getDimSize(p));
+  Value init = emptyTensor(b, loc, shape, t.getElementType());
+  return linalg::TransposeOp::create(b, loc, v, init, perm).getResult()[0];
+}
+
 Value pool(ConversionPatternRewriter &r, Location loc, bool isMax, Value x, Value init,
            const SpatialParams &sp) {
+  if (sp.kernel.size() == 3) {
+    // linalg's 3-D pooling is channels-last only.
+    Value xl = permuted(r, loc, x, {0, 2, 3, 4, 1});
+    Value il = permuted(r, loc, init, {0, 2, 3, 4, 1});
+    Value window = emptyTensor(r, loc, sp.kernel, llvm::cast<ShapedType>(x.getType()).getElementType());
+    auto strides = r.getI64VectorAttr(sp.strides);
+    auto dilations = r.getI64VectorAttr(sp.dilations);
+    SmallVector<Type> rt{il.getType()};
+    SmallVector<Value> ins{xl, window}, outs{il};
+    Value y = isMax ? linalg::PoolingNdhwcMaxOp::create(r, loc, rt, ins, outs, strides, dilations).getResult(0)
+                    : linalg::PoolingNdhwcSumOp::create(r, loc, rt, ins, outs, strides, dilations).getResult(0);
+    return permuted(r, loc, y, {0, 4, 1, 2, 3});
+  }
   auto strides = r.getI64VectorAttr(sp.strides);
   auto dilations = r.getI64VectorAttr(sp.dilations);
   Value window = emptyTensor(r, loc, sp.kernel, llvm::cast<ShapedType>(x.getType()).getElementType());

@@ -1,0 +1,298 @@
+//===- Composed.cpp - ops imported as compositions of dialect ops ---------===//
+//
+// Ops whose definition is a short expression over ops the dialect already
+// has are imported as that expression: the lowering, fusion and tiling of
+// the parts apply to them with nothing new to maintain.
+//
+//===----------------------------------------------------------------------===//
+#include "frontend/ImporterImpl.h"
+#include <limits>
+
+namespace kiln {
+namespace {
+
+RankedTensorType staticType(Importer &im, Value v, const std::string &what) {
+  auto t = llvm::dyn_cast<RankedTensorType>(v.getType());
+  if (!t || !t.hasStaticShape())
+    im.fail("input '" + what + "' needs a static shape");
+  return t;
+}
+
+Value reshape(Importer &im, Value v, llvm::ArrayRef<int64_t> shape) {
+  return im.make("Reshape", {v, im.i64Constant(shape)});
+}
+
+llvm::SmallVector<int64_t> intsAttr(Importer &im, const char *name,
+                                    llvm::SmallVector<int64_t> dflt = {}) {
+  if (const auto *a = im.attr(name))
+    return llvm::SmallVector<int64_t>(a->ints().begin(), a->ints().end());
+  return dflt;
+}
+
+void rejectAttributesBut(Importer &im, const onnx::NodeProto &n,
+                         std::initializer_list<llvm::StringRef> known) {
+  for (const auto &a : n.attribute())
+    if (!llvm::is_contained(known, a.name()))
+      im.fail("attribute '" + a.name() + "' is not supported");
+}
+
+/// One value of a constant scalar (or one-element) operand, any numeric type.
+std::optional<double> constantScalar(Value v) {
+  auto cst = v.getDefiningOp<ConstantOp>();
+  if (!cst)
+    return std::nullopt;
+  auto dense = llvm::dyn_cast<DenseElementsAttr>(cst.getValue());
+  if (!dense || dense.getNumElements() != 1)
+    return std::nullopt;
+  if (llvm::isa<FloatType>(dense.getElementType()))
+    return (*dense.getValues<APFloat>().begin()).convertToDouble();
+  APInt x = *dense.getValues<APInt>().begin();
+  return dense.getElementType().isUnsignedInteger() ? double(x.getZExtValue())
+                                                    : double(x.getSExtValue());
+}
+
+/// x * sigmoid(alpha * x)
+Value swish(Importer &im, Value x, double alpha) {
+  Type elem = llvm::cast<TensorType>(x.getType()).getElementType();
+  Value ax = alpha == 1.0 ? x : im.make("Mul", {x, im.scalar(elem, alpha)});
+  return im.make("Mul", {x, im.make("Sigmoid", {ax})});
+}
+
+double alphaAttr(Importer &im) {
+  const auto *a = im.attr("alpha");
+  return a ? a->f() : 1.0;
+}
+
+void buildSwish(Importer &im, const onnx::NodeProto &n) {
+  rejectAttributesBut(im, n, {"alpha"});
+  im.values[n.output(0)] = swish(im, im.input(0), alphaAttr(im));
+}
+
+void buildSwiGLU(Importer &im, const onnx::NodeProto &n) {
+  rejectAttributesBut(im, n, {"alpha"});
+  Value a = im.input(0), b = im.input(1);
+  if (a.getType() != b.getType())
+    im.fail("A and B must have the same type and shape");
+  im.values[n.output(0)] = im.make("Mul", {swish(im, a, alphaAttr(im)), b});
+}
+
+/// LpPool: the p-th root of the windowed sum of |x|^p, the sum being an
+/// average pool over explicit and automatic pads (zeros) times the window.
+void buildLpPool(Importer &im, const onnx::NodeProto &n) {
+  rejectAttributesBut(im, n, {"auto_pad", "ceil_mode", "dilations", "kernel_shape", "p", "pads",
+                              "strides"});
+  if (const auto *a = im.attr("ceil_mode"); a && a->i())
+    im.fail("ceil_mode is not supported for LpPool (windows past the pads)");
+  Value x = im.input(0);
+  auto t = staticType(im, x, n.input(0));
+  if (!llvm::isa<FloatType>(t.getElementType()))
+    im.fail("needs a float input");
+  const auto *pa = im.attr("p");
+  int64_t p = pa ? pa->i() : 2;
+  if (p <= 0)
+    im.fail("p must be positive");
+  Type elem = t.getElementType();
+  Value powered = p == 1   ? im.make("Abs", {x})
+                  : p == 2 ? im.make("Mul", {x, x})
+                           : im.make("Pow", {im.make("Abs", {x}), im.scalar(elem, double(p))});
+  auto kernel = intsAttr(im, "kernel_shape");
+  if (kernel.empty())
+    im.fail("attribute 'kernel_shape' is required");
+  llvm::SmallVector<NamedAttribute> attrs{im.intAttr("count_include_pad", 1)};
+  for (const auto &a : n.attribute())
+    if (a.name() != "p")
+      attrs.push_back(NamedAttribute(im.b.getStringAttr(a.name()), im.convertAttribute(a)));
+  Value avg = im.make("AveragePool", {powered}, attrs);
+  double window = 1;
+  for (int64_t k : kernel)
+    window *= double(k);
+  Value sum = im.make("Mul", {avg, im.scalar(elem, window)});
+  im.values[n.output(0)] = p == 1   ? sum
+                           : p == 2 ? im.make("Sqrt", {sum})
+                                    : im.make("Pow", {sum, im.scalar(elem, 1.0 / double(p))});
+}
+
+/// Tile: (d0, d1, ...) -> (1, d0, 1, d1, ...) expanded to (r0, d0, r1, d1, ...)
+/// and merged pairwise.
+void buildTile(Importer &im, const onnx::NodeProto &n) {
+  rejectAttributesBut(im, n, {});
+  Value x = im.input(0);
+  auto t = staticType(im, x, n.input(0));
+  auto repeats = getConstantInts(im.input(1));
+  if (!repeats)
+    im.fail("repeats must be known when compiling");
+  if ((int64_t)repeats->size() != t.getRank())
+    im.fail("repeats has " + std::to_string(repeats->size()) + " values for a rank-" +
+            std::to_string(t.getRank()) + " input");
+  llvm::SmallVector<int64_t> unit, expanded, out;
+  for (int64_t i = 0; i < t.getRank(); ++i) {
+    int64_t r = (*repeats)[i], d = t.getDimSize(i);
+    if (r < 0)
+      im.fail("repeats must not be negative");
+    unit.append({1, d});
+    expanded.append({r, d});
+    out.push_back(r * d);
+  }
+  Value e = im.make("Expand", {reshape(im, x, unit), im.i64Constant(expanded)});
+  im.values[n.output(0)] = reshape(im, e, out);
+}
+
+/// OneHot: indices compared with 0..depth-1 laid along the new axis.
+void buildOneHot(Importer &im, const onnx::NodeProto &n) {
+  rejectAttributesBut(im, n, {"axis"});
+  Value indices = im.input(0);
+  auto t = staticType(im, indices, n.input(0));
+  auto depthValue = constantScalar(im.input(1));
+  if (!depthValue)
+    im.fail("depth must be a constant scalar");
+  int64_t depth = int64_t(*depthValue);
+  if (depth <= 0)
+    im.fail("depth must be positive");
+  int64_t rank = t.getRank() + 1;
+  const auto *a = im.attr("axis");
+  auto axis = normalizeAxis(a ? a->i() : -1, rank);
+  if (!axis)
+    im.fail("axis is out of range");
+  Value idx = im.castTo(indices, im.b.getIntegerType(64));
+  Value d = im.i64Constant({depth});
+  // Negative indices count from the end; others out of range match nothing.
+  Value isNegative = im.make("Less", {idx, im.i64Constant({0})});
+  idx = im.make("Where", {isNegative, im.make("Add", {idx, d}), idx});
+  idx = im.make("Unsqueeze", {idx, im.i64Constant({*axis})});
+  llvm::SmallVector<int64_t> iota, iotaShape(rank, 1);
+  for (int64_t i = 0; i < depth; ++i)
+    iota.push_back(i);
+  iotaShape[*axis] = depth;
+  Value hit = im.make("Equal", {idx, reshape(im, im.i64Constant(iota), iotaShape)});
+  Value values = im.input(2);
+  staticType(im, values, n.input(2));
+  auto pick = [&](int64_t i) {
+    return im.make("Gather", {values, im.i64Constant({i})}, {im.intAttr("axis", 0)});
+  };
+  im.values[n.output(0)] = im.make("Where", {hit, pick(1), pick(0)});
+}
+
+/// ConvTranspose as a convolution: the input with stride-1 zeros between
+/// its elements, padded by the dilated kernel extent minus the pads, against
+/// the kernel flipped in space with its channel axes swapped per group.
+void buildConvTranspose(Importer &im, const onnx::NodeProto &n) {
+  rejectAttributesBut(im, n, {"auto_pad", "dilations", "group", "kernel_shape", "output_padding",
+                              "output_shape", "pads", "strides"});
+  Value x = im.input(0), w = im.input(1), bias = im.input(2);
+  auto xt = staticType(im, x, n.input(0));
+  auto wt = staticType(im, w, n.input(1));
+  int64_t spatial = xt.getRank() - 2;
+  if (spatial < 1 || wt.getRank() != xt.getRank())
+    im.fail("X and W must have the same rank, at least 3");
+  const auto *ga = im.attr("group");
+  int64_t group = ga ? ga->i() : 1;
+  int64_t cin = xt.getDimSize(1), coutPerGroup = wt.getDimSize(1);
+  if (group <= 0 || cin % group || wt.getDimSize(0) != cin)
+    im.fail("W's first dimension must equal X's channels, a multiple of group");
+  llvm::SmallVector<int64_t> ones(spatial, 1), zeros(spatial, 0);
+  auto kernel = intsAttr(im, "kernel_shape", llvm::SmallVector<int64_t>(wt.getShape().drop_front(2)));
+  auto strides = intsAttr(im, "strides", ones), dilations = intsAttr(im, "dilations", ones);
+  auto outPad = intsAttr(im, "output_padding", zeros);
+  auto pads = intsAttr(im, "pads", llvm::SmallVector<int64_t>(2 * spatial, 0));
+  auto outShape = intsAttr(im, "output_shape");
+  std::string autoPad = im.attr("auto_pad") ? im.attr("auto_pad")->s() : "NOTSET";
+  if ((int64_t)kernel.size() != spatial || (int64_t)strides.size() != spatial ||
+      (int64_t)dilations.size() != spatial || (int64_t)outPad.size() != spatial ||
+      (int64_t)pads.size() != 2 * spatial ||
+      (!outShape.empty() && (int64_t)outShape.size() != spatial))
+    im.fail("kernel_shape, strides, dilations, output_padding, pads or output_shape has the "
+            "wrong length");
+  for (int64_t i = 0; i < spatial; ++i) {
+    if (strides[i] <= 0 || dilations[i] <= 0)
+      im.fail("strides and dilations must be positive");
+    int64_t in = xt.getDimSize(2 + i), extent = (kernel[i] - 1) * dilations[i] + 1;
+    int64_t full = strides[i] * (in - 1) + outPad[i] + extent;
+    if (!outShape.empty() || autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
+      int64_t target = outShape.empty() ? in * strides[i] : outShape[i];
+      int64_t total = full - target;
+      bool upper = autoPad == "SAME_UPPER";
+      // Floor division: a negative total (output_shape past the full
+      // result) extends the end with zeros.
+      int64_t half = total >= 0 ? total / 2 : -((-total + 1) / 2);
+      pads[i] = upper ? half : total - half;
+      pads[spatial + i] = upper ? total - half : half;
+    } else if (autoPad == "VALID") {
+      pads[i] = pads[spatial + i] = 0;
+    }
+  }
+
+  // Zeros between input elements: (.., d, ..) -> (.., d, 1, ..) padded to
+  // (.., d, s, ..), merged to d*s; the trailing s-1 zeros come off below.
+  Value y = x;
+  llvm::SmallVector<int64_t> split(xt.getShape().take_front(2)), merged(split);
+  llvm::SmallVector<int64_t> padBegin(2 * spatial + 2, 0), padEnd(2 * spatial + 2, 0);
+  for (int64_t i = 0; i < spatial; ++i) {
+    int64_t d = xt.getDimSize(2 + i);
+    split.append({d, 1});
+    padEnd[2 + 2 * i + 1] = strides[i] - 1;
+    merged.push_back(d * strides[i]);
+  }
+  bool strided = llvm::any_of(strides, [](int64_t s) { return s != 1; });
+  Type elem = xt.getElementType();
+  Value zero = im.scalar(elem, 0.0);
+  if (strided) {
+    llvm::SmallVector<int64_t> p(padBegin);
+    p.append(padEnd);
+    y = im.make("Pad", {reshape(im, y, split), im.i64Constant(p), zero, im.none()});
+    y = reshape(im, y, merged);
+  }
+  // Per spatial axis: begin/end padding of the dilated input; negative
+  // amounts crop instead.
+  llvm::SmallVector<int64_t> starts, ends, axes, pad(2 * xt.getRank(), 0);
+  bool crop = false;
+  for (int64_t i = 0; i < spatial; ++i) {
+    int64_t extent = (kernel[i] - 1) * dilations[i] + 1;
+    int64_t begin = extent - 1 - pads[i];
+    int64_t end = extent - 1 - pads[spatial + i] + outPad[i] - (strides[i] - 1);
+    int64_t len = merged[2 + i];
+    starts.push_back(begin < 0 ? -begin : 0);
+    ends.push_back(end < 0 ? len + end : len);
+    axes.push_back(2 + i);
+    crop |= begin < 0 || end < 0;
+    pad[2 + i] = std::max<int64_t>(begin, 0);
+    pad[xt.getRank() + 2 + i] = std::max<int64_t>(end, 0);
+  }
+  if (crop)
+    y = im.make("Slice", {y, im.i64Constant(starts), im.i64Constant(ends), im.i64Constant(axes),
+                          im.none()});
+  if (llvm::any_of(pad, [](int64_t v) { return v != 0; }))
+    y = im.make("Pad", {y, im.i64Constant(pad), zero, im.none()});
+
+  // W (Cin, Cout/g, k..) -> (Cout, Cin/g, k..), flipped in space.
+  llvm::SmallVector<int64_t> grouped{group, cin / group, coutPerGroup}, perm{0, 2, 1};
+  for (int64_t i = 0; i < spatial; ++i) {
+    grouped.push_back(wt.getDimSize(2 + i));
+    perm.push_back(3 + i);
+  }
+  Value wg = im.make("Transpose", {reshape(im, w, grouped)},
+                     {NamedAttribute(im.b.getStringAttr("perm"), im.b.getI64ArrayAttr(perm))});
+  llvm::SmallVector<int64_t> convW{group * coutPerGroup, cin / group};
+  convW.append(wt.getShape().drop_front(2).begin(), wt.getShape().drop_front(2).end());
+  wg = reshape(im, wg, convW);
+  llvm::SmallVector<int64_t> flipStarts(spatial, -1), flipEnds(spatial, std::numeric_limits<int64_t>::min()),
+      flipSteps(spatial, -1);
+  wg = im.make("Slice", {wg, im.i64Constant(flipStarts), im.i64Constant(flipEnds),
+                         im.i64Constant(axes), im.i64Constant(flipSteps)});
+  llvm::SmallVector<NamedAttribute> attrs{
+      im.intAttr("group", group),
+      NamedAttribute(im.b.getStringAttr("dilations"), im.b.getI64ArrayAttr(dilations))};
+  im.values[n.output(0)] = im.make("Conv", {y, wg, bias}, attrs);
+}
+
+} // namespace
+
+void addComposedBuilders(BuilderTable &table) {
+  table["Swish"] = buildSwish;
+  table["SwiGLU"] = buildSwiGLU;
+  table["LpPool"] = buildLpPool;
+  table["Tile"] = buildTile;
+  table["OneHot"] = buildOneHot;
+  table["ConvTranspose"] = buildConvTranspose;
+}
+
+} // namespace kiln
