@@ -471,75 +471,6 @@ void buildSoftmaxCrossEntropyLoss(Importer &im, const onnx::NodeProto &n) {
     im.values[n.output(1)] = logProb;
 }
 
-/// Per-axis quantization parameters: reshaped so they broadcast along
-/// `axis` of a tensor of rank `rank`; scalars and single elements as they are.
-Value alongAxis(Importer &im, Value param, int64_t axis, int64_t rank) {
-  auto t = llvm::dyn_cast<RankedTensorType>(param.getType());
-  if (!t || t.getRank() != 1 || t.getDimSize(0) == 1 || rank <= 1)
-    return param;
-  auto a = normalizeAxis(axis, rank);
-  if (!a)
-    im.fail("axis out of range");
-  llvm::SmallVector<int64_t> shape(rank - *a, 1);
-  shape[0] = t.getDimSize(0);
-  return im.make("Reshape", {param, im.i64Constant(shape)});
-}
-
-/// The operands and axis both quantization ops read.
-struct QuantOperands {
-  Value x, scale, zeroPoint;
-  int64_t rank, axis;
-};
-
-QuantOperands readQuantOperands(Importer &im) {
-  if (const auto *b = im.attr("block_size"); b && b->i() != 0)
-    im.fail("blocked quantization (block_size) is not supported");
-  QuantOperands q{im.input(0), im.input(1), im.input(2), 0, 1};
-  auto xt = llvm::dyn_cast<RankedTensorType>(q.x.getType());
-  if (!xt)
-    im.fail("needs a ranked input");
-  q.rank = xt.getRank();
-  if (const auto *a = im.attr("axis"))
-    q.axis = a->i();
-  return q;
-}
-
-/// DequantizeLinear: (x - zero_point) * scale, per tensor or per axis.
-void buildDequantizeLinear(Importer &im, const onnx::NodeProto &n) {
-  QuantOperands q = readQuantOperands(im);
-  Type f = llvm::cast<TensorType>(q.scale.getType()).getElementType();
-  Value v = im.castTo(q.x, f);
-  if (!llvm::isa<NoneType>(q.zeroPoint.getType()))
-    v = im.make("Sub", {v, alongAxis(im, im.castTo(q.zeroPoint, f), q.axis, q.rank)});
-  im.values[n.output(0)] = im.make("Mul", {v, alongAxis(im, q.scale, q.axis, q.rank)});
-}
-
-/// QuantizeLinear: saturate(round_half_even(x / scale) + zero_point).
-void buildQuantizeLinear(Importer &im, const onnx::NodeProto &n) {
-  QuantOperands q = readQuantOperands(im);
-  Value x = q.x, scale = q.scale, zp = q.zeroPoint;
-  int64_t axis = q.axis, rank = q.rank;
-  Type target = im.b.getIntegerType(8, false);
-  if (!llvm::isa<NoneType>(zp.getType()))
-    target = llvm::cast<TensorType>(zp.getType()).getElementType();
-  else if (const auto *od = im.attr("output_dtype"); od && od->i() != 0)
-    target = im.elementType(od->i(), "output_dtype");
-  auto it = llvm::dyn_cast<IntegerType>(target);
-  if (!it || it.getWidth() == 1)
-    im.fail("quantizing to this element type is not supported");
-  Type f = llvm::cast<TensorType>(x.getType()).getElementType();
-  Value v = im.make("Round", {im.make("Div", {x, alongAxis(im, im.castTo(scale, f), axis, rank)})});
-  if (!llvm::isa<NoneType>(zp.getType()))
-    v = im.make("Add", {v, alongAxis(im, im.castTo(zp, f), axis, rank)});
-  bool isUnsigned = it.isUnsigned();
-  unsigned w = it.getWidth();
-  double lo = isUnsigned ? 0 : -std::ldexp(1.0, w - 1);
-  double hi = isUnsigned ? std::ldexp(1.0, w) - 1 : std::ldexp(1.0, w - 1) - 1;
-  auto scalar = [&](double d) { return im.scalar(f, d); };
-  v = im.make("Clip", {v, scalar(lo), scalar(hi)});
-  im.values[n.output(0)] = im.castTo(v, target);
-}
-
 /// Hardmax: 1 where an element is the first maximum along axis, else 0,
 /// as Equal(ArgMax(x, keepdims), index along axis).
 void buildHardmax(Importer &im, const onnx::NodeProto &n) {
@@ -650,8 +581,6 @@ const std::unordered_map<std::string, NodeBuilder> &builders() {
     t["Split"] = buildSplit;
     t["Hardmax"] = buildHardmax;
     t["EyeLike"] = buildEyeLike;
-    t["QuantizeLinear"] = buildQuantizeLinear;
-    t["DequantizeLinear"] = buildDequantizeLinear;
     t["NegativeLogLikelihoodLoss"] = generic("NegativeLogLikelihoodLoss", 3);
     t["SoftmaxCrossEntropyLoss"] = buildSoftmaxCrossEntropyLoss;
     t["LpNormalization"] = buildLpNormalization;
@@ -678,6 +607,7 @@ const std::unordered_map<std::string, NodeBuilder> &builders() {
       t[op] = attrToInput(op, 2, 1, "axes", 18);
     addAttentionBuilders(t);
     addComposedBuilders(t);
+    addQuantizationBuilders(t);
     return t;
   }();
   return table;

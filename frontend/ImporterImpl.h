@@ -294,6 +294,7 @@ NodeBuilder generic(std::string opName, int numOperands,
 // Builders by op family, each in its own file.
 void addAttentionBuilders(BuilderTable &table);
 void addComposedBuilders(BuilderTable &table);
+void addQuantizationBuilders(BuilderTable &table);
 
 } // namespace kiln
 #endif
