@@ -104,6 +104,21 @@ LogicalResult CastOp::verify() {
   return success();
 }
 
+LogicalResult BitCastOp::verify() {
+  if (auto in = rankedShape(getInput()))
+    if (auto out = rankedShape(getOutput()))
+      if (*in != *out)
+        return emitOpError("result shape must equal the input shape");
+  // Booleans occupy a byte, as in ONNX tensors.
+  auto bits = [](Type t) {
+    unsigned w = t.getIntOrFloatBitWidth();
+    return w == 1 ? 8u : w;
+  };
+  if (bits(elementType(getInput())) != bits(elementType(getOutput())))
+    return emitOpError("input and result element types must have the same bit width");
+  return success();
+}
+
 LogicalResult ClipOp::verify() {
   for (Value bound : {getMin(), getMax()}) {
     if (llvm::isa<NoneType>(bound.getType()))

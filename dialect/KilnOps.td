@@ -55,7 +55,16 @@ def Kiln_IdentityOp : Kiln_UnaryOp<"Identity">;
 
 def Kiln_CastOp : Kiln_Op<"Cast", [Pure]> {
   let summary = "element type conversion; the target is the result's element type";
-  let arguments = (ins AnyTensor:$input, DefaultValuedAttr<SI64Attr, "1">:$saturate);
+  let arguments = (ins AnyTensor:$input, DefaultValuedAttr<SI64Attr, "1">:$saturate,
+                   DefaultValuedAttr<StrAttr, "\"up\"">:$round_mode);
+  let results = (outs AnyTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Kiln_BitCastOp : Kiln_Op<"BitCast", [Pure]> {
+  let summary = "reinterprets each element's bits as the result's element type (same width)";
+  let arguments = (ins AnyTensor:$input);
   let results = (outs AnyTensor:$output);
   let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;

@@ -266,6 +266,9 @@ LogicalResult inferShapes(Operation *op) {
       .Case<ClipOp>([&](ClipOp op) -> LogicalResult {
         return setResult(op, 0, shapeOf(op.getInput()), elementOf(op.getInput()));
       })
+      .Case<BitCastOp>([&](BitCastOp op) -> LogicalResult {
+        return setResult(op, 0, shapeOf(op.getInput()), Type());
+      })
       .Case<CastOp>([&](CastOp op) -> LogicalResult {
         return setResult(op, 0, shapeOf(op.getInput()), Type());
       })

@@ -129,7 +129,7 @@ void buildCast(Importer &im, const onnx::NodeProto &) {
   if (!to)
     im.fail("attribute 'to' is required");
   Type elem = im.elementType(to->i(), "target");
-  im.bindOutputs(im.create("Cast", {im.input(0)}, {"to", "round_mode"}, elem));
+  im.bindOutputs(im.create("Cast", {im.input(0)}, {"to"}, elem));
 }
 
 void buildConstant(Importer &im, const onnx::NodeProto &n) {
@@ -261,7 +261,7 @@ void buildCastLike(Importer &im, const onnx::NodeProto &) {
   auto like = llvm::dyn_cast<TensorType>(im.input(1).getType());
   if (!like)
     im.fail("input 'target_type' is required");
-  im.bindOutputs(im.create("Cast", {im.input(0)}, {"round_mode"}, like.getElementType()));
+  im.bindOutputs(im.create("Cast", {im.input(0)}, {}, like.getElementType()));
 }
 
 /// Size of a statically shaped tensor is a constant.
@@ -591,6 +591,12 @@ const std::unordered_map<std::string, NodeBuilder> &builders() {
     t["GatherElements"] = generic("GatherElements", 2);
     t["Clip"] = buildClip;
     t["Cast"] = buildCast;
+    t["BitCast"] = [](Importer &im, const onnx::NodeProto &) {
+      const auto *to = im.attr("to");
+      if (!to)
+        im.fail("attribute 'to' is required");
+      im.bindOutputs(im.create("BitCast", {im.input(0)}, {"to"}, im.elementType(to->i(), "'to'")));
+    };
     t["Constant"] = buildConstant;
     t["Softmax"] = softmaxLike("Softmax");
     t["LogSoftmax"] = softmaxLike("LogSoftmax");

@@ -16,6 +16,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/Verifier.h"
+#include "llvm/ADT/StringSet.h"
 #include <onnx/onnx_pb.h>
 #include <functional>
 #include <unordered_map>
@@ -75,6 +76,16 @@ public:
     case ElementType::UInt32: return b.getIntegerType(32, false);
     case ElementType::UInt64: return b.getIntegerType(64, false);
     case ElementType::Bool: return b.getI1Type();
+    case ElementType::Int4: return b.getIntegerType(4);
+    case ElementType::UInt4: return b.getIntegerType(4, false);
+    case ElementType::Int2: return b.getIntegerType(2);
+    case ElementType::UInt2: return b.getIntegerType(2, false);
+    case ElementType::Float8E4M3FN: return b.getType<Float8E4M3FNType>();
+    case ElementType::Float8E4M3FNUZ: return b.getType<Float8E4M3FNUZType>();
+    case ElementType::Float8E5M2: return b.getType<Float8E5M2Type>();
+    case ElementType::Float8E5M2FNUZ: return b.getType<Float8E5M2FNUZType>();
+    case ElementType::Float8E8M0: return b.getType<Float8E8M0FNUType>();
+    case ElementType::Float4E2M1: return b.getType<Float4E2M1FNType>();
     }
     return {};
   }
@@ -195,6 +206,35 @@ public:
       fail("a tensor of shape " + shapeText(t.getShape()) + " exceeds Kiln's 8 GiB limit");
   }
 
+  /// float8, float4 and 2/4-bit integers are only converted and moved:
+  /// compiled code has no arithmetic on them.
+  static std::string checkSubByteUse(Operation *op) {
+    static const llvm::StringSet<> movers = {
+        "kiln.Cast",    "kiln.Identity", "kiln.Reshape", "kiln.Flatten", "kiln.Squeeze",
+        "kiln.Unsqueeze", "kiln.Transpose", "kiln.Concat", "kiln.Slice", "kiln.Gather",
+        "kiln.Expand",  "kiln.Split",    "kiln.Constant", "kiln.Shape",  "kiln.BitCast"};
+    if (movers.contains(op->getName().getStringRef()))
+      return "";
+    auto isSubByte = [](Type t) {
+      auto tt = llvm::dyn_cast<TensorType>(t);
+      if (!tt)
+        return false;
+      Type e = tt.getElementType();
+      if (auto i = llvm::dyn_cast<IntegerType>(e))
+        return i.getWidth() == 2 || i.getWidth() == 4;
+      auto f = llvm::dyn_cast<FloatType>(e);
+      return f && f.getWidth() <= 8;
+    };
+    for (Type t : llvm::concat<const Type>(op->getOperandTypes(), op->getResultTypes()))
+      if (isSubByte(t)) {
+        std::string name;
+        llvm::raw_string_ostream os(name);
+        os << llvm::cast<TensorType>(t).getElementType();
+        return "element type " + name + " is only supported by Cast and data movement ops";
+      }
+    return "";
+  }
+
   static std::string shapeText(llvm::ArrayRef<int64_t> shape) {
     std::string r = "[";
     for (size_t i = 0; i < shape.size(); ++i)
@@ -218,6 +258,8 @@ public:
     if (diag.empty())
       for (Type t : op->getResultTypes())
         checkSize(t);
+    if (diag.empty())
+      diag = checkSubByteUse(op);
     if (!diag.empty()) {
       // The op names itself ("'kiln.Conv' op ..."); keep just the reason.
       auto pos = diag.find(" op ");

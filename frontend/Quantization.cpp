@@ -68,10 +68,13 @@ Value saturateTo(Importer &im, Value v, Type target) {
   return im.castTo(v, target);
 }
 
-/// saturate(round_half_even(x / scale) + zero_point) into `target`.
+/// saturate(round_half_even(x / scale) + zero_point) into `target`; float8
+/// and float4 targets round in the Cast itself (their zero point is 0).
 Value quantize(Importer &im, Value x, Value scale, Value zp, int64_t axis, int64_t rank,
                Type target) {
   Type f = llvm::cast<TensorType>(x.getType()).getElementType();
+  if (llvm::isa<FloatType>(target))
+    return im.castTo(im.make("Div", {x, alongAxis(im, im.castTo(scale, f), axis, rank)}), target);
   Value v = im.make("Round", {im.make("Div", {x, alongAxis(im, im.castTo(scale, f), axis, rank)})});
   if (!llvm::isa<NoneType>(zp.getType()))
     v = im.make("Add", {v, alongAxis(im, im.castTo(zp, f), axis, rank)});

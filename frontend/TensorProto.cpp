@@ -23,6 +23,17 @@ std::optional<ElementType> fromOnnxType(int t) {
   case onnx::TensorProto::UINT32: return ElementType::UInt32;
   case onnx::TensorProto::UINT64: return ElementType::UInt64;
   case onnx::TensorProto::BOOL: return ElementType::Bool;
+  // Numbered: newer than libonnx 1.12's enum.
+  case 17: return ElementType::Float8E4M3FN;
+  case 18: return ElementType::Float8E4M3FNUZ;
+  case 19: return ElementType::Float8E5M2;
+  case 20: return ElementType::Float8E5M2FNUZ;
+  case 21: return ElementType::UInt4;
+  case 22: return ElementType::Int4;
+  case 23: return ElementType::Float4E2M1;
+  case 24: return ElementType::Float8E8M0;
+  case 25: return ElementType::UInt2;
+  case 26: return ElementType::Int2;
   default: return std::nullopt;
   }
 }
@@ -42,6 +53,16 @@ int toOnnxType(ElementType type) {
   case ElementType::UInt32: return onnx::TensorProto::UINT32;
   case ElementType::UInt64: return onnx::TensorProto::UINT64;
   case ElementType::Bool: return onnx::TensorProto::BOOL;
+  case ElementType::Float8E4M3FN: return 17;
+  case ElementType::Float8E4M3FNUZ: return 18;
+  case ElementType::Float8E5M2: return 19;
+  case ElementType::Float8E5M2FNUZ: return 20;
+  case ElementType::UInt4: return 21;
+  case ElementType::Int4: return 22;
+  case ElementType::Float4E2M1: return 23;
+  case ElementType::Float8E8M0: return 24;
+  case ElementType::UInt2: return 25;
+  case ElementType::Int2: return 26;
   }
   return 0;
 }
@@ -60,6 +81,32 @@ std::string onnxTypeName(int t) {
 }
 
 namespace {
+/// Bits per element of the types ONNX packs several to a byte; 0 otherwise.
+int packedBits(ElementType t) {
+  switch (t) {
+  case ElementType::Int4: case ElementType::UInt4: case ElementType::Float4E2M1: return 4;
+  case ElementType::Int2: case ElementType::UInt2: return 2;
+  default: return 0;
+  }
+}
+
+/// Unpacks `n` elements of `bits` bits, lowest bits first, one per byte;
+/// signed integers are sign-extended.
+Tensor unpack(ElementType type, std::vector<int64_t> shape, const uint8_t *packed, int64_t n) {
+  int bits = packedBits(type);
+  bool isSigned = type == ElementType::Int4 || type == ElementType::Int2;
+  Tensor t(type, std::move(shape));
+  auto *out = t.data<uint8_t>();
+  int perByte = 8 / bits;
+  for (int64_t i = 0; i < n; ++i) {
+    unsigned v = (packed[i / perByte] >> ((i % perByte) * bits)) & ((1u << bits) - 1);
+    if (isSigned && (v >> (bits - 1)))
+      v |= ~0u << bits;
+    out[i] = uint8_t(v);
+  }
+  return t;
+}
+
 template <typename Dst, typename Field>
 void copyField(Tensor &t, const Field &field, int64_t n, const std::string &what) {
   if ((int64_t)field.size() != n)
@@ -81,8 +128,20 @@ Tensor tensorFromProto(const onnx::TensorProto &proto, const std::string &baseDi
   for (int64_t d : shape)
     if (d < 0)
       throw Error(what + ": negative dim " + std::to_string(d));
+  int bits = packedBits(*type);
   if (proto.has_data_location() &&
       proto.data_location() == onnx::TensorProto::EXTERNAL) {
+    if (bits) {
+      int64_t n = 1;
+      for (int64_t d : shape)
+        if (d && n > INT64_MAX / d)
+          throw Error(what + ": element count overflows");
+        else
+          n *= d;
+      std::vector<uint8_t> packed((n * bits + 7) / 8);
+      readExternalData(proto, baseDir, what, packed.data(), packed.size());
+      return unpack(*type, shape, packed.data(), n);
+    }
     Tensor t(*type, shape);
     readExternalData(proto, baseDir, what, t.data(), t.byteSize());
     return t;
@@ -95,6 +154,19 @@ Tensor tensorFromProto(const onnx::TensorProto &proto, const std::string &baseDi
   if (n < 0)
     throw Error(what + ": element count overflows");
   size_t es = elementSize(*type);
+  if (bits) {
+    std::vector<uint8_t> packed;
+    if (proto.has_raw_data()) {
+      packed.assign(proto.raw_data().begin(), proto.raw_data().end());
+    } else {
+      for (int32_t v : proto.int32_data())
+        packed.push_back(uint8_t(v));
+    }
+    if ((uint64_t)packed.size() != ((uint64_t)n * bits + 7) / 8)
+      throw Error(what + ": packed data has " + std::to_string(packed.size()) +
+                  " bytes, shape needs " + std::to_string(((uint64_t)n * bits + 7) / 8));
+    return unpack(*type, shape, packed.data(), n);
+  }
   if (proto.has_raw_data()) {
     const std::string &raw = proto.raw_data();
     if ((uint64_t)raw.size() != (uint64_t)n * es)
@@ -124,6 +196,7 @@ Tensor tensorFromProto(const onnx::TensorProto &proto, const std::string &baseDi
   // int32_data holds the raw 16-bit patterns of half and bfloat16.
   case ElementType::Float16:
   case ElementType::BFloat16: copyField<uint16_t>(t, proto.int32_data(), n, what); break;
+  default: copyField<uint8_t>(t, proto.int32_data(), n, what); break; // float8 bit patterns
   }
   return t;
 }

@@ -38,9 +38,17 @@ std::optional<ElementType> kilnType(Type t) {
   if (t.isF64()) return ElementType::Float64;
   if (t.isF16()) return ElementType::Float16;
   if (t.isBF16()) return ElementType::BFloat16;
+  if (llvm::isa<Float8E4M3FNType>(t)) return ElementType::Float8E4M3FN;
+  if (llvm::isa<Float8E4M3FNUZType>(t)) return ElementType::Float8E4M3FNUZ;
+  if (llvm::isa<Float8E5M2Type>(t)) return ElementType::Float8E5M2;
+  if (llvm::isa<Float8E5M2FNUZType>(t)) return ElementType::Float8E5M2FNUZ;
+  if (llvm::isa<Float8E8M0FNUType>(t)) return ElementType::Float8E8M0;
+  if (llvm::isa<Float4E2M1FNType>(t)) return ElementType::Float4E2M1;
   if (auto i = llvm::dyn_cast<IntegerType>(t)) {
     bool u = i.isUnsigned();
     switch (i.getWidth()) {
+    case 2: return u ? ElementType::UInt2 : ElementType::Int2;
+    case 4: return u ? ElementType::UInt4 : ElementType::Int4;
     case 1: return ElementType::Bool;
     case 8: return u ? ElementType::UInt8 : ElementType::Int8;
     case 16: return u ? ElementType::UInt16 : ElementType::Int16;

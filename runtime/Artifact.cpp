@@ -77,7 +77,7 @@ std::string dims(const std::vector<int64_t> &d) {
 }
 
 std::optional<ElementType> typeNamed(const std::string &n) {
-  for (int t = 0; t <= (int)ElementType::Bool; ++t)
+  for (int t = 0; t < kNumElementTypes; ++t)
     if (n == elementTypeName(ElementType(t)))
       return ElementType(t);
   return std::nullopt;

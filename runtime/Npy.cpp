@@ -9,6 +9,12 @@ namespace kiln {
 static const char *descrOf(ElementType t) {
   switch (t) {
   case ElementType::Float32: case ElementType::BFloat16: return "<f4";
+  // numpy has no float8/float4: written decoded, as float32.
+  case ElementType::Float8E4M3FN: case ElementType::Float8E4M3FNUZ:
+  case ElementType::Float8E5M2: case ElementType::Float8E5M2FNUZ:
+  case ElementType::Float8E8M0: case ElementType::Float4E2M1: return "<f4";
+  case ElementType::Int4: case ElementType::Int2: return "|i1";
+  case ElementType::UInt4: case ElementType::UInt2: return "|u1";
   case ElementType::Float64: return "<f8";
   case ElementType::Float16: return "<f2";
   case ElementType::Int8: return "|i1";
@@ -81,7 +87,7 @@ Tensor readNpy(const std::string &path) {
 
 void writeNpy(const std::string &path, const Tensor &t) {
   Tensor data = t;
-  if (t.type() == ElementType::BFloat16) {
+  if (std::string(descrOf(t.type())) == "<f4" && t.type() != ElementType::Float32) {
     data = Tensor(ElementType::Float32, t.shape());
     for (int64_t i = 0; i < t.numElements(); ++i)
       data.data<float>()[i] = static_cast<float>(elementAsDouble(t, i));

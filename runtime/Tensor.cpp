@@ -13,9 +13,8 @@ size_t elementSize(ElementType type) {
   case ElementType::Float32: case ElementType::Int32: case ElementType::UInt32: return 4;
   case ElementType::Float16: case ElementType::BFloat16:
   case ElementType::Int16: case ElementType::UInt16: return 2;
-  case ElementType::Int8: case ElementType::UInt8: case ElementType::Bool: return 1;
+  default: return 1;
   }
-  return 1;
 }
 
 const char *elementTypeName(ElementType type) {
@@ -33,6 +32,16 @@ const char *elementTypeName(ElementType type) {
   case ElementType::UInt32: return "uint32";
   case ElementType::UInt64: return "uint64";
   case ElementType::Bool: return "bool";
+  case ElementType::Int4: return "int4";
+  case ElementType::UInt4: return "uint4";
+  case ElementType::Int2: return "int2";
+  case ElementType::UInt2: return "uint2";
+  case ElementType::Float8E4M3FN: return "float8e4m3fn";
+  case ElementType::Float8E4M3FNUZ: return "float8e4m3fnuz";
+  case ElementType::Float8E5M2: return "float8e5m2";
+  case ElementType::Float8E5M2FNUZ: return "float8e5m2fnuz";
+  case ElementType::Float8E8M0: return "float8e8m0";
+  case ElementType::Float4E2M1: return "float4e2m1";
   }
   return "?";
 }
@@ -99,6 +108,25 @@ static double halfToDouble(uint16_t h) {
   return sign ? -v : v;
 }
 
+/// Decodes a float8/float4 bit pattern: `exp` exponent and `man` mantissa
+/// bits, `bias`; `special` says which codes are NaN and infinity.
+enum class Special { Ieee, FiniteNaNMax, NegZeroNaN, None };
+static double minifloatToDouble(unsigned bits, int exp, int man, int bias, Special special) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  int sign = (bits >> (exp + man)) & 1;
+  int e = (bits >> man) & ((1 << exp) - 1), m = bits & ((1 << man) - 1);
+  int maxE = (1 << exp) - 1, maxM = (1 << man) - 1;
+  if (special == Special::NegZeroNaN && bits == (1u << (exp + man)))
+    return nan;
+  if (special == Special::FiniteNaNMax && e == maxE && m == maxM)
+    return nan;
+  if (special == Special::Ieee && e == maxE)
+    return m ? nan : (sign ? -1 : 1) * std::numeric_limits<double>::infinity();
+  double v = e == 0 ? std::ldexp(double(m), 1 - bias - man)
+                    : std::ldexp(1.0 + double(m) / (1 << man), e - bias);
+  return sign ? -v : v;
+}
+
 double elementAsDouble(const Tensor &t, int64_t i) {
   const char *p = static_cast<const char *>(t.data());
   switch (t.type()) {
@@ -120,6 +148,16 @@ double elementAsDouble(const Tensor &t, int64_t i) {
   case ElementType::UInt32: return reinterpret_cast<const uint32_t *>(p)[i];
   case ElementType::UInt64: return double(reinterpret_cast<const uint64_t *>(p)[i]);
   case ElementType::Bool: return p[i] ? 1 : 0;
+  case ElementType::Int4: case ElementType::Int2: return reinterpret_cast<const int8_t *>(p)[i];
+  case ElementType::UInt4: case ElementType::UInt2: return reinterpret_cast<const uint8_t *>(p)[i];
+  case ElementType::Float8E4M3FN: return minifloatToDouble(uint8_t(p[i]), 4, 3, 7, Special::FiniteNaNMax);
+  case ElementType::Float8E4M3FNUZ: return minifloatToDouble(uint8_t(p[i]), 4, 3, 8, Special::NegZeroNaN);
+  case ElementType::Float8E5M2: return minifloatToDouble(uint8_t(p[i]), 5, 2, 15, Special::Ieee);
+  case ElementType::Float8E5M2FNUZ: return minifloatToDouble(uint8_t(p[i]), 5, 2, 16, Special::NegZeroNaN);
+  case ElementType::Float4E2M1: return minifloatToDouble(uint8_t(p[i]) & 15, 2, 1, 1, Special::None);
+  case ElementType::Float8E8M0:
+    return uint8_t(p[i]) == 255 ? std::numeric_limits<double>::quiet_NaN()
+                                : std::ldexp(1.0, int(uint8_t(p[i])) - 127);
   }
   return 0;
 }

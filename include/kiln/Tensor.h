@@ -17,12 +17,19 @@ public:
   using std::runtime_error::runtime_error;
 };
 
+/// Sub-byte and 8-bit float types (Int4 ... Float4E2M1) take one byte per
+/// element in a Tensor: 4- and 2-bit integers unpacked (signed ones
+/// sign-extended), float8/float4 as their bit pattern. ONNX files pack
+/// them; Kiln unpacks them on load.
 enum class ElementType {
   Float32, Float64, Float16, BFloat16,
   Int8, Int16, Int32, Int64,
   UInt8, UInt16, UInt32, UInt64,
   Bool,
+  Int4, UInt4, Int2, UInt2,
+  Float8E4M3FN, Float8E4M3FNUZ, Float8E5M2, Float8E5M2FNUZ, Float8E8M0, Float4E2M1,
 };
+inline constexpr int kNumElementTypes = int(ElementType::Float4E2M1) + 1;
 
 size_t elementSize(ElementType type);
 /// ONNX spelling: "float", "double", "float16", "bfloat16", "int8", ..., "bool".

@@ -8,6 +8,8 @@ using namespace mlir;
 namespace kiln {
 
 Type signless(Type t) {
+  if (isSubByteType(t))
+    return IntegerType::get(t.getContext(), 8);
   if (auto i = llvm::dyn_cast<IntegerType>(t))
     return i.isSignless() ? t : IntegerType::get(t.getContext(), i.getWidth());
   return t;
@@ -16,6 +18,7 @@ Type signless(Type t) {
 KilnTypeConverter::KilnTypeConverter() {
   addConversion([](Type t) { return t; });
   addConversion([](IntegerType t) { return signless(t); });
+  addConversion([](FloatType t) { return signless(t); });
   addConversion([](RankedTensorType t) {
     return RankedTensorType::get(t.getShape(), signless(t.getElementType()));
   });

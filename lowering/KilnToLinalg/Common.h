@@ -24,7 +24,17 @@ struct ElemKind {
   static ElemKind of(mlir::Type t);
 };
 
+/// The type compiled code holds an element in: signless integers; float8,
+/// float4 and 2/4-bit integers as i8 (see SubByteTypes.cpp).
 mlir::Type signless(mlir::Type t);
+
+/// float8, float4, int4/uint4 and int2/uint2: stored one per byte, only cast.
+bool isSubByteType(mlir::Type t);
+
+/// Cast of scalar `v` (in compiled-code form) from dialect type `from` to
+/// `to` where either is a sub-byte type.
+mlir::Value castSubByte(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v, mlir::Type from,
+                        mlir::Type to, bool saturate, llvm::StringRef roundMode);
 mlir::RankedTensorType staticType(mlir::Value v);
 
 /// Fails the pattern unless every operand and result is statically shaped.

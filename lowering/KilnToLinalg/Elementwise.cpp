@@ -375,8 +375,38 @@ FailureOr<Value> scalarOf(Operation *op, OpBuilder &b, Location loc, ValueRange 
         return f(arith::ShRUIOp::create(b, loc, a[0], a[1]));
       })
       .Case<WhereOp>([&](WhereOp) -> FailureOr<Value> { return select(b, loc, a[0], a[1], a[2]); })
+      .Case<BitCastOp>([&](BitCastOp c) -> FailureOr<Value> {
+        Type from = c.getInput().getType().getElementType(), to = c.getType().getElementType();
+        auto subByteInt = [](Type t) {
+          auto i = dyn_cast<IntegerType>(t);
+          return i && i.getWidth() < 8 && i.getWidth() > 1;
+        };
+        // 2/4-bit integers are held widened: their bits are not the storage's.
+        if (subByteInt(from) || subByteInt(to))
+          return failure();
+        Value v = c.getInput().getType().getElementType().isF16() ||
+                          c.getInput().getType().getElementType().isBF16()
+                      ? Value(arith::TruncFOp::create(b, loc, from, a[0])) // widened by the caller
+                      : a[0];
+        Type target = signless(to);
+        if (v.getType() == target)
+          return v;
+        if (v.getType().isInteger(1))
+          return f(arith::ExtUIOp::create(b, loc, target, v));
+        if (target.isInteger(1))
+          return f(arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, v,
+                                         arith::ConstantIntOp::create(b, loc, v.getType(), 0)));
+        return f(arith::BitcastOp::create(b, loc, target, v));
+      })
       .Case<CastOp>([&](CastOp c) -> FailureOr<Value> {
         Type to = c.getType().getElementType();
+        Type from = c.getInput().getType().getElementType();
+        if (isSubByteType(from) || isSubByteType(to)) {
+          Value v = a[0];
+          if (from.isF16() || from.isBF16()) // widened by the caller
+            from = b.getF32Type();
+          return castSubByte(b, loc, v, from, to, c.getSaturate() != 0, c.getRoundMode());
+        }
         return castScalar(b, loc, a[0], k, signless(to), ElemKind::of(to));
       })
       .Default([](Operation *) { return failure(); });
@@ -416,7 +446,7 @@ struct ElementwiseLowering : OpConversionPattern<OpTy> {
             return args[0];
           }
           Value r = *v;
-          if (narrow && r.getType().isF32() && !isa<CastOp>(o))
+          if (narrow && r.getType().isF32() && !isa<CastOp, BitCastOp>(o))
             r = arith::TruncFOp::create(b, loc, narrow, r);
           return r;
         });
@@ -458,7 +488,7 @@ void populateElementwisePatterns(KilnTypeConverter &tc, RewritePatternSet &p) {
         ElementwiseLowering<GeluOp>, ElementwiseLowering<PReluOp>,
         ElementwiseLowering<BitwiseAndOp>, ElementwiseLowering<BitwiseOrOp>,
         ElementwiseLowering<BitwiseXorOp>, ElementwiseLowering<BitwiseNotOp>,
-        ElementwiseLowering<BitShiftOp>>(tc, p.getContext());
+        ElementwiseLowering<BitShiftOp>, ElementwiseLowering<BitCastOp>>(tc, p.getContext());
 }
 
 } // namespace kiln
