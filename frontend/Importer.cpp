@@ -82,12 +82,41 @@ std::vector<Value> inputs(Importer &im, int count) {
   return v;
 }
 
+/// Before opset 7, binary ops broadcast only when asked (`broadcast`), and
+/// then B's dims line up with A's from `axis` on, not from the right.
+void alignLegacyBroadcast(Importer &im, std::vector<Value> &ops) {
+  const auto *bc = im.attr("broadcast");
+  if (im.opset >= 7 || !bc || !bc->i() || ops.size() != 2)
+    return;
+  auto a = llvm::dyn_cast<RankedTensorType>(ops[0].getType());
+  auto b = llvm::dyn_cast<RankedTensorType>(ops[1].getType());
+  if (!a || !b || !b.hasStaticShape())
+    im.fail("legacy broadcast needs ranked operands");
+  const auto *ax = im.attr("axis");
+  int64_t axis = ax ? ax->i() : a.getRank() - b.getRank();
+  if (axis < 0)
+    axis += a.getRank();
+  if (axis < 0 || axis + b.getRank() > a.getRank())
+    im.fail("legacy broadcast axis is out of range");
+  llvm::SmallVector<int64_t> shape(b.getShape());
+  shape.append(a.getRank() - axis - b.getRank(), 1);
+  ops[1] = im.make("Reshape", {ops[1], im.i64Constant(shape)});
+}
+
 NodeBuilder generic(std::string opName, int numOperands, std::set<std::string> legacy) {
   return [=](Importer &im, const onnx::NodeProto &) {
     if (numOperands >= 0 && im.node->input_size() > numOperands)
       im.fail("has " + std::to_string(im.node->input_size()) + " inputs, at most " +
               std::to_string(numOperands) + " allowed");
-    im.bindOutputs(im.create(opName, inputs(im, numOperands), legacy));
+    auto ops = inputs(im, numOperands);
+    std::set<std::string> dropped = legacy;
+    static const std::set<std::string> legacyBroadcast = {
+        "Add", "Sub", "Mul", "Div", "Pow", "Equal", "Less", "Greater", "And", "Or", "Xor"};
+    if (im.opset < 7 && legacyBroadcast.count(opName)) {
+      alignLegacyBroadcast(im, ops);
+      dropped.insert({"broadcast", "axis"});
+    }
+    im.bindOutputs(im.create(opName, ops, dropped));
   };
 }
 
@@ -543,7 +572,20 @@ const std::unordered_map<std::string, NodeBuilder> &builders() {
                            "Greater", "GreaterOrEqual", "And", "Or", "Xor"})
       t[op] = generic(op, 2);
     t["Mod"] = generic("Mod", 2);
-    for (const char *op : {"PRelu", "BitwiseAnd", "BitwiseOr", "BitwiseXor", "BitShift"})
+    t["PRelu"] = [](Importer &im, const onnx::NodeProto &) {
+      // Before opset 7 a 1-D slope holds one value per channel (axis 1).
+      Value x = im.input(0), slope = im.input(1);
+      auto xt = llvm::dyn_cast<RankedTensorType>(x.getType());
+      auto st = llvm::dyn_cast<RankedTensorType>(slope.getType());
+      if (im.opset < 7 && xt && st && xt.getRank() > 2 && st.getRank() == 1 &&
+          st.getDimSize(0) == xt.getDimSize(1) && st.getDimSize(0) != 1) {
+        llvm::SmallVector<int64_t> shape(xt.getRank() - 1, 1);
+        shape[0] = st.getDimSize(0);
+        slope = im.make("Reshape", {slope, im.i64Constant(shape)});
+      }
+      im.bindOutputs(im.create("PRelu", {x, slope}, {"consumed_inputs"}));
+    };
+    for (const char *op : {"BitwiseAnd", "BitwiseOr", "BitwiseXor", "BitShift"})
       t[op] = generic(op, 2);
     for (const char *op : {"Max", "Min", "Sum", "Mean"})
       t[op] = generic(op, -1);
@@ -614,6 +656,7 @@ const std::unordered_map<std::string, NodeBuilder> &builders() {
     addAttentionBuilders(t);
     addComposedBuilders(t);
     addQuantizationBuilders(t);
+    addNormalizationBuilders(t);
     return t;
   }();
   return table;

@@ -337,6 +337,7 @@ NodeBuilder generic(std::string opName, int numOperands,
 void addAttentionBuilders(BuilderTable &table);
 void addComposedBuilders(BuilderTable &table);
 void addQuantizationBuilders(BuilderTable &table);
+void addNormalizationBuilders(BuilderTable &table);
 
 } // namespace kiln
 #endif

@@ -65,9 +65,38 @@ struct ConvLowering : OpConversionPattern<ConvOp> {
                                              dilations)
               .getResult(0);
       y = reshapeTo(r, loc, y, outShape);
+    } else if (rank == 5) {
+      // linalg has no grouped 3-D convolution: one per group, side by side.
+      auto xs = llvm::cast<RankedTensorType>(x.getType()).getShape();
+      int64_t cg = xs[1] / g, fg = wt.getDimSize(0) / g;
+      y = filledTensor(r, loc, outShape, zero);
+      auto slice = [&](Value v, int64_t dim, int64_t offset, int64_t size) {
+        auto s = llvm::cast<RankedTensorType>(v.getType()).getShape();
+        SmallVector<OpFoldResult> offs(s.size(), r.getIndexAttr(0)), sizes, ones(s.size(), r.getIndexAttr(1));
+        offs[dim] = r.getIndexAttr(offset);
+        for (int64_t d : s)
+          sizes.push_back(r.getIndexAttr(d));
+        sizes[dim] = r.getIndexAttr(size);
+        return std::make_tuple(offs, sizes, ones);
+      };
+      for (int64_t i = 0; i < g; ++i) {
+        auto [xo, xsz, xst] = slice(x, 1, i * cg, cg);
+        Value xi = tensor::ExtractSliceOp::create(r, loc, x, xo, xsz, xst);
+        auto [wo, wsz, wst] = slice(adaptor.getW(), 0, i * fg, fg);
+        Value wi = tensor::ExtractSliceOp::create(r, loc, adaptor.getW(), wo, wsz, wst);
+        SmallVector<int64_t> partShape(outShape);
+        partShape[1] = fg;
+        Value init = filledTensor(r, loc, partShape, zero);
+        Value part = linalg::Conv3DNcdhwFcdhwOp::create(r, loc, TypeRange{init.getType()},
+                                                        ValueRange{xi, wi}, ValueRange{init},
+                                                        strides, dilations)
+                         .getResult(0);
+        auto [yo, ysz, yst] = slice(y, 1, i * fg, fg);
+        y = tensor::InsertSliceOp::create(r, loc, part, y, yo, ysz, yst);
+      }
     }
     if (!y)
-      return r.notifyMatchFailure(op, "grouped convolution is supported in 1-D and 2-D only");
+      return r.notifyMatchFailure(op, "convolution of this rank is not supported");
     if (!isa<NoneType>(adaptor.getB().getType())) {
       SmallVector<int64_t> bshape(rank - 1, 1);
       bshape[0] = outShape[1];
