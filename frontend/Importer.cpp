@@ -46,6 +46,8 @@ std::set<std::string> shapeDefiningInputs(const onnx::GraphProto &graph) {
       {"ReduceProd", {1}}, {"ReduceL1", {1}}, {"ReduceL2", {1}}, {"ReduceLogSum", {1}},
       {"ReduceLogSumExp", {1}}, {"ReduceSumSquare", {1}}, {"Expand", {1}}, {"Trilu", {1}},
       {"Split", {1}},      {"Pad", {1, 3}},     {"Tile", {1}},      {"OneHot", {1}},
+      {"SequenceAt", {1}}, {"SequenceInsert", {2}}, {"SequenceErase", {1}},
+      {"SplitToSequence", {1}},
       {"ReduceMean", {1}}, {"ReduceMax", {1}},  {"ReduceMin", {1}}, {"ConstantOfShape", {0}},
   };
   std::set<std::string> inputs, out;
@@ -657,6 +659,7 @@ const std::unordered_map<std::string, NodeBuilder> &builders() {
     addComposedBuilders(t);
     addQuantizationBuilders(t);
     addNormalizationBuilders(t);
+    addSequenceBuilders(t);
     return t;
   }();
   return table;
@@ -746,6 +749,8 @@ OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
   llvm::SmallVector<Attribute> outNames, inNames;
   for (const auto &out : graph.output()) {
     auto it = values.find(out.name());
+    if (it == values.end() && sequences.count(out.name()))
+      fail("graph output '" + out.name() + "' is a sequence; sequence outputs are not supported");
     if (it == values.end())
       fail("graph output '" + out.name() + "' is never produced");
     Value v = it->second;

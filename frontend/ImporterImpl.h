@@ -319,6 +319,8 @@ public:
   }
 
   std::unordered_map<std::string, Value> values;
+  /// Sequences built in the graph, as their tensors (see Sequence.cpp).
+  std::unordered_map<std::string, std::vector<Value>> sequences;
   int nodeIndex = 0;
 };
 
@@ -338,6 +340,7 @@ void addAttentionBuilders(BuilderTable &table);
 void addComposedBuilders(BuilderTable &table);
 void addQuantizationBuilders(BuilderTable &table);
 void addNormalizationBuilders(BuilderTable &table);
+void addSequenceBuilders(BuilderTable &table);
 
 } // namespace kiln
 #endif

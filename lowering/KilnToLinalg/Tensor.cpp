@@ -125,6 +125,11 @@ struct SliceLowering : OpConversionPattern<SliceOp> {
       return r.notifyMatchFailure(op, error);
     Location loc = op.getLoc();
     auto outShape = op.getType().getShape();
+    if (op.getType().getNumElements() == 0) {
+      // Nothing to read (and an empty slice's offset may equal the dim).
+      r.replaceOp(op, emptyTensor(r, loc, outShape, t.getElementType()));
+      return success();
+    }
     bool positive = llvm::all_of(*dims, [](const SliceDim &d) { return d.step > 0; });
     if (positive) {
       SmallVector<OpFoldResult> offs, sizes, strides;
