@@ -284,9 +284,51 @@ void buildConvTranspose(Importer &im, const onnx::NodeProto &n) {
   im.values[n.output(0)] = im.make("Conv", {y, wg, bias}, attrs);
 }
 
+/// A constant tensor of zeros (possibly with no elements).
+Value zeros(Importer &im, llvm::ArrayRef<int64_t> shape, Type elem) {
+  auto t = RankedTensorType::get(shape, elem);
+  Attribute zero = llvm::isa<FloatType>(elem) ? Attribute(FloatAttr::get(elem, 0.0))
+                                              : Attribute(IntegerAttr::get(elem, 0));
+  return ConstantOp::create(im.b, im.loc, t, DenseElementsAttr::get(t, zero));
+}
+
+/// CausalConvWithState: the depthwise convolution of the past state (or
+/// zeros) followed by the input; the present state is the last k-1 steps.
+void buildCausalConvWithState(Importer &im, const onnx::NodeProto &n) {
+  rejectAttributesBut(im, n, {"activation"});
+  Value x = im.input(0), w = im.input(1), bias = im.input(2), past = im.input(3);
+  auto xt = staticType(im, x, n.input(0));
+  auto wt = staticType(im, w, n.input(1));
+  if (xt.getRank() != 3 || wt.getRank() != 3 || wt.getDimSize(0) != xt.getDimSize(1) ||
+      wt.getDimSize(1) != 1)
+    im.fail("input must be (batch, channels, length) and weight (channels, 1, k)");
+  int64_t batch = xt.getDimSize(0), channels = xt.getDimSize(1), k = wt.getDimSize(2);
+  Type elem = xt.getElementType();
+  if (llvm::isa<NoneType>(past.getType()))
+    past = zeros(im, {batch, channels, k - 1}, elem);
+  else if (staticType(im, past, n.input(3)).getShape() != llvm::ArrayRef<int64_t>{batch, channels, k - 1})
+    im.fail("past_state must have shape (batch, channels, k - 1)");
+  Value padded = k > 1 ? im.make("Concat", {past, x}, {im.intAttr("axis", 2)}) : x;
+  Value y = im.make("Conv", {padded, w, bias}, {im.intAttr("group", channels)});
+  std::string act = im.attr("activation") ? im.attr("activation")->s() : "none";
+  if (act == "silu" || act == "swish")
+    y = swish(im, y, 1.0);
+  else if (act != "none")
+    im.fail("activation '" + act + "' is not one of silu, swish, none");
+  im.values[n.output(0)] = y;
+  if (n.output_size() > 1 && !n.output(1).empty()) {
+    int64_t total = llvm::cast<RankedTensorType>(padded.getType()).getDimSize(2);
+    im.values[n.output(1)] =
+        k > 1 ? im.make("Slice", {padded, im.i64Constant({total - (k - 1)}), im.i64Constant({total}),
+                                  im.i64Constant({2}), im.none()})
+              : zeros(im, {batch, channels, 0}, elem);
+  }
+}
+
 } // namespace
 
 void addComposedBuilders(BuilderTable &table) {
+  table["CausalConvWithState"] = buildCausalConvWithState;
   table["Swish"] = buildSwish;
   table["SwiGLU"] = buildSwiGLU;
   table["LpPool"] = buildLpPool;

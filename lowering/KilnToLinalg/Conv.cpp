@@ -29,7 +29,9 @@ struct ConvLowering : OpConversionPattern<ConvOp> {
                          scalarConstant(r, loc, elem, 0));
     auto strides = r.getI64VectorAttr(sp.strides);
     auto dilations = r.getI64VectorAttr(sp.dilations);
-    Value zero = scalarConstant(r, loc, elem, 0);
+    // Half-precision products are summed in f32, as for MatMul.
+    Type accElem = elem.isF16() || elem.isBF16() ? Type(r.getF32Type()) : elem;
+    Value zero = scalarConstant(r, loc, accElem, 0);
     auto outShape = outType.getShape();
     Value y;
     if (g == 1) {
@@ -97,6 +99,11 @@ struct ConvLowering : OpConversionPattern<ConvOp> {
     }
     if (!y)
       return r.notifyMatchFailure(op, "convolution of this rank is not supported");
+    if (accElem != elem)
+      y = broadcastGeneric(r, loc, outShape, elem, ValueRange{y},
+                           [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+                             return arith::TruncFOp::create(b, l, elem, a[0]);
+                           });
     if (!isa<NoneType>(adaptor.getB().getType())) {
       SmallVector<int64_t> bshape(rank - 1, 1);
       bshape[0] = outShape[1];
