@@ -342,6 +342,24 @@ def Kiln_ReduceLogSumOp : Kiln_ReduceOp<"ReduceLogSum">;
 def Kiln_ReduceLogSumExpOp : Kiln_ReduceOp<"ReduceLogSumExp">;
 def Kiln_ReduceSumSquareOp : Kiln_ReduceOp<"ReduceSumSquare">;
 
+class Kiln_CumulativeOp<string name> : Kiln_Op<name, [Pure]> {
+  let summary = "running " # name # " along the axis given by a constant operand";
+  let arguments = (ins AnyTensor:$x, AnyTensor:$axis,
+                   DefaultValuedAttr<SI64Attr, "0">:$exclusive,
+                   DefaultValuedAttr<SI64Attr, "0">:$reverse);
+  let results = (outs AnyTensor:$y);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+}
+def Kiln_CumSumOp : Kiln_CumulativeOp<"CumSum">;
+def Kiln_CumProdOp : Kiln_CumulativeOp<"CumProd">;
+
+def Kiln_EinsumOp : Kiln_Op<"Einsum", [Pure]> {
+  let summary = "sum of products over the labels of an Einstein summation equation";
+  let arguments = (ins Variadic<AnyTensor>:$inputs, StrAttr:$equation);
+  let results = (outs AnyTensor:$output);
+  let assemblyFormat = "$inputs attr-dict `:` functional-type(operands, results)";
+}
+
 def Kiln_WhereOp : Kiln_Op<"Where", [Pure]> {
   let summary = "elementwise select with multidirectional broadcasting";
   let arguments = (ins AnyTensor:$condition, AnyTensor:$X, AnyTensor:$Y);

@@ -286,4 +286,107 @@ resolveSlice(llvm::ArrayRef<int64_t> shape, llvm::ArrayRef<int64_t> starts,
   return dims;
 }
 
+std::optional<EinsumSpec> parseEinsum(llvm::StringRef equation,
+                                      llvm::ArrayRef<llvm::SmallVector<int64_t>> shapes,
+                                      std::string &error) {
+  std::string eq;
+  for (char c : equation)
+    if (c != ' ')
+      eq += c;
+  llvm::StringRef lhs = eq, rhs;
+  bool explicitOutput = false;
+  if (auto arrow = lhs.find("->"); arrow != llvm::StringRef::npos) {
+    rhs = lhs.substr(arrow + 2);
+    lhs = lhs.substr(0, arrow);
+    explicitOutput = true;
+  }
+  llvm::SmallVector<llvm::StringRef> terms;
+  lhs.split(terms, ',');
+  if (terms.size() != shapes.size()) {
+    error = "equation has " + std::to_string(terms.size()) + " operands, the node " +
+            std::to_string(shapes.size());
+    return std::nullopt;
+  }
+  // Letters are labels 0..51; the ellipsis dims get 52, 53, ...
+  EinsumSpec spec;
+  spec.sizes.assign(52, -1);
+  int64_t ellipsisRank = -1;
+  auto labelOf = [](char c) -> int64_t {
+    if (c >= 'a' && c <= 'z')
+      return c - 'a';
+    if (c >= 'A' && c <= 'Z')
+      return 26 + c - 'A';
+    return -1;
+  };
+  auto expand = [&](llvm::StringRef term, int64_t rank,
+                    llvm::SmallVector<int64_t> &labels) -> bool {
+    size_t dots = term.find("...");
+    int64_t letters = term.size() - (dots == llvm::StringRef::npos ? 0 : 3);
+    for (size_t i = 0; i < term.size(); ++i) {
+      if (dots != llvm::StringRef::npos && i == dots) {
+        // rank < 0: the output term, whose ellipsis is the operands'.
+        int64_t n = rank >= 0 ? rank - letters : std::max<int64_t>(ellipsisRank, 0);
+        if (n < 0 || (rank >= 0 && ellipsisRank >= 0 && n != ellipsisRank)) {
+          error = "ellipsis covers a different number of dims in different operands";
+          return false;
+        }
+        ellipsisRank = std::max(ellipsisRank, n);
+        for (int64_t k = 0; k < n; ++k)
+          labels.push_back(52 + (ellipsisRank - n) + k);
+        i += 2;
+        continue;
+      }
+      int64_t l = labelOf(term[i]);
+      if (l < 0) {
+        error = std::string("invalid label '") + term[i] + "'";
+        return false;
+      }
+      labels.push_back(l);
+    }
+    return true;
+  };
+  for (size_t i = 0; i < terms.size(); ++i) {
+    llvm::SmallVector<int64_t> labels;
+    if (!expand(terms[i], shapes[i].size(), labels))
+      return std::nullopt;
+    if ((int64_t)labels.size() != (int64_t)shapes[i].size()) {
+      error = "operand " + std::to_string(i) + " has rank " + std::to_string(shapes[i].size()) +
+              ", its term names " + std::to_string(labels.size()) + " dims";
+      return std::nullopt;
+    }
+    for (size_t d = 0; d < labels.size(); ++d) {
+      if ((int64_t)spec.sizes.size() <= labels[d])
+        spec.sizes.resize(labels[d] + 1, -1);
+      int64_t &size = spec.sizes[labels[d]];
+      if (size >= 0 && size != shapes[i][d]) {
+        error = "a label has extents " + std::to_string(size) + " and " +
+                std::to_string(shapes[i][d]);
+        return std::nullopt;
+      }
+      size = shapes[i][d];
+    }
+    spec.inputs.push_back(labels);
+  }
+  if (explicitOutput) {
+    if (!expand(rhs, -1, spec.output))
+      return std::nullopt;
+  } else {
+    for (int64_t k = 0; k < std::max<int64_t>(ellipsisRank, 0); ++k)
+      spec.output.push_back(52 + k);
+    for (int64_t l = 0; l < 52; ++l) {
+      int count = 0;
+      for (const auto &in : spec.inputs)
+        count += llvm::count(in, l);
+      if (count == 1)
+        spec.output.push_back(l);
+    }
+  }
+  for (int64_t l : spec.output)
+    if (l >= (int64_t)spec.sizes.size() || spec.sizes[l] < 0) {
+      error = "an output label appears in no operand";
+      return std::nullopt;
+    }
+  return spec;
+}
+
 } // namespace kiln

@@ -70,5 +70,18 @@ std::optional<std::pair<llvm::SmallVector<int64_t>, llvm::SmallVector<int64_t>>>
 resolvePads(int64_t rank, llvm::ArrayRef<int64_t> pads, llvm::ArrayRef<int64_t> axes,
             std::string &error);
 
+/// An Einsum equation with "..." expanded: each operand's dims and the
+/// output's as label numbers; `sizes[label]` is the label's extent.
+struct EinsumSpec {
+  llvm::SmallVector<llvm::SmallVector<int64_t>> inputs;
+  llvm::SmallVector<int64_t> output, sizes;
+};
+
+/// Parses `equation` for operands of the given static shapes (implicit
+/// output: labels used once, alphabetically, after the ellipsis dims).
+std::optional<EinsumSpec> parseEinsum(llvm::StringRef equation,
+                                      llvm::ArrayRef<llvm::SmallVector<int64_t>> shapes,
+                                      std::string &error);
+
 } // namespace kiln
 #endif

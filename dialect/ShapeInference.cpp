@@ -263,6 +263,30 @@ LogicalResult inferShapes(Operation *op) {
           out.push_back(d.size);
         return setResult(op, 0, out, elem);
       })
+      .Case<CumSumOp, CumProdOp>([&](auto op) -> LogicalResult {
+        auto axis = getConstantInts(op.getAxis());
+        auto rank = shapeOf(op.getX()) ? std::optional<int64_t>(shapeOf(op.getX())->size()) : std::nullopt;
+        if (axis && rank && (axis->size() != 1 || !normalizeAxis((*axis)[0], *rank)))
+          return op.emitOpError("axis must be one value in [-rank, rank)");
+        return setResult(op, 0, shapeOf(op.getX()), elementOf(op.getX()));
+      })
+      .Case<EinsumOp>([&](EinsumOp op) -> LogicalResult {
+        llvm::SmallVector<llvm::SmallVector<int64_t>> shapes;
+        for (Value v : op.getInputs()) {
+          auto s = shapeOf(v);
+          if (!s || llvm::is_contained(*s, ShapedType::kDynamic))
+            return setResult(op, 0, std::nullopt, elementOf(op.getInputs()[0]));
+          shapes.push_back(*s);
+        }
+        std::string error;
+        auto spec = parseEinsum(op.getEquation(), shapes, error);
+        if (!spec)
+          return op.emitOpError(error);
+        Shape out;
+        for (int64_t l : spec->output)
+          out.push_back(spec->sizes[l]);
+        return setResult(op, 0, out, elementOf(op.getInputs()[0]));
+      })
       .Case<ClipOp>([&](ClipOp op) -> LogicalResult {
         return setResult(op, 0, shapeOf(op.getInput()), elementOf(op.getInput()));
       })

@@ -47,7 +47,7 @@ std::set<std::string> shapeDefiningInputs(const onnx::GraphProto &graph) {
       {"ReduceLogSumExp", {1}}, {"ReduceSumSquare", {1}}, {"Expand", {1}}, {"Trilu", {1}},
       {"Split", {1}},      {"Pad", {1, 3}},     {"Tile", {1}},      {"OneHot", {1}},
       {"SequenceAt", {1}}, {"SequenceInsert", {2}}, {"SequenceErase", {1}},
-      {"SplitToSequence", {1}},
+      {"SplitToSequence", {1}}, {"CumSum", {1}}, {"CumProd", {1}},
       {"ReduceMean", {1}}, {"ReduceMax", {1}},  {"ReduceMin", {1}}, {"ConstantOfShape", {0}},
   };
   std::set<std::string> inputs, out;
@@ -635,6 +635,9 @@ const std::unordered_map<std::string, NodeBuilder> &builders() {
     t["GatherElements"] = generic("GatherElements", 2);
     t["Clip"] = buildClip;
     t["Cast"] = buildCast;
+    t["CumSum"] = generic("CumSum", 2);
+    t["Einsum"] = generic("Einsum", -1);
+    t["CumProd"] = generic("CumProd", 2);
     t["BitCast"] = [](Importer &im, const onnx::NodeProto &) {
       const auto *to = im.attr("to");
       if (!to)

@@ -159,10 +159,68 @@ struct GemmLowering : OpConversionPattern<GemmOp> {
   }
 };
 
+/// Einsum is a linalg.generic whose loops are the equation's labels:
+/// output labels parallel, the others reductions.
+struct EinsumLowering : OpConversionPattern<EinsumOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(EinsumOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &r) const override {
+    if (failed(requireStatic(op, r)))
+      return failure();
+    SmallVector<SmallVector<int64_t>> shapes;
+    for (Value v : adaptor.getInputs()) {
+      auto s = llvm::cast<RankedTensorType>(v.getType()).getShape();
+      shapes.emplace_back(s.begin(), s.end());
+    }
+    std::string error;
+    auto spec = parseEinsum(op.getEquation(), shapes, error);
+    if (!spec)
+      return r.notifyMatchFailure(op, error);
+    // Loop order: output labels, then every other label used.
+    SmallVector<int64_t> loops(spec->output);
+    for (const auto &in : spec->inputs)
+      for (int64_t l : in)
+        if (!llvm::is_contained(loops, l))
+          loops.push_back(l);
+    MLIRContext *ctx = r.getContext();
+    auto mapOf = [&](ArrayRef<int64_t> labels) {
+      SmallVector<AffineExpr> e;
+      for (int64_t l : labels)
+        e.push_back(getAffineDimExpr(llvm::find(loops, l) - loops.begin(), ctx));
+      return AffineMap::get(loops.size(), 0, e, ctx);
+    };
+    SmallVector<AffineMap> maps;
+    for (const auto &in : spec->inputs)
+      maps.push_back(mapOf(in));
+    maps.push_back(mapOf(spec->output));
+    SmallVector<utils::IteratorType> iters;
+    for (size_t i = 0; i < loops.size(); ++i)
+      iters.push_back(i < spec->output.size() ? utils::IteratorType::parallel
+                                              : utils::IteratorType::reduction);
+    Type elem = signless(op.getType().getElementType());
+    ElemKind k = ElemKind::of(op.getType());
+    Location loc = op.getLoc();
+    Value init = zeroFilled(r, loc, op.getType().getShape(), elem);
+    auto generic = linalg::GenericOp::create(
+        r, loc, TypeRange{init.getType()}, adaptor.getInputs(), ValueRange{init}, maps, iters,
+        [&](OpBuilder &b, Location l, ValueRange a) {
+          Value prod = a[0];
+          for (size_t i = 1; i + 1 < a.size(); ++i)
+            prod = k.isFloat ? Value(arith::MulFOp::create(b, l, prod, a[i]))
+                             : Value(arith::MulIOp::create(b, l, prod, a[i]));
+          Value sum = k.isFloat ? Value(arith::AddFOp::create(b, l, a.back(), prod))
+                                : Value(arith::AddIOp::create(b, l, a.back(), prod));
+          linalg::YieldOp::create(b, l, sum);
+        });
+    r.replaceOp(op, generic.getResult(0));
+    return success();
+  }
+};
+
 } // namespace
 
 void populateMathPatterns(KilnTypeConverter &tc, RewritePatternSet &p) {
-  p.add<MatMulLowering, GemmLowering>(tc, p.getContext());
+  p.add<MatMulLowering, GemmLowering, EinsumLowering>(tc, p.getContext());
 }
 
 } // namespace kiln

@@ -452,7 +452,68 @@ Value sumOver(OpBuilder &b, Location loc, Value v, ArrayRef<int64_t> axes, ElemK
   return reduce(b, loc, v, axes, Combine::Sum, k);
 }
 
+namespace {
+
+/// CumSum / CumProd: y[.., i, ..] combines x[.., j, ..] over the j on the
+/// included side of i, as a reduction over j (quadratic in the axis length,
+/// which keeps every output element independent and parallel).
+template <typename OpTy>
+struct CumulativeLowering : OpConversionPattern<OpTy> {
+  using OpConversionPattern<OpTy>::OpConversionPattern;
+  LogicalResult matchAndRewrite(OpTy op, typename OpTy::Adaptor adaptor,
+                                ConversionPatternRewriter &r) const override {
+    if (failed(requireStatic(op, r)))
+      return failure();
+    auto axisValues = getConstantInts(op.getAxis());
+    auto t = llvm::cast<RankedTensorType>(adaptor.getX().getType());
+    int64_t rank = t.getRank();
+    if (!axisValues || axisValues->size() != 1)
+      return r.notifyMatchFailure(op, "axis must be a constant scalar");
+    auto axis = normalizeAxis((*axisValues)[0], rank);
+    if (!axis)
+      return r.notifyMatchFailure(op, "axis out of range");
+    bool isSum = std::is_same_v<OpTy, CumSumOp>;
+    ElemKind k = ElemKind::of(op.getX().getType());
+    if (k.isBool)
+      return r.notifyMatchFailure(op, "boolean inputs are not supported");
+    Type elem = t.getElementType();
+    Location loc = op.getLoc();
+    MLIRContext *ctx = r.getContext();
+    SmallVector<AffineExpr> in, out;
+    for (int64_t d = 0; d < rank; ++d) {
+      out.push_back(getAffineDimExpr(d, ctx));
+      in.push_back(getAffineDimExpr(d == *axis ? rank : d, ctx));
+    }
+    SmallVector<AffineMap> maps{AffineMap::get(rank + 1, 0, in, ctx),
+                                AffineMap::get(rank + 1, 0, out, ctx)};
+    SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
+    iters.push_back(utils::IteratorType::reduction);
+    Value init = filledTensor(r, loc, t.getShape(), scalarConstant(r, loc, elem, isSum ? 0 : 1));
+    bool exclusive = op.getExclusive(), reverse = op.getReverse();
+    int64_t ax = *axis;
+    auto generic = linalg::GenericOp::create(
+        r, loc, TypeRange{init.getType()}, ValueRange{adaptor.getX()}, ValueRange{init}, maps,
+        iters, [&](OpBuilder &b, Location l, ValueRange a) {
+          Value i = linalg::IndexOp::create(b, l, ax), j = linalg::IndexOp::create(b, l, rank);
+          using P = arith::CmpIPredicate;
+          P pred = reverse ? (exclusive ? P::ugt : P::uge) : (exclusive ? P::ult : P::ule);
+          Value take = arith::CmpIOp::create(b, l, pred, j, i);
+          Value combined =
+              k.isFloat ? (isSum ? Value(arith::AddFOp::create(b, l, a[1], a[0]))
+                                 : Value(arith::MulFOp::create(b, l, a[1], a[0])))
+                        : (isSum ? Value(arith::AddIOp::create(b, l, a[1], a[0]))
+                                 : Value(arith::MulIOp::create(b, l, a[1], a[0])));
+          linalg::YieldOp::create(b, l, Value(arith::SelectOp::create(b, l, take, combined, a[1])));
+        });
+    r.replaceOp(op, generic.getResult(0));
+    return success();
+  }
+};
+
+} // namespace
+
 void populateReductionPatterns(KilnTypeConverter &tc, RewritePatternSet &p) {
+  p.add<CumulativeLowering<CumSumOp>, CumulativeLowering<CumProdOp>>(tc, p.getContext());
   p.add<ReduceLowering<ReduceSumOp, ReduceKind::Sum>,
         ReduceLowering<ReduceMeanOp, ReduceKind::Mean>,
         ReduceLowering<ReduceMaxOp, ReduceKind::Max>,
