@@ -180,8 +180,70 @@ void buildAttention(Importer &im, const onnx::NodeProto &n) {
     im.fail("has more than 4 outputs");
 }
 
+Value slice(Importer &im, Value v, int64_t axis, int64_t start, int64_t end, int64_t step = 1) {
+  return im.make("Slice", {v, im.i64Constant({start}), im.i64Constant({end}),
+                           im.i64Constant({axis}), im.i64Constant({step})});
+}
+
+/// RotaryEmbedding: on (B, S, heads, D), the first rotary_embedding_dim
+/// features are rotated pairwise (halves, or even/odd when interleaved) by
+/// the angles whose cos/sin the caches hold for each position.
+void buildRotaryEmbedding(Importer &im, const onnx::NodeProto &n) {
+  for (const auto &a : n.attribute())
+    if (!llvm::is_contained({"interleaved", "num_heads", "rotary_embedding_dim"}, a.name()))
+      im.fail("attribute '" + a.name() + "' is not supported");
+  Value x = im.input(0), cosCache = im.input(1), sinCache = im.input(2), positions = im.input(3);
+  auto xt = staticType(im, x, "X");
+  int64_t rank = xt.getRank();
+  Value h;
+  if (rank == 4) {
+    h = transpose(im, x, {0, 2, 1, 3});
+  } else if (rank == 3) {
+    int64_t heads = intAttr(im, "num_heads", 0);
+    if (heads <= 0 || xt.getDimSize(2) % heads)
+      im.fail("3-D input needs num_heads dividing its hidden size");
+    h = reshape(im, x, {xt.getDimSize(0), xt.getDimSize(1), heads, xt.getDimSize(2) / heads});
+  } else {
+    im.fail("X must be 3-D or 4-D");
+  }
+  int64_t headSize = llvm::cast<RankedTensorType>(h.getType()).getDimSize(3);
+  int64_t rd = intAttr(im, "rotary_embedding_dim", 0);
+  if (rd == 0)
+    rd = headSize;
+  if (rd < 0 || rd > headSize || rd % 2)
+    im.fail("rotary_embedding_dim must be even and at most the head size");
+  Value rotated = rd == headSize ? h : slice(im, h, 3, 0, rd);
+  auto angles = [&](Value cache) {
+    if (!llvm::isa<NoneType>(positions.getType()))
+      cache = im.make("Gather", {cache, positions}, {im.intAttr("axis", 0)});
+    return im.make("Unsqueeze", {cache, im.i64Constant({2})});
+  };
+  Value c = angles(cosCache), s = angles(sinCache);
+  bool interleaved = intAttr(im, "interleaved", 0) != 0;
+  Value x1 = interleaved ? slice(im, rotated, 3, 0, rd, 2) : slice(im, rotated, 3, 0, rd / 2);
+  Value x2 = interleaved ? slice(im, rotated, 3, 1, rd, 2) : slice(im, rotated, 3, rd / 2, rd);
+  Value real = im.make("Sub", {im.make("Mul", {c, x1}), im.make("Mul", {s, x2})});
+  Value imag = im.make("Add", {im.make("Mul", {s, x1}), im.make("Mul", {c, x2})});
+  auto axis = [&](int64_t a) { return im.intAttr("axis", a); };
+  Value out;
+  if (interleaved) {
+    auto last = im.i64Constant({-1});
+    out = im.make("Concat", {im.make("Unsqueeze", {real, last}), im.make("Unsqueeze", {imag, last})},
+                  {axis(4)});
+    out = reshape(im, out, llvm::cast<RankedTensorType>(rotated.getType()).getShape());
+  } else {
+    out = im.make("Concat", {real, imag}, {axis(3)});
+  }
+  if (rd < headSize)
+    out = im.make("Concat", {out, slice(im, h, 3, rd, headSize)}, {axis(3)});
+  im.values[n.output(0)] = rank == 4 ? transpose(im, out, {0, 2, 1, 3}) : reshape(im, out, xt.getShape());
+}
+
 } // namespace
 
-void addAttentionBuilders(BuilderTable &table) { table["Attention"] = buildAttention; }
+void addAttentionBuilders(BuilderTable &table) {
+  table["Attention"] = buildAttention;
+  table["RotaryEmbedding"] = buildRotaryEmbedding;
+}
 
 } // namespace kiln
