@@ -48,6 +48,7 @@ std::set<std::string> shapeDefiningInputs(const onnx::GraphProto &graph) {
       {"Split", {1}},      {"Pad", {1, 3}},     {"Tile", {1}},      {"OneHot", {1}},
       {"SequenceAt", {1}}, {"SequenceInsert", {2}}, {"SequenceErase", {1}},
       {"SplitToSequence", {1}}, {"CumSum", {1}}, {"CumProd", {1}},
+      {"Resize", {1, 2, 3}}, {"Upsample", {1}},
       {"ReduceMean", {1}}, {"ReduceMax", {1}},  {"ReduceMin", {1}}, {"ConstantOfShape", {0}},
   };
   std::set<std::string> inputs, out;
@@ -663,6 +664,7 @@ const std::unordered_map<std::string, NodeBuilder> &builders() {
     addQuantizationBuilders(t);
     addNormalizationBuilders(t);
     addSequenceBuilders(t);
+    addResizeBuilders(t);
     return t;
   }();
   return table;

@@ -341,6 +341,7 @@ void addComposedBuilders(BuilderTable &table);
 void addQuantizationBuilders(BuilderTable &table);
 void addNormalizationBuilders(BuilderTable &table);
 void addSequenceBuilders(BuilderTable &table);
+void addResizeBuilders(BuilderTable &table);
 
 } // namespace kiln
 #endif
