@@ -48,7 +48,9 @@ std::set<std::string> shapeDefiningInputs(const onnx::GraphProto &graph) {
       {"Split", {1}},      {"Pad", {1, 3}},     {"Tile", {1}},      {"OneHot", {1}},
       {"SequenceAt", {1}}, {"SequenceInsert", {2}}, {"SequenceErase", {1}},
       {"SplitToSequence", {1}}, {"CumSum", {1}}, {"CumProd", {1}},
-      {"Resize", {1, 2, 3}}, {"Upsample", {1}},
+      {"Resize", {1, 2, 3}}, {"Upsample", {1}}, {"HannWindow", {0}}, {"HammingWindow", {0}},
+      {"BlackmanWindow", {0}}, {"MelWeightMatrix", {0, 1, 2, 3, 4}}, {"DFT", {1, 2}},
+      {"STFT", {1, 3}},
       {"ReduceMean", {1}}, {"ReduceMax", {1}},  {"ReduceMin", {1}}, {"ConstantOfShape", {0}},
   };
   std::set<std::string> inputs, out;
@@ -56,13 +58,36 @@ std::set<std::string> shapeDefiningInputs(const onnx::GraphProto &graph) {
     inputs.insert(in.name());
   for (const auto &init : graph.initializer())
     inputs.erase(init.name());
+  // A graph input decides shapes when a shape operand is computed from its
+  // values, directly or through other nodes (Shape and Size read only its
+  // shape, so the walk stops there).
+  std::map<std::string, const onnx::NodeProto *> producer;
+  for (const auto &node : graph.node())
+    for (const auto &o : node.output())
+      producer[o] = &node;
+  std::set<std::string> seen;
+  std::vector<std::string> work;
   for (const auto &node : graph.node()) {
     auto it = shapeOperands.find(node.op_type());
     if (it == shapeOperands.end())
       continue;
     for (int i : it->second)
-      if (i < node.input_size() && inputs.count(node.input(i)))
-        out.insert(node.input(i));
+      if (i < node.input_size() && !node.input(i).empty())
+        work.push_back(node.input(i));
+  }
+  while (!work.empty()) {
+    std::string name = work.back();
+    work.pop_back();
+    if (!seen.insert(name).second)
+      continue;
+    if (inputs.count(name))
+      out.insert(name);
+    auto p = producer.find(name);
+    if (p == producer.end() || p->second->op_type() == "Shape" || p->second->op_type() == "Size")
+      continue;
+    for (const auto &in : p->second->input())
+      if (!in.empty())
+        work.push_back(in);
   }
   return out;
 }
@@ -336,8 +361,9 @@ void buildRange(Importer &im, const onnx::NodeProto &n) {
     if (auto f = llvm::dyn_cast<FloatType>(et)) {
       v[i] = dense.getSplatValue<APFloat>().convertToDouble();
       type = et.isF64() ? ElementType::Float64 : ElementType::Float32;
-      if (!et.isF32() && !et.isF64())
-        im.fail("this element type is not supported (float, double, int16, int32, int64 are)");
+      if (!et.isF32() && !et.isF64() && !et.isF16() && !et.isBF16())
+        im.fail("this element type is not supported (float, double, float16, bfloat16, "
+                "int16, int32, int64 are)");
     } else {
       v[i] = double(dense.getSplatValue<APInt>().getSExtValue());
       unsigned w = et.getIntOrFloatBitWidth();
@@ -360,7 +386,9 @@ void buildRange(Importer &im, const onnx::NodeProto &n) {
     default: t.data<int16_t>()[i] = (int16_t)x; break;
     }
   }
-  im.values[n.output(0)] = im.constant(t);
+  // float16 and bfloat16 ranges are computed in float and rounded once.
+  Type target = llvm::cast<TensorType>(im.input(0).getType()).getElementType();
+  im.values[n.output(0)] = im.castTo(im.constant(t), target);
 }
 
 /// Split's pieces come from the split input (13+), the split attribute
@@ -665,6 +693,7 @@ const std::unordered_map<std::string, NodeBuilder> &builders() {
     addNormalizationBuilders(t);
     addSequenceBuilders(t);
     addResizeBuilders(t);
+    addSignalBuilders(t);
     return t;
   }();
   return table;

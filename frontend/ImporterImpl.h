@@ -342,6 +342,7 @@ void addQuantizationBuilders(BuilderTable &table);
 void addNormalizationBuilders(BuilderTable &table);
 void addSequenceBuilders(BuilderTable &table);
 void addResizeBuilders(BuilderTable &table);
+void addSignalBuilders(BuilderTable &table);
 
 } // namespace kiln
 #endif
