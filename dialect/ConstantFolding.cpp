@@ -112,12 +112,85 @@ elementwise(Operation *op, llvm::ArrayRef<IntTensor> in, llvm::ArrayRef<int64_t>
 
 } // namespace
 
-std::optional<DenseElementsAttr> foldIntegerOp(Operation *op) {
+namespace {
+
+/// Float scalars feeding shapes (Cast(size) -> Range limit, ...): elementwise
+/// arithmetic on constants of up to kMaxFloatElements, in double, rounded
+/// once to the result type.
+constexpr int64_t kMaxFloatElements = 16;
+
+std::optional<DenseElementsAttr> foldFloatOp(Operation *op, RankedTensorType type) {
+  if (type.getNumElements() > kMaxFloatElements ||
+      !llvm::isa<AddOp, SubOp, MulOp, DivOp, NegOp, CastOp, IdentityOp, ReshapeOp, SqueezeOp,
+                 UnsqueezeOp>(op))
+    return std::nullopt;
+  struct Operand {
+    llvm::SmallVector<int64_t> shape;
+    llvm::SmallVector<double> values;
+  };
+  llvm::SmallVector<Operand> in;
+  for (Value v : op->getOperands()) {
+    auto cst = v.getDefiningOp<ConstantOp>();
+    auto dense = cst ? llvm::dyn_cast<DenseElementsAttr>(cst.getValue()) : DenseElementsAttr();
+    if (!dense || dense.getNumElements() > kMaxFloatElements)
+      return std::nullopt;
+    Operand o;
+    o.shape.assign(dense.getType().getShape().begin(), dense.getType().getShape().end());
+    Type et = dense.getElementType();
+    if (llvm::isa<FloatType>(et)) {
+      for (const APFloat &f : dense.getValues<APFloat>())
+        o.values.push_back(f.convertToDouble());
+    } else if (auto it = llvm::dyn_cast<IntegerType>(et); it && it.getWidth() >= 8) {
+      for (const APInt &x : dense.getValues<APInt>())
+        o.values.push_back(it.isUnsigned() ? double(x.getZExtValue()) : double(x.getSExtValue()));
+    } else {
+      return std::nullopt;
+    }
+    in.push_back(std::move(o));
+  }
+  if (in.empty())
+    return std::nullopt;
+  auto out = type.getShape();
+  llvm::SmallVector<double> r;
+  if (llvm::isa<ReshapeOp, SqueezeOp, UnsqueezeOp, IdentityOp, CastOp>(op)) {
+    r = in[0].values;
+  } else {
+    for (int64_t i = 0, n = count(out); i < n; ++i) {
+      llvm::SmallVector<double> a;
+      for (const Operand &t : in)
+        a.push_back(t.values[broadcastIndex(i, out, t.shape)]);
+      r.push_back(llvm::TypeSwitch<Operation *, double>(op)
+                      .Case<AddOp>([&](auto) { return a[0] + a[1]; })
+                      .Case<SubOp>([&](auto) { return a[0] - a[1]; })
+                      .Case<MulOp>([&](auto) { return a[0] * a[1]; })
+                      .Case<DivOp>([&](auto) { return a[0] / a[1]; })
+                      .Default([&](Operation *) { return -a[0]; }));
+    }
+  }
+  if ((int64_t)r.size() != type.getNumElements())
+    return std::nullopt;
+  auto ft = llvm::cast<FloatType>(type.getElementType());
+  llvm::SmallVector<APFloat> values;
+  for (double d : r) {
+    APFloat f(d);
+    bool lost;
+    f.convert(ft.getFloatSemantics(), APFloat::rmNearestTiesToEven, &lost);
+    values.push_back(f);
+  }
+  return DenseElementsAttr::get(type, values);
+}
+
+} // namespace
+
+std::optional<DenseElementsAttr> foldConstantOp(Operation *op) {
   if (op->getNumResults() != 1 || !llvm::isa<KilnDialect>(op->getDialect()))
     return std::nullopt;
   auto type = llvm::dyn_cast<RankedTensorType>(op->getResult(0).getType());
-  if (!type || !type.hasStaticShape() || type.getNumElements() > kMaxElements ||
-      !llvm::isa<IntegerType>(type.getElementType()))
+  if (!type || !type.hasStaticShape())
+    return std::nullopt;
+  if (llvm::isa<Float16Type, BFloat16Type, Float32Type, Float64Type>(type.getElementType()))
+    return foldFloatOp(op, type);
+  if (type.getNumElements() > kMaxElements || !llvm::isa<IntegerType>(type.getElementType()))
     return std::nullopt;
   llvm::SmallVector<IntTensor> in;
   for (Value v : op->getOperands()) {

@@ -21,9 +21,9 @@ namespace kiln {
 /// at the op when the operands are inconsistent.
 mlir::LogicalResult inferShapes(mlir::Operation *op);
 
-/// The value of `op` when it computes on small integer constants (shape
-/// arithmetic); nullopt otherwise.
-std::optional<mlir::DenseElementsAttr> foldIntegerOp(mlir::Operation *op);
+/// The value of `op` when it computes on small constants (shape arithmetic
+/// on integers, and the float scalars that feed shapes); nullopt otherwise.
+std::optional<mlir::DenseElementsAttr> foldConstantOp(mlir::Operation *op);
 } // namespace kiln
 
 #endif

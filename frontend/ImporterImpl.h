@@ -179,7 +179,7 @@ public:
     Operation *op = b.create(state);
     typeOp(op);
     // Shape arithmetic on constants folds, so the shapes it feeds are static.
-    if (auto folded = foldIntegerOp(op)) {
+    if (auto folded = foldConstantOp(op)) {
       Operation *cst = ConstantOp::create(b, loc, folded->getType(), *folded);
       op->replaceAllUsesWith(cst);
       op->erase();
