@@ -325,9 +325,101 @@ void buildCausalConvWithState(Importer &im, const onnx::NodeProto &n) {
   }
 }
 
+/// CenterCropPad: per axis, a centred Slice (crop, rounding the start down)
+/// or a zero Pad (extra element on the right).
+void buildCenterCropPad(Importer &im, const onnx::NodeProto &n) {
+  rejectAttributesBut(im, n, {"axes"});
+  Value x = im.input(0);
+  auto t = staticType(im, x, n.input(0));
+  auto target = getConstantInts(im.input(1));
+  if (!target)
+    im.fail("shape must be known when compiling");
+  int64_t rank = t.getRank();
+  llvm::SmallVector<int64_t> axes = intsAttr(im, "axes");
+  if (axes.empty())
+    for (int64_t i = 0; i < rank; ++i)
+      axes.push_back(i);
+  if (axes.size() != target->size())
+    im.fail("shape has " + std::to_string(target->size()) + " values for " +
+            std::to_string(axes.size()) + " axes");
+  llvm::SmallVector<int64_t> starts, ends, sliceAxes, pads(2 * rank, 0);
+  for (size_t i = 0; i < axes.size(); ++i) {
+    auto ax = normalizeAxis(axes[i], rank);
+    if (!ax)
+      im.fail("axes holds an axis out of range");
+    int64_t have = t.getDimSize(*ax), want = (*target)[i];
+    if (want < 0)
+      im.fail("shape must not be negative");
+    if (want < have) {
+      int64_t start = (have - want) / 2;
+      starts.push_back(start);
+      ends.push_back(start + want);
+      sliceAxes.push_back(*ax);
+    } else if (want > have) {
+      pads[*ax] = (want - have) / 2;
+      pads[rank + *ax] = want - have - (want - have) / 2;
+    }
+  }
+  Value y = x;
+  if (!starts.empty())
+    y = im.make("Slice", {y, im.i64Constant(starts), im.i64Constant(ends),
+                          im.i64Constant(sliceAxes), im.none()});
+  if (llvm::any_of(pads, [](int64_t p) { return p != 0; }))
+    y = im.make("Pad", {y, im.i64Constant(pads), zeros(im, {}, t.getElementType()), im.none()});
+  im.values[n.output(0)] = y;
+}
+
+/// GatherND: each index tuple becomes one row number of the data viewed as
+/// (batch * indexed dims, rest...), then a Gather along that axis.
+void buildGatherND(Importer &im, const onnx::NodeProto &n) {
+  rejectAttributesBut(im, n, {"batch_dims"});
+  Value data = im.input(0), indices = im.input(1);
+  auto dt = staticType(im, data, n.input(0));
+  auto it = staticType(im, indices, n.input(1));
+  const auto *ba = im.attr("batch_dims");
+  int64_t b = ba ? ba->i() : 0, r = dt.getRank(), q = it.getRank();
+  if (q < 1 || b < 0 || b >= std::min(q, r))
+    im.fail("batch_dims must be below the ranks of data and indices");
+  int64_t k = it.getDimSize(q - 1);
+  if (k < 1 || k > r - b)
+    im.fail("the index tuples' length must be in [1, rank(data) - batch_dims]");
+  for (int64_t i = 0; i < b; ++i)
+    if (dt.getDimSize(i) != it.getDimSize(i))
+      im.fail("data and indices must share their batch dimensions");
+  llvm::SmallVector<int64_t> dims, strides(k, 1);
+  int64_t batch = 1, block = 1;
+  for (int64_t i = 0; i < b; ++i)
+    batch *= dt.getDimSize(i);
+  for (int64_t i = 0; i < k; ++i)
+    dims.push_back(dt.getDimSize(b + i));
+  for (int64_t i = k - 1; i >= 0; --i) {
+    strides[i] = block;
+    block *= dims[i];
+  }
+  Value idx = im.castTo(indices, im.b.getIntegerType(64));
+  Value dimsV = im.i64Constant(dims);
+  idx = im.make("Where", {im.make("Less", {idx, im.i64Constant({0})}), im.make("Add", {idx, dimsV}), idx});
+  Value row = im.make("ReduceSum", {im.make("Mul", {idx, im.i64Constant(strides)}), im.i64Constant({-1})},
+                      {im.intAttr("keepdims", 0)});
+  if (b > 0) {
+    // Rows of batch j start at j * block.
+    llvm::SmallVector<int64_t> offsets, shape(it.getShape().take_front(b));
+    shape.append(q - 1 - b, 1);
+    for (int64_t j = 0; j < batch; ++j)
+      offsets.push_back(j * block);
+    row = im.make("Add", {row, reshape(im, im.i64Constant(offsets), shape)});
+  }
+  llvm::SmallVector<int64_t> flat{batch * block};
+  flat.append(dt.getShape().begin() + b + k, dt.getShape().end());
+  im.values[n.output(0)] =
+      im.make("Gather", {reshape(im, data, flat), row}, {im.intAttr("axis", 0)});
+}
+
 } // namespace
 
 void addComposedBuilders(BuilderTable &table) {
+  table["CenterCropPad"] = buildCenterCropPad;
+  table["GatherND"] = buildGatherND;
   table["CausalConvWithState"] = buildCausalConvWithState;
   table["Swish"] = buildSwish;
   table["SwiGLU"] = buildSwiGLU;
