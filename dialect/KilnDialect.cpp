@@ -119,6 +119,35 @@ LogicalResult BitCastOp::verify() {
   return success();
 }
 
+static LogicalResult verifyReduction(Operation *op, StringRef reduction) {
+  if (!llvm::is_contained({"none", "add", "mul", "max", "min"}, reduction))
+    return op->emitOpError("reduction must be none, add, mul, max or min");
+  return success();
+}
+
+LogicalResult ScatterElementsOp::verify() {
+  auto i = rankedShape(getIndices()), u = rankedShape(getUpdates()), d = rankedShape(getData());
+  if (i && u && *i != *u)
+    return emitOpError("indices and updates must have the same shape");
+  if (d && i && d->size() != i->size())
+    return emitOpError("indices must have the rank of data");
+  if (d && !normalizeAxis(getAxis(), d->size()))
+    return emitOpError("axis is out of range");
+  return verifyReduction(*this, getReduction());
+}
+
+LogicalResult ScatterNDOp::verify() {
+  auto i = rankedShape(getIndices()), u = rankedShape(getUpdates()), d = rankedShape(getData());
+  if (i && u && d && !i->empty()) {
+    int64_t k = i->back(), q = i->size();
+    if (k != ShapedType::kDynamic && (k < 1 || k > (int64_t)d->size()))
+      return emitOpError("index tuples must have 1 to rank(data) elements");
+    if (k != ShapedType::kDynamic && (int64_t)u->size() != q - 1 + (int64_t)d->size() - k)
+      return emitOpError("updates must have rank q - 1 + r - k");
+  }
+  return verifyReduction(*this, getReduction());
+}
+
 LogicalResult ClipOp::verify() {
   for (Value bound : {getMin(), getMax()}) {
     if (llvm::isa<NoneType>(bound.getType()))

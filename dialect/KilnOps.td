@@ -360,6 +360,25 @@ def Kiln_EinsumOp : Kiln_Op<"Einsum", [Pure]> {
   let assemblyFormat = "$inputs attr-dict `:` functional-type(operands, results)";
 }
 
+def Kiln_ScatterElementsOp : Kiln_Op<"ScatterElements", [Pure]> {
+  let summary = "data with updates written (or combined) at indices along an axis";
+  let arguments = (ins AnyTensor:$data, AnyTensor:$indices, AnyTensor:$updates,
+                   DefaultValuedAttr<SI64Attr, "0">:$axis,
+                   DefaultValuedAttr<StrAttr, "\"none\"">:$reduction);
+  let results = (outs AnyTensor:$output);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Kiln_ScatterNDOp : Kiln_Op<"ScatterND", [Pure]> {
+  let summary = "data with update slices written (or combined) at index tuples";
+  let arguments = (ins AnyTensor:$data, AnyTensor:$indices, AnyTensor:$updates,
+                   DefaultValuedAttr<StrAttr, "\"none\"">:$reduction);
+  let results = (outs AnyTensor:$output);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
 def Kiln_WhereOp : Kiln_Op<"Where", [Pure]> {
   let summary = "elementwise select with multidirectional broadcasting";
   let arguments = (ins AnyTensor:$condition, AnyTensor:$X, AnyTensor:$Y);

@@ -287,6 +287,9 @@ LogicalResult inferShapes(Operation *op) {
           out.push_back(spec->sizes[l]);
         return setResult(op, 0, out, elementOf(op.getInputs()[0]));
       })
+      .Case<ScatterElementsOp, ScatterNDOp>([&](auto op) -> LogicalResult {
+        return setResult(op, 0, shapeOf(op.getData()), elementOf(op.getData()));
+      })
       .Case<ClipOp>([&](ClipOp op) -> LogicalResult {
         return setResult(op, 0, shapeOf(op.getInput()), elementOf(op.getInput()));
       })

@@ -665,6 +665,9 @@ const std::unordered_map<std::string, NodeBuilder> &builders() {
     t["Clip"] = buildClip;
     t["Cast"] = buildCast;
     t["CumSum"] = generic("CumSum", 2);
+    t["ScatterElements"] = generic("ScatterElements", 3);
+    t["Scatter"] = generic("ScatterElements", 3); // its opset 9-10 name
+    t["ScatterND"] = generic("ScatterND", 3);
     t["Einsum"] = generic("Einsum", -1);
     t["CumProd"] = generic("CumProd", 2);
     t["BitCast"] = [](Importer &im, const onnx::NodeProto &) {

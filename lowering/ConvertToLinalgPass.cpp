@@ -22,13 +22,14 @@ struct ConvertToLinalgPass : impl::KilnConvertToLinalgBase<ConvertToLinalgPass> 
     populateTensorPatterns(tc, patterns);
     populateReductionPatterns(tc, patterns);
     populateIndexingPatterns(tc, patterns);
+    populateScatterPatterns(tc, patterns);
     populateFunctionOpInterfaceTypeConversionPattern<func::FuncOp>(patterns, tc);
     populateReturnOpTypeConversionPattern(patterns, tc);
     populateCallOpTypeConversionPattern(patterns, tc);
 
     ConversionTarget target(*ctx);
     target.addLegalDialect<linalg::LinalgDialect, tensor::TensorDialect, arith::ArithDialect,
-                           math::MathDialect>();
+                           math::MathDialect, scf::SCFDialect>();
     target.addIllegalDialect<KilnDialect>();
     target.addLegalOp<NoneOp>();
     target.addDynamicallyLegalOp<func::FuncOp>(

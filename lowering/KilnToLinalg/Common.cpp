@@ -213,4 +213,17 @@ Value castScalar(OpBuilder &b, Location loc, Value v, ElemKind from, Type to, El
   return arith::ExtSIOp::create(b, loc, to, v);
 }
 
+Value clampedIndex(OpBuilder &b, Location l, Value raw, int64_t dim, bool fromEnd) {
+  Value k = arith::IndexCastOp::create(b, l, b.getIndexType(), raw);
+  Value n = arith::ConstantIndexOp::create(b, l, dim);
+  Value zero = arith::ConstantIndexOp::create(b, l, 0);
+  if (fromEnd) {
+    Value neg = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, k, zero);
+    k = arith::SelectOp::create(b, l, neg, arith::AddIOp::create(b, l, k, n), k);
+  }
+  Value last = arith::ConstantIndexOp::create(b, l, std::max<int64_t>(dim - 1, 0));
+  return arith::MinSIOp::create(b, l, arith::MaxSIOp::create(b, l, k, zero), last);
+}
+
+
 } // namespace kiln

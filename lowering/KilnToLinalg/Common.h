@@ -6,6 +6,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Transforms/DialectConversion.h"
 #include <functional>
@@ -83,6 +84,13 @@ void populatePoolingPatterns(KilnTypeConverter &tc, mlir::RewritePatternSet &p);
 void populateTensorPatterns(KilnTypeConverter &tc, mlir::RewritePatternSet &p);
 void populateReductionPatterns(KilnTypeConverter &tc, mlir::RewritePatternSet &p);
 void populateIndexingPatterns(KilnTypeConverter &tc, mlir::RewritePatternSet &p);
+void populateScatterPatterns(KilnTypeConverter &tc, mlir::RewritePatternSet &p);
+
+/// An index read from an indices tensor, made usable: negative values
+/// count from the end (when `fromEnd`), and the result is clamped to
+/// [0, dim) so a bad index never reads or writes out of bounds.
+mlir::Value clampedIndex(mlir::OpBuilder &b, mlir::Location l, mlir::Value raw, int64_t dim,
+                         bool fromEnd = true);
 
 } // namespace kiln
 #endif

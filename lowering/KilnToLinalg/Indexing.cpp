@@ -7,21 +7,6 @@ using namespace mlir;
 namespace kiln {
 namespace {
 
-/// An index read from an indices tensor, made usable: negative values
-/// count from the end (when `fromEnd`), and the result is clamped to
-/// [0, dim) so a bad index never reads out of bounds.
-Value clampedIndex(OpBuilder &b, Location l, Value raw, int64_t dim, bool fromEnd = true) {
-  Value k = arith::IndexCastOp::create(b, l, b.getIndexType(), raw);
-  Value n = arith::ConstantIndexOp::create(b, l, dim);
-  Value zero = arith::ConstantIndexOp::create(b, l, 0);
-  if (fromEnd) {
-    Value neg = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, k, zero);
-    k = arith::SelectOp::create(b, l, neg, arith::AddIOp::create(b, l, k, n), k);
-  }
-  Value last = arith::ConstantIndexOp::create(b, l, std::max<int64_t>(dim - 1, 0));
-  return arith::MinSIOp::create(b, l, arith::MaxSIOp::create(b, l, k, zero), last);
-}
-
 /// out[a..., i..., b...] = data[a..., indices[i...], b...], negative indices
 /// counting from the end. Out-of-range indices are clamped rather than read
 /// out of bounds.
