@@ -379,6 +379,15 @@ def Kiln_ScatterNDOp : Kiln_Op<"ScatterND", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Kiln_TopKOp : Kiln_Op<"TopK", [Pure]> {
+  let summary = "the K largest (or smallest) elements along an axis and their indices";
+  let arguments = (ins AnyTensor:$X, AnyTensor:$K, DefaultValuedAttr<SI64Attr, "-1">:$axis,
+                   DefaultValuedAttr<SI64Attr, "1">:$largest,
+                   DefaultValuedAttr<SI64Attr, "1">:$sorted);
+  let results = (outs AnyTensor:$Values, AnyTensor:$Indices);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+}
+
 def Kiln_WhereOp : Kiln_Op<"Where", [Pure]> {
   let summary = "elementwise select with multidirectional broadcasting";
   let arguments = (ins AnyTensor:$condition, AnyTensor:$X, AnyTensor:$Y);

@@ -290,6 +290,23 @@ LogicalResult inferShapes(Operation *op) {
       .Case<ScatterElementsOp, ScatterNDOp>([&](auto op) -> LogicalResult {
         return setResult(op, 0, shapeOf(op.getData()), elementOf(op.getData()));
       })
+      .Case<TopKOp>([&](TopKOp op) -> LogicalResult {
+        auto s = shapeOf(op.getX());
+        auto k = getConstantInts(op.getK());
+        std::optional<Shape> out = s;
+        if (s) {
+          auto axis = normalizeAxis(op.getAxis(), s->size());
+          if (!axis)
+            return op.emitOpError("axis out of range");
+          if (k && (k->size() != 1 || (*k)[0] < 0 ||
+                    ((*s)[*axis] != ShapedType::kDynamic && (*k)[0] > (*s)[*axis])))
+            return op.emitOpError("K must be one value in [0, the axis length]");
+          (*out)[*axis] = k ? (*k)[0] : ShapedType::kDynamic;
+        }
+        if (failed(setResult(op, 0, out, elementOf(op.getX()))))
+          return failure();
+        return setResult(op, 1, out, IntegerType::get(op.getContext(), 64));
+      })
       .Case<ClipOp>([&](ClipOp op) -> LogicalResult {
         return setResult(op, 0, shapeOf(op.getInput()), elementOf(op.getInput()));
       })

@@ -415,9 +415,41 @@ void buildGatherND(Importer &im, const onnx::NodeProto &n) {
       im.make("Gather", {reshape(im, data, flat), row}, {im.intAttr("axis", 0)});
 }
 
+/// TensorScatter: ScatterElements along the sequence axis with index
+/// write_indices[batch] + position (modulo the cache length if circular).
+void buildTensorScatter(Importer &im, const onnx::NodeProto &n) {
+  rejectAttributesBut(im, n, {"axis", "mode"});
+  Value past = im.input(0), update = im.input(1), writeAt = im.input(2);
+  auto pt = staticType(im, past, n.input(0));
+  auto ut = staticType(im, update, n.input(1));
+  int64_t rank = pt.getRank();
+  const auto *a = im.attr("axis");
+  auto axis = normalizeAxis(a ? a->i() : -2, rank);
+  if (!axis || *axis == 0 || ut.getRank() != rank)
+    im.fail("axis must name a non-batch dimension of equal-rank past_cache and update");
+  std::string mode = im.attr("mode") ? im.attr("mode")->s() : "linear";
+  if (mode != "linear" && mode != "circular")
+    im.fail("mode must be linear or circular");
+  int64_t seq = ut.getDimSize(*axis), batch = ut.getDimSize(0);
+  llvm::SmallVector<int64_t> iota, iotaShape(rank, 1), batchShape(rank, 1);
+  for (int64_t i = 0; i < seq; ++i)
+    iota.push_back(i);
+  iotaShape[*axis] = seq;
+  batchShape[0] = batch;
+  Value idx = reshape(im, im.i64Constant(iota), iotaShape);
+  if (!llvm::isa<NoneType>(writeAt.getType()))
+    idx = im.make("Add", {idx, reshape(im, writeAt, batchShape)});
+  if (mode == "circular")
+    idx = im.make("Mod", {idx, im.i64Constant({pt.getDimSize(*axis)})});
+  idx = im.make("Expand", {idx, im.i64Constant(ut.getShape())});
+  im.values[n.output(0)] =
+      im.make("ScatterElements", {past, idx, update}, {im.intAttr("axis", *axis)});
+}
+
 } // namespace
 
 void addComposedBuilders(BuilderTable &table) {
+  table["TensorScatter"] = buildTensorScatter;
   table["CenterCropPad"] = buildCenterCropPad;
   table["GatherND"] = buildGatherND;
   table["CausalConvWithState"] = buildCausalConvWithState;

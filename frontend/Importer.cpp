@@ -50,7 +50,7 @@ std::set<std::string> shapeDefiningInputs(const onnx::GraphProto &graph) {
       {"SplitToSequence", {1}}, {"CumSum", {1}}, {"CumProd", {1}},
       {"Resize", {1, 2, 3}}, {"Upsample", {1}}, {"HannWindow", {0}}, {"HammingWindow", {0}},
       {"BlackmanWindow", {0}}, {"MelWeightMatrix", {0, 1, 2, 3, 4}}, {"DFT", {1, 2}},
-      {"STFT", {1, 3}}, {"CenterCropPad", {1}},
+      {"STFT", {1, 3}}, {"CenterCropPad", {1}}, {"TopK", {1}},
       {"ReduceMean", {1}}, {"ReduceMax", {1}},  {"ReduceMin", {1}}, {"ConstantOfShape", {0}},
   };
   std::set<std::string> inputs, out;
@@ -665,6 +665,16 @@ const std::unordered_map<std::string, NodeBuilder> &builders() {
     t["Clip"] = buildClip;
     t["Cast"] = buildCast;
     t["CumSum"] = generic("CumSum", 2);
+    t["TopK"] = [](Importer &im, const onnx::NodeProto &) {
+      Value k = im.input(1);
+      if (im.opset < 10) {
+        const auto *a = im.attr("k");
+        if (!a)
+          im.fail("attribute 'k' is required");
+        k = im.i64Constant({a->i()});
+      }
+      im.bindOutputs(im.create("TopK", {im.input(0), k}, {"k"}, {}, 2));
+    };
     t["ScatterElements"] = generic("ScatterElements", 3);
     t["Scatter"] = generic("ScatterElements", 3); // its opset 9-10 name
     t["ScatterND"] = generic("ScatterND", 3);

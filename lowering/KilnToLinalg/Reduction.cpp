@@ -510,9 +510,88 @@ struct CumulativeLowering : OpConversionPattern<OpTy> {
   }
 };
 
+/// TopK by ranks: rank[i] counts the elements that come before x[i] (better,
+/// or equal with a lower index); output k takes the element of rank k.
+/// Quadratic in the axis length but fully parallel, with the ONNX order:
+/// ties go to the lower index.
+struct TopKLowering : OpConversionPattern<TopKOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(TopKOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &r) const override {
+    if (failed(requireStatic(op, r)))
+      return failure();
+    Value x = adaptor.getX();
+    auto t = llvm::cast<RankedTensorType>(x.getType());
+    int64_t rank = t.getRank(), axis = *normalizeAxis(op.getAxis(), rank);
+    ElemKind k = ElemKind::of(op.getX().getType());
+    if (k.isBool)
+      return r.notifyMatchFailure(op, "boolean inputs are not supported");
+    bool largest = op.getLargest() != 0;
+    Location loc = op.getLoc();
+    MLIRContext *ctx = r.getContext();
+    Type i64 = r.getI64Type();
+    auto identity = AffineMap::getMultiDimIdentityMap(rank + 1, ctx).getMajorSubMap(rank);
+    SmallVector<AffineExpr> other;
+    for (int64_t d = 0; d < rank; ++d)
+      other.push_back(getAffineDimExpr(d == axis ? rank : d, ctx));
+    auto alongExtra = AffineMap::get(rank + 1, 0, other, ctx);
+    SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
+    iters.push_back(utils::IteratorType::reduction);
+
+    // rank[.., i, ..] = #{ j : x_j before x_i }
+    Value zero64 = arith::ConstantIntOp::create(r, loc, i64, 0);
+    Value ranks0 = filledTensor(r, loc, t.getShape(), zero64);
+    auto ranks = linalg::GenericOp::create(
+        r, loc, TypeRange{ranks0.getType()}, ValueRange{x, x}, ValueRange{ranks0},
+        SmallVector<AffineMap>{identity, alongExtra, identity}, iters,
+        [&](OpBuilder &b, Location l, ValueRange a) {
+          Value xi = a[0], xj = a[1];
+          Value i = linalg::IndexOp::create(b, l, axis), j = linalg::IndexOp::create(b, l, rank);
+          Value better, equal;
+          if (k.isFloat) {
+            better = arith::CmpFOp::create(b, l, largest ? arith::CmpFPredicate::OGT
+                                                         : arith::CmpFPredicate::OLT, xj, xi);
+            equal = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OEQ, xj, xi);
+          } else {
+            auto gt = k.isUnsigned ? arith::CmpIPredicate::ugt : arith::CmpIPredicate::sgt;
+            auto lt = k.isUnsigned ? arith::CmpIPredicate::ult : arith::CmpIPredicate::slt;
+            better = arith::CmpIOp::create(b, l, largest ? gt : lt, xj, xi);
+            equal = arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, xj, xi);
+          }
+          Value earlier = arith::CmpIOp::create(b, l, arith::CmpIPredicate::ult, j, i);
+          Value before = arith::OrIOp::create(b, l, better,
+                                              arith::AndIOp::create(b, l, equal, earlier));
+          Value inc = arith::ExtUIOp::create(b, l, b.getI64Type(), before);
+          linalg::YieldOp::create(b, l, Value(arith::AddIOp::create(b, l, a[2], inc)));
+        });
+
+    // values[.., k, ..] / indices[.., k, ..]: the element whose rank is k.
+    auto outShape = op.getValues().getType().getShape();
+    Type elem = t.getElementType();
+    Value values0 = filledTensor(r, loc, outShape, scalarConstant(r, loc, elem, 0));
+    Value indices0 = filledTensor(r, loc, outShape, zero64);
+    auto select = linalg::GenericOp::create(
+        r, loc, TypeRange{values0.getType(), indices0.getType()},
+        ValueRange{ranks.getResult(0), x}, ValueRange{values0, indices0},
+        SmallVector<AffineMap>{alongExtra, alongExtra, identity, identity}, iters,
+        [&](OpBuilder &b, Location l, ValueRange a) {
+          Value kk = arith::IndexCastOp::create(b, l, b.getI64Type(),
+                                                linalg::IndexOp::create(b, l, axis));
+          Value i = arith::IndexCastOp::create(b, l, b.getI64Type(),
+                                               linalg::IndexOp::create(b, l, rank));
+          Value hit = arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, a[0], kk);
+          linalg::YieldOp::create(b, l, ValueRange{arith::SelectOp::create(b, l, hit, a[1], a[2]),
+                                                   arith::SelectOp::create(b, l, hit, i, a[3])});
+        });
+    r.replaceOp(op, select.getResults());
+    return success();
+  }
+};
+
 } // namespace
 
 void populateReductionPatterns(KilnTypeConverter &tc, RewritePatternSet &p) {
+  p.add<TopKLowering>(tc, p.getContext());
   p.add<CumulativeLowering<CumSumOp>, CumulativeLowering<CumProdOp>>(tc, p.getContext());
   p.add<ReduceLowering<ReduceSumOp, ReduceKind::Sum>,
         ReduceLowering<ReduceMeanOp, ReduceKind::Mean>,
