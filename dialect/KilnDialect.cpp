@@ -148,6 +148,21 @@ LogicalResult ScatterNDOp::verify() {
   return verifyReduction(*this, getReduction());
 }
 
+LogicalResult GridSampleOp::verify() {
+  if (!llvm::is_contained({"linear", "bilinear", "nearest", "cubic", "bicubic"}, getMode()))
+    return emitOpError("mode must be linear, nearest or cubic");
+  if (!llvm::is_contained({"zeros", "border", "reflection"}, getPaddingMode()))
+    return emitOpError("padding_mode must be zeros, border or reflection");
+  auto x = rankedShape(getX()), g = rankedShape(getGrid());
+  if (x && g) {
+    if (x->size() < 3 || g->size() != x->size() || (int64_t)g->back() != (int64_t)x->size() - 2)
+      return emitOpError("grid must be (N, spatial..., rank(X) - 2) for X of rank 3 or more");
+    if ((*x)[0] != ShapedType::kDynamic && (*g)[0] != ShapedType::kDynamic && (*x)[0] != (*g)[0])
+      return emitOpError("X and grid must have the same batch size");
+  }
+  return success();
+}
+
 LogicalResult ClipOp::verify() {
   for (Value bound : {getMin(), getMax()}) {
     if (llvm::isa<NoneType>(bound.getType()))

@@ -388,6 +388,17 @@ def Kiln_TopKOp : Kiln_Op<"TopK", [Pure]> {
   let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
 }
 
+def Kiln_GridSampleOp : Kiln_Op<"GridSample", [Pure]> {
+  let summary = "samples X at the normalized positions of grid (2-D or 3-D)";
+  let arguments = (ins AnyTensor:$X, AnyTensor:$grid,
+                   DefaultValuedAttr<SI64Attr, "0">:$align_corners,
+                   DefaultValuedAttr<StrAttr, "\"linear\"">:$mode,
+                   DefaultValuedAttr<StrAttr, "\"zeros\"">:$padding_mode);
+  let results = (outs AnyTensor:$Y);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
 def Kiln_WhereOp : Kiln_Op<"Where", [Pure]> {
   let summary = "elementwise select with multidirectional broadcasting";
   let arguments = (ins AnyTensor:$condition, AnyTensor:$X, AnyTensor:$Y);

@@ -307,6 +307,14 @@ LogicalResult inferShapes(Operation *op) {
           return failure();
         return setResult(op, 1, out, IntegerType::get(op.getContext(), 64));
       })
+      .Case<GridSampleOp>([&](GridSampleOp op) -> LogicalResult {
+        auto x = shapeOf(op.getX()), g = shapeOf(op.getGrid());
+        if (!x || !g)
+          return setResult(op, 0, std::nullopt, elementOf(op.getX()));
+        Shape out{(*x)[0], (*x)[1]};
+        out.append(g->begin() + 1, g->end() - 1);
+        return setResult(op, 0, out, elementOf(op.getX()));
+      })
       .Case<ClipOp>([&](ClipOp op) -> LogicalResult {
         return setResult(op, 0, shapeOf(op.getInput()), elementOf(op.getInput()));
       })

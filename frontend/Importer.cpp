@@ -665,6 +665,7 @@ const std::unordered_map<std::string, NodeBuilder> &builders() {
     t["Clip"] = buildClip;
     t["Cast"] = buildCast;
     t["CumSum"] = generic("CumSum", 2);
+    t["GridSample"] = generic("GridSample", 2);
     t["TopK"] = [](Importer &im, const onnx::NodeProto &) {
       Value k = im.input(1);
       if (im.opset < 10) {
