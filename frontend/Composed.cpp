@@ -446,9 +446,58 @@ void buildTensorScatter(Importer &im, const onnx::NodeProto &n) {
       im.make("ScatterElements", {past, idx, update}, {im.intAttr("axis", *axis)});
 }
 
+/// AffineGrid: the normalized coordinates of every output position,
+/// (x, y[, z], 1) with x along the last axis, times theta transposed.
+void buildAffineGrid(Importer &im, const onnx::NodeProto &n) {
+  rejectAttributesBut(im, n, {"align_corners"});
+  Value theta = im.input(0);
+  auto tt = staticType(im, theta, n.input(0));
+  auto size = getConstantInts(im.input(1));
+  if (!size)
+    im.fail("size must be known when compiling");
+  int64_t dims = size->size() - 2;
+  if ((dims != 2 && dims != 3) || tt.getRank() != 3 || tt.getDimSize(1) != dims ||
+      tt.getDimSize(2) != dims + 1 || tt.getDimSize(0) != (*size)[0])
+    im.fail("theta must be (N, 2, 3) for a 4-D size or (N, 3, 4) for a 5-D size");
+  const auto *a = im.attr("align_corners");
+  bool align = a && a->i();
+  llvm::SmallVector<int64_t> spatial(size->begin() + 2, size->end());
+  auto coord = [&](int64_t i, int64_t len) {
+    if (align)
+      return len == 1 ? 0.0 : -1.0 + 2.0 * double(i) / double(len - 1);
+    return (2.0 * double(i) + 1.0) / double(len) - 1.0;
+  };
+  int64_t points = 1;
+  for (int64_t d : spatial)
+    points *= d;
+  std::vector<float> base;
+  for (int64_t p = 0; p < points; ++p) {
+    // Row-major position p over spatial; coordinates listed innermost first.
+    llvm::SmallVector<int64_t> pos(dims);
+    int64_t rem = p;
+    for (int64_t d = dims - 1; d >= 0; --d) {
+      pos[d] = rem % spatial[d];
+      rem /= spatial[d];
+    }
+    for (int64_t d = dims - 1; d >= 0; --d)
+      base.push_back(float(coord(pos[d], spatial[d])));
+    base.push_back(1.0f);
+  }
+  Type elem = tt.getElementType();
+  Value grid = im.castTo(im.constant(Tensor::fromVector(ElementType::Float32, {points, dims + 1}, base)), elem);
+  Value thetaT = im.make("Transpose", {theta},
+                         {NamedAttribute(im.b.getStringAttr("perm"), im.b.getI64ArrayAttr({0, 2, 1}))});
+  Value out = im.make("MatMul", {grid, thetaT}); // (N, points, dims)
+  llvm::SmallVector<int64_t> shape{(*size)[0]};
+  shape.append(spatial.begin(), spatial.end());
+  shape.push_back(dims);
+  im.values[n.output(0)] = reshape(im, out, shape);
+}
+
 } // namespace
 
 void addComposedBuilders(BuilderTable &table) {
+  table["AffineGrid"] = buildAffineGrid;
   table["TensorScatter"] = buildTensorScatter;
   table["CenterCropPad"] = buildCenterCropPad;
   table["GatherND"] = buildGatherND;

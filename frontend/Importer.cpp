@@ -50,7 +50,7 @@ std::set<std::string> shapeDefiningInputs(const onnx::GraphProto &graph) {
       {"SplitToSequence", {1}}, {"CumSum", {1}}, {"CumProd", {1}},
       {"Resize", {1, 2, 3}}, {"Upsample", {1}}, {"HannWindow", {0}}, {"HammingWindow", {0}},
       {"BlackmanWindow", {0}}, {"MelWeightMatrix", {0, 1, 2, 3, 4}}, {"DFT", {1, 2}},
-      {"STFT", {1, 3}}, {"CenterCropPad", {1}}, {"TopK", {1}},
+      {"STFT", {1, 3}}, {"CenterCropPad", {1}}, {"TopK", {1}}, {"AffineGrid", {1}},
       {"ReduceMean", {1}}, {"ReduceMax", {1}},  {"ReduceMin", {1}}, {"ConstantOfShape", {0}},
   };
   std::set<std::string> inputs, out;
