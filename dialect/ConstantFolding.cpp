@@ -9,6 +9,7 @@
 #include "dialect/KilnDialect.h"
 #include "dialect/ShapeHelpers.h"
 #include "llvm/ADT/TypeSwitch.h"
+#include <cmath>
 
 using namespace mlir;
 
@@ -121,8 +122,8 @@ constexpr int64_t kMaxFloatElements = 16;
 
 std::optional<DenseElementsAttr> foldFloatOp(Operation *op, RankedTensorType type) {
   if (type.getNumElements() > kMaxFloatElements ||
-      !llvm::isa<AddOp, SubOp, MulOp, DivOp, NegOp, CastOp, IdentityOp, ReshapeOp, SqueezeOp,
-                 UnsqueezeOp>(op))
+      !llvm::isa<AddOp, SubOp, MulOp, DivOp, NegOp, AbsOp, CeilOp, FloorOp, MaxOp, MinOp, ReluOp, CastOp,
+                 IdentityOp, ReshapeOp, SqueezeOp, UnsqueezeOp>(op))
     return std::nullopt;
   struct Operand {
     llvm::SmallVector<int64_t> shape;
@@ -164,6 +165,12 @@ std::optional<DenseElementsAttr> foldFloatOp(Operation *op, RankedTensorType typ
                       .Case<SubOp>([&](auto) { return a[0] - a[1]; })
                       .Case<MulOp>([&](auto) { return a[0] * a[1]; })
                       .Case<DivOp>([&](auto) { return a[0] / a[1]; })
+                      .Case<AbsOp>([&](auto) { return std::fabs(a[0]); })
+                      .Case<ReluOp>([&](auto) { return std::max(a[0], 0.0); })
+                      .Case<CeilOp>([&](auto) { return std::ceil(a[0]); })
+                      .Case<FloorOp>([&](auto) { return std::floor(a[0]); })
+                      .Case<MaxOp>([&](auto) { return *std::max_element(a.begin(), a.end()); })
+                      .Case<MinOp>([&](auto) { return *std::min_element(a.begin(), a.end()); })
                       .Default([&](Operation *) { return -a[0]; }));
     }
   }
@@ -192,6 +199,23 @@ std::optional<DenseElementsAttr> foldConstantOp(Operation *op) {
     return foldFloatOp(op, type);
   if (type.getNumElements() > kMaxElements || !llvm::isa<IntegerType>(type.getElementType()))
     return std::nullopt;
+  if (auto cast = llvm::dyn_cast<CastOp>(op)) {
+    // Small float constants cast to integers truncate toward zero.
+    auto cst = cast.getInput().getDefiningOp<ConstantOp>();
+    auto dense = cst ? llvm::dyn_cast<DenseFPElementsAttr>(cst.getValue()) : DenseFPElementsAttr();
+    if (dense && dense.getNumElements() <= kMaxFloatElements) {
+      unsigned width = type.getElementType().getIntOrFloatBitWidth();
+      llvm::SmallVector<APInt> bits;
+      for (const APFloat &f : dense.getValues<APFloat>()) {
+        double d = f.convertToDouble();
+        if (!std::isfinite(d) || std::fabs(d) > 9e18)
+          return std::nullopt;
+        bits.push_back(width == 1 ? APInt(1, d != 0)
+                                  : APInt(width, int64_t(d), /*isSigned=*/true, /*implicitTrunc=*/true));
+      }
+      return DenseElementsAttr::get(type, bits);
+    }
+  }
   llvm::SmallVector<IntTensor> in;
   for (Value v : op->getOperands()) {
     if (llvm::isa<NoneType>(v.getType()))

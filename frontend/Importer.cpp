@@ -50,7 +50,7 @@ std::set<std::string> shapeDefiningInputs(const onnx::GraphProto &graph) {
       {"SplitToSequence", {1}}, {"CumSum", {1}}, {"CumProd", {1}},
       {"Resize", {1, 2, 3}}, {"Upsample", {1}}, {"HannWindow", {0}}, {"HammingWindow", {0}},
       {"BlackmanWindow", {0}}, {"MelWeightMatrix", {0, 1, 2, 3, 4}}, {"DFT", {1, 2}},
-      {"STFT", {1, 3}}, {"CenterCropPad", {1}}, {"TopK", {1}}, {"AffineGrid", {1}},
+      {"STFT", {1, 3}}, {"CenterCropPad", {1}}, {"TopK", {1}}, {"AffineGrid", {1}}, {"Loop", {0, 1}}, {"If", {0}},
       {"ReduceMean", {1}}, {"ReduceMax", {1}},  {"ReduceMin", {1}}, {"ConstantOfShape", {0}},
   };
   std::set<std::string> inputs, out;
@@ -708,12 +708,54 @@ const std::unordered_map<std::string, NodeBuilder> &builders() {
     addSequenceBuilders(t);
     addResizeBuilders(t);
     addSignalBuilders(t);
+    addControlFlowBuilders(t);
     return t;
   }();
   return table;
 }
 
 } // namespace
+
+void Importer::importNodes(const google::protobuf::RepeatedPtrField<onnx::NodeProto> &nodes) {
+  const auto &table = builders();
+  for (const auto &n : nodes) {
+    node = &n;
+    loc = NameLoc::get(b.getStringAttr(nodeName(n)), fileLoc);
+    auto it = table.find(n.op_type());
+    if (it == table.end() || domainName(n.domain()) != "ai.onnx")
+      throw Error("model '" + modelName + "': unsupported ONNX op '" + n.op_type() +
+                  "' (domain '" + domainName(n.domain()) + "', opset " + std::to_string(opset) +
+                  ") at node '" + nodeName(n) + "'");
+    it->second(*this, n);
+    ++nodeIndex;
+  }
+}
+
+std::vector<Value> Importer::importSubgraph(const onnx::GraphProto &g, llvm::ArrayRef<Value> inputs) {
+  const onnx::NodeProto *outer = node;
+  Location outerLoc = loc;
+  if (g.input_size() != (int)inputs.size())
+    fail("subgraph '" + g.name() + "' has " + std::to_string(g.input_size()) + " inputs, " +
+         std::to_string(inputs.size()) + " given");
+  for (int i = 0; i < g.input_size(); ++i)
+    values[g.input(i).name()] = inputs[i];
+  for (const auto &init : g.initializer())
+    values[init.name()] = constant(tensorFromProto(init, baseDir, "initializer '" + init.name() + "'"));
+  for (const auto &sparse : g.sparse_initializer())
+    fail("sparse initializer '" + sparse.values().name() + "' is not supported");
+  importNodes(g.node());
+  node = outer;
+  loc = outerLoc;
+  std::vector<Value> outs;
+  for (const auto &o : g.output()) {
+    auto it = values.find(o.name());
+    if (it == values.end())
+      fail("subgraph output '" + o.name() + "' is not a tensor (sequence and optional outputs "
+           "of subgraphs are not supported)");
+    outs.push_back(it->second);
+  }
+  return outs;
+}
 
 OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
   const onnx::GraphProto &graph = model.graph();
@@ -779,18 +821,9 @@ OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
   for (const auto &kv : opts.constantInputs)
     values[kv.first] = constant(kv.second);
 
-  const auto &table = builders();
-  for (const auto &n : graph.node()) {
-    node = &n;
-    loc = NameLoc::get(b.getStringAttr(nodeName(n)), fileLoc);
-    auto it = table.find(n.op_type());
-    if (it == table.end() || domainName(n.domain()) != "ai.onnx" || opset == 0)
-      checkOpsSupported(model, modelName); // throws the unsupported-op error
-    if (it == table.end())
-      fail("no importer for op '" + n.op_type() + "'");
-    it->second(*this, n);
-    ++nodeIndex;
-  }
+  checkOpsSupported(model, modelName); // names the first unsupported op
+  this->fileLoc = fileLoc;
+  importNodes(graph.node());
   node = nullptr;
 
   llvm::SmallVector<Value> results;

@@ -38,6 +38,12 @@ public:
 
   OwningOpRef<ModuleOp> run(const onnx::ModelProto &model);
 
+  /// Imports nodes in order with their builders.
+  void importNodes(const google::protobuf::RepeatedPtrField<onnx::NodeProto> &nodes);
+  /// Imports a subgraph (If/Loop/Scan body) inline with its inputs bound to
+  /// `inputs`; outer values stay visible. Returns its outputs.
+  std::vector<Value> importSubgraph(const onnx::GraphProto &g, llvm::ArrayRef<Value> inputs);
+
   // --- used by node builders ---
   MLIRContext &ctx;
   const ImportOptions &opts;
@@ -45,6 +51,7 @@ public:
   std::string modelName, baseDir;
   int64_t opset = 0;
   Location loc = UnknownLoc::get(&ctx);
+  Location fileLoc = UnknownLoc::get(&ctx); // the model file, parent of node locations
   const onnx::NodeProto *node = nullptr;
 
   [[noreturn]] void fail(const std::string &msg) const {
@@ -343,6 +350,7 @@ void addNormalizationBuilders(BuilderTable &table);
 void addSequenceBuilders(BuilderTable &table);
 void addResizeBuilders(BuilderTable &table);
 void addSignalBuilders(BuilderTable &table);
+void addControlFlowBuilders(BuilderTable &table);
 
 } // namespace kiln
 #endif

@@ -1,0 +1,211 @@
+//===- ControlFlow.cpp - If, Loop and Scan with structure known up front --===//
+//
+// Control flow whose shape is fixed when compiling is imported inline:
+//  - If with a constant condition imports the branch taken; with a run-time
+//    condition both branches are imported and each output selected with
+//    Where (branches are side-effect free, so computing both is safe), which
+//    needs the branches' outputs to have one static type.
+//  - Loop with a trip count known when compiling and a condition that stays
+//    true (or folds), and Scan over static sequence lengths, are unrolled,
+//    up to kMaxUnroll iterations.
+// Loops whose iteration count depends on values computed at run time are
+// refused with a clear error.
+//
+//===----------------------------------------------------------------------===//
+#include "frontend/ImporterImpl.h"
+
+namespace kiln {
+namespace {
+
+constexpr int64_t kMaxUnroll = 512;
+
+const onnx::GraphProto &graphAttr(Importer &im, const char *name) {
+  const auto *a = im.attr(name);
+  if (!a || a->type() != onnx::AttributeProto::GRAPH)
+    im.fail(std::string("attribute '") + name + "' (a graph) is required");
+  return a->g();
+}
+
+/// The value of a constant boolean or integer scalar, if it is one.
+std::optional<int64_t> constantScalar(Value v) {
+  auto ints = getConstantInts(v);
+  if (!ints || ints->size() != 1)
+    return std::nullopt;
+  return (*ints)[0];
+}
+
+Value scalarI64(Importer &im, int64_t v) {
+  return im.constant(Tensor::fromVector(ElementType::Int64, {}, std::vector<int64_t>{v}));
+}
+
+Value scalarOf(Importer &im, Value v) {
+  return im.make("Reshape", {v, im.i64Constant({})});
+}
+
+void buildIf(Importer &im, const onnx::NodeProto &n) {
+  const onnx::GraphProto &thenG = graphAttr(im, "then_branch"), &elseG = graphAttr(im, "else_branch");
+  Value cond = im.input(0);
+  std::vector<Value> outs;
+  if (auto c = constantScalar(cond)) {
+    outs = im.importSubgraph(*c ? thenG : elseG, {});
+  } else {
+    std::vector<Value> t = im.importSubgraph(thenG, {}), e = im.importSubgraph(elseG, {});
+    if (t.size() != e.size())
+      im.fail("the branches have different numbers of outputs");
+    Value pick = scalarOf(im, cond);
+    for (size_t i = 0; i < t.size(); ++i) {
+      auto tt = llvm::dyn_cast<RankedTensorType>(t[i].getType());
+      if (!tt || t[i].getType() != e[i].getType() || !tt.hasStaticShape())
+        im.fail("with a condition computed at run time, both branches must give output " +
+                std::to_string(i) + " one static type");
+      outs.push_back(im.make("Where", {pick, t[i], e[i]}));
+    }
+  }
+  if ((int)outs.size() < n.output_size())
+    im.fail("the branch has fewer outputs than the node");
+  for (int i = 0; i < n.output_size(); ++i)
+    if (!n.output(i).empty())
+      im.values[n.output(i)] = outs[i];
+}
+
+/// Stacks per-iteration values along a new axis.
+Value stack(Importer &im, const std::vector<Value> &parts, int64_t axis) {
+  if (parts.empty())
+    im.fail("a scan output over zero iterations is not supported");
+  std::vector<Value> expanded;
+  for (Value v : parts)
+    expanded.push_back(im.make("Unsqueeze", {v, im.i64Constant({axis})}));
+  return expanded.size() == 1 ? expanded[0] : im.make("Concat", expanded, {im.intAttr("axis", axis)});
+}
+
+void buildLoop(Importer &im, const onnx::NodeProto &n) {
+  const onnx::GraphProto &body = graphAttr(im, "body");
+  Value tripV = im.input(0), condV = im.input(1);
+  std::optional<int64_t> trips;
+  if (!llvm::isa<NoneType>(tripV.getType())) {
+    trips = constantScalar(tripV);
+    if (!trips)
+      im.fail("a trip count computed at run time is not supported (loops are unrolled)");
+  }
+  bool cond = true;
+  if (!llvm::isa<NoneType>(condV.getType())) {
+    auto c = constantScalar(condV);
+    if (!c)
+      im.fail("a loop condition computed at run time is not supported (loops are unrolled)");
+    cond = *c != 0;
+  }
+  if (!trips)
+    im.fail("a loop without a trip count is not supported (loops are unrolled)");
+  if (*trips > kMaxUnroll)
+    im.fail("a loop of " + std::to_string(*trips) + " iterations exceeds the unrolling limit of " +
+            std::to_string(kMaxUnroll));
+  std::vector<Value> carried;
+  for (int i = 2; i < n.input_size(); ++i)
+    carried.push_back(im.input(i));
+  size_t numCarried = carried.size();
+  int numScan = body.output_size() - 1 - (int)numCarried;
+  if (numScan < 0)
+    im.fail("the body has fewer outputs than loop-carried values");
+  std::vector<std::vector<Value>> scans(numScan);
+  for (int64_t i = 0; i < *trips && cond; ++i) {
+    std::vector<Value> in{scalarI64(im, i),
+                          im.constant(Tensor::fromVector(ElementType::Bool, {}, std::vector<uint8_t>{1}))};
+    in.insert(in.end(), carried.begin(), carried.end());
+    std::vector<Value> out = im.importSubgraph(body, in);
+    auto c = constantScalar(out[0]);
+    if (!c)
+      im.fail("a loop condition computed at run time is not supported (loops are unrolled)");
+    cond = *c != 0;
+    carried.assign(out.begin() + 1, out.begin() + 1 + numCarried);
+    for (int s = 0; s < numScan; ++s)
+      scans[s].push_back(out[1 + numCarried + s]);
+  }
+  std::vector<Value> results(carried);
+  for (int s = 0; s < numScan; ++s)
+    results.push_back(stack(im, scans[s], 0));
+  for (int i = 0; i < n.output_size() && i < (int)results.size(); ++i)
+    if (!n.output(i).empty())
+      im.values[n.output(i)] = results[i];
+}
+
+void buildScan(Importer &im, const onnx::NodeProto &n) {
+  if (im.opset < 9)
+    im.fail("Scan before opset 9 (batched, with sequence_lens) is not supported");
+  const onnx::GraphProto &body = graphAttr(im, "body");
+  const auto *ns = im.attr("num_scan_inputs");
+  if (!ns)
+    im.fail("attribute 'num_scan_inputs' is required");
+  int64_t numScanIn = ns->i(), numIn = n.input_size(), numState = numIn - numScanIn;
+  if (numState < 0)
+    im.fail("num_scan_inputs exceeds the inputs");
+  auto ints = [&](const char *name, int64_t count) {
+    std::vector<int64_t> v(count, 0);
+    if (const auto *a = im.attr(name))
+      v.assign(a->ints().begin(), a->ints().end());
+    if ((int64_t)v.size() != count)
+      im.fail(std::string("attribute '") + name + "' has the wrong length");
+    return v;
+  };
+  int64_t numScanOut = body.output_size() - numState;
+  auto inAxes = ints("scan_input_axes", numScanIn), inDirs = ints("scan_input_directions", numScanIn);
+  auto outAxes = ints("scan_output_axes", numScanOut), outDirs = ints("scan_output_directions", numScanOut);
+  std::vector<Value> states, scanIns;
+  for (int64_t i = 0; i < numState; ++i)
+    states.push_back(im.input(i));
+  int64_t length = -1;
+  for (int64_t i = 0; i < numScanIn; ++i) {
+    Value v = im.input(numState + i);
+    auto t = llvm::dyn_cast<RankedTensorType>(v.getType());
+    if (!t || !t.hasStaticShape())
+      im.fail("scan inputs need static shapes");
+    auto axis = normalizeAxis(inAxes[i], t.getRank());
+    if (!axis)
+      im.fail("scan_input_axes holds an axis out of range");
+    inAxes[i] = *axis;
+    if (length >= 0 && t.getDimSize(*axis) != length)
+      im.fail("scan inputs have different sequence lengths");
+    length = t.getDimSize(*axis);
+    scanIns.push_back(v);
+  }
+  if (length < 0)
+    im.fail("Scan needs at least one scan input");
+  if (length > kMaxUnroll)
+    im.fail("a scan of " + std::to_string(length) + " steps exceeds the unrolling limit of " +
+            std::to_string(kMaxUnroll));
+  std::vector<std::vector<Value>> outs(numScanOut);
+  for (int64_t step = 0; step < length; ++step) {
+    std::vector<Value> in(states);
+    for (int64_t i = 0; i < numScanIn; ++i) {
+      int64_t at = inDirs[i] ? length - 1 - step : step;
+      Value index = scalarI64(im, at);
+      in.push_back(im.make("Gather", {scanIns[i], index}, {im.intAttr("axis", inAxes[i])}));
+    }
+    std::vector<Value> out = im.importSubgraph(body, in);
+    states.assign(out.begin(), out.begin() + numState);
+    for (int64_t s = 0; s < numScanOut; ++s)
+      outs[s].push_back(out[numState + s]);
+  }
+  std::vector<Value> results(states);
+  for (int64_t s = 0; s < numScanOut; ++s) {
+    if (outDirs[s])
+      std::reverse(outs[s].begin(), outs[s].end());
+    auto t = llvm::cast<RankedTensorType>(outs[s][0].getType());
+    auto axis = normalizeAxis(outAxes[s], t.getRank() + 1);
+    if (!axis)
+      im.fail("scan_output_axes holds an axis out of range");
+    results.push_back(stack(im, outs[s], *axis));
+  }
+  for (int i = 0; i < n.output_size() && i < (int)results.size(); ++i)
+    if (!n.output(i).empty())
+      im.values[n.output(i)] = results[i];
+}
+
+} // namespace
+
+void addControlFlowBuilders(BuilderTable &t) {
+  t["If"] = buildIf;
+  t["Loop"] = buildLoop;
+  t["Scan"] = buildScan;
+}
+
+} // namespace kiln
