@@ -239,9 +239,90 @@ void buildRotaryEmbedding(Importer &im, const onnx::NodeProto &n) {
   im.values[n.output(0)] = rank == 4 ? transpose(im, out, {0, 2, 1, 3}) : reshape(im, out, xt.getShape());
 }
 
+/// LinearAttention: the recurrence over tokens, unrolled (T is static),
+/// in f32. Per token: S <- exp(g) * S (gated rules); the written value is
+/// v, or beta * (v - S^T k) for the delta rules; S <- S + k (x) written;
+/// o = scale * q^T S with each KV head's state shared by its query heads.
+void buildLinearAttention(Importer &im, const onnx::NodeProto &n) {
+  for (const auto &a : n.attribute())
+    if (!llvm::is_contained({"chunk_size", "kv_num_heads", "q_num_heads", "scale", "update_rule"},
+                            a.name()))
+      im.fail("attribute '" + a.name() + "' is not supported");
+  constexpr int64_t kMaxTokens = 512;
+  Value q = im.input(0), k = im.input(1), v = im.input(2), past = im.input(3),
+        decay = im.input(4), beta = im.input(5);
+  auto qt = staticType(im, q, "query");
+  staticType(im, k, "key");
+  staticType(im, v, "value");
+  int64_t qHeads = intAttr(im, "q_num_heads", 0), kvHeads = intAttr(im, "kv_num_heads", 0);
+  if (qHeads <= 0 || kvHeads <= 0 || qHeads % kvHeads)
+    im.fail("q_num_heads must be a positive multiple of kv_num_heads");
+  std::string rule = im.attr("update_rule") ? im.attr("update_rule")->s() : "gated_delta";
+  bool gated = rule == "gated" || rule == "gated_delta", delta = rule == "delta" || rule == "gated_delta";
+  if (!gated && !delta && rule != "linear")
+    im.fail("update_rule must be linear, gated, delta or gated_delta");
+  if (gated && llvm::isa<NoneType>(decay.getType()))
+    im.fail("update_rule '" + rule + "' needs decay");
+  if (delta && llvm::isa<NoneType>(beta.getType()))
+    im.fail("update_rule '" + rule + "' needs beta");
+  int64_t batch = qt.getDimSize(0), tokens = qt.getDimSize(1);
+  if (tokens > kMaxTokens)
+    im.fail(std::to_string(tokens) + " tokens exceed the unrolled recurrence's limit of " +
+            std::to_string(kMaxTokens));
+  Type f32 = im.b.getF32Type(), elem = qt.getElementType();
+  // (B, T, H*D) -> (T, B, H, D) in f32, so token t is Gather(t, axis 0).
+  auto perToken = [&](Value x, int64_t heads) {
+    Value r = reshape(im, im.castTo(x, f32), {batch, tokens, heads, -1});
+    return transpose(im, r, {1, 0, 2, 3});
+  };
+  Value Q = perToken(q, qHeads), K = perToken(k, kvHeads), V = perToken(v, kvHeads);
+  int64_t dk = llvm::cast<RankedTensorType>(K.getType()).getDimSize(3);
+  int64_t dv = llvm::cast<RankedTensorType>(V.getType()).getDimSize(3);
+  Value G = gated ? perToken(decay, kvHeads) : Value();
+  Value Bt = delta ? perToken(beta, llvm::cast<RankedTensorType>(beta.getType()).getDimSize(2)) : Value();
+  double scale = 1.0 / std::sqrt(double(llvm::cast<RankedTensorType>(Q.getType()).getDimSize(3)));
+  if (const auto *a = im.attr("scale"); a && a->f() != 0)
+    scale = a->f();
+  Value state;
+  if (llvm::isa<NoneType>(past.getType())) {
+    auto st = RankedTensorType::get({batch, kvHeads, dk, dv}, f32);
+    state = ConstantOp::create(im.b, im.loc, st, DenseElementsAttr::get(st, FloatAttr::get(f32, 0.0)));
+  } else {
+    state = im.castTo(past, f32);
+  }
+  auto at = [&](Value x, int64_t t) {
+    Value idx = im.constant(Tensor::fromVector(ElementType::Int64, {}, std::vector<int64_t>{t}));
+    return im.make("Gather", {x, idx}, {im.intAttr("axis", 0)});
+  };
+  auto unsq = [&](Value x, int64_t axis) { return im.make("Unsqueeze", {x, im.i64Constant({axis})}); };
+  auto sq = [&](Value x, int64_t axis) { return im.make("Squeeze", {x, im.i64Constant({axis})}); };
+  std::vector<Value> outs;
+  for (int64_t t = 0; t < tokens; ++t) {
+    Value kt = unsq(at(K, t), -1); // (B, Hkv, dk, 1)
+    if (gated)
+      state = im.make("Mul", {state, unsq(im.make("Exp", {at(G, t)}), -1)});
+    Value write = at(V, t); // (B, Hkv, dv)
+    if (delta) {
+      Value retrieved = sq(im.make("MatMul", {transpose(im, state, {0, 1, 3, 2}), kt}), -1);
+      write = im.make("Mul", {at(Bt, t), im.make("Sub", {write, retrieved})});
+    }
+    state = im.make("Add", {state, im.make("MatMul", {kt, unsq(write, -2)})});
+    Value read = repeatHeads(im, state, qHeads / kvHeads); // (B, Hq, dk, dv)
+    Value o = sq(im.make("MatMul", {unsq(at(Q, t), -2), read}), -2);
+    outs.push_back(unsq(im.make("Mul", {o, im.scalar(f32, scale)}), 1)); // (B, 1, Hq, dv)
+  }
+  Value y = outs.size() == 1 ? outs[0] : im.make("Concat", outs, {im.intAttr("axis", 1)});
+  im.values[n.output(0)] = im.castTo(reshape(im, y, {batch, tokens, qHeads * dv}), elem);
+  if (n.output_size() > 1 && !n.output(1).empty())
+    im.values[n.output(1)] = im.castTo(state, llvm::isa<NoneType>(past.getType())
+                                                  ? elem
+                                                  : llvm::cast<TensorType>(past.getType()).getElementType());
+}
+
 } // namespace
 
 void addAttentionBuilders(BuilderTable &table) {
+  table["LinearAttention"] = buildLinearAttention;
   table["Attention"] = buildAttention;
   table["RotaryEmbedding"] = buildRotaryEmbedding;
 }
