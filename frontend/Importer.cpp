@@ -96,6 +96,12 @@ namespace {
 
 std::string domainName(const std::string &d) { return d.empty() ? "ai.onnx" : d; }
 
+/// The builder table's key: the op type, prefixed "domain:" outside ai.onnx.
+std::string builderKey(const onnx::NodeProto &n) {
+  std::string d = domainName(n.domain());
+  return d == "ai.onnx" ? n.op_type() : d + ":" + n.op_type();
+}
+
 } // namespace
 
 // ---------------------------------------------------------------------------
@@ -709,6 +715,7 @@ const std::unordered_map<std::string, NodeBuilder> &builders() {
     addResizeBuilders(t);
     addSignalBuilders(t);
     addControlFlowBuilders(t);
+    addTrainingBuilders(t);
     return t;
   }();
   return table;
@@ -721,8 +728,8 @@ void Importer::importNodes(const google::protobuf::RepeatedPtrField<onnx::NodePr
   for (const auto &n : nodes) {
     node = &n;
     loc = NameLoc::get(b.getStringAttr(nodeName(n)), fileLoc);
-    auto it = table.find(n.op_type());
-    if (it == table.end() || domainName(n.domain()) != "ai.onnx")
+    auto it = table.find(builderKey(n));
+    if (it == table.end())
       throw Error("model '" + modelName + "': unsupported ONNX op '" + n.op_type() +
                   "' (domain '" + domainName(n.domain()) + "', opset " + std::to_string(opset) +
                   ") at node '" + nodeName(n) + "'");
@@ -823,6 +830,7 @@ OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
 
   checkOpsSupported(model, modelName); // names the first unsupported op
   this->fileLoc = fileLoc;
+  this->graph = &graph;
   importNodes(graph.node());
   node = nullptr;
 
@@ -866,7 +874,7 @@ void checkOpsSupported(const onnx::ModelProto &model, const std::string &modelNa
   int index = 0;
   for (const auto &n : model.graph().node()) {
     std::string domain = domainName(n.domain());
-    bool known = domain == "ai.onnx" && opsets.count(domain) && table.count(n.op_type());
+    bool known = opsets.count(domain) && table.count(builderKey(n));
     if (!known) {
       int64_t v = opsets.count(domain) ? opsets[domain] : 0;
       std::string name = n.name().empty() ? n.op_type() + "#" + std::to_string(index) : n.name();

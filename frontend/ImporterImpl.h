@@ -52,6 +52,7 @@ public:
   int64_t opset = 0;
   Location loc = UnknownLoc::get(&ctx);
   Location fileLoc = UnknownLoc::get(&ctx); // the model file, parent of node locations
+  const onnx::GraphProto *graph = nullptr;  // the main graph
   const onnx::NodeProto *node = nullptr;
 
   [[noreturn]] void fail(const std::string &msg) const {
@@ -351,6 +352,8 @@ void addSequenceBuilders(BuilderTable &table);
 void addResizeBuilders(BuilderTable &table);
 void addSignalBuilders(BuilderTable &table);
 void addControlFlowBuilders(BuilderTable &table);
+/// Ops of other domains are keyed "domain:OpType".
+void addTrainingBuilders(BuilderTable &table);
 
 } // namespace kiln
 #endif
