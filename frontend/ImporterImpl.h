@@ -187,13 +187,7 @@ public:
     Operation *op = b.create(state);
     typeOp(op);
     // Shape arithmetic on constants folds, so the shapes it feeds are static.
-    if (auto folded = foldConstantOp(op)) {
-      Operation *cst = ConstantOp::create(b, loc, folded->getType(), *folded);
-      op->replaceAllUsesWith(cst);
-      op->erase();
-      return cst;
-    }
-    return op;
+    return foldIfConstant(op);
   }
 
   /// Untrusted models must not make Kiln allocate without bound: no tensor
@@ -285,7 +279,18 @@ public:
     state.addTypes(UnrankedTensorType::get(b.getF32Type()));
     Operation *op = b.create(state);
     typeOp(op);
-    return op->getResult(0);
+    return foldIfConstant(op)->getResult(0);
+  }
+
+  /// `op`, or the constant it folds to (then erased).
+  Operation *foldIfConstant(Operation *op) {
+    auto folded = foldConstantOp(op);
+    if (!folded)
+      return op;
+    Operation *cst = ConstantOp::create(b, loc, folded->getType(), *folded);
+    op->replaceAllUsesWith(cst);
+    op->erase();
+    return cst;
   }
 
   NamedAttribute intAttr(StringRef name, int64_t v) {

@@ -17,3 +17,7 @@ config.substitutions.append(("%kiln_bin", config.kiln_bin_dir))
 # kiln-run caches compiled code by default; keep the tests' cache in the
 # build tree, not the user's home.
 config.environment["XDG_CACHE_HOME"] = os.path.join(config.test_exec_root, "xdg-cache")
+
+# Tests of ops newer than Debian's ONNX test data need the 1.23 suite.
+if os.path.isdir(os.path.join(config.onnx_tests, "node", "test_attention_4d")):
+    config.available_features.add("onnx-1.23")

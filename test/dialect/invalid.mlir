@@ -46,3 +46,35 @@ func.func @training(%x: tensor<2x3xf32>, %p: tensor<3xf32>) -> tensor<*xf32> {
   %0 = kiln.BatchNormalization %x, %p, %p, %p, %p {training_mode = 1 : si64} : (tensor<2x3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>) -> tensor<*xf32>
   return %0 : tensor<*xf32>
 }
+
+// -----
+
+func.func @scatter_shapes(%d: tensor<3x3xf32>, %i: tensor<2x3xi64>, %u: tensor<2x2xf32>) -> tensor<3x3xf32> {
+  // expected-error @+1 {{indices and updates must have the same shape}}
+  %0 = kiln.ScatterElements %d, %i, %u : (tensor<3x3xf32>, tensor<2x3xi64>, tensor<2x2xf32>) -> tensor<3x3xf32>
+  return %0 : tensor<3x3xf32>
+}
+
+// -----
+
+func.func @scatter_reduction(%d: tensor<3xf32>, %i: tensor<1x1xi64>, %u: tensor<1xf32>) -> tensor<3xf32> {
+  // expected-error @+1 {{reduction must be none, add, mul, max or min}}
+  %0 = kiln.ScatterND %d, %i, %u {reduction = "avg"} : (tensor<3xf32>, tensor<1x1xi64>, tensor<1xf32>) -> tensor<3xf32>
+  return %0 : tensor<3xf32>
+}
+
+// -----
+
+func.func @grid_mode(%x: tensor<1x1x4x4xf32>, %g: tensor<1x2x2x2xf32>) -> tensor<*xf32> {
+  // expected-error @+1 {{mode must be linear, nearest or cubic}}
+  %0 = kiln.GridSample %x, %g {mode = "area"} : (tensor<1x1x4x4xf32>, tensor<1x2x2x2xf32>) -> tensor<*xf32>
+  return %0 : tensor<*xf32>
+}
+
+// -----
+
+func.func @bitcast_width(%x: tensor<4xf32>) -> tensor<4xi64> {
+  // expected-error @+1 {{input and result element types must have the same bit width}}
+  %0 = kiln.BitCast %x : (tensor<4xf32>) -> tensor<4xi64>
+  return %0 : tensor<4xi64>
+}
