@@ -319,9 +319,52 @@ void buildLinearAttention(Importer &im, const onnx::NodeProto &n) {
                                                   : llvm::cast<TensorType>(past.getType()).getElementType());
 }
 
+/// FlexAttention: softmax(score_mod(Q Kᵀ * scale)) -> prob_mod -> @ V, the
+/// modifiers being subgraphs imported inline; scores and probabilities in
+/// softmax_precision (f32, or f64 for double inputs).
+void buildFlexAttention(Importer &im, const onnx::NodeProto &n) {
+  for (const auto &a : n.attribute())
+    if (!llvm::is_contained({"prob_mod", "scale", "score_mod", "softmax_precision"}, a.name()))
+      im.fail("attribute '" + a.name() + "' is not supported");
+  Value q = im.input(0), k = im.input(1), v = im.input(2);
+  auto qt = staticType(im, q, "Q"), kt = staticType(im, k, "K");
+  staticType(im, v, "V");
+  if (qt.getRank() != 4 || kt.getRank() != 4)
+    im.fail("Q, K and V must be rank 4");
+  int64_t qHeads = qt.getDimSize(1), kvHeads = kt.getDimSize(1);
+  if (kvHeads <= 0 || qHeads % kvHeads)
+    im.fail("q_num_heads must be a multiple of kv_num_heads");
+  Type elem = qt.getElementType();
+  Type precision = elem.isF64() ? Type(im.b.getF64Type()) : Type(im.b.getF32Type());
+  if (const auto *p = im.attr("softmax_precision"))
+    precision = im.elementType(p->i(), "softmax_precision");
+  double scale = 1.0 / std::sqrt(double(qt.getDimSize(3)));
+  if (const auto *a = im.attr("scale"))
+    scale = a->f();
+  Value root = im.scalar(elem, std::sqrt(scale));
+  Value kAligned = repeatHeads(im, k, qHeads / kvHeads);
+  Value scores = im.make("MatMul", {im.make("Mul", {q, root}),
+                                    transpose(im, im.make("Mul", {kAligned, root}), {0, 1, 3, 2})});
+  scores = im.castTo(scores, precision);
+  auto modify = [&](const char *name, Value x) {
+    const auto *g = im.attr(name);
+    if (!g)
+      return x;
+    std::vector<Value> out = im.importSubgraph(g->g(), {x});
+    if (out.size() != 1 || out[0].getType() != x.getType())
+      im.fail(std::string(name) + " must give one tensor of its input's shape and type");
+    return out[0];
+  };
+  scores = modify("score_mod", scores);
+  Value probs = modify("prob_mod", im.make("Softmax", {scores}, {im.intAttr("axis", -1)}));
+  Value y = im.make("MatMul", {probs, im.castTo(repeatHeads(im, v, qHeads / kvHeads), precision)});
+  im.values[n.output(0)] = im.castTo(y, elem);
+}
+
 } // namespace
 
 void addAttentionBuilders(BuilderTable &table) {
+  table["ai.onnx.preview:FlexAttention"] = buildFlexAttention;
   table["LinearAttention"] = buildLinearAttention;
   table["Attention"] = buildAttention;
   table["RotaryEmbedding"] = buildRotaryEmbedding;
