@@ -494,9 +494,162 @@ void buildAffineGrid(Importer &im, const onnx::NodeProto &n) {
   im.values[n.output(0)] = reshape(im, out, shape);
 }
 
+/// Optionals built in the graph are known when compiling: an absent input
+/// is an empty optional, anything else holds its tensor.
+void buildOptionalHasElement(Importer &im, const onnx::NodeProto &n) {
+  bool has = n.input_size() > 0 && !n.input(0).empty() && !im.emptyOptionals.count(n.input(0));
+  im.values[n.output(0)] = im.constant(Tensor::fromVector(ElementType::Bool, {}, std::vector<uint8_t>{has}));
+}
+
+void buildOptional(Importer &im, const onnx::NodeProto &n) {
+  if (n.input_size() == 0 || n.input(0).empty())
+    im.emptyOptionals.insert(n.output(0));
+  else
+    im.values[n.output(0)] = im.input(0);
+}
+
+void buildOptionalGetElement(Importer &im, const onnx::NodeProto &n) {
+  if (n.input_size() == 0 || n.input(0).empty() || im.emptyOptionals.count(n.input(0)))
+    im.fail("the optional is empty");
+  im.values[n.output(0)] = im.input(0);
+}
+
+/// Col2Im: each column entry is added into its image position, as
+/// ScatterElements(add) over the flattened image; entries that fall in the
+/// padding go to one extra slot that is dropped.
+void buildCol2Im(Importer &im, const onnx::NodeProto &n) {
+  rejectAttributesBut(im, n, {"dilations", "pads", "strides"});
+  Value x = im.input(0);
+  auto xt = staticType(im, x, n.input(0));
+  auto image = getConstantInts(im.input(1)), block = getConstantInts(im.input(2));
+  if (!image || !block)
+    im.fail("image_shape and block_shape must be known when compiling");
+  int64_t dims = image->size();
+  if (xt.getRank() != 3 || (int64_t)block->size() != dims || dims < 1)
+    im.fail("input must be (N, C * prod(block), L) with one block dim per image dim");
+  llvm::SmallVector<int64_t> ones(dims, 1);
+  auto dil = intsAttr(im, "dilations", ones), str = intsAttr(im, "strides", ones);
+  auto pads = intsAttr(im, "pads", llvm::SmallVector<int64_t>(2 * dims, 0));
+  int64_t blockSize = 1, imageSize = 1;
+  llvm::SmallVector<int64_t> blocksPer(dims);
+  int64_t count = 1;
+  for (int64_t d = 0; d < dims; ++d) {
+    blockSize *= (*block)[d];
+    imageSize *= (*image)[d];
+    int64_t extent = dil[d] * ((*block)[d] - 1) + 1;
+    blocksPer[d] = ((*image)[d] + pads[d] + pads[dims + d] - extent) / str[d] + 1;
+    count *= blocksPer[d];
+  }
+  int64_t batch = xt.getDimSize(0), channels = xt.getDimSize(1) / blockSize;
+  if (xt.getDimSize(1) % blockSize || xt.getDimSize(2) != count)
+    im.fail("input's dims do not match image_shape and block_shape");
+  // Target of (kernel offset k, block l) in the flattened image.
+  std::vector<int64_t> target;
+  for (int64_t k = 0; k < blockSize; ++k)
+    for (int64_t l = 0; l < count; ++l) {
+      int64_t flat = 0, kr = k, lr = l;
+      bool inside = true;
+      llvm::SmallVector<int64_t> kc(dims), lc(dims);
+      for (int64_t d = dims - 1; d >= 0; --d) {
+        kc[d] = kr % (*block)[d], kr /= (*block)[d];
+        lc[d] = lr % blocksPer[d], lr /= blocksPer[d];
+      }
+      for (int64_t d = 0; d < dims; ++d) {
+        int64_t pos = lc[d] * str[d] - pads[d] + kc[d] * dil[d];
+        inside &= pos >= 0 && pos < (*image)[d];
+        flat = flat * (*image)[d] + pos;
+      }
+      target.push_back(inside ? flat : imageSize);
+    }
+  Value cols = reshape(im, x, {batch, channels, blockSize * count});
+  Value idx = im.make("Expand", {reshape(im, im.i64Constant(target), {1, 1, blockSize * count}),
+                                 im.i64Constant({batch, channels, blockSize * count})});
+  Value canvas = zeros(im, {batch, channels, imageSize + 1}, xt.getElementType());
+  Value summed = im.make("ScatterElements", {canvas, idx, cols},
+                         {im.intAttr("axis", 2),
+                          NamedAttribute(im.b.getStringAttr("reduction"), im.b.getStringAttr("add"))});
+  summed = im.make("Slice", {summed, im.i64Constant({0}), im.i64Constant({imageSize}),
+                             im.i64Constant({2}), im.none()});
+  llvm::SmallVector<int64_t> out{batch, channels};
+  out.append(image->begin(), image->end());
+  im.values[n.output(0)] = reshape(im, summed, out);
+}
+
+/// ReverseSequence: along the time axis, position t < len[b] reads
+/// len[b] - 1 - t, later positions stay: a GatherElements.
+void buildReverseSequence(Importer &im, const onnx::NodeProto &n) {
+  rejectAttributesBut(im, n, {"batch_axis", "time_axis"});
+  Value x = im.input(0), lens = im.input(1);
+  auto xt = staticType(im, x, n.input(0));
+  const auto *ba = im.attr("batch_axis"), *ta = im.attr("time_axis");
+  int64_t batchAxis = ba ? ba->i() : 1, timeAxis = ta ? ta->i() : 0, rank = xt.getRank();
+  if (rank < 2 || !normalizeAxis(batchAxis, rank) || !normalizeAxis(timeAxis, rank) ||
+      *normalizeAxis(batchAxis, rank) == *normalizeAxis(timeAxis, rank))
+    im.fail("batch_axis and time_axis must be two different axes");
+  batchAxis = *normalizeAxis(batchAxis, rank);
+  timeAxis = *normalizeAxis(timeAxis, rank);
+  int64_t steps = xt.getDimSize(timeAxis);
+  llvm::SmallVector<int64_t> tShape(rank, 1), bShape(rank, 1), iota;
+  tShape[timeAxis] = steps;
+  bShape[batchAxis] = xt.getDimSize(batchAxis);
+  for (int64_t t = 0; t < steps; ++t)
+    iota.push_back(t);
+  Value t = reshape(im, im.i64Constant(iota), tShape);
+  Value len = reshape(im, im.castTo(lens, im.b.getIntegerType(64)), bShape);
+  Value reversed = im.make("Sub", {im.make("Sub", {len, im.i64Constant({1})}), t});
+  Value idx = im.make("Where", {im.make("Less", {t, len}), reversed, t});
+  idx = im.make("Expand", {idx, im.i64Constant(xt.getShape())});
+  im.values[n.output(0)] = im.make("GatherElements", {x, idx}, {im.intAttr("axis", timeAxis)});
+}
+
+/// MaxUnpool: values written at their flat indices into zeros of the shape
+/// the pooling attributes give, then placed at the origin of output_shape.
+void buildMaxUnpool(Importer &im, const onnx::NodeProto &n) {
+  rejectAttributesBut(im, n, {"kernel_shape", "pads", "strides"});
+  Value x = im.input(0), indices = im.input(1);
+  auto xt = staticType(im, x, n.input(0));
+  int64_t spatial = xt.getRank() - 2;
+  llvm::SmallVector<int64_t> inferred(xt.getShape().take_front(2));
+  auto kernel = intsAttr(im, "kernel_shape");
+  auto strides = intsAttr(im, "strides", llvm::SmallVector<int64_t>(spatial, 1));
+  auto pads = intsAttr(im, "pads", llvm::SmallVector<int64_t>(2 * spatial, 0));
+  if ((int64_t)kernel.size() != spatial)
+    im.fail("kernel_shape must have one value per spatial dim");
+  for (int64_t d = 0; d < spatial; ++d)
+    inferred.push_back((xt.getDimSize(2 + d) - 1) * strides[d] + kernel[d] - pads[d] - pads[spatial + d]);
+  int64_t total = 1;
+  for (int64_t d : inferred)
+    total *= d;
+  Value flatIdx = reshape(im, im.castTo(indices, im.b.getIntegerType(64)), {-1});
+  Value flatX = reshape(im, x, {-1});
+  Value y = im.make("ScatterElements", {zeros(im, {total}, xt.getElementType()), flatIdx, flatX},
+                    {im.intAttr("axis", 0)});
+  y = reshape(im, y, inferred);
+  if (n.input_size() > 2 && !n.input(2).empty()) {
+    auto s = getConstantInts(im.input(2));
+    if (!s || (int64_t)s->size() != xt.getRank())
+      im.fail("output_shape must be known when compiling and have X's rank");
+    llvm::SmallVector<int64_t> pad(2 * xt.getRank(), 0);
+    for (int64_t d = 0; d < xt.getRank(); ++d) {
+      if ((*s)[d] < inferred[d])
+        im.fail("output_shape is smaller than the unpooled shape");
+      pad[xt.getRank() + d] = (*s)[d] - inferred[d];
+    }
+    if (llvm::any_of(pad, [](int64_t p) { return p != 0; }))
+      y = im.make("Pad", {y, im.i64Constant(pad), zeros(im, {}, xt.getElementType()), im.none()});
+  }
+  im.values[n.output(0)] = y;
+}
+
 } // namespace
 
 void addComposedBuilders(BuilderTable &table) {
+  table["OptionalHasElement"] = buildOptionalHasElement;
+  table["Optional"] = buildOptional;
+  table["OptionalGetElement"] = buildOptionalGetElement;
+  table["Col2Im"] = buildCol2Im;
+  table["ReverseSequence"] = buildReverseSequence;
+  table["MaxUnpool"] = buildMaxUnpool;
   table["AffineGrid"] = buildAffineGrid;
   table["TensorScatter"] = buildTensorScatter;
   table["CenterCropPad"] = buildCenterCropPad;

@@ -334,6 +334,8 @@ public:
   std::unordered_map<std::string, Value> values;
   /// Sequences built in the graph, as their tensors (see Sequence.cpp).
   std::unordered_map<std::string, std::vector<Value>> sequences;
+  /// Optionals built empty in the graph (Optional with no input).
+  std::set<std::string> emptyOptionals;
   int nodeIndex = 0;
 };
 

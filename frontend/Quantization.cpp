@@ -31,9 +31,27 @@ struct QuantOperands {
   int64_t rank, axis;
 };
 
+/// A blocked parameter (x's shape with ceil(D / block) along `axis`) with
+/// each value repeated over its block, cut to x's shape.
+Value expandBlocks(Importer &im, Value param, RankedTensorType xt, int64_t axis, int64_t block) {
+  auto pt = llvm::dyn_cast<RankedTensorType>(param.getType());
+  int64_t dim = xt.getDimSize(axis);
+  if (!pt || !pt.hasStaticShape() || pt.getRank() != xt.getRank() ||
+      pt.getDimSize(axis) != (dim + block - 1) / block)
+    im.fail("blocked scale and zero point must have x's shape with ceil(D / block_size) along axis");
+  llvm::SmallVector<int64_t> split(pt.getShape()), expanded(pt.getShape()), merged(pt.getShape());
+  split.insert(split.begin() + axis + 1, 1);
+  expanded.insert(expanded.begin() + axis + 1, block);
+  merged[axis] *= block;
+  Value v = im.make("Reshape", {param, im.i64Constant(split)});
+  v = im.make("Reshape", {im.make("Expand", {v, im.i64Constant(expanded)}), im.i64Constant(merged)});
+  if (merged[axis] != dim)
+    v = im.make("Slice", {v, im.i64Constant({0}), im.i64Constant({dim}), im.i64Constant({axis}),
+                          im.none()});
+  return v;
+}
+
 QuantOperands readQuantOperands(Importer &im) {
-  if (const auto *b = im.attr("block_size"); b && b->i() != 0)
-    im.fail("blocked quantization (block_size) is not supported");
   QuantOperands q{im.input(0), im.input(1), im.input(2), 0, 1};
   auto xt = llvm::dyn_cast<RankedTensorType>(q.x.getType());
   if (!xt)
@@ -41,6 +59,14 @@ QuantOperands readQuantOperands(Importer &im) {
   q.rank = xt.getRank();
   if (const auto *a = im.attr("axis"))
     q.axis = a->i();
+  if (const auto *b = im.attr("block_size"); b && b->i() != 0) {
+    auto axis = normalizeAxis(q.axis, q.rank);
+    if (!axis || b->i() < 0 || !xt.hasStaticShape())
+      im.fail("blocked quantization needs a static input, a valid axis and a positive block_size");
+    q.scale = expandBlocks(im, q.scale, xt, *axis, b->i());
+    if (!llvm::isa<NoneType>(q.zeroPoint.getType()))
+      q.zeroPoint = expandBlocks(im, q.zeroPoint, xt, *axis, b->i());
+  }
   return q;
 }
 
