@@ -42,7 +42,7 @@ void registerImportDialects(MLIRContext &context) {
 std::set<std::string> shapeDefiningInputs(const onnx::GraphProto &graph) {
   static const std::map<std::string, std::vector<int>> shapeOperands = {
       {"Reshape", {1}},    {"Unsqueeze", {1}},  {"Squeeze", {1}},   {"ReduceSum", {1}},
-      {"Dropout", {2}},    {"Slice", {1, 2, 3, 4}}, {"Range", {0, 1, 2}},
+      {"Dropout", {1, 2}}, {"Slice", {1, 2, 3, 4}}, {"Range", {0, 1, 2}},
       {"ReduceProd", {1}}, {"ReduceL1", {1}}, {"ReduceL2", {1}}, {"ReduceLogSum", {1}},
       {"ReduceLogSumExp", {1}}, {"ReduceSumSquare", {1}}, {"Expand", {1}}, {"Trilu", {1}},
       {"Split", {1}},      {"Pad", {1, 3}},     {"Tile", {1}},      {"OneHot", {1}},
@@ -261,13 +261,51 @@ NodeBuilder softmaxLike(std::string opName) {
   };
 }
 
+/// Training-mode BatchNormalization normalizes with the batch's own mean
+/// and (population) variance per channel, and returns the running
+/// statistics moved towards them by 1 - momentum.
+void buildBatchNormTraining(Importer &im, const onnx::NodeProto &n) {
+  Value x = im.input(0), scale = im.input(1), bias = im.input(2), mean = im.input(3),
+        var = im.input(4);
+  auto t = llvm::dyn_cast<RankedTensorType>(x.getType());
+  if (!t || t.getRank() < 2 || !llvm::isa<FloatType>(t.getElementType()))
+    im.fail("X must be a float tensor of rank 2 or more");
+  Type elem = t.getElementType();
+  const auto *e = im.attr("epsilon");
+  const auto *m = im.attr("momentum");
+  double eps = e ? e->f() : 1e-5, momentum = m ? m->f() : 0.9;
+  llvm::SmallVector<int64_t> axes{0}, perChannel(t.getRank() - 1, 1);
+  for (int64_t d = 2; d < t.getRank(); ++d)
+    axes.push_back(d);
+  perChannel[0] = t.getDimSize(1);
+  Value axesV = im.i64Constant(axes);
+  Value batchMean = im.make("ReduceMean", {x, axesV}, {im.intAttr("keepdims", 1)});
+  Value centred = im.make("Sub", {x, batchMean});
+  Value batchVar = im.make("ReduceMean", {im.make("Mul", {centred, centred}), axesV},
+                           {im.intAttr("keepdims", 1)});
+  auto channel = [&](Value v) { return im.make("Reshape", {v, im.i64Constant(perChannel)}); };
+  Value y = im.make("Div", {centred, im.make("Sqrt", {im.make("Add", {batchVar, im.scalar(elem, eps)})})});
+  y = im.make("Add", {im.make("Mul", {y, channel(scale)}), channel(bias)});
+  im.values[n.output(0)] = y;
+  auto running = [&](Value old, Value current) {
+    Value flat = im.make("Reshape", {current, im.i64Constant({t.getDimSize(1)})});
+    return im.make("Add", {im.make("Mul", {old, im.scalar(elem, momentum)}),
+                           im.make("Mul", {flat, im.scalar(elem, 1 - momentum)})});
+  };
+  if (n.output_size() > 1 && !n.output(1).empty())
+    im.values[n.output(1)] = running(mean, batchMean);
+  if (n.output_size() > 2 && !n.output(2).empty())
+    im.values[n.output(2)] = running(var, batchVar);
+}
+
 void buildBatchNorm(Importer &im, const onnx::NodeProto &n) {
   if (const auto *a = im.attr("spatial"))
     if (a->i() != 1)
       im.fail("spatial=0 is not supported");
-  if (const auto *a = im.attr("training_mode"))
-    if (a->i() != 0)
-      im.fail("training_mode=1 is not supported (inference only)");
+  if (const auto *a = im.attr("training_mode"); a && a->i() != 0) {
+    buildBatchNormTraining(im, n);
+    return;
+  }
   for (int i = 1; i < n.output_size(); ++i)
     if (!n.output(i).empty())
       im.fail("training outputs (running mean/var) are not supported");
@@ -275,13 +313,18 @@ void buildBatchNorm(Importer &im, const onnx::NodeProto &n) {
                            {"spatial", "is_test", "consumed_inputs", "training_mode"}));
 }
 
-/// Inference-mode Dropout is the identity; its mask, when asked for, is all
-/// true.
+/// Inference-mode Dropout (or training with ratio 0) is the identity; its
+/// mask, when asked for, is all true.
 void buildDropout(Importer &im, const onnx::NodeProto &n) {
   if (n.input_size() > 2 && !n.input(2).empty()) {
     auto training = getConstantInts(im.input(2));
-    if (!training || training->size() != 1 || (*training)[0] != 0)
-      im.fail("training_mode is not supported (inference only)");
+    bool zeroRatio = false;
+    if (n.input_size() > 1 && !n.input(1).empty())
+      if (auto cst = im.input(1).getDefiningOp<ConstantOp>())
+        if (auto dense = llvm::dyn_cast<DenseFPElementsAttr>(cst.getValue()))
+          zeroRatio = dense.getNumElements() == 1 && (*dense.getValues<APFloat>().begin()).isZero();
+    if (!training || training->size() != 1 || ((*training)[0] != 0 && !zeroRatio))
+      im.fail("training_mode with a nonzero ratio is not supported (random masks)");
   }
   if (const auto *a = im.attr("is_test"); a && a->i() == 0 && im.opset < 7)
     im.fail("is_test=0 is not supported (inference only)");
@@ -641,7 +684,20 @@ const std::unordered_map<std::string, NodeBuilder> &builders() {
     t["MatMul"] = generic("MatMul", 2);
     t["Gemm"] = generic("Gemm", 3, {"broadcast"});
     t["Conv"] = generic("Conv", 3);
-    t["MaxPool"] = generic("MaxPool", 1);
+    t["MaxPool"] = [](Importer &im, const onnx::NodeProto &n) {
+      // Unsigned elements pool as a wider signed type (the order is the same).
+      Value x = im.input(0);
+      auto type = llvm::dyn_cast<RankedTensorType>(x.getType());
+      if (!type || !type.getElementType().isUnsignedInteger()) {
+        im.bindOutputs(im.create("MaxPool", {x}, {"consumed_inputs"}));
+        return;
+      }
+      Type elem = type.getElementType();
+      Operation *op = im.create("MaxPool", {im.castTo(x, im.b.getIntegerType(32))}, {"consumed_inputs"});
+      if (n.output_size() > 1 && !n.output(1).empty())
+        im.fail("output 1 ('" + n.output(1) + "') is not supported");
+      im.values[n.output(0)] = im.castTo(op->getResult(0), elem);
+    };
     t["AveragePool"] = generic("AveragePool", 1);
     t["Shape"] = buildShape;
     t["Size"] = buildSize;
