@@ -359,6 +359,7 @@ void addSequenceBuilders(BuilderTable &table);
 void addResizeBuilders(BuilderTable &table);
 void addSignalBuilders(BuilderTable &table);
 void addControlFlowBuilders(BuilderTable &table);
+void addRecurrentBuilders(BuilderTable &table);
 /// Ops of other domains are keyed "domain:OpType".
 void addTrainingBuilders(BuilderTable &table);
 

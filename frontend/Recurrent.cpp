@@ -1,0 +1,235 @@
+//===- Recurrent.cpp - RNN, GRU and LSTM ----------------------------------===//
+//
+// The input projections of all steps are one MatMul; the recurrence is
+// unrolled over the (static) sequence length, each step a MatMul with the
+// recurrent weights and the gate arithmetic of the ONNX definitions
+// (gate orders: GRU z, r, h; LSTM i, o, f, c). Steps are limited to
+// kMaxSteps.
+//
+//===----------------------------------------------------------------------===//
+#include "frontend/ImporterImpl.h"
+
+namespace kiln {
+namespace {
+
+constexpr int64_t kMaxSteps = 512;
+
+enum class Cell { RNN, GRU, LSTM };
+
+struct Recurrence {
+  Importer &im;
+  const onnx::NodeProto &n;
+  Cell cell;
+  Type elem;
+  int64_t seq = 0, batch = 0, hidden = 0, gates = 1, dirs = 1;
+  std::vector<std::string> activations;
+  std::vector<float> alphas, betas;
+  double clip = 0;
+
+  Value make(StringRef op, ValueRange v, llvm::ArrayRef<NamedAttribute> a = {}) { return im.make(op, v, a); }
+  Value reshape(Value v, llvm::ArrayRef<int64_t> s) { return make("Reshape", {v, im.i64Constant(s)}); }
+  Value transpose(Value v, llvm::ArrayRef<int64_t> perm) {
+    return make("Transpose", {v}, {NamedAttribute(im.b.getStringAttr("perm"), im.b.getI64ArrayAttr(perm))});
+  }
+  Value at(Value v, int64_t i) {
+    Value idx = im.constant(Tensor::fromVector(ElementType::Int64, {}, std::vector<int64_t>{i}));
+    return make("Gather", {v, idx}, {im.intAttr("axis", 0)});
+  }
+  /// Gate `g` (hidden-wide) of the last axis.
+  Value gate(Value v, int64_t g) {
+    int64_t rank = llvm::cast<RankedTensorType>(v.getType()).getRank();
+    return make("Slice", {v, im.i64Constant({g * hidden}), im.i64Constant({(g + 1) * hidden}),
+                          im.i64Constant({rank - 1}), im.none()});
+  }
+
+  /// Activation `index` of direction `dir` (defaults per cell).
+  Value activate(Value x, int64_t dir, int64_t index) {
+    static const char *defaults[3][3] = {{"Tanh"}, {"Sigmoid", "Tanh"}, {"Sigmoid", "Tanh", "Tanh"}};
+    int64_t perDir = cell == Cell::RNN ? 1 : cell == Cell::GRU ? 2 : 3;
+    size_t k = dir * perDir + index;
+    std::string f = k < activations.size() ? activations[k] : defaults[int(cell)][index];
+    double alpha = k < alphas.size() ? alphas[k] : 0, beta = k < betas.size() ? betas[k] : 0;
+    if (clip > 0)
+      x = make("Clip", {x, im.scalar(elem, -clip), im.scalar(elem, clip)});
+    std::string lower = llvm::StringRef(f).lower();
+    if (lower == "tanh")
+      return make("Tanh", {x});
+    if (lower == "sigmoid")
+      return make("Sigmoid", {x});
+    if (lower == "relu")
+      return make("Relu", {x});
+    auto fattr = [&](const char *name, double v) {
+      return NamedAttribute(im.b.getStringAttr(name), im.b.getF32FloatAttr(float(v)));
+    };
+    if (lower == "leakyrelu")
+      return make("LeakyRelu", {x}, {fattr("alpha", k < alphas.size() ? alpha : 0.01)});
+    if (lower == "hardsigmoid")
+      return make("HardSigmoid", {x}, {fattr("alpha", k < alphas.size() ? alpha : 0.2),
+                                       fattr("beta", k < betas.size() ? beta : 0.5)});
+    if (lower == "affine")
+      return make("Add", {make("Mul", {x, im.scalar(elem, alpha)}), im.scalar(elem, beta)});
+    if (lower == "scaledtanh")
+      return make("Mul", {make("Tanh", {make("Mul", {x, im.scalar(elem, beta)})}), im.scalar(elem, alpha)});
+    if (lower == "softsign")
+      return make("Softsign", {x});
+    if (lower == "softplus")
+      return make("Softplus", {x});
+    im.fail("activation '" + f + "' is not supported");
+  }
+
+  void run() {
+    Value x = im.input(0), w = im.input(1), r = im.input(2), b = im.input(3), lens = im.input(4),
+          h0 = im.input(5), c0 = cell == Cell::LSTM ? im.input(6) : Value(),
+          peep = cell == Cell::LSTM ? im.input(7) : Value();
+    auto xt = llvm::dyn_cast<RankedTensorType>(x.getType());
+    if (!xt || !xt.hasStaticShape() || xt.getRank() != 3)
+      im.fail("X needs a static (seq_length, batch_size, input_size) shape");
+    elem = xt.getElementType();
+    const auto *layoutA = im.attr("layout");
+    bool batchFirst = layoutA && layoutA->i();
+    if (batchFirst)
+      x = transpose(x, {1, 0, 2});
+    auto xs = llvm::cast<RankedTensorType>(x.getType()).getShape();
+    seq = xs[0];
+    batch = xs[1];
+    const auto *hs = im.attr("hidden_size");
+    auto wt = llvm::dyn_cast<RankedTensorType>(w.getType());
+    gates = cell == Cell::RNN ? 1 : cell == Cell::GRU ? 3 : 4;
+    if (!wt || !wt.hasStaticShape() || wt.getRank() != 3)
+      im.fail("W needs a static rank-3 shape");
+    hidden = hs ? hs->i() : wt.getDimSize(1) / gates;
+    if (hidden <= 0 || wt.getDimSize(1) != gates * hidden)
+      im.fail("W's second dimension must be " + std::to_string(gates) + " * hidden_size");
+    std::string direction = im.attr("direction") ? im.attr("direction")->s() : "forward";
+    if (direction != "forward" && direction != "reverse" && direction != "bidirectional")
+      im.fail("direction must be forward, reverse or bidirectional");
+    dirs = direction == "bidirectional" ? 2 : 1;
+    if (wt.getDimSize(0) != dirs)
+      im.fail("W's first dimension must be the number of directions");
+    if (seq > kMaxSteps)
+      im.fail(std::to_string(seq) + " steps exceed the unrolled recurrence's limit of " +
+              std::to_string(kMaxSteps));
+    if (!llvm::isa<NoneType>(lens.getType())) {
+      auto l = getConstantInts(lens);
+      if (!l || llvm::any_of(*l, [&](int64_t v) { return v != seq; }))
+        im.fail("sequence_lens shorter than the sequence are not supported");
+    }
+    if (const auto *a = im.attr("activations"))
+      for (const auto &s : a->strings())
+        activations.push_back(s);
+    if (const auto *a = im.attr("activation_alpha"))
+      alphas.assign(a->floats().begin(), a->floats().end());
+    if (const auto *a = im.attr("activation_beta"))
+      betas.assign(a->floats().begin(), a->floats().end());
+    if (const auto *a = im.attr("clip"))
+      clip = a->f();
+    if (const auto *a = im.attr("input_forget"); a && a->i())
+      im.fail("input_forget is not supported");
+    const auto *lbr = im.attr("linear_before_reset");
+    bool linearBeforeReset = lbr && lbr->i();
+
+    std::vector<Value> ys, lastH, lastC;
+    for (int64_t d = 0; d < dirs; ++d) {
+      bool reverse = direction == "reverse" || d == 1;
+      Value wd = at(w, d), rd = at(r, d);
+      // All steps' input projections: (seq, batch, G*H).
+      Value xw = make("MatMul", {x, transpose(wd, {1, 0})});
+      Value rb;
+      if (!llvm::isa<NoneType>(b.getType())) {
+        Value bd = at(b, d);
+        auto slice = [&](int64_t from, int64_t to) {
+          return make("Slice", {bd, im.i64Constant({from}), im.i64Constant({to}), im.i64Constant({0}), im.none()});
+        };
+        xw = make("Add", {xw, slice(0, gates * hidden)});
+        rb = slice(gates * hidden, 2 * gates * hidden);
+      }
+      Value h = llvm::isa<NoneType>(h0.getType()) ? zeros() : at(h0, d);
+      Value c = cell == Cell::LSTM ? (llvm::isa<NoneType>(c0.getType()) ? zeros() : at(c0, d)) : Value();
+      Value pd = cell == Cell::LSTM && !llvm::isa<NoneType>(peep.getType()) ? at(peep, d) : Value();
+      Value rT = transpose(rd, {1, 0});
+      std::vector<Value> steps(seq);
+      for (int64_t s = 0; s < seq; ++s) {
+        int64_t t = reverse ? seq - 1 - s : s;
+        Value xt_ = at(xw, t);
+        Value hr = make("MatMul", {h, rT});
+        if (rb)
+          hr = make("Add", {hr, rb});
+        if (cell == Cell::RNN) {
+          h = activate(make("Add", {xt_, hr}), d, 0);
+        } else if (cell == Cell::GRU) {
+          Value z = activate(make("Add", {gate(xt_, 0), gate(hr, 0)}), d, 0);
+          Value rr = activate(make("Add", {gate(xt_, 1), gate(hr, 1)}), d, 0);
+          Value recurrent;
+          if (linearBeforeReset) {
+            recurrent = make("Mul", {rr, gate(hr, 2)});
+          } else {
+            Value rh = make("MatMul", {make("Mul", {rr, h}), gate(rT, 2)});
+            recurrent = rb ? make("Add", {rh, gate(rb, 2)}) : rh;
+          }
+          Value cand = activate(make("Add", {gate(xt_, 2), recurrent}), d, 1);
+          Value one = im.scalar(elem, 1.0);
+          h = make("Add", {make("Mul", {make("Sub", {one, z}), cand}), make("Mul", {z, h})});
+        } else {
+          auto pre = [&](int64_t g) { return make("Add", {gate(xt_, g), gate(hr, g)}); };
+          auto peephole = [&](Value v, int64_t g, Value cell_) {
+            return pd ? make("Add", {v, make("Mul", {gate(pd, g), cell_})}) : v;
+          };
+          // Gate order i, o, f, c; peepholes P hold i, o, f.
+          Value i = activate(peephole(pre(0), 0, c), d, 0);
+          Value f = activate(peephole(pre(2), 2, c), d, 0);
+          Value cand = activate(pre(3), d, 1);
+          c = make("Add", {make("Mul", {f, c}), make("Mul", {i, cand})});
+          Value o = activate(peephole(pre(1), 1, c), d, 0);
+          h = make("Mul", {o, activate(c, d, 2)});
+        }
+        steps[t] = make("Unsqueeze", {h, im.i64Constant({0})});
+      }
+      ys.push_back(steps.size() == 1 ? steps[0] : make("Concat", steps, {im.intAttr("axis", 0)}));
+      lastH.push_back(make("Unsqueeze", {h, im.i64Constant({0})}));
+      if (c)
+        lastC.push_back(make("Unsqueeze", {c, im.i64Constant({0})}));
+    }
+    auto stack = [&](std::vector<Value> &v, int64_t axis) {
+      if (v.size() == 1)
+        return make("Unsqueeze", {v[0], im.i64Constant({axis})});
+      std::vector<Value> u;
+      for (Value x : v)
+        u.push_back(make("Unsqueeze", {x, im.i64Constant({axis})}));
+      return make("Concat", u, {im.intAttr("axis", axis)});
+    };
+    auto concat0 = [&](std::vector<Value> &v) {
+      return v.size() == 1 ? v[0] : make("Concat", v, {im.intAttr("axis", 0)});
+    };
+    Value y = stack(ys, 1);              // (seq, dirs, batch, hidden)
+    Value yh = concat0(lastH);           // (dirs, batch, hidden)
+    Value yc = lastC.empty() ? Value() : concat0(lastC);
+    if (batchFirst) {
+      y = transpose(y, {2, 0, 1, 3});
+      yh = transpose(yh, {1, 0, 2});
+      if (yc)
+        yc = transpose(yc, {1, 0, 2});
+    }
+    Value outs[] = {y, yh, yc};
+    for (int i = 0; i < n.output_size() && i < 3; ++i)
+      if (!n.output(i).empty()) {
+        if (!outs[i])
+          im.fail("output " + std::to_string(i) + " is not produced by this cell");
+        im.values[n.output(i)] = outs[i];
+      }
+  }
+
+  Value zeros() {
+    auto t = RankedTensorType::get({batch, hidden}, elem);
+    return ConstantOp::create(im.b, im.loc, t, DenseElementsAttr::get(t, FloatAttr::get(elem, 0.0)));
+  }
+};
+
+} // namespace
+
+void addRecurrentBuilders(BuilderTable &t) {
+  t["RNN"] = [](Importer &im, const onnx::NodeProto &n) { Recurrence{im, n, Cell::RNN}.run(); };
+  t["GRU"] = [](Importer &im, const onnx::NodeProto &n) { Recurrence{im, n, Cell::GRU}.run(); };
+  t["LSTM"] = [](Importer &im, const onnx::NodeProto &n) { Recurrence{im, n, Cell::LSTM}.run(); };
+}
+
+} // namespace kiln
