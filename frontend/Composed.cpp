@@ -641,9 +641,65 @@ void buildMaxUnpool(Importer &im, const onnx::NodeProto &n) {
   im.values[n.output(0)] = y;
 }
 
+/// Det: Gaussian elimination with partial pivoting, unrolled over the
+/// (static) matrix size; the determinant is the signed product of the
+/// pivots. Matrices are (..., n, n), flattened to one batch axis.
+void buildDet(Importer &im, const onnx::NodeProto &n) {
+  rejectAttributesBut(im, n, {});
+  Value x = im.input(0);
+  auto t = staticType(im, x, n.input(0));
+  int64_t rank = t.getRank();
+  if (rank < 2 || t.getDimSize(rank - 1) != t.getDimSize(rank - 2) ||
+      !llvm::isa<FloatType>(t.getElementType()))
+    im.fail("input must be float matrices (..., n, n)");
+  int64_t size = t.getDimSize(rank - 1), batch = t.getNumElements() / std::max<int64_t>(size * size, 1);
+  if (size > 16)
+    im.fail("matrices larger than 16x16 are not supported (the elimination is unrolled)");
+  Type elem = t.getElementType();
+  Value a = reshape(im, x, {batch, size, size});
+  Value sign = im.make("Expand", {im.scalar(elem, 1.0), im.i64Constant({batch})});
+  llvm::SmallVector<int64_t> iota;
+  for (int64_t i = 0; i < size; ++i)
+    iota.push_back(i);
+  Value rows = reshape(im, im.i64Constant(iota), {1, size, 1});
+  auto column = [&](Value m, int64_t k) { // (batch, n, 1)
+    return im.make("Slice", {m, im.i64Constant({k}), im.i64Constant({k + 1}), im.i64Constant({2}), im.none()});
+  };
+  auto row = [&](Value m, Value r) { // row r (batch,1,1) of m -> (batch, 1, n)
+    Value idx = im.make("Expand", {r, im.i64Constant({batch, 1, size})});
+    return im.make("GatherElements", {m, idx}, {im.intAttr("axis", 1)});
+  };
+  Value pivots = im.make("Expand", {im.scalar(elem, 1.0), im.i64Constant({batch})});
+  for (int64_t k = 0; k < size; ++k) {
+    // Pivot: the largest |a[i, k]| over rows i >= k.
+    Value below = im.make("Where", {im.make("Less", {rows, im.i64Constant({k})}),
+                                    im.scalar(elem, -1.0), im.make("Abs", {column(a, k)})});
+    Value p = im.make("ArgMax", {below}, {im.intAttr("axis", 1), im.intAttr("keepdims", 1)}); // (batch,1,1)
+    Value kk = im.i64Constant({k});
+    Value rowK = row(a, reshape(im, kk, {1, 1, 1})), rowP = row(a, p);
+    Value isK = im.make("Equal", {rows, kk}), isP = im.make("Equal", {rows, p});
+    a = im.make("Where", {isK, rowP, im.make("Where", {isP, rowK, a})});
+    Value swapped = reshape(im, im.make("Not", {im.make("Equal", {p, kk})}), {batch});
+    sign = im.make("Where", {swapped, im.make("Neg", {sign}), sign});
+    // Eliminate below the pivot.
+    Value pivotRow = rowP; // now row k
+    Value pivot = im.make("Slice", {pivotRow, im.i64Constant({k}), im.i64Constant({k + 1}),
+                                    im.i64Constant({2}), im.none()}); // (batch,1,1)
+    pivots = im.make("Mul", {pivots, reshape(im, pivot, {batch})});
+    if (k + 1 < size) {
+      Value factor = im.make("Div", {column(a, k), pivot});
+      factor = im.make("Where", {im.make("Greater", {rows, kk}), factor, im.scalar(elem, 0.0)});
+      a = im.make("Sub", {a, im.make("Mul", {factor, pivotRow})});
+    }
+  }
+  llvm::SmallVector<int64_t> out(t.getShape().drop_back(2));
+  im.values[n.output(0)] = reshape(im, im.make("Mul", {pivots, sign}), out);
+}
+
 } // namespace
 
 void addComposedBuilders(BuilderTable &table) {
+  table["Det"] = buildDet;
   table["OptionalHasElement"] = buildOptionalHasElement;
   table["Optional"] = buildOptional;
   table["OptionalGetElement"] = buildOptionalGetElement;
