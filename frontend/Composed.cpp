@@ -696,9 +696,85 @@ void buildDet(Importer &im, const onnx::NodeProto &n) {
   im.values[n.output(0)] = reshape(im, im.make("Mul", {pivots, sign}), out);
 }
 
+/// DeformConv (2-D): each kernel tap samples the input bilinearly at its
+/// offset position (GridSample with zeros outside, as the definition
+/// says), scaled by the mask; the sampled taps form the columns of one
+/// grouped MatMul with the weights.
+void buildDeformConv(Importer &im, const onnx::NodeProto &n) {
+  rejectAttributesBut(im, n, {"dilations", "group", "kernel_shape", "offset_group", "pads", "strides"});
+  Value x = im.input(0), w = im.input(1), offset = im.input(2), bias = im.input(3), mask = im.input(4);
+  auto xt = staticType(im, x, n.input(0));
+  auto wt = staticType(im, w, n.input(1));
+  auto ot = staticType(im, offset, n.input(2));
+  if (xt.getRank() != 4 || wt.getRank() != 4 || ot.getRank() != 4)
+    im.fail("only 2-D deformable convolution is supported");
+  int64_t batch = xt.getDimSize(0), channels = xt.getDimSize(1), height = xt.getDimSize(2),
+          width = xt.getDimSize(3), outC = wt.getDimSize(0), kh = wt.getDimSize(2),
+          kw = wt.getDimSize(3), oh = ot.getDimSize(2), ow = ot.getDimSize(3), taps = kh * kw;
+  const auto *ga = im.attr("group"), *oga = im.attr("offset_group");
+  int64_t group = ga ? ga->i() : 1, offsetGroups = oga ? oga->i() : 1;
+  if (group <= 0 || offsetGroups <= 0 || channels % group || outC % group ||
+      channels % offsetGroups || wt.getDimSize(1) != channels / group ||
+      ot.getDimSize(1) != offsetGroups * taps * 2)
+    im.fail("the channel, group and offset shapes do not agree");
+  auto strides = intsAttr(im, "strides", {1, 1}), dil = intsAttr(im, "dilations", {1, 1});
+  auto pads = intsAttr(im, "pads", {0, 0, 0, 0});
+  Type elem = xt.getElementType();
+  std::vector<float> baseH, baseW;
+  for (int64_t i = 0; i < oh; ++i)
+    baseH.push_back(float(i * strides[0] - pads[0]));
+  for (int64_t j = 0; j < ow; ++j)
+    baseW.push_back(float(j * strides[1] - pads[1]));
+  auto cst = [&](std::vector<float> v, std::vector<int64_t> shape) {
+    return im.castTo(im.constant(Tensor::fromVector(ElementType::Float32, shape, v)), elem);
+  };
+  Value rowsH = cst(baseH, {1, oh, 1}), colsW = cst(baseW, {1, 1, ow});
+  auto channel = [&](Value v, int64_t c) { // (N, oh, ow)
+    Value s = im.make("Slice", {v, im.i64Constant({c}), im.i64Constant({c + 1}), im.i64Constant({1}), im.none()});
+    return im.make("Squeeze", {s, im.i64Constant({1})});
+  };
+  auto normalized = [&](Value pos, int64_t size) { // pixel -> [-1, 1] (align_corners)
+    return im.make("Sub", {im.make("Mul", {pos, im.scalar(elem, 2.0 / double(size - 1))}),
+                           im.scalar(elem, 1.0)});
+  };
+  int64_t perOffsetGroup = channels / offsetGroups;
+  std::vector<Value> columns;
+  for (int64_t k = 0; k < taps; ++k) {
+    int64_t i = k / kw, j = k % kw;
+    std::vector<Value> parts;
+    for (int64_t g = 0; g < offsetGroups; ++g) {
+      Value dy = channel(offset, g * 2 * taps + 2 * k), dx = channel(offset, g * 2 * taps + 2 * k + 1);
+      Value py = im.make("Add", {im.make("Add", {rowsH, im.scalar(elem, double(i * dil[0]))}), dy});
+      Value px = im.make("Add", {im.make("Add", {colsW, im.scalar(elem, double(j * dil[1]))}), dx});
+      Value last = im.i64Constant({-1});
+      Value grid = im.make("Concat", {im.make("Unsqueeze", {normalized(px, width), last}),
+                                      im.make("Unsqueeze", {normalized(py, height), last})},
+                           {im.intAttr("axis", 3)});
+      Value xg = im.make("Slice", {x, im.i64Constant({g * perOffsetGroup}),
+                                   im.i64Constant({(g + 1) * perOffsetGroup}), im.i64Constant({1}),
+                                   im.none()});
+      Value sampled = im.make("GridSample", {xg, grid}, {im.intAttr("align_corners", 1)});
+      if (!llvm::isa<NoneType>(mask.getType()))
+        sampled = im.make("Mul", {sampled, im.make("Unsqueeze", {channel(mask, g * taps + k), im.i64Constant({1})})});
+      parts.push_back(sampled);
+    }
+    Value tap = parts.size() == 1 ? parts[0] : im.make("Concat", parts, {im.intAttr("axis", 1)});
+    columns.push_back(im.make("Unsqueeze", {tap, im.i64Constant({2})}));
+  }
+  Value cols = columns.size() == 1 ? columns[0] : im.make("Concat", columns, {im.intAttr("axis", 2)});
+  int64_t perGroup = channels / group * taps;
+  cols = reshape(im, cols, {batch, group, perGroup, oh * ow});
+  Value wg = reshape(im, w, {group, outC / group, perGroup});
+  Value y = reshape(im, im.make("MatMul", {wg, cols}), {batch, outC, oh, ow});
+  if (!llvm::isa<NoneType>(bias.getType()))
+    y = im.make("Add", {y, reshape(im, bias, {1, outC, 1, 1})});
+  im.values[n.output(0)] = y;
+}
+
 } // namespace
 
 void addComposedBuilders(BuilderTable &table) {
+  table["DeformConv"] = buildDeformConv;
   table["Det"] = buildDet;
   table["OptionalHasElement"] = buildOptionalHasElement;
   table["Optional"] = buildOptional;
