@@ -163,6 +163,22 @@ LogicalResult GridSampleOp::verify() {
   return success();
 }
 
+LogicalResult RoiAlignOp::verify() {
+  if (getMode() != "avg" && getMode() != "max")
+    return emitOpError("mode must be avg or max");
+  if (getCoordinateTransformationMode() != "half_pixel" &&
+      getCoordinateTransformationMode() != "output_half_pixel")
+    return emitOpError("coordinate_transformation_mode must be half_pixel or output_half_pixel");
+  if (getOutputHeight() <= 0 || getOutputWidth() <= 0 || getSamplingRatio() < 0)
+    return emitOpError("output sizes must be positive and sampling_ratio non-negative");
+  auto x = rankedShape(getX()), r = rankedShape(getRois());
+  if (x && x->size() != 4)
+    return emitOpError("X must be (N, C, H, W)");
+  if (r && (r->size() != 2 || (*r)[1] != 4))
+    return emitOpError("rois must be (num_rois, 4)");
+  return success();
+}
+
 LogicalResult ClipOp::verify() {
   for (Value bound : {getMin(), getMax()}) {
     if (llvm::isa<NoneType>(bound.getType()))

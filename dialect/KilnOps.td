@@ -399,6 +399,20 @@ def Kiln_GridSampleOp : Kiln_Op<"GridSample", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Kiln_RoiAlignOp : Kiln_Op<"RoiAlign", [Pure]> {
+  let summary = "bilinear average or max pooling of X over each region of interest";
+  let arguments = (ins AnyTensor:$X, AnyTensor:$rois, AnyTensor:$batch_indices,
+                   DefaultValuedAttr<StrAttr, "\"half_pixel\"">:$coordinate_transformation_mode,
+                   DefaultValuedAttr<StrAttr, "\"avg\"">:$mode,
+                   DefaultValuedAttr<SI64Attr, "1">:$output_height,
+                   DefaultValuedAttr<SI64Attr, "1">:$output_width,
+                   DefaultValuedAttr<SI64Attr, "0">:$sampling_ratio,
+                   DefaultValuedAttr<F32Attr, "1.0">:$spatial_scale);
+  let results = (outs AnyTensor:$Y);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
 def Kiln_WhereOp : Kiln_Op<"Where", [Pure]> {
   let summary = "elementwise select with multidirectional broadcasting";
   let arguments = (ins AnyTensor:$condition, AnyTensor:$X, AnyTensor:$Y);

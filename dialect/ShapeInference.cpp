@@ -315,6 +315,13 @@ LogicalResult inferShapes(Operation *op) {
         out.append(g->begin() + 1, g->end() - 1);
         return setResult(op, 0, out, elementOf(op.getX()));
       })
+      .Case<RoiAlignOp>([&](RoiAlignOp op) -> LogicalResult {
+        auto x = shapeOf(op.getX()), r = shapeOf(op.getRois());
+        if (!x || !r || x->size() != 4 || r->empty())
+          return setResult(op, 0, std::nullopt, elementOf(op.getX()));
+        return setResult(op, 0, Shape{(*r)[0], (*x)[1], op.getOutputHeight(), op.getOutputWidth()},
+                         elementOf(op.getX()));
+      })
       .Case<ClipOp>([&](ClipOp op) -> LogicalResult {
         return setResult(op, 0, shapeOf(op.getInput()), elementOf(op.getInput()));
       })

@@ -729,6 +729,7 @@ const std::unordered_map<std::string, NodeBuilder> &builders() {
     t["Cast"] = buildCast;
     t["CumSum"] = generic("CumSum", 2);
     t["GridSample"] = generic("GridSample", 2);
+    t["RoiAlign"] = generic("RoiAlign", 3);
     t["TopK"] = [](Importer &im, const onnx::NodeProto &) {
       Value k = im.input(1);
       if (im.opset < 10) {

@@ -268,7 +268,7 @@ int runTestFolder(const Args &args, Session &session, double createMs) {
   return 0;
 }
 
-int runModel(const Args &args, Session &session, double createMs) {
+int runModel(const Args &args, Session &session, double createMs, bool atCreation) {
   std::map<std::string, Tensor> inputs;
   uint64_t seed = 1;
   for (const auto &info : session.inputs()) {
@@ -324,7 +324,7 @@ int runModel(const Args &args, Session &session, double createMs) {
   if (!args.quiet) {
     std::cout << "model: " << args.model << "\n";
     std::cout << "session created in " << createMs << " ms\n";
-    const char *when = createMs >= times.total ? "at creation" : "on first run for these shapes";
+    const char *when = atCreation ? "at creation" : "on first run for these shapes";
     if (times.cache == "hit" || times.cache == "artifact")
       std::cout << "  code loaded " << when << " from the " << (times.cache == "hit" ? "cache" : "artifact")
                 << " in " << times.load << " ms (no compilation)\n";
@@ -411,7 +411,11 @@ int main(int argc, char **argv) {
     auto start = std::chrono::steady_clock::now();
     Session session(modelPath, options);
     double createMs = msSince(start);
-    return folder ? runTestFolder(args, session, createMs) : runModel(args, session, createMs);
+    // A session compiles (or loads) at creation unless its shapes are only
+    // known at the first run; then its report is still empty here.
+    bool atCreation = session.compileReport().total > 0;
+    return folder ? runTestFolder(args, session, createMs)
+                  : runModel(args, session, createMs, atCreation);
   } catch (const std::exception &e) {
     std::cerr << "kiln-run: error: " << e.what() << "\n";
     return 1;

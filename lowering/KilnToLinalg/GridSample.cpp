@@ -1,4 +1,4 @@
-//===- GridSample.cpp - GridSample -> linalg.generic with gathers ---------===//
+//===- GridSample.cpp - GridSample and RoiAlign -> gathering generics ------===//
 //
 // Each output element reads its r normalized coordinates from the grid,
 // maps them to input positions, and combines 1 (nearest), 2 (linear) or 4
@@ -169,10 +169,111 @@ struct GridSampleLowering : OpConversionPattern<GridSampleOp> {
   }
 };
 
+/// RoiAlign: per output bin, a fixed sampling_ratio x sampling_ratio grid of
+/// bilinear samples (zero outside [-1, size], clamped at the far edge),
+/// averaged or maxed, as in the ONNX definition.
+struct RoiAlignLowering : OpConversionPattern<RoiAlignOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(RoiAlignOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &r) const override {
+    if (failed(requireStatic(op, r)))
+      return failure();
+    int64_t ratio = op.getSamplingRatio();
+    if (ratio <= 0 || ratio > 16)
+      return r.notifyMatchFailure(op, "sampling_ratio must be in [1, 16] (adaptive sampling is not supported)");
+    Value x = adaptor.getX(), rois = adaptor.getRois(), batchIdx = adaptor.getBatchIndices();
+    auto xt = llvm::cast<RankedTensorType>(x.getType());
+    Type elem = xt.getElementType();
+    if (!isa<FloatType>(elem))
+      return r.notifyMatchFailure(op, "X must be a float tensor");
+    int64_t batch = xt.getDimSize(0), height = xt.getDimSize(2), width = xt.getDimSize(3);
+    int64_t outH = op.getOutputHeight(), outW = op.getOutputWidth();
+    bool halfPixel = op.getCoordinateTransformationMode() == "half_pixel";
+    bool isMax = op.getMode() == "max";
+    double scale = op.getSpatialScale().convertToDouble();
+    auto outType = llvm::cast<RankedTensorType>(op.getType());
+    Location loc = op.getLoc();
+    Value init = emptyTensor(r, loc, outType.getShape(), elem);
+    auto generic = linalg::GenericOp::create(
+        r, loc, TypeRange{init.getType()}, ValueRange{}, ValueRange{init},
+        SmallVector<AffineMap>{AffineMap::getMultiDimIdentityMap(4, r.getContext())},
+        SmallVector<utils::IteratorType>(4, utils::IteratorType::parallel),
+        [&](OpBuilder &b, Location l, ValueRange) {
+          Type f32 = b.getF32Type();
+          Scalar s{b, l, f32};
+          Value ri = linalg::IndexOp::create(b, l, 0), ci = linalg::IndexOp::create(b, l, 1);
+          Value ph = linalg::IndexOp::create(b, l, 2), pw = linalg::IndexOp::create(b, l, 3);
+          auto toF = [&](Value v) { return castScalar(b, l, v, ElemKind::of(v.getType()), f32, ElemKind::of(f32)); };
+          auto roi = [&](int64_t k) {
+            Value v = tensor::ExtractOp::create(b, l, rois, ValueRange{ri, arith::ConstantIndexOp::create(b, l, k)});
+            return s.sub(s.mul(toF(v), s.c(scale)), s.c(halfPixel ? 0.5 : 0.0));
+          };
+          Value x1 = roi(0), y1 = roi(1), x2 = roi(2), y2 = roi(3);
+          Value roiW = s.sub(x2, x1), roiH = s.sub(y2, y1);
+          if (!halfPixel) {
+            roiW = arith::MaximumFOp::create(b, l, roiW, s.c(1));
+            roiH = arith::MaximumFOp::create(b, l, roiH, s.c(1));
+          }
+          Value binH = s.div(roiH, s.c(double(outH))), binW = s.div(roiW, s.c(double(outW)));
+          Value rawBatch = tensor::ExtractOp::create(b, l, batchIdx, ValueRange{ri});
+          Value bi = clampedIndex(b, l, rawBatch, batch, /*fromEnd=*/false);
+          auto indexF = [&](Value i) {
+            return arith::UIToFPOp::create(b, l, f32, arith::IndexCastOp::create(b, l, b.getI64Type(), i));
+          };
+          Value phF = indexF(ph), pwF = indexF(pw);
+          Value acc;
+          for (int64_t iy = 0; iy < ratio; ++iy)
+            for (int64_t ix = 0; ix < ratio; ++ix) {
+              Value y = s.add(s.add(y1, s.mul(phF, binH)), s.mul(s.c((iy + 0.5) / double(ratio)), binH));
+              Value xx = s.add(s.add(x1, s.mul(pwF, binW)), s.mul(s.c((ix + 0.5) / double(ratio)), binW));
+              Value outside = arith::OrIOp::create(
+                  b, l, arith::OrIOp::create(b, l, s.lt(y, s.c(-1)), s.gt(y, s.c(double(height)))),
+                  arith::OrIOp::create(b, l, s.lt(xx, s.c(-1)), s.gt(xx, s.c(double(width)))));
+              // Clamp to [0, size - 1]; at the far edge both taps are the last row/column.
+              auto axis = [&](Value p, int64_t size, Value &lo, Value &hi) {
+                p = arith::MaximumFOp::create(b, l, p, s.c(0));
+                Value low = s.floor(p);
+                Value atEnd = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OGE, low, s.c(double(size - 1)));
+                low = s.sel(atEnd, s.c(double(size - 1)), low);
+                p = s.sel(atEnd, low, p);
+                Value frac = s.sub(p, low);
+                Value lowI = arith::FPToSIOp::create(b, l, b.getI64Type(), low);
+                lo = clampedIndex(b, l, lowI, size, false);
+                Value highI = arith::AddIOp::create(b, l, lowI, arith::ConstantIntOp::create(b, l, b.getI64Type(), 1));
+                hi = clampedIndex(b, l, highI, size, false);
+                return frac;
+              };
+              Value yl, yh, xl, xh;
+              Value ly = axis(y, height, yl, yh), lx = axis(xx, width, xl, xh);
+              Value hy = s.sub(s.c(1), ly), hx = s.sub(s.c(1), lx);
+              auto px = [&](Value yi, Value xi) { return toF(tensor::ExtractOp::create(b, l, x, ValueRange{bi, ci, yi, xi})); };
+              Value t1 = s.mul(s.mul(hy, hx), px(yl, xl)), t2 = s.mul(s.mul(hy, lx), px(yl, xh));
+              Value t3 = s.mul(s.mul(ly, hx), px(yh, xl)), t4 = s.mul(s.mul(ly, lx), px(yh, xh));
+              Value v;
+              if (isMax) {
+                auto mx = [&](Value a, Value c) { return Value(arith::MaximumFOp::create(b, l, a, c)); };
+                v = mx(mx(t1, t2), mx(t3, t4));
+              } else {
+                v = s.add(s.add(t1, t2), s.add(t3, t4));
+              }
+              v = s.sel(outside, s.c(0), v);
+              acc = !acc ? v : isMax ? Value(arith::MaximumFOp::create(b, l, acc, v)) : s.add(acc, v);
+            }
+          if (!isMax)
+            acc = s.div(acc, s.c(double(ratio * ratio)));
+          if (elem != f32)
+            acc = castScalar(b, l, acc, ElemKind::of(f32), elem, ElemKind::of(elem));
+          linalg::YieldOp::create(b, l, acc);
+        });
+    r.replaceOp(op, generic.getResult(0));
+    return success();
+  }
+};
+
 } // namespace
 
 void populateGridSamplePatterns(KilnTypeConverter &tc, RewritePatternSet &p) {
-  p.add<GridSampleLowering>(tc, p.getContext());
+  p.add<GridSampleLowering, RoiAlignLowering>(tc, p.getContext());
 }
 
 } // namespace kiln
