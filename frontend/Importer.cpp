@@ -17,6 +17,7 @@
 #include <onnx/onnx_pb.h>
 #include <functional>
 #include <cmath>
+#include <limits>
 #include <unordered_map>
 
 using namespace mlir;
@@ -581,6 +582,81 @@ void buildSoftmaxCrossEntropyLoss(Importer &im, const onnx::NodeProto &n) {
     im.values[n.output(1)] = logProb;
 }
 
+/// MaxPool's Indices output: each window's positions (padding pointing at
+/// an extra -inf slot) gathered from the flattened input, ArgMax picks the
+/// first maximum, and its position becomes the flat index into X
+/// (row-major, or column-major within an image for storage_order 1).
+Value maxPoolIndices(Importer &im, const onnx::NodeProto &n, Value x, Value pooled) {
+  auto xt = llvm::dyn_cast<RankedTensorType>(x.getType());
+  auto yt = llvm::cast<RankedTensorType>(pooled.getType());
+  if (!xt || !xt.hasStaticShape() || !yt.hasStaticShape() || !llvm::isa<FloatType>(xt.getElementType()))
+    im.fail("Indices need a static float input");
+  if (const auto *a = im.attr("auto_pad"); a && a->s() != "NOTSET")
+    im.fail("Indices with auto_pad are not supported");
+  int64_t spatial = xt.getRank() - 2, batch = xt.getDimSize(0), channels = xt.getDimSize(1);
+  auto ints = [&](const char *name, int64_t count, int64_t dflt) {
+    llvm::SmallVector<int64_t> v(count, dflt);
+    if (const auto *a = im.attr(name))
+      v.assign(a->ints().begin(), a->ints().end());
+    return v;
+  };
+  auto kernel = ints("kernel_shape", spatial, 1), strides = ints("strides", spatial, 1),
+       dil = ints("dilations", spatial, 1), pads = ints("pads", 2 * spatial, 0);
+  const auto *so = im.attr("storage_order");
+  bool columnMajor = so && so->i();
+  llvm::SmallVector<int64_t> in(xt.getShape().drop_front(2)), out(yt.getShape().drop_front(2));
+  int64_t inCount = 1, outCount = 1, window = 1;
+  for (int64_t d = 0; d < spatial; ++d)
+    inCount *= in[d], outCount *= out[d], window *= kernel[d];
+  std::vector<int64_t> taps, flatOf;
+  for (int64_t o = 0; o < outCount; ++o)
+    for (int64_t k = 0; k < window; ++k) {
+      int64_t orem = o, krem = k, flat = 0;
+      llvm::SmallVector<int64_t> pos(spatial);
+      bool inside = true;
+      for (int64_t d = spatial - 1; d >= 0; --d) {
+        int64_t oc = orem % out[d], kc = krem % kernel[d];
+        orem /= out[d], krem /= kernel[d];
+        pos[d] = oc * strides[d] - pads[d] + kc * dil[d];
+        inside &= pos[d] >= 0 && pos[d] < in[d];
+      }
+      for (int64_t d = 0; d < spatial; ++d)
+        flat = flat * in[d] + pos[d];
+      taps.push_back(inside ? flat : inCount);
+    }
+  for (int64_t p = 0; p < inCount; ++p) {
+    // Position p (row-major) as the index ONNX reports.
+    int64_t rem = p, cm = 0, stride = 1;
+    llvm::SmallVector<int64_t> pos(spatial);
+    for (int64_t d = spatial - 1; d >= 0; --d)
+      pos[d] = rem % in[d], rem /= in[d];
+    for (int64_t d = 0; d < spatial; ++d)
+      cm += pos[d] * stride, stride *= in[d];
+    flatOf.push_back(columnMajor ? cm : p);
+  }
+  Type elem = xt.getElementType();
+  Value flatX = im.make("Reshape", {x, im.i64Constant({batch, channels, inCount})});
+  Value padSlot = im.make("Expand", {im.scalar(elem, -std::numeric_limits<double>::infinity()),
+                                     im.i64Constant({batch, channels, 1})});
+  flatX = im.make("Concat", {flatX, padSlot}, {im.intAttr("axis", 2)});
+  Value tapIdx = im.make("Reshape", {im.i64Constant(taps), im.i64Constant({outCount, window})});
+  Value windows = im.make("Gather", {flatX, tapIdx}, {im.intAttr("axis", 2)}); // (N,C,O,K)
+  Value best = im.make("ArgMax", {windows}, {im.intAttr("axis", 3), im.intAttr("keepdims", 0)});
+  Value pos = im.make("GatherElements", {im.make("Expand", {tapIdx, im.i64Constant({batch, channels, outCount, window})}),
+                                         im.make("Unsqueeze", {best, im.i64Constant({3})})},
+                      {im.intAttr("axis", 3)});
+  flatOf.push_back(0); // the padding slot is never the maximum of a window with an input
+  pos = im.make("Gather", {im.i64Constant(flatOf), im.make("Squeeze", {pos, im.i64Constant({3})})},
+                {im.intAttr("axis", 0)});
+  // Offset of each (n, c) image in X.
+  std::vector<int64_t> base;
+  for (int64_t i = 0; i < batch * channels; ++i)
+    base.push_back(i * inCount);
+  Value offsets = im.make("Reshape", {im.i64Constant(base), im.i64Constant({batch, channels, 1})});
+  llvm::SmallVector<int64_t> shape(yt.getShape());
+  return im.make("Reshape", {im.make("Add", {pos, offsets}), im.i64Constant(shape)});
+}
+
 /// Hardmax: 1 where an element is the first maximum along axis, else 0,
 /// as Equal(ArgMax(x, keepdims), index along axis).
 void buildHardmax(Importer &im, const onnx::NodeProto &n) {
@@ -688,6 +764,12 @@ const std::unordered_map<std::string, NodeBuilder> &builders() {
       // Unsigned elements pool as a wider signed type (the order is the same).
       Value x = im.input(0);
       auto type = llvm::dyn_cast<RankedTensorType>(x.getType());
+      if (n.output_size() > 1 && !n.output(1).empty()) {
+        Operation *op = im.create("MaxPool", {x}, {"consumed_inputs"});
+        im.values[n.output(0)] = op->getResult(0);
+        im.values[n.output(1)] = maxPoolIndices(im, n, x, op->getResult(0));
+        return;
+      }
       if (!type || !type.getElementType().isUnsignedInteger()) {
         im.bindOutputs(im.create("MaxPool", {x}, {"consumed_inputs"}));
         return;
