@@ -15,28 +15,12 @@
 namespace kiln {
 namespace {
 
-RankedTensorType staticType(Importer &im, Value v, const char *what) {
-  auto t = llvm::dyn_cast<RankedTensorType>(v.getType());
-  if (!t || !t.hasStaticShape())
-    im.fail(std::string("input '") + what + "' needs a static shape");
-  return t;
-}
-
-Value transpose(Importer &im, Value v, llvm::ArrayRef<int64_t> perm) {
-  return im.make("Transpose", {v},
-                 {NamedAttribute(im.b.getStringAttr("perm"), im.b.getI64ArrayAttr(perm))});
-}
-
-Value reshape(Importer &im, Value v, llvm::ArrayRef<int64_t> shape) {
-  return im.make("Reshape", {v, im.i64Constant(shape)});
-}
-
 /// (B, S, heads*D) -> (B, heads, S, D).
 Value splitHeads(Importer &im, Value v, int64_t heads, const char *what) {
-  auto t = staticType(im, v, what);
+  auto t = im.staticType(v, what);
   if (heads <= 0 || t.getDimSize(2) % heads)
     im.fail(std::string("hidden size of '") + what + "' is not a multiple of its head count");
-  return transpose(im, reshape(im, v, {t.getDimSize(0), t.getDimSize(1), heads, -1}), {0, 2, 1, 3});
+  return im.transpose(im.reshape(v, {t.getDimSize(0), t.getDimSize(1), heads, -1}), {0, 2, 1, 3});
 }
 
 /// Repeats each of the kv heads of (B, kvHeads, T, D) `groups` times.
@@ -47,7 +31,7 @@ Value repeatHeads(Importer &im, Value v, int64_t groups) {
   auto s = t.getShape();
   Value u = im.make("Unsqueeze", {v, im.i64Constant({2})});
   Value e = im.make("Expand", {u, im.i64Constant({s[0], s[1], groups, s[2], s[3]})});
-  return reshape(im, e, {s[0], s[1] * groups, s[2], s[3]});
+  return im.reshape(e, {s[0], s[1] * groups, s[2], s[3]});
 }
 
 int64_t intAttr(Importer &im, const char *name, int64_t dflt) {
@@ -63,9 +47,9 @@ void buildAttention(Importer &im, const onnx::NodeProto &n) {
       im.fail("attribute '" + a.name() + "' is not supported");
   Value q = im.input(0), k = im.input(1), v = im.input(2);
   Value mask = im.input(3), pastK = im.input(4), pastV = im.input(5), nonpad = im.input(6);
-  auto qType = staticType(im, q, "Q");
-  staticType(im, k, "K");
-  staticType(im, v, "V");
+  auto qType = im.staticType(q, "Q");
+  im.staticType(k, "K");
+  im.staticType(v, "V");
   Type elem = qType.getElementType();
   if (!llvm::isa<FloatType>(elem))
     im.fail("Q must be a float tensor");
@@ -90,7 +74,7 @@ void buildAttention(Importer &im, const onnx::NodeProto &n) {
   int64_t batch = qs[0], qHeads = qs[1], qLen = qs[2], headSize = qs[3];
   int64_t pastLen = 0;
   if (hasPast) {
-    pastLen = staticType(im, pastK, "past_key").getDimSize(2);
+    pastLen = im.staticType(pastK, "past_key").getDimSize(2);
     auto axis2 = im.intAttr("axis", 2);
     k = im.make("Concat", {pastK, k}, {axis2});
     v = im.make("Concat", {pastV, v}, {axis2});
@@ -106,7 +90,7 @@ void buildAttention(Importer &im, const onnx::NodeProto &n) {
   // Q and K are each scaled by sqrt(scale) so Q·Kᵀ cannot overflow first.
   Value rootScale = im.scalar(elem, std::sqrt(scale));
   Value qScaled = im.make("Mul", {q, rootScale});
-  Value kScaled = im.make("Mul", {transpose(im, repeatHeads(im, k, qHeads / kvHeads), {0, 1, 3, 2}),
+  Value kScaled = im.make("Mul", {im.transpose(repeatHeads(im, k, qHeads / kvHeads), {0, 1, 3, 2}),
                                   rootScale});
   Value qk = im.make("MatMul", {qScaled, kScaled});
 
@@ -122,7 +106,7 @@ void buildAttention(Importer &im, const onnx::NodeProto &n) {
   Value bias;
   auto addBias = [&](Value term) { bias = bias ? im.make("Add", {bias, term}) : term; };
   if (hasMask) {
-    auto mt = staticType(im, mask, "attn_mask");
+    auto mt = im.staticType(mask, "attn_mask");
     Value m = mt.getElementType().isInteger(1) ? im.make("Where", {mask, zero, minusInf})
                                                : im.castTo(mask, elem);
     // A mask shorter than the total sequence is padded with -inf.
@@ -138,19 +122,19 @@ void buildAttention(Importer &im, const onnx::NodeProto &n) {
     rowIds.push_back(i);
   for (int64_t j = 0; j < total; ++j)
     colIds.push_back(j);
-  Value cols = reshape(im, im.i64Constant(colIds), {1, 1, 1, total});
+  Value cols = im.reshape(im.i64Constant(colIds), {1, 1, 1, total});
   if (intAttr(im, "is_causal", 0)) {
     // Query i sees key j iff j <= i + offset (bottom-right alignment).
-    Value rows = reshape(im, im.i64Constant(rowIds), {1, 1, qLen, 1});
+    Value rows = im.reshape(im.i64Constant(rowIds), {1, 1, qLen, 1});
     if (hasPast)
       rows = im.make("Add", {rows, im.i64Constant({pastLen})});
     else if (hasNonpad)
-      rows = im.make("Add", {rows, reshape(im, im.make("Sub", {nonpad, im.i64Constant({qLen})}),
+      rows = im.make("Add", {rows, im.reshape(im.make("Sub", {nonpad, im.i64Constant({qLen})}),
                                            {batch, 1, 1, 1})});
     addBias(im.make("Where", {im.make("Less", {rows, cols}), minusInf, zero}));
   }
   if (hasNonpad) {
-    Value valid = im.make("Less", {cols, reshape(im, nonpad, {batch, 1, 1, 1})});
+    Value valid = im.make("Less", {cols, im.reshape(nonpad, {batch, 1, 1, 1})});
     addBias(im.make("Where", {valid, zero, minusInf}));
   }
   Value scores = bias ? im.make("Add", {capped, bias}) : capped;
@@ -166,7 +150,7 @@ void buildAttention(Importer &im, const onnx::NodeProto &n) {
   }
   Value y = im.make("MatMul", {probs, repeatHeads(im, v, qHeads / kvHeads)});
   if (rank == 3)
-    y = reshape(im, transpose(im, y, {0, 2, 1, 3}), {batch, qLen, -1});
+    y = im.reshape(im.transpose(y, {0, 2, 1, 3}), {batch, qLen, -1});
 
   Value qkOutputs[] = {qk, capped, scores, probs};
   int64_t mode = intAttr(im, "qk_matmul_output_mode", 0);
@@ -193,16 +177,16 @@ void buildRotaryEmbedding(Importer &im, const onnx::NodeProto &n) {
     if (!llvm::is_contained({"interleaved", "num_heads", "rotary_embedding_dim"}, a.name()))
       im.fail("attribute '" + a.name() + "' is not supported");
   Value x = im.input(0), cosCache = im.input(1), sinCache = im.input(2), positions = im.input(3);
-  auto xt = staticType(im, x, "X");
+  auto xt = im.staticType(x, "X");
   int64_t rank = xt.getRank();
   Value h;
   if (rank == 4) {
-    h = transpose(im, x, {0, 2, 1, 3});
+    h = im.transpose(x, {0, 2, 1, 3});
   } else if (rank == 3) {
     int64_t heads = intAttr(im, "num_heads", 0);
     if (heads <= 0 || xt.getDimSize(2) % heads)
       im.fail("3-D input needs num_heads dividing its hidden size");
-    h = reshape(im, x, {xt.getDimSize(0), xt.getDimSize(1), heads, xt.getDimSize(2) / heads});
+    h = im.reshape(x, {xt.getDimSize(0), xt.getDimSize(1), heads, xt.getDimSize(2) / heads});
   } else {
     im.fail("X must be 3-D or 4-D");
   }
@@ -230,13 +214,13 @@ void buildRotaryEmbedding(Importer &im, const onnx::NodeProto &n) {
     auto last = im.i64Constant({-1});
     out = im.make("Concat", {im.make("Unsqueeze", {real, last}), im.make("Unsqueeze", {imag, last})},
                   {axis(4)});
-    out = reshape(im, out, llvm::cast<RankedTensorType>(rotated.getType()).getShape());
+    out = im.reshape(out, llvm::cast<RankedTensorType>(rotated.getType()).getShape());
   } else {
     out = im.make("Concat", {real, imag}, {axis(3)});
   }
   if (rd < headSize)
     out = im.make("Concat", {out, slice(im, h, 3, rd, headSize)}, {axis(3)});
-  im.values[n.output(0)] = rank == 4 ? transpose(im, out, {0, 2, 1, 3}) : reshape(im, out, xt.getShape());
+  im.values[n.output(0)] = rank == 4 ? im.transpose(out, {0, 2, 1, 3}) : im.reshape(out, xt.getShape());
 }
 
 /// LinearAttention: the recurrence over tokens, unrolled (T is static),
@@ -251,9 +235,9 @@ void buildLinearAttention(Importer &im, const onnx::NodeProto &n) {
   constexpr int64_t kMaxTokens = 512;
   Value q = im.input(0), k = im.input(1), v = im.input(2), past = im.input(3),
         decay = im.input(4), beta = im.input(5);
-  auto qt = staticType(im, q, "query");
-  staticType(im, k, "key");
-  staticType(im, v, "value");
+  auto qt = im.staticType(q, "query");
+  im.staticType(k, "key");
+  im.staticType(v, "value");
   int64_t qHeads = intAttr(im, "q_num_heads", 0), kvHeads = intAttr(im, "kv_num_heads", 0);
   if (qHeads <= 0 || kvHeads <= 0 || qHeads % kvHeads)
     im.fail("q_num_heads must be a positive multiple of kv_num_heads");
@@ -272,8 +256,8 @@ void buildLinearAttention(Importer &im, const onnx::NodeProto &n) {
   Type f32 = im.b.getF32Type(), elem = qt.getElementType();
   // (B, T, H*D) -> (T, B, H, D) in f32, so token t is Gather(t, axis 0).
   auto perToken = [&](Value x, int64_t heads) {
-    Value r = reshape(im, im.castTo(x, f32), {batch, tokens, heads, -1});
-    return transpose(im, r, {1, 0, 2, 3});
+    Value r = im.reshape(im.castTo(x, f32), {batch, tokens, heads, -1});
+    return im.transpose(r, {1, 0, 2, 3});
   };
   Value Q = perToken(q, qHeads), K = perToken(k, kvHeads), V = perToken(v, kvHeads);
   int64_t dk = llvm::cast<RankedTensorType>(K.getType()).getDimSize(3);
@@ -285,14 +269,12 @@ void buildLinearAttention(Importer &im, const onnx::NodeProto &n) {
     scale = a->f();
   Value state;
   if (llvm::isa<NoneType>(past.getType())) {
-    auto st = RankedTensorType::get({batch, kvHeads, dk, dv}, f32);
-    state = ConstantOp::create(im.b, im.loc, st, DenseElementsAttr::get(st, FloatAttr::get(f32, 0.0)));
+    state = im.zeros({batch, kvHeads, dk, dv}, f32);
   } else {
     state = im.castTo(past, f32);
   }
   auto at = [&](Value x, int64_t t) {
-    Value idx = im.constant(Tensor::fromVector(ElementType::Int64, {}, std::vector<int64_t>{t}));
-    return im.make("Gather", {x, idx}, {im.intAttr("axis", 0)});
+    return im.make("Gather", {x, im.i64Scalar(t)}, {im.intAttr("axis", 0)});
   };
   auto unsq = [&](Value x, int64_t axis) { return im.make("Unsqueeze", {x, im.i64Constant({axis})}); };
   auto sq = [&](Value x, int64_t axis) { return im.make("Squeeze", {x, im.i64Constant({axis})}); };
@@ -303,7 +285,7 @@ void buildLinearAttention(Importer &im, const onnx::NodeProto &n) {
       state = im.make("Mul", {state, unsq(im.make("Exp", {at(G, t)}), -1)});
     Value write = at(V, t); // (B, Hkv, dv)
     if (delta) {
-      Value retrieved = sq(im.make("MatMul", {transpose(im, state, {0, 1, 3, 2}), kt}), -1);
+      Value retrieved = sq(im.make("MatMul", {im.transpose(state, {0, 1, 3, 2}), kt}), -1);
       write = im.make("Mul", {at(Bt, t), im.make("Sub", {write, retrieved})});
     }
     state = im.make("Add", {state, im.make("MatMul", {kt, unsq(write, -2)})});
@@ -312,7 +294,7 @@ void buildLinearAttention(Importer &im, const onnx::NodeProto &n) {
     outs.push_back(unsq(im.make("Mul", {o, im.scalar(f32, scale)}), 1)); // (B, 1, Hq, dv)
   }
   Value y = outs.size() == 1 ? outs[0] : im.make("Concat", outs, {im.intAttr("axis", 1)});
-  im.values[n.output(0)] = im.castTo(reshape(im, y, {batch, tokens, qHeads * dv}), elem);
+  im.values[n.output(0)] = im.castTo(im.reshape(y, {batch, tokens, qHeads * dv}), elem);
   if (n.output_size() > 1 && !n.output(1).empty())
     im.values[n.output(1)] = im.castTo(state, llvm::isa<NoneType>(past.getType())
                                                   ? elem
@@ -327,8 +309,8 @@ void buildFlexAttention(Importer &im, const onnx::NodeProto &n) {
     if (!llvm::is_contained({"prob_mod", "scale", "score_mod", "softmax_precision"}, a.name()))
       im.fail("attribute '" + a.name() + "' is not supported");
   Value q = im.input(0), k = im.input(1), v = im.input(2);
-  auto qt = staticType(im, q, "Q"), kt = staticType(im, k, "K");
-  staticType(im, v, "V");
+  auto qt = im.staticType(q, "Q"), kt = im.staticType(k, "K");
+  im.staticType(v, "V");
   if (qt.getRank() != 4 || kt.getRank() != 4)
     im.fail("Q, K and V must be rank 4");
   int64_t qHeads = qt.getDimSize(1), kvHeads = kt.getDimSize(1);
@@ -344,7 +326,7 @@ void buildFlexAttention(Importer &im, const onnx::NodeProto &n) {
   Value root = im.scalar(elem, std::sqrt(scale));
   Value kAligned = repeatHeads(im, k, qHeads / kvHeads);
   Value scores = im.make("MatMul", {im.make("Mul", {q, root}),
-                                    transpose(im, im.make("Mul", {kAligned, root}), {0, 1, 3, 2})});
+                                    im.transpose(im.make("Mul", {kAligned, root}), {0, 1, 3, 2})});
   scores = im.castTo(scores, precision);
   auto modify = [&](const char *name, Value x) {
     const auto *g = im.attr(name);

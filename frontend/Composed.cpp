@@ -11,17 +11,6 @@
 namespace kiln {
 namespace {
 
-RankedTensorType staticType(Importer &im, Value v, const std::string &what) {
-  auto t = llvm::dyn_cast<RankedTensorType>(v.getType());
-  if (!t || !t.hasStaticShape())
-    im.fail("input '" + what + "' needs a static shape");
-  return t;
-}
-
-Value reshape(Importer &im, Value v, llvm::ArrayRef<int64_t> shape) {
-  return im.make("Reshape", {v, im.i64Constant(shape)});
-}
-
 llvm::SmallVector<int64_t> intsAttr(Importer &im, const char *name,
                                     llvm::SmallVector<int64_t> dflt = {}) {
   if (const auto *a = im.attr(name))
@@ -84,7 +73,7 @@ void buildLpPool(Importer &im, const onnx::NodeProto &n) {
   if (const auto *a = im.attr("ceil_mode"); a && a->i())
     im.fail("ceil_mode is not supported for LpPool (windows past the pads)");
   Value x = im.input(0);
-  auto t = staticType(im, x, n.input(0));
+  auto t = im.staticType(x, n.input(0));
   if (!llvm::isa<FloatType>(t.getElementType()))
     im.fail("needs a float input");
   const auto *pa = im.attr("p");
@@ -117,7 +106,7 @@ void buildLpPool(Importer &im, const onnx::NodeProto &n) {
 void buildTile(Importer &im, const onnx::NodeProto &n) {
   rejectAttributesBut(im, n, {});
   Value x = im.input(0);
-  auto t = staticType(im, x, n.input(0));
+  auto t = im.staticType(x, n.input(0));
   auto repeats = getConstantInts(im.input(1));
   if (!repeats)
     im.fail("repeats must be known when compiling");
@@ -133,15 +122,15 @@ void buildTile(Importer &im, const onnx::NodeProto &n) {
     expanded.append({r, d});
     out.push_back(r * d);
   }
-  Value e = im.make("Expand", {reshape(im, x, unit), im.i64Constant(expanded)});
-  im.values[n.output(0)] = reshape(im, e, out);
+  Value e = im.make("Expand", {im.reshape(x, unit), im.i64Constant(expanded)});
+  im.values[n.output(0)] = im.reshape(e, out);
 }
 
 /// OneHot: indices compared with 0..depth-1 laid along the new axis.
 void buildOneHot(Importer &im, const onnx::NodeProto &n) {
   rejectAttributesBut(im, n, {"axis"});
   Value indices = im.input(0);
-  auto t = staticType(im, indices, n.input(0));
+  auto t = im.staticType(indices, n.input(0));
   auto depthValue = constantScalar(im.input(1));
   if (!depthValue)
     im.fail("depth must be a constant scalar");
@@ -163,9 +152,9 @@ void buildOneHot(Importer &im, const onnx::NodeProto &n) {
   for (int64_t i = 0; i < depth; ++i)
     iota.push_back(i);
   iotaShape[*axis] = depth;
-  Value hit = im.make("Equal", {idx, reshape(im, im.i64Constant(iota), iotaShape)});
+  Value hit = im.make("Equal", {idx, im.reshape(im.i64Constant(iota), iotaShape)});
   Value values = im.input(2);
-  staticType(im, values, n.input(2));
+  im.staticType(values, n.input(2));
   auto pick = [&](int64_t i) {
     return im.make("Gather", {values, im.i64Constant({i})}, {im.intAttr("axis", 0)});
   };
@@ -179,8 +168,8 @@ void buildConvTranspose(Importer &im, const onnx::NodeProto &n) {
   rejectAttributesBut(im, n, {"auto_pad", "dilations", "group", "kernel_shape", "output_padding",
                               "output_shape", "pads", "strides"});
   Value x = im.input(0), w = im.input(1), bias = im.input(2);
-  auto xt = staticType(im, x, n.input(0));
-  auto wt = staticType(im, w, n.input(1));
+  auto xt = im.staticType(x, n.input(0));
+  auto wt = im.staticType(w, n.input(1));
   int64_t spatial = xt.getRank() - 2;
   if (spatial < 1 || wt.getRank() != xt.getRank())
     im.fail("X and W must have the same rank, at least 3");
@@ -238,8 +227,8 @@ void buildConvTranspose(Importer &im, const onnx::NodeProto &n) {
   if (strided) {
     llvm::SmallVector<int64_t> p(padBegin);
     p.append(padEnd);
-    y = im.make("Pad", {reshape(im, y, split), im.i64Constant(p), zero, im.none()});
-    y = reshape(im, y, merged);
+    y = im.make("Pad", {im.reshape(y, split), im.i64Constant(p), zero, im.none()});
+    y = im.reshape(y, merged);
   }
   // Per spatial axis: begin/end padding of the dilated input; negative
   // amounts crop instead.
@@ -269,11 +258,11 @@ void buildConvTranspose(Importer &im, const onnx::NodeProto &n) {
     grouped.push_back(wt.getDimSize(2 + i));
     perm.push_back(3 + i);
   }
-  Value wg = im.make("Transpose", {reshape(im, w, grouped)},
+  Value wg = im.make("Transpose", {im.reshape(w, grouped)},
                      {NamedAttribute(im.b.getStringAttr("perm"), im.b.getI64ArrayAttr(perm))});
   llvm::SmallVector<int64_t> convW{group * coutPerGroup, cin / group};
   convW.append(wt.getShape().drop_front(2).begin(), wt.getShape().drop_front(2).end());
-  wg = reshape(im, wg, convW);
+  wg = im.reshape(wg, convW);
   llvm::SmallVector<int64_t> flipStarts(spatial, -1), flipEnds(spatial, std::numeric_limits<int64_t>::min()),
       flipSteps(spatial, -1);
   wg = im.make("Slice", {wg, im.i64Constant(flipStarts), im.i64Constant(flipEnds),
@@ -284,29 +273,21 @@ void buildConvTranspose(Importer &im, const onnx::NodeProto &n) {
   im.values[n.output(0)] = im.make("Conv", {y, wg, bias}, attrs);
 }
 
-/// A constant tensor of zeros (possibly with no elements).
-Value zeros(Importer &im, llvm::ArrayRef<int64_t> shape, Type elem) {
-  auto t = RankedTensorType::get(shape, elem);
-  Attribute zero = llvm::isa<FloatType>(elem) ? Attribute(FloatAttr::get(elem, 0.0))
-                                              : Attribute(IntegerAttr::get(elem, 0));
-  return ConstantOp::create(im.b, im.loc, t, DenseElementsAttr::get(t, zero));
-}
-
 /// CausalConvWithState: the depthwise convolution of the past state (or
 /// zeros) followed by the input; the present state is the last k-1 steps.
 void buildCausalConvWithState(Importer &im, const onnx::NodeProto &n) {
   rejectAttributesBut(im, n, {"activation"});
   Value x = im.input(0), w = im.input(1), bias = im.input(2), past = im.input(3);
-  auto xt = staticType(im, x, n.input(0));
-  auto wt = staticType(im, w, n.input(1));
+  auto xt = im.staticType(x, n.input(0));
+  auto wt = im.staticType(w, n.input(1));
   if (xt.getRank() != 3 || wt.getRank() != 3 || wt.getDimSize(0) != xt.getDimSize(1) ||
       wt.getDimSize(1) != 1)
     im.fail("input must be (batch, channels, length) and weight (channels, 1, k)");
   int64_t batch = xt.getDimSize(0), channels = xt.getDimSize(1), k = wt.getDimSize(2);
   Type elem = xt.getElementType();
   if (llvm::isa<NoneType>(past.getType()))
-    past = zeros(im, {batch, channels, k - 1}, elem);
-  else if (staticType(im, past, n.input(3)).getShape() != llvm::ArrayRef<int64_t>{batch, channels, k - 1})
+    past = im.zeros({batch, channels, k - 1}, elem);
+  else if (im.staticType(past, n.input(3)).getShape() != llvm::ArrayRef<int64_t>{batch, channels, k - 1})
     im.fail("past_state must have shape (batch, channels, k - 1)");
   Value padded = k > 1 ? im.make("Concat", {past, x}, {im.intAttr("axis", 2)}) : x;
   Value y = im.make("Conv", {padded, w, bias}, {im.intAttr("group", channels)});
@@ -321,7 +302,7 @@ void buildCausalConvWithState(Importer &im, const onnx::NodeProto &n) {
     im.values[n.output(1)] =
         k > 1 ? im.make("Slice", {padded, im.i64Constant({total - (k - 1)}), im.i64Constant({total}),
                                   im.i64Constant({2}), im.none()})
-              : zeros(im, {batch, channels, 0}, elem);
+              : im.zeros({batch, channels, 0}, elem);
   }
 }
 
@@ -330,7 +311,7 @@ void buildCausalConvWithState(Importer &im, const onnx::NodeProto &n) {
 void buildCenterCropPad(Importer &im, const onnx::NodeProto &n) {
   rejectAttributesBut(im, n, {"axes"});
   Value x = im.input(0);
-  auto t = staticType(im, x, n.input(0));
+  auto t = im.staticType(x, n.input(0));
   auto target = getConstantInts(im.input(1));
   if (!target)
     im.fail("shape must be known when compiling");
@@ -365,7 +346,7 @@ void buildCenterCropPad(Importer &im, const onnx::NodeProto &n) {
     y = im.make("Slice", {y, im.i64Constant(starts), im.i64Constant(ends),
                           im.i64Constant(sliceAxes), im.none()});
   if (llvm::any_of(pads, [](int64_t p) { return p != 0; }))
-    y = im.make("Pad", {y, im.i64Constant(pads), zeros(im, {}, t.getElementType()), im.none()});
+    y = im.make("Pad", {y, im.i64Constant(pads), im.zeros({}, t.getElementType()), im.none()});
   im.values[n.output(0)] = y;
 }
 
@@ -374,8 +355,8 @@ void buildCenterCropPad(Importer &im, const onnx::NodeProto &n) {
 void buildGatherND(Importer &im, const onnx::NodeProto &n) {
   rejectAttributesBut(im, n, {"batch_dims"});
   Value data = im.input(0), indices = im.input(1);
-  auto dt = staticType(im, data, n.input(0));
-  auto it = staticType(im, indices, n.input(1));
+  auto dt = im.staticType(data, n.input(0));
+  auto it = im.staticType(indices, n.input(1));
   const auto *ba = im.attr("batch_dims");
   int64_t b = ba ? ba->i() : 0, r = dt.getRank(), q = it.getRank();
   if (q < 1 || b < 0 || b >= std::min(q, r))
@@ -407,12 +388,12 @@ void buildGatherND(Importer &im, const onnx::NodeProto &n) {
     shape.append(q - 1 - b, 1);
     for (int64_t j = 0; j < batch; ++j)
       offsets.push_back(j * block);
-    row = im.make("Add", {row, reshape(im, im.i64Constant(offsets), shape)});
+    row = im.make("Add", {row, im.reshape(im.i64Constant(offsets), shape)});
   }
   llvm::SmallVector<int64_t> flat{batch * block};
   flat.append(dt.getShape().begin() + b + k, dt.getShape().end());
   im.values[n.output(0)] =
-      im.make("Gather", {reshape(im, data, flat), row}, {im.intAttr("axis", 0)});
+      im.make("Gather", {im.reshape(data, flat), row}, {im.intAttr("axis", 0)});
 }
 
 /// TensorScatter: ScatterElements along the sequence axis with index
@@ -420,8 +401,8 @@ void buildGatherND(Importer &im, const onnx::NodeProto &n) {
 void buildTensorScatter(Importer &im, const onnx::NodeProto &n) {
   rejectAttributesBut(im, n, {"axis", "mode"});
   Value past = im.input(0), update = im.input(1), writeAt = im.input(2);
-  auto pt = staticType(im, past, n.input(0));
-  auto ut = staticType(im, update, n.input(1));
+  auto pt = im.staticType(past, n.input(0));
+  auto ut = im.staticType(update, n.input(1));
   int64_t rank = pt.getRank();
   const auto *a = im.attr("axis");
   auto axis = normalizeAxis(a ? a->i() : -2, rank);
@@ -436,9 +417,9 @@ void buildTensorScatter(Importer &im, const onnx::NodeProto &n) {
     iota.push_back(i);
   iotaShape[*axis] = seq;
   batchShape[0] = batch;
-  Value idx = reshape(im, im.i64Constant(iota), iotaShape);
+  Value idx = im.reshape(im.i64Constant(iota), iotaShape);
   if (!llvm::isa<NoneType>(writeAt.getType()))
-    idx = im.make("Add", {idx, reshape(im, writeAt, batchShape)});
+    idx = im.make("Add", {idx, im.reshape(writeAt, batchShape)});
   if (mode == "circular")
     idx = im.make("Mod", {idx, im.i64Constant({pt.getDimSize(*axis)})});
   idx = im.make("Expand", {idx, im.i64Constant(ut.getShape())});
@@ -451,7 +432,7 @@ void buildTensorScatter(Importer &im, const onnx::NodeProto &n) {
 void buildAffineGrid(Importer &im, const onnx::NodeProto &n) {
   rejectAttributesBut(im, n, {"align_corners"});
   Value theta = im.input(0);
-  auto tt = staticType(im, theta, n.input(0));
+  auto tt = im.staticType(theta, n.input(0));
   auto size = getConstantInts(im.input(1));
   if (!size)
     im.fail("size must be known when compiling");
@@ -491,7 +472,7 @@ void buildAffineGrid(Importer &im, const onnx::NodeProto &n) {
   llvm::SmallVector<int64_t> shape{(*size)[0]};
   shape.append(spatial.begin(), spatial.end());
   shape.push_back(dims);
-  im.values[n.output(0)] = reshape(im, out, shape);
+  im.values[n.output(0)] = im.reshape(out, shape);
 }
 
 /// Optionals built in the graph are known when compiling: an absent input
@@ -520,7 +501,7 @@ void buildOptionalGetElement(Importer &im, const onnx::NodeProto &n) {
 void buildCol2Im(Importer &im, const onnx::NodeProto &n) {
   rejectAttributesBut(im, n, {"dilations", "pads", "strides"});
   Value x = im.input(0);
-  auto xt = staticType(im, x, n.input(0));
+  auto xt = im.staticType(x, n.input(0));
   auto image = getConstantInts(im.input(1)), block = getConstantInts(im.input(2));
   if (!image || !block)
     im.fail("image_shape and block_shape must be known when compiling");
@@ -561,10 +542,10 @@ void buildCol2Im(Importer &im, const onnx::NodeProto &n) {
       }
       target.push_back(inside ? flat : imageSize);
     }
-  Value cols = reshape(im, x, {batch, channels, blockSize * count});
-  Value idx = im.make("Expand", {reshape(im, im.i64Constant(target), {1, 1, blockSize * count}),
+  Value cols = im.reshape(x, {batch, channels, blockSize * count});
+  Value idx = im.make("Expand", {im.reshape(im.i64Constant(target), {1, 1, blockSize * count}),
                                  im.i64Constant({batch, channels, blockSize * count})});
-  Value canvas = zeros(im, {batch, channels, imageSize + 1}, xt.getElementType());
+  Value canvas = im.zeros({batch, channels, imageSize + 1}, xt.getElementType());
   Value summed = im.make("ScatterElements", {canvas, idx, cols},
                          {im.intAttr("axis", 2),
                           NamedAttribute(im.b.getStringAttr("reduction"), im.b.getStringAttr("add"))});
@@ -572,7 +553,7 @@ void buildCol2Im(Importer &im, const onnx::NodeProto &n) {
                              im.i64Constant({2}), im.none()});
   llvm::SmallVector<int64_t> out{batch, channels};
   out.append(image->begin(), image->end());
-  im.values[n.output(0)] = reshape(im, summed, out);
+  im.values[n.output(0)] = im.reshape(summed, out);
 }
 
 /// ReverseSequence: along the time axis, position t < len[b] reads
@@ -580,7 +561,7 @@ void buildCol2Im(Importer &im, const onnx::NodeProto &n) {
 void buildReverseSequence(Importer &im, const onnx::NodeProto &n) {
   rejectAttributesBut(im, n, {"batch_axis", "time_axis"});
   Value x = im.input(0), lens = im.input(1);
-  auto xt = staticType(im, x, n.input(0));
+  auto xt = im.staticType(x, n.input(0));
   const auto *ba = im.attr("batch_axis"), *ta = im.attr("time_axis");
   int64_t batchAxis = ba ? ba->i() : 1, timeAxis = ta ? ta->i() : 0, rank = xt.getRank();
   if (rank < 2 || !normalizeAxis(batchAxis, rank) || !normalizeAxis(timeAxis, rank) ||
@@ -594,8 +575,8 @@ void buildReverseSequence(Importer &im, const onnx::NodeProto &n) {
   bShape[batchAxis] = xt.getDimSize(batchAxis);
   for (int64_t t = 0; t < steps; ++t)
     iota.push_back(t);
-  Value t = reshape(im, im.i64Constant(iota), tShape);
-  Value len = reshape(im, im.castTo(lens, im.b.getIntegerType(64)), bShape);
+  Value t = im.reshape(im.i64Constant(iota), tShape);
+  Value len = im.reshape(im.castTo(lens, im.b.getIntegerType(64)), bShape);
   Value reversed = im.make("Sub", {im.make("Sub", {len, im.i64Constant({1})}), t});
   Value idx = im.make("Where", {im.make("Less", {t, len}), reversed, t});
   idx = im.make("Expand", {idx, im.i64Constant(xt.getShape())});
@@ -607,7 +588,7 @@ void buildReverseSequence(Importer &im, const onnx::NodeProto &n) {
 void buildMaxUnpool(Importer &im, const onnx::NodeProto &n) {
   rejectAttributesBut(im, n, {"kernel_shape", "pads", "strides"});
   Value x = im.input(0), indices = im.input(1);
-  auto xt = staticType(im, x, n.input(0));
+  auto xt = im.staticType(x, n.input(0));
   int64_t spatial = xt.getRank() - 2;
   llvm::SmallVector<int64_t> inferred(xt.getShape().take_front(2));
   auto kernel = intsAttr(im, "kernel_shape");
@@ -620,11 +601,11 @@ void buildMaxUnpool(Importer &im, const onnx::NodeProto &n) {
   int64_t total = 1;
   for (int64_t d : inferred)
     total *= d;
-  Value flatIdx = reshape(im, im.castTo(indices, im.b.getIntegerType(64)), {-1});
-  Value flatX = reshape(im, x, {-1});
-  Value y = im.make("ScatterElements", {zeros(im, {total}, xt.getElementType()), flatIdx, flatX},
+  Value flatIdx = im.reshape(im.castTo(indices, im.b.getIntegerType(64)), {-1});
+  Value flatX = im.reshape(x, {-1});
+  Value y = im.make("ScatterElements", {im.zeros({total}, xt.getElementType()), flatIdx, flatX},
                     {im.intAttr("axis", 0)});
-  y = reshape(im, y, inferred);
+  y = im.reshape(y, inferred);
   if (n.input_size() > 2 && !n.input(2).empty()) {
     auto s = getConstantInts(im.input(2));
     if (!s || (int64_t)s->size() != xt.getRank())
@@ -636,7 +617,7 @@ void buildMaxUnpool(Importer &im, const onnx::NodeProto &n) {
       pad[xt.getRank() + d] = (*s)[d] - inferred[d];
     }
     if (llvm::any_of(pad, [](int64_t p) { return p != 0; }))
-      y = im.make("Pad", {y, im.i64Constant(pad), zeros(im, {}, xt.getElementType()), im.none()});
+      y = im.make("Pad", {y, im.i64Constant(pad), im.zeros({}, xt.getElementType()), im.none()});
   }
   im.values[n.output(0)] = y;
 }
@@ -647,7 +628,7 @@ void buildMaxUnpool(Importer &im, const onnx::NodeProto &n) {
 void buildDet(Importer &im, const onnx::NodeProto &n) {
   rejectAttributesBut(im, n, {});
   Value x = im.input(0);
-  auto t = staticType(im, x, n.input(0));
+  auto t = im.staticType(x, n.input(0));
   int64_t rank = t.getRank();
   if (rank < 2 || t.getDimSize(rank - 1) != t.getDimSize(rank - 2) ||
       !llvm::isa<FloatType>(t.getElementType()))
@@ -656,12 +637,12 @@ void buildDet(Importer &im, const onnx::NodeProto &n) {
   if (size > 16)
     im.fail("matrices larger than 16x16 are not supported (the elimination is unrolled)");
   Type elem = t.getElementType();
-  Value a = reshape(im, x, {batch, size, size});
+  Value a = im.reshape(x, {batch, size, size});
   Value sign = im.make("Expand", {im.scalar(elem, 1.0), im.i64Constant({batch})});
   llvm::SmallVector<int64_t> iota;
   for (int64_t i = 0; i < size; ++i)
     iota.push_back(i);
-  Value rows = reshape(im, im.i64Constant(iota), {1, size, 1});
+  Value rows = im.reshape(im.i64Constant(iota), {1, size, 1});
   auto column = [&](Value m, int64_t k) { // (batch, n, 1)
     return im.make("Slice", {m, im.i64Constant({k}), im.i64Constant({k + 1}), im.i64Constant({2}), im.none()});
   };
@@ -676,16 +657,16 @@ void buildDet(Importer &im, const onnx::NodeProto &n) {
                                     im.scalar(elem, -1.0), im.make("Abs", {column(a, k)})});
     Value p = im.make("ArgMax", {below}, {im.intAttr("axis", 1), im.intAttr("keepdims", 1)}); // (batch,1,1)
     Value kk = im.i64Constant({k});
-    Value rowK = row(a, reshape(im, kk, {1, 1, 1})), rowP = row(a, p);
+    Value rowK = row(a, im.reshape(kk, {1, 1, 1})), rowP = row(a, p);
     Value isK = im.make("Equal", {rows, kk}), isP = im.make("Equal", {rows, p});
     a = im.make("Where", {isK, rowP, im.make("Where", {isP, rowK, a})});
-    Value swapped = reshape(im, im.make("Not", {im.make("Equal", {p, kk})}), {batch});
+    Value swapped = im.reshape(im.make("Not", {im.make("Equal", {p, kk})}), {batch});
     sign = im.make("Where", {swapped, im.make("Neg", {sign}), sign});
     // Eliminate below the pivot.
     Value pivotRow = rowP; // now row k
     Value pivot = im.make("Slice", {pivotRow, im.i64Constant({k}), im.i64Constant({k + 1}),
                                     im.i64Constant({2}), im.none()}); // (batch,1,1)
-    pivots = im.make("Mul", {pivots, reshape(im, pivot, {batch})});
+    pivots = im.make("Mul", {pivots, im.reshape(pivot, {batch})});
     if (k + 1 < size) {
       Value factor = im.make("Div", {column(a, k), pivot});
       factor = im.make("Where", {im.make("Greater", {rows, kk}), factor, im.scalar(elem, 0.0)});
@@ -693,7 +674,7 @@ void buildDet(Importer &im, const onnx::NodeProto &n) {
     }
   }
   llvm::SmallVector<int64_t> out(t.getShape().drop_back(2));
-  im.values[n.output(0)] = reshape(im, im.make("Mul", {pivots, sign}), out);
+  im.values[n.output(0)] = im.reshape(im.make("Mul", {pivots, sign}), out);
 }
 
 /// DeformConv (2-D): each kernel tap samples the input bilinearly at its
@@ -703,9 +684,9 @@ void buildDet(Importer &im, const onnx::NodeProto &n) {
 void buildDeformConv(Importer &im, const onnx::NodeProto &n) {
   rejectAttributesBut(im, n, {"dilations", "group", "kernel_shape", "offset_group", "pads", "strides"});
   Value x = im.input(0), w = im.input(1), offset = im.input(2), bias = im.input(3), mask = im.input(4);
-  auto xt = staticType(im, x, n.input(0));
-  auto wt = staticType(im, w, n.input(1));
-  auto ot = staticType(im, offset, n.input(2));
+  auto xt = im.staticType(x, n.input(0));
+  auto wt = im.staticType(w, n.input(1));
+  auto ot = im.staticType(offset, n.input(2));
   if (xt.getRank() != 4 || wt.getRank() != 4 || ot.getRank() != 4)
     im.fail("only 2-D deformable convolution is supported");
   int64_t batch = xt.getDimSize(0), channels = xt.getDimSize(1), height = xt.getDimSize(2),
@@ -763,11 +744,11 @@ void buildDeformConv(Importer &im, const onnx::NodeProto &n) {
   }
   Value cols = columns.size() == 1 ? columns[0] : im.make("Concat", columns, {im.intAttr("axis", 2)});
   int64_t perGroup = channels / group * taps;
-  cols = reshape(im, cols, {batch, group, perGroup, oh * ow});
-  Value wg = reshape(im, w, {group, outC / group, perGroup});
-  Value y = reshape(im, im.make("MatMul", {wg, cols}), {batch, outC, oh, ow});
+  cols = im.reshape(cols, {batch, group, perGroup, oh * ow});
+  Value wg = im.reshape(w, {group, outC / group, perGroup});
+  Value y = im.reshape(im.make("MatMul", {wg, cols}), {batch, outC, oh, ow});
   if (!llvm::isa<NoneType>(bias.getType()))
-    y = im.make("Add", {y, reshape(im, bias, {1, outC, 1, 1})});
+    y = im.make("Add", {y, im.reshape(bias, {1, outC, 1, 1})});
   im.values[n.output(0)] = y;
 }
 

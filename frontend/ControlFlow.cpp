@@ -34,10 +34,6 @@ std::optional<int64_t> constantScalar(Value v) {
   return (*ints)[0];
 }
 
-Value scalarI64(Importer &im, int64_t v) {
-  return im.constant(Tensor::fromVector(ElementType::Int64, {}, std::vector<int64_t>{v}));
-}
-
 Value scalarOf(Importer &im, Value v) {
   return im.make("Reshape", {v, im.i64Constant({})});
 }
@@ -108,7 +104,7 @@ void buildLoop(Importer &im, const onnx::NodeProto &n) {
     im.fail("the body has fewer outputs than loop-carried values");
   std::vector<std::vector<Value>> scans(numScan);
   for (int64_t i = 0; i < *trips && cond; ++i) {
-    std::vector<Value> in{scalarI64(im, i),
+    std::vector<Value> in{im.i64Scalar(i),
                           im.constant(Tensor::fromVector(ElementType::Bool, {}, std::vector<uint8_t>{1}))};
     in.insert(in.end(), carried.begin(), carried.end());
     std::vector<Value> out = im.importSubgraph(body, in);
@@ -177,7 +173,7 @@ void buildScan(Importer &im, const onnx::NodeProto &n) {
     std::vector<Value> in(states);
     for (int64_t i = 0; i < numScanIn; ++i) {
       int64_t at = inDirs[i] ? length - 1 - step : step;
-      Value index = scalarI64(im, at);
+      Value index = im.i64Scalar(at);
       in.push_back(im.make("Gather", {scanIns[i], index}, {im.intAttr("axis", inAxes[i])}));
     }
     std::vector<Value> out = im.importSubgraph(body, in);

@@ -313,6 +313,30 @@ public:
                                       v.size() * 8));
   }
 
+  Value reshape(Value v, llvm::ArrayRef<int64_t> shape) {
+    return make("Reshape", {v, i64Constant(shape)});
+  }
+  Value transpose(Value v, llvm::ArrayRef<int64_t> perm) {
+    return make("Transpose", {v}, {NamedAttribute(b.getStringAttr("perm"), b.getI64ArrayAttr(perm))});
+  }
+  /// `v`'s type, which builders composing ops from it need static.
+  RankedTensorType staticType(Value v, const std::string &what) {
+    auto t = llvm::dyn_cast<RankedTensorType>(v.getType());
+    if (!t || !t.hasStaticShape())
+      fail("input '" + what + "' needs a static shape");
+    return t;
+  }
+  /// A constant filled with zeros (possibly with no elements).
+  Value zeros(llvm::ArrayRef<int64_t> shape, Type elem) {
+    auto t = RankedTensorType::get(shape, elem);
+    Attribute zero = llvm::isa<FloatType>(elem) ? Attribute(FloatAttr::get(elem, 0.0))
+                                                : Attribute(IntegerAttr::get(elem, 0));
+    return ConstantOp::create(b, loc, t, DenseElementsAttr::get(t, zero));
+  }
+  Value i64Scalar(int64_t v) {
+    return constant(Tensor::fromVector(ElementType::Int64, {}, std::vector<int64_t>{v}));
+  }
+
   /// A rank-0 constant of float type `elem`.
   Value scalar(Type elem, double v) {
     auto t = RankedTensorType::get({}, elem);

@@ -10,10 +10,6 @@
 namespace kiln {
 namespace {
 
-Value reshape(Importer &im, Value v, llvm::ArrayRef<int64_t> shape) {
-  return im.make("Reshape", {v, im.i64Constant(shape)});
-}
-
 /// (x - mean) / sqrt(var + eps) * scale + bias over `groups` channel groups;
 /// `scale` and `bias` hold one value per channel.
 Value groupNormalize(Importer &im, Value x, Value scale, Value bias, int64_t groups,
@@ -29,17 +25,17 @@ Value groupNormalize(Importer &im, Value x, Value scale, Value bias, int64_t gro
             std::to_string(groups));
   Type elem = t.getElementType();
   Type work = stashF32 && elem.getIntOrFloatBitWidth() < 32 ? im.b.getF32Type() : elem;
-  Value g = reshape(im, im.castTo(x, work), {n, groups, -1});
+  Value g = im.reshape(im.castTo(x, work), {n, groups, -1});
   auto axes = im.i64Constant({2});
   Value mean = im.make("ReduceMean", {g, axes}, {im.intAttr("keepdims", 1)});
   Value d = im.make("Sub", {g, mean});
   Value var = im.make("ReduceMean", {im.make("Mul", {d, d}), axes}, {im.intAttr("keepdims", 1)});
   Value normed = im.make("Div", {d, im.make("Sqrt", {im.make("Add", {var, im.scalar(work, epsilon)})})});
-  normed = im.castTo(reshape(im, normed, t.getShape()), elem);
+  normed = im.castTo(im.reshape(normed, t.getShape()), elem);
   llvm::SmallVector<int64_t> perChannel(t.getRank() - 1, 1);
   perChannel[0] = c;
-  Value y = im.make("Mul", {normed, reshape(im, im.castTo(scale, elem), perChannel)});
-  return im.make("Add", {y, reshape(im, im.castTo(bias, elem), perChannel)});
+  Value y = im.make("Mul", {normed, im.reshape(im.castTo(scale, elem), perChannel)});
+  return im.make("Add", {y, im.reshape(im.castTo(bias, elem), perChannel)});
 }
 
 double epsilonAttr(Importer &im) {
@@ -69,8 +65,8 @@ void buildGroupNormalization(Importer &im, const onnx::NodeProto &n) {
   if (im.opset < 21 && groups > 0 && c % groups == 0) {
     // Opset 18 scales and shifts per group: repeat each value C/G times.
     auto perChannel = [&](Value v) {
-      Value e = im.make("Expand", {reshape(im, v, {groups, 1}), im.i64Constant({groups, c / groups})});
-      return reshape(im, e, {c});
+      Value e = im.make("Expand", {im.reshape(v, {groups, 1}), im.i64Constant({groups, c / groups})});
+      return im.reshape(e, {c});
     };
     scale = perChannel(scale);
     bias = perChannel(bias);

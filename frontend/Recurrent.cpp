@@ -27,14 +27,8 @@ struct Recurrence {
   double clip = 0;
 
   Value make(StringRef op, ValueRange v, llvm::ArrayRef<NamedAttribute> a = {}) { return im.make(op, v, a); }
-  Value reshape(Value v, llvm::ArrayRef<int64_t> s) { return make("Reshape", {v, im.i64Constant(s)}); }
-  Value transpose(Value v, llvm::ArrayRef<int64_t> perm) {
-    return make("Transpose", {v}, {NamedAttribute(im.b.getStringAttr("perm"), im.b.getI64ArrayAttr(perm))});
-  }
-  Value at(Value v, int64_t i) {
-    Value idx = im.constant(Tensor::fromVector(ElementType::Int64, {}, std::vector<int64_t>{i}));
-    return make("Gather", {v, idx}, {im.intAttr("axis", 0)});
-  }
+  Value transpose(Value v, llvm::ArrayRef<int64_t> perm) { return im.transpose(v, perm); }
+  Value at(Value v, int64_t i) { return make("Gather", {v, im.i64Scalar(i)}, {im.intAttr("axis", 0)}); }
   /// Gate `g` (hidden-wide) of the last axis.
   Value gate(Value v, int64_t g) {
     int64_t rank = llvm::cast<RankedTensorType>(v.getType()).getRank();
@@ -218,10 +212,7 @@ struct Recurrence {
       }
   }
 
-  Value zeros() {
-    auto t = RankedTensorType::get({batch, hidden}, elem);
-    return ConstantOp::create(im.b, im.loc, t, DenseElementsAttr::get(t, FloatAttr::get(elem, 0.0)));
-  }
+  Value zeros() { return im.zeros({batch, hidden}, elem); }
 };
 
 } // namespace

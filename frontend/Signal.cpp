@@ -86,11 +86,6 @@ void buildMelWeightMatrix(Importer &im, const onnx::NodeProto &n) {
   im.values[n.output(0)] = table(im, {spectrum, bins}, w, outputType(im, "output_datatype", 1));
 }
 
-Value transpose(Importer &im, Value v, llvm::ArrayRef<int64_t> perm) {
-  return im.make("Transpose", {v},
-                 {NamedAttribute(im.b.getStringAttr("perm"), im.b.getI64ArrayAttr(perm))});
-}
-
 Value lastSlice(Importer &im, Value v, int64_t start, int64_t end, int64_t axis) {
   return im.make("Slice", {v, im.i64Constant({start}), im.i64Constant({end}),
                            im.i64Constant({axis}), im.none()});
@@ -120,7 +115,7 @@ Value dft(Importer &im, Value x, int64_t axis, int64_t length, bool inverse, boo
   auto part = [&](int64_t i) {
     Value p = lastSlice(im, x, i, i + 1, rank - 1);
     p = im.make("Squeeze", {p, im.i64Constant({rank - 1})});
-    p = transpose(im, p, perm);
+    p = im.transpose(p, perm);
     return used < n ? lastSlice(im, p, 0, used, rank - 2) : p;
   };
   Value re = part(0), imag = c == 2 ? part(1) : Value();
@@ -150,7 +145,7 @@ Value dft(Importer &im, Value x, int64_t axis, int64_t length, bool inverse, boo
   for (int64_t d = 0; d < rank - 1; ++d)
     inversePerm[perm[d]] = d;
   auto back = [&](Value v) {
-    return im.make("Unsqueeze", {transpose(im, v, inversePerm), im.i64Constant({rank - 1})});
+    return im.make("Unsqueeze", {im.transpose(v, inversePerm), im.i64Constant({rank - 1})});
   };
   if (realOutput)
     return im.castTo(back(outRe), resultElem);
