@@ -51,7 +51,7 @@ std::set<std::string> shapeDefiningInputs(const onnx::GraphProto &graph) {
       {"SplitToSequence", {1}}, {"CumSum", {1}}, {"CumProd", {1}},
       {"Resize", {1, 2, 3}}, {"Upsample", {1}}, {"HannWindow", {0}}, {"HammingWindow", {0}},
       {"BlackmanWindow", {0}}, {"MelWeightMatrix", {0, 1, 2, 3, 4}}, {"DFT", {1, 2}},
-      {"STFT", {1, 3}}, {"CenterCropPad", {1}}, {"TopK", {1}}, {"AffineGrid", {1}}, {"Loop", {0, 1}}, {"If", {0}},
+      {"STFT", {1, 3}}, {"CenterCropPad", {1}}, {"TopK", {1}}, {"AffineGrid", {1}}, {"Loop", {0, 1}},
       {"Col2Im", {1, 2}}, {"MaxUnpool", {2}}, {"RNN", {4}}, {"GRU", {4}}, {"LSTM", {4}},
       {"ReduceMean", {1}}, {"ReduceMax", {1}},  {"ReduceMin", {1}}, {"ConstantOfShape", {0}},
   };
