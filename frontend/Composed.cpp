@@ -137,6 +137,7 @@ void buildOneHot(Importer &im, const onnx::NodeProto &n) {
   int64_t depth = int64_t(*depthValue);
   if (depth <= 0)
     im.fail("depth must be positive");
+  im.checkGenerated(double(depth), "depth");
   int64_t rank = t.getRank() + 1;
   const auto *a = im.attr("axis");
   auto axis = normalizeAxis(a ? a->i() : -1, rank);
@@ -448,6 +449,10 @@ void buildAffineGrid(Importer &im, const onnx::NodeProto &n) {
       return len == 1 ? 0.0 : -1.0 + 2.0 * double(i) / double(len - 1);
     return (2.0 * double(i) + 1.0) / double(len) - 1.0;
   };
+  double count = double(dims + 1);
+  for (int64_t d : spatial)
+    count *= double(d);
+  im.checkGenerated(count, "the base grid");
   int64_t points = 1;
   for (int64_t d : spatial)
     points *= d;
@@ -524,6 +529,7 @@ void buildCol2Im(Importer &im, const onnx::NodeProto &n) {
   int64_t batch = xt.getDimSize(0), channels = xt.getDimSize(1) / blockSize;
   if (xt.getDimSize(1) % blockSize || xt.getDimSize(2) != count)
     im.fail("input's dims do not match image_shape and block_shape");
+  im.checkGenerated(double(blockSize) * double(count), "the column targets");
   // Target of (kernel offset k, block l) in the flattened image.
   std::vector<int64_t> target;
   for (int64_t k = 0; k < blockSize; ++k)

@@ -608,6 +608,7 @@ Value maxPoolIndices(Importer &im, const onnx::NodeProto &n, Value x, Value pool
   int64_t inCount = 1, outCount = 1, window = 1;
   for (int64_t d = 0; d < spatial; ++d)
     inCount *= in[d], outCount *= out[d], window *= kernel[d];
+  im.checkGenerated(double(outCount) * double(window) + double(inCount), "the pooling windows");
   std::vector<int64_t> taps, flatOf;
   for (int64_t o = 0; o < outCount; ++o)
     for (int64_t k = 0; k < window; ++k) {

@@ -329,10 +329,23 @@ public:
   /// A constant filled with zeros (possibly with no elements).
   Value zeros(llvm::ArrayRef<int64_t> shape, Type elem) {
     auto t = RankedTensorType::get(shape, elem);
+    checkSize(t);
     Attribute zero = llvm::isa<FloatType>(elem) ? Attribute(FloatAttr::get(elem, 0.0))
                                                 : Attribute(IntegerAttr::get(elem, 0));
     return ConstantOp::create(b, loc, t, DenseElementsAttr::get(t, zero));
   }
+  /// Tables a builder computes while importing (tap indices, weights,
+  /// iotas) stay below this many entries, whatever sizes a model asks for.
+  static constexpr int64_t kMaxGeneratedElements = int64_t(1) << 26;
+
+  /// Fails unless a table of `count` (possibly a product that overflowed
+  /// to a negative number) entries fits the limit.
+  void checkGenerated(double count, const std::string &what) const {
+    if (!(count >= 0 && count <= double(kMaxGeneratedElements)))
+      fail(what + " would need " + std::to_string(int64_t(count)) + " entries computed while " +
+           "compiling (limit " + std::to_string(kMaxGeneratedElements) + ")");
+  }
+
   Value i64Scalar(int64_t v) {
     return constant(Tensor::fromVector(ElementType::Int64, {}, std::vector<int64_t>{v}));
   }

@@ -248,6 +248,7 @@ void resize(Importer &im, const onnx::NodeProto &n, Value x, const ResizeAttrs &
       continue;
     if (outSize[ax] <= 0)
       im.fail("the output would have no elements along axis " + std::to_string(ax));
+    im.checkGenerated(double(outSize[ax]) * 4 / std::min(1.0, scale[ax]), "the resize taps");
     AxisTaps t = axisTaps(a, xt.getDimSize(ax), outSize[ax], scale[ax], start, end);
     y = resizeAxis(im, y, ax, t, a.extrapolation);
   }

@@ -139,6 +139,8 @@ void buildSplitToSequence(Importer &im, const onnx::NodeProto &n) {
                 std::to_string(dim));
     }
   }
+  if (sizes.size() > 4096)
+    im.fail("a sequence of " + std::to_string(sizes.size()) + " tensors is more than 4096");
   std::vector<Value> seq;
   int64_t off = 0;
   for (int64_t size : sizes) {

@@ -119,6 +119,7 @@ Value dft(Importer &im, Value x, int64_t axis, int64_t length, bool inverse, boo
     return used < n ? lastSlice(im, p, 0, used, rank - 2) : p;
   };
   Value re = part(0), imag = c == 2 ? part(1) : Value();
+  im.checkGenerated(double(used) * double(outLen), "the DFT tables");
   // cos/sin tables: rows are input samples, columns output bins.
   std::vector<double> cosT(used * outLen), sinT(used * outLen);
   for (int64_t s = 0; s < used; ++s)
@@ -200,6 +201,7 @@ void buildSTFT(Importer &im, const onnx::NodeProto &n) {
   if (step <= 0 || frameLength <= 0 || frameLength > length)
     im.fail("frame_step and frame_length must be positive, the frame no longer than the signal");
   int64_t frames = (length - frameLength) / step + 1;
+  im.checkGenerated(double(frames) * double(frameLength), "the STFT frame indices");
   std::vector<int64_t> idx;
   for (int64_t f = 0; f < frames; ++f)
     for (int64_t s = 0; s < frameLength; ++s)

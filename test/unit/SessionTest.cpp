@@ -203,3 +203,15 @@ TEST(Session, HugeTensorsAreRefused) {
   expectError([&] { Session(bytes.data(), bytes.size(), {}, "bomb"); },
               "node 'huge' (ConstantOfShape): a tensor of shape [100000,100000,1000] exceeds Kiln's 8 GiB limit");
 }
+
+TEST(Session, TablesComputedWhileCompilingAreBounded) {
+  // A OneHot depth of 1e12 (999999995904 as a float) would need an iota that
+  // long: refused, not allocated.
+  ModelBuilder m(11);
+  m.input("i", onnx::TensorProto::INT64, {2}).output("y", onnx::TensorProto::FLOAT);
+  m.initializer("depth", {}, {1e12f}).initializer("values", {2}, {0.0f, 1.0f});
+  m.node("OneHot", {"i", "depth", "values"}, {"y"}, "onehot");
+  std::string bytes = m.bytes();
+  expectError([&] { Session s(bytes.data(), bytes.size()); },
+              "node 'onehot' (OneHot): depth would need 999999995904 entries computed while compiling");
+}
