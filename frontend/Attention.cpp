@@ -232,7 +232,6 @@ void buildLinearAttention(Importer &im, const onnx::NodeProto &n) {
     if (!llvm::is_contained({"chunk_size", "kv_num_heads", "q_num_heads", "scale", "update_rule"},
                             a.name()))
       im.fail("attribute '" + a.name() + "' is not supported");
-  constexpr int64_t kMaxTokens = 512;
   Value q = im.input(0), k = im.input(1), v = im.input(2), past = im.input(3),
         decay = im.input(4), beta = im.input(5);
   auto qt = im.staticType(q, "query");
@@ -250,9 +249,7 @@ void buildLinearAttention(Importer &im, const onnx::NodeProto &n) {
   if (delta && llvm::isa<NoneType>(beta.getType()))
     im.fail("update_rule '" + rule + "' needs beta");
   int64_t batch = qt.getDimSize(0), tokens = qt.getDimSize(1);
-  if (tokens > kMaxTokens)
-    im.fail(std::to_string(tokens) + " tokens exceed the unrolled recurrence's limit of " +
-            std::to_string(kMaxTokens));
+  im.reserveUnrolledSteps(tokens, "a recurrence");
   Type f32 = im.b.getF32Type(), elem = qt.getElementType();
   // (B, T, H*D) -> (T, B, H, D) in f32, so token t is Gather(t, axis 0).
   auto perToken = [&](Value x, int64_t heads) {

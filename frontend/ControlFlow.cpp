@@ -7,7 +7,7 @@
 //    needs the branches' outputs to have one static type.
 //  - Loop with a trip count known when compiling and a condition that stays
 //    true (or folds), and Scan over static sequence lengths, are unrolled,
-//    up to kMaxUnroll iterations.
+//    within the importer's unrolling limits (reserveUnrolledSteps).
 // Loops whose iteration count depends on values computed at run time are
 // refused with a clear error.
 //
@@ -16,8 +16,6 @@
 
 namespace kiln {
 namespace {
-
-constexpr int64_t kMaxUnroll = 512;
 
 const onnx::GraphProto &graphAttr(Importer &im, const char *name) {
   const auto *a = im.attr(name);
@@ -92,9 +90,7 @@ void buildLoop(Importer &im, const onnx::NodeProto &n) {
   }
   if (!trips)
     im.fail("a loop without a trip count is not supported (loops are unrolled)");
-  if (*trips > kMaxUnroll)
-    im.fail("a loop of " + std::to_string(*trips) + " iterations exceeds the unrolling limit of " +
-            std::to_string(kMaxUnroll));
+  im.reserveUnrolledSteps(*trips, "a loop");
   std::vector<Value> carried;
   for (int i = 2; i < n.input_size(); ++i)
     carried.push_back(im.input(i));
@@ -165,9 +161,7 @@ void buildScan(Importer &im, const onnx::NodeProto &n) {
   }
   if (length < 0)
     im.fail("Scan needs at least one scan input");
-  if (length > kMaxUnroll)
-    im.fail("a scan of " + std::to_string(length) + " steps exceeds the unrolling limit of " +
-            std::to_string(kMaxUnroll));
+  im.reserveUnrolledSteps(length, "a scan");
   std::vector<std::vector<Value>> outs(numScanOut);
   for (int64_t step = 0; step < length; ++step) {
     std::vector<Value> in(states);

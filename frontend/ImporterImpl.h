@@ -346,6 +346,21 @@ public:
            "compiling (limit " + std::to_string(kMaxGeneratedElements) + ")");
   }
 
+  /// Recurrences and loops are unrolled while importing: at most
+  /// kMaxUnrollSteps steps per node and kMaxUnrollTotal in a model, so a
+  /// model cannot make compilation run away.
+  static constexpr int64_t kMaxUnrollSteps = 512, kMaxUnrollTotal = 8192;
+  int64_t unrolledSteps = 0;
+
+  void reserveUnrolledSteps(int64_t steps, const std::string &what) {
+    if (steps > kMaxUnrollSteps)
+      fail(what + " of " + std::to_string(steps) + " steps exceeds the unrolling limit of " +
+           std::to_string(kMaxUnrollSteps));
+    unrolledSteps += std::max<int64_t>(steps, 0);
+    if (unrolledSteps > kMaxUnrollTotal)
+      fail("the model unrolls more than " + std::to_string(kMaxUnrollTotal) + " steps in all");
+  }
+
   Value i64Scalar(int64_t v) {
     return constant(Tensor::fromVector(ElementType::Int64, {}, std::vector<int64_t>{v}));
   }

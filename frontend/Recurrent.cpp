@@ -3,16 +3,14 @@
 // The input projections of all steps are one MatMul; the recurrence is
 // unrolled over the (static) sequence length, each step a MatMul with the
 // recurrent weights and the gate arithmetic of the ONNX definitions
-// (gate orders: GRU z, r, h; LSTM i, o, f, c). Steps are limited to
-// kMaxSteps.
+// (gate orders: GRU z, r, h; LSTM i, o, f, c), within the importer's
+// unrolling limits.
 //
 //===----------------------------------------------------------------------===//
 #include "frontend/ImporterImpl.h"
 
 namespace kiln {
 namespace {
-
-constexpr int64_t kMaxSteps = 512;
 
 enum class Cell { RNN, GRU, LSTM };
 
@@ -100,9 +98,8 @@ struct Recurrence {
     dirs = direction == "bidirectional" ? 2 : 1;
     if (wt.getDimSize(0) != dirs)
       im.fail("W's first dimension must be the number of directions");
-    if (seq > kMaxSteps)
-      im.fail(std::to_string(seq) + " steps exceed the unrolled recurrence's limit of " +
-              std::to_string(kMaxSteps));
+    for (int64_t d = 0; d < dirs; ++d)
+      im.reserveUnrolledSteps(seq, "a recurrence");
     if (!llvm::isa<NoneType>(lens.getType())) {
       auto l = getConstantInts(lens);
       if (!l || llvm::any_of(*l, [&](int64_t v) { return v != seq; }))
