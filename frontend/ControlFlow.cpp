@@ -120,9 +120,70 @@ void buildLoop(Importer &im, const onnx::NodeProto &n) {
       im.values[n.output(i)] = results[i];
 }
 
+/// Scan-8: batched (axis 0) states and scan inputs (sequence axis 1), each
+/// batch element scanned on its own; sequence_lens must cover the sequence.
+void buildScan8(Importer &im, const onnx::NodeProto &n) {
+  const onnx::GraphProto &body = graphAttr(im, "body");
+  const auto *ns = im.attr("num_scan_inputs");
+  if (!ns)
+    im.fail("attribute 'num_scan_inputs' is required");
+  int64_t numScanIn = ns->i(), numState = n.input_size() - 1 - numScanIn;
+  if (numState < 0 || numScanIn < 1)
+    im.fail("num_scan_inputs does not fit the inputs");
+  std::vector<int64_t> dirs(numScanIn, 0);
+  if (const auto *d = im.attr("directions"))
+    dirs.assign(d->ints().begin(), d->ints().end());
+  if ((int64_t)dirs.size() != numScanIn)
+    im.fail("attribute 'directions' has the wrong length");
+  auto first = llvm::dyn_cast<RankedTensorType>(im.input(1 + numState).getType());
+  if (!first || !first.hasStaticShape() || first.getRank() < 2)
+    im.fail("scan inputs need static (batch, sequence, ...) shapes");
+  int64_t batch = first.getDimSize(0), length = first.getDimSize(1);
+  if (!llvm::isa<NoneType>(im.input(0).getType())) {
+    auto lens = getConstantInts(im.input(0));
+    if (!lens || llvm::any_of(*lens, [&](int64_t l) { return l != length; }))
+      im.fail("sequence_lens shorter than the sequence are not supported");
+  }
+  auto at = [&](Value v, int64_t i) {
+    return im.make("Gather", {v, im.i64Scalar(i)}, {im.intAttr("axis", 0)});
+  };
+  int64_t numScanOut = body.output_size() - numState;
+  std::vector<std::vector<Value>> finals(numState), scans(numScanOut);
+  for (int64_t b = 0; b < batch; ++b) {
+    im.reserveUnrolledSteps(length, "a scan");
+    std::vector<Value> states;
+    for (int64_t i = 0; i < numState; ++i)
+      states.push_back(at(im.input(1 + i), b));
+    std::vector<std::vector<Value>> steps(numScanOut);
+    for (int64_t t = 0; t < length; ++t) {
+      std::vector<Value> in(states);
+      for (int64_t j = 0; j < numScanIn; ++j)
+        in.push_back(at(at(im.input(1 + numState + j), b), dirs[j] ? length - 1 - t : t));
+      std::vector<Value> out = im.importSubgraph(body, in);
+      states.assign(out.begin(), out.begin() + numState);
+      for (int64_t s = 0; s < numScanOut; ++s)
+        steps[s].push_back(out[numState + s]);
+    }
+    for (int64_t i = 0; i < numState; ++i)
+      finals[i].push_back(states[i]);
+    for (int64_t s = 0; s < numScanOut; ++s)
+      scans[s].push_back(stack(im, steps[s], 0));
+  }
+  std::vector<Value> results;
+  for (auto &f : finals)
+    results.push_back(stack(im, f, 0));
+  for (auto &s : scans)
+    results.push_back(stack(im, s, 0));
+  for (int i = 0; i < n.output_size() && i < (int)results.size(); ++i)
+    if (!n.output(i).empty())
+      im.values[n.output(i)] = results[i];
+}
+
 void buildScan(Importer &im, const onnx::NodeProto &n) {
-  if (im.opset < 9)
-    im.fail("Scan before opset 9 (batched, with sequence_lens) is not supported");
+  if (im.opset < 9) {
+    buildScan8(im, n);
+    return;
+  }
   const onnx::GraphProto &body = graphAttr(im, "body");
   const auto *ns = im.attr("num_scan_inputs");
   if (!ns)
