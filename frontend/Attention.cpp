@@ -156,17 +156,9 @@ void buildAttention(Importer &im, const onnx::NodeProto &n) {
   int64_t mode = intAttr(im, "qk_matmul_output_mode", 0);
   if (mode < 0 || mode > 3)
     im.fail("qk_matmul_output_mode must be 0, 1, 2 or 3");
-  Value outputs[] = {y, k, v, qkOutputs[mode]};
-  for (int i = 0; i < n.output_size() && i < 4; ++i)
-    if (!n.output(i).empty())
-      im.values[n.output(i)] = outputs[i];
   if (n.output_size() > 4)
     im.fail("has more than 4 outputs");
-}
-
-Value slice(Importer &im, Value v, int64_t axis, int64_t start, int64_t end, int64_t step = 1) {
-  return im.make("Slice", {v, im.i64Constant({start}), im.i64Constant({end}),
-                           im.i64Constant({axis}), im.i64Constant({step})});
+  im.bindResults({y, k, v, qkOutputs[mode]});
 }
 
 /// RotaryEmbedding: on (B, S, heads, D), the first rotary_embedding_dim
@@ -196,7 +188,7 @@ void buildRotaryEmbedding(Importer &im, const onnx::NodeProto &n) {
     rd = headSize;
   if (rd < 0 || rd > headSize || rd % 2)
     im.fail("rotary_embedding_dim must be even and at most the head size");
-  Value rotated = rd == headSize ? h : slice(im, h, 3, 0, rd);
+  Value rotated = rd == headSize ? h : im.slice(h, 3, 0, rd);
   auto angles = [&](Value cache) {
     if (!llvm::isa<NoneType>(positions.getType()))
       cache = im.make("Gather", {cache, positions}, {im.intAttr("axis", 0)});
@@ -204,8 +196,8 @@ void buildRotaryEmbedding(Importer &im, const onnx::NodeProto &n) {
   };
   Value c = angles(cosCache), s = angles(sinCache);
   bool interleaved = intAttr(im, "interleaved", 0) != 0;
-  Value x1 = interleaved ? slice(im, rotated, 3, 0, rd, 2) : slice(im, rotated, 3, 0, rd / 2);
-  Value x2 = interleaved ? slice(im, rotated, 3, 1, rd, 2) : slice(im, rotated, 3, rd / 2, rd);
+  Value x1 = interleaved ? im.slice(rotated, 3, 0, rd, 2) : im.slice(rotated, 3, 0, rd / 2);
+  Value x2 = interleaved ? im.slice(rotated, 3, 1, rd, 2) : im.slice(rotated, 3, rd / 2, rd);
   Value real = im.make("Sub", {im.make("Mul", {c, x1}), im.make("Mul", {s, x2})});
   Value imag = im.make("Add", {im.make("Mul", {s, x1}), im.make("Mul", {c, x2})});
   auto axis = [&](int64_t a) { return im.intAttr("axis", a); };
@@ -219,7 +211,7 @@ void buildRotaryEmbedding(Importer &im, const onnx::NodeProto &n) {
     out = im.make("Concat", {real, imag}, {axis(3)});
   }
   if (rd < headSize)
-    out = im.make("Concat", {out, slice(im, h, 3, rd, headSize)}, {axis(3)});
+    out = im.make("Concat", {out, im.slice(h, 3, rd, headSize)}, {axis(3)});
   im.values[n.output(0)] = rank == 4 ? im.transpose(out, {0, 2, 1, 3}) : im.reshape(out, xt.getShape());
 }
 

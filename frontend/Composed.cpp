@@ -25,21 +25,6 @@ void rejectAttributesBut(Importer &im, const onnx::NodeProto &n,
       im.fail("attribute '" + a.name() + "' is not supported");
 }
 
-/// One value of a constant scalar (or one-element) operand, any numeric type.
-std::optional<double> constantScalar(Value v) {
-  auto cst = v.getDefiningOp<ConstantOp>();
-  if (!cst)
-    return std::nullopt;
-  auto dense = llvm::dyn_cast<DenseElementsAttr>(cst.getValue());
-  if (!dense || dense.getNumElements() != 1)
-    return std::nullopt;
-  if (llvm::isa<FloatType>(dense.getElementType()))
-    return (*dense.getValues<APFloat>().begin()).convertToDouble();
-  APInt x = *dense.getValues<APInt>().begin();
-  return dense.getElementType().isUnsignedInteger() ? double(x.getZExtValue())
-                                                    : double(x.getSExtValue());
-}
-
 /// x * sigmoid(alpha * x)
 Value swish(Importer &im, Value x, double alpha) {
   Type elem = llvm::cast<TensorType>(x.getType()).getElementType();
@@ -301,8 +286,7 @@ void buildCausalConvWithState(Importer &im, const onnx::NodeProto &n) {
   if (n.output_size() > 1 && !n.output(1).empty()) {
     int64_t total = llvm::cast<RankedTensorType>(padded.getType()).getDimSize(2);
     im.values[n.output(1)] =
-        k > 1 ? im.make("Slice", {padded, im.i64Constant({total - (k - 1)}), im.i64Constant({total}),
-                                  im.i64Constant({2}), im.none()})
+        k > 1 ? im.slice(padded, 2, total - (k - 1), total)
               : im.zeros({batch, channels, 0}, elem);
   }
 }
@@ -555,8 +539,7 @@ void buildCol2Im(Importer &im, const onnx::NodeProto &n) {
   Value summed = im.make("ScatterElements", {canvas, idx, cols},
                          {im.intAttr("axis", 2),
                           NamedAttribute(im.b.getStringAttr("reduction"), im.b.getStringAttr("add"))});
-  summed = im.make("Slice", {summed, im.i64Constant({0}), im.i64Constant({imageSize}),
-                             im.i64Constant({2}), im.none()});
+  summed = im.slice(summed, 2, 0, imageSize);
   llvm::SmallVector<int64_t> out{batch, channels};
   out.append(image->begin(), image->end());
   im.values[n.output(0)] = im.reshape(summed, out);
@@ -650,7 +633,7 @@ void buildDet(Importer &im, const onnx::NodeProto &n) {
     iota.push_back(i);
   Value rows = im.reshape(im.i64Constant(iota), {1, size, 1});
   auto column = [&](Value m, int64_t k) { // (batch, n, 1)
-    return im.make("Slice", {m, im.i64Constant({k}), im.i64Constant({k + 1}), im.i64Constant({2}), im.none()});
+    return im.slice(m, 2, k, k + 1);
   };
   auto row = [&](Value m, Value r) { // row r (batch,1,1) of m -> (batch, 1, n)
     Value idx = im.make("Expand", {r, im.i64Constant({batch, 1, size})});
@@ -670,8 +653,7 @@ void buildDet(Importer &im, const onnx::NodeProto &n) {
     sign = im.make("Where", {swapped, im.make("Neg", {sign}), sign});
     // Eliminate below the pivot.
     Value pivotRow = rowP; // now row k
-    Value pivot = im.make("Slice", {pivotRow, im.i64Constant({k}), im.i64Constant({k + 1}),
-                                    im.i64Constant({2}), im.none()}); // (batch,1,1)
+    Value pivot = im.slice(pivotRow, 2, k, k + 1); // (batch,1,1)
     pivots = im.make("Mul", {pivots, im.reshape(pivot, {batch})});
     if (k + 1 < size) {
       Value factor = im.make("Div", {column(a, k), pivot});
@@ -717,8 +699,7 @@ void buildDeformConv(Importer &im, const onnx::NodeProto &n) {
   };
   Value rowsH = cst(baseH, {1, oh, 1}), colsW = cst(baseW, {1, 1, ow});
   auto channel = [&](Value v, int64_t c) { // (N, oh, ow)
-    Value s = im.make("Slice", {v, im.i64Constant({c}), im.i64Constant({c + 1}), im.i64Constant({1}), im.none()});
-    return im.make("Squeeze", {s, im.i64Constant({1})});
+    return im.make("Squeeze", {im.slice(v, 1, c, c + 1), im.i64Constant({1})});
   };
   auto normalized = [&](Value pos, int64_t size) { // pixel -> [-1, 1] (align_corners)
     return im.make("Sub", {im.make("Mul", {pos, im.scalar(elem, 2.0 / double(size - 1))}),
@@ -737,9 +718,7 @@ void buildDeformConv(Importer &im, const onnx::NodeProto &n) {
       Value grid = im.make("Concat", {im.make("Unsqueeze", {normalized(px, width), last}),
                                       im.make("Unsqueeze", {normalized(py, height), last})},
                            {im.intAttr("axis", 3)});
-      Value xg = im.make("Slice", {x, im.i64Constant({g * perOffsetGroup}),
-                                   im.i64Constant({(g + 1) * perOffsetGroup}), im.i64Constant({1}),
-                                   im.none()});
+      Value xg = im.slice(x, 1, g * perOffsetGroup, (g + 1) * perOffsetGroup);
       Value sampled = im.make("GridSample", {xg, grid}, {im.intAttr("align_corners", 1)});
       if (!llvm::isa<NoneType>(mask.getType()))
         sampled = im.make("Mul", {sampled, im.make("Unsqueeze", {channel(mask, g * taps + k), im.i64Constant({1})})});

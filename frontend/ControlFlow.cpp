@@ -25,7 +25,7 @@ const onnx::GraphProto &graphAttr(Importer &im, const char *name) {
 }
 
 /// The value of a constant boolean or integer scalar, if it is one.
-std::optional<int64_t> constantScalar(Value v) {
+std::optional<int64_t> constantInt(Value v) {
   auto ints = getConstantInts(v);
   if (!ints || ints->size() != 1)
     return std::nullopt;
@@ -40,7 +40,7 @@ void buildIf(Importer &im, const onnx::NodeProto &n) {
   const onnx::GraphProto &thenG = graphAttr(im, "then_branch"), &elseG = graphAttr(im, "else_branch");
   Value cond = im.input(0);
   std::vector<Value> outs;
-  if (auto c = constantScalar(cond)) {
+  if (auto c = constantInt(cond)) {
     outs = im.importSubgraph(*c ? thenG : elseG, {});
   } else {
     std::vector<Value> t = im.importSubgraph(thenG, {}), e = im.importSubgraph(elseG, {});
@@ -57,9 +57,7 @@ void buildIf(Importer &im, const onnx::NodeProto &n) {
   }
   if ((int)outs.size() < n.output_size())
     im.fail("the branch has fewer outputs than the node");
-  for (int i = 0; i < n.output_size(); ++i)
-    if (!n.output(i).empty())
-      im.values[n.output(i)] = outs[i];
+  im.bindResults(outs);
 }
 
 /// Stacks per-iteration values along a new axis.
@@ -77,13 +75,13 @@ void buildLoop(Importer &im, const onnx::NodeProto &n) {
   Value tripV = im.input(0), condV = im.input(1);
   std::optional<int64_t> trips;
   if (!llvm::isa<NoneType>(tripV.getType())) {
-    trips = constantScalar(tripV);
+    trips = constantInt(tripV);
     if (!trips)
       im.fail("a trip count computed at run time is not supported (loops are unrolled)");
   }
   bool cond = true;
   if (!llvm::isa<NoneType>(condV.getType())) {
-    auto c = constantScalar(condV);
+    auto c = constantInt(condV);
     if (!c)
       im.fail("a loop condition computed at run time is not supported (loops are unrolled)");
     cond = *c != 0;
@@ -104,7 +102,7 @@ void buildLoop(Importer &im, const onnx::NodeProto &n) {
                           im.constant(Tensor::fromVector(ElementType::Bool, {}, std::vector<uint8_t>{1}))};
     in.insert(in.end(), carried.begin(), carried.end());
     std::vector<Value> out = im.importSubgraph(body, in);
-    auto c = constantScalar(out[0]);
+    auto c = constantInt(out[0]);
     if (!c)
       im.fail("a loop condition computed at run time is not supported (loops are unrolled)");
     cond = *c != 0;
@@ -115,9 +113,7 @@ void buildLoop(Importer &im, const onnx::NodeProto &n) {
   std::vector<Value> results(carried);
   for (int s = 0; s < numScan; ++s)
     results.push_back(stack(im, scans[s], 0));
-  for (int i = 0; i < n.output_size() && i < (int)results.size(); ++i)
-    if (!n.output(i).empty())
-      im.values[n.output(i)] = results[i];
+  im.bindResults(results);
 }
 
 /// Scan-8: batched (axis 0) states and scan inputs (sequence axis 1), each
@@ -174,9 +170,7 @@ void buildScan8(Importer &im, const onnx::NodeProto &n) {
     results.push_back(stack(im, f, 0));
   for (auto &s : scans)
     results.push_back(stack(im, s, 0));
-  for (int i = 0; i < n.output_size() && i < (int)results.size(); ++i)
-    if (!n.output(i).empty())
-      im.values[n.output(i)] = results[i];
+  im.bindResults(results);
 }
 
 void buildScan(Importer &im, const onnx::NodeProto &n) {
@@ -246,9 +240,7 @@ void buildScan(Importer &im, const onnx::NodeProto &n) {
       im.fail("scan_output_axes holds an axis out of range");
     results.push_back(stack(im, outs[s], *axis));
   }
-  for (int i = 0; i < n.output_size() && i < (int)results.size(); ++i)
-    if (!n.output(i).empty())
-      im.values[n.output(i)] = results[i];
+  im.bindResults(results);
 }
 
 } // namespace

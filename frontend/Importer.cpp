@@ -139,6 +139,20 @@ void alignLegacyBroadcast(Importer &im, std::vector<Value> &ops) {
   ops[1] = im.make("Reshape", {ops[1], im.i64Constant(shape)});
 }
 
+std::optional<double> constantScalar(Value v) {
+  auto cst = v.getDefiningOp<ConstantOp>();
+  if (!cst)
+    return std::nullopt;
+  auto dense = llvm::dyn_cast<DenseElementsAttr>(cst.getValue());
+  if (!dense || dense.getNumElements() != 1)
+    return std::nullopt;
+  if (llvm::isa<FloatType>(dense.getElementType()))
+    return (*dense.getValues<APFloat>().begin()).convertToDouble();
+  APInt x = *dense.getValues<APInt>().begin();
+  return dense.getElementType().isUnsignedInteger() ? double(x.getZExtValue())
+                                                    : double(x.getSExtValue());
+}
+
 NodeBuilder generic(std::string opName, int numOperands, std::set<std::string> legacy) {
   return [=](Importer &im, const onnx::NodeProto &) {
     if (numOperands >= 0 && im.node->input_size() > numOperands)
@@ -319,11 +333,8 @@ void buildBatchNorm(Importer &im, const onnx::NodeProto &n) {
 void buildDropout(Importer &im, const onnx::NodeProto &n) {
   if (n.input_size() > 2 && !n.input(2).empty()) {
     auto training = getConstantInts(im.input(2));
-    bool zeroRatio = false;
-    if (n.input_size() > 1 && !n.input(1).empty())
-      if (auto cst = im.input(1).getDefiningOp<ConstantOp>())
-        if (auto dense = llvm::dyn_cast<DenseFPElementsAttr>(cst.getValue()))
-          zeroRatio = dense.getNumElements() == 1 && (*dense.getValues<APFloat>().begin()).isZero();
+    auto ratio = constantScalar(im.input(1));
+    bool zeroRatio = ratio && *ratio == 0;
     if (!training || training->size() != 1 || ((*training)[0] != 0 && !zeroRatio))
       im.fail("training_mode with a nonzero ratio is not supported (random masks)");
   }

@@ -297,6 +297,18 @@ public:
     return NamedAttribute(b.getStringAttr(name), IntegerAttr::get(b.getIntegerType(64, true), v));
   }
 
+  /// Binds the node's named outputs to `results` in order; a named output
+  /// with no (or a null) result is an error.
+  void bindResults(llvm::ArrayRef<Value> results) {
+    for (int i = 0; i < node->output_size(); ++i) {
+      if (node->output(i).empty())
+        continue;
+      if (i >= (int)results.size() || !results[i])
+        fail("output " + std::to_string(i) + " ('" + node->output(i) + "') is not produced");
+      values[node->output(i)] = results[i];
+    }
+  }
+
   void bindOutputs(Operation *op) {
     if (node->output_size() > (int)op->getNumResults())
       for (int i = op->getNumResults(); i < node->output_size(); ++i)
@@ -318,6 +330,11 @@ public:
   }
   Value transpose(Value v, llvm::ArrayRef<int64_t> perm) {
     return make("Transpose", {v}, {NamedAttribute(b.getStringAttr("perm"), b.getI64ArrayAttr(perm))});
+  }
+  /// Elements start, start + step, ... (before end) of `v` along `axis`.
+  Value slice(Value v, int64_t axis, int64_t start, int64_t end, int64_t step = 1) {
+    return make("Slice", {v, i64Constant({start}), i64Constant({end}), i64Constant({axis}),
+                          step == 1 ? none() : i64Constant({step})});
   }
   /// `v`'s type, which builders composing ops from it need static.
   RankedTensorType staticType(Value v, const std::string &what) {
@@ -392,6 +409,9 @@ public:
 };
 
 using BuilderTable = std::unordered_map<std::string, NodeBuilder>;
+
+/// The value of a one-element constant of any numeric type, if `v` is one.
+std::optional<double> constantScalar(Value v);
 
 /// The node's first `count` inputs (all of them when count < 0); absent
 /// optional inputs are kiln.none values.

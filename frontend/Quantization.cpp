@@ -46,8 +46,7 @@ Value expandBlocks(Importer &im, Value param, RankedTensorType xt, int64_t axis,
   Value v = im.make("Reshape", {param, im.i64Constant(split)});
   v = im.make("Reshape", {im.make("Expand", {v, im.i64Constant(expanded)}), im.i64Constant(merged)});
   if (merged[axis] != dim)
-    v = im.make("Slice", {v, im.i64Constant({0}), im.i64Constant({dim}), im.i64Constant({axis}),
-                          im.none()});
+    v = im.slice(v, axis, 0, dim);
   return v;
 }
 
@@ -220,10 +219,7 @@ void buildDynamicQuantizeLinear(Importer &im, const onnx::NodeProto &n) {
   Value scale = im.make("Div", {im.make("Sub", {hi, lo}), im.scalar(f32, 255.0)});
   Value zp = saturateTo(im, im.make("Round", {im.make("Sub", {zero, im.make("Div", {lo, scale})})}), u8);
   Value y = quantize(im, x, scale, zp, 1, 0, u8);
-  Value outs[] = {y, scale, zp};
-  for (int i = 0; i < n.output_size() && i < 3; ++i)
-    if (!n.output(i).empty())
-      im.values[n.output(i)] = outs[i];
+  im.bindResults({y, scale, zp});
 }
 
 } // namespace

@@ -30,8 +30,7 @@ struct Recurrence {
   /// Gate `g` (hidden-wide) of the last axis.
   Value gate(Value v, int64_t g) {
     int64_t rank = llvm::cast<RankedTensorType>(v.getType()).getRank();
-    return make("Slice", {v, im.i64Constant({g * hidden}), im.i64Constant({(g + 1) * hidden}),
-                          im.i64Constant({rank - 1}), im.none()});
+    return im.slice(v, rank - 1, g * hidden, (g + 1) * hidden);
   }
 
   /// Activation `index` of direction `dir` (defaults per cell).
@@ -129,7 +128,7 @@ struct Recurrence {
       if (!llvm::isa<NoneType>(b.getType())) {
         Value bd = at(b, d);
         auto slice = [&](int64_t from, int64_t to) {
-          return make("Slice", {bd, im.i64Constant({from}), im.i64Constant({to}), im.i64Constant({0}), im.none()});
+          return im.slice(bd, 0, from, to);
         };
         xw = make("Add", {xw, slice(0, gates * hidden)});
         rb = slice(gates * hidden, 2 * gates * hidden);
@@ -200,13 +199,7 @@ struct Recurrence {
       if (yc)
         yc = transpose(yc, {1, 0, 2});
     }
-    Value outs[] = {y, yh, yc};
-    for (int i = 0; i < n.output_size() && i < 3; ++i)
-      if (!n.output(i).empty()) {
-        if (!outs[i])
-          im.fail("output " + std::to_string(i) + " is not produced by this cell");
-        im.values[n.output(i)] = outs[i];
-      }
+    im.bindResults({y, yh, yc});
   }
 
   Value zeros() { return im.zeros({batch, hidden}, elem); }

@@ -144,8 +144,7 @@ void buildSplitToSequence(Importer &im, const onnx::NodeProto &n) {
   std::vector<Value> seq;
   int64_t off = 0;
   for (int64_t size : sizes) {
-    Value part = im.make("Slice", {x, im.i64Constant({off}), im.i64Constant({off + size}),
-                                   im.i64Constant({*axis}), im.none()});
+    Value part = im.slice(x, *axis, off, off + size);
     if (squeeze)
       part = im.make("Squeeze", {part, im.i64Constant({*axis})});
     seq.push_back(part);

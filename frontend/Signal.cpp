@@ -13,13 +13,10 @@ namespace kiln {
 namespace {
 
 double scalarOperand(Importer &im, int i, const char *what) {
-  auto cst = im.input(i).getDefiningOp<ConstantOp>();
-  auto dense = cst ? llvm::dyn_cast<DenseElementsAttr>(cst.getValue()) : DenseElementsAttr();
-  if (!dense || dense.getNumElements() != 1)
+  auto v = constantScalar(im.input(i));
+  if (!v)
     im.fail(std::string(what) + " must be a scalar known when compiling");
-  if (llvm::isa<FloatType>(dense.getElementType()))
-    return (*dense.getValues<APFloat>().begin()).convertToDouble();
-  return double((*dense.getValues<APInt>().begin()).getSExtValue());
+  return *v;
 }
 
 /// A constant of `shape` from doubles, converted to `elem`.
@@ -86,11 +83,6 @@ void buildMelWeightMatrix(Importer &im, const onnx::NodeProto &n) {
   im.values[n.output(0)] = table(im, {spectrum, bins}, w, outputType(im, "output_datatype", 1));
 }
 
-Value lastSlice(Importer &im, Value v, int64_t start, int64_t end, int64_t axis) {
-  return im.make("Slice", {v, im.i64Constant({start}), im.i64Constant({end}),
-                           im.i64Constant({axis}), im.none()});
-}
-
 /// The DFT of x (..., N at `axis`, ..., 1 or 2) as (..., K at `axis`, ..., 2),
 /// or 1 for the real inverse of a one-sided spectrum.
 Value dft(Importer &im, Value x, int64_t axis, int64_t length, bool inverse, bool onesided) {
@@ -113,10 +105,10 @@ Value dft(Importer &im, Value x, int64_t axis, int64_t length, bool inverse, boo
       perm.push_back(d);
   perm.push_back(axis);
   auto part = [&](int64_t i) {
-    Value p = lastSlice(im, x, i, i + 1, rank - 1);
+    Value p = im.slice(x, rank - 1, i, i + 1);
     p = im.make("Squeeze", {p, im.i64Constant({rank - 1})});
     p = im.transpose(p, perm);
-    return used < n ? lastSlice(im, p, 0, used, rank - 2) : p;
+    return used < n ? im.slice(p, rank - 2, 0, used) : p;
   };
   Value re = part(0), imag = c == 2 ? part(1) : Value();
   im.checkGenerated(double(used) * double(outLen), "the DFT tables");
