@@ -226,4 +226,32 @@ Value clampedIndex(OpBuilder &b, Location l, Value raw, int64_t dim, bool fromEn
 }
 
 
+Value addOf(OpBuilder &b, Location loc, ElemKind k, Value x, Value y) {
+  if (k.isFloat)
+    return arith::AddFOp::create(b, loc, x, y);
+  return arith::AddIOp::create(b, loc, x, y);
+}
+
+Value mulOf(OpBuilder &b, Location loc, ElemKind k, Value x, Value y) {
+  if (k.isFloat)
+    return arith::MulFOp::create(b, loc, x, y);
+  return arith::MulIOp::create(b, loc, x, y);
+}
+
+Value maxOf(OpBuilder &b, Location loc, ElemKind k, Value x, Value y) {
+  if (k.isFloat)
+    return arith::MaximumFOp::create(b, loc, x, y);
+  if (k.isUnsigned || k.isBool)
+    return arith::MaxUIOp::create(b, loc, x, y);
+  return arith::MaxSIOp::create(b, loc, x, y);
+}
+
+Value minOf(OpBuilder &b, Location loc, ElemKind k, Value x, Value y) {
+  if (k.isFloat)
+    return arith::MinimumFOp::create(b, loc, x, y);
+  if (k.isUnsigned || k.isBool)
+    return arith::MinUIOp::create(b, loc, x, y);
+  return arith::MinSIOp::create(b, loc, x, y);
+}
+
 } // namespace kiln

@@ -69,6 +69,13 @@ mlir::Value padSpatial(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v,
                        llvm::ArrayRef<int64_t> padBegin, llvm::ArrayRef<int64_t> padEnd,
                        mlir::Value value);
 
+/// x + y, x * y, max and min of scalars of kind `k` (float max/min
+/// propagate NaN; unsigned and bool compare unsigned).
+mlir::Value addOf(mlir::OpBuilder &b, mlir::Location loc, ElemKind k, mlir::Value x, mlir::Value y);
+mlir::Value mulOf(mlir::OpBuilder &b, mlir::Location loc, ElemKind k, mlir::Value x, mlir::Value y);
+mlir::Value maxOf(mlir::OpBuilder &b, mlir::Location loc, ElemKind k, mlir::Value x, mlir::Value y);
+mlir::Value minOf(mlir::OpBuilder &b, mlir::Location loc, ElemKind k, mlir::Value x, mlir::Value y);
+
 /// Converts a scalar between element kinds with ONNX Cast semantics.
 mlir::Value castScalar(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v, ElemKind from,
                        mlir::Type toType, ElemKind to);

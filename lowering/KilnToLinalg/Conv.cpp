@@ -108,11 +108,10 @@ struct ConvLowering : OpConversionPattern<ConvOp> {
       SmallVector<int64_t> bshape(rank - 1, 1);
       bshape[0] = outShape[1];
       Value bias = reshapeTo(r, loc, adaptor.getB(), bshape);
-      bool isFloat = isa<FloatType>(elem);
+      ElemKind k = ElemKind::of(elem);
       y = broadcastGeneric(r, loc, outShape, elem, ValueRange{y, bias},
-                           [&](OpBuilder &b, Location l, ValueRange a) -> Value {
-                             return isFloat ? Value(arith::AddFOp::create(b, l, a[0], a[1]))
-                                            : Value(arith::AddIOp::create(b, l, a[0], a[1]));
+                           [&](OpBuilder &b, Location l, ValueRange a) {
+                             return addOf(b, l, k, a[0], a[1]);
                            });
     }
     r.replaceOp(op, y);

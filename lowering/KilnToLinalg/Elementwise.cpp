@@ -26,20 +26,6 @@ Value lessThan(OpBuilder &b, Location loc, ElemKind k, Value x, Value y) {
              arith::CmpIPredicate::ult, x, y);
 }
 
-Value maxOf(OpBuilder &b, Location loc, ElemKind k, Value x, Value y) {
-  if (k.isFloat)
-    return arith::MaximumFOp::create(b, loc, x, y);
-  if (k.isUnsigned || k.isBool)
-    return arith::MaxUIOp::create(b, loc, x, y);
-  return arith::MaxSIOp::create(b, loc, x, y);
-}
-Value minOf(OpBuilder &b, Location loc, ElemKind k, Value x, Value y) {
-  if (k.isFloat)
-    return arith::MinimumFOp::create(b, loc, x, y);
-  if (k.isUnsigned || k.isBool)
-    return arith::MinUIOp::create(b, loc, x, y);
-  return arith::MinSIOp::create(b, loc, x, y);
-}
 
 /// The scalar computation of one elementwise op. `k` describes the first
 /// operand's element type as the dialect sees it (with signedness).
@@ -327,10 +313,7 @@ FailureOr<Value> scalarOf(Operation *op, OpBuilder &b, Location loc, ValueRange 
       })
       .Case<ShrinkOp>([&](ShrinkOp o) -> FailureOr<Value> {
         double lambd = o.getLambd().convertToDouble(), bias = o.getBias().convertToDouble();
-        auto addc = [&](Value v, double c) -> Value {
-          return k.isFloat ? Value(arith::AddFOp::create(b, loc, v, cst(b, loc, t, c)))
-                           : Value(arith::AddIOp::create(b, loc, v, cst(b, loc, t, c)));
-        };
+        auto addc = [&](Value v, double c) { return addOf(b, loc, k, v, cst(b, loc, t, c)); };
         Value low = lessThan(b, loc, k, a[0], cst(b, loc, t, -lambd));
         Value high = lessThan(b, loc, k, cst(b, loc, t, lambd), a[0]);
         return select(b, loc, low, addc(a[0], bias),

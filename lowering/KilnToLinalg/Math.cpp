@@ -141,17 +141,10 @@ struct GemmLowering : OpConversionPattern<GemmOp> {
             auto mul = [&](Value v, double s) -> Value {
               if (s == 1.0)
                 return v;
-              Value c = scalarConstant(b, l, elem, s);
-              return k.isFloat ? Value(arith::MulFOp::create(b, l, v, c))
-                               : Value(arith::MulIOp::create(b, l, v, c));
+              return mulOf(b, l, k, v, scalarConstant(b, l, elem, s));
             };
             Value y = mul(x[0], alpha);
-            if (x.size() > 1) {
-              Value c = mul(x[1], beta);
-              y = k.isFloat ? Value(arith::AddFOp::create(b, l, y, c))
-                            : Value(arith::AddIOp::create(b, l, y, c));
-            }
-            return y;
+            return x.size() > 1 ? addOf(b, l, k, y, mul(x[1], beta)) : y;
           });
     }
     r.replaceOp(op, acc);
@@ -206,11 +199,8 @@ struct EinsumLowering : OpConversionPattern<EinsumOp> {
         [&](OpBuilder &b, Location l, ValueRange a) {
           Value prod = a[0];
           for (size_t i = 1; i + 1 < a.size(); ++i)
-            prod = k.isFloat ? Value(arith::MulFOp::create(b, l, prod, a[i]))
-                             : Value(arith::MulIOp::create(b, l, prod, a[i]));
-          Value sum = k.isFloat ? Value(arith::AddFOp::create(b, l, a.back(), prod))
-                                : Value(arith::AddIOp::create(b, l, a.back(), prod));
-          linalg::YieldOp::create(b, l, sum);
+            prod = mulOf(b, l, k, prod, a[i]);
+          linalg::YieldOp::create(b, l, addOf(b, l, k, a.back(), prod));
         });
     r.replaceOp(op, generic.getResult(0));
     return success();

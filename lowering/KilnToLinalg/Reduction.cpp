@@ -41,22 +41,10 @@ Value reduce(OpBuilder &b, Location loc, Value v, ArrayRef<int64_t> axes, Combin
   auto g = linalg::GenericOp::create(
       b, loc, TypeRange{init.getType()}, ValueRange{v}, ValueRange{init}, maps, iters,
       [&](OpBuilder &nb, Location l, ValueRange a) {
-        Value r;
-        if (c == Combine::Sum)
-          r = k.isFloat ? Value(arith::AddFOp::create(nb, l, a[0], a[1]))
-                        : Value(arith::AddIOp::create(nb, l, a[0], a[1]));
-        else if (c == Combine::Prod)
-          r = k.isFloat ? Value(arith::MulFOp::create(nb, l, a[0], a[1]))
-                        : Value(arith::MulIOp::create(nb, l, a[0], a[1]));
-        else if (k.isFloat)
-          r = c == Combine::Max ? Value(arith::MaximumFOp::create(nb, l, a[0], a[1]))
-                                : Value(arith::MinimumFOp::create(nb, l, a[0], a[1]));
-        else if (k.isUnsigned)
-          r = c == Combine::Max ? Value(arith::MaxUIOp::create(nb, l, a[0], a[1]))
-                                : Value(arith::MinUIOp::create(nb, l, a[0], a[1]));
-        else
-          r = c == Combine::Max ? Value(arith::MaxSIOp::create(nb, l, a[0], a[1]))
-                                : Value(arith::MinSIOp::create(nb, l, a[0], a[1]));
+        Value r = c == Combine::Sum    ? addOf(nb, l, k, a[0], a[1])
+                  : c == Combine::Prod ? mulOf(nb, l, k, a[0], a[1])
+                  : c == Combine::Max  ? maxOf(nb, l, k, a[0], a[1])
+                                       : minOf(nb, l, k, a[0], a[1]);
         linalg::YieldOp::create(nb, l, r);
       });
   return reshapeTo(b, loc, g.getResult(0), keepShape);
@@ -121,9 +109,8 @@ struct ReduceLowering : OpConversionPattern<OpTy> {
       break;
     case ReduceKind::L2:
     case ReduceKind::SumSquare:
-      x = mapElements(r, loc, x, [&](OpBuilder &b, Location l, Value v) -> Value {
-        return k.isFloat ? Value(arith::MulFOp::create(b, l, v, v))
-                         : Value(arith::MulIOp::create(b, l, v, v));
+      x = mapElements(r, loc, x, [&](OpBuilder &b, Location l, Value v) {
+        return mulOf(b, l, k, v, v);
       });
       break;
     case ReduceKind::LogSumExp: {
@@ -498,11 +485,7 @@ struct CumulativeLowering : OpConversionPattern<OpTy> {
           using P = arith::CmpIPredicate;
           P pred = reverse ? (exclusive ? P::ugt : P::uge) : (exclusive ? P::ult : P::ule);
           Value take = arith::CmpIOp::create(b, l, pred, j, i);
-          Value combined =
-              k.isFloat ? (isSum ? Value(arith::AddFOp::create(b, l, a[1], a[0]))
-                                 : Value(arith::MulFOp::create(b, l, a[1], a[0])))
-                        : (isSum ? Value(arith::AddIOp::create(b, l, a[1], a[0]))
-                                 : Value(arith::MulIOp::create(b, l, a[1], a[0])));
+          Value combined = isSum ? addOf(b, l, k, a[1], a[0]) : mulOf(b, l, k, a[1], a[0]);
           linalg::YieldOp::create(b, l, Value(arith::SelectOp::create(b, l, take, combined, a[1])));
         });
     r.replaceOp(op, generic.getResult(0));

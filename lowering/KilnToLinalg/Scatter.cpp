@@ -29,20 +29,10 @@ SmallVector<Value> delinearize(OpBuilder &b, Location l, Value flat, ArrayRef<in
 /// `update` combined with `old` per the reduction attribute.
 Value combine(OpBuilder &b, Location l, StringRef reduction, Value old, Value update, ElemKind k) {
   if (reduction == "add")
-    return k.isFloat ? Value(arith::AddFOp::create(b, l, old, update))
-                     : Value(arith::AddIOp::create(b, l, old, update));
+    return addOf(b, l, k, old, update);
   if (reduction == "mul")
-    return k.isFloat ? Value(arith::MulFOp::create(b, l, old, update))
-                     : Value(arith::MulIOp::create(b, l, old, update));
-  bool isMax = reduction == "max";
-  if (k.isFloat)
-    return isMax ? Value(arith::MaximumFOp::create(b, l, old, update))
-                 : Value(arith::MinimumFOp::create(b, l, old, update));
-  if (k.isUnsigned || k.isBool)
-    return isMax ? Value(arith::MaxUIOp::create(b, l, old, update))
-                 : Value(arith::MinUIOp::create(b, l, old, update));
-  return isMax ? Value(arith::MaxSIOp::create(b, l, old, update))
-               : Value(arith::MinSIOp::create(b, l, old, update));
+    return mulOf(b, l, k, old, update);
+  return reduction == "max" ? maxOf(b, l, k, old, update) : minOf(b, l, k, old, update);
 }
 
 /// One loop over every element of `updates`; `target` maps an update's
