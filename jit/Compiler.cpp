@@ -177,13 +177,16 @@ CompiledModel compileModel(const onnx::ModelProto &model, const ImportOptions &i
                           std::vector<ArgSpec> &args) {
     for (auto [i, t] : llvm::enumerate(types)) {
       auto rt = llvm::dyn_cast<RankedTensorType>(t);
-      if (!rt || !rt.hasStaticShape())
+      if (!rt)
         throw Error("model '" + modelName + "': '" + n[i] +
-                    "' has no static shape: shapes that depend on values computed at run time are not supported");
+                    "' has no known rank: values whose rank depends on run-time data are not supported");
       auto et = kilnType(rt.getElementType());
       if (!et)
         throw Error("model '" + modelName + "': '" + n[i] + "' has an unsupported type");
-      args.push_back({n[i], *et, std::vector<int64_t>(rt.getShape().begin(), rt.getShape().end())});
+      std::vector<int64_t> shape;
+      for (int64_t d : rt.getShape())
+        shape.push_back(ShapedType::isDynamic(d) ? -1 : d);
+      args.push_back({n[i], *et, shape});
     }
   };
   describeArgs(func.getArgumentTypes(), names(func->getAttr("kiln.input_names")), exe->inputs);
@@ -203,7 +206,9 @@ CompiledModel compileModel(const onnx::ModelProto &model, const ImportOptions &i
       return success();
     });
     PassManager pm(&ctx);
-    buildCpuPipeline(pm, Phase::LLVM);
+    PipelineOptions po;
+    po.returnAllocatedResults = exe->returnsOutputs();
+    buildCpuPipeline(pm, Phase::LLVM, po);
     if (failed(pm.run(*module)))
       throw Error("model '" + modelName + "': compilation failed: " +
                   (diag.empty() ? std::string("a pass failed") : diag));

@@ -53,8 +53,12 @@ public:
       outputs.push_back(describeValue(out, name));
     shapeInputs = shapeDefiningInputs(model.graph());
     specializeOnRun = !shapeInputs.empty();
+    if (!shapeInputs.empty())
+      perShapeReason = "input '" + *shapeInputs.begin() + "' decides shapes";
     for (const auto &in : inputs) {
       specializeOnRun |= !in.hasShape;
+      if (!in.hasShape && perShapeReason.empty())
+        perShapeReason = "input '" + in.name + "' has no declared rank";
       for (int64_t d : in.shape)
         specializeOnRun |= d < 0;
     }

@@ -29,6 +29,10 @@ enum class Phase { Linalg, Tiled, Bufferized, Loops, LLVM };
 struct PipelineOptions {
   /// Upper bound on tiles per parallel loop (kiln-tile-parallel chunks).
   int64_t parallelChunks = 64;
+  /// Results stay function results, allocated by the compiled code and
+  /// handed to the caller (for results whose dims are only known when the
+  /// code runs); otherwise they become caller-provided out-params.
+  bool returnAllocatedResults = false;
 };
 
 /// Adds the passes from the Kiln dialect up to and including `last`.

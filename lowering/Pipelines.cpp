@@ -20,10 +20,13 @@ static std::string phasePipeline(Phase phase, const PipelineOptions &o) {
     return "func.func(kiln-tile-parallel{chunks=" + std::to_string(o.parallelChunks) +
            "}),canonicalize,cse";
   case Phase::Bufferized:
-    return "func.func(kiln-distinct-results),one-shot-bufferize{bufferize-function-boundaries "
-           "function-boundary-type-conversion=identity-layout-map},"
-           "buffer-results-to-out-params{modify-public-functions hoist-static-allocs},"
-           "buffer-deallocation-pipeline,canonicalize";
+    return std::string("func.func(kiln-distinct-results),one-shot-bufferize{"
+                       "bufferize-function-boundaries "
+                       "function-boundary-type-conversion=identity-layout-map},") +
+           (o.returnAllocatedResults
+                ? ""
+                : "buffer-results-to-out-params{modify-public-functions hoist-static-allocs},") +
+           "buffer-deallocation-pipeline,convert-bufferization-to-memref,canonicalize";
   case Phase::Loops:
     return "scf-forall-to-parallel,convert-linalg-to-loops,kiln-outline-parallel,canonicalize";
   case Phase::LLVM:

@@ -1,60 +1,117 @@
 //===- Executable.cpp - calling compiled code -----------------------------===//
 #include "runtime/Executable.h"
 #include "runtime/ParallelFor.h"
+#include <cstdlib>
+#include <cstring>
 
 namespace kiln {
 
 static std::string shapeString(const std::vector<int64_t> &s) {
   std::string r = "[";
   for (size_t i = 0; i < s.size(); ++i)
-    r += (i ? "," : "") + std::to_string(s[i]);
+    r += (i ? "," : "") + (s[i] < 0 ? std::string("?") : std::to_string(s[i]));
   return r + "]";
+}
+
+bool Executable::returnsOutputs() const {
+  for (const ArgSpec &a : outputs)
+    for (int64_t d : a.shape)
+      if (d < 0)
+        return true;
+  return false;
+}
+
+/// Contiguous row-major descriptor of `shape` at `data`.
+static std::vector<int64_t> descriptor(void *data, const std::vector<int64_t> &shape) {
+  int64_t r = shape.size();
+  std::vector<int64_t> d(3 + 2 * r);
+  d[0] = d[1] = reinterpret_cast<int64_t>(data);
+  int64_t stride = 1;
+  for (int64_t k = r - 1; k >= 0; --k) {
+    d[3 + k] = shape[k];
+    d[3 + r + k] = stride;
+    stride *= shape[k];
+  }
+  return d;
+}
+
+static bool matches(const std::vector<int64_t> &shape, const std::vector<int64_t> &compiled) {
+  if (shape.size() != compiled.size())
+    return false;
+  for (size_t i = 0; i < shape.size(); ++i)
+    if (compiled[i] >= 0 && shape[i] != compiled[i])
+      return false;
+  return true;
 }
 
 std::map<std::string, Tensor> Executable::run(const std::map<std::string, Tensor> &in,
                                               ThreadPool &pool,
                                               const std::string &modelName) const {
-  std::vector<void *> pointers;
-  std::vector<const ArgSpec *> specs;
+  std::vector<std::vector<int64_t>> descriptors;
   for (const ArgSpec &arg : inputs) {
     auto it = in.find(arg.name);
     if (it == in.end())
       throw Error("model '" + modelName + "': missing input '" + arg.name + "'");
     const Tensor &t = it->second;
-    if (t.type() != arg.type || t.shape() != arg.shape)
+    if (t.type() != arg.type || !matches(t.shape(), arg.shape))
       throw Error("model '" + modelName + "': input '" + arg.name + "' is " + t.describe() +
                   ", compiled for " + elementTypeName(arg.type) + shapeString(arg.shape));
     // Compiled code treats inputs as read-only (bufferization.writable = false).
-    pointers.push_back(const_cast<void *>(t.data()));
-    specs.push_back(&arg);
+    descriptors.push_back(descriptor(const_cast<void *>(t.data()), t.shape()));
   }
+  bool returned = returnsOutputs();
   std::vector<Tensor> outs;
-  outs.reserve(outputs.size());
-  for (const ArgSpec &arg : outputs) {
-    outs.emplace_back(arg.type, arg.shape);
-    pointers.push_back(outs.back().data());
-    specs.push_back(&arg);
-  }
-  std::vector<std::vector<int64_t>> descriptors;
-  for (size_t i = 0; i < pointers.size(); ++i) {
-    const auto &shape = specs[i]->shape;
-    int64_t r = shape.size();
-    std::vector<int64_t> d(3 + 2 * r);
-    d[0] = d[1] = reinterpret_cast<int64_t>(pointers[i]);
-    int64_t stride = 1;
-    for (int64_t k = r - 1; k >= 0; --k) {
-      d[3 + k] = shape[k];
-      d[3 + r + k] = stride;
-      stride *= shape[k];
+  std::vector<int64_t> block; // output descriptors the code fills
+  if (returned) {
+    size_t words = 0;
+    for (const ArgSpec &arg : outputs)
+      words += 3 + 2 * arg.shape.size();
+    block.assign(words, 0);
+  } else {
+    outs.reserve(outputs.size());
+    for (const ArgSpec &arg : outputs) {
+      outs.emplace_back(arg.type, arg.shape);
+      descriptors.push_back(descriptor(outs.back().data(), arg.shape));
     }
-    descriptors.push_back(std::move(d));
   }
   std::vector<void *> descriptorPointers, packed;
+  if (returned)
+    descriptorPointers.push_back(block.data());
   for (auto &d : descriptors)
     descriptorPointers.push_back(d.data());
   for (void *&p : descriptorPointers)
     packed.push_back(&p);
   pool.run([&] { entry(packed.data()); });
+  if (returned) {
+    // Take every buffer first, so none leaks when one is refused.
+    std::vector<std::unique_ptr<void, void (*)(void *)>> owned;
+    size_t at = 0;
+    for (const ArgSpec &arg : outputs) {
+      owned.emplace_back(reinterpret_cast<void *>(block[at]), std::free);
+      at += 3 + 2 * arg.shape.size();
+    }
+    at = 0;
+    for (const ArgSpec &arg : outputs) {
+      int64_t r = arg.shape.size();
+      const int64_t *d = block.data() + at;
+      at += 3 + 2 * r;
+      std::vector<int64_t> shape(d + 3, d + 3 + r);
+      Tensor t(arg.type, shape);
+      // Identity layouts are asked of the bufferization: dense row-major.
+      int64_t stride = 1;
+      for (int64_t k = r - 1; k >= 0; --k) {
+        if (shape[k] > 1 && d[3 + r + k] != stride)
+          throw Error("model '" + modelName + "': output '" + arg.name +
+                      "' came back with a non-contiguous layout");
+        stride *= shape[k];
+      }
+      if (t.byteSize())
+        std::memcpy(t.data(),
+                    reinterpret_cast<const char *>(d[1]) + d[2] * elementSize(arg.type),
+                    t.byteSize());
+      outs.push_back(std::move(t));
+    }
+  }
   std::map<std::string, Tensor> results;
   for (size_t i = 0; i < outs.size(); ++i)
     results.emplace(outputs[i].name, outs[i]);

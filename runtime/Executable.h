@@ -18,12 +18,23 @@ struct ArgSpec {
   std::vector<int64_t> shape;
 };
 
-/// Compiled code for static shapes: its entry takes one memref descriptor
-/// pointer per argument (inputs, then outputs), packed as `void **` (each
-/// element points to the descriptor pointer). A descriptor of rank r is
-/// 2r+3 words: {allocated, aligned, offset, sizes[r], strides[r]}.
+/// Compiled code. A descriptor of rank r is 2r+3 words: {allocated,
+/// aligned, offset, sizes[r], strides[r]}; the entry takes its arguments
+/// packed as `void **`, each element pointing to the argument.
+///
+/// When every output shape is known (no -1 in `outputs`), the arguments
+/// are one descriptor pointer per input, then one per output: the runtime
+/// allocates the outputs and the code writes into them.
+///
+/// Otherwise (`returnsOutputs()`), output sizes are computed by the code
+/// itself: the first argument points to a block of output descriptors,
+/// back to back, that the code fills; each output buffer was allocated by
+/// the code with malloc and belongs to the caller from then on (the code
+/// copies rather than return an input or a constant). Inputs follow, one
+/// descriptor pointer each, with the shapes of the tensors given.
 struct Executable {
-  std::vector<ArgSpec> inputs, outputs;
+  std::vector<ArgSpec> inputs, outputs; // -1: a dim known only at run time
+  bool returnsOutputs() const;
   void (*entry)(void **) = nullptr;
   /// Keeps the code mapped (a JIT engine or a dlopen handle).
   std::shared_ptr<void> code;

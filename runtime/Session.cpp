@@ -27,6 +27,7 @@ struct Session::Impl {
   std::map<std::string, std::shared_ptr<const Executable>> variants;
   std::shared_ptr<const Executable> fixed;
   CompileReport report;
+  std::string perShapeReason;
 
   void openModel(const void *data, size_t size);
   void openArtifact();
@@ -50,6 +51,19 @@ void Session::Impl::openModel(const void *data, size_t size) {
     detail::Compiled c = compiler->compile({}, {});
     fixed = c.executable;
     report = c.report;
+    return;
+  }
+  perShapeReason = compiler->perShapeReason;
+  if (!perShapeReason.empty())
+    return;
+  // Unknown dims: one compilation for all shapes where every op allows it.
+  try {
+    detail::Compiled c = compiler->compile({}, {});
+    fixed = c.executable;
+    report = c.report;
+    report.shapes = "dynamic";
+  } catch (const Error &e) {
+    perShapeReason = e.what();
   }
 }
 
@@ -178,6 +192,8 @@ Session::Impl::variantFor(const std::map<std::string, Tensor> &in) {
   detail::Compiled c = compiler->compile(shapes, constants);
   variants[key] = c.executable;
   report = c.report;
+  report.shapes = "per-shape";
+  report.perShapeReason = perShapeReason;
   return c.executable;
 }
 

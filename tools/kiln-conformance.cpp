@@ -48,6 +48,13 @@ options:
                           "NAME  reason" (default: the repository's
                           test/conformance/expectations.txt; "none" disables)
   --update-expectations   rewrite the expectations file from this run
+  --dynamic               import every test with all input dims unknown
+                          (kiln-run --dynamic). A test whose code could not
+                          be compiled for unknown dims but passes compiled
+                          per shape counts as passed, prints PASS with
+                          "per-shape" and its reason, and must be listed in
+                          the expectations (default for this mode:
+                          test/conformance/expectations-dynamic.txt)
   --help                  this text
 
 Exit status: 0 when every test passes or is listed, and no listed test
@@ -55,7 +62,8 @@ passes; 1 otherwise; 2 on bad usage.
 )";
 
 struct Result {
-  std::string name, path, status, reason;
+  /// perShape: why a passing test was compiled per shape (--dynamic only).
+  std::string name, path, status, reason, perShape;
   double ms = 0, createMs = -1;
 };
 
@@ -110,8 +118,8 @@ std::string lastLine(const std::string &text) {
 }
 
 Result runOne(const std::string &runner, const std::string &name, const std::string &path,
-              int timeoutSec) {
-  Result r{name, path, "FAIL", "", 0, -1};
+              int timeoutSec, bool dynamic) {
+  Result r{name, path, "FAIL", "", "", 0, -1};
   char outName[] = "/tmp/kiln-conformance-XXXXXX";
   int fd = mkstemp(outName);
   if (fd < 0) {
@@ -130,7 +138,7 @@ Result runOne(const std::string &runner, const std::string &name, const std::str
     struct rlimit core = {0, 0};
     setrlimit(RLIMIT_CORE, &core);
     execl(runner.c_str(), runner.c_str(), path.c_str(), "--threads", "1", "--no-cache",
-          (char *)nullptr);
+          dynamic ? "--dynamic" : (char *)nullptr, (char *)nullptr);
     _exit(127);
   }
   close(fd);
@@ -164,6 +172,13 @@ Result runOne(const std::string &runner, const std::string &name, const std::str
     auto p = output.find("session created in ");
     if (p != std::string::npos)
       r.createMs = std::atof(output.c_str() + p + 19);
+    const std::string perShape = "; shapes per-shape (";
+    p = output.find(perShape);
+    if (dynamic && p != std::string::npos) {
+      r.perShape = lastLine(output.substr(p + perShape.size()));
+      if (!r.perShape.empty() && r.perShape.back() == ')')
+        r.perShape.pop_back();
+    }
   } else {
     r.reason = lastLine(output);
     const std::string prefix = "kiln-run: error: ";
@@ -176,9 +191,11 @@ Result runOne(const std::string &runner, const std::string &name, const std::str
       r.reason = "exit status " + std::to_string(WEXITSTATUS(status));
   }
   // Keep reasons one line and free of the machine's paths.
-  auto pos = r.reason.find(path);
-  if (pos != std::string::npos)
-    r.reason.replace(pos, path.size(), name);
+  for (std::string *text : {&r.reason, &r.perShape}) {
+    auto pos = text->find(path);
+    if (pos != std::string::npos)
+      text->replace(pos, path.size(), name);
+  }
   return r;
 }
 
@@ -199,9 +216,9 @@ std::string jsonEscape(const std::string &s) {
 
 int main(int argc, char **argv) {
   std::vector<std::string> dirs;
-  std::string filter, jsonPath, expectationsPath = KILN_DEFAULT_EXPECTATIONS;
+  std::string filter, jsonPath, expectationsPath;
   int jobs = std::max(1u, std::thread::hardware_concurrency()), timeoutSec = 300;
-  bool update = false;
+  bool update = false, dynamic = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string {
@@ -226,6 +243,8 @@ int main(int argc, char **argv) {
       expectationsPath = next();
     } else if (a == "--update-expectations") {
       update = true;
+    } else if (a == "--dynamic") {
+      dynamic = true;
     } else if (!a.empty() && a[0] == '-') {
       std::cerr << "kiln-conformance: unknown option '" << a << "' (see --help)\n";
       return 2;
@@ -237,6 +256,9 @@ int main(int argc, char **argv) {
     std::cerr << "kiln-conformance: no test folder given (see --help)\n";
     return 2;
   }
+  if (expectationsPath.empty())
+    expectationsPath = std::string(KILN_EXPECTATIONS_DIR) +
+                       (dynamic ? "/expectations-dynamic.txt" : "/expectations.txt");
   std::regex re;
   try {
     re = std::regex(filter.empty() ? ".*" : filter);
@@ -283,12 +305,14 @@ int main(int argc, char **argv) {
   std::mutex printMutex;
   auto worker = [&] {
     for (size_t i; (i = nextIndex++) < tests.size();) {
-      results[i] = runOne(runner, tests[i].first, tests[i].second, timeoutSec);
+      results[i] = runOne(runner, tests[i].first, tests[i].second, timeoutSec, dynamic);
       std::lock_guard<std::mutex> lock(printMutex);
       const Result &r = results[i];
       std::cout << r.status << " " << r.name;
       if (!r.reason.empty())
         std::cout << ": " << r.reason;
+      if (!r.perShape.empty())
+        std::cout << " (per-shape: " << r.perShape << ")";
       std::cout << std::endl;
     }
   };
@@ -298,16 +322,28 @@ int main(int argc, char **argv) {
   for (auto &t : pool)
     t.join();
 
-  int passed = 0, failed = 0, skipped = 0;
+  int passed = 0, failed = 0, skipped = 0, perShape = 0;
   std::vector<std::string> unexpected, fixed;
   std::vector<double> createTimes;
+  // What the expectations file says of a test: nothing for a plain pass.
+  auto expectation = [](const Result &r) -> std::string {
+    if (r.status != "PASS")
+      return r.status + ": " + r.reason;
+    return r.perShape.empty() ? "" : "PER-SHAPE: " + r.perShape;
+  };
   for (const Result &r : results) {
     if (r.status == "PASS") {
       ++passed;
       if (r.createMs >= 0)
         createTimes.push_back(r.createMs);
-      if (expected.count(r.name))
+      if (!r.perShape.empty()) {
+        ++perShape;
+        auto it = expected.find(r.name);
+        if (it == expected.end() || it->second.rfind("PER-SHAPE", 0) != 0)
+          unexpected.push_back(r.name + ": " + expectation(r));
+      } else if (expected.count(r.name)) {
         fixed.push_back(r.name);
+      }
     } else {
       (r.status == "FAIL" ? failed : skipped)++;
       if (!expected.count(r.name))
@@ -324,7 +360,8 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < results.size(); ++i) {
       const Result &r = results[i];
       js << "  {\"name\": \"" << jsonEscape(r.name) << "\", \"status\": \"" << r.status
-         << "\", \"reason\": \"" << jsonEscape(r.reason) << "\", \"ms\": " << r.ms
+         << "\", \"reason\": \"" << jsonEscape(r.reason) << "\", \"per_shape\": \""
+         << jsonEscape(r.perShape) << "\", \"ms\": " << r.ms
          << ", \"session_create_ms\": " << r.createMs << "}" << (i + 1 < results.size() ? "," : "")
          << "\n";
     }
@@ -341,10 +378,11 @@ int main(int argc, char **argv) {
       if (!covered.count(kv.first))
         next[kv.first] = kv.second;
     for (const Result &r : results)
-      if (r.status != "PASS")
-        next[r.name] = r.status + ": " + r.reason;
+      if (!expectation(r).empty())
+        next[r.name] = expectation(r);
     std::ofstream out(expectationsPath);
-    out << "# ONNX backend tests Kiln is expected not to pass, with the reason.\n"
+    out << "# ONNX backend tests Kiln is expected not to pass, with the reason"
+        << (dynamic ? "; PER-SHAPE: passes, but not compiled for unknown dims" : "") << ".\n"
         << "# Maintained by: kiln-conformance DIR... --update-expectations\n";
     for (const auto &kv : next)
       out << kv.first << "  " << kv.second << "\n";
@@ -362,6 +400,10 @@ int main(int argc, char **argv) {
       std::cout << "UNEXPECTED PASS (remove from expectations): " << f << "\n";
     ok = unexpected.empty() && fixed.empty();
   }
+  if (dynamic)
+    std::cout << "dynamic dims: " << passed - perShape << " of the " << passed
+              << " passing tests compiled once for unknown dims, " << perShape
+              << " compiled per shape\n";
   std::cout << passed << " passed, " << failed << " failed, " << skipped << " skipped"
             << std::endl;
   return ok ? 0 : 1;

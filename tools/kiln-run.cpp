@@ -1,4 +1,5 @@
 //===- kiln-run.cpp - run an ONNX model or a backend test folder ----------===//
+#include "frontend/Importer.h"
 #include "frontend/TensorProto.h"
 #include "jit/KernelCache.h"
 #include "kiln/Session.h"
@@ -9,6 +10,9 @@
 #include <cstdio>
 #include <cstring>
 #include <dirent.h>
+#include <fstream>
+#include <onnx/onnx_pb.h>
+#include <set>
 #include <iostream>
 #include <map>
 #include <sstream>
@@ -36,6 +40,10 @@ options:
                          ~/.cache/kiln): a second run compiles nothing
   --no-cache             compile in memory only
   --explain-cache        print the parts the cache key is formed from
+  --dynamic              compile as if every input dim were unknown (ranks
+                         kept), as models with dynamic batch or sequence
+                         arrive; reports whether the code was compiled once
+                         for unknown dims or per shape (and why)
   --quiet                print only errors and the test verdict
   --help                 this text
 
@@ -210,8 +218,35 @@ struct Args {
   std::map<std::string, std::string> inputs;
   std::map<std::string, int64_t> dims;
   std::string outputDir, cacheDir = kiln::defaultCacheDirectory();
-  bool json = false, quiet = false, explainCache = false;
+  bool json = false, quiet = false, explainCache = false, dynamic = false;
 };
+
+/// "dynamic", "fixed" or "per-shape (reason)": how the code treats shapes.
+std::string shapesText(const CompileReport &r) {
+  return r.shapes == "per-shape" ? "per-shape (" + r.perShapeReason + ")" : r.shapes;
+}
+
+/// The model with every dim of its graph inputs made unknown.
+std::string withUnknownDims(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    throw Error("model '" + path + "': cannot open the file");
+  std::string bytes((std::istreambuf_iterator<char>(in)), {});
+  onnx::ModelProto model;
+  parseModel(bytes.data(), bytes.size(), path, model);
+  std::set<std::string> initializers;
+  for (const auto &i : model.graph().initializer())
+    initializers.insert(i.name());
+  for (auto &input : *model.mutable_graph()->mutable_input()) {
+    if (initializers.count(input.name()) || !input.type().has_tensor_type() ||
+        !input.type().tensor_type().has_shape())
+      continue;
+    auto *shape = input.mutable_type()->mutable_tensor_type()->mutable_shape();
+    for (int d = 0; d < shape->dim_size(); ++d)
+      shape->mutable_dim(d)->set_dim_param(input.name() + "_d" + std::to_string(d));
+  }
+  return model.SerializeAsString();
+}
 
 int usageError(const std::string &msg) {
   std::cerr << "kiln-run: " << msg << "\n(see kiln-run --help)\n";
@@ -261,10 +296,12 @@ int runTestFolder(const Args &args, Session &session, double createMs) {
   }
   if (args.json)
     std::cout << "{\"session_create_ms\": " << createMs << ", \"first_run_ms\": " << firstRunMs
-              << ", \"data_sets\": " << sets.size() << ", \"result\": \"pass\"}\n";
+              << ", \"data_sets\": " << sets.size() << ", \"shapes\": \""
+              << jsonEscape(shapesText(session.compileReport())) << "\", \"result\": \"pass\"}\n";
   else
     std::cout << "PASS " << sets.size() << " data set(s); session created in " << createMs
-              << " ms; first run " << firstRunMs << " ms\n";
+              << " ms; first run " << firstRunMs << " ms; shapes "
+              << shapesText(session.compileReport()) << "\n";
   return 0;
 }
 
@@ -306,7 +343,8 @@ int runModel(const Args &args, Session &session, double createMs, bool atCreatio
               << createMs << ", \"import_ms\": " << times.import << ", \"passes_ms\": "
               << times.passes << ", \"codegen_ms\": " << times.codegen
               << ", \"load_ms\": " << times.load << ", \"compile_ms\": " << times.total
-              << ", \"cache\": \"" << times.cache << "\", \"first_run_ms\": " << firstRunMs;
+              << ", \"cache\": \"" << times.cache << "\", \"shapes\": \""
+              << jsonEscape(shapesText(times)) << "\", \"first_run_ms\": " << firstRunMs;
     if (args.bench > 0)
       std::cout << ", \"latency_ms\": " << median << ", \"runs\": " << args.bench;
     std::cout << ", \"outputs\": [";
@@ -332,6 +370,7 @@ int runModel(const Args &args, Session &session, double createMs, bool atCreatio
       std::cout << "  compiled " << when << ": " << times.total << " ms (import " << times.import
                 << " ms, passes " << times.passes << " ms, LLVM codegen " << times.codegen
                 << " ms; cache " << times.cache << ")\n";
+    std::cout << "shapes: " << shapesText(times) << "\n";
     std::cout << "first run: " << firstRunMs << " ms\n";
     std::cout << "outputs:\n";
     for (const auto &info : session.outputs())
@@ -385,6 +424,8 @@ int main(int argc, char **argv) {
         args.cacheDir.clear();
       } else if (a == "--explain-cache") {
         args.explainCache = true;
+      } else if (a == "--dynamic") {
+        args.dynamic = true;
       } else if (a == "--quiet") {
         args.quiet = true;
       } else if (!a.empty() && a[0] == '-') {
@@ -409,7 +450,11 @@ int main(int argc, char **argv) {
     options.threads = args.threads;
     options.cacheDirectory = args.cacheDir;
     auto start = std::chrono::steady_clock::now();
-    Session session(modelPath, options);
+    Session session = args.dynamic ? [&] {
+      std::string bytes = withUnknownDims(modelPath);
+      return Session(bytes.data(), bytes.size(), options, modelPath);
+    }()
+                                   : Session(modelPath, options);
     double createMs = msSince(start);
     // A session compiles (or loads) at creation unless its shapes are only
     // known at the first run; then its report is still empty here.

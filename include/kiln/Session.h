@@ -54,12 +54,20 @@ struct CompileReport {
   std::string cache = "off";
   /// The cache key and the parts it was formed from, one per line.
   std::string cacheKey, cacheKeyParts;
+  /// How the code treats input shapes: "fixed" (the model gives every dim),
+  /// "dynamic" (compiled once; dims the model leaves unknown are read when
+  /// it runs) or "per-shape" (compiled again for each new set of input
+  /// shapes, `perShapeReason` says why).
+  std::string shapes = "fixed";
+  std::string perShapeReason;
 };
 
 /// A compiled ONNX model. Creating one parses, imports and JIT-compiles the
-/// model for the host CPU; models with dynamic dims (or inputs that decide
-/// shapes, such as Reshape's shape) are compiled on first use for each new
-/// set of input shapes instead. A path ending in ".kiln" opens an artifact
+/// model for the host CPU. Dims the model leaves unknown are compiled as
+/// such and read from the inputs at each run; a model whose ops cannot yet
+/// be compiled that way, or with inputs that decide shapes (such as
+/// Reshape's shape), is compiled on first use for each new set of input
+/// shapes instead (see CompileReport::shapes). A path ending in ".kiln" opens an artifact
 /// written by kiln-compile, which needs only the kiln_runtime library.
 /// `run` may be called from several threads.
 class Session {

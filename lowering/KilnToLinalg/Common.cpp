@@ -2,6 +2,7 @@
 #include "lowering/KilnToLinalg/Common.h"
 #include "mlir/Dialect/Utils/ReshapeOpsUtils.h"
 #include <limits>
+#include <map>
 
 using namespace mlir;
 
@@ -59,12 +60,23 @@ LogicalResult requireStatic(Operation *op, ConversionPatternRewriter &r) {
   return success();
 }
 
-Value emptyTensor(OpBuilder &b, Location loc, ArrayRef<int64_t> shape, Type elem) {
-  return tensor::EmptyOp::create(b, loc, shape, elem);
+Value emptyTensor(OpBuilder &b, Location loc, ArrayRef<int64_t> shape, Type elem,
+                  ValueRange dynamicSizes) {
+  return tensor::EmptyOp::create(b, loc, shape, elem, dynamicSizes);
 }
 
-Value filledTensor(OpBuilder &b, Location loc, ArrayRef<int64_t> shape, Value scalar) {
-  Value e = emptyTensor(b, loc, shape, scalar.getType());
+SmallVector<Value> dynamicDims(OpBuilder &b, Location loc, Value v) {
+  SmallVector<Value> sizes;
+  auto t = llvm::cast<RankedTensorType>(v.getType());
+  for (int64_t i = 0; i < t.getRank(); ++i)
+    if (t.isDynamicDim(i))
+      sizes.push_back(tensor::DimOp::create(b, loc, v, i));
+  return sizes;
+}
+
+Value filledTensor(OpBuilder &b, Location loc, ArrayRef<int64_t> shape, Value scalar,
+                   ValueRange dynamicSizes) {
+  Value e = emptyTensor(b, loc, shape, scalar.getType(), dynamicSizes);
   return linalg::FillOp::create(b, loc, scalar, e).getResult(0);
 }
 
@@ -94,33 +106,158 @@ Value broadcastGeneric(OpBuilder &b, Location loc, ArrayRef<int64_t> outShape, T
                        ValueRange inputs, const ScalarBody &body) {
   int64_t rank = outShape.size();
   MLIRContext *ctx = b.getContext();
+  auto typeOf = [](Value v) { return llvm::cast<RankedTensorType>(v.getType()); };
+  // Operand `j`'s dim for result dim `k`, or -1 where it has none.
+  auto dimOf = [&](size_t j, int64_t k) { return k - (rank - typeOf(inputs[j]).getRank()); };
+
+  // Sizes of the dims known only at run time. Where several operands may
+  // decide one, ONNX broadcasting picks the one that is not 1.
+  SmallVector<Value> dynamicSizes;
+  // sole[k]: the only operand whose dim k may differ from 1, if only one.
+  SmallVector<int64_t> sole(rank, -1);
+  for (int64_t k = 0; k < rank; ++k) {
+    SmallVector<size_t> deciding;
+    for (size_t j = 0; j < inputs.size(); ++j) {
+      int64_t d = dimOf(j, k);
+      if (d >= 0 && typeOf(inputs[j]).getDimSize(d) != 1)
+        deciding.push_back(j);
+    }
+    if (deciding.size() == 1)
+      sole[k] = deciding[0];
+    if (!ShapedType::isDynamic(outShape[k]))
+      continue;
+    Value size = arith::ConstantIndexOp::create(b, loc, 1);
+    for (size_t j : deciding) {
+      Value d = tensor::DimOp::create(b, loc, inputs[j], dimOf(j, k));
+      Value isOne = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, size,
+                                          arith::ConstantIndexOp::create(b, loc, 1));
+      size = arith::SelectOp::create(b, loc, isOne, d, size);
+    }
+    dynamicSizes.push_back(size);
+  }
+  auto resultSize = [&](int64_t k) -> Value {
+    if (!ShapedType::isDynamic(outShape[k]))
+      return arith::ConstantIndexOp::create(b, loc, outShape[k]);
+    int64_t n = 0;
+    for (int64_t i = 0; i < k; ++i)
+      n += ShapedType::isDynamic(outShape[i]);
+    return dynamicSizes[n];
+  };
+
+  // An operand dim is read at the result index, at 0 (a static 1), or,
+  // when it is only known at run time whether it broadcasts, at an index
+  // chosen by the generated code; such operands are read with tensor.extract.
+  SmallVector<Value> mapped;
   SmallVector<AffineMap> maps;
-  for (Value in : inputs) {
-    auto t = llvm::cast<RankedTensorType>(in.getType());
+  SmallVector<int64_t> gathered; // operand positions read with tensor.extract
+  for (size_t j = 0; j < inputs.size(); ++j) {
+    auto t = typeOf(inputs[j]);
     int64_t off = rank - t.getRank();
     SmallVector<AffineExpr> exprs;
+    bool uncertain = false;
     for (int64_t i = 0; i < t.getRank(); ++i) {
-      bool broadcast = t.getDimSize(i) == 1 && outShape[off + i] != 1;
-      exprs.push_back(broadcast ? getAffineConstantExpr(0, ctx) : getAffineDimExpr(off + i, ctx));
+      int64_t in = t.getDimSize(i), out = outShape[off + i];
+      if (in == 1 && out != 1)
+        exprs.push_back(getAffineConstantExpr(0, ctx));
+      else
+        exprs.push_back(getAffineDimExpr(off + i, ctx));
+      if (ShapedType::isDynamic(in) && out != 1 && sole[off + i] != (int64_t)j)
+        uncertain = true;
     }
+    if (uncertain) {
+      gathered.push_back(j);
+      continue;
+    }
+    mapped.push_back(inputs[j]);
     maps.push_back(AffineMap::get(rank, 0, exprs, ctx));
   }
   maps.push_back(AffineMap::getMultiDimIdentityMap(rank, ctx));
+  // Sizes the gathered operands are read with, computed once.
+  std::map<int64_t, SmallVector<std::pair<Value, Value>>> gatherDims;
+  for (int64_t j : gathered) {
+    auto t = typeOf(inputs[j]);
+    int64_t off = rank - t.getRank();
+    for (int64_t i = 0; i < t.getRank(); ++i) {
+      Value d = tensor::DimOp::create(b, loc, inputs[j], i);
+      gatherDims[j].push_back({d, resultSize(off + i)});
+    }
+  }
   SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
-  Value init = emptyTensor(b, loc, outShape, outElem);
+  Value init = emptyTensor(b, loc, outShape, outElem, dynamicSizes);
   auto g = linalg::GenericOp::create(
-      b, loc, TypeRange{init.getType()}, inputs, ValueRange{init}, maps, iters,
+      b, loc, TypeRange{init.getType()}, mapped, ValueRange{init}, maps, iters,
       [&](OpBuilder &nb, Location nl, ValueRange args) {
-        Value r = body(nb, nl, args.drop_back());
+        SmallVector<Value> scalars;
+        size_t next = 0;
+        for (size_t j = 0; j < inputs.size(); ++j) {
+          if (!llvm::is_contained(gathered, (int64_t)j)) {
+            scalars.push_back(args[next++]);
+            continue;
+          }
+          auto t = typeOf(inputs[j]);
+          int64_t off = rank - t.getRank();
+          SmallVector<Value> idx;
+          Value zero = arith::ConstantIndexOp::create(nb, nl, 0);
+          for (int64_t i = 0; i < t.getRank(); ++i) {
+            Value at = linalg::IndexOp::create(nb, nl, off + i);
+            auto [size, full] = gatherDims[j][i];
+            // The result's index where the dims agree; 0 where this one is 1.
+            Value same = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::eq, size, full);
+            idx.push_back(arith::SelectOp::create(nb, nl, same, at, zero));
+          }
+          scalars.push_back(tensor::ExtractOp::create(nb, nl, inputs[j], idx));
+        }
+        Value r = body(nb, nl, scalars);
         linalg::YieldOp::create(nb, nl, r);
       });
   return g.getResult(0);
+}
+
+/// Reshape where dims are dynamic: only static 1s may come or go; the
+/// other dims pair up in order, and each dynamic target dim takes its
+/// partner's size. Null when the shapes do not pair up so.
+static Value reshapeDynamic(OpBuilder &b, Location loc, Value v, ArrayRef<int64_t> shape) {
+  auto t = llvm::cast<RankedTensorType>(v.getType());
+  SmallVector<int64_t> from, to;
+  for (int64_t i = 0; i < t.getRank(); ++i)
+    if (t.getDimSize(i) != 1)
+      from.push_back(i);
+  for (int64_t i = 0; i < (int64_t)shape.size(); ++i)
+    if (shape[i] != 1)
+      to.push_back(i);
+  if (from.size() != to.size())
+    return {};
+  SmallVector<Value> dims;
+  size_t next = 0;
+  for (int64_t i = 0; i < (int64_t)shape.size(); ++i) {
+    if (shape[i] == 1) {
+      dims.push_back(arith::ConstantIndexOp::create(b, loc, 1));
+      continue;
+    }
+    int64_t src = from[next++];
+    if (!ShapedType::isDynamic(shape[i]))
+      dims.push_back(arith::ConstantIndexOp::create(b, loc, shape[i]));
+    else if (t.isDynamicDim(src))
+      dims.push_back(tensor::DimOp::create(b, loc, v, src));
+    else
+      dims.push_back(arith::ConstantIndexOp::create(b, loc, t.getDimSize(src)));
+  }
+  auto shapeType = RankedTensorType::get({(int64_t)shape.size()}, b.getIndexType());
+  Value target = tensor::FromElementsOp::create(b, loc, shapeType, dims);
+  return tensor::ReshapeOp::create(b, loc, RankedTensorType::get(shape, t.getElementType()), v,
+                                   target);
 }
 
 Value reshapeTo(OpBuilder &b, Location loc, Value v, ArrayRef<int64_t> shape) {
   auto t = llvm::cast<RankedTensorType>(v.getType());
   if (t.getShape() == shape)
     return v;
+  if (!t.hasStaticShape() || ShapedType::isDynamicShape(shape)) {
+    Value r = reshapeDynamic(b, loc, v, shape);
+    if (!r)
+      llvm::report_fatal_error("kiln: reshapeTo between dynamic shapes that differ by more than unit dims");
+    return r;
+  }
   auto collapse = [&](Value x) -> Value {
     auto xt = llvm::cast<RankedTensorType>(x.getType());
     if (xt.getRank() == 1)

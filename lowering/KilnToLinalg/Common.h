@@ -41,10 +41,13 @@ mlir::RankedTensorType staticType(mlir::Value v);
 /// Fails the pattern unless every operand and result is statically shaped.
 mlir::LogicalResult requireStatic(mlir::Operation *op, mlir::ConversionPatternRewriter &r);
 
+/// tensor.empty; `dynamicSizes` gives the dims of `shape` that are dynamic.
 mlir::Value emptyTensor(mlir::OpBuilder &b, mlir::Location loc, llvm::ArrayRef<int64_t> shape,
-                        mlir::Type elem);
+                        mlir::Type elem, mlir::ValueRange dynamicSizes = {});
+/// tensor.dim of each dynamic dim of `v`, in order.
+llvm::SmallVector<mlir::Value> dynamicDims(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v);
 mlir::Value filledTensor(mlir::OpBuilder &b, mlir::Location loc, llvm::ArrayRef<int64_t> shape,
-                         mlir::Value scalar);
+                         mlir::Value scalar, mlir::ValueRange dynamicSizes = {});
 mlir::Value scalarConstant(mlir::OpBuilder &b, mlir::Location loc, mlir::Type elem, double v);
 /// Smallest / largest value of the element type (-inf / +inf for floats).
 mlir::Value lowestValue(mlir::OpBuilder &b, mlir::Location loc, mlir::Type elem, bool isUnsigned);
@@ -55,12 +58,16 @@ using ScalarBody =
 
 /// A parallel linalg.generic over `outShape` whose inputs are broadcast to
 /// it with ONNX (right-aligned) rules; `body` maps input scalars to the result.
+/// Dims may be dynamic: the result's are computed from the operands', and
+/// an operand whose dim may or may not broadcast (only known when the code
+/// runs) is read with an index chosen at run time.
 mlir::Value broadcastGeneric(mlir::OpBuilder &b, mlir::Location loc,
                              llvm::ArrayRef<int64_t> outShape, mlir::Type outElem,
                              mlir::ValueRange inputs, const ScalarBody &body);
 
-/// Reshape between static shapes with the same element count
-/// (collapse to 1-D, then expand).
+/// Reshape between static shapes with the same element count (collapse to
+/// 1-D, then expand); with dynamic dims, only dims of static size 1 may be
+/// added or removed.
 mlir::Value reshapeTo(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v,
                       llvm::ArrayRef<int64_t> shape);
 

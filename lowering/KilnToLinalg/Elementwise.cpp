@@ -401,8 +401,6 @@ struct ElementwiseLowering : OpConversionPattern<OpTy> {
   using OpConversionPattern<OpTy>::OpConversionPattern;
   LogicalResult matchAndRewrite(OpTy op, typename OpTy::Adaptor adaptor,
                                 ConversionPatternRewriter &r) const override {
-    if (failed(requireStatic(op, r)))
-      return failure();
     Operation *o = op.getOperation();
     auto resultType = llvm::cast<RankedTensorType>(o->getResult(0).getType());
     SmallVector<Value> ins;

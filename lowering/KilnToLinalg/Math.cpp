@@ -7,8 +7,9 @@ using namespace mlir;
 namespace kiln {
 namespace {
 
-Value zeroFilled(OpBuilder &b, Location loc, ArrayRef<int64_t> shape, Type elem) {
-  return filledTensor(b, loc, shape, scalarConstant(b, loc, elem, 0));
+Value zeroFilled(OpBuilder &b, Location loc, ArrayRef<int64_t> shape, Type elem,
+                 ValueRange dynamicSizes = {}) {
+  return filledTensor(b, loc, shape, scalarConstant(b, loc, elem, 0), dynamicSizes);
 }
 
 /// Half-precision products are summed in f32, as the reference does: a
@@ -32,7 +33,12 @@ Value matmul2d(OpBuilder &b, Location loc, Value a, Value bm) {
   auto at = llvm::cast<RankedTensorType>(a.getType());
   auto bt = llvm::cast<RankedTensorType>(bm.getType());
   SmallVector<int64_t> shape{at.getDimSize(0), bt.getDimSize(1)};
-  Value init = zeroFilled(b, loc, shape, accumulatorType(at.getElementType()));
+  SmallVector<Value> sizes;
+  if (at.isDynamicDim(0))
+    sizes.push_back(tensor::DimOp::create(b, loc, a, 0));
+  if (bt.isDynamicDim(1))
+    sizes.push_back(tensor::DimOp::create(b, loc, bm, 1));
+  Value init = zeroFilled(b, loc, shape, accumulatorType(at.getElementType()), sizes);
   Value acc = linalg::MatmulOp::create(b, loc, TypeRange{init.getType()}, ValueRange{a, bm},
                                        ValueRange{init})
                   .getResult(0);
@@ -48,13 +54,156 @@ Value broadcastTo(OpBuilder &b, Location loc, Value v, ArrayRef<int64_t> shape) 
                           [](OpBuilder &, Location, ValueRange a) { return a[0]; });
 }
 
+/// MatMul of `a` (..., M, K) and `b` (..., K, N) whose dims are known only
+/// when the code runs: one linalg.generic over (batch..., M, N, K). Batch
+/// dims broadcast as in broadcastGeneric: an operand whose batch dim may or
+/// may not be 1 is read with an index chosen at run time.
+Value dynamicMatmul(OpBuilder &b, Location loc, Value a, Value bm) {
+  auto at = llvm::cast<RankedTensorType>(a.getType());
+  auto bt = llvm::cast<RankedTensorType>(bm.getType());
+  int64_t batch = std::max(at.getRank(), bt.getRank()) - 2;
+  int64_t loops = batch + 3;
+  MLIRContext *ctx = b.getContext();
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  auto dimOf = [&](Value v, int64_t i) -> Value {
+    auto t = llvm::cast<RankedTensorType>(v.getType());
+    return t.isDynamicDim(i) ? Value(tensor::DimOp::create(b, loc, v, i))
+                             : Value(arith::ConstantIndexOp::create(b, loc, t.getDimSize(i)));
+  };
+  // Result batch sizes: the operand dim that is not 1.
+  SmallVector<int64_t> outShape;
+  SmallVector<Value> outSizes, dynamicSizes;
+  SmallVector<int> deciding(batch, 0); // operands whose batch dim may not be 1
+  for (int64_t i = 0; i < batch; ++i) {
+    Value size = one;
+    int64_t staticSize = 1;
+    for (Value v : {a, bm}) {
+      auto t = llvm::cast<RankedTensorType>(v.getType());
+      int64_t d = i - (batch - (t.getRank() - 2));
+      if (d < 0 || t.getDimSize(d) == 1)
+        continue;
+      ++deciding[i];
+      Value isOne = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, size, one);
+      size = arith::SelectOp::create(b, loc, isOne, dimOf(v, d), size);
+      staticSize = t.isDynamicDim(d) || ShapedType::isDynamic(staticSize) ? ShapedType::kDynamic
+                                                                           : t.getDimSize(d);
+    }
+    outShape.push_back(staticSize);
+    outSizes.push_back(size);
+    if (ShapedType::isDynamic(staticSize))
+      dynamicSizes.push_back(size);
+  }
+  outShape.append({at.getDimSize(at.getRank() - 2), bt.getDimSize(bt.getRank() - 1)});
+  if (at.isDynamicDim(at.getRank() - 2))
+    dynamicSizes.push_back(dimOf(a, at.getRank() - 2));
+  if (bt.isDynamicDim(bt.getRank() - 1))
+    dynamicSizes.push_back(dimOf(bm, bt.getRank() - 1));
+  Type elem = at.getElementType(), accType = accumulatorType(elem);
+  ElemKind k = ElemKind::of(accType);
+  Value init = zeroFilled(b, loc, outShape, accType, dynamicSizes);
+
+  // An operand whose batch dim may or may not broadcast (only known at run
+  // time) is first copied out to the full batch shape, reading each element
+  // at an index chosen when the code runs.
+  auto materialize = [&](Value v) -> Value {
+    auto t = llvm::cast<RankedTensorType>(v.getType());
+    int64_t off = batch - (t.getRank() - 2);
+    SmallVector<int64_t> shape(outShape.begin(), outShape.begin() + batch);
+    SmallVector<Value> sizes;
+    for (int64_t i = 0; i < batch; ++i)
+      if (ShapedType::isDynamic(shape[i]))
+        sizes.push_back(outSizes[i]);
+    for (int64_t d = t.getRank() - 2; d < t.getRank(); ++d) {
+      shape.push_back(t.getDimSize(d));
+      if (t.isDynamicDim(d))
+        sizes.push_back(dimOf(v, d));
+    }
+    SmallVector<std::pair<Value, Value>> dims; // (operand dim, result dim)
+    for (int64_t d = 0; d < t.getRank() - 2; ++d)
+      dims.push_back({dimOf(v, d), outSizes[off + d]});
+    Value init = emptyTensor(b, loc, shape, t.getElementType(), sizes);
+    int64_t rank = shape.size();
+    SmallVector<AffineMap> maps{AffineMap::getMultiDimIdentityMap(rank, ctx)};
+    SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
+    return linalg::GenericOp::create(
+               b, loc, TypeRange{init.getType()}, ValueRange{}, ValueRange{init}, maps, iters,
+               [&](OpBuilder &nb, Location l, ValueRange) {
+                 SmallVector<Value> idx;
+                 Value zero = arith::ConstantIndexOp::create(nb, l, 0);
+                 for (int64_t d = 0; d < t.getRank() - 2; ++d) {
+                   Value same = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq,
+                                                      dims[d].first, dims[d].second);
+                   idx.push_back(arith::SelectOp::create(
+                       nb, l, same, linalg::IndexOp::create(nb, l, off + d), zero));
+                 }
+                 idx.push_back(linalg::IndexOp::create(nb, l, batch));
+                 idx.push_back(linalg::IndexOp::create(nb, l, batch + 1));
+                 linalg::YieldOp::create(nb, l, Value(tensor::ExtractOp::create(nb, l, v, idx)));
+               })
+        .getResult(0);
+  };
+  AffineExpr m = getAffineDimExpr(batch, ctx), n = getAffineDimExpr(batch + 1, ctx),
+             kk = getAffineDimExpr(batch + 2, ctx);
+  SmallVector<Value> operands;
+  SmallVector<AffineMap> maps;
+  for (auto [which, v] : llvm::enumerate(SmallVector<Value>{a, bm})) {
+    auto t = llvm::cast<RankedTensorType>(v.getType());
+    bool uncertain = false;
+    int64_t off = batch - (t.getRank() - 2);
+    for (int64_t d = 0; d < t.getRank() - 2; ++d)
+      uncertain |= t.isDynamicDim(d) && deciding[off + d] > 1;
+    if (uncertain) {
+      v = materialize(v);
+      t = llvm::cast<RankedTensorType>(v.getType());
+      off = 0;
+    }
+    SmallVector<AffineExpr> exprs;
+    for (int64_t d = 0; d < t.getRank() - 2; ++d)
+      exprs.push_back(t.getDimSize(d) == 1 ? getAffineConstantExpr(0, ctx)
+                                           : getAffineDimExpr(off + d, ctx));
+    exprs.push_back(which == 0 ? m : kk);
+    exprs.push_back(which == 0 ? kk : n);
+    operands.push_back(v);
+    maps.push_back(AffineMap::get(loops, 0, exprs, ctx));
+  }
+  SmallVector<AffineExpr> outExprs;
+  for (int64_t i = 0; i < batch + 2; ++i)
+    outExprs.push_back(getAffineDimExpr(i, ctx));
+  maps.push_back(AffineMap::get(loops, 0, outExprs, ctx));
+  SmallVector<utils::IteratorType> iters(loops - 1, utils::IteratorType::parallel);
+  iters.push_back(utils::IteratorType::reduction);
+  auto g = linalg::GenericOp::create(
+      b, loc, TypeRange{init.getType()}, operands, ValueRange{init}, maps, iters,
+      [&](OpBuilder &nb, Location l, ValueRange args) {
+        Value x = args[0], y = args[1];
+        if (x.getType() != accType) {
+          x = arith::ExtFOp::create(nb, l, accType, x);
+          y = arith::ExtFOp::create(nb, l, accType, y);
+        }
+        linalg::YieldOp::create(nb, l, addOf(nb, l, k, args[2], mulOf(nb, l, k, x, y)));
+      });
+  return narrowTo(b, loc, g.getResult(0), elem);
+}
+
 struct MatMulLowering : OpConversionPattern<MatMulOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(MatMulOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &r) const override {
-    if (failed(requireStatic(op, r)))
-      return failure();
     Location loc = op.getLoc();
+    if (!op.getType().hasStaticShape() || !op.getA().getType().hasStaticShape() ||
+        !op.getB().getType().hasStaticShape()) {
+      Value a = adaptor.getA(), bm = adaptor.getB();
+      auto at = llvm::cast<RankedTensorType>(a.getType());
+      auto bt = llvm::cast<RankedTensorType>(bm.getType());
+      // numpy rules: a 1-D A is a row vector, a 1-D B a column vector.
+      if (at.getRank() == 1)
+        a = reshapeTo(r, loc, a, {1, at.getDimSize(0)});
+      if (bt.getRank() == 1)
+        bm = reshapeTo(r, loc, bm, {bt.getDimSize(0), 1});
+      Value y = dynamicMatmul(r, loc, a, bm);
+      r.replaceOp(op, reshapeTo(r, loc, y, op.getType().getShape()));
+      return success();
+    }
     Value a = adaptor.getA(), bm = adaptor.getB();
     auto at = llvm::cast<RankedTensorType>(a.getType());
     auto bt = llvm::cast<RankedTensorType>(bm.getType());
@@ -114,12 +263,15 @@ struct GemmLowering : OpConversionPattern<GemmOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(GemmOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &r) const override {
-    if (failed(requireStatic(op, r)))
-      return failure();
     Location loc = op.getLoc();
     auto transpose = [&](Value v) -> Value {
       auto t = llvm::cast<RankedTensorType>(v.getType());
-      Value init = emptyTensor(r, loc, {t.getDimSize(1), t.getDimSize(0)}, t.getElementType());
+      SmallVector<Value> sizes;
+      for (int64_t i : {1, 0})
+        if (t.isDynamicDim(i))
+          sizes.push_back(tensor::DimOp::create(r, loc, v, i));
+      Value init =
+          emptyTensor(r, loc, {t.getDimSize(1), t.getDimSize(0)}, t.getElementType(), sizes);
       return linalg::TransposeOp::create(r, loc, v, init, ArrayRef<int64_t>{1, 0})
           .getResult()[0];
     };

@@ -35,7 +35,11 @@ Value reduce(OpBuilder &b, Location loc, Value v, ArrayRef<int64_t> axes, Combin
                     : c == Combine::Prod ? scalarConstant(b, loc, elem, 1)
                     : c == Combine::Max  ? lowestValue(b, loc, elem, k.isUnsigned)
                                          : highestValue(b, loc, elem, k.isUnsigned);
-  Value init = filledTensor(b, loc, kept, initValue);
+  SmallVector<Value> keptSizes;
+  for (int64_t i = 0; i < rank; ++i)
+    if (!llvm::is_contained(axes, i) && t.isDynamicDim(i))
+      keptSizes.push_back(tensor::DimOp::create(b, loc, v, i));
+  Value init = filledTensor(b, loc, kept, initValue, keptSizes);
   SmallVector<AffineMap> maps{AffineMap::getMultiDimIdentityMap(rank, ctx),
                               AffineMap::get(rank, 0, outExprs, ctx)};
   auto g = linalg::GenericOp::create(
@@ -50,12 +54,27 @@ Value reduce(OpBuilder &b, Location loc, Value v, ArrayRef<int64_t> axes, Combin
   return reshapeTo(b, loc, g.getResult(0), keepShape);
 }
 
-Value divideBy(OpBuilder &b, Location loc, Value v, double count, ElemKind k) {
+/// Number of elements of `v` over `axes` (an index; folds when static).
+Value countOver(OpBuilder &b, Location loc, Value v, ArrayRef<int64_t> axes) {
+  auto t = llvm::cast<RankedTensorType>(v.getType());
+  int64_t known = 1;
+  for (int64_t a : axes)
+    if (!t.isDynamicDim(a))
+      known *= t.getDimSize(a);
+  Value n = arith::ConstantIndexOp::create(b, loc, known);
+  for (int64_t a : axes)
+    if (t.isDynamicDim(a))
+      n = arith::MulIOp::create(b, loc, n, tensor::DimOp::create(b, loc, v, a));
+  return n;
+}
+
+Value divideBy(OpBuilder &b, Location loc, Value v, Value count, ElemKind k) {
   auto t = llvm::cast<RankedTensorType>(v.getType());
   Type elem = t.getElementType();
+  Value asInt = arith::IndexCastOp::create(b, loc, b.getI64Type(), count);
   return broadcastGeneric(b, loc, t.getShape(), elem, v,
                           [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
-                            Value c = scalarConstant(nb, l, elem, count);
+                            Value c = castScalar(nb, l, asInt, ElemKind{}, elem, k);
                             if (k.isFloat)
                               return arith::DivFOp::create(nb, l, a[0], c);
                             return k.isUnsigned ? Value(arith::DivUIOp::create(nb, l, a[0], c))
@@ -79,8 +98,6 @@ struct ReduceLowering : OpConversionPattern<OpTy> {
   using OpConversionPattern<OpTy>::OpConversionPattern;
   LogicalResult matchAndRewrite(OpTy op, typename OpTy::Adaptor adaptor,
                                 ConversionPatternRewriter &r) const override {
-    if (failed(requireStatic(op, r)))
-      return failure();
     auto t = llvm::cast<RankedTensorType>(adaptor.getData().getType());
     SmallVector<int64_t> axesList;
     if (!isa<NoneType>(op.getAxes().getType())) {
@@ -138,13 +155,9 @@ struct ReduceLowering : OpConversionPattern<OpTy> {
                                         : Combine::Sum;
     y = reduce(r, loc, x, *axes, c, k);
     switch (K) {
-    case ReduceKind::Mean: {
-      double count = 1;
-      for (int64_t a : *axes)
-        count *= t.getDimSize(a);
-      y = divideBy(r, loc, y, count, k);
+    case ReduceKind::Mean:
+      y = divideBy(r, loc, y, countOver(r, loc, adaptor.getData(), *axes), k);
       break;
-    }
     case ReduceKind::L2:
       y = mapElements(r, loc, y, [](OpBuilder &b, Location l, Value v) -> Value {
         return math::SqrtOp::create(b, l, v);
@@ -174,19 +187,14 @@ struct GlobalPoolLowering : OpConversionPattern<OpTy> {
   using OpConversionPattern<OpTy>::OpConversionPattern;
   LogicalResult matchAndRewrite(OpTy op, typename OpTy::Adaptor adaptor,
                                 ConversionPatternRewriter &r) const override {
-    if (failed(requireStatic(op, r)))
-      return failure();
     auto t = llvm::cast<RankedTensorType>(adaptor.getX().getType());
     SmallVector<int64_t> axes;
-    double count = 1;
-    for (int64_t i = 2; i < t.getRank(); ++i) {
+    for (int64_t i = 2; i < t.getRank(); ++i)
       axes.push_back(i);
-      count *= t.getDimSize(i);
-    }
     ElemKind k = ElemKind::of(op.getX().getType());
     Value y = reduce(r, op.getLoc(), adaptor.getX(), axes, C, k);
     if (Mean)
-      y = divideBy(r, op.getLoc(), y, count, k);
+      y = divideBy(r, op.getLoc(), y, countOver(r, op.getLoc(), adaptor.getX(), axes), k);
     r.replaceOp(op, y);
     return success();
   }
@@ -198,8 +206,6 @@ struct SoftmaxLowering : OpConversionPattern<OpTy> {
   using OpConversionPattern<OpTy>::OpConversionPattern;
   LogicalResult matchAndRewrite(OpTy op, typename OpTy::Adaptor adaptor,
                                 ConversionPatternRewriter &r) const override {
-    if (failed(requireStatic(op, r)))
-      return failure();
     Value x = adaptor.getInput();
     auto t = llvm::cast<RankedTensorType>(x.getType());
     if (!isa<FloatType>(t.getElementType()))
@@ -235,8 +241,6 @@ struct BatchNormLowering : OpConversionPattern<BatchNormalizationOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(BatchNormalizationOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &r) const override {
-    if (failed(requireStatic(op, r)))
-      return failure();
     auto t = llvm::cast<RankedTensorType>(adaptor.getX().getType());
     auto elem = llvm::dyn_cast<FloatType>(t.getElementType());
     if (!elem)
@@ -339,12 +343,9 @@ struct LRNLowering : OpConversionPattern<LRNOp> {
 Value meanOverTrailing(OpBuilder &b, Location loc, Value v, int64_t axis, ElemKind k) {
   auto t = llvm::cast<RankedTensorType>(v.getType());
   SmallVector<int64_t> axes;
-  double count = 1;
-  for (int64_t i = axis; i < t.getRank(); ++i) {
+  for (int64_t i = axis; i < t.getRank(); ++i)
     axes.push_back(i);
-    count *= t.getDimSize(i);
-  }
-  return divideBy(b, loc, reduce(b, loc, v, axes, Combine::Sum, k), count, k);
+  return divideBy(b, loc, reduce(b, loc, v, axes, Combine::Sum, k), countOver(b, loc, v, axes), k);
 }
 
 /// Mean of v*v over dims axis..rank-1, in keepdims form: the variance of a
@@ -360,8 +361,6 @@ struct LayerNormLowering : OpConversionPattern<LayerNormalizationOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(LayerNormalizationOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &r) const override {
-    if (failed(requireStatic(op, r)))
-      return failure();
     Value x = adaptor.getX();
     auto t = llvm::cast<RankedTensorType>(x.getType());
     auto elem = llvm::dyn_cast<FloatType>(t.getElementType());
@@ -410,8 +409,6 @@ struct RMSNormLowering : OpConversionPattern<RMSNormalizationOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(RMSNormalizationOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &r) const override {
-    if (failed(requireStatic(op, r)))
-      return failure();
     Value x = adaptor.getX();
     auto t = llvm::cast<RankedTensorType>(x.getType());
     auto elem = llvm::dyn_cast<FloatType>(t.getElementType());

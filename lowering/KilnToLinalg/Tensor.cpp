@@ -22,17 +22,118 @@ struct ConstantLowering : OpConversionPattern<ConstantOp> {
   }
 };
 
+Value indexConst(OpBuilder &b, Location loc, int64_t v) {
+  return arith::ConstantIndexOp::create(b, loc, v);
+}
+
+Value product(OpBuilder &b, Location loc, ArrayRef<Value> dims) {
+  Value p = indexConst(b, loc, 1);
+  for (Value d : dims)
+    p = arith::MulIOp::create(b, loc, p, d);
+  return p;
+}
+
+/// Every dim of `v` as an index value (constants where static).
+SmallVector<Value> allDims(OpBuilder &b, Location loc, Value v) {
+  SmallVector<Value> dims;
+  auto t = llvm::cast<RankedTensorType>(v.getType());
+  for (int64_t i = 0; i < t.getRank(); ++i)
+    dims.push_back(t.isDynamicDim(i) ? Value(tensor::DimOp::create(b, loc, v, i))
+                                     : indexConst(b, loc, t.getDimSize(i)));
+  return dims;
+}
+
+/// The result dims of a reshape-like op, computed when the code runs.
+SmallVector<Value> reshapedDims(OpBuilder &b, Location loc, Operation *op, Value in) {
+  SmallVector<Value> inDims = allDims(b, loc, in);
+  auto out = llvm::cast<RankedTensorType>(op->getResult(0).getType());
+  int64_t outRank = out.getRank();
+  SmallVector<Value> dims;
+  if (auto f = dyn_cast<FlattenOp>(op)) {
+    int64_t axis = f.getAxis() < 0 ? f.getAxis() + (int64_t)inDims.size() : f.getAxis();
+    dims.push_back(product(b, loc, ArrayRef<Value>(inDims).take_front(axis)));
+    dims.push_back(product(b, loc, ArrayRef<Value>(inDims).drop_front(axis)));
+    return dims;
+  }
+  if (isa<SqueezeOp, UnsqueezeOp>(op)) {
+    // Only dims of size 1 come and go: the others keep their order.
+    bool squeeze = isa<SqueezeOp>(op);
+    Value axesValue = op->getOperand(1);
+    std::optional<SmallVector<int64_t>> axes = SmallVector<int64_t>{};
+    if (!isa<NoneType>(axesValue.getType()))
+      axes = getConstantInts(axesValue);
+    if (!axes)
+      return {};
+    int64_t axisRank = squeeze ? inDims.size() : outRank;
+    llvm::SmallDenseSet<int64_t> set;
+    for (int64_t a : *axes)
+      set.insert(a < 0 ? a + axisRank : a);
+    if (squeeze) {
+      auto inType = llvm::cast<RankedTensorType>(in.getType());
+      for (int64_t i = 0; i < (int64_t)inDims.size(); ++i)
+        if (!(axes->empty() ? inType.getDimSize(i) == 1 : set.contains(i)))
+          dims.push_back(inDims[i]);
+    } else {
+      size_t next = 0;
+      for (int64_t i = 0; i < outRank; ++i)
+        dims.push_back(set.contains(i) ? indexConst(b, loc, 1) : inDims[next++]);
+    }
+    return dims.size() == (size_t)outRank ? dims : SmallVector<Value>{};
+  }
+  // Reshape: 0 copies the input dim (unless allowzero), -1 takes the rest.
+  auto reshape = cast<ReshapeOp>(op);
+  Value shape = reshape.getShape();
+  Value total = product(b, loc, inDims);
+  SmallVector<Value> requested;
+  Value known = indexConst(b, loc, 1), zero = indexConst(b, loc, 0);
+  for (int64_t i = 0; i < outRank; ++i) {
+    Value v = tensor::ExtractOp::create(b, loc, shape, ValueRange{indexConst(b, loc, i)});
+    v = arith::IndexCastOp::create(b, loc, b.getIndexType(), v);
+    if (!reshape.getAllowzero() && i < (int64_t)inDims.size()) {
+      Value isZero = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, v, zero);
+      v = arith::SelectOp::create(b, loc, isZero, inDims[i], v);
+    }
+    requested.push_back(v);
+    Value isRest = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, v, zero);
+    known = arith::MulIOp::create(b, loc, known,
+                                  arith::SelectOp::create(b, loc, isRest, indexConst(b, loc, 1), v));
+  }
+  // An empty known product leaves -1 at 0 rather than dividing by zero.
+  Value safe = arith::MaxSIOp::create(b, loc, known, indexConst(b, loc, 1));
+  Value rest = arith::DivUIOp::create(b, loc, total, safe);
+  for (Value v : requested) {
+    Value isRest = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, v, zero);
+    dims.push_back(arith::SelectOp::create(b, loc, isRest, rest, v));
+  }
+  return dims;
+}
+
 /// Ops whose result is their first operand, re-laid out to the result shape.
+/// With dynamic dims the new dims are computed when the code runs and the
+/// data is re-viewed with tensor.reshape.
 template <typename OpTy>
 struct ReshapeLikeLowering : OpConversionPattern<OpTy> {
   using OpConversionPattern<OpTy>::OpConversionPattern;
   LogicalResult matchAndRewrite(OpTy op, typename OpTy::Adaptor adaptor,
                                 ConversionPatternRewriter &r) const override {
-    if (failed(requireStatic(op, r)))
-      return failure();
     Value in = adaptor.getOperands()[0];
-    auto shape = llvm::cast<RankedTensorType>(op->getResult(0).getType()).getShape();
-    r.replaceOp(op, reshapeTo(r, op.getLoc(), in, shape));
+    auto outType = llvm::cast<RankedTensorType>(op->getResult(0).getType());
+    auto inType = llvm::cast<RankedTensorType>(in.getType());
+    if (inType.hasStaticShape() && outType.hasStaticShape()) {
+      r.replaceOp(op, reshapeTo(r, op.getLoc(), in, outType.getShape()));
+      return success();
+    }
+    Location loc = op.getLoc();
+    SmallVector<Value> dims = reshapedDims(r, loc, op, in);
+    if (dims.size() != (size_t)outType.getRank())
+      return r.notifyMatchFailure(op, "the new dims cannot be computed when the code runs");
+    for (int64_t i = 0; i < outType.getRank(); ++i)
+      if (!outType.isDynamicDim(i))
+        dims[i] = indexConst(r, loc, outType.getDimSize(i));
+    auto shapeType = RankedTensorType::get({outType.getRank()}, r.getIndexType());
+    Value shape = tensor::FromElementsOp::create(r, loc, shapeType, dims);
+    auto resultType = RankedTensorType::get(outType.getShape(), inType.getElementType());
+    r.replaceOp(op, tensor::ReshapeOp::create(r, loc, resultType, in, shape).getResult());
     return success();
   }
 };
@@ -41,8 +142,6 @@ struct TransposeLowering : OpConversionPattern<TransposeOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(TransposeOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &r) const override {
-    if (failed(requireStatic(op, r)))
-      return failure();
     auto t = llvm::cast<RankedTensorType>(adaptor.getData().getType());
     SmallVector<int64_t> perm;
     for (Attribute a : op.getPerm())
@@ -50,7 +149,11 @@ struct TransposeLowering : OpConversionPattern<TransposeOp> {
     if (perm.empty())
       for (int64_t i = t.getRank() - 1; i >= 0; --i)
         perm.push_back(i);
-    Value init = emptyTensor(r, op.getLoc(), op.getType().getShape(), t.getElementType());
+    SmallVector<Value> sizes;
+    for (int64_t i = 0; i < t.getRank(); ++i)
+      if (op.getType().isDynamicDim(i))
+        sizes.push_back(tensor::DimOp::create(r, op.getLoc(), adaptor.getData(), perm[i]));
+    Value init = emptyTensor(r, op.getLoc(), op.getType().getShape(), t.getElementType(), sizes);
     r.replaceOp(op, linalg::TransposeOp::create(r, op.getLoc(), adaptor.getData(), init, perm)
                         .getResult()[0]);
     return success();
@@ -61,23 +164,46 @@ struct ConcatLowering : OpConversionPattern<ConcatOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(ConcatOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &r) const override {
-    if (failed(requireStatic(op, r)))
-      return failure();
     auto outType = op.getType();
     int64_t rank = outType.getRank();
     int64_t axis = op.getAxis() < 0 ? op.getAxis() + rank : op.getAxis();
     Location loc = op.getLoc();
-    Value out = emptyTensor(r, loc, outType.getShape(), signless(outType.getElementType()));
-    int64_t offset = 0;
+    // Offsets along the axis, known when compiling or computed at run time.
+    SmallVector<OpFoldResult> offsets;
+    OpFoldResult offset = r.getIndexAttr(0);
     for (Value in : adaptor.getInputs()) {
+      offsets.push_back(offset);
       auto t = llvm::cast<RankedTensorType>(in.getType());
+      OpFoldResult size = t.isDynamicDim(axis)
+                              ? OpFoldResult(tensor::DimOp::create(r, loc, in, axis).getResult())
+                              : r.getIndexAttr(t.getDimSize(axis));
+      auto a = getConstantIntValue(offset), c = getConstantIntValue(size);
+      if (a && c)
+        offset = r.getIndexAttr(*a + *c);
+      else
+        offset = arith::AddIOp::create(r, loc, getValueOrCreateConstantIndexOp(r, loc, offset),
+                                       getValueOrCreateConstantIndexOp(r, loc, size))
+                     .getResult();
+    }
+    SmallVector<Value> outSizes;
+    Value first = adaptor.getInputs()[0];
+    for (int64_t i = 0; i < rank; ++i)
+      if (outType.isDynamicDim(i))
+        outSizes.push_back(i == axis ? getValueOrCreateConstantIndexOp(r, loc, offset)
+                                     : tensor::DimOp::create(r, loc, first, i).getResult());
+    Value out =
+        emptyTensor(r, loc, outType.getShape(), signless(outType.getElementType()), outSizes);
+    for (auto [k, in] : llvm::enumerate(adaptor.getInputs())) {
+      auto t = llvm::cast<RankedTensorType>(in.getType());
+      if (t.getDimSize(axis) == 0)
+        continue;
       SmallVector<OpFoldResult> offs(rank, r.getIndexAttr(0)), sizes, strides(rank, r.getIndexAttr(1));
-      offs[axis] = r.getIndexAttr(offset);
-      for (int64_t d : t.getShape())
-        sizes.push_back(r.getIndexAttr(d));
-      if (t.getDimSize(axis) > 0)
-        out = tensor::InsertSliceOp::create(r, loc, in, out, offs, sizes, strides);
-      offset += t.getDimSize(axis);
+      offs[axis] = offsets[k];
+      for (int64_t i = 0; i < rank; ++i)
+        sizes.push_back(t.isDynamicDim(i)
+                            ? OpFoldResult(tensor::DimOp::create(r, loc, in, i).getResult())
+                            : r.getIndexAttr(t.getDimSize(i)));
+      out = tensor::InsertSliceOp::create(r, loc, in, out, offs, sizes, strides);
     }
     r.replaceOp(op, out);
     return success();
@@ -86,16 +212,29 @@ struct ConcatLowering : OpConversionPattern<ConcatOp> {
 
 struct ShapeLowering : OpConversionPattern<ShapeOp> {
   using OpConversionPattern::OpConversionPattern;
-  LogicalResult matchAndRewrite(ShapeOp op, OpAdaptor,
+  LogicalResult matchAndRewrite(ShapeOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &r) const override {
-    if (failed(requireStatic(op, r)))
-      return failure();
-    auto dims = llvm::cast<RankedTensorType>(op.getData().getType()).getShape();
+    auto dataType = llvm::dyn_cast<RankedTensorType>(op.getData().getType());
+    if (!dataType)
+      return r.notifyMatchFailure(op, "needs a ranked input");
+    auto dims = dataType.getShape();
     int64_t rank = dims.size();
     auto clampIdx = [&](int64_t v) { return std::clamp<int64_t>(v < 0 ? v + rank : v, 0, rank); };
     int64_t b = clampIdx(op.getStart()), e = clampIdx(op.getEnd().value_or(rank));
     SmallVector<int64_t> vals(dims.begin() + b, dims.begin() + std::max(b, e));
     auto type = RankedTensorType::get({(int64_t)vals.size()}, r.getI64Type());
+    if (!dataType.hasStaticShape()) {
+      // Dims known only at run time are read from the data when the code runs.
+      SmallVector<Value> elems;
+      for (int64_t i = b; i < std::max(b, e); ++i) {
+        Value d = dataType.isDynamicDim(i)
+                      ? Value(tensor::DimOp::create(r, op.getLoc(), adaptor.getData(), i))
+                      : indexConst(r, op.getLoc(), dims[i]);
+        elems.push_back(arith::IndexCastOp::create(r, op.getLoc(), r.getI64Type(), d));
+      }
+      r.replaceOpWithNewOp<tensor::FromElementsOp>(op, type, elems);
+      return success();
+    }
     r.replaceOpWithNewOp<arith::ConstantOp>(op, type, DenseElementsAttr::get(type, ArrayRef<int64_t>(vals)));
     return success();
   }

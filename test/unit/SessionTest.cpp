@@ -63,15 +63,51 @@ TEST(Session, RunComputesTheModel) {
   EXPECT_FLOAT_EQ(v[3], 0);
 }
 
-TEST(Session, DynamicBatchCompilesPerShape) {
+TEST(Session, DynamicBatchCompilesOnce) {
   std::string bytes = mlpModel(true);
   Session s(bytes.data(), bytes.size());
+  CompileReport atCreation = s.compileReport();
+  EXPECT_EQ(atCreation.shapes, "dynamic");
+  EXPECT_GT(atCreation.total, 0);
   auto a = s.run({{"x", input2x3()}});
   EXPECT_EQ(a.at("y").shape(), (std::vector<int64_t>{2, 2}));
+  EXPECT_FLOAT_EQ(a.at("y").data<float>()[2], 5.5f);
   Tensor one = Tensor::fromVector<float>(ElementType::Float32, {1, 3}, {2, 1, 0});
   auto b = s.run({{"x", one}});
   ASSERT_EQ(b.at("y").shape(), (std::vector<int64_t>{1, 2}));
   EXPECT_FLOAT_EQ(b.at("y").data<float>()[0], 5.5f);
+  // No compilation for the second shape.
+  EXPECT_EQ(s.compileReport().total, atCreation.total);
+  expectError([&] { s.run({{"x", Tensor(ElementType::Float32, {2, 4})}}); }, "expects [?,3]");
+}
+
+TEST(Session, UnknownDimsBroadcastWhenTheCodeRuns) {
+  // Whether a dim broadcasts is only known from the inputs given.
+  ModelBuilder m;
+  m.input("a", F32, {-1, -1}, {"p", "q"}).input("b", F32, {-1, -1}, {"r", "s"});
+  m.output("sum", F32).output("same", F32).output("half", F32);
+  m.initializer("h", {1}, {0.5f});
+  m.node("Add", {"a", "b"}, {"sum"});
+  m.node("Identity", {"a"}, {"same"});
+  m.node("Identity", {"h"}, {"half"});
+  std::string bytes = m.bytes();
+  Session s(bytes.data(), bytes.size());
+  EXPECT_EQ(s.compileReport().shapes, "dynamic");
+  Tensor col = Tensor::fromVector<float>(ElementType::Float32, {3, 1}, {1, 2, 3});
+  Tensor row = Tensor::fromVector<float>(ElementType::Float32, {1, 4}, {10, 20, 30, 40});
+  auto out = s.run({{"a", col}, {"b", row}});
+  ASSERT_EQ(out.at("sum").shape(), (std::vector<int64_t>{3, 4}));
+  const float *v = out.at("sum").data<float>();
+  EXPECT_FLOAT_EQ(v[0], 11);
+  EXPECT_FLOAT_EQ(v[7], 42);
+  EXPECT_FLOAT_EQ(v[11], 43);
+  // Outputs are the caller's own copies, not views of inputs or constants.
+  EXPECT_NE(out.at("same").data(), col.data());
+  EXPECT_FLOAT_EQ(out.at("same").data<float>()[2], 3);
+  EXPECT_FLOAT_EQ(out.at("half").data<float>()[0], 0.5f);
+  out = s.run({{"a", row}, {"b", row}});
+  ASSERT_EQ(out.at("sum").shape(), (std::vector<int64_t>{1, 4}));
+  EXPECT_FLOAT_EQ(out.at("sum").data<float>()[3], 80);
 }
 
 TEST(Session, InputErrors) {

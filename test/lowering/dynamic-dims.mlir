@@ -1,0 +1,59 @@
+// RUN: kiln-opt %s --kiln-convert-to-linalg | FileCheck %s
+// Dynamic dims: result sizes come from tensor.dim, and an operand whose dim
+// may or may not broadcast is read at an index chosen when the code runs.
+
+// CHECK-LABEL: func.func @add_may_broadcast
+// CHECK: tensor.empty(%{{.*}}, %{{.*}}) : tensor<?x?xf32>
+// CHECK: linalg.generic {{.*}}outs(
+// CHECK: arith.select
+// CHECK: tensor.extract %arg0
+// CHECK: tensor.extract %arg1
+// CHECK: arith.addf
+func.func @add_may_broadcast(%a: tensor<?x?xf32>, %b: tensor<?xf32>) -> tensor<?x?xf32> {
+  %0 = kiln.Add %a, %b : (tensor<?x?xf32>, tensor<?xf32>) -> tensor<?x?xf32>
+  return %0 : tensor<?x?xf32>
+}
+
+// A sole deciding operand keeps a plain indexing map.
+// CHECK-LABEL: func.func @add_sole
+// CHECK: %[[D:.*]] = tensor.dim %arg0
+// CHECK: linalg.generic {{.*}}ins(%arg0, %arg1 : tensor<?x4xf32>, tensor<4xf32>)
+// CHECK-NOT: tensor.extract
+// CHECK: return
+func.func @add_sole(%a: tensor<?x4xf32>, %b: tensor<4xf32>) -> tensor<?x4xf32> {
+  %0 = kiln.Add %a, %b : (tensor<?x4xf32>, tensor<4xf32>) -> tensor<?x4xf32>
+  return %0 : tensor<?x4xf32>
+}
+
+// The mean divides by a count read when the code runs.
+// CHECK-LABEL: func.func @mean
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]
+// CHECK: tensor.reshape
+// CHECK: %[[N:.*]] = tensor.dim %arg0, %{{.*}} : tensor<?x?xf32>
+// CHECK: arith.sitofp
+// CHECK: arith.divf
+func.func @mean(%x: tensor<?x?xf32>) -> tensor<?x1xf32> {
+  %axes = kiln.Constant dense<[1]> : tensor<1xi64>
+  %0 = kiln.ReduceMean %x, %axes : (tensor<?x?xf32>, tensor<1xi64>) -> tensor<?x1xf32>
+  return %0 : tensor<?x1xf32>
+}
+
+// CHECK-LABEL: func.func @flatten
+// CHECK: %[[A:.*]] = tensor.dim %arg0, %c0
+// CHECK: %[[B:.*]] = tensor.dim %arg0, %c1
+// CHECK: %[[C:.*]] = tensor.dim %arg0, %c2
+// CHECK: tensor.from_elements
+// CHECK: tensor.reshape %arg0
+func.func @flatten(%x: tensor<?x?x?xf32>) -> tensor<?x?xf32> {
+  %0 = kiln.Flatten %x {axis = 1 : si64} : (tensor<?x?x?xf32>) -> tensor<?x?xf32>
+  return %0 : tensor<?x?xf32>
+}
+
+// CHECK-LABEL: func.func @matmul
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "parallel", "reduction"]{{.*}}ins(%arg0, %arg1
+// CHECK: arith.mulf
+// CHECK: arith.addf
+func.func @matmul(%a: tensor<?x?x?xf32>, %b: tensor<?x?xf32>) -> tensor<?x?x?xf32> {
+  %0 = kiln.MatMul %a, %b : (tensor<?x?x?xf32>, tensor<?x?xf32>) -> tensor<?x?x?xf32>
+  return %0 : tensor<?x?x?xf32>
+}
