@@ -484,7 +484,9 @@ def Kiln_ExpandOp : Kiln_Op<"Expand", [Pure]> {
 def Kiln_SplitOp : Kiln_Op<"Split", [Pure]> {
   let summary = "splits along axis into pieces of the given sizes";
   let description = [{ The importer resolves ONNX's split input, split
-    attribute or num_outputs into `sizes`, one per result. }];
+    attribute or num_outputs into `sizes`, one per result; -1 sizes (all of
+    them) split an axis known only at run time into pieces of ceil(D / n),
+    the last one shorter. }];
   let arguments = (ins AnyTensor:$input, DefaultValuedAttr<SI64Attr, "0">:$axis,
                    I64ArrayAttr:$sizes);
   let results = (outs Variadic<AnyTensor>:$outputs);

@@ -262,8 +262,9 @@ resolveSlice(llvm::ArrayRef<int64_t> shape, llvm::ArrayRef<int64_t> starts,
       return std::nullopt;
     }
     if (dim == kDyn) {
-      error = "slicing a dynamic dim";
-      return std::nullopt;
+      // Start and size are computed when the code runs.
+      dims[*axis] = {0, kDyn, step};
+      continue;
     }
     auto clampTo = [](int64_t v, int64_t lo, int64_t hi) { return std::max(lo, std::min(v, hi)); };
     int64_t start = starts[i], end = ends[i];

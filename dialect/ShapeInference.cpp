@@ -177,6 +177,20 @@ LogicalResult inferShapes(Operation *op) {
         auto s = shapeOf(op.getInput());
         auto target = getConstantInts(op.getShape());
         Type elem = elementOf(op.getInput());
+        auto targetType = llvm::dyn_cast<RankedTensorType>(op.getShape().getType());
+        if (s && !target && targetType && targetType.getRank() == 1 &&
+            !targetType.isDynamicDim(0)) {
+          // A target read at run time: only the input's dims other than 1
+          // are known (the target may only broadcast them).
+          int64_t rank = std::max<int64_t>(s->size(), targetType.getDimSize(0));
+          Shape out(rank, kDyn);
+          for (size_t i = 0; i < s->size(); ++i) {
+            int64_t d = (*s)[i];
+            if (d != kDyn && d != 1)
+              out[rank - s->size() + i] = d;
+          }
+          return setResult(op, 0, out, elem);
+        }
         if (!s || !target)
           return setResult(op, 0, std::nullopt, elem);
         auto out = broadcastShapes({*s, Shape(target->begin(), target->end())});
@@ -196,15 +210,18 @@ LogicalResult inferShapes(Operation *op) {
             auto axis = normalizeAxis(op.getAxis(), s->size());
             if (!axis)
               return op.emitOpError("axis out of range");
-            (*out)[*axis] = sizes[i];
+            (*out)[*axis] = sizes[i] < 0 ? kDyn : sizes[i];
           }
           setResult(op, i, out, elem);
         }
         if (s) {
           int64_t axis = *normalizeAxis(op.getAxis(), s->size()), sum = 0;
-          for (int64_t v : sizes)
+          bool known = true;
+          for (int64_t v : sizes) {
             sum += v;
-          if ((*s)[axis] != kDyn && sum != (*s)[axis])
+            known &= v >= 0;
+          }
+          if (known && (*s)[axis] != kDyn && sum != (*s)[axis])
             return op.emitOpError("split sizes add up to ") << sum << ", the axis has " << (*s)[axis];
         }
         return success();

@@ -352,11 +352,23 @@ void buildDropout(Importer &im, const onnx::NodeProto &n) {
   }
 }
 
-/// ConstantOfShape with a constant shape is a splat constant.
+/// ConstantOfShape with a constant shape is a splat constant; with a shape
+/// computed at run time, the value expanded to it.
 void buildConstantOfShape(Importer &im, const onnx::NodeProto &n) {
   auto shape = getConstantInts(im.input(0));
-  if (!shape)
-    im.fail("a shape computed at run time is not supported");
+  if (!shape) {
+    auto st = llvm::dyn_cast<RankedTensorType>(im.input(0).getType());
+    if (!st || st.getRank() != 1 || st.isDynamicDim(0))
+      im.fail("a shape of unknown length is not supported");
+    Tensor fill(ElementType::Float32, {});
+    if (const auto *a = im.attr("value"))
+      fill = tensorFromProto(a->t(), im.baseDir, "attribute 'value'");
+    if (fill.numElements() != 1)
+      im.fail("attribute 'value' must hold one element");
+    Value scalar = im.reshape(im.constant(fill), {});
+    im.values[n.output(0)] = im.make("Expand", {scalar, im.input(0)});
+    return;
+  }
   for (int64_t d : *shape)
     if (d < 0)
       im.fail("negative dim in shape");
@@ -458,8 +470,8 @@ void buildRange(Importer &im, const onnx::NodeProto &n) {
 void buildSplit(Importer &im, const onnx::NodeProto &n) {
   Value x = im.input(0);
   auto type = llvm::dyn_cast<RankedTensorType>(x.getType());
-  if (!type || !type.hasStaticShape())
-    im.fail("splitting a tensor with dynamic dims is not supported");
+  if (!type)
+    im.fail("splitting a tensor of unknown rank is not supported");
   int64_t axis = im.attr("axis") ? im.attr("axis")->i() : 0;
   auto a = normalizeAxis(axis, type.getRank());
   if (!a)
@@ -478,10 +490,13 @@ void buildSplit(Importer &im, const onnx::NodeProto &n) {
       count = no->i();
     if (count <= 0)
       im.fail("num_outputs must be positive");
+    // An axis known only at run time: the code sizes the pieces (-1).
+    if (type.isDynamicDim(*a))
+      sizes.assign(count, -1);
     int64_t piece = (dim + count - 1) / count;
-    if (!im.attr("num_outputs") && dim % count)
+    if (!im.attr("num_outputs") && !type.isDynamicDim(*a) && dim % count)
       im.fail("the axis does not split into equal parts");
-    for (int64_t i = 0; i < count; ++i)
+    for (int64_t i = 0; i < count && !type.isDynamicDim(*a); ++i)
       sizes.push_back(std::max<int64_t>(0, std::min(piece, dim - i * piece)));
   }
   if ((int64_t)sizes.size() != n.output_size())

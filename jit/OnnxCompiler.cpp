@@ -52,9 +52,8 @@ public:
     for (const auto &out : model.graph().output())
       outputs.push_back(describeValue(out, name));
     shapeInputs = shapeDefiningInputs(model.graph());
+    // Inputs that decide shapes are first tried as run-time data too.
     specializeOnRun = !shapeInputs.empty();
-    if (!shapeInputs.empty())
-      perShapeReason = "input '" + *shapeInputs.begin() + "' decides shapes";
     for (const auto &in : inputs) {
       specializeOnRun |= !in.hasShape;
       if (!in.hasShape && perShapeReason.empty())

@@ -29,7 +29,8 @@ public:
   std::set<std::string> shapeInputs;
   /// True when the code must wait for concrete input shapes.
   bool specializeOnRun = false;
-  /// Why it must; empty when compiling with unknown dims is worth a try.
+  /// Why it must; empty when compiling once, with unknown dims and
+  /// shape-deciding inputs read at run time, is worth a try.
   std::string perShapeReason;
   /// `shapes` for ordinary inputs, `constants` for shape-deciding ones; both
   /// empty for a model with static shapes.

@@ -55,9 +55,10 @@ struct CompileReport {
   /// The cache key and the parts it was formed from, one per line.
   std::string cacheKey, cacheKeyParts;
   /// How the code treats input shapes: "fixed" (the model gives every dim),
-  /// "dynamic" (compiled once; dims the model leaves unknown are read when
-  /// it runs) or "per-shape" (compiled again for each new set of input
-  /// shapes, `perShapeReason` says why).
+  /// "dynamic" (compiled once; dims the model leaves unknown, and inputs
+  /// that decide shapes, are read when it runs) or "per-shape" (compiled
+  /// again for each new set of input shapes and shape-deciding values,
+  /// `perShapeReason` says why).
   std::string shapes = "fixed";
   std::string perShapeReason;
 };

@@ -103,7 +103,7 @@ Value highestValue(OpBuilder &b, Location loc, Type elem, bool isUnsigned) {
 }
 
 Value broadcastGeneric(OpBuilder &b, Location loc, ArrayRef<int64_t> outShape, Type outElem,
-                       ValueRange inputs, const ScalarBody &body) {
+                       ValueRange inputs, const ScalarBody &body, ValueRange givenSizes) {
   int64_t rank = outShape.size();
   MLIRContext *ctx = b.getContext();
   auto typeOf = [](Value v) { return llvm::cast<RankedTensorType>(v.getType()); };
@@ -122,10 +122,14 @@ Value broadcastGeneric(OpBuilder &b, Location loc, ArrayRef<int64_t> outShape, T
       if (d >= 0 && typeOf(inputs[j]).getDimSize(d) != 1)
         deciding.push_back(j);
     }
-    if (deciding.size() == 1)
+    if (deciding.size() == 1 && givenSizes.empty())
       sole[k] = deciding[0];
     if (!ShapedType::isDynamic(outShape[k]))
       continue;
+    if (!givenSizes.empty()) {
+      dynamicSizes.push_back(givenSizes[dynamicSizes.size()]);
+      continue;
+    }
     Value size = arith::ConstantIndexOp::create(b, loc, 1);
     for (size_t j : deciding) {
       Value d = tensor::DimOp::create(b, loc, inputs[j], dimOf(j, k));
@@ -351,14 +355,18 @@ Value castScalar(OpBuilder &b, Location loc, Value v, ElemKind from, Type to, El
 }
 
 Value clampedIndex(OpBuilder &b, Location l, Value raw, int64_t dim, bool fromEnd) {
+  return clampedIndex(b, l, raw, arith::ConstantIndexOp::create(b, l, dim), fromEnd);
+}
+
+Value clampedIndex(OpBuilder &b, Location l, Value raw, Value n, bool fromEnd) {
   Value k = arith::IndexCastOp::create(b, l, b.getIndexType(), raw);
-  Value n = arith::ConstantIndexOp::create(b, l, dim);
   Value zero = arith::ConstantIndexOp::create(b, l, 0);
   if (fromEnd) {
     Value neg = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, k, zero);
     k = arith::SelectOp::create(b, l, neg, arith::AddIOp::create(b, l, k, n), k);
   }
-  Value last = arith::ConstantIndexOp::create(b, l, std::max<int64_t>(dim - 1, 0));
+  Value last = arith::MaxSIOp::create(
+      b, l, arith::SubIOp::create(b, l, n, arith::ConstantIndexOp::create(b, l, 1)), zero);
   return arith::MinSIOp::create(b, l, arith::MaxSIOp::create(b, l, k, zero), last);
 }
 

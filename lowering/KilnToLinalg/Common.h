@@ -60,10 +60,12 @@ using ScalarBody =
 /// it with ONNX (right-aligned) rules; `body` maps input scalars to the result.
 /// Dims may be dynamic: the result's are computed from the operands', and
 /// an operand whose dim may or may not broadcast (only known when the code
-/// runs) is read with an index chosen at run time.
+/// runs) is read with an index chosen at run time. `givenSizes`, when not
+/// empty, are the result's dynamic dims (for Expand, whose target decides).
 mlir::Value broadcastGeneric(mlir::OpBuilder &b, mlir::Location loc,
                              llvm::ArrayRef<int64_t> outShape, mlir::Type outElem,
-                             mlir::ValueRange inputs, const ScalarBody &body);
+                             mlir::ValueRange inputs, const ScalarBody &body,
+                             mlir::ValueRange givenSizes = {});
 
 /// Reshape between static shapes with the same element count (collapse to
 /// 1-D, then expand); with dynamic dims, only dims of static size 1 may be
@@ -105,6 +107,9 @@ void populateGridSamplePatterns(KilnTypeConverter &tc, mlir::RewritePatternSet &
 /// count from the end (when `fromEnd`), and the result is clamped to
 /// [0, dim) so a bad index never reads or writes out of bounds.
 mlir::Value clampedIndex(mlir::OpBuilder &b, mlir::Location l, mlir::Value raw, int64_t dim,
+                         bool fromEnd = true);
+/// The same with a dim known only when the code runs.
+mlir::Value clampedIndex(mlir::OpBuilder &b, mlir::Location l, mlir::Value raw, mlir::Value dim,
                          bool fromEnd = true);
 
 } // namespace kiln

@@ -14,12 +14,18 @@ struct GatherLowering : OpConversionPattern<GatherOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(GatherOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &r) const override {
-    if (failed(requireStatic(op, r)))
-      return failure();
     Value data = adaptor.getData(), indices = adaptor.getIndices();
     auto dt = llvm::cast<RankedTensorType>(data.getType());
     auto it = llvm::cast<RankedTensorType>(indices.getType());
     int64_t axis = *normalizeAxis(op.getAxis(), dt.getRank());
+    // Result dims: data's before the axis, the indices', data's after it.
+    SmallVector<Value> sizes;
+    for (int64_t i = 0; i < dt.getRank(); ++i) {
+      if (i == axis)
+        llvm::append_range(sizes, dynamicDims(r, op.getLoc(), indices));
+      else if (dt.isDynamicDim(i))
+        sizes.push_back(tensor::DimOp::create(r, op.getLoc(), data, i));
+    }
     auto outShape = op.getType().getShape();
     int64_t rank = outShape.size(), ir = it.getRank();
     MLIRContext *ctx = r.getContext();
@@ -30,8 +36,10 @@ struct GatherLowering : OpConversionPattern<GatherOp> {
                                 AffineMap::getMultiDimIdentityMap(rank, ctx)};
     SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
     Location loc = op.getLoc();
-    Value init = emptyTensor(r, loc, outShape, dt.getElementType());
-    int64_t dim = dt.getDimSize(axis);
+    Value init = emptyTensor(r, loc, outShape, dt.getElementType(), sizes);
+    Value dim = dt.isDynamicDim(axis)
+                    ? Value(tensor::DimOp::create(r, loc, data, axis))
+                    : Value(arith::ConstantIndexOp::create(r, loc, dt.getDimSize(axis)));
     auto g = linalg::GenericOp::create(
         r, loc, TypeRange{init.getType()}, ValueRange{indices}, ValueRange{init}, maps, iters,
         [&](OpBuilder &b, Location l, ValueRange a) {
@@ -53,12 +61,39 @@ struct ExpandLowering : OpConversionPattern<ExpandOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(ExpandOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &r) const override {
-    if (failed(requireStatic(op, r)))
-      return failure();
     auto outType = op.getType();
+    SmallVector<Value> sizes;
+    if (!outType.hasStaticShape()) {
+      // Each dim is the target's where the input's is 1 (or missing), the
+      // input's otherwise, read when the code runs.
+      Location loc = op.getLoc();
+      Value in = adaptor.getInput();
+      auto inType = llvm::cast<RankedTensorType>(in.getType());
+      auto shapeType = llvm::cast<RankedTensorType>(adaptor.getShape().getType());
+      int64_t rank = outType.getRank(), len = shapeType.getDimSize(0);
+      Value one = arith::ConstantIndexOp::create(r, loc, 1);
+      for (int64_t k = 0; k < rank; ++k) {
+        if (!outType.isDynamicDim(k))
+          continue;
+        Value target = one;
+        if (int64_t t = k - (rank - len); t >= 0) {
+          target = tensor::ExtractOp::create(r, loc, adaptor.getShape(),
+                                             ValueRange{arith::ConstantIndexOp::create(r, loc, t)});
+          target = arith::IndexCastOp::create(r, loc, r.getIndexType(), target);
+        }
+        Value size = target;
+        if (int64_t i = k - (rank - inType.getRank()); i >= 0) {
+          Value d = tensor::DimOp::create(r, loc, in, i);
+          Value isOne = arith::CmpIOp::create(r, loc, arith::CmpIPredicate::eq, d, one);
+          size = arith::SelectOp::create(r, loc, isOne, target, d);
+        }
+        sizes.push_back(size);
+      }
+    }
     r.replaceOp(op, broadcastGeneric(r, op.getLoc(), outType.getShape(),
                                      signless(outType.getElementType()), adaptor.getInput(),
-                                     [](OpBuilder &, Location, ValueRange a) { return a[0]; }));
+                                     [](OpBuilder &, Location, ValueRange a) { return a[0]; },
+                                     sizes));
     return success();
   }
 };
@@ -67,8 +102,6 @@ struct TriluLowering : OpConversionPattern<TriluOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(TriluOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &r) const override {
-    if (failed(requireStatic(op, r)))
-      return failure();
     int64_t k = 0;
     if (!isa<NoneType>(op.getK().getType())) {
       auto c = getConstantInts(op.getK());
@@ -102,8 +135,6 @@ struct ArgLowering : OpConversionPattern<OpTy> {
   using OpConversionPattern<OpTy>::OpConversionPattern;
   LogicalResult matchAndRewrite(OpTy op, typename OpTy::Adaptor adaptor,
                                 ConversionPatternRewriter &r) const override {
-    if (failed(requireStatic(op, r)))
-      return failure();
     Value x = adaptor.getData();
     auto t = llvm::cast<RankedTensorType>(x.getType());
     int64_t rank = t.getRank();
@@ -116,18 +147,24 @@ struct ArgLowering : OpConversionPattern<OpTy> {
     Location loc = op.getLoc();
     MLIRContext *ctx = r.getContext();
     SmallVector<int64_t> kept;
+    SmallVector<Value> keptSizes;
     SmallVector<AffineExpr> outExprs;
     SmallVector<utils::IteratorType> iters;
     for (int64_t i = 0; i < rank; ++i) {
       iters.push_back(i == axis ? utils::IteratorType::reduction : utils::IteratorType::parallel);
       if (i != axis) {
         kept.push_back(t.getDimSize(i));
+        if (t.isDynamicDim(i))
+          keptSizes.push_back(tensor::DimOp::create(r, loc, x, i));
         outExprs.push_back(getAffineDimExpr(i, ctx));
       }
     }
-    Value vInit = filledTensor(r, loc, kept, Max ? lowestValue(r, loc, elem, k.isUnsigned)
-                                                 : highestValue(r, loc, elem, k.isUnsigned));
-    Value iInit = filledTensor(r, loc, kept, arith::ConstantIntOp::create(r, loc, i64, -1));
+    Value vInit = filledTensor(r, loc, kept,
+                               Max ? lowestValue(r, loc, elem, k.isUnsigned)
+                                   : highestValue(r, loc, elem, k.isUnsigned),
+                               keptSizes);
+    Value iInit =
+        filledTensor(r, loc, kept, arith::ConstantIntOp::create(r, loc, i64, -1), keptSizes);
     AffineMap outMap = AffineMap::get(rank, 0, outExprs, ctx);
     SmallVector<AffineMap> maps{AffineMap::getMultiDimIdentityMap(rank, ctx), outMap, outMap};
     bool last = op.getSelectLastIndex() != 0;
@@ -165,11 +202,42 @@ struct SplitLowering : OpConversionPattern<SplitOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(SplitOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &r) const override {
-    if (failed(requireStatic(op, r)))
-      return failure();
     auto t = llvm::cast<RankedTensorType>(adaptor.getInput().getType());
     int64_t axis = *normalizeAxis(op.getAxis(), t.getRank()), offset = 0;
     SmallVector<Value> pieces;
+    bool staticPieces = llvm::all_of(op.getResults(), [&](Value v) {
+      return !llvm::cast<RankedTensorType>(v.getType()).isDynamicDim(axis);
+    });
+    if (!t.hasStaticShape() || !staticPieces) {
+      // Dims known only at run time: pieces of ceil(D / n) along the axis
+      // (the last one shorter) unless the types give their sizes.
+      Location loc = op.getLoc();
+      Value in = adaptor.getInput();
+      int64_t n = op.getNumResults();
+      Value d = tensor::DimOp::create(r, loc, in, axis);
+      Value chunk = arith::CeilDivUIOp::create(r, loc, d, arith::ConstantIndexOp::create(r, loc, n));
+      Value at = arith::ConstantIndexOp::create(r, loc, 0);
+      for (Value res : op.getResults()) {
+        auto rt = llvm::cast<RankedTensorType>(res.getType());
+        Value size = rt.isDynamicDim(axis)
+                         ? Value(arith::MinUIOp::create(r, loc, chunk,
+                                                        arith::SubIOp::create(r, loc, d, at)))
+                         : Value(arith::ConstantIndexOp::create(r, loc, rt.getDimSize(axis)));
+        SmallVector<OpFoldResult> offs(t.getRank(), r.getIndexAttr(0)), sizes,
+            strides(t.getRank(), r.getIndexAttr(1));
+        offs[axis] = at;
+        for (int64_t i = 0; i < t.getRank(); ++i)
+          sizes.push_back(i == axis ? OpFoldResult(size)
+                          : t.isDynamicDim(i)
+                              ? OpFoldResult(tensor::DimOp::create(r, loc, in, i).getResult())
+                              : r.getIndexAttr(t.getDimSize(i)));
+        auto type = RankedTensorType::get(rt.getShape(), t.getElementType());
+        pieces.push_back(tensor::ExtractSliceOp::create(r, loc, type, in, offs, sizes, strides));
+        at = arith::MinUIOp::create(r, loc, d, arith::AddIOp::create(r, loc, at, size));
+      }
+      r.replaceOp(op, pieces);
+      return success();
+    }
     for (Value res : op.getResults()) {
       auto rt = llvm::cast<RankedTensorType>(res.getType());
       SmallVector<OpFoldResult> offs(t.getRank(), r.getIndexAttr(0)), sizes,
@@ -195,18 +263,19 @@ struct GatherElementsLowering : OpConversionPattern<GatherElementsOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(GatherElementsOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &r) const override {
-    if (failed(requireStatic(op, r)))
-      return failure();
     Value data = adaptor.getData();
     auto dt = llvm::cast<RankedTensorType>(data.getType());
     int64_t rank = dt.getRank(), axis = *normalizeAxis(op.getAxis(), rank);
-    int64_t dim = dt.getDimSize(axis);
     auto outShape = op.getType().getShape();
     MLIRContext *ctx = r.getContext();
     SmallVector<AffineMap> maps(2, AffineMap::getMultiDimIdentityMap(rank, ctx));
     SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
     Location loc = op.getLoc();
-    Value init = emptyTensor(r, loc, outShape, dt.getElementType());
+    Value dim = dt.isDynamicDim(axis)
+                    ? Value(tensor::DimOp::create(r, loc, data, axis))
+                    : Value(arith::ConstantIndexOp::create(r, loc, dt.getDimSize(axis)));
+    Value init = emptyTensor(r, loc, outShape, dt.getElementType(),
+                             dynamicDims(r, loc, adaptor.getIndices()));
     auto g = linalg::GenericOp::create(
         r, loc, TypeRange{init.getType()}, ValueRange{adaptor.getIndices()}, ValueRange{init},
         maps, iters, [&](OpBuilder &b, Location l, ValueRange a) {
@@ -326,8 +395,6 @@ struct NLLLossLowering : OpConversionPattern<NegativeLogLikelihoodLossOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(NegativeLogLikelihoodLossOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &r) const override {
-    if (failed(requireStatic(op, r)))
-      return failure();
     Value input = adaptor.getInput(), target = adaptor.getTarget(), weight = adaptor.getWeight();
     auto it = llvm::cast<RankedTensorType>(input.getType());
     auto tt = llvm::cast<RankedTensorType>(target.getType());
@@ -336,11 +403,16 @@ struct NLLLossLowering : OpConversionPattern<NegativeLogLikelihoodLossOp> {
       return r.notifyMatchFailure(op, "needs a float input");
     bool hasWeight = !isa<NoneType>(weight.getType());
     std::optional<int64_t> ignore = op.getIgnoreIndex();
-    int64_t classes = it.getDimSize(1), rank = tt.getRank();
+    int64_t rank = tt.getRank();
     Location loc = op.getLoc();
     MLIRContext *ctx = r.getContext();
+    Value classes = it.isDynamicDim(1)
+                        ? Value(tensor::DimOp::create(r, loc, input, 1))
+                        : Value(arith::ConstantIndexOp::create(r, loc, it.getDimSize(1)));
     auto shape = tt.getShape();
-    Value lossInit = emptyTensor(r, loc, shape, elem), wInit = emptyTensor(r, loc, shape, elem);
+    SmallVector<Value> sizes = dynamicDims(r, loc, target);
+    Value lossInit = emptyTensor(r, loc, shape, elem, sizes),
+          wInit = emptyTensor(r, loc, shape, elem, sizes);
     SmallVector<AffineMap> maps(3, AffineMap::getMultiDimIdentityMap(rank, ctx));
     SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
     auto g = linalg::GenericOp::create(

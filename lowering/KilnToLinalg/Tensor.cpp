@@ -244,11 +244,101 @@ struct ShapeLowering : OpConversionPattern<ShapeOp> {
 /// reads input element start + i * step with tensor.extract.
 struct SliceLowering : OpConversionPattern<SliceOp> {
   using OpConversionPattern::OpConversionPattern;
+
+  /// Dims, starts or ends known only at run time: ONNX's clamping rules
+  /// computed by the code (axes and steps must be constant).
+  LogicalResult dynamicSlice(SliceOp op, OpAdaptor adaptor, ConversionPatternRewriter &r) const {
+    Location loc = op.getLoc();
+    Value data = adaptor.getData();
+    auto t = llvm::cast<RankedTensorType>(data.getType());
+    int64_t rank = t.getRank();
+    std::optional<SmallVector<int64_t>> axes = SmallVector<int64_t>{},
+                                        steps = SmallVector<int64_t>{};
+    if (!isa<NoneType>(op.getAxes().getType()))
+      axes = getConstantInts(op.getAxes());
+    if (!isa<NoneType>(op.getSteps().getType()))
+      steps = getConstantInts(op.getSteps());
+    auto paramsType = llvm::dyn_cast<RankedTensorType>(adaptor.getStarts().getType());
+    if (!axes || !steps || !paramsType || paramsType.isDynamicDim(0))
+      return r.notifyMatchFailure(op, "axes and steps must be constant");
+    int64_t count = paramsType.getDimSize(0);
+    auto idx = [&](int64_t v) { return arith::ConstantIndexOp::create(r, loc, v); };
+    SmallVector<Value> start, size;
+    SmallVector<int64_t> step(rank, 1);
+    for (int64_t i = 0; i < rank; ++i) {
+      start.push_back(idx(0));
+      size.push_back(t.isDynamicDim(i) ? Value(tensor::DimOp::create(r, loc, data, i))
+                                       : idx(t.getDimSize(i)));
+    }
+    auto read = [&](Value v, int64_t i) -> Value {
+      Value x = tensor::ExtractOp::create(r, loc, v, ValueRange{idx(i)});
+      return arith::IndexCastOp::create(r, loc, r.getIndexType(), x);
+    };
+    auto clampTo = [&](Value v, Value lo, Value hi) -> Value {
+      return arith::MinSIOp::create(r, loc, arith::MaxSIOp::create(r, loc, v, lo), hi);
+    };
+    for (int64_t i = 0; i < count; ++i) {
+      int64_t axis = axes->empty() ? i : (*axes)[i];
+      if (axis < 0)
+        axis += rank;
+      int64_t st = steps->empty() ? 1 : (*steps)[i];
+      if (axis < 0 || axis >= rank || st == 0)
+        return r.notifyMatchFailure(op, "bad axis or step");
+      Value d = size[axis], zero = idx(0);
+      Value b = read(adaptor.getStarts(), i), e = read(adaptor.getEnds(), i);
+      // Negative positions count from the end (INT64_MIN-like ends stay below 0).
+      Value bNeg = arith::CmpIOp::create(r, loc, arith::CmpIPredicate::slt, b, zero);
+      b = arith::SelectOp::create(r, loc, bNeg, arith::AddIOp::create(r, loc, b, d), b);
+      Value eNeg = arith::CmpIOp::create(r, loc, arith::CmpIPredicate::slt, e, zero);
+      Value eShift = arith::AddIOp::create(r, loc, arith::MaxSIOp::create(r, loc, e, idx(-(int64_t(1) << 62))), d);
+      e = arith::SelectOp::create(r, loc, eNeg, eShift, e);
+      Value n;
+      if (st > 0) {
+        b = clampTo(b, zero, d);
+        e = clampTo(e, zero, d);
+        n = arith::CeilDivSIOp::create(r, loc, arith::SubIOp::create(r, loc, e, b), idx(st));
+      } else {
+        Value last = arith::SubIOp::create(r, loc, d, idx(1));
+        b = clampTo(b, zero, last);
+        e = clampTo(e, idx(-1), last);
+        n = arith::CeilDivSIOp::create(r, loc, arith::SubIOp::create(r, loc, b, e), idx(-st));
+      }
+      n = arith::MaxSIOp::create(r, loc, n, zero);
+      // An empty slice reads nothing; start it at 0 so it stays in bounds.
+      Value empty = arith::CmpIOp::create(r, loc, arith::CmpIPredicate::eq, n, zero);
+      start[axis] = arith::SelectOp::create(r, loc, empty, zero, b);
+      size[axis] = n;
+      step[axis] = st;
+    }
+    auto outType = RankedTensorType::get(op.getType().getShape(), t.getElementType());
+    SmallVector<Value> outSizes;
+    for (int64_t i = 0; i < rank; ++i)
+      if (outType.isDynamicDim(i))
+        outSizes.push_back(size[i]);
+    Value init = emptyTensor(r, loc, outType.getShape(), t.getElementType(), outSizes);
+    MLIRContext *ctx = r.getContext();
+    SmallVector<AffineMap> maps{AffineMap::getMultiDimIdentityMap(rank, ctx)};
+    SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
+    auto g = linalg::GenericOp::create(
+        r, loc, TypeRange{init.getType()}, ValueRange{}, ValueRange{init}, maps, iters,
+        [&](OpBuilder &b, Location l, ValueRange) {
+          SmallVector<Value> at;
+          for (int64_t i = 0; i < rank; ++i) {
+            Value iv = linalg::IndexOp::create(b, l, i);
+            Value scaled = arith::MulIOp::create(b, l, iv, arith::ConstantIndexOp::create(b, l, step[i]));
+            at.push_back(arith::AddIOp::create(b, l, scaled, start[i]));
+          }
+          linalg::YieldOp::create(b, l, Value(tensor::ExtractOp::create(b, l, data, at)));
+        });
+    r.replaceOp(op, g.getResult(0));
+    return success();
+  }
+
   LogicalResult matchAndRewrite(SliceOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &r) const override {
-    if (failed(requireStatic(op, r)))
-      return failure();
     auto t = llvm::cast<RankedTensorType>(adaptor.getData().getType());
+    if (!t.hasStaticShape() || !op.getType().hasStaticShape())
+      return dynamicSlice(op, adaptor, r);
     auto starts = getConstantInts(op.getStarts()), ends = getConstantInts(op.getEnds());
     std::optional<SmallVector<int64_t>> axes = SmallVector<int64_t>{},
                                         steps = SmallVector<int64_t>{};
