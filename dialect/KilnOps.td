@@ -379,6 +379,25 @@ def Kiln_ScatterNDOp : Kiln_Op<"ScatterND", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Kiln_RangeOp : Kiln_Op<"Range", [Pure]> {
+  let summary = "start, start + delta, ... up to (not including) limit";
+  let description = [{ Scalars computed at run time (the importer folds
+    constant ones): the length, max(ceil((limit - start) / delta), 0), is
+    known only when the code runs. }];
+  let arguments = (ins AnyTensor:$start, AnyTensor:$limit, AnyTensor:$delta);
+  let results = (outs AnyTensor:$output);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+}
+
+def Kiln_NonZeroOp : Kiln_Op<"NonZero", [Pure]> {
+  let summary = "coordinates of the non-zero elements, one column each, in row-major order";
+  let description = [{ The result is (rank, count) int64; count is known only
+    when the code runs, so the compiled code sizes the result itself. }];
+  let arguments = (ins AnyTensor:$X);
+  let results = (outs AnyTensor:$Y);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+}
+
 def Kiln_TopKOp : Kiln_Op<"TopK", [Pure]> {
   let summary = "the K largest (or smallest) elements along an axis and their indices";
   let arguments = (ins AnyTensor:$X, AnyTensor:$K, DefaultValuedAttr<SI64Attr, "-1">:$axis,

@@ -307,6 +307,19 @@ LogicalResult inferShapes(Operation *op) {
       .Case<ScatterElementsOp, ScatterNDOp>([&](auto op) -> LogicalResult {
         return setResult(op, 0, shapeOf(op.getData()), elementOf(op.getData()));
       })
+      .Case<RangeOp>([&](RangeOp op) -> LogicalResult {
+        for (Value v : op->getOperands())
+          if (auto s = shapeOf(v); s && !s->empty())
+            return op.emitOpError("start, limit and delta must be scalars");
+        return setResult(op, 0, Shape{ShapedType::kDynamic}, elementOf(op.getStart()));
+      })
+      .Case<NonZeroOp>([&](NonZeroOp op) -> LogicalResult {
+        auto s = shapeOf(op.getX());
+        std::optional<Shape> out;
+        if (s)
+          out = Shape{(int64_t)s->size(), ShapedType::kDynamic};
+        return setResult(op, 0, out, IntegerType::get(op.getContext(), 64));
+      })
       .Case<TopKOp>([&](TopKOp op) -> LogicalResult {
         auto s = shapeOf(op.getX());
         auto k = getConstantInts(op.getK());

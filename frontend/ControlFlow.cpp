@@ -49,9 +49,10 @@ void buildIf(Importer &im, const onnx::NodeProto &n) {
     Value pick = scalarOf(im, cond);
     for (size_t i = 0; i < t.size(); ++i) {
       auto tt = llvm::dyn_cast<RankedTensorType>(t[i].getType());
-      if (!tt || t[i].getType() != e[i].getType() || !tt.hasStaticShape())
-        im.fail("with a condition computed at run time, both branches must give output " +
-                std::to_string(i) + " one static type");
+      if (!tt || t[i].getType() != e[i].getType())
+        im.fail("branches giving output " + std::to_string(i) +
+                " different types or shapes under a condition computed at run time are not "
+                "supported");
       outs.push_back(im.make("Where", {pick, t[i], e[i]}));
     }
   }

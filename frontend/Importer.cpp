@@ -422,15 +422,25 @@ void buildShape(Importer &im, const onnx::NodeProto &n) {
   im.values[n.output(0)] = im.i64Constant(dims);
 }
 
-/// Range with constant start, limit and delta is a constant.
+/// Range with constant start, limit and delta is a constant; otherwise the
+/// code computes its length and values when it runs.
 void buildRange(Importer &im, const onnx::NodeProto &n) {
   double v[3];
   ElementType type = ElementType::Float32;
   for (int i = 0; i < 3; ++i) {
     auto cst = im.input(i).getDefiningOp<ConstantOp>();
     auto dense = cst ? llvm::dyn_cast<DenseElementsAttr>(cst.getValue()) : DenseElementsAttr();
-    if (!dense || dense.getNumElements() != 1)
-      im.fail("a Range computed at run time is not supported");
+    if (!dense || dense.getNumElements() != 1) {
+      Type et = llvm::cast<TensorType>(im.input(0).getType()).getElementType();
+      if (!et.isF32() && !et.isF64() && !et.isInteger(16) && !et.isInteger(32) &&
+          !et.isInteger(64))
+        im.fail("a Range of this element type computed at run time is not supported");
+      llvm::SmallVector<Value> scalars;
+      for (int j = 0; j < 3; ++j)
+        scalars.push_back(im.reshape(im.input(j), {}));
+      im.values[n.output(0)] = im.make("Range", scalars);
+      return;
+    }
     Type et = dense.getElementType();
     if (auto f = llvm::dyn_cast<FloatType>(et)) {
       v[i] = dense.getSplatValue<APFloat>().convertToDouble();
@@ -463,6 +473,38 @@ void buildRange(Importer &im, const onnx::NodeProto &n) {
   // float16 and bfloat16 ranges are computed in float and rounded once.
   Type target = llvm::cast<TensorType>(im.input(0).getType()).getElementType();
   im.values[n.output(0)] = im.castTo(im.constant(t), target);
+}
+
+/// Compress: the positions where the condition holds (NonZero), gathered
+/// along the axis, or from the flattened input when there is none. A
+/// condition longer than the axis is cut to it (the spec allows shorter).
+void buildCompress(Importer &im, const onnx::NodeProto &n) {
+  Value x = im.input(0), cond = im.input(1);
+  auto xt = llvm::dyn_cast<RankedTensorType>(x.getType());
+  auto ct = llvm::dyn_cast<RankedTensorType>(cond.getType());
+  if (!xt || !ct || ct.getRank() != 1)
+    im.fail("needs a ranked input and a 1-D condition");
+  int64_t axis = 0;
+  if (const auto *a = im.attr("axis")) {
+    auto na = normalizeAxis(a->i(), xt.getRank());
+    if (!na)
+      im.fail("axis out of range");
+    axis = *na;
+  } else {
+    x = im.reshape(x, {-1});
+    xt = llvm::cast<RankedTensorType>(x.getType());
+  }
+  int64_t len = xt.getDimSize(axis);
+  if (!ShapedType::isDynamic(len) && !ct.isDynamicDim(0)) {
+    if (ct.getDimSize(0) > len)
+      cond = im.slice(cond, 0, 0, len, 1);
+  } else {
+    // Lengths known at run time: the slice is computed by the code.
+    Value axisLen = im.make("Shape", {x}, {im.intAttr("start", axis), im.intAttr("end", axis + 1)});
+    cond = im.make("Slice", {cond, im.i64Constant({0}), axisLen, im.i64Constant({0}), im.none()});
+  }
+  Value positions = im.reshape(im.make("NonZero", {cond}), {-1});
+  im.values[n.output(0)] = im.make("Gather", {x, positions}, {im.intAttr("axis", axis)});
 }
 
 /// Split's pieces come from the split input (13+), the split attribute
@@ -849,6 +891,8 @@ const std::unordered_map<std::string, NodeBuilder> &builders() {
       }
       im.bindOutputs(im.create("TopK", {im.input(0), k}, {"k"}, {}, 2));
     };
+    t["NonZero"] = generic("NonZero", 1);
+    t["Compress"] = buildCompress;
     t["ScatterElements"] = generic("ScatterElements", 3);
     t["Scatter"] = generic("ScatterElements", 3); // its opset 9-10 name
     t["ScatterND"] = generic("ScatterND", 3);

@@ -23,6 +23,7 @@ struct ConvertToLinalgPass : impl::KilnConvertToLinalgBase<ConvertToLinalgPass> 
     populateReductionPatterns(tc, patterns);
     populateIndexingPatterns(tc, patterns);
     populateScatterPatterns(tc, patterns);
+    populateDataDependentPatterns(tc, patterns);
     populateGridSamplePatterns(tc, patterns);
     populateFunctionOpInterfaceTypeConversionPattern<func::FuncOp>(patterns, tc);
     populateReturnOpTypeConversionPattern(patterns, tc);

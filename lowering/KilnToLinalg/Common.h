@@ -101,6 +101,7 @@ void populateTensorPatterns(KilnTypeConverter &tc, mlir::RewritePatternSet &p);
 void populateReductionPatterns(KilnTypeConverter &tc, mlir::RewritePatternSet &p);
 void populateIndexingPatterns(KilnTypeConverter &tc, mlir::RewritePatternSet &p);
 void populateScatterPatterns(KilnTypeConverter &tc, mlir::RewritePatternSet &p);
+void populateDataDependentPatterns(KilnTypeConverter &tc, mlir::RewritePatternSet &p);
 void populateGridSamplePatterns(KilnTypeConverter &tc, mlir::RewritePatternSet &p);
 
 /// An index read from an indices tensor, made usable: negative values

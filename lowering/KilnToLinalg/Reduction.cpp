@@ -446,8 +446,6 @@ struct CumulativeLowering : OpConversionPattern<OpTy> {
   using OpConversionPattern<OpTy>::OpConversionPattern;
   LogicalResult matchAndRewrite(OpTy op, typename OpTy::Adaptor adaptor,
                                 ConversionPatternRewriter &r) const override {
-    if (failed(requireStatic(op, r)))
-      return failure();
     auto axisValues = getConstantInts(op.getAxis());
     auto t = llvm::cast<RankedTensorType>(adaptor.getX().getType());
     int64_t rank = t.getRank();
@@ -472,7 +470,8 @@ struct CumulativeLowering : OpConversionPattern<OpTy> {
                                 AffineMap::get(rank + 1, 0, out, ctx)};
     SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
     iters.push_back(utils::IteratorType::reduction);
-    Value init = filledTensor(r, loc, t.getShape(), scalarConstant(r, loc, elem, isSum ? 0 : 1));
+    Value init = filledTensor(r, loc, t.getShape(), scalarConstant(r, loc, elem, isSum ? 0 : 1),
+                              dynamicDims(r, loc, adaptor.getX()));
     bool exclusive = op.getExclusive(), reverse = op.getReverse();
     int64_t ax = *axis;
     auto generic = linalg::GenericOp::create(

@@ -15,13 +15,22 @@ using namespace mlir;
 namespace kiln {
 namespace {
 
-/// Coordinates of flat position `flat` in a row-major `shape`.
-SmallVector<Value> delinearize(OpBuilder &b, Location l, Value flat, ArrayRef<int64_t> shape) {
-  SmallVector<Value> coords(shape.size());
-  for (int64_t d = shape.size() - 1; d >= 0; --d) {
-    Value n = arith::ConstantIndexOp::create(b, l, shape[d]);
-    coords[d] = arith::RemUIOp::create(b, l, flat, n);
-    flat = arith::DivUIOp::create(b, l, flat, n);
+/// Every dim of `v` as an index (tensor.dim where dynamic).
+SmallVector<Value> dimsOf(OpBuilder &b, Location l, Value v) {
+  auto t = llvm::cast<RankedTensorType>(v.getType());
+  SmallVector<Value> dims;
+  for (int64_t i = 0; i < t.getRank(); ++i)
+    dims.push_back(t.isDynamicDim(i) ? Value(tensor::DimOp::create(b, l, v, i))
+                                     : Value(arith::ConstantIndexOp::create(b, l, t.getDimSize(i))));
+  return dims;
+}
+
+/// Coordinates of flat position `flat` in a row-major shape of `dims`.
+SmallVector<Value> delinearize(OpBuilder &b, Location l, Value flat, ArrayRef<Value> dims) {
+  SmallVector<Value> coords(dims.size());
+  for (int64_t d = dims.size() - 1; d >= 0; --d) {
+    coords[d] = arith::RemUIOp::create(b, l, flat, dims[d]);
+    flat = arith::DivUIOp::create(b, l, flat, dims[d]);
   }
   return coords;
 }
@@ -41,14 +50,16 @@ Value scatterLoop(OpBuilder &b, Location loc, Value data, Value updates, StringR
                   ElemKind k,
                   const std::function<SmallVector<Value>(OpBuilder &, Location, ArrayRef<Value>)>
                       &target) {
-  auto ut = llvm::cast<RankedTensorType>(updates.getType());
+  SmallVector<Value> dims = dimsOf(b, loc, updates);
   Value zero = arith::ConstantIndexOp::create(b, loc, 0);
   Value one = arith::ConstantIndexOp::create(b, loc, 1);
-  Value count = arith::ConstantIndexOp::create(b, loc, ut.getNumElements());
+  Value count = one;
+  for (Value d : dims)
+    count = arith::MulIOp::create(b, loc, count, d);
   auto loop = scf::ForOp::create(
       b, loc, zero, count, one, ValueRange{data},
       [&](OpBuilder &b, Location l, Value iv, ValueRange acc) {
-        SmallVector<Value> coords = delinearize(b, l, iv, ut.getShape());
+        SmallVector<Value> coords = delinearize(b, l, iv, dims);
         Value update = tensor::ExtractOp::create(b, l, updates, coords);
         SmallVector<Value> at = target(b, l, coords);
         if (reduction != "none")
@@ -63,11 +74,9 @@ struct ScatterElementsLowering : OpConversionPattern<ScatterElementsOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(ScatterElementsOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &r) const override {
-    if (failed(requireStatic(op, r)))
-      return failure();
     auto dt = llvm::cast<RankedTensorType>(adaptor.getData().getType());
     int64_t axis = *normalizeAxis(op.getAxis(), dt.getRank());
-    int64_t dim = dt.getDimSize(axis);
+    Value dim = dimsOf(r, op.getLoc(), adaptor.getData())[axis];
     Value indices = adaptor.getIndices();
     Value y = scatterLoop(r, op.getLoc(), adaptor.getData(), adaptor.getUpdates(),
                           op.getReduction(), ElemKind::of(op.getData().getType()),
@@ -86,11 +95,11 @@ struct ScatterNDLowering : OpConversionPattern<ScatterNDOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(ScatterNDOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &r) const override {
-    if (failed(requireStatic(op, r)))
-      return failure();
-    auto dt = llvm::cast<RankedTensorType>(adaptor.getData().getType());
     auto it = llvm::cast<RankedTensorType>(adaptor.getIndices().getType());
     int64_t q = it.getRank(), k = it.getDimSize(q - 1);
+    if (ShapedType::isDynamic(k))
+      return r.notifyMatchFailure(op, "the index tuple length must be known when compiling");
+    SmallVector<Value> dataDims = dimsOf(r, op.getLoc(), adaptor.getData());
     Value indices = adaptor.getIndices();
     Value y = scatterLoop(
         r, op.getLoc(), adaptor.getData(), adaptor.getUpdates(), op.getReduction(),
@@ -103,7 +112,7 @@ struct ScatterNDLowering : OpConversionPattern<ScatterNDOp> {
           for (int64_t j = 0; j < k; ++j) {
             tuple.back() = arith::ConstantIndexOp::create(b, l, j);
             Value raw = tensor::ExtractOp::create(b, l, indices, tuple);
-            at.push_back(clampedIndex(b, l, raw, dt.getDimSize(j)));
+            at.push_back(clampedIndex(b, l, raw, dataDims[j]));
           }
           at.append(coords.begin() + (q - 1), coords.end());
           return at;
