@@ -250,8 +250,8 @@ NodeBuilder softmaxLike(std::string opName) {
       return;
     }
     auto type = llvm::dyn_cast<RankedTensorType>(x.getType());
-    if (!type || !type.hasStaticShape())
-      im.fail("opset < 13 needs a static input shape");
+    if (!type)
+      im.fail("opset < 13 needs an input of known rank");
     int64_t axis = im.attr("axis") ? im.attr("axis")->i() : 1;
     auto si64 = im.b.getIntegerType(64, true);
     OperationState flat(im.loc, "kiln.Flatten");
@@ -266,7 +266,8 @@ NodeBuilder softmaxLike(std::string opName) {
     sm.addTypes(UnrankedTensorType::get(type.getElementType()));
     Operation *s = im.b.create(sm);
     im.typeOp(s);
-    Value shape = im.i64Constant(type.getShape());
+    Value shape = type.hasStaticShape() ? im.i64Constant(type.getShape())
+                                        : im.make("Shape", {x});
     OperationState rs(im.loc, "kiln.Reshape");
     rs.addOperands({s->getResult(0), shape});
     rs.addTypes(UnrankedTensorType::get(type.getElementType()));
@@ -344,11 +345,15 @@ void buildDropout(Importer &im, const onnx::NodeProto &n) {
   im.values[n.output(0)] = x;
   if (n.output_size() > 1 && !n.output(1).empty()) {
     auto type = llvm::dyn_cast<RankedTensorType>(x.getType());
-    if (!type || !type.hasStaticShape())
-      im.fail("the mask output needs a static input shape");
-    auto maskType = RankedTensorType::get(type.getShape(), im.b.getI1Type());
-    im.values[n.output(1)] =
-        ConstantOp::create(im.b, im.loc, maskType, DenseElementsAttr::get(maskType, true));
+    if (!type)
+      im.fail("the mask output needs an input of known rank");
+    auto maskType = RankedTensorType::get(type.hasStaticShape() ? type.getShape()
+                                                                : llvm::ArrayRef<int64_t>{},
+                                          im.b.getI1Type());
+    Value mask = ConstantOp::create(im.b, im.loc, maskType, DenseElementsAttr::get(maskType, true));
+    if (!type.hasStaticShape()) // all true, in the input's shape
+      mask = im.make("Expand", {mask, im.make("Shape", {x})});
+    im.values[n.output(1)] = mask;
   }
 }
 

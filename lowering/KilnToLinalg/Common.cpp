@@ -302,7 +302,8 @@ Value padSpatial(OpBuilder &b, Location loc, Value v, ArrayRef<int64_t> padBegin
   lo.append(padBegin.begin(), padBegin.end());
   hi.append(padEnd.begin(), padEnd.end());
   for (int64_t i = 0; i < t.getRank(); ++i)
-    shape[i] += lo[i] + hi[i];
+    if (!t.isDynamicDim(i))
+      shape[i] += lo[i] + hi[i];
   auto outType = RankedTensorType::get(shape, t.getElementType());
   SmallVector<OpFoldResult> l, h;
   for (int64_t i = 0; i < t.getRank(); ++i) {
@@ -310,6 +311,30 @@ Value padSpatial(OpBuilder &b, Location loc, Value v, ArrayRef<int64_t> padBegin
     h.push_back(b.getIndexAttr(hi[i]));
   }
   return tensor::PadOp::create(b, loc, outType, v, l, h, value);
+}
+
+SmallVector<Value> windowedSizes(OpBuilder &b, Location loc, Value padded, Value firstDim,
+                                 ArrayRef<int64_t> outShape, ArrayRef<int64_t> kernel,
+                                 ArrayRef<int64_t> strides, ArrayRef<int64_t> dilations) {
+  SmallVector<Value> sizes;
+  if (ShapedType::isDynamic(outShape[0]))
+    sizes.push_back(firstDim);
+  auto pt = llvm::cast<RankedTensorType>(padded.getType());
+  if (ShapedType::isDynamic(outShape[1]))
+    sizes.push_back(tensor::DimOp::create(b, loc, padded, 1));
+  for (size_t i = 0; i < kernel.size(); ++i) {
+    if (!ShapedType::isDynamic(outShape[2 + i]))
+      continue;
+    Value in = pt.isDynamicDim(2 + i)
+                   ? Value(tensor::DimOp::create(b, loc, padded, 2 + i))
+                   : Value(arith::ConstantIndexOp::create(b, loc, pt.getDimSize(2 + i)));
+    int64_t extent = (kernel[i] - 1) * dilations[i] + 1;
+    Value span = arith::SubIOp::create(b, loc, in, arith::ConstantIndexOp::create(b, loc, extent));
+    Value o = arith::DivSIOp::create(b, loc, span, arith::ConstantIndexOp::create(b, loc, strides[i]));
+    o = arith::AddIOp::create(b, loc, o, arith::ConstantIndexOp::create(b, loc, 1));
+    sizes.push_back(arith::MaxSIOp::create(b, loc, o, arith::ConstantIndexOp::create(b, loc, 0)));
+  }
+  return sizes;
 }
 
 Value castScalar(OpBuilder &b, Location loc, Value v, ElemKind from, Type to, ElemKind toKind) {

@@ -78,6 +78,17 @@ mlir::Value padSpatial(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v,
                        llvm::ArrayRef<int64_t> padBegin, llvm::ArrayRef<int64_t> padEnd,
                        mlir::Value value);
 
+/// Dynamic dims of a windowed op's result (N, C or F, spatial...) from its
+/// padded input: N is `firstDim`, a dynamic second dim the padded input's,
+/// spatial dims (padded - extent) / stride + 1. Only for dims dynamic in
+/// `outShape`, in order.
+llvm::SmallVector<mlir::Value> windowedSizes(mlir::OpBuilder &b, mlir::Location loc,
+                                             mlir::Value padded, mlir::Value firstDim,
+                                             llvm::ArrayRef<int64_t> outShape,
+                                             llvm::ArrayRef<int64_t> kernel,
+                                             llvm::ArrayRef<int64_t> strides,
+                                             llvm::ArrayRef<int64_t> dilations);
+
 /// x + y, x * y, max and min of scalars of kind `k` (float max/min
 /// propagate NaN; unsigned and bool compare unsigned).
 mlir::Value addOf(mlir::OpBuilder &b, mlir::Location loc, ElemKind k, mlir::Value x, mlir::Value y);

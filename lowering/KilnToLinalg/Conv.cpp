@@ -11,14 +11,17 @@ struct ConvLowering : OpConversionPattern<ConvOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(ConvOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &r) const override {
-    if (failed(requireStatic(op, r)))
-      return failure();
     Location loc = op.getLoc();
     auto xt = llvm::cast<RankedTensorType>(adaptor.getX().getType());
     auto wt = llvm::cast<RankedTensorType>(adaptor.getW().getType());
     auto outType = llvm::cast<RankedTensorType>(op.getType());
     Type elem = xt.getElementType();
     int64_t rank = xt.getRank(), g = op.getGroup();
+    // Dims known only at run time: plain (ungrouped) convolutions whose
+    // weights are known and whose pads do not depend on the input size.
+    bool dynamic = !xt.hasStaticShape() || !outType.hasStaticShape();
+    if (dynamic && (!wt.hasStaticShape() || g != 1 || op.getAutoPad().starts_with("SAME")))
+      return r.notifyMatchFailure(op, "needs static shapes");
     SpatialParams sp;
     std::string error;
     if (!resolveSpatial(xt.getShape().drop_front(2), wt.getShape().drop_front(2),
@@ -35,7 +38,11 @@ struct ConvLowering : OpConversionPattern<ConvOp> {
     auto outShape = outType.getShape();
     Value y;
     if (g == 1) {
-      Value init = filledTensor(r, loc, outShape, zero);
+      SmallVector<Value> sizes;
+      if (dynamic)
+        sizes = windowedSizes(r, loc, x, tensor::DimOp::create(r, loc, x, 0), outShape,
+                              sp.kernel, sp.strides, sp.dilations);
+      Value init = filledTensor(r, loc, outShape, zero, sizes);
       SmallVector<Type> rt{init.getType()};
       SmallVector<Value> ins{x, adaptor.getW()}, outs{init};
       if (rank == 3)

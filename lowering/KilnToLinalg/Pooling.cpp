@@ -20,7 +20,10 @@ LogicalResult prepare(OpTy op, Value x, ConversionPatternRewriter &r, SpatialPar
                       sp, error))
     return r.notifyMatchFailure(op, error);
   padEnd = sp.padEnd;
-  for (size_t i = 0; i < sp.kernel.size(); ++i) {
+  bool dynamicSpatial = llvm::any_of(xt.getShape().drop_front(2), ShapedType::isDynamic);
+  if (dynamicSpatial && (op.getCeilMode() != 0 || op.getAutoPad().starts_with("SAME")))
+    return r.notifyMatchFailure(op, "ceil mode or SAME pads need static spatial dims");
+  for (size_t i = 0; i < sp.kernel.size() && !dynamicSpatial; ++i) {
     int64_t ek = (sp.kernel[i] - 1) * sp.dilations[i] + 1;
     int64_t need = (sp.outSpatial[i] - 1) * sp.strides[i] + ek - xt.getDimSize(2 + i) -
                    sp.padBegin[i];
@@ -32,9 +35,13 @@ LogicalResult prepare(OpTy op, Value x, ConversionPatternRewriter &r, SpatialPar
 Value permuted(OpBuilder &b, Location loc, Value v, ArrayRef<int64_t> perm) {
   auto t = llvm::cast<RankedTensorType>(v.getType());
   SmallVector<int64_t> shape;
-  for (int64_t p : perm)
+  SmallVector<Value> sizes;
+  for (int64_t p : perm) {
     shape.push_back(t.getDimSize(p));
-  Value init = emptyTensor(b, loc, shape, t.getElementType());
+    if (t.isDynamicDim(p))
+      sizes.push_back(tensor::DimOp::create(b, loc, v, p));
+  }
+  Value init = emptyTensor(b, loc, shape, t.getElementType(), sizes);
   return linalg::TransposeOp::create(b, loc, v, init, perm).getResult()[0];
 }
 
@@ -69,8 +76,6 @@ struct MaxPoolLowering : OpConversionPattern<MaxPoolOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(MaxPoolOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &r) const override {
-    if (failed(requireStatic(op, r)))
-      return failure();
     ElemKind k = ElemKind::of(op.getX().getType());
     if (k.isUnsigned)
       return r.notifyMatchFailure(op, "unsigned max pooling is not supported");
@@ -82,7 +87,12 @@ struct MaxPoolLowering : OpConversionPattern<MaxPoolOp> {
     Type elem = signless(op.getType().getElementType());
     Value lowest = lowestValue(r, loc, elem, false);
     Value x = padSpatial(r, loc, adaptor.getX(), sp.padBegin, padEnd, lowest);
-    Value init = filledTensor(r, loc, op.getType().getShape(), lowest);
+    auto outShape = op.getType().getShape();
+    SmallVector<Value> sizes;
+    if (!op.getType().hasStaticShape())
+      sizes = windowedSizes(r, loc, x, tensor::DimOp::create(r, loc, x, 0), outShape, sp.kernel,
+                            sp.strides, sp.dilations);
+    Value init = filledTensor(r, loc, outShape, lowest, sizes);
     r.replaceOp(op, pool(r, loc, true, x, init, sp));
     return success();
   }
@@ -92,11 +102,16 @@ struct AveragePoolLowering : OpConversionPattern<AveragePoolOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(AveragePoolOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &r) const override {
-    if (failed(requireStatic(op, r)))
-      return failure();
     auto elem = llvm::dyn_cast<FloatType>(op.getType().getElementType());
     if (!elem)
       return r.notifyMatchFailure(op, "average pooling needs a float type");
+    // Divisors are computed when compiling: the spatial dims must be known,
+    // unless there is no padding (every window then holds the whole kernel).
+    auto xType = llvm::cast<RankedTensorType>(adaptor.getX().getType());
+    bool unpadded = llvm::all_of(toInts(op.getPads()), [](int64_t p) { return p == 0; }) &&
+                    !op.getAutoPad().starts_with("SAME");
+    if (llvm::any_of(xType.getShape().drop_front(2), ShapedType::isDynamic) && !unpadded)
+      return r.notifyMatchFailure(op, "padded windows need static spatial dims");
     SpatialParams sp;
     SmallVector<int64_t> padEnd;
     if (failed(prepare(op, adaptor.getX(), r, sp, padEnd)))
@@ -106,8 +121,24 @@ struct AveragePoolLowering : OpConversionPattern<AveragePoolOp> {
     Value zero = scalarConstant(r, loc, elem, 0);
     Value x = padSpatial(r, loc, adaptor.getX(), sp.padBegin, padEnd, zero);
     auto outShape = op.getType().getShape();
-    Value sum = pool(r, loc, false, x, filledTensor(r, loc, outShape, zero), sp);
+    SmallVector<Value> sizes;
+    if (!op.getType().hasStaticShape())
+      sizes = windowedSizes(r, loc, x, tensor::DimOp::create(r, loc, x, 0), outShape, sp.kernel,
+                            sp.strides, sp.dilations);
+    Value sum = pool(r, loc, false, x, filledTensor(r, loc, outShape, zero, sizes), sp);
 
+    if (!op.getType().hasStaticShape() && unpadded) {
+      double taps = 1;
+      for (int64_t k : sp.kernel)
+        taps *= k;
+      Value y = broadcastGeneric(r, loc, outShape, elem, ValueRange{sum},
+                                 [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+                                   return arith::DivFOp::create(
+                                       b, l, a[0], scalarConstant(b, l, elem, taps));
+                                 });
+      r.replaceOp(op, y);
+      return success();
+    }
     // Divisors are known at compile time: per spatial dim, the number of
     // window taps inside the input (or inside the explicit pads when
     // count_include_pad); the divisor is their product.
