@@ -566,14 +566,19 @@ LogicalResult inferShapes(Operation *op) {
             return setResult(op, 0, std::nullopt, elem);
           for (int64_t a : *c) {
             auto n = normalizeAxis(a, s->size());
-            if (!n || (*s)[*n] != 1)
+            // A dim known only at run time must be 1 then.
+            if (!n || ((*s)[*n] != 1 && (*s)[*n] != kDyn))
               return op.emitOpError("cannot squeeze axis ") << a;
             axes.push_back(*n);
           }
         } else {
-          for (size_t i = 0; i < s->size(); ++i)
+          for (size_t i = 0; i < s->size(); ++i) {
+            if ((*s)[i] == kDyn)
+              return op.emitOpError("squeezing without axes a dim known only at run time is not "
+                                    "supported (it may or may not be 1)");
             if ((*s)[i] == 1)
               axes.push_back(i);
+          }
         }
         Shape out;
         for (size_t i = 0; i < s->size(); ++i)

@@ -228,9 +228,11 @@ struct SplitLowering : OpConversionPattern<SplitOp> {
         offs[axis] = at;
         for (int64_t i = 0; i < t.getRank(); ++i)
           sizes.push_back(i == axis ? OpFoldResult(size)
-                          : t.isDynamicDim(i)
+                          : rt.isDynamicDim(i)
                               ? OpFoldResult(tensor::DimOp::create(r, loc, in, i).getResult())
-                              : r.getIndexAttr(t.getDimSize(i)));
+                              : r.getIndexAttr(rt.getDimSize(i)));
+        if (!rt.isDynamicDim(axis))
+          sizes[axis] = r.getIndexAttr(rt.getDimSize(axis));
         auto type = RankedTensorType::get(rt.getShape(), t.getElementType());
         pieces.push_back(tensor::ExtractSliceOp::create(r, loc, type, in, offs, sizes, strides));
         at = arith::MinUIOp::create(r, loc, d, arith::AddIOp::create(r, loc, at, size));
