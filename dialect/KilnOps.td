@@ -389,6 +389,18 @@ def Kiln_RangeOp : Kiln_Op<"Range", [Pure]> {
   let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
 }
 
+def Kiln_NonMaxSuppressionOp : Kiln_Op<"NonMaxSuppression", [Pure]> {
+  let summary = "greedy per-class box selection by score and IoU";
+  let description = [{ Result (count, 3) int64 rows (batch, class, box);
+    count is known only when the code runs. Optional scalars may be none. }];
+  let arguments = (ins AnyTensor:$boxes, AnyTensor:$scores,
+                   Kiln_TensorOrNone:$max_output_boxes_per_class,
+                   Kiln_TensorOrNone:$iou_threshold, Kiln_TensorOrNone:$score_threshold,
+                   DefaultValuedAttr<SI64Attr, "0">:$center_point_box);
+  let results = (outs AnyTensor:$selected_indices);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+}
+
 def Kiln_NonZeroOp : Kiln_Op<"NonZero", [Pure]> {
   let summary = "coordinates of the non-zero elements, one column each, in row-major order";
   let description = [{ The result is (rank, count) int64; count is known only

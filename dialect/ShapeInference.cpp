@@ -313,6 +313,17 @@ LogicalResult inferShapes(Operation *op) {
             return op.emitOpError("start, limit and delta must be scalars");
         return setResult(op, 0, Shape{ShapedType::kDynamic}, elementOf(op.getStart()));
       })
+      .Case<NonMaxSuppressionOp>([&](NonMaxSuppressionOp op) -> LogicalResult {
+        auto b = shapeOf(op.getBoxes()), sc = shapeOf(op.getScores());
+        if (b && (b->size() != 3 || ((*b)[2] != kDyn && (*b)[2] != 4)))
+          return op.emitOpError("boxes must be (batches, boxes, 4)");
+        if (sc && sc->size() != 3)
+          return op.emitOpError("scores must be (batches, classes, boxes)");
+        if (b && sc && (((*b)[0] != kDyn && (*sc)[0] != kDyn && (*b)[0] != (*sc)[0]) ||
+                        ((*b)[1] != kDyn && (*sc)[2] != kDyn && (*b)[1] != (*sc)[2])))
+          return op.emitOpError("boxes and scores disagree on batches or boxes");
+        return setResult(op, 0, Shape{kDyn, 3}, IntegerType::get(op.getContext(), 64));
+      })
       .Case<NonZeroOp>([&](NonZeroOp op) -> LogicalResult {
         auto s = shapeOf(op.getX());
         std::optional<Shape> out;

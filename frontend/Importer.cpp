@@ -897,6 +897,7 @@ const std::unordered_map<std::string, NodeBuilder> &builders() {
       im.bindOutputs(im.create("TopK", {im.input(0), k}, {"k"}, {}, 2));
     };
     t["NonZero"] = generic("NonZero", 1);
+    t["NonMaxSuppression"] = generic("NonMaxSuppression", 5);
     t["Compress"] = buildCompress;
     t["ScatterElements"] = generic("ScatterElements", 3);
     t["Scatter"] = generic("ScatterElements", 3); // its opset 9-10 name

@@ -1,6 +1,7 @@
 //===- Compiler.cpp - ONNX model -> JIT-compiled entry point --------------===//
 #include "jit/Compiler.h"
 #include "lowering/Passes.h"
+#include "runtime/HostKernels.h"
 #include "runtime/ParallelFor.h"
 #include "runtime/Artifact.h"
 #include "llvm/Config/llvm-config.h"
@@ -272,6 +273,9 @@ CompiledModel compileModel(const onnx::ModelProto &model, const ImportOptions &i
                                           llvm::JITSymbolFlags::Exported};
     map[interner("kiln_memref_copy")] = {llvm::orc::ExecutorAddr::fromPtr(&kiln_memref_copy),
                                          llvm::JITSymbolFlags::Exported};
+    map[interner("_mlir_ciface_kiln_non_max_suppression")] = {
+        llvm::orc::ExecutorAddr::fromPtr(&_mlir_ciface_kiln_non_max_suppression),
+        llvm::JITSymbolFlags::Exported};
     return map;
   });
   auto fn = (*engine)->lookupPacked(std::string("_mlir_ciface_") + kEntryFunction);

@@ -1,6 +1,8 @@
 //===- ConvertToLinalgPass.cpp - kiln-convert-to-linalg -------------------===//
 #include "lowering/KilnToLinalg/Common.h"
 #include "lowering/Passes.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Func/Transforms/FuncConversions.h"
 
 using namespace mlir;
@@ -31,7 +33,8 @@ struct ConvertToLinalgPass : impl::KilnConvertToLinalgBase<ConvertToLinalgPass> 
 
     ConversionTarget target(*ctx);
     target.addLegalDialect<linalg::LinalgDialect, tensor::TensorDialect, arith::ArithDialect,
-                           math::MathDialect, scf::SCFDialect>();
+                           math::MathDialect, scf::SCFDialect, memref::MemRefDialect,
+                           bufferization::BufferizationDialect>();
     target.addIllegalDialect<KilnDialect>();
     target.addLegalOp<NoneOp>();
     target.addDynamicallyLegalOp<func::FuncOp>(

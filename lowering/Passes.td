@@ -18,7 +18,8 @@ def KilnConvertToLinalg : Pass<"kiln-convert-to-linalg", "mlir::ModuleOp"> {
   }];
   let dependentDialects = ["mlir::linalg::LinalgDialect", "mlir::tensor::TensorDialect",
                            "mlir::arith::ArithDialect", "mlir::math::MathDialect",
-                           "mlir::scf::SCFDialect"];
+                           "mlir::scf::SCFDialect", "mlir::memref::MemRefDialect",
+                           "mlir::bufferization::BufferizationDialect"];
 }
 
 def KilnTileParallel : Pass<"kiln-tile-parallel", "mlir::func::FuncOp"> {

@@ -9,6 +9,9 @@
 //
 //===----------------------------------------------------------------------===//
 #include "lowering/KilnToLinalg/Common.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 
 using namespace mlir;
 
@@ -147,10 +150,86 @@ struct RangeLowering : OpConversionPattern<RangeOp> {
   }
 };
 
+/// A memref type any buffer of `t`'s shape casts to (strides and offset
+/// dynamic), for passing to host kernels.
+MemRefType anyLayout(RankedTensorType t) {
+  SmallVector<int64_t> strides(t.getRank(), ShapedType::kDynamic);
+  auto layout = StridedLayoutAttr::get(t.getContext(), ShapedType::kDynamic, strides);
+  return MemRefType::get(t.getShape(), t.getElementType(), layout);
+}
+
+/// The declaration of host kernel `name` (see runtime/HostKernels.h).
+func::FuncOp hostKernel(Operation *op, OpBuilder &b, StringRef name, FunctionType type) {
+  auto module = op->getParentOfType<ModuleOp>();
+  if (auto f = module.lookupSymbol<func::FuncOp>(name))
+    return f;
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(module.getBody());
+  auto f = func::FuncOp::create(b, op->getLoc(), name, type);
+  f.setPrivate();
+  f->setAttr("llvm.emit_c_interface", b.getUnitAttr());
+  return f;
+}
+
+/// NonMaxSuppression runs as a host kernel writing into a buffer with room
+/// for every box of every class; the result is its first `count` rows.
+struct NonMaxSuppressionLowering : OpConversionPattern<NonMaxSuppressionOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(NonMaxSuppressionOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &r) const override {
+    Location loc = op.getLoc();
+    Value boxes = adaptor.getBoxes(), scores = adaptor.getScores();
+    auto bt = llvm::cast<RankedTensorType>(boxes.getType());
+    auto st = llvm::cast<RankedTensorType>(scores.getType());
+    if (!bt.getElementType().isF32() || !st.getElementType().isF32())
+      return r.notifyMatchFailure(op, "boxes and scores must be float");
+    Type i64 = r.getI64Type(), f32 = r.getF32Type();
+    auto scalarOr = [&](Value v, Value dflt) -> Value {
+      if (isa<NoneType>(v.getType()))
+        return dflt;
+      auto t = llvm::cast<RankedTensorType>(v.getType());
+      SmallVector<Value> zeros(t.getRank(), arith::ConstantIndexOp::create(r, loc, 0));
+      return tensor::ExtractOp::create(r, loc, v, zeros);
+    };
+    // An absent or empty max_output_boxes_per_class selects nothing.
+    Value maxOut = scalarOr(adaptor.getMaxOutputBoxesPerClass(),
+                            arith::ConstantIntOp::create(r, loc, i64, 0));
+    Value iou = scalarOr(adaptor.getIouThreshold(),
+                         arith::ConstantOp::create(r, loc, f32, r.getF32FloatAttr(0)));
+    bool hasScore = !isa<NoneType>(adaptor.getScoreThreshold().getType());
+    Value scoreThr = scalarOr(adaptor.getScoreThreshold(),
+                              arith::ConstantOp::create(r, loc, f32, r.getF32FloatAttr(0)));
+
+    auto dim = [&](Value v, int64_t i) -> Value { return tensor::DimOp::create(r, loc, v, i); };
+    Value capacity = arith::MulIOp::create(
+        r, loc, arith::MulIOp::create(r, loc, dim(scores, 0), dim(scores, 1)), dim(scores, 2));
+    auto outType = MemRefType::get({ShapedType::kDynamic, 3}, i64);
+    Value out = memref::AllocOp::create(r, loc, outType, ValueRange{capacity});
+    Value boxBuf = bufferization::ToBufferOp::create(r, loc, anyLayout(bt), boxes, true);
+    Value scoreBuf = bufferization::ToBufferOp::create(r, loc, anyLayout(st), scores, true);
+    Value outArg = memref::CastOp::create(r, loc, anyLayout(RankedTensorType::get({ShapedType::kDynamic, 3}, i64)), out);
+    SmallVector<Value> args{boxBuf, scoreBuf, outArg, maxOut, iou, scoreThr,
+                            arith::ConstantIntOp::create(r, loc, i64, hasScore),
+                            arith::ConstantIntOp::create(r, loc, i64, op.getCenterPointBox())};
+    auto fnType = r.getFunctionType(ValueRange(args).getTypes(), {i64});
+    func::FuncOp fn = hostKernel(op, r, "kiln_non_max_suppression", fnType);
+    Value count = func::CallOp::create(r, loc, fn, args).getResult(0);
+    Value full = bufferization::ToTensorOp::create(
+        r, loc, RankedTensorType::get({ShapedType::kDynamic, 3}, i64), out, /*restrict=*/true,
+        /*writable=*/true);
+    SmallVector<OpFoldResult> offs(2, r.getIndexAttr(0)), strides(2, r.getIndexAttr(1));
+    SmallVector<OpFoldResult> sizes{
+        arith::IndexCastOp::create(r, loc, r.getIndexType(), count).getResult(),
+        r.getIndexAttr(3)};
+    r.replaceOp(op, tensor::ExtractSliceOp::create(r, loc, full, offs, sizes, strides).getResult());
+    return success();
+  }
+};
+
 } // namespace
 
 void populateDataDependentPatterns(KilnTypeConverter &tc, RewritePatternSet &p) {
-  p.add<NonZeroLowering, RangeLowering>(tc, p.getContext());
+  p.add<NonZeroLowering, RangeLowering, NonMaxSuppressionLowering>(tc, p.getContext());
 }
 
 } // namespace kiln

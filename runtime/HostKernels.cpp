@@ -1,0 +1,85 @@
+//===- HostKernels.cpp - C++ kernels compiled code calls ------------------===//
+#include "runtime/HostKernels.h"
+#include <algorithm>
+#include <vector>
+
+using kiln::MemRef;
+
+namespace {
+
+struct Box {
+  float xMin, yMin, xMax, yMax;
+};
+
+/// Corners ordered min/max (ONNX allows flipped corners), or from the
+/// center form.
+Box corners(const MemRef<float, 3> &b, int64_t batch, int64_t i, bool center) {
+  auto at = [&](int64_t k) {
+    return b.aligned[b.offset + batch * b.strides[0] + i * b.strides[1] + k * b.strides[2]];
+  };
+  if (center) {
+    float x = at(0), y = at(1), hw = at(2) / 2, hh = at(3) / 2;
+    return {x - hw, y - hh, x + hw, y + hh};
+  }
+  float y1 = at(0), x1 = at(1), y2 = at(2), x2 = at(3);
+  return {std::min(x1, x2), std::min(y1, y2), std::max(x1, x2), std::max(y1, y2)};
+}
+
+/// True when IoU(a, b) > threshold; degenerate boxes never suppress.
+bool suppresses(const Box &a, const Box &b, float threshold) {
+  float ix = std::min(a.xMax, b.xMax) - std::max(a.xMin, b.xMin);
+  float iy = std::min(a.yMax, b.yMax) - std::max(a.yMin, b.yMin);
+  if (ix <= 0 || iy <= 0)
+    return false;
+  float inter = ix * iy;
+  float areaA = (a.xMax - a.xMin) * (a.yMax - a.yMin);
+  float areaB = (b.xMax - b.xMin) * (b.yMax - b.yMin);
+  float uni = areaA + areaB - inter;
+  if (areaA <= 0 || areaB <= 0 || uni <= 0)
+    return false;
+  return inter / uni > threshold;
+}
+
+} // namespace
+
+extern "C" int64_t _mlir_ciface_kiln_non_max_suppression(
+    MemRef<float, 3> *boxes, MemRef<float, 3> *scores, MemRef<int64_t, 2> *out,
+    int64_t maxPerClass, float iouThreshold, float scoreThreshold, int64_t hasScoreThreshold,
+    int64_t centerPointBox) {
+  int64_t batches = scores->sizes[0], classes = scores->sizes[1], n = scores->sizes[2];
+  // The caller checked boxes is (batches, n, 4) and out has batches*classes*n rows.
+  int64_t rows = 0;
+  std::vector<int64_t> order;
+  std::vector<Box> kept;
+  for (int64_t b = 0; b < batches; ++b) {
+    for (int64_t c = 0; c < classes; ++c) {
+      auto score = [&](int64_t i) {
+        return scores->aligned[scores->offset + b * scores->strides[0] + c * scores->strides[1] +
+                               i * scores->strides[2]];
+      };
+      order.clear();
+      for (int64_t i = 0; i < n; ++i)
+        if (!hasScoreThreshold || score(i) > scoreThreshold)
+          order.push_back(i);
+      // Highest score first; equal scores by lower box index.
+      std::stable_sort(order.begin(), order.end(),
+                       [&](int64_t x, int64_t y) { return score(x) > score(y); });
+      kept.clear();
+      for (int64_t i : order) {
+        if ((int64_t)kept.size() >= maxPerClass)
+          break;
+        Box box = corners(*boxes, b, i, centerPointBox != 0);
+        if (std::any_of(kept.begin(), kept.end(),
+                        [&](const Box &k) { return suppresses(k, box, iouThreshold); }))
+          continue;
+        kept.push_back(box);
+        int64_t *row = out->aligned + out->offset + rows * out->strides[0];
+        row[0] = b;
+        row[out->strides[1]] = c;
+        row[2 * out->strides[1]] = i;
+        ++rows;
+      }
+    }
+  }
+  return rows;
+}

@@ -1,0 +1,37 @@
+// RUN: kiln-opt %s --kiln-convert-to-linalg | FileCheck %s
+// Results sized by data: the code counts, allocates, then fills.
+
+// CHECK-LABEL: func.func @nonzero
+// CHECK: linalg.generic {{.*}}iterator_types = ["reduction", "reduction"]
+// CHECK: %[[N:.*]] = arith.index_cast
+// CHECK: tensor.empty(%[[N]]) : tensor<2x?xi64>
+// CHECK: scf.for
+// CHECK: scf.if
+// CHECK: tensor.insert
+func.func @nonzero(%x: tensor<3x4xf32>) -> tensor<2x?xi64> {
+  %0 = kiln.NonZero %x : (tensor<3x4xf32>) -> tensor<2x?xi64>
+  return %0 : tensor<2x?xi64>
+}
+
+// CHECK-LABEL: func.func @range
+// CHECK: arith.ceildivsi
+// CHECK: tensor.empty(%{{.*}}) : tensor<?xi64>
+// CHECK: linalg.index 0
+func.func @range(%a: tensor<i64>, %b: tensor<i64>, %c: tensor<i64>) -> tensor<?xi64> {
+  %0 = kiln.Range %a, %b, %c : (tensor<i64>, tensor<i64>, tensor<i64>) -> tensor<?xi64>
+  return %0 : tensor<?xi64>
+}
+
+// NonMaxSuppression calls the runtime's host kernel with room for every box.
+// CHECK: func.func private @kiln_non_max_suppression({{.*}}) -> i64 attributes {llvm.emit_c_interface}
+// CHECK-LABEL: func.func @nms
+// CHECK: memref.alloc
+// CHECK: bufferization.to_buffer
+// CHECK: %[[COUNT:.*]] = call @kiln_non_max_suppression
+// CHECK: bufferization.to_tensor
+// CHECK: tensor.extract_slice
+func.func @nms(%b: tensor<1x6x4xf32>, %s: tensor<1x1x6xf32>, %m: tensor<1xi64>) -> tensor<?x3xi64> {
+  %none = kiln.none
+  %0 = kiln.NonMaxSuppression %b, %s, %m, %none, %none : (tensor<1x6x4xf32>, tensor<1x1x6xf32>, tensor<1xi64>, none, none) -> tensor<?x3xi64>
+  return %0 : tensor<?x3xi64>
+}
