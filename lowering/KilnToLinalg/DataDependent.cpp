@@ -205,9 +205,14 @@ struct NonMaxSuppressionLowering : OpConversionPattern<NonMaxSuppressionOp> {
         r, loc, arith::MulIOp::create(r, loc, dim(scores, 0), dim(scores, 1)), dim(scores, 2));
     auto outType = MemRefType::get({ShapedType::kDynamic, 3}, i64);
     Value out = memref::AllocOp::create(r, loc, outType, ValueRange{capacity});
-    Value boxBuf = bufferization::ToBufferOp::create(r, loc, anyLayout(bt), boxes, true);
-    Value scoreBuf = bufferization::ToBufferOp::create(r, loc, anyLayout(st), scores, true);
-    Value outArg = memref::CastOp::create(r, loc, anyLayout(RankedTensorType::get({ShapedType::kDynamic, 3}, i64)), out);
+    // One declaration serves every call: all dims dynamic.
+    int64_t q = ShapedType::kDynamic;
+    auto anyF32 = anyLayout(RankedTensorType::get({q, q, q}, f32));
+    Value boxBuf = memref::CastOp::create(
+        r, loc, anyF32, bufferization::ToBufferOp::create(r, loc, anyLayout(bt), boxes, true));
+    Value scoreBuf = memref::CastOp::create(
+        r, loc, anyF32, bufferization::ToBufferOp::create(r, loc, anyLayout(st), scores, true));
+    Value outArg = memref::CastOp::create(r, loc, anyLayout(RankedTensorType::get({q, q}, i64)), out);
     SmallVector<Value> args{boxBuf, scoreBuf, outArg, maxOut, iou, scoreThr,
                             arith::ConstantIntOp::create(r, loc, i64, hasScore),
                             arith::ConstantIntOp::create(r, loc, i64, op.getCenterPointBox())};
