@@ -401,6 +401,17 @@ def Kiln_NonMaxSuppressionOp : Kiln_Op<"NonMaxSuppression", [Pure]> {
   let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
 }
 
+def Kiln_UniqueSlicesOp : Kiln_Op<"UniqueSlices", [Pure]> {
+  let summary = "distinct slices x[:, j, :] of a 3-D view: first indices, inverse, counts";
+  let description = [{ The importer views ONNX Unique's input as (outer, n,
+    inner) around its axis (or flattened) and gathers the values itself.
+    `first` and `counts` have one entry per distinct slice (known only when
+    the code runs), `inverse` one per j. }];
+  let arguments = (ins AnyTensor:$X, DefaultValuedAttr<SI64Attr, "1">:$sorted);
+  let results = (outs AnyTensor:$first, AnyTensor:$inverse, AnyTensor:$counts);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+}
+
 def Kiln_NonZeroOp : Kiln_Op<"NonZero", [Pure]> {
   let summary = "coordinates of the non-zero elements, one column each, in row-major order";
   let description = [{ The result is (rank, count) int64; count is known only

@@ -324,6 +324,16 @@ LogicalResult inferShapes(Operation *op) {
           return op.emitOpError("boxes and scores disagree on batches or boxes");
         return setResult(op, 0, Shape{kDyn, 3}, IntegerType::get(op.getContext(), 64));
       })
+      .Case<UniqueSlicesOp>([&](UniqueSlicesOp op) -> LogicalResult {
+        auto x = shapeOf(op.getX());
+        if (x && x->size() != 3)
+          return op.emitOpError("needs a 3-D (outer, n, inner) view");
+        Type i64 = IntegerType::get(op.getContext(), 64);
+        if (failed(setResult(op, 0, Shape{kDyn}, i64)) ||
+            failed(setResult(op, 1, Shape{x ? (*x)[1] : kDyn}, i64)))
+          return failure();
+        return setResult(op, 2, Shape{kDyn}, i64);
+      })
       .Case<NonZeroOp>([&](NonZeroOp op) -> LogicalResult {
         auto s = shapeOf(op.getX());
         std::optional<Shape> out;

@@ -512,6 +512,39 @@ void buildCompress(Importer &im, const onnx::NodeProto &n) {
   im.values[n.output(0)] = im.make("Gather", {x, positions}, {im.intAttr("axis", axis)});
 }
 
+/// Unique: the distinct slices along the axis (or of the flattened input)
+/// found by the runtime's host kernel, then gathered.
+void buildUnique(Importer &im, const onnx::NodeProto &n) {
+  Value x = im.input(0);
+  auto xt = llvm::dyn_cast<RankedTensorType>(x.getType());
+  if (!xt || !xt.hasStaticShape())
+    im.fail("Unique of a tensor with dims known only at run time is not supported");
+  Type elem = xt.getElementType();
+  if (!elem.isF32() && !elem.isSignedInteger(64) && !elem.isSignlessInteger(64))
+    im.fail("Unique of " + std::string(elem.isF64() ? "double" : "this element type") +
+            " tensors is not supported (float and int64 are)");
+  int64_t axis = 0, outer = 1, inner = 1, len;
+  if (const auto *a = im.attr("axis")) {
+    auto na = normalizeAxis(a->i(), xt.getRank());
+    if (!na)
+      im.fail("axis out of range");
+    axis = *na;
+    for (int64_t i = 0; i < axis; ++i)
+      outer *= xt.getDimSize(i);
+    for (int64_t i = axis + 1; i < xt.getRank(); ++i)
+      inner *= xt.getDimSize(i);
+    len = xt.getDimSize(axis);
+  } else {
+    x = im.reshape(x, {-1});
+    len = xt.getNumElements();
+  }
+  Value view = im.reshape(x, {outer, len, inner});
+  Operation *u = im.create("UniqueSlices", {view}, {"axis"}, {}, 3);
+  Value first = u->getResult(0);
+  Value y = im.make("Gather", {x, first}, {im.intAttr("axis", axis)});
+  im.bindResults({y, first, u->getResult(1), u->getResult(2)});
+}
+
 /// Split's pieces come from the split input (13+), the split attribute
 /// (before 13), num_outputs (18+, last piece smaller) or equal parts.
 void buildSplit(Importer &im, const onnx::NodeProto &n) {
@@ -897,6 +930,7 @@ const std::unordered_map<std::string, NodeBuilder> &builders() {
       im.bindOutputs(im.create("TopK", {im.input(0), k}, {"k"}, {}, 2));
     };
     t["NonZero"] = generic("NonZero", 1);
+    t["Unique"] = buildUnique;
     t["NonMaxSuppression"] = generic("NonMaxSuppression", 5);
     t["Compress"] = buildCompress;
     t["ScatterElements"] = generic("ScatterElements", 3);

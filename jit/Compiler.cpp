@@ -273,9 +273,12 @@ CompiledModel compileModel(const onnx::ModelProto &model, const ImportOptions &i
                                           llvm::JITSymbolFlags::Exported};
     map[interner("kiln_memref_copy")] = {llvm::orc::ExecutorAddr::fromPtr(&kiln_memref_copy),
                                          llvm::JITSymbolFlags::Exported};
-    map[interner("_mlir_ciface_kiln_non_max_suppression")] = {
-        llvm::orc::ExecutorAddr::fromPtr(&_mlir_ciface_kiln_non_max_suppression),
-        llvm::JITSymbolFlags::Exported};
+    auto bind = [&](const char *name, auto *fn) {
+      map[interner(name)] = {llvm::orc::ExecutorAddr::fromPtr(fn), llvm::JITSymbolFlags::Exported};
+    };
+    bind("_mlir_ciface_kiln_non_max_suppression", &_mlir_ciface_kiln_non_max_suppression);
+    bind("_mlir_ciface_kiln_unique_f32", &_mlir_ciface_kiln_unique_f32);
+    bind("_mlir_ciface_kiln_unique_i64", &_mlir_ciface_kiln_unique_i64);
     return map;
   });
   auto fn = (*engine)->lookupPacked(std::string("_mlir_ciface_") + kEntryFunction);

@@ -83,3 +83,89 @@ extern "C" int64_t _mlir_ciface_kiln_non_max_suppression(
   }
   return rows;
 }
+
+namespace {
+
+template <typename T>
+int64_t uniqueSlices(MemRef<T, 3> *x, MemRef<int64_t, 1> *first, MemRef<int64_t, 1> *inverse,
+                     MemRef<int64_t, 1> *counts, bool sorted) {
+  int64_t outer = x->sizes[0], n = x->sizes[1], inner = x->sizes[2];
+  auto at = [&](int64_t o, int64_t j, int64_t i) {
+    return x->aligned[x->offset + o * x->strides[0] + j * x->strides[1] + i * x->strides[2]];
+  };
+  // Numbers before NaN, so the order stays strict weak with NaNs present.
+  auto before = [](T u, T v) { return u < v || (u == u && v != v); };
+  // Lexicographic order of slices, element by element in row-major order.
+  auto less = [&](int64_t a, int64_t b) {
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t i = 0; i < inner; ++i) {
+        T u = at(o, a, i), v = at(o, b, i);
+        if (before(u, v))
+          return true;
+        if (before(v, u))
+          return false;
+      }
+    return false;
+  };
+  auto equal = [&](int64_t a, int64_t b) {
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t i = 0; i < inner; ++i)
+        if (!(at(o, a, i) == at(o, b, i)))
+          return false;
+    return true;
+  };
+  std::vector<int64_t> order(n);
+  for (int64_t j = 0; j < n; ++j)
+    order[j] = j;
+  // Stable: equal slices stay in order, so each group starts at its first index.
+  std::stable_sort(order.begin(), order.end(), less);
+  std::vector<int64_t> group(n); // group of each slice, in sorted order
+  std::vector<int64_t> groupFirst, groupCount;
+  for (int64_t k = 0; k < n; ++k) {
+    int64_t j = order[k];
+    if (k == 0 || !equal(order[k - 1], j)) {
+      groupFirst.push_back(j);
+      groupCount.push_back(0);
+    }
+    group[j] = groupFirst.size() - 1;
+    ++groupCount.back();
+  }
+  int64_t u = groupFirst.size();
+  // Output position of each group: sorted order, or by first occurrence.
+  std::vector<int64_t> position(u);
+  for (int64_t g = 0; g < u; ++g)
+    position[g] = g;
+  if (!sorted) {
+    std::vector<int64_t> byFirst(u);
+    for (int64_t g = 0; g < u; ++g)
+      byFirst[g] = g;
+    std::sort(byFirst.begin(), byFirst.end(),
+              [&](int64_t a, int64_t b) { return groupFirst[a] < groupFirst[b]; });
+    for (int64_t p = 0; p < u; ++p)
+      position[byFirst[p]] = p;
+  }
+  auto put = [](MemRef<int64_t, 1> *m, int64_t i, int64_t v) {
+    m->aligned[m->offset + i * m->strides[0]] = v;
+  };
+  for (int64_t g = 0; g < u; ++g) {
+    put(first, position[g], groupFirst[g]);
+    put(counts, position[g], groupCount[g]);
+  }
+  for (int64_t j = 0; j < n; ++j)
+    put(inverse, j, position[group[j]]);
+  return u;
+}
+
+} // namespace
+
+extern "C" int64_t _mlir_ciface_kiln_unique_f32(MemRef<float, 3> *x, MemRef<int64_t, 1> *first,
+                                                MemRef<int64_t, 1> *inverse,
+                                                MemRef<int64_t, 1> *counts, int64_t sorted) {
+  return uniqueSlices(x, first, inverse, counts, sorted != 0);
+}
+
+extern "C" int64_t _mlir_ciface_kiln_unique_i64(MemRef<int64_t, 3> *x, MemRef<int64_t, 1> *first,
+                                                MemRef<int64_t, 1> *inverse,
+                                                MemRef<int64_t, 1> *counts, int64_t sorted) {
+  return uniqueSlices(x, first, inverse, counts, sorted != 0);
+}

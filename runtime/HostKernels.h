@@ -32,6 +32,20 @@ int64_t _mlir_ciface_kiln_non_max_suppression(kiln::MemRef<float, 3> *boxes,
                                               int64_t maxPerClass, float iouThreshold,
                                               float scoreThreshold, int64_t hasScoreThreshold,
                                               int64_t centerPointBox);
+
+/// ONNX Unique over the slices x[:, j, :] of a (outer, n, inner) view.
+/// Writes, per distinct slice in output order (ascending when `sorted`,
+/// else by first occurrence), its first index into `first` and its count
+/// into `counts` (both with room for n), and for every j the position of
+/// its slice in that order into `inverse`. Returns the number of distinct
+/// slices. Floats compare by value (-0 equals 0; NaNs sort last, each distinct).
+int64_t _mlir_ciface_kiln_unique_f32(kiln::MemRef<float, 3> *x, kiln::MemRef<int64_t, 1> *first,
+                                     kiln::MemRef<int64_t, 1> *inverse,
+                                     kiln::MemRef<int64_t, 1> *counts, int64_t sorted);
+int64_t _mlir_ciface_kiln_unique_i64(kiln::MemRef<int64_t, 3> *x,
+                                     kiln::MemRef<int64_t, 1> *first,
+                                     kiln::MemRef<int64_t, 1> *inverse,
+                                     kiln::MemRef<int64_t, 1> *counts, int64_t sorted);
 }
 
 #endif

@@ -231,10 +231,58 @@ struct NonMaxSuppressionLowering : OpConversionPattern<NonMaxSuppressionOp> {
   }
 };
 
+/// UniqueSlices runs as a host kernel; `first` and `counts` are written into
+/// buffers with room for every slice and cut to the distinct count.
+struct UniqueSlicesLowering : OpConversionPattern<UniqueSlicesOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(UniqueSlicesOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &r) const override {
+    Location loc = op.getLoc();
+    Value x = adaptor.getX();
+    auto xt = llvm::cast<RankedTensorType>(x.getType());
+    Type elem = xt.getElementType(), i64 = r.getI64Type();
+    if (!elem.isF32() && !elem.isInteger(64))
+      return r.notifyMatchFailure(op, "float and int64 only");
+    int64_t q = ShapedType::kDynamic;
+    Value xBuf = memref::CastOp::create(
+        r, loc, anyLayout(RankedTensorType::get({q, q, q}, elem)),
+        bufferization::ToBufferOp::create(r, loc, anyLayout(xt), x, true));
+    Value n = tensor::DimOp::create(r, loc, x, 1);
+    auto vecType = MemRefType::get({q}, i64);
+    SmallVector<Value> bufs, args{xBuf};
+    for (int i = 0; i < 3; ++i) {
+      bufs.push_back(memref::AllocOp::create(r, loc, vecType, ValueRange{n}));
+      args.push_back(memref::CastOp::create(r, loc, anyLayout(RankedTensorType::get({q}, i64)),
+                                            bufs.back()));
+    }
+    args.push_back(arith::ConstantIntOp::create(r, loc, i64, op.getSorted()));
+    auto fnType = r.getFunctionType(ValueRange(args).getTypes(), {i64});
+    func::FuncOp fn = hostKernel(op, r, elem.isF32() ? "kiln_unique_f32" : "kiln_unique_i64", fnType);
+    Value count = func::CallOp::create(r, loc, fn, args).getResult(0);
+    count = arith::IndexCastOp::create(r, loc, r.getIndexType(), count);
+    SmallVector<Value> results;
+    for (int i = 0; i < 3; ++i) {
+      Value t = bufferization::ToTensorOp::create(r, loc, RankedTensorType::get({q}, i64), bufs[i],
+                                                  /*restrict=*/true, /*writable=*/true);
+      if (i != 1) // inverse has one entry per slice; the others one per distinct slice
+        t = tensor::ExtractSliceOp::create(r, loc, t, ArrayRef<OpFoldResult>{r.getIndexAttr(0)},
+                                           ArrayRef<OpFoldResult>{count},
+                                           ArrayRef<OpFoldResult>{r.getIndexAttr(1)});
+      auto want = llvm::cast<RankedTensorType>(op->getResult(i).getType());
+      if (t.getType() != want)
+        t = tensor::CastOp::create(r, loc, RankedTensorType::get(want.getShape(), i64), t);
+      results.push_back(t);
+    }
+    r.replaceOp(op, results);
+    return success();
+  }
+};
+
 } // namespace
 
 void populateDataDependentPatterns(KilnTypeConverter &tc, RewritePatternSet &p) {
-  p.add<NonZeroLowering, RangeLowering, NonMaxSuppressionLowering>(tc, p.getContext());
+  p.add<NonZeroLowering, RangeLowering, NonMaxSuppressionLowering, UniqueSlicesLowering>(
+      tc, p.getContext());
 }
 
 } // namespace kiln

@@ -37,3 +37,11 @@ func.func @nms(%b: tensor<1x6x4xf32>, %s: tensor<1x1x6xf32>, %m: tensor<1xi64>) 
   %0 = kiln.NonMaxSuppression %b, %s, %m, %none, %none : (tensor<1x6x4xf32>, tensor<1x1x6xf32>, tensor<1xi64>, none, none) -> tensor<?x3xi64>
   return %0 : tensor<?x3xi64>
 }
+
+// CHECK-LABEL: func.func @unique
+// CHECK: %[[U:.*]] = call @kiln_unique_f32
+// CHECK: tensor.extract_slice {{.*}}[0] [%{{.*}}] [1]
+func.func @unique(%x: tensor<1x6x1xf32>) -> (tensor<?xi64>, tensor<6xi64>, tensor<?xi64>) {
+  %0:3 = kiln.UniqueSlices %x : (tensor<1x6x1xf32>) -> (tensor<?xi64>, tensor<6xi64>, tensor<?xi64>)
+  return %0#0, %0#1, %0#2 : tensor<?xi64>, tensor<6xi64>, tensor<?xi64>
+}
