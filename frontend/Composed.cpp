@@ -737,9 +737,32 @@ void buildDeformConv(Importer &im, const onnx::NodeProto &n) {
   im.values[n.output(0)] = y;
 }
 
+/// ai.onnx.ml Binarizer: 1 where x > threshold, else 0, in x's type.
+void buildBinarizer(Importer &im, const onnx::NodeProto &n) {
+  Value x = im.input(0);
+  Type elem = llvm::cast<TensorType>(x.getType()).getElementType();
+  double threshold = im.attr("threshold") ? im.attr("threshold")->f() : 0.0;
+  Value above = im.make("Greater", {x, im.scalar(elem, threshold)});
+  im.values[n.output(0)] = im.make("Where", {above, im.scalar(elem, 1), im.scalar(elem, 0)});
+}
+
+/// ai.onnx.ml ArrayFeatureExtractor: the (flattened) indices gathered from
+/// the last axis; a 1-D input gives one row, as ONNX Runtime does.
+void buildArrayFeatureExtractor(Importer &im, const onnx::NodeProto &n) {
+  Value x = im.input(0);
+  auto xt = llvm::dyn_cast<RankedTensorType>(x.getType());
+  if (!xt)
+    im.fail("needs an input of known rank");
+  Value idx = im.reshape(im.input(1), {-1});
+  Value y = im.make("Gather", {x, idx}, {im.intAttr("axis", xt.getRank() - 1)});
+  im.values[n.output(0)] = xt.getRank() == 1 ? im.reshape(y, {1, -1}) : y;
+}
+
 } // namespace
 
 void addComposedBuilders(BuilderTable &table) {
+  table["ai.onnx.ml:Binarizer"] = buildBinarizer;
+  table["ai.onnx.ml:ArrayFeatureExtractor"] = buildArrayFeatureExtractor;
   table["DeformConv"] = buildDeformConv;
   table["Det"] = buildDet;
   table["OptionalHasElement"] = buildOptionalHasElement;
