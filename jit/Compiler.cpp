@@ -1,6 +1,7 @@
 //===- Compiler.cpp - ONNX model -> JIT-compiled entry point --------------===//
 #include "jit/Compiler.h"
 #include "lowering/Passes.h"
+#include "runtime/Allocation.h"
 #include "runtime/HostKernels.h"
 #include "runtime/ParallelFor.h"
 #include "runtime/Artifact.h"
@@ -77,6 +78,9 @@ std::string describe(Diagnostic &d) {
 void setTargetAttributes(llvm::Module &m, const TargetDescription &target, bool wide) {
   if (llvm::Function *copy = m.getFunction("memrefCopy"))
     copy->setName("kiln_memref_copy");
+  // Allocations go through the runtime's bound (runtime/Allocation.h).
+  if (llvm::Function *alloc = m.getFunction("malloc"))
+    alloc->setName("kiln_malloc");
   for (llvm::Function &f : m) {
     if (f.isDeclaration())
       continue;
@@ -276,6 +280,7 @@ CompiledModel compileModel(const onnx::ModelProto &model, const ImportOptions &i
     auto bind = [&](const char *name, auto *fn) {
       map[interner(name)] = {llvm::orc::ExecutorAddr::fromPtr(fn), llvm::JITSymbolFlags::Exported};
     };
+    bind("kiln_malloc", &kiln_malloc);
     bind("_mlir_ciface_kiln_non_max_suppression", &_mlir_ciface_kiln_non_max_suppression);
     bind("_mlir_ciface_kiln_unique_f32", &_mlir_ciface_kiln_unique_f32);
     bind("_mlir_ciface_kiln_unique_i64", &_mlir_ciface_kiln_unique_i64);

@@ -1,5 +1,6 @@
 //===- Executable.cpp - calling compiled code -----------------------------===//
 #include "runtime/Executable.h"
+#include "runtime/Allocation.h"
 #include "runtime/ParallelFor.h"
 #include <cstdlib>
 #include <cstring>
@@ -81,7 +82,14 @@ std::map<std::string, Tensor> Executable::run(const std::map<std::string, Tensor
     descriptorPointers.push_back(d.data());
   for (void *&p : descriptorPointers)
     packed.push_back(&p);
-  pool.run([&] { entry(packed.data()); });
+  uint64_t refused = 0;
+  pool.run([&] { refused = callGuarded(entry, packed.data()); });
+  if (refused)
+    throw Error("model '" + modelName + "': the compiled code asked for " +
+                std::to_string(refused) + " bytes at once, more than the limit of " +
+                std::to_string(kMaxAllocationBytes >> 30) +
+                " GiB or than the system would give (sizes that come from input values "
+                "or dims)");
   if (returned) {
     // Take every buffer first, so none leaks when one is refused.
     std::vector<std::unique_ptr<void, void (*)(void *)>> owned;

@@ -224,6 +224,28 @@ TEST(Session, ShapeInputIsSpecializedByValue) {
   EXPECT_FLOAT_EQ(out.at("y").data<float>()[3], 2);
 }
 
+TEST(Session, SizesFromInputValuesAreBounded) {
+  // The shape is data: compiled once, sized when the code runs.
+  ModelBuilder m;
+  m.input("shape", I64, {2}).output("y", F32);
+  auto &n = m.node("ConstantOfShape", {"shape"}, {"y"});
+  (void)n;
+  std::string bytes = m.bytes();
+  Session s(bytes.data(), bytes.size(), {}, "cos");
+  EXPECT_EQ(s.compileReport().shapes, "dynamic");
+  auto out = s.run({{"shape", Tensor::fromVector<int64_t>(ElementType::Int64, {2}, {2, 3})}});
+  EXPECT_EQ(out.at("y").shape(), (std::vector<int64_t>{2, 3}));
+  expectError(
+      [&] {
+        s.run({{"shape", Tensor::fromVector<int64_t>(ElementType::Int64, {2},
+                                                      {int64_t(1) << 20, int64_t(1) << 20})}});
+      },
+      "bytes at once, more than the limit");
+  // The session still works afterwards.
+  out = s.run({{"shape", Tensor::fromVector<int64_t>(ElementType::Int64, {2}, {1, 4})}});
+  EXPECT_EQ(out.at("y").shape(), (std::vector<int64_t>{1, 4}));
+}
+
 TEST(Session, HugeTensorsAreRefused) {
   ModelBuilder m;
   m.input("x", F32, {2}).output("y", F32);
