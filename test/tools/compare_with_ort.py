@@ -57,6 +57,8 @@ def main():
     p.add_argument("--atol", type=float, default=1e-4)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--dynamic", action="store_true",
+                   help="have Kiln compile with every input dim unknown (kiln-run --dynamic)")
     a = p.parse_args()
     dims = {k: int(v) for k, v in (d.split("=", 1) for d in a.dim)}
     model = onnx.load(a.model)
@@ -70,6 +72,8 @@ def main():
 
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [a.kiln_run, a.model, "--threads", str(a.threads), "--output-dir", tmp, "--quiet", "--no-cache"]
+        if a.dynamic:
+            cmd.append("--dynamic")
         for name, value in inputs.items():
             path = os.path.join(tmp, f"in_{len(cmd)}.npy")
             np.save(path, value)
