@@ -15,19 +15,56 @@
 namespace kiln {
 namespace {
 
+RankedTensorType rankedType(Importer &im, Value v, const char *what) {
+  auto t = llvm::dyn_cast<RankedTensorType>(v.getType());
+  if (!t)
+    im.fail(std::string("input '") + what + "' needs a known rank");
+  return t;
+}
+
+/// Dim `i` of `v` as a 1-element int64 tensor: a constant when known, read
+/// by the code otherwise.
+Value dimOf(Importer &im, Value v, int64_t i) {
+  auto t = llvm::cast<RankedTensorType>(v.getType());
+  if (!t.isDynamicDim(i))
+    return im.i64Constant({t.getDimSize(i)});
+  return im.make("Shape", {v}, {im.intAttr("start", i), im.intAttr("end", i + 1)});
+}
+
+/// 0, 1, ..., n - 1 for a 1-element int64 `n`.
+Value iota(Importer &im, Value n) {
+  if (auto c = getConstantInts(n)) {
+    llvm::SmallVector<int64_t> ids;
+    for (int64_t i = 0; i < (*c)[0]; ++i)
+      ids.push_back(i);
+    return im.i64Constant(ids);
+  }
+  return im.make("Range", {im.i64Scalar(0), im.reshape(n, {}), im.i64Scalar(1)});
+}
+
 /// (B, S, heads*D) -> (B, heads, S, D).
 Value splitHeads(Importer &im, Value v, int64_t heads, const char *what) {
-  auto t = im.staticType(v, what);
-  if (heads <= 0 || t.getDimSize(2) % heads)
+  auto t = rankedType(im, v, what);
+  if (heads <= 0 || (!t.isDynamicDim(2) && t.getDimSize(2) % heads))
     im.fail(std::string("hidden size of '") + what + "' is not a multiple of its head count");
+  if (!t.hasStaticShape()) // 0 keeps the input's dim
+    return im.transpose(im.reshape(v, {0, 0, heads, -1}), {0, 2, 1, 3});
   return im.transpose(im.reshape(v, {t.getDimSize(0), t.getDimSize(1), heads, -1}), {0, 2, 1, 3});
 }
 
-/// Repeats each of the kv heads of (B, kvHeads, T, D) `groups` times.
-Value repeatHeads(Importer &im, Value v, int64_t groups) {
+/// Repeats each of the kv heads of (B, kvHeads, T, D) `groups` times. With
+/// dims known only at run time (then `q` is given), query head h reads kv
+/// head h / (qHeads / kvHeads), a Gather along the head axis.
+Value repeatHeads(Importer &im, Value v, int64_t groups, Value q = {}) {
+  auto t = llvm::cast<RankedTensorType>(v.getType());
+  if (q && (!t.hasStaticShape() || llvm::cast<RankedTensorType>(q.getType()).isDynamicDim(1))) {
+    Value qHeads = dimOf(im, q, 1);
+    Value ratio = im.make("Div", {qHeads, dimOf(im, v, 1)});
+    Value heads = im.make("Div", {iota(im, qHeads), ratio});
+    return im.make("Gather", {v, heads}, {im.intAttr("axis", 1)});
+  }
   if (groups == 1)
     return v;
-  auto t = llvm::cast<RankedTensorType>(v.getType());
   auto s = t.getShape();
   Value u = im.make("Unsqueeze", {v, im.i64Constant({2})});
   Value e = im.make("Expand", {u, im.i64Constant({s[0], s[1], groups, s[2], s[3]})});
@@ -47,9 +84,9 @@ void buildAttention(Importer &im, const onnx::NodeProto &n) {
       im.fail("attribute '" + a.name() + "' is not supported");
   Value q = im.input(0), k = im.input(1), v = im.input(2);
   Value mask = im.input(3), pastK = im.input(4), pastV = im.input(5), nonpad = im.input(6);
-  auto qType = im.staticType(q, "Q");
-  im.staticType(k, "K");
-  im.staticType(v, "V");
+  auto qType = rankedType(im, q, "Q");
+  rankedType(im, k, "K");
+  rankedType(im, v, "V");
   Type elem = qType.getElementType();
   if (!llvm::isa<FloatType>(elem))
     im.fail("Q must be a float tensor");
@@ -72,25 +109,32 @@ void buildAttention(Importer &im, const onnx::NodeProto &n) {
   }
   auto qs = llvm::cast<RankedTensorType>(q.getType()).getShape();
   int64_t batch = qs[0], qHeads = qs[1], qLen = qs[2], headSize = qs[3];
-  int64_t pastLen = 0;
+  Value pastLen;
   if (hasPast) {
-    pastLen = im.staticType(pastK, "past_key").getDimSize(2);
+    rankedType(im, pastK, "past_key");
+    pastLen = dimOf(im, pastK, 2);
     auto axis2 = im.intAttr("axis", 2);
     k = im.make("Concat", {pastK, k}, {axis2});
     v = im.make("Concat", {pastV, v}, {axis2});
   }
   auto ks = llvm::cast<RankedTensorType>(k.getType()).getShape();
   int64_t kvHeads = ks[1], total = ks[2];
-  if (kvHeads <= 0 || qHeads % kvHeads)
+  bool headsKnown = !ShapedType::isDynamic(qHeads) && !ShapedType::isDynamic(kvHeads);
+  if (headsKnown && (kvHeads <= 0 || qHeads % kvHeads))
     im.fail("q_num_heads must be a multiple of kv_num_heads");
+  int64_t groups = headsKnown ? qHeads / kvHeads : 1;
 
-  double scale = 1.0 / std::sqrt(double(headSize));
-  if (const auto *a = im.attr("scale"))
-    scale = a->f();
   // Q and K are each scaled by sqrt(scale) so Q·Kᵀ cannot overflow first.
-  Value rootScale = im.scalar(elem, std::sqrt(scale));
+  Value rootScale;
+  if (const auto *a = im.attr("scale"))
+    rootScale = im.scalar(elem, std::sqrt(double(a->f())));
+  else if (!ShapedType::isDynamic(headSize))
+    rootScale = im.scalar(elem, std::sqrt(1.0 / std::sqrt(double(headSize))));
+  else // head size ** -1/4, computed when the code runs
+    rootScale = im.make("Pow", {im.castTo(im.reshape(dimOf(im, q, 3), {}), elem),
+                                im.scalar(elem, -0.25)});
   Value qScaled = im.make("Mul", {q, rootScale});
-  Value kScaled = im.make("Mul", {im.transpose(repeatHeads(im, k, qHeads / kvHeads), {0, 1, 3, 2}),
+  Value kScaled = im.make("Mul", {im.transpose(repeatHeads(im, k, groups, q), {0, 1, 3, 2}),
                                   rootScale});
   Value qk = im.make("MatMul", {qScaled, kScaled});
 
@@ -106,35 +150,40 @@ void buildAttention(Importer &im, const onnx::NodeProto &n) {
   Value bias;
   auto addBias = [&](Value term) { bias = bias ? im.make("Add", {bias, term}) : term; };
   if (hasMask) {
-    auto mt = im.staticType(mask, "attn_mask");
+    auto mt = rankedType(im, mask, "attn_mask");
     Value m = mt.getElementType().isInteger(1) ? im.make("Where", {mask, zero, minusInf})
                                                : im.castTo(mask, elem);
     // A mask shorter than the total sequence is padded with -inf.
     int64_t last = mt.getShape().back();
-    if (last > total)
-      im.fail("attn_mask's last dimension exceeds the total sequence length");
-    if (last < total)
-      m = im.make("Pad", {m, im.i64Constant({0, total - last}), minusInf, im.i64Constant({-1})});
+    if (!ShapedType::isDynamic(last) && !ShapedType::isDynamic(total)) {
+      if (last > total)
+        im.fail("attn_mask's last dimension exceeds the total sequence length");
+      if (last < total)
+        m = im.make("Pad", {m, im.i64Constant({0, total - last}), minusInf, im.i64Constant({-1})});
+    } else {
+      // Lengths known at run time: -inf columns up to the total (maybe none).
+      int64_t r = mt.getRank();
+      Value lead = r > 1 ? im.make("Shape", {m}, {im.intAttr("end", r - 1)}) : Value();
+      Value missing = im.make("Sub", {dimOf(im, k, 2), dimOf(im, m, r - 1)});
+      Value padShape = lead ? im.make("Concat", {lead, missing}, {im.intAttr("axis", 0)}) : missing;
+      m = im.make("Concat", {m, im.make("Expand", {minusInf, padShape})},
+                  {im.intAttr("axis", -1)});
+    }
     addBias(m);
   }
-  llvm::SmallVector<int64_t> rowIds, colIds;
-  for (int64_t i = 0; i < qLen; ++i)
-    rowIds.push_back(i);
-  for (int64_t j = 0; j < total; ++j)
-    colIds.push_back(j);
-  Value cols = im.reshape(im.i64Constant(colIds), {1, 1, 1, total});
+  Value cols = im.reshape(iota(im, dimOf(im, k, 2)), {1, 1, 1, -1});
   if (intAttr(im, "is_causal", 0)) {
     // Query i sees key j iff j <= i + offset (bottom-right alignment).
-    Value rows = im.reshape(im.i64Constant(rowIds), {1, 1, qLen, 1});
+    Value rows = im.reshape(iota(im, dimOf(im, q, 2)), {1, 1, -1, 1});
     if (hasPast)
-      rows = im.make("Add", {rows, im.i64Constant({pastLen})});
+      rows = im.make("Add", {rows, pastLen});
     else if (hasNonpad)
-      rows = im.make("Add", {rows, im.reshape(im.make("Sub", {nonpad, im.i64Constant({qLen})}),
-                                           {batch, 1, 1, 1})});
+      rows = im.make("Add", {rows, im.reshape(im.make("Sub", {nonpad, dimOf(im, q, 2)}),
+                                           {-1, 1, 1, 1})});
     addBias(im.make("Where", {im.make("Less", {rows, cols}), minusInf, zero}));
   }
   if (hasNonpad) {
-    Value valid = im.make("Less", {cols, im.reshape(nonpad, {batch, 1, 1, 1})});
+    Value valid = im.make("Less", {cols, im.reshape(nonpad, {-1, 1, 1, 1})});
     addBias(im.make("Where", {valid, zero, minusInf}));
   }
   Value scores = bias ? im.make("Add", {capped, bias}) : capped;
@@ -148,9 +197,10 @@ void buildAttention(Importer &im, const onnx::NodeProto &n) {
     Value rowMax = im.make("ReduceMax", {bias, im.i64Constant({-1})}, {im.intAttr("keepdims", 1)});
     probs = im.make("Where", {im.make("Equal", {rowMax, minusInf}), zero, probs});
   }
-  Value y = im.make("MatMul", {probs, repeatHeads(im, v, qHeads / kvHeads)});
+  Value y = im.make("MatMul", {probs, repeatHeads(im, v, groups, q)});
   if (rank == 3)
-    y = im.reshape(im.transpose(y, {0, 2, 1, 3}), {batch, qLen, -1});
+    y = im.reshape(im.transpose(y, {0, 2, 1, 3}),
+                   {ShapedType::isDynamic(batch) ? 0 : batch, ShapedType::isDynamic(qLen) ? 0 : qLen, -1});
 
   Value qkOutputs[] = {qk, capped, scores, probs};
   int64_t mode = intAttr(im, "qk_matmul_output_mode", 0);
