@@ -403,8 +403,13 @@ void buildCastLike(Importer &im, const onnx::NodeProto &) {
 /// Size of a statically shaped tensor is a constant.
 void buildSize(Importer &im, const onnx::NodeProto &n) {
   auto type = llvm::dyn_cast<RankedTensorType>(im.input(0).getType());
-  if (!type || !type.hasStaticShape())
-    im.fail("the size of a tensor with dynamic dims is not supported");
+  if (!type)
+    im.fail("the size of a tensor of unknown rank is not supported");
+  if (!type.hasStaticShape()) { // the product of the dims, when the code runs
+    im.values[n.output(0)] = im.make("ReduceProd", {im.make("Shape", {im.input(0)}), im.none()},
+                                     {im.intAttr("keepdims", 0)});
+    return;
+  }
   int64_t count = type.getNumElements();
   im.values[n.output(0)] =
       im.constant(Tensor::fromBytes(ElementType::Int64, {}, &count, sizeof count));
@@ -769,8 +774,8 @@ Value maxPoolIndices(Importer &im, const onnx::NodeProto &n, Value x, Value pool
 void buildHardmax(Importer &im, const onnx::NodeProto &n) {
   Value x = im.input(0);
   auto type = llvm::dyn_cast<RankedTensorType>(x.getType());
-  if (!type || !type.hasStaticShape())
-    im.fail("needs a static input shape");
+  if (!type)
+    im.fail("needs an input of known rank");
   int64_t axis = im.attr("axis") ? im.attr("axis")->i() : -1;
   if (im.opset < 13)
     im.fail("opset < 13 (2-D coercion) is not supported");
@@ -778,12 +783,19 @@ void buildHardmax(Importer &im, const onnx::NodeProto &n) {
   if (!a)
     im.fail("axis out of range");
   Value arg = im.make("ArgMax", {x}, {im.intAttr("axis", *a), im.intAttr("keepdims", 1)});
-  int64_t dim = type.getDimSize(*a);
-  llvm::SmallVector<int64_t> iota(dim), shape(type.getRank() - *a, 1);
-  for (int64_t i = 0; i < dim; ++i)
-    iota[i] = i;
-  shape[0] = dim;
-  Value index = im.make("Reshape", {im.i64Constant(iota), im.i64Constant(shape)});
+  llvm::SmallVector<int64_t> shape(type.getRank() - *a, 1);
+  shape[0] = -1;
+  Value iota;
+  if (int64_t dim = type.getDimSize(*a); !ShapedType::isDynamic(dim)) {
+    llvm::SmallVector<int64_t> ids(dim);
+    for (int64_t i = 0; i < dim; ++i)
+      ids[i] = i;
+    iota = im.i64Constant(ids);
+  } else { // 0 .. dim-1, the dim read when the code runs
+    Value d = im.make("Shape", {x}, {im.intAttr("start", *a), im.intAttr("end", *a + 1)});
+    iota = im.make("Range", {im.i64Scalar(0), im.reshape(d, {}), im.i64Scalar(1)});
+  }
+  Value index = im.make("Reshape", {iota, im.i64Constant(shape)});
   Value hit = im.make("Equal", {arg, index});
   OperationState cast(im.loc, "kiln.Cast");
   cast.addOperands(hit);

@@ -102,12 +102,17 @@ struct TriluLowering : OpConversionPattern<TriluOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(TriluOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &r) const override {
-    int64_t k = 0;
+    // k, when given, is read when the code runs (a constant folds).
+    Value kValue;
     if (!isa<NoneType>(op.getK().getType())) {
-      auto c = getConstantInts(op.getK());
-      if (!c || c->size() != 1)
-        return r.notifyMatchFailure(op, "k must be constant");
-      k = (*c)[0];
+      auto kt = llvm::cast<RankedTensorType>(adaptor.getK().getType());
+      if (kt.getNumElements() != 1 && kt.hasStaticShape())
+        return r.notifyMatchFailure(op, "k must be one value");
+      SmallVector<Value> zeros(kt.getRank(), arith::ConstantIndexOp::create(r, op.getLoc(), 0));
+      kValue = tensor::ExtractOp::create(r, op.getLoc(), adaptor.getK(), zeros);
+      kValue = arith::IndexCastOp::create(r, op.getLoc(), r.getIndexType(), kValue);
+    } else {
+      kValue = arith::ConstantIndexOp::create(r, op.getLoc(), 0);
     }
     auto t = llvm::cast<RankedTensorType>(adaptor.getInput().getType());
     int64_t rank = t.getRank();
@@ -119,9 +124,8 @@ struct TriluLowering : OpConversionPattern<TriluOp> {
           Value i = linalg::IndexOp::create(b, l, rank - 2);
           Value j = linalg::IndexOp::create(b, l, rank - 1);
           Value diff = arith::SubIOp::create(b, l, j, i);
-          Value kk = arith::ConstantIndexOp::create(b, l, k);
           Value keep = arith::CmpIOp::create(
-              b, l, upper ? arith::CmpIPredicate::sge : arith::CmpIPredicate::sle, diff, kk);
+              b, l, upper ? arith::CmpIPredicate::sge : arith::CmpIPredicate::sle, diff, kValue);
           return arith::SelectOp::create(b, l, keep, a[0], scalarConstant(b, l, elem, 0));
         });
     r.replaceOp(op, y);
@@ -299,8 +303,6 @@ struct PadLowering : OpConversionPattern<PadOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(PadOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &r) const override {
-    if (failed(requireStatic(op, r)))
-      return failure();
     auto pads = getConstantInts(op.getPads());
     std::optional<SmallVector<int64_t>> axes = SmallVector<int64_t>{};
     if (!isa<NoneType>(op.getAxes().getType()))
@@ -345,10 +347,19 @@ struct PadLowering : OpConversionPattern<PadOp> {
     for (int64_t i = 0; i < rank; ++i)
       if (t.getDimSize(i) == 0 && outShape[i] != 0 && mode != "constant")
         return r.notifyMatchFailure(op, "padding an empty dim");
+    // Input dims (read when the code runs where dynamic) and result sizes.
+    SmallVector<Value> dims, sizes;
+    for (int64_t i = 0; i < rank; ++i) {
+      dims.push_back(t.isDynamicDim(i) ? Value(tensor::DimOp::create(r, loc, data, i))
+                                       : Value(arith::ConstantIndexOp::create(r, loc, t.getDimSize(i))));
+      if (ShapedType::isDynamic(outShape[i]))
+        sizes.push_back(arith::AddIOp::create(
+            r, loc, dims[i], arith::ConstantIndexOp::create(r, loc, begin[i] + end[i])));
+    }
     MLIRContext *ctx = r.getContext();
     SmallVector<AffineMap> maps{AffineMap::getMultiDimIdentityMap(rank, ctx)};
     SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
-    Value init = emptyTensor(r, loc, outShape, elem);
+    Value init = emptyTensor(r, loc, outShape, elem, sizes);
     auto g = linalg::GenericOp::create(
         r, loc, TypeRange{init.getType()}, ValueRange{}, ValueRange{init}, maps, iters,
         [&](OpBuilder &b, Location l, ValueRange) {
@@ -356,9 +367,9 @@ struct PadLowering : OpConversionPattern<PadOp> {
           Value inside = arith::ConstantIntOp::create(b, l, b.getI1Type(), 1);
           SmallVector<Value> at;
           for (int64_t i = 0; i < rank; ++i) {
-            int64_t n = t.getDimSize(i);
-            Value nv = arith::ConstantIndexOp::create(b, l, n);
-            Value last = arith::ConstantIndexOp::create(b, l, std::max<int64_t>(n - 1, 0));
+            Value nv = dims[i];
+            Value last = arith::MaxSIOp::create(
+                b, l, arith::SubIOp::create(b, l, nv, arith::ConstantIndexOp::create(b, l, 1)), zero);
             Value j = arith::SubIOp::create(b, l, linalg::IndexOp::create(b, l, i),
                                             arith::ConstantIndexOp::create(b, l, begin[i]));
             Value below = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, j, zero);
