@@ -65,6 +65,25 @@ Value emptyTensor(OpBuilder &b, Location loc, ArrayRef<int64_t> shape, Type elem
   return tensor::EmptyOp::create(b, loc, shape, elem, dynamicSizes);
 }
 
+Value dimValue(OpBuilder &b, Location loc, Value v, int64_t i) {
+  auto t = llvm::cast<RankedTensorType>(v.getType());
+  if (t.isDynamicDim(i))
+    return tensor::DimOp::create(b, loc, v, i);
+  return arith::ConstantIndexOp::create(b, loc, t.getDimSize(i));
+}
+
+SmallVector<Value> allDims(OpBuilder &b, Location loc, Value v) {
+  SmallVector<Value> dims;
+  for (int64_t i = 0, e = llvm::cast<RankedTensorType>(v.getType()).getRank(); i < e; ++i)
+    dims.push_back(dimValue(b, loc, v, i));
+  return dims;
+}
+
+Value broadcastIndex(OpBuilder &b, Location loc, Value operandDim, Value resultDim, Value at) {
+  Value same = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, operandDim, resultDim);
+  return arith::SelectOp::create(b, loc, same, at, arith::ConstantIndexOp::create(b, loc, 0));
+}
+
 SmallVector<Value> dynamicDims(OpBuilder &b, Location loc, Value v) {
   SmallVector<Value> sizes;
   auto t = llvm::cast<RankedTensorType>(v.getType());
@@ -201,13 +220,9 @@ Value broadcastGeneric(OpBuilder &b, Location loc, ArrayRef<int64_t> outShape, T
           auto t = typeOf(inputs[j]);
           int64_t off = rank - t.getRank();
           SmallVector<Value> idx;
-          Value zero = arith::ConstantIndexOp::create(nb, nl, 0);
           for (int64_t i = 0; i < t.getRank(); ++i) {
-            Value at = linalg::IndexOp::create(nb, nl, off + i);
             auto [size, full] = gatherDims[j][i];
-            // The result's index where the dims agree; 0 where this one is 1.
-            Value same = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::eq, size, full);
-            idx.push_back(arith::SelectOp::create(nb, nl, same, at, zero));
+            idx.push_back(broadcastIndex(nb, nl, size, full, linalg::IndexOp::create(nb, nl, off + i)));
           }
           scalars.push_back(tensor::ExtractOp::create(nb, nl, inputs[j], idx));
         }
@@ -325,9 +340,7 @@ SmallVector<Value> windowedSizes(OpBuilder &b, Location loc, Value padded, Value
   for (size_t i = 0; i < kernel.size(); ++i) {
     if (!ShapedType::isDynamic(outShape[2 + i]))
       continue;
-    Value in = pt.isDynamicDim(2 + i)
-                   ? Value(tensor::DimOp::create(b, loc, padded, 2 + i))
-                   : Value(arith::ConstantIndexOp::create(b, loc, pt.getDimSize(2 + i)));
+    Value in = dimValue(b, loc, padded, 2 + i);
     int64_t extent = (kernel[i] - 1) * dilations[i] + 1;
     Value span = arith::SubIOp::create(b, loc, in, arith::ConstantIndexOp::create(b, loc, extent));
     Value o = arith::DivSIOp::create(b, loc, span, arith::ConstantIndexOp::create(b, loc, strides[i]));

@@ -44,6 +44,15 @@ mlir::LogicalResult requireStatic(mlir::Operation *op, mlir::ConversionPatternRe
 /// tensor.empty; `dynamicSizes` gives the dims of `shape` that are dynamic.
 mlir::Value emptyTensor(mlir::OpBuilder &b, mlir::Location loc, llvm::ArrayRef<int64_t> shape,
                         mlir::Type elem, mlir::ValueRange dynamicSizes = {});
+/// Dim `i` of `v` as an index: a constant where static, else tensor.dim.
+mlir::Value dimValue(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v, int64_t i);
+/// Every dim of `v` as an index (dimValue of each).
+llvm::SmallVector<mlir::Value> allDims(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v);
+/// The index to read an operand dim of size `operandDim` at, for result
+/// index `at` of a dim of size `resultDim`: `at` where they agree, 0 where
+/// the operand's is 1 (broadcast, known only when the code runs).
+mlir::Value broadcastIndex(mlir::OpBuilder &b, mlir::Location loc, mlir::Value operandDim,
+                           mlir::Value resultDim, mlir::Value at);
 /// tensor.dim of each dynamic dim of `v`, in order.
 llvm::SmallVector<mlir::Value> dynamicDims(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v);
 mlir::Value filledTensor(mlir::OpBuilder &b, mlir::Location loc, llvm::ArrayRef<int64_t> shape,

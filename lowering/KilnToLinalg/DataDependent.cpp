@@ -56,14 +56,10 @@ struct NonZeroLowering : OpConversionPattern<NonZeroOp> {
 
     // Fill column `pos` with the coordinates of each non-zero, in order.
     Value init = emptyTensor(r, loc, {rank, ShapedType::kDynamic}, i64, ValueRange{count});
-    SmallVector<Value> dims;
+    SmallVector<Value> dims = allDims(r, loc, x);
     Value total = arith::ConstantIndexOp::create(r, loc, 1);
-    for (int64_t i = 0; i < rank; ++i) {
-      dims.push_back(t.isDynamicDim(i)
-                         ? Value(tensor::DimOp::create(r, loc, x, i))
-                         : Value(arith::ConstantIndexOp::create(r, loc, t.getDimSize(i))));
-      total = arith::MulIOp::create(r, loc, total, dims.back());
-    }
+    for (Value d : dims)
+      total = arith::MulIOp::create(r, loc, total, d);
     Value c0 = arith::ConstantIndexOp::create(r, loc, 0);
     Value c1 = arith::ConstantIndexOp::create(r, loc, 1);
     auto loop = scf::ForOp::create(

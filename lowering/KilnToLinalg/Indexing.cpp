@@ -37,9 +37,7 @@ struct GatherLowering : OpConversionPattern<GatherOp> {
     SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
     Location loc = op.getLoc();
     Value init = emptyTensor(r, loc, outShape, dt.getElementType(), sizes);
-    Value dim = dt.isDynamicDim(axis)
-                    ? Value(tensor::DimOp::create(r, loc, data, axis))
-                    : Value(arith::ConstantIndexOp::create(r, loc, dt.getDimSize(axis)));
+    Value dim = dimValue(r, loc, data, axis);
     auto g = linalg::GenericOp::create(
         r, loc, TypeRange{init.getType()}, ValueRange{indices}, ValueRange{init}, maps, iters,
         [&](OpBuilder &b, Location l, ValueRange a) {
@@ -277,9 +275,7 @@ struct GatherElementsLowering : OpConversionPattern<GatherElementsOp> {
     SmallVector<AffineMap> maps(2, AffineMap::getMultiDimIdentityMap(rank, ctx));
     SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
     Location loc = op.getLoc();
-    Value dim = dt.isDynamicDim(axis)
-                    ? Value(tensor::DimOp::create(r, loc, data, axis))
-                    : Value(arith::ConstantIndexOp::create(r, loc, dt.getDimSize(axis)));
+    Value dim = dimValue(r, loc, data, axis);
     Value init = emptyTensor(r, loc, outShape, dt.getElementType(),
                              dynamicDims(r, loc, adaptor.getIndices()));
     auto g = linalg::GenericOp::create(
@@ -348,10 +344,8 @@ struct PadLowering : OpConversionPattern<PadOp> {
       if (t.getDimSize(i) == 0 && outShape[i] != 0 && mode != "constant")
         return r.notifyMatchFailure(op, "padding an empty dim");
     // Input dims (read when the code runs where dynamic) and result sizes.
-    SmallVector<Value> dims, sizes;
+    SmallVector<Value> dims = allDims(r, loc, data), sizes;
     for (int64_t i = 0; i < rank; ++i) {
-      dims.push_back(t.isDynamicDim(i) ? Value(tensor::DimOp::create(r, loc, data, i))
-                                       : Value(arith::ConstantIndexOp::create(r, loc, t.getDimSize(i))));
       if (ShapedType::isDynamic(outShape[i]))
         sizes.push_back(arith::AddIOp::create(
             r, loc, dims[i], arith::ConstantIndexOp::create(r, loc, begin[i] + end[i])));
@@ -419,9 +413,7 @@ struct NLLLossLowering : OpConversionPattern<NegativeLogLikelihoodLossOp> {
     int64_t rank = tt.getRank();
     Location loc = op.getLoc();
     MLIRContext *ctx = r.getContext();
-    Value classes = it.isDynamicDim(1)
-                        ? Value(tensor::DimOp::create(r, loc, input, 1))
-                        : Value(arith::ConstantIndexOp::create(r, loc, it.getDimSize(1)));
+    Value classes = dimValue(r, loc, input, 1);
     auto shape = tt.getShape();
     SmallVector<Value> sizes = dynamicDims(r, loc, target);
     Value lossInit = emptyTensor(r, loc, shape, elem, sizes),

@@ -65,11 +65,7 @@ Value dynamicMatmul(OpBuilder &b, Location loc, Value a, Value bm) {
   int64_t loops = batch + 3;
   MLIRContext *ctx = b.getContext();
   Value one = arith::ConstantIndexOp::create(b, loc, 1);
-  auto dimOf = [&](Value v, int64_t i) -> Value {
-    auto t = llvm::cast<RankedTensorType>(v.getType());
-    return t.isDynamicDim(i) ? Value(tensor::DimOp::create(b, loc, v, i))
-                             : Value(arith::ConstantIndexOp::create(b, loc, t.getDimSize(i)));
-  };
+  auto dimOf = [&](Value v, int64_t i) { return dimValue(b, loc, v, i); };
   // Result batch sizes: the operand dim that is not 1.
   SmallVector<int64_t> outShape;
   SmallVector<Value> outSizes, dynamicSizes;
@@ -129,13 +125,9 @@ Value dynamicMatmul(OpBuilder &b, Location loc, Value a, Value bm) {
                b, loc, TypeRange{init.getType()}, ValueRange{}, ValueRange{init}, maps, iters,
                [&](OpBuilder &nb, Location l, ValueRange) {
                  SmallVector<Value> idx;
-                 Value zero = arith::ConstantIndexOp::create(nb, l, 0);
-                 for (int64_t d = 0; d < t.getRank() - 2; ++d) {
-                   Value same = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq,
-                                                      dims[d].first, dims[d].second);
-                   idx.push_back(arith::SelectOp::create(
-                       nb, l, same, linalg::IndexOp::create(nb, l, off + d), zero));
-                 }
+                 for (int64_t d = 0; d < t.getRank() - 2; ++d)
+                   idx.push_back(broadcastIndex(nb, l, dims[d].first, dims[d].second,
+                                                linalg::IndexOp::create(nb, l, off + d)));
                  idx.push_back(linalg::IndexOp::create(nb, l, batch));
                  idx.push_back(linalg::IndexOp::create(nb, l, batch + 1));
                  linalg::YieldOp::create(nb, l, Value(tensor::ExtractOp::create(nb, l, v, idx)));

@@ -15,16 +15,6 @@ using namespace mlir;
 namespace kiln {
 namespace {
 
-/// Every dim of `v` as an index (tensor.dim where dynamic).
-SmallVector<Value> dimsOf(OpBuilder &b, Location l, Value v) {
-  auto t = llvm::cast<RankedTensorType>(v.getType());
-  SmallVector<Value> dims;
-  for (int64_t i = 0; i < t.getRank(); ++i)
-    dims.push_back(t.isDynamicDim(i) ? Value(tensor::DimOp::create(b, l, v, i))
-                                     : Value(arith::ConstantIndexOp::create(b, l, t.getDimSize(i))));
-  return dims;
-}
-
 /// Coordinates of flat position `flat` in a row-major shape of `dims`.
 SmallVector<Value> delinearize(OpBuilder &b, Location l, Value flat, ArrayRef<Value> dims) {
   SmallVector<Value> coords(dims.size());
@@ -50,7 +40,7 @@ Value scatterLoop(OpBuilder &b, Location loc, Value data, Value updates, StringR
                   ElemKind k,
                   const std::function<SmallVector<Value>(OpBuilder &, Location, ArrayRef<Value>)>
                       &target) {
-  SmallVector<Value> dims = dimsOf(b, loc, updates);
+  SmallVector<Value> dims = allDims(b, loc, updates);
   Value zero = arith::ConstantIndexOp::create(b, loc, 0);
   Value one = arith::ConstantIndexOp::create(b, loc, 1);
   Value count = one;
@@ -76,7 +66,7 @@ struct ScatterElementsLowering : OpConversionPattern<ScatterElementsOp> {
                                 ConversionPatternRewriter &r) const override {
     auto dt = llvm::cast<RankedTensorType>(adaptor.getData().getType());
     int64_t axis = *normalizeAxis(op.getAxis(), dt.getRank());
-    Value dim = dimsOf(r, op.getLoc(), adaptor.getData())[axis];
+    Value dim = dimValue(r, op.getLoc(), adaptor.getData(), axis);
     Value indices = adaptor.getIndices();
     Value y = scatterLoop(r, op.getLoc(), adaptor.getData(), adaptor.getUpdates(),
                           op.getReduction(), ElemKind::of(op.getData().getType()),
@@ -99,7 +89,7 @@ struct ScatterNDLowering : OpConversionPattern<ScatterNDOp> {
     int64_t q = it.getRank(), k = it.getDimSize(q - 1);
     if (ShapedType::isDynamic(k))
       return r.notifyMatchFailure(op, "the index tuple length must be known when compiling");
-    SmallVector<Value> dataDims = dimsOf(r, op.getLoc(), adaptor.getData());
+    SmallVector<Value> dataDims = allDims(r, op.getLoc(), adaptor.getData());
     Value indices = adaptor.getIndices();
     Value y = scatterLoop(
         r, op.getLoc(), adaptor.getData(), adaptor.getUpdates(), op.getReduction(),

@@ -33,16 +33,6 @@ Value product(OpBuilder &b, Location loc, ArrayRef<Value> dims) {
   return p;
 }
 
-/// Every dim of `v` as an index value (constants where static).
-SmallVector<Value> allDims(OpBuilder &b, Location loc, Value v) {
-  SmallVector<Value> dims;
-  auto t = llvm::cast<RankedTensorType>(v.getType());
-  for (int64_t i = 0; i < t.getRank(); ++i)
-    dims.push_back(t.isDynamicDim(i) ? Value(tensor::DimOp::create(b, loc, v, i))
-                                     : indexConst(b, loc, t.getDimSize(i)));
-  return dims;
-}
-
 /// The result dims of a reshape-like op, computed when the code runs.
 SmallVector<Value> reshapedDims(OpBuilder &b, Location loc, Operation *op, Value in) {
   SmallVector<Value> inDims = allDims(b, loc, in);
@@ -227,9 +217,7 @@ struct ShapeLowering : OpConversionPattern<ShapeOp> {
       // Dims known only at run time are read from the data when the code runs.
       SmallVector<Value> elems;
       for (int64_t i = b; i < std::max(b, e); ++i) {
-        Value d = dataType.isDynamicDim(i)
-                      ? Value(tensor::DimOp::create(r, op.getLoc(), adaptor.getData(), i))
-                      : indexConst(r, op.getLoc(), dims[i]);
+        Value d = dimValue(r, op.getLoc(), adaptor.getData(), i);
         elems.push_back(arith::IndexCastOp::create(r, op.getLoc(), r.getI64Type(), d));
       }
       r.replaceOpWithNewOp<tensor::FromElementsOp>(op, type, elems);
@@ -263,13 +251,8 @@ struct SliceLowering : OpConversionPattern<SliceOp> {
       return r.notifyMatchFailure(op, "axes and steps must be constant");
     int64_t count = paramsType.getDimSize(0);
     auto idx = [&](int64_t v) { return arith::ConstantIndexOp::create(r, loc, v); };
-    SmallVector<Value> start, size;
+    SmallVector<Value> start(rank, idx(0)), size = allDims(r, loc, data);
     SmallVector<int64_t> step(rank, 1);
-    for (int64_t i = 0; i < rank; ++i) {
-      start.push_back(idx(0));
-      size.push_back(t.isDynamicDim(i) ? Value(tensor::DimOp::create(r, loc, data, i))
-                                       : idx(t.getDimSize(i)));
-    }
     auto read = [&](Value v, int64_t i) -> Value {
       Value x = tensor::ExtractOp::create(r, loc, v, ValueRange{idx(i)});
       return arith::IndexCastOp::create(r, loc, r.getIndexType(), x);
