@@ -360,16 +360,16 @@ void buildDropout(Importer &im, const onnx::NodeProto &n) {
 /// ConstantOfShape with a constant shape is a splat constant; with a shape
 /// computed at run time, the value expanded to it.
 void buildConstantOfShape(Importer &im, const onnx::NodeProto &n) {
+  Tensor fill(ElementType::Float32, {});
+  if (const auto *a = im.attr("value"))
+    fill = tensorFromProto(a->t(), im.baseDir, "attribute 'value'");
+  if (fill.numElements() != 1)
+    im.fail("attribute 'value' must hold one element");
   auto shape = getConstantInts(im.input(0));
   if (!shape) {
     auto st = llvm::dyn_cast<RankedTensorType>(im.input(0).getType());
     if (!st || st.getRank() != 1 || st.isDynamicDim(0))
       im.fail("a shape of unknown length is not supported");
-    Tensor fill(ElementType::Float32, {});
-    if (const auto *a = im.attr("value"))
-      fill = tensorFromProto(a->t(), im.baseDir, "attribute 'value'");
-    if (fill.numElements() != 1)
-      im.fail("attribute 'value' must hold one element");
     Value scalar = im.reshape(im.constant(fill), {});
     im.values[n.output(0)] = im.make("Expand", {scalar, im.input(0)});
     return;
@@ -377,11 +377,6 @@ void buildConstantOfShape(Importer &im, const onnx::NodeProto &n) {
   for (int64_t d : *shape)
     if (d < 0)
       im.fail("negative dim in shape");
-  Tensor fill(ElementType::Float32, {});
-  if (const auto *a = im.attr("value"))
-    fill = tensorFromProto(a->t(), im.baseDir, "attribute 'value'");
-  if (fill.numElements() != 1)
-    im.fail("attribute 'value' must hold one element");
   Type elem = im.elementType(toOnnxType(fill.type()), "value");
   auto type = RankedTensorType::get(*shape, elem);
   im.checkSize(type);

@@ -146,12 +146,22 @@ struct RangeLowering : OpConversionPattern<RangeOp> {
   }
 };
 
-/// A memref type any buffer of `t`'s shape casts to (strides and offset
-/// dynamic), for passing to host kernels.
-MemRefType anyLayout(RankedTensorType t) {
-  SmallVector<int64_t> strides(t.getRank(), ShapedType::kDynamic);
-  auto layout = StridedLayoutAttr::get(t.getContext(), ShapedType::kDynamic, strides);
-  return MemRefType::get(t.getShape(), t.getElementType(), layout);
+/// A memref type any buffer of `shape` casts to (strides and offset dynamic).
+MemRefType anyLayout(ArrayRef<int64_t> shape, Type elem) {
+  SmallVector<int64_t> strides(shape.size(), ShapedType::kDynamic);
+  auto layout = StridedLayoutAttr::get(elem.getContext(), ShapedType::kDynamic, strides);
+  return MemRefType::get(shape, elem, layout);
+}
+
+/// `v` (a tensor, which the kernel only reads, or a memref) as a host kernel
+/// argument: every dim dynamic too, so one declaration serves every call.
+Value hostArg(OpBuilder &b, Location loc, Value v) {
+  auto shaped = llvm::cast<ShapedType>(v.getType());
+  if (llvm::isa<RankedTensorType>(shaped))
+    v = bufferization::ToBufferOp::create(
+        b, loc, anyLayout(shaped.getShape(), shaped.getElementType()), v, /*readOnly=*/true);
+  SmallVector<int64_t> dynamic(shaped.getRank(), ShapedType::kDynamic);
+  return memref::CastOp::create(b, loc, anyLayout(dynamic, shaped.getElementType()), v);
 }
 
 /// The declaration of host kernel `name` (see runtime/HostKernels.h).
@@ -201,15 +211,8 @@ struct NonMaxSuppressionLowering : OpConversionPattern<NonMaxSuppressionOp> {
         r, loc, arith::MulIOp::create(r, loc, dim(scores, 0), dim(scores, 1)), dim(scores, 2));
     auto outType = MemRefType::get({ShapedType::kDynamic, 3}, i64);
     Value out = memref::AllocOp::create(r, loc, outType, ValueRange{capacity});
-    // One declaration serves every call: all dims dynamic.
-    int64_t q = ShapedType::kDynamic;
-    auto anyF32 = anyLayout(RankedTensorType::get({q, q, q}, f32));
-    Value boxBuf = memref::CastOp::create(
-        r, loc, anyF32, bufferization::ToBufferOp::create(r, loc, anyLayout(bt), boxes, true));
-    Value scoreBuf = memref::CastOp::create(
-        r, loc, anyF32, bufferization::ToBufferOp::create(r, loc, anyLayout(st), scores, true));
-    Value outArg = memref::CastOp::create(r, loc, anyLayout(RankedTensorType::get({q, q}, i64)), out);
-    SmallVector<Value> args{boxBuf, scoreBuf, outArg, maxOut, iou, scoreThr,
+    SmallVector<Value> args{hostArg(r, loc, boxes), hostArg(r, loc, scores),
+                            hostArg(r, loc, out), maxOut, iou, scoreThr,
                             arith::ConstantIntOp::create(r, loc, i64, hasScore),
                             arith::ConstantIntOp::create(r, loc, i64, op.getCenterPointBox())};
     auto fnType = r.getFunctionType(ValueRange(args).getTypes(), {i64});
@@ -240,16 +243,12 @@ struct UniqueSlicesLowering : OpConversionPattern<UniqueSlicesOp> {
     if (!elem.isF32() && !elem.isInteger(64))
       return r.notifyMatchFailure(op, "float and int64 only");
     int64_t q = ShapedType::kDynamic;
-    Value xBuf = memref::CastOp::create(
-        r, loc, anyLayout(RankedTensorType::get({q, q, q}, elem)),
-        bufferization::ToBufferOp::create(r, loc, anyLayout(xt), x, true));
     Value n = tensor::DimOp::create(r, loc, x, 1);
     auto vecType = MemRefType::get({q}, i64);
-    SmallVector<Value> bufs, args{xBuf};
+    SmallVector<Value> bufs, args{hostArg(r, loc, x)};
     for (int i = 0; i < 3; ++i) {
       bufs.push_back(memref::AllocOp::create(r, loc, vecType, ValueRange{n}));
-      args.push_back(memref::CastOp::create(r, loc, anyLayout(RankedTensorType::get({q}, i64)),
-                                            bufs.back()));
+      args.push_back(hostArg(r, loc, bufs.back()));
     }
     args.push_back(arith::ConstantIntOp::create(r, loc, i64, op.getSorted()));
     auto fnType = r.getFunctionType(ValueRange(args).getTypes(), {i64});

@@ -233,6 +233,20 @@ struct ShapeLowering : OpConversionPattern<ShapeOp> {
 struct SliceLowering : OpConversionPattern<SliceOp> {
   using OpConversionPattern::OpConversionPattern;
 
+  /// The constant axes and steps (empty when absent), or nullopt.
+  static std::optional<std::pair<SmallVector<int64_t>, SmallVector<int64_t>>>
+  axesAndSteps(SliceOp op) {
+    std::optional<SmallVector<int64_t>> axes = SmallVector<int64_t>{},
+                                        steps = SmallVector<int64_t>{};
+    if (!isa<NoneType>(op.getAxes().getType()))
+      axes = getConstantInts(op.getAxes());
+    if (!isa<NoneType>(op.getSteps().getType()))
+      steps = getConstantInts(op.getSteps());
+    if (!axes || !steps)
+      return std::nullopt;
+    return std::make_pair(*axes, *steps);
+  }
+
   /// Dims, starts or ends known only at run time: ONNX's clamping rules
   /// computed by the code (axes and steps must be constant).
   LogicalResult dynamicSlice(SliceOp op, OpAdaptor adaptor, ConversionPatternRewriter &r) const {
@@ -240,15 +254,11 @@ struct SliceLowering : OpConversionPattern<SliceOp> {
     Value data = adaptor.getData();
     auto t = llvm::cast<RankedTensorType>(data.getType());
     int64_t rank = t.getRank();
-    std::optional<SmallVector<int64_t>> axes = SmallVector<int64_t>{},
-                                        steps = SmallVector<int64_t>{};
-    if (!isa<NoneType>(op.getAxes().getType()))
-      axes = getConstantInts(op.getAxes());
-    if (!isa<NoneType>(op.getSteps().getType()))
-      steps = getConstantInts(op.getSteps());
+    auto params = axesAndSteps(op);
     auto paramsType = llvm::dyn_cast<RankedTensorType>(adaptor.getStarts().getType());
-    if (!axes || !steps || !paramsType || paramsType.isDynamicDim(0))
+    if (!params || !paramsType || paramsType.isDynamicDim(0))
       return r.notifyMatchFailure(op, "axes and steps must be constant");
+    auto &[axes, steps] = *params;
     int64_t count = paramsType.getDimSize(0);
     auto idx = [&](int64_t v) { return arith::ConstantIndexOp::create(r, loc, v); };
     SmallVector<Value> start(rank, idx(0)), size = allDims(r, loc, data);
@@ -261,10 +271,10 @@ struct SliceLowering : OpConversionPattern<SliceOp> {
       return arith::MinSIOp::create(r, loc, arith::MaxSIOp::create(r, loc, v, lo), hi);
     };
     for (int64_t i = 0; i < count; ++i) {
-      int64_t axis = axes->empty() ? i : (*axes)[i];
+      int64_t axis = axes.empty() ? i : axes[i];
       if (axis < 0)
         axis += rank;
-      int64_t st = steps->empty() ? 1 : (*steps)[i];
+      int64_t st = steps.empty() ? 1 : steps[i];
       if (axis < 0 || axis >= rank || st == 0)
         return r.notifyMatchFailure(op, "bad axis or step");
       Value d = size[axis], zero = idx(0);
@@ -323,16 +333,12 @@ struct SliceLowering : OpConversionPattern<SliceOp> {
     if (!t.hasStaticShape() || !op.getType().hasStaticShape())
       return dynamicSlice(op, adaptor, r);
     auto starts = getConstantInts(op.getStarts()), ends = getConstantInts(op.getEnds());
-    std::optional<SmallVector<int64_t>> axes = SmallVector<int64_t>{},
-                                        steps = SmallVector<int64_t>{};
-    if (!isa<NoneType>(op.getAxes().getType()))
-      axes = getConstantInts(op.getAxes());
-    if (!isa<NoneType>(op.getSteps().getType()))
-      steps = getConstantInts(op.getSteps());
-    if (!starts || !ends || !axes || !steps)
+    auto params = axesAndSteps(op);
+    if (!starts || !ends || !params)
       return r.notifyMatchFailure(op, "slice parameters must be constant");
+    auto &[axes, steps] = *params;
     std::string error;
-    auto dims = resolveSlice(t.getShape(), *starts, *ends, *axes, *steps, error);
+    auto dims = resolveSlice(t.getShape(), *starts, *ends, axes, steps, error);
     if (!dims)
       return r.notifyMatchFailure(op, error);
     Location loc = op.getLoc();
