@@ -2,6 +2,8 @@
 #include "dialect/KilnDialect.h"
 #include "dialect/ShapeHelpers.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/DialectImplementation.h"
+#include "llvm/ADT/TypeSwitch.h"
 #include "mlir/IR/OpImplementation.h"
 
 using namespace mlir;
@@ -9,7 +11,14 @@ using namespace kiln;
 
 #include "dialect/KilnDialect.cpp.inc"
 
+#define GET_TYPEDEF_CLASSES
+#include "dialect/KilnTypes.cpp.inc"
+
 void KilnDialect::initialize() {
+  addTypes<
+#define GET_TYPEDEF_LIST
+#include "dialect/KilnTypes.cpp.inc"
+      >();
   addOperations<
 #define GET_OP_LIST
 #include "dialect/KilnOps.cpp.inc"
@@ -314,3 +323,55 @@ LogicalResult ConcatOp::verify() {
 
 #define GET_OP_CLASSES
 #include "dialect/KilnOps.cpp.inc"
+
+//===----------------------------------------------------------------------===//
+// Strings
+//===----------------------------------------------------------------------===//
+
+static bool isString(Value v) { return llvm::isa<kiln::StringType>(elementType(v)); }
+
+LogicalResult StringConcatOp::verify() {
+  if (!isString(getX()) || !isString(getY()))
+    return emitOpError("operands must be string tensors");
+  return verifyBroadcastable(*this, /*sameElementType=*/true);
+}
+
+LogicalResult RegexFullMatchOp::verify() {
+  if (!isString(getX()))
+    return emitOpError("input must be a string tensor");
+  return success();
+}
+
+LogicalResult StringNormalizerOp::verify() {
+  if (!isString(getX()))
+    return emitOpError("input must be a string tensor");
+  StringRef action = getCaseChangeAction();
+  if (action != "NONE" && action != "LOWER" && action != "UPPER")
+    return emitOpError("case_change_action must be NONE, LOWER or UPPER, got '") << action << "'";
+  if (auto s = rankedShape(getX()))
+    if (!(s->size() == 1 || (s->size() == 2 && ((*s)[0] == 1 || (*s)[0] == ShapedType::kDynamic))))
+      return emitOpError("input must be [C] or [1, C]");
+  return success();
+}
+
+LogicalResult StringSplitOp::verify() {
+  if (!isString(getX()))
+    return emitOpError("input must be a string tensor");
+  return success();
+}
+
+LogicalResult LabelEncoderOp::verify() {
+  auto keys = llvm::cast<ShapedType>(getKeys().getType());
+  auto values = llvm::cast<ShapedType>(getValues().getType());
+  auto dflt = llvm::cast<ShapedType>(getDefaultValue().getType());
+  if (keys.getRank() != 1 || values.getRank() != 1 || keys.getDimSize(0) != values.getDimSize(0))
+    return emitOpError("keys and values must be 1-D and equally long");
+  if (dflt.getNumElements() != 1 || dflt.getElementType() != values.getElementType())
+    return emitOpError("default must be one value of the values' type");
+  if (keys.getElementType() != elementType(getX()))
+    return emitOpError("keys must have the input's element type");
+  Type k = keys.getElementType();
+  if (!llvm::isa<kiln::StringType>(k) && !k.isInteger(64) && !k.isF32())
+    return emitOpError("keys must be strings, int64 or float, got ") << k;
+  return success();
+}

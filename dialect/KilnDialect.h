@@ -12,6 +12,9 @@
 
 #include "dialect/KilnDialect.h.inc"
 
+#define GET_TYPEDEF_CLASSES
+#include "dialect/KilnTypes.h.inc"
+
 #define GET_OP_CLASSES
 #include "dialect/KilnOps.h.inc"
 

@@ -16,6 +16,17 @@ def Kiln_Dialect : Dialect {
   }];
   let cppNamespace = "::kiln";
   let useDefaultAttributePrinterParser = 0;
+  let useDefaultTypePrinterParser = 1;
+}
+
+def Kiln_StringType : TypeDef<Kiln_Dialect, "String"> {
+  let mnemonic = "string";
+  let summary = "an ONNX string: bytes of any length (UTF-8 by convention)";
+  let description = [{
+    Compiled code holds each element as a pointer to a record of the
+    runtime's (runtime/Strings.h), so ops that only move elements work on
+    strings unchanged; ops that read or make strings call host kernels.
+  }];
 }
 
 class Kiln_Op<string mnemonic, list<Trait> traits = []>

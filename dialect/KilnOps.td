@@ -560,4 +560,62 @@ def Kiln_NegativeLogLikelihoodLossOp : Kiln_Op<"NegativeLogLikelihoodLoss", [Pur
   let hasVerifier = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// Strings. Each runs as a host kernel (runtime/StringKernels.cpp).
+//===----------------------------------------------------------------------===//
+
+def Kiln_StringConcatOp : Kiln_Op<"StringConcat", [Pure]> {
+  let summary = "elementwise concatenation with ONNX broadcasting";
+  let arguments = (ins AnyTensor:$X, AnyTensor:$Y);
+  let results = (outs AnyTensor:$Z);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Kiln_RegexFullMatchOp : Kiln_Op<"RegexFullMatch", [Pure]> {
+  let summary = "whether each string fully matches an RE2 pattern";
+  let arguments = (ins AnyTensor:$X, StrAttr:$pattern);
+  let results = (outs AnyTensor:$Y);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Kiln_StringNormalizerOp : Kiln_Op<"StringNormalizer", [Pure]> {
+  let summary = "drops stop words from a [C] or [1, C] string tensor and changes case";
+  let description = [{ The result keeps the input's rank; its last dim is
+    the number of strings left (known only when the code runs), at least 1:
+    when every string is dropped the result is one empty string. }];
+  let arguments = (ins AnyTensor:$X,
+                   DefaultValuedAttr<StrAttr, "\"NONE\"">:$case_change_action,
+                   DefaultValuedAttr<SI64Attr, "0">:$is_case_sensitive,
+                   DefaultValuedAttr<StrArrayAttr, "{}">:$stopwords);
+  let results = (outs AnyTensor:$Y);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Kiln_StringSplitOp : Kiln_Op<"StringSplit", [Pure]> {
+  let summary = "splits each string on a delimiter (empty: on whitespace runs)";
+  let description = [{ `Y` has the input's shape plus a last dim as wide as
+    the longest split (known only when the code runs), padded with empty
+    strings; `Z` counts the substrings of each element. A negative
+    `maxsplit` splits without limit. }];
+  let arguments = (ins AnyTensor:$X, DefaultValuedAttr<StrAttr, "\"\"">:$delimiter,
+                   DefaultValuedAttr<SI64Attr, "-1">:$maxsplit);
+  let results = (outs AnyTensor:$Y, AnyTensor:$Z);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Kiln_LabelEncoderOp : Kiln_Op<"LabelEncoder", [Pure]> {
+  let summary = "maps each element to the value of its key (ai.onnx.ml)";
+  let description = [{ `keys` and `values` are 1-D and equally long, `default`
+    has one element of the values' type; string, int64 and float keys. }];
+  let arguments = (ins AnyTensor:$X, ElementsAttr:$keys, ElementsAttr:$values,
+                   ElementsAttr:$default_value);
+  let results = (outs AnyTensor:$Y);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
 #endif // KILN_OPS_TD

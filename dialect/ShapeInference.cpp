@@ -313,6 +313,35 @@ LogicalResult inferShapes(Operation *op) {
             return op.emitOpError("start, limit and delta must be scalars");
         return setResult(op, 0, Shape{ShapedType::kDynamic}, elementOf(op.getStart()));
       })
+      .Case<StringConcatOp>([&](StringConcatOp op) -> LogicalResult {
+        return inferBroadcast(op, elementOf(op.getX()));
+      })
+      .Case<RegexFullMatchOp>([&](RegexFullMatchOp op) -> LogicalResult {
+        return setResult(op, 0, shapeOf(op.getX()), i1);
+      })
+      .Case<StringNormalizerOp>([&](StringNormalizerOp op) -> LogicalResult {
+        auto s = shapeOf(op.getX());
+        if (s && !(s->size() == 1 || (s->size() == 2 && ((*s)[0] == 1 || (*s)[0] == kDyn))))
+          return op.emitOpError("input must be [C] or [1, C]");
+        std::optional<Shape> out;
+        if (s)
+          out = s->size() == 1 ? Shape{kDyn} : Shape{1, kDyn};
+        return setResult(op, 0, out, elementOf(op.getX()));
+      })
+      .Case<StringSplitOp>([&](StringSplitOp op) -> LogicalResult {
+        auto s = shapeOf(op.getX());
+        std::optional<Shape> y;
+        if (s) {
+          y = *s;
+          y->push_back(kDyn);
+        }
+        if (failed(setResult(op, 0, y, elementOf(op.getX()))))
+          return failure();
+        return setResult(op, 1, s, IntegerType::get(op.getContext(), 64));
+      })
+      .Case<LabelEncoderOp>([&](LabelEncoderOp op) -> LogicalResult {
+        return setResult(op, 0, shapeOf(op.getX()), op.getValues().getElementType());
+      })
       .Case<NonMaxSuppressionOp>([&](NonMaxSuppressionOp op) -> LogicalResult {
         auto b = shapeOf(op.getBoxes()), sc = shapeOf(op.getScores());
         if (b && (b->size() != 3 || ((*b)[2] != kDyn && (*b)[2] != 4)))

@@ -972,6 +972,7 @@ const std::unordered_map<std::string, NodeBuilder> &builders() {
     addSequenceBuilders(t);
     addResizeBuilders(t);
     addSignalBuilders(t);
+    addStringBuilders(t);
     addControlFlowBuilders(t);
     addRecurrentBuilders(t);
     addTrainingBuilders(t);

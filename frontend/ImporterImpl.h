@@ -94,6 +94,7 @@ public:
     case ElementType::Float8E5M2FNUZ: return b.getType<Float8E5M2FNUZType>();
     case ElementType::Float8E8M0: return b.getType<Float8E8M0FNUType>();
     case ElementType::Float4E2M1: return b.getType<Float4E2M1FNType>();
+    case ElementType::String: return StringType::get(&ctx);
     }
     return {};
   }
@@ -102,7 +103,14 @@ public:
     Type elem = elementType(toOnnxType(t.type()), "constant");
     auto type = RankedTensorType::get(t.shape(), elem);
     DenseElementsAttr attr;
-    if (t.type() == ElementType::Bool) {
+    if (t.type() == ElementType::String) {
+      llvm::SmallVector<llvm::StringRef> values;
+      for (int64_t i = 0; i < t.numElements(); ++i) {
+        std::string_view s = t.stringAt(i);
+        values.push_back(llvm::StringRef(s.data(), s.size()));
+      }
+      attr = DenseStringElementsAttr::get(type, values);
+    } else if (t.type() == ElementType::Bool) {
       std::vector<bool> bits;
       llvm::SmallVector<bool> values;
       for (int64_t i = 0; i < t.numElements(); ++i)
@@ -198,7 +206,10 @@ public:
     auto t = llvm::dyn_cast<RankedTensorType>(type);
     if (!t || !t.hasStaticShape())
       return;
-    uint64_t bytes = (t.getElementTypeBitWidth() + 7) / 8;
+    // A string element takes a pointer; its bytes are bounded by the input's.
+    uint64_t bytes = llvm::isa<StringType>(t.getElementType())
+                         ? sizeof(void *)
+                         : (t.getElementTypeBitWidth() + 7) / 8;
     for (int64_t d : t.getShape()) {
       if (d && bytes > kMaxTensorBytes / d)
         fail("a tensor of shape " + shapeText(t.getShape()) + " exceeds Kiln's 8 GiB limit");
@@ -432,6 +443,7 @@ void addResizeBuilders(BuilderTable &table);
 void addSignalBuilders(BuilderTable &table);
 void addControlFlowBuilders(BuilderTable &table);
 void addRecurrentBuilders(BuilderTable &table);
+void addStringBuilders(BuilderTable &table);
 /// Ops of other domains are keyed "domain:OpType".
 void addTrainingBuilders(BuilderTable &table);
 

@@ -23,6 +23,7 @@ std::optional<ElementType> fromOnnxType(int t) {
   case onnx::TensorProto::UINT32: return ElementType::UInt32;
   case onnx::TensorProto::UINT64: return ElementType::UInt64;
   case onnx::TensorProto::BOOL: return ElementType::Bool;
+  case onnx::TensorProto::STRING: return ElementType::String;
   // Numbered: newer than libonnx 1.12's enum.
   case 17: return ElementType::Float8E4M3FN;
   case 18: return ElementType::Float8E4M3FNUZ;
@@ -63,6 +64,7 @@ int toOnnxType(ElementType type) {
   case ElementType::Float8E8M0: return 24;
   case ElementType::UInt2: return 25;
   case ElementType::Int2: return 26;
+  case ElementType::String: return onnx::TensorProto::STRING;
   }
   return 0;
 }
@@ -129,6 +131,17 @@ Tensor tensorFromProto(const onnx::TensorProto &proto, const std::string &baseDi
     if (d < 0)
       throw Error(what + ": negative dim " + std::to_string(d));
   int bits = packedBits(*type);
+  if (*type == ElementType::String) {
+    // Strings live in string_data only (never raw or external).
+    int64_t n = 1;
+    for (int64_t d : shape)
+      n = (d && n > INT64_MAX / d) ? -1 : n * d;
+    if (n != proto.string_data_size())
+      throw Error(what + ": has " + std::to_string(proto.string_data_size()) +
+                  " strings, shape needs " + (n < 0 ? std::string("more") : std::to_string(n)));
+    return Tensor::fromStrings(shape, std::vector<std::string>(proto.string_data().begin(),
+                                                               proto.string_data().end()));
+  }
   if (proto.has_data_location() &&
       proto.data_location() == onnx::TensorProto::EXTERNAL) {
     if (bits) {

@@ -36,6 +36,7 @@ double msSince(std::chrono::steady_clock::time_point t) {
 }
 
 std::optional<ElementType> kilnType(Type t) {
+  if (llvm::isa<StringType>(t)) return ElementType::String;
   if (t.isF32()) return ElementType::Float32;
   if (t.isF64()) return ElementType::Float64;
   if (t.isF16()) return ElementType::Float16;
@@ -281,9 +282,8 @@ CompiledModel compileModel(const onnx::ModelProto &model, const ImportOptions &i
       map[interner(name)] = {llvm::orc::ExecutorAddr::fromPtr(fn), llvm::JITSymbolFlags::Exported};
     };
     bind("kiln_malloc", &kiln_malloc);
-    bind("_mlir_ciface_kiln_non_max_suppression", &_mlir_ciface_kiln_non_max_suppression);
-    bind("_mlir_ciface_kiln_unique_f32", &_mlir_ciface_kiln_unique_f32);
-    bind("_mlir_ciface_kiln_unique_i64", &_mlir_ciface_kiln_unique_i64);
+    for (const HostKernelSymbol *k = kHostKernels; k->name; ++k)
+      bind(k->name, k->address);
     return map;
   });
   auto fn = (*engine)->lookupPacked(std::string("_mlir_ciface_") + kEntryFunction);

@@ -4,6 +4,7 @@
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Func/Transforms/FuncConversions.h"
+#include "llvm/ADT/StringSet.h"
 
 using namespace mlir;
 
@@ -12,9 +13,44 @@ namespace kiln {
 #include "lowering/Passes.h.inc"
 
 namespace {
+
+/// Compiled code holds strings as i64 addresses, so only ops that move
+/// elements (and the string ops) may see them; any other would compute on
+/// addresses. Emits an error at the first other op with a string operand
+/// or result.
+LogicalResult checkStringUses(ModuleOp module) {
+  static const llvm::StringSet<> moving = {
+      "kiln.None", "kiln.Constant", "kiln.Identity", "kiln.Flatten", "kiln.Reshape",
+      "kiln.Transpose", "kiln.Concat", "kiln.Unsqueeze", "kiln.Squeeze", "kiln.Shape",
+      "kiln.Where", "kiln.Slice", "kiln.Gather", "kiln.GatherElements", "kiln.Expand",
+      "kiln.Split", "kiln.Equal", "kiln.StringConcat", "kiln.RegexFullMatch",
+      "kiln.StringNormalizer", "kiln.StringSplit", "kiln.LabelEncoder",
+      "kiln.ScatterElements", "kiln.ScatterND"};
+  auto isString = [](Type t) {
+    auto s = llvm::dyn_cast<ShapedType>(t);
+    return s && llvm::isa<StringType>(s.getElementType());
+  };
+  WalkResult walk = module.walk([&](Operation *op) {
+    if (!llvm::isa<KilnDialect>(op->getDialect()))
+      return WalkResult::advance();
+    if (!llvm::any_of(op->getOperandTypes(), isString) &&
+        !llvm::any_of(op->getResultTypes(), isString))
+      return WalkResult::advance();
+    StringRef name = op->getName().getStringRef();
+    auto reduction = op->getAttrOfType<StringAttr>("reduction");
+    if (moving.contains(name) && (!reduction || reduction.getValue() == "none"))
+      return WalkResult::advance();
+    op->emitError() << name.drop_front(5) << " on strings is not supported";
+    return WalkResult::interrupt();
+  });
+  return failure(walk.wasInterrupted());
+}
+
 struct ConvertToLinalgPass : impl::KilnConvertToLinalgBase<ConvertToLinalgPass> {
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
+    if (failed(checkStringUses(getOperation())))
+      return signalPassFailure();
     KilnTypeConverter tc;
     RewritePatternSet patterns(ctx);
     populateElementwisePatterns(tc, patterns);
@@ -27,6 +63,7 @@ struct ConvertToLinalgPass : impl::KilnConvertToLinalgBase<ConvertToLinalgPass> 
     populateScatterPatterns(tc, patterns);
     populateDataDependentPatterns(tc, patterns);
     populateGridSamplePatterns(tc, patterns);
+    populateStringPatterns(tc, patterns);
     populateFunctionOpInterfaceTypeConversionPattern<func::FuncOp>(patterns, tc);
     populateReturnOpTypeConversionPattern(patterns, tc);
     populateCallOpTypeConversionPattern(patterns, tc);

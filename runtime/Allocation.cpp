@@ -7,6 +7,7 @@
 namespace {
 thread_local std::jmp_buf *guard = nullptr;
 thread_local uint64_t refused = 0;
+thread_local const char *failure = nullptr;
 } // namespace
 
 extern "C" void *kiln_malloc(uint64_t size) {
@@ -28,9 +29,22 @@ extern "C" void *kiln_malloc(uint64_t size) {
 
 namespace kiln {
 
+void failRun(const char *message) {
+  if (guard) {
+    refused = 0;
+    failure = message;
+    std::longjmp(*guard, 1);
+  }
+  std::fprintf(stderr, "kiln: fatal: %s\n", message);
+  std::abort();
+}
+
+const char *runFailure() { return failure; }
+
 uint64_t callGuarded(void (*entry)(void **), void **args) {
   std::jmp_buf here;
   std::jmp_buf *outer = guard;
+  failure = nullptr;
   if (setjmp(here)) {
     guard = outer;
     return refused ? refused : 1;

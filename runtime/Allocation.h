@@ -19,8 +19,16 @@ namespace kiln {
 
 inline constexpr uint64_t kMaxAllocationBytes = uint64_t(16) << 30;
 
-/// Calls entry(args). Returns 0, or the size of the refused allocation.
+/// Calls entry(args). Returns 0, or the size of the refused allocation
+/// (1 when a host kernel failed the run: see runFailure).
 uint64_t callGuarded(void (*entry)(void **), void **args);
+
+/// Fails the current run from a host kernel on its calling thread with
+/// `message` (static text), unwinding to callGuarded as a refused
+/// allocation does.
+[[noreturn]] void failRun(const char *message);
+/// The message of the last failRun on this thread's last callGuarded, or null.
+const char *runFailure();
 
 } // namespace kiln
 #endif

@@ -2,6 +2,7 @@
 #include "runtime/Executable.h"
 #include "runtime/Allocation.h"
 #include "runtime/ParallelFor.h"
+#include "runtime/Strings.h"
 #include <cstdlib>
 #include <cstring>
 
@@ -34,6 +35,19 @@ static std::vector<int64_t> descriptor(void *data, const std::vector<int64_t> &s
     stride *= shape[k];
   }
   return d;
+}
+
+/// A string output as the code left it (element pointers into inputs,
+/// constants or the run's arena) made a Tensor owning its strings.
+static Tensor ownStrings(const std::vector<int64_t> &shape, const void *const *elements) {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  std::vector<std::string> values;
+  values.reserve(n);
+  for (int64_t i = 0; i < n; ++i)
+    values.emplace_back(strings::view(elements[i]));
+  return Tensor::fromStrings(shape, values);
 }
 
 static bool matches(const std::vector<int64_t> &shape, const std::vector<int64_t> &compiled) {
@@ -83,7 +97,15 @@ std::map<std::string, Tensor> Executable::run(const std::map<std::string, Tensor
   for (void *&p : descriptorPointers)
     packed.push_back(&p);
   uint64_t refused = 0;
-  pool.run([&] { refused = callGuarded(entry, packed.data()); });
+  strings::Arena arena; // outlives the copies of string outputs below
+  const char *failure = nullptr;
+  pool.run([&] {
+    strings::ArenaScope scope(&arena);
+    refused = callGuarded(entry, packed.data());
+    failure = runFailure();
+  });
+  if (failure)
+    throw Error("model '" + modelName + "': " + failure);
   if (refused)
     throw Error("model '" + modelName + "': the compiled code asked for " +
                 std::to_string(refused) + " bytes at once, more than the limit of " +
@@ -113,12 +135,17 @@ std::map<std::string, Tensor> Executable::run(const std::map<std::string, Tensor
                       "' came back with a non-contiguous layout");
         stride *= shape[k];
       }
-      if (t.byteSize())
-        std::memcpy(t.data(),
-                    reinterpret_cast<const char *>(d[1]) + d[2] * elementSize(arg.type),
-                    t.byteSize());
+      const char *first = reinterpret_cast<const char *>(d[1]) + d[2] * elementSize(arg.type);
+      if (arg.type == ElementType::String)
+        t = ownStrings(shape, reinterpret_cast<const void *const *>(first));
+      else if (t.byteSize())
+        std::memcpy(t.data(), first, t.byteSize());
       outs.push_back(std::move(t));
     }
+  } else {
+    for (Tensor &t : outs)
+      if (t.type() == ElementType::String)
+        t = ownStrings(t.shape(), static_cast<const void *const *>(t.data()));
   }
   std::map<std::string, Tensor> results;
   for (size_t i = 0; i < outs.size(); ++i)

@@ -169,3 +169,22 @@ extern "C" int64_t _mlir_ciface_kiln_unique_i64(MemRef<int64_t, 3> *x, MemRef<in
                                                 MemRef<int64_t, 1> *counts, int64_t sorted) {
   return uniqueSlices(x, first, inverse, counts, sorted != 0);
 }
+
+const kiln::HostKernelSymbol kiln::kHostKernels[] = {
+#define KILN_HOST_KERNEL(name) {"_mlir_ciface_" #name, reinterpret_cast<void *>(&_mlir_ciface_##name)}
+    KILN_HOST_KERNEL(kiln_non_max_suppression),
+    KILN_HOST_KERNEL(kiln_unique_f32),
+    KILN_HOST_KERNEL(kiln_unique_i64),
+    KILN_HOST_KERNEL(kiln_string_concat),
+    KILN_HOST_KERNEL(kiln_string_equal),
+    KILN_HOST_KERNEL(kiln_regex_full_match),
+    KILN_HOST_KERNEL(kiln_string_normalize),
+    KILN_HOST_KERNEL(kiln_string_split_count),
+    KILN_HOST_KERNEL(kiln_string_split),
+    KILN_HOST_KERNEL(kiln_lookup_strings),
+    KILN_HOST_KERNEL(kiln_lookup_i64),
+    KILN_HOST_KERNEL(kiln_lookup_f32),
+    KILN_HOST_KERNEL(kiln_strings_from_list),
+#undef KILN_HOST_KERNEL
+    {nullptr, nullptr},
+};

@@ -20,6 +20,20 @@ template <typename T, int Rank> struct MemRef {
   int64_t offset, sizes[Rank], strides[Rank];
 };
 
+/// A memref of any rank (memref<*xT>): its rank and its ranked descriptor.
+struct UnrankedMemRef {
+  int64_t rank;
+  void *descriptor;
+};
+
+/// Name and address of each host kernel, for the JIT to bind; ends with
+/// a null name.
+struct HostKernelSymbol {
+  const char *name;
+  void *address;
+};
+extern const HostKernelSymbol kHostKernels[];
+
 } // namespace kiln
 
 extern "C" {
@@ -46,6 +60,48 @@ int64_t _mlir_ciface_kiln_unique_i64(kiln::MemRef<int64_t, 3> *x,
                                      kiln::MemRef<int64_t, 1> *first,
                                      kiln::MemRef<int64_t, 1> *inverse,
                                      kiln::MemRef<int64_t, 1> *counts, int64_t sorted);
+
+// String kernels (runtime/StringKernels.cpp). Operands of one call have the
+// same element count and are walked in row-major order whatever their
+// strides; string elements are as runtime/Strings.h describes, new strings
+// go to the run's arena. `list` arguments hold packed string records.
+
+/// out = x ++ y, element by element.
+void _mlir_ciface_kiln_string_concat(kiln::UnrankedMemRef *x, kiln::UnrankedMemRef *y,
+                                     kiln::UnrankedMemRef *out);
+/// out (bool) = x == y, bytewise.
+void _mlir_ciface_kiln_string_equal(kiln::UnrankedMemRef *x, kiln::UnrankedMemRef *y,
+                                    kiln::UnrankedMemRef *out);
+/// out (bool) = whether x fully matches the RE2 `pattern` (raw bytes).
+void _mlir_ciface_kiln_regex_full_match(kiln::UnrankedMemRef *x,
+                                        kiln::MemRef<uint8_t, 1> *pattern,
+                                        kiln::UnrankedMemRef *out);
+/// ONNX StringNormalizer: writes the elements of x that are not stop words,
+/// case-changed (action 0 none, 1 lower, 2 upper), into out (room for
+/// max(n, 1)); returns how many it wrote (1, an empty string, when none is left).
+int64_t _mlir_ciface_kiln_string_normalize(kiln::UnrankedMemRef *x,
+                                           kiln::MemRef<uint8_t, 1> *stopwords,
+                                           kiln::UnrankedMemRef *out, int64_t caseAction,
+                                           int64_t caseSensitive);
+/// ONNX StringSplit, first pass: the number of substrings of each element
+/// into counts (int64); returns the largest.
+int64_t _mlir_ciface_kiln_string_split_count(kiln::UnrankedMemRef *x,
+                                             kiln::MemRef<uint8_t, 1> *delimiter,
+                                             int64_t maxsplit, kiln::UnrankedMemRef *counts);
+/// Second pass: the substrings into out (x's shape + [width]), padded with
+/// empty strings.
+void _mlir_ciface_kiln_string_split(kiln::UnrankedMemRef *x, kiln::MemRef<uint8_t, 1> *delimiter,
+                                    int64_t maxsplit, kiln::UnrankedMemRef *out, int64_t width);
+/// Position of each element of x among `keys` (int64), or -1.
+void _mlir_ciface_kiln_lookup_strings(kiln::UnrankedMemRef *x, kiln::MemRef<uint8_t, 1> *keys,
+                                      kiln::UnrankedMemRef *out);
+void _mlir_ciface_kiln_lookup_i64(kiln::UnrankedMemRef *x, kiln::MemRef<int64_t, 1> *keys,
+                                  kiln::UnrankedMemRef *out);
+void _mlir_ciface_kiln_lookup_f32(kiln::UnrankedMemRef *x, kiln::MemRef<float, 1> *keys,
+                                  kiln::UnrankedMemRef *out);
+/// String constants: points the elements of out at the records in list.
+void _mlir_ciface_kiln_strings_from_list(kiln::MemRef<uint8_t, 1> *list,
+                                         kiln::UnrankedMemRef *out);
 }
 
 #endif

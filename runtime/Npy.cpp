@@ -1,5 +1,6 @@
 //===- Npy.cpp - NumPy .npy files <-> kiln::Tensor ------------------------===//
 #include "runtime/Npy.h"
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -26,6 +27,7 @@ static const char *descrOf(ElementType t) {
   case ElementType::UInt32: return "<u4";
   case ElementType::UInt64: return "<u8";
   case ElementType::Bool: return "|b1";
+  case ElementType::String: return "|S"; // + the width
   }
   return "";
 }
@@ -67,6 +69,47 @@ Tensor readNpy(const std::string &path) {
   while (std::getline(ss, item, ','))
     if (item.find_first_of("0123456789") != std::string::npos)
       shape.push_back(std::stoll(item));
+  if (descr.size() > 2 && (descr[1] == 'S' || descr[1] == 'U') && descr[0] != '>') {
+    // Fixed-width byte strings (|S) or UTF-32 (<U), padded with NULs.
+    bool wide = descr[1] == 'U';
+    int64_t width = std::stoll(descr.substr(2)), n = 1;
+    for (int64_t d : shape)
+      n *= d;
+    if (width <= 0 || width > (1 << 20) || n > (int64_t(1) << 40) / (width * (wide ? 4 : 1)))
+      throw Error("'" + path + "': implausible string dtype '" + descr + "'");
+    std::vector<std::string> values(n);
+    std::string raw(width * (wide ? 4 : 1), '\0');
+    for (std::string &v : values) {
+      if (!in.read(raw.data(), raw.size()))
+        throw Error("'" + path + "': truncated data");
+      if (!wide) {
+        v.assign(raw.c_str(), strnlen(raw.data(), raw.size()));
+        continue;
+      }
+      for (int64_t k = 0; k < width; ++k) {
+        uint32_t c;
+        std::memcpy(&c, raw.data() + 4 * k, 4);
+        if (!c)
+          break;
+        if (c < 0x80) {
+          v += char(c);
+        } else if (c < 0x800) {
+          v += char(0xc0 | (c >> 6));
+          v += char(0x80 | (c & 0x3f));
+        } else if (c < 0x10000) {
+          v += char(0xe0 | (c >> 12));
+          v += char(0x80 | ((c >> 6) & 0x3f));
+          v += char(0x80 | (c & 0x3f));
+        } else {
+          v += char(0xf0 | (c >> 18));
+          v += char(0x80 | ((c >> 12) & 0x3f));
+          v += char(0x80 | ((c >> 6) & 0x3f));
+          v += char(0x80 | (c & 0x3f));
+        }
+      }
+    }
+    return Tensor::fromStrings(shape, values);
+  }
   static const std::pair<const char *, ElementType> types[] = {
       {"f4", ElementType::Float32}, {"f8", ElementType::Float64}, {"f2", ElementType::Float16},
       {"i1", ElementType::Int8},    {"i2", ElementType::Int16},   {"i4", ElementType::Int32},
@@ -96,7 +139,15 @@ void writeNpy(const std::string &path, const Tensor &t) {
   for (size_t i = 0; i < t.shape().size(); ++i)
     shape += std::to_string(t.shape()[i]) + (t.shape().size() == 1 || i + 1 < t.shape().size() ? "," : "");
   shape += ")";
-  std::string header = std::string("{'descr': '") + descrOf(t.type()) +
+  std::string descr = descrOf(t.type());
+  size_t width = 1;
+  if (t.type() == ElementType::String) {
+    // NumPy's |S: each string NUL-padded to the longest.
+    for (int64_t i = 0; i < t.numElements(); ++i)
+      width = std::max(width, t.stringAt(i).size());
+    descr += std::to_string(width);
+  }
+  std::string header = std::string("{'descr': '") + descr +
                        "', 'fortran_order': False, 'shape': " + shape + ", }";
   size_t total = 10 + header.size() + 1;
   header.append((64 - total % 64) % 64, ' ');
@@ -109,7 +160,16 @@ void writeNpy(const std::string &path, const Tensor &t) {
   char lenBytes[2] = {char(len & 255), char(len >> 8)};
   out.write(lenBytes, 2);
   out.write(header.data(), header.size());
-  out.write(static_cast<const char *>(data.data()), data.byteSize());
+  if (t.type() == ElementType::String) {
+    std::string padded;
+    for (int64_t i = 0; i < t.numElements(); ++i) {
+      padded.assign(t.stringAt(i));
+      padded.resize(width, '\0');
+      out.write(padded.data(), width);
+    }
+  } else {
+    out.write(static_cast<const char *>(data.data()), data.byteSize());
+  }
   if (!out)
     throw Error("cannot write '" + path + "'");
 }

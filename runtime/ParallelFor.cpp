@@ -1,5 +1,6 @@
 //===- ParallelFor.cpp - oneTBB behind the parallel-loop ABI --------------===//
 #include "runtime/ParallelFor.h"
+#include "runtime/Strings.h"
 #include <tbb/blocked_range.h>
 #include <tbb/info.h>
 #include <tbb/parallel_for.h>
@@ -15,8 +16,11 @@ extern "C" void kiln_parallel_for(int64_t begin, int64_t end,
     body(begin, end, context);
     return;
   }
+  // Host kernels called from the body find the run's string arena.
+  kiln::strings::Arena *arena = kiln::strings::currentArena();
   tbb::parallel_for(tbb::blocked_range<int64_t>(begin, end),
                     [&](const tbb::blocked_range<int64_t> &r) {
+                      kiln::strings::ArenaScope scope(arena);
                       body(r.begin(), r.end(), context);
                     });
 }

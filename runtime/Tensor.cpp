@@ -1,5 +1,6 @@
 //===- Tensor.cpp - runtime tensors ----------------------------------------===//
 #include "kiln/Tensor.h"
+#include "runtime/Strings.h"
 #include <cstdlib>
 #include <cmath>
 #include <cstring>
@@ -10,6 +11,7 @@ namespace kiln {
 size_t elementSize(ElementType type) {
   switch (type) {
   case ElementType::Float64: case ElementType::Int64: case ElementType::UInt64: return 8;
+  case ElementType::String: return sizeof(void *);
   case ElementType::Float32: case ElementType::Int32: case ElementType::UInt32: return 4;
   case ElementType::Float16: case ElementType::BFloat16:
   case ElementType::Int16: case ElementType::UInt16: return 2;
@@ -42,6 +44,7 @@ const char *elementTypeName(ElementType type) {
   case ElementType::Float8E5M2FNUZ: return "float8e5m2fnuz";
   case ElementType::Float8E8M0: return "float8e8m0";
   case ElementType::Float4E2M1: return "float4e2m1";
+  case ElementType::String: return "string";
   }
   return "?";
 }
@@ -72,6 +75,8 @@ Tensor::Tensor(ElementType type, std::vector<int64_t> shape)
 
 Tensor Tensor::fromBytes(ElementType type, std::vector<int64_t> shape, const void *bytes,
                          size_t size) {
+  if (type == ElementType::String)
+    throw Error("string tensors are made with Tensor::fromStrings, not from bytes");
   Tensor t(type, std::move(shape));
   if (size != t.byteSize())
     throw Error("tensor " + t.describe() + " needs " + std::to_string(t.byteSize()) +
@@ -83,7 +88,48 @@ Tensor Tensor::fromBytes(ElementType type, std::vector<int64_t> shape, const voi
 
 int64_t Tensor::numElements() const { return countElements(shape_); }
 
+Tensor Tensor::fromStrings(std::vector<int64_t> shape, const std::vector<std::string> &values) {
+  int64_t n = countElements(shape);
+  if ((int64_t)values.size() != n)
+    throw Error("a string tensor of " + std::to_string(n) + " elements was given " +
+                std::to_string(values.size()) + " strings");
+  // One buffer: the element pointers, then the records they point to, so
+  // copies of the Tensor share both.
+  size_t bytes = n * sizeof(void *);
+  for (const std::string &v : values)
+    bytes += strings::recordSize(v.size());
+  void *p = std::aligned_alloc(64, (bytes + 63) / 64 * 64 + 64);
+  if (!p)
+    throw Error("out of memory allocating " + std::to_string(bytes) + " bytes");
+  Tensor t;
+  t.type_ = ElementType::String;
+  t.shape_ = std::move(shape);
+  t.data_ = std::shared_ptr<void>(p, std::free);
+  auto **elements = static_cast<const void **>(p);
+  char *record = static_cast<char *>(p) + n * sizeof(void *);
+  for (int64_t i = 0; i < n; ++i) {
+    strings::writeRecord(record, values[i]);
+    elements[i] = record;
+    record += strings::recordSize(values[i].size());
+  }
+  return t;
+}
+
+std::string_view Tensor::stringAt(int64_t index) const {
+  if (type_ != ElementType::String)
+    throw Error("stringAt on a " + describe() + " tensor");
+  if (index < 0 || index >= numElements())
+    throw Error("stringAt(" + std::to_string(index) + ") on a " + describe() + " tensor");
+  return strings::view(static_cast<const void *const *>(data())[index]);
+}
+
 Tensor Tensor::clone() const {
+  if (type_ == ElementType::String) {
+    std::vector<std::string> values;
+    for (int64_t i = 0; i < numElements(); ++i)
+      values.emplace_back(stringAt(i));
+    return fromStrings(shape_, values);
+  }
   return fromBytes(type_, shape_, data(), byteSize());
 }
 
@@ -155,6 +201,7 @@ double elementAsDouble(const Tensor &t, int64_t i) {
   case ElementType::Float8E5M2: return minifloatToDouble(uint8_t(p[i]), 5, 2, 15, Special::Ieee);
   case ElementType::Float8E5M2FNUZ: return minifloatToDouble(uint8_t(p[i]), 5, 2, 16, Special::NegZeroNaN);
   case ElementType::Float4E2M1: return minifloatToDouble(uint8_t(p[i]) & 15, 2, 1, 1, Special::None);
+  case ElementType::String: return std::numeric_limits<double>::quiet_NaN();
   case ElementType::Float8E8M0:
     return uint8_t(p[i]) == 255 ? std::numeric_limits<double>::quiet_NaN()
                                 : std::ldexp(1.0, int(uint8_t(p[i])) - 127);

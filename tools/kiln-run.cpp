@@ -175,6 +175,18 @@ std::string compare(const std::string &name, const Tensor &actual, const Tensor 
   if (actual.shape() != expected.shape())
     return "output '" + name + "': shape " + shapeText(actual.shape()) + ", expected " +
            shapeText(expected.shape());
+  if (actual.type() == ElementType::String) {
+    int64_t bad = 0, first = -1;
+    for (int64_t i = 0; i < actual.numElements(); ++i)
+      if (actual.stringAt(i) != expected.stringAt(i) && !bad++)
+        first = i;
+    if (!bad)
+      return "";
+    return "output '" + name + "': " + std::to_string(bad) + " of " +
+           std::to_string(actual.numElements()) + " strings differ; first at index " +
+           std::to_string(first) + ": got \"" + std::string(actual.stringAt(first)) +
+           "\", expected \"" + std::string(expected.stringAt(first)) + "\"";
+  }
   double worst = 0;
   int64_t worstAt = -1, bad = 0;
   for (int64_t i = 0; i < actual.numElements(); ++i) {
@@ -207,8 +219,13 @@ void printTensor(const std::string &name, const Tensor &t) {
   std::cout << "  " << name << ": " << elementTypeName(t.type()) << shapeText(t.shape())
             << " = [";
   int64_t n = std::min<int64_t>(t.numElements(), 8);
-  for (int64_t i = 0; i < n; ++i)
-    std::cout << (i ? ", " : "") << elementAsDouble(t, i);
+  for (int64_t i = 0; i < n; ++i) {
+    std::cout << (i ? ", " : "");
+    if (t.type() == ElementType::String)
+      std::cout << '"' << t.stringAt(i) << '"';
+    else
+      std::cout << elementAsDouble(t, i);
+  }
   std::cout << (t.numElements() > n ? ", ...]" : "]") << "\n";
 }
 

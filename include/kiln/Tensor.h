@@ -7,6 +7,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace kiln {
@@ -20,7 +21,9 @@ public:
 /// Sub-byte and 8-bit float types (Int4 ... Float4E2M1) take one byte per
 /// element in a Tensor: 4- and 2-bit integers unpacked (signed ones
 /// sign-extended), float8/float4 as their bit pattern. ONNX files pack
-/// them; Kiln unpacks them on load.
+/// them; Kiln unpacks them on load. String tensors hold byte strings of any
+/// length (UTF-8 by ONNX convention); make them with Tensor::fromStrings
+/// and read them with stringAt.
 enum class ElementType {
   Float32, Float64, Float16, BFloat16,
   Int8, Int16, Int32, Int64,
@@ -28,11 +31,13 @@ enum class ElementType {
   Bool,
   Int4, UInt4, Int2, UInt2,
   Float8E4M3FN, Float8E4M3FNUZ, Float8E5M2, Float8E5M2FNUZ, Float8E8M0, Float4E2M1,
+  String,
 };
-inline constexpr int kNumElementTypes = int(ElementType::Float4E2M1) + 1;
+inline constexpr int kNumElementTypes = int(ElementType::String) + 1;
 
 size_t elementSize(ElementType type);
-/// ONNX spelling: "float", "double", "float16", "bfloat16", "int8", ..., "bool".
+/// Bytes per element in a Tensor's buffer (a String element is a pointer).
+/// ONNX spelling: "float", "double", "float16", "bfloat16", "int8", ..., "bool", "string".
 const char *elementTypeName(ElementType type);
 
 /// A dense, row-major tensor that owns (or shares) a 64-byte aligned buffer.
@@ -42,7 +47,8 @@ public:
   Tensor() = default;
   /// Zero-initialized tensor of the given type and shape (dims must be >= 0).
   Tensor(ElementType type, std::vector<int64_t> shape);
-  /// Copies `bytes` (which must be numElements * elementSize long).
+  /// Copies `bytes` (which must be numElements * elementSize long); not
+  /// for strings.
   static Tensor fromBytes(ElementType type, std::vector<int64_t> shape, const void *bytes,
                           size_t size);
   template <typename T>
@@ -50,6 +56,9 @@ public:
                            const std::vector<T> &values) {
     return fromBytes(type, std::move(shape), values.data(), values.size() * sizeof(T));
   }
+
+  /// A string tensor holding copies of `values` (one per element, row-major).
+  static Tensor fromStrings(std::vector<int64_t> shape, const std::vector<std::string> &values);
 
   ElementType type() const { return type_; }
   const std::vector<int64_t> &shape() const { return shape_; }
@@ -59,6 +68,8 @@ public:
   const void *data() const { return data_.get(); }
   template <typename T> T *data() { return static_cast<T *>(data_.get()); }
   template <typename T> const T *data() const { return static_cast<const T *>(data_.get()); }
+  /// Element `index` of a string tensor; valid while the tensor's buffer lives.
+  std::string_view stringAt(int64_t index) const;
   Tensor clone() const;
   /// "float[2,3]"
   std::string describe() const;
@@ -69,7 +80,8 @@ private:
   std::shared_ptr<void> data_;
 };
 
-/// Element value as double, for printing and comparison (f16/bf16 decoded).
+/// Element value as double, for printing and comparison (f16/bf16 decoded;
+/// NaN for strings).
 double elementAsDouble(const Tensor &t, int64_t index);
 
 } // namespace kiln

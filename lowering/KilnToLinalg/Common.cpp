@@ -1,5 +1,8 @@
 //===- Common.cpp - helpers shared by the Kiln -> linalg patterns --------===//
 #include "lowering/KilnToLinalg/Common.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Utils/ReshapeOpsUtils.h"
 #include <limits>
 #include <map>
@@ -9,6 +12,10 @@ using namespace mlir;
 namespace kiln {
 
 Type signless(Type t) {
+  // A string element is a pointer to a record of the runtime's
+  // (runtime/Strings.h); memrefs cannot hold pointers, so an i64 it is.
+  if (llvm::isa<StringType>(t))
+    return IntegerType::get(t.getContext(), 64);
   if (isSubByteType(t))
     return IntegerType::get(t.getContext(), 8);
   if (auto i = llvm::dyn_cast<IntegerType>(t))
@@ -20,6 +27,7 @@ KilnTypeConverter::KilnTypeConverter() {
   addConversion([](Type t) { return t; });
   addConversion([](IntegerType t) { return signless(t); });
   addConversion([](FloatType t) { return signless(t); });
+  addConversion([](StringType t) { return signless(t); });
   addConversion([](RankedTensorType t) {
     return RankedTensorType::get(t.getShape(), signless(t.getElementType()));
   });
@@ -435,6 +443,37 @@ Value minOf(OpBuilder &b, Location loc, ElemKind k, Value x, Value y) {
   if (k.isUnsigned || k.isBool)
     return arith::MinUIOp::create(b, loc, x, y);
   return arith::MinSIOp::create(b, loc, x, y);
+}
+
+/// A memref type any buffer of `shape` casts to (strides and offset dynamic).
+MemRefType anyLayout(ArrayRef<int64_t> shape, Type elem) {
+  SmallVector<int64_t> strides(shape.size(), ShapedType::kDynamic);
+  auto layout = StridedLayoutAttr::get(elem.getContext(), ShapedType::kDynamic, strides);
+  return MemRefType::get(shape, elem, layout);
+}
+
+/// `v` (a tensor, which the kernel only reads, or a memref) as a host kernel
+/// argument: every dim dynamic too, so one declaration serves every call.
+Value hostArg(OpBuilder &b, Location loc, Value v) {
+  auto shaped = llvm::cast<ShapedType>(v.getType());
+  if (llvm::isa<RankedTensorType>(shaped))
+    v = bufferization::ToBufferOp::create(
+        b, loc, anyLayout(shaped.getShape(), shaped.getElementType()), v, /*readOnly=*/true);
+  SmallVector<int64_t> dynamic(shaped.getRank(), ShapedType::kDynamic);
+  return memref::CastOp::create(b, loc, anyLayout(dynamic, shaped.getElementType()), v);
+}
+
+/// The declaration of host kernel `name` (see runtime/HostKernels.h).
+func::FuncOp hostKernel(Operation *op, OpBuilder &b, StringRef name, FunctionType type) {
+  auto module = op->getParentOfType<ModuleOp>();
+  if (auto f = module.lookupSymbol<func::FuncOp>(name))
+    return f;
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(module.getBody());
+  auto f = func::FuncOp::create(b, op->getLoc(), name, type);
+  f.setPrivate();
+  f->setAttr("llvm.emit_c_interface", b.getUnitAttr());
+  return f;
 }
 
 } // namespace kiln

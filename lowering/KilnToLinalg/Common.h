@@ -4,6 +4,7 @@
 
 #include "dialect/KilnDialect.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -26,7 +27,7 @@ struct ElemKind {
 };
 
 /// The type compiled code holds an element in: signless integers; float8,
-/// float4 and 2/4-bit integers as i8 (see SubByteTypes.cpp).
+/// float4 and 2/4-bit integers as i8 (see SubByteTypes.cpp); strings as i64.
 mlir::Type signless(mlir::Type t);
 
 /// float8, float4, int4/uint4 and int2/uint2: stored one per byte, only cast.
@@ -113,6 +114,15 @@ mlir::Value castScalar(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v, El
 mlir::Value sumOver(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v,
                     llvm::ArrayRef<int64_t> axes, ElemKind k);
 
+/// A memref type any buffer of `shape` casts to (strides and offset dynamic).
+mlir::MemRefType anyLayout(llvm::ArrayRef<int64_t> shape, mlir::Type elem);
+/// `v` (a tensor, which the kernel only reads, or a memref) as a host kernel
+/// argument: every dim dynamic too, so one declaration serves every call.
+mlir::Value hostArg(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v);
+/// The declaration of host kernel `name` (see runtime/HostKernels.h).
+mlir::func::FuncOp hostKernel(mlir::Operation *op, mlir::OpBuilder &b, llvm::StringRef name,
+                              mlir::FunctionType type);
+
 void populateElementwisePatterns(KilnTypeConverter &tc, mlir::RewritePatternSet &p);
 void populateMathPatterns(KilnTypeConverter &tc, mlir::RewritePatternSet &p);
 void populateConvPatterns(KilnTypeConverter &tc, mlir::RewritePatternSet &p);
@@ -123,6 +133,7 @@ void populateIndexingPatterns(KilnTypeConverter &tc, mlir::RewritePatternSet &p)
 void populateScatterPatterns(KilnTypeConverter &tc, mlir::RewritePatternSet &p);
 void populateDataDependentPatterns(KilnTypeConverter &tc, mlir::RewritePatternSet &p);
 void populateGridSamplePatterns(KilnTypeConverter &tc, mlir::RewritePatternSet &p);
+void populateStringPatterns(KilnTypeConverter &tc, mlir::RewritePatternSet &p);
 
 /// An index read from an indices tensor, made usable: negative values
 /// count from the end (when `fromEnd`), and the result is clamped to

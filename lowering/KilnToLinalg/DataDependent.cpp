@@ -146,37 +146,6 @@ struct RangeLowering : OpConversionPattern<RangeOp> {
   }
 };
 
-/// A memref type any buffer of `shape` casts to (strides and offset dynamic).
-MemRefType anyLayout(ArrayRef<int64_t> shape, Type elem) {
-  SmallVector<int64_t> strides(shape.size(), ShapedType::kDynamic);
-  auto layout = StridedLayoutAttr::get(elem.getContext(), ShapedType::kDynamic, strides);
-  return MemRefType::get(shape, elem, layout);
-}
-
-/// `v` (a tensor, which the kernel only reads, or a memref) as a host kernel
-/// argument: every dim dynamic too, so one declaration serves every call.
-Value hostArg(OpBuilder &b, Location loc, Value v) {
-  auto shaped = llvm::cast<ShapedType>(v.getType());
-  if (llvm::isa<RankedTensorType>(shaped))
-    v = bufferization::ToBufferOp::create(
-        b, loc, anyLayout(shaped.getShape(), shaped.getElementType()), v, /*readOnly=*/true);
-  SmallVector<int64_t> dynamic(shaped.getRank(), ShapedType::kDynamic);
-  return memref::CastOp::create(b, loc, anyLayout(dynamic, shaped.getElementType()), v);
-}
-
-/// The declaration of host kernel `name` (see runtime/HostKernels.h).
-func::FuncOp hostKernel(Operation *op, OpBuilder &b, StringRef name, FunctionType type) {
-  auto module = op->getParentOfType<ModuleOp>();
-  if (auto f = module.lookupSymbol<func::FuncOp>(name))
-    return f;
-  OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPointToStart(module.getBody());
-  auto f = func::FuncOp::create(b, op->getLoc(), name, type);
-  f.setPrivate();
-  f->setAttr("llvm.emit_c_interface", b.getUnitAttr());
-  return f;
-}
-
 /// NonMaxSuppression runs as a host kernel writing into a buffer with room
 /// for every box of every class; the result is its first `count` rows.
 struct NonMaxSuppressionLowering : OpConversionPattern<NonMaxSuppressionOp> {

@@ -12,8 +12,8 @@ struct ConstantLowering : OpConversionPattern<ConstantOp> {
   LogicalResult matchAndRewrite(ConstantOp op, OpAdaptor,
                                 ConversionPatternRewriter &r) const override {
     auto dense = llvm::dyn_cast<DenseElementsAttr>(op.getValue());
-    if (!dense)
-      return r.notifyMatchFailure(op, "only dense constants");
+    if (!dense || llvm::isa<StringType>(dense.getElementType()))
+      return r.notifyMatchFailure(op, "only dense numeric constants");
     Type elem = signless(dense.getElementType());
     if (elem != dense.getElementType())
       dense = dense.bitcast(elem);

@@ -1,0 +1,334 @@
+//===- StringKernels.cpp - host kernels on string tensors -----------------===//
+#include "runtime/HostKernels.h"
+#include "runtime/Allocation.h"
+#include "runtime/Strings.h"
+#include <re2/re2.h>
+#include <clocale>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <type_traits>
+#include <cwctype>
+#include <locale.h>
+#include <map>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+using kiln::MemRef;
+using kiln::UnrankedMemRef;
+namespace strings = kiln::strings;
+
+namespace {
+
+/// Element access in row-major order over a memref of any rank and strides.
+template <typename T> class Elements {
+public:
+  explicit Elements(const UnrankedMemRef *m) : rank_(m->rank) {
+    auto *d = static_cast<char *>(m->descriptor);
+    T *aligned;
+    std::memcpy(&aligned, d + sizeof(void *), sizeof aligned);
+    auto *ints = reinterpret_cast<const int64_t *>(d + 2 * sizeof(void *));
+    base_ = aligned + ints[0];
+    sizes_ = ints + 1;
+    strides_ = ints + 1 + rank_;
+  }
+  int64_t count() const {
+    int64_t n = 1;
+    for (int64_t k = 0; k < rank_; ++k)
+      n *= sizes_[k];
+    return n;
+  }
+  T &operator[](int64_t linear) const {
+    int64_t offset = 0;
+    for (int64_t k = rank_ - 1; k >= 0; --k) {
+      offset += (linear % sizes_[k]) * strides_[k];
+      linear /= sizes_[k];
+    }
+    return base_[offset];
+  }
+
+private:
+  int64_t rank_;
+  T *base_;
+  const int64_t *sizes_, *strides_;
+};
+
+using StringElements = Elements<const void *>;
+
+std::string_view bytesOf(const MemRef<uint8_t, 1> *m) {
+  // The lowering passes contiguous constants.
+  return {reinterpret_cast<const char *>(m->aligned + m->offset), size_t(m->sizes[0])};
+}
+
+/// The records packed in `list`, in order.
+std::vector<const void *> recordsOf(const MemRef<uint8_t, 1> *list) {
+  std::vector<const void *> records;
+  std::string_view all = bytesOf(list);
+  for (size_t at = 0; at + sizeof(int64_t) <= all.size();) {
+    records.push_back(all.data() + at);
+    at += strings::recordSize(strings::view(all.data() + at).size());
+  }
+  return records;
+}
+
+strings::Arena &arena() {
+  strings::Arena *a = strings::currentArena();
+  if (!a) {
+    // Only reachable if compiled code ran outside Executable::run.
+    std::fputs("kiln: a string kernel ran outside a run\n", stderr);
+    std::abort();
+  }
+  return *a;
+}
+
+/// Unicode simple case mapping (from the C.UTF-8 locale) of UTF-8 text;
+/// bytes that are not valid UTF-8 are kept as they are.
+std::string changeCase(std::string_view s, bool upper) {
+  static locale_t utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    unsigned char c = s[i];
+    int len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    uint32_t cp = len == 1 ? c : len == 2 ? c & 0x1f : len == 3 ? c & 0x0f : c & 0x07;
+    bool valid = len > 0 && i + len <= s.size();
+    for (int k = 1; valid && k < len; ++k) {
+      unsigned char cc = s[i + k];
+      valid = (cc >> 6) == 2;
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    if (!valid) {
+      out += char(c);
+      ++i;
+      continue;
+    }
+    uint32_t m = cp;
+    if (cp < 0x80)
+      m = upper ? (cp >= 'a' && cp <= 'z' ? cp - 32 : cp) : (cp >= 'A' && cp <= 'Z' ? cp + 32 : cp);
+    else if (utf8)
+      m = upper ? towupper_l(wint_t(cp), utf8) : towlower_l(wint_t(cp), utf8);
+    if (m < 0x80) {
+      out += char(m);
+    } else if (m < 0x800) {
+      out += char(0xc0 | (m >> 6));
+      out += char(0x80 | (m & 0x3f));
+    } else if (m < 0x10000) {
+      out += char(0xe0 | (m >> 12));
+      out += char(0x80 | ((m >> 6) & 0x3f));
+      out += char(0x80 | (m & 0x3f));
+    } else {
+      out += char(0xf0 | (m >> 18));
+      out += char(0x80 | ((m >> 12) & 0x3f));
+      out += char(0x80 | ((m >> 6) & 0x3f));
+      out += char(0x80 | (m & 0x3f));
+    }
+    i += len;
+  }
+  return out;
+}
+
+/// Python's str.split(sep, maxsplit) (sep empty: runs of whitespace,
+/// ignoring leading and trailing ones), which the ONNX reference uses.
+std::vector<std::string_view> split(std::string_view s, std::string_view sep, int64_t maxsplit) {
+  std::vector<std::string_view> parts;
+  if (sep.empty()) {
+    auto space = [](char c) {
+      return c == ' ' || (c >= '\t' && c <= '\r') || (c >= '\x1c' && c <= '\x1f');
+    };
+    size_t i = 0;
+    while (true) {
+      while (i < s.size() && space(s[i]))
+        ++i;
+      if (i == s.size())
+        break;
+      if (maxsplit >= 0 && (int64_t)parts.size() == maxsplit) {
+        size_t end = s.size();
+        while (end > i && space(s[end - 1]))
+          --end;
+        parts.push_back(s.substr(i, end - i));
+        break;
+      }
+      size_t j = i;
+      while (j < s.size() && !space(s[j]))
+        ++j;
+      parts.push_back(s.substr(i, j - i));
+      i = j;
+    }
+    return parts;
+  }
+  size_t start = 0;
+  while (maxsplit < 0 || (int64_t)parts.size() < maxsplit) {
+    size_t at = s.find(sep, start);
+    if (at == std::string_view::npos)
+      break;
+    parts.push_back(s.substr(start, at - start));
+    start = at + sep.size();
+  }
+  parts.push_back(s.substr(start));
+  return parts;
+}
+
+const RE2 &compiled(std::string_view pattern) {
+  // Patterns are checked when the model is imported; compiled once per process.
+  static std::mutex mutex;
+  static std::map<std::string, std::unique_ptr<RE2>, std::less<>> cache;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = cache.find(pattern);
+  if (it == cache.end()) {
+    RE2::Options options;
+    options.set_log_errors(false);
+    it = cache.emplace(std::string(pattern), std::make_unique<RE2>(pattern, options)).first;
+  }
+  return *it->second;
+}
+
+template <typename Key, typename Keys>
+void lookup(UnrankedMemRef *x, const Keys &keys, UnrankedMemRef *out,
+            bool nanMatchesNan = false) {
+  Elements<Key> in(x);
+  Elements<int64_t> pos(out);
+  std::unordered_map<Key, int64_t> index;
+  int64_t nanAt = -1;
+  for (int64_t k = (int64_t)keys.size() - 1; k >= 0; --k) {
+    if constexpr (std::is_floating_point_v<Key>)
+      if (keys[k] != keys[k]) {
+        nanAt = k;
+        continue;
+      }
+    index[keys[k]] = k; // the first of repeated keys wins
+  }
+  for (int64_t i = 0, n = in.count(); i < n; ++i) {
+    Key v = in[i];
+    if constexpr (std::is_floating_point_v<Key>)
+      if (v != v) {
+        pos[i] = nanMatchesNan ? nanAt : -1;
+        continue;
+      }
+    auto it = index.find(v);
+    pos[i] = it == index.end() ? -1 : it->second;
+  }
+}
+
+} // namespace
+
+extern "C" void _mlir_ciface_kiln_string_concat(UnrankedMemRef *x, UnrankedMemRef *y,
+                                                UnrankedMemRef *out) {
+  StringElements a(x), b(y), o(out);
+  std::string joined;
+  for (int64_t i = 0, n = o.count(); i < n; ++i) {
+    joined.assign(strings::view(a[i]));
+    joined += strings::view(b[i]);
+    o[i] = arena().make(joined);
+  }
+}
+
+extern "C" void _mlir_ciface_kiln_string_equal(UnrankedMemRef *x, UnrankedMemRef *y,
+                                               UnrankedMemRef *out) {
+  StringElements a(x), b(y);
+  Elements<uint8_t> o(out);
+  for (int64_t i = 0, n = o.count(); i < n; ++i)
+    o[i] = strings::view(a[i]) == strings::view(b[i]);
+}
+
+extern "C" void _mlir_ciface_kiln_regex_full_match(UnrankedMemRef *x, MemRef<uint8_t, 1> *pattern,
+                                                   UnrankedMemRef *out) {
+  const RE2 &re = compiled(bytesOf(pattern));
+  StringElements in(x);
+  Elements<uint8_t> o(out);
+  for (int64_t i = 0, n = o.count(); i < n; ++i) {
+    std::string_view s = strings::view(in[i]);
+    o[i] = re.ok() && RE2::FullMatch(re2::StringPiece(s.data(), s.size()), re);
+  }
+}
+
+extern "C" int64_t _mlir_ciface_kiln_string_normalize(UnrankedMemRef *x,
+                                                      MemRef<uint8_t, 1> *stopwords,
+                                                      UnrankedMemRef *out, int64_t caseAction,
+                                                      int64_t caseSensitive) {
+  if (x->rank == 2 && static_cast<const int64_t *>(x->descriptor)[3] != 1)
+    kiln::failRun("StringNormalizer's input must be [C] or [1, C]");
+  StringElements in(x), o(out);
+  std::unordered_set<std::string> stops;
+  for (const void *r : recordsOf(stopwords))
+    stops.emplace(caseSensitive ? std::string(strings::view(r))
+                                : changeCase(strings::view(r), false));
+  int64_t kept = 0;
+  for (int64_t i = 0, n = in.count(); i < n; ++i) {
+    std::string_view s = strings::view(in[i]);
+    if (stops.count(caseSensitive ? std::string(s) : changeCase(s, false)))
+      continue;
+    o[kept++] = caseAction == 0 ? in[i] : arena().make(changeCase(s, caseAction == 2));
+  }
+  if (kept == 0)
+    o[kept++] = nullptr; // ONNX: one empty string when every element was dropped
+  return kept;
+}
+
+extern "C" int64_t _mlir_ciface_kiln_string_split_count(UnrankedMemRef *x,
+                                                        MemRef<uint8_t, 1> *delimiter,
+                                                        int64_t maxsplit,
+                                                        UnrankedMemRef *counts) {
+  StringElements in(x);
+  Elements<int64_t> c(counts);
+  int64_t widest = 0;
+  for (int64_t i = 0, n = in.count(); i < n; ++i) {
+    c[i] = split(strings::view(in[i]), bytesOf(delimiter), maxsplit).size();
+    widest = std::max(widest, c[i]);
+  }
+  return widest;
+}
+
+extern "C" void _mlir_ciface_kiln_string_split(UnrankedMemRef *x, MemRef<uint8_t, 1> *delimiter,
+                                               int64_t maxsplit, UnrankedMemRef *out,
+                                               int64_t width) {
+  StringElements in(x), o(out);
+  for (int64_t i = 0, n = in.count(); i < n; ++i) {
+    auto parts = split(strings::view(in[i]), bytesOf(delimiter), maxsplit);
+    for (int64_t j = 0; j < width; ++j)
+      o[i * width + j] = j < (int64_t)parts.size() ? arena().make(parts[j]) : nullptr;
+  }
+}
+
+extern "C" void _mlir_ciface_kiln_lookup_strings(UnrankedMemRef *x, MemRef<uint8_t, 1> *keys,
+                                                 UnrankedMemRef *out) {
+  std::vector<std::string_view> k;
+  for (const void *r : recordsOf(keys))
+    k.push_back(strings::view(r));
+  StringElements in(x);
+  Elements<int64_t> pos(out);
+  std::unordered_map<std::string_view, int64_t> index;
+  for (int64_t i = (int64_t)k.size() - 1; i >= 0; --i)
+    index[k[i]] = i;
+  for (int64_t i = 0, n = in.count(); i < n; ++i) {
+    auto it = index.find(strings::view(in[i]));
+    pos[i] = it == index.end() ? -1 : it->second;
+  }
+}
+
+extern "C" void _mlir_ciface_kiln_lookup_i64(UnrankedMemRef *x, MemRef<int64_t, 1> *keys,
+                                             UnrankedMemRef *out) {
+  std::vector<int64_t> k;
+  for (int64_t i = 0; i < keys->sizes[0]; ++i)
+    k.push_back(keys->aligned[keys->offset + i * keys->strides[0]]);
+  lookup<int64_t>(x, k, out);
+}
+
+extern "C" void _mlir_ciface_kiln_lookup_f32(UnrankedMemRef *x, MemRef<float, 1> *keys,
+                                             UnrankedMemRef *out) {
+  std::vector<float> k;
+  for (int64_t i = 0; i < keys->sizes[0]; ++i)
+    k.push_back(keys->aligned[keys->offset + i * keys->strides[0]]);
+  // ONNX LabelEncoder: a NaN key maps NaN inputs.
+  lookup<float>(x, k, out, /*nanMatchesNan=*/true);
+}
+
+extern "C" void _mlir_ciface_kiln_strings_from_list(MemRef<uint8_t, 1> *list,
+                                                    UnrankedMemRef *out) {
+  StringElements o(out);
+  std::vector<const void *> records = recordsOf(list);
+  for (int64_t i = 0, n = o.count(); i < n && i < (int64_t)records.size(); ++i)
+    o[i] = records[i];
+}
