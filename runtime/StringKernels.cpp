@@ -130,8 +130,8 @@ std::string changeCase(std::string_view s, bool upper) {
   return out;
 }
 
-/// Python's str.split(sep, maxsplit) (sep empty: runs of whitespace,
-/// ignoring leading and trailing ones), which the ONNX reference uses.
+/// Python's str.split(sep, maxsplit), which the ONNX reference uses: with
+/// sep empty, runs of whitespace separate and leading ones are skipped.
 std::vector<std::string_view> split(std::string_view s, std::string_view sep, int64_t maxsplit) {
   std::vector<std::string_view> parts;
   if (sep.empty()) {
@@ -145,10 +145,7 @@ std::vector<std::string_view> split(std::string_view s, std::string_view sep, in
       if (i == s.size())
         break;
       if (maxsplit >= 0 && (int64_t)parts.size() == maxsplit) {
-        size_t end = s.size();
-        while (end > i && space(s[end - 1]))
-          --end;
-        parts.push_back(s.substr(i, end - i));
+        parts.push_back(s.substr(i)); // the rest, trailing whitespace included
         break;
       }
       size_t j = i;

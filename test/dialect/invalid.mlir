@@ -78,3 +78,27 @@ func.func @bitcast_width(%x: tensor<4xf32>) -> tensor<4xi64> {
   %0 = kiln.BitCast %x : (tensor<4xf32>) -> tensor<4xi64>
   return %0 : tensor<4xi64>
 }
+
+// -----
+
+func.func @concat_numbers(%x: tensor<2xf32>) -> tensor<2xf32> {
+  // expected-error @+1 {{operands must be string tensors}}
+  %0 = kiln.StringConcat %x, %x : (tensor<2xf32>, tensor<2xf32>) -> tensor<2xf32>
+  return %0 : tensor<2xf32>
+}
+
+// -----
+
+func.func @normalize_rows(%x: tensor<2x3x!kiln.string>) -> tensor<2x?x!kiln.string> {
+  // expected-error @+1 {{input must be [C] or [1, C]}}
+  %0 = kiln.StringNormalizer %x : (tensor<2x3x!kiln.string>) -> tensor<2x?x!kiln.string>
+  return %0 : tensor<2x?x!kiln.string>
+}
+
+// -----
+
+func.func @label_encoder_lengths(%x: tensor<4xi64>) -> tensor<4xf32> {
+  // expected-error @+1 {{keys and values must be 1-D and equally long}}
+  %0 = kiln.LabelEncoder %x {keys = dense<[1, 2]> : tensor<2xi64>, values = dense<[7.0]> : tensor<1xf32>, default_value = dense<0.0> : tensor<1xf32>} : (tensor<4xi64>) -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}

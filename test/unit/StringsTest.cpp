@@ -1,0 +1,149 @@
+//===- StringsTest.cpp - string tensors, their kernels and sessions -------===//
+#include "ModelBuilder.h"
+#include "kiln/Session.h"
+#include "runtime/HostKernels.h"
+#include "runtime/Strings.h"
+#include <gtest/gtest.h>
+
+using namespace kiln;
+using kiln::test::ModelBuilder;
+using kiln::test::expectError;
+
+namespace {
+constexpr int STR = onnx::TensorProto::STRING;
+constexpr int I64 = onnx::TensorProto::INT64;
+constexpr int BOOL = onnx::TensorProto::BOOL;
+
+std::vector<std::string> stringsOf(const Tensor &t) {
+  std::vector<std::string> out;
+  for (int64_t i = 0; i < t.numElements(); ++i)
+    out.emplace_back(t.stringAt(i));
+  return out;
+}
+
+/// A contiguous memref<*x...> over `data` of `shape`.
+struct AnyRank {
+  std::vector<int64_t> words;
+  UnrankedMemRef ref;
+  AnyRank(void *data, std::vector<int64_t> shape) {
+    int64_t r = shape.size();
+    words.assign(3 + 2 * r, 0);
+    words[0] = words[1] = reinterpret_cast<int64_t>(data);
+    int64_t stride = 1;
+    for (int64_t k = r - 1; k >= 0; --k) {
+      words[3 + k] = shape[k];
+      words[3 + r + k] = stride;
+      stride *= shape[k];
+    }
+    ref = {r, words.data()};
+  }
+};
+
+MemRef<uint8_t, 1> bytesRef(std::string &s) {
+  auto *p = reinterpret_cast<uint8_t *>(s.data());
+  return {p, p, 0, {(int64_t)s.size()}, {1}};
+}
+
+} // namespace
+
+TEST(StringTensor, HoldsCopiesAndClonesDeeply) {
+  std::vector<std::string> v{"", "a", std::string("nul\0inside", 10), std::string(100, 'x')};
+  Tensor t = Tensor::fromStrings({2, 2}, v);
+  EXPECT_EQ(t.type(), ElementType::String);
+  EXPECT_EQ(stringsOf(t), v);
+  Tensor c = t.clone();
+  EXPECT_NE(c.data(), t.data());
+  t = Tensor();
+  EXPECT_EQ(stringsOf(c), v);
+  // A fresh string tensor holds empty strings.
+  EXPECT_EQ(stringsOf(Tensor(ElementType::String, {2})), (std::vector<std::string>{"", ""}));
+  expectError([] { Tensor::fromStrings({3}, {"a"}); }, "was given 1 strings");
+  expectError([&] { c.stringAt(4); }, "stringAt(4)");
+}
+
+TEST(StringKernels, SplitFollowsPythonStrSplit) {
+  strings::Arena arena;
+  strings::ArenaScope scope(&arena);
+  Tensor x = Tensor::fromStrings({3}, {"  a  b c ", "a,,b", ""});
+  AnyRank xr(x.data(), {3});
+  std::vector<int64_t> counts(3);
+  AnyRank cr(counts.data(), {3});
+  std::string none, comma = ",";
+  auto noneRef = bytesRef(none), commaRef = bytesRef(comma);
+  // Whitespace runs, at most one split: the rest keeps its spaces.
+  int64_t width = _mlir_ciface_kiln_string_split_count(&xr.ref, &noneRef, 1, &cr.ref);
+  EXPECT_EQ(counts, (std::vector<int64_t>{2, 1, 0}));
+  ASSERT_EQ(width, 2);
+  std::vector<const void *> out(6);
+  AnyRank outr(out.data(), {3, 2});
+  _mlir_ciface_kiln_string_split(&xr.ref, &noneRef, 1, &outr.ref, width);
+  EXPECT_EQ(strings::view(out[0]), "a");
+  EXPECT_EQ(strings::view(out[1]), "b c ");
+  EXPECT_EQ(strings::view(out[2]), "a,,b");
+  // An explicit delimiter keeps empty parts, and "" splits into one "".
+  width = _mlir_ciface_kiln_string_split_count(&xr.ref, &commaRef, -1, &cr.ref);
+  EXPECT_EQ(counts, (std::vector<int64_t>{1, 3, 1}));
+  EXPECT_EQ(width, 3);
+}
+
+TEST(Strings, SessionRunsStringOps) {
+  ModelBuilder m(20);
+  m.input("x", STR, {-1}, {"n"}).input("y", STR, {1}).output("z", STR).output("eq", BOOL)
+      .output("m", BOOL).output("parts", STR).output("count", I64).output("norm", STR);
+  m.node("StringConcat", {"x", "y"}, {"z"});
+  m.node("Equal", {"x", "y"}, {"eq"});
+  auto &re = m.node("RegexFullMatch", {"x"}, {"m"});
+  re.add_attribute()->set_name("pattern");
+  re.mutable_attribute(0)->set_type(onnx::AttributeProto::STRING);
+  re.mutable_attribute(0)->set_s("[a-z]+ ?[0-9]*");
+  m.node("StringSplit", {"x"}, {"parts", "count"});
+  auto &norm = m.node("StringNormalizer", {"x"}, {"norm"});
+  auto *a = norm.add_attribute();
+  a->set_name("case_change_action");
+  a->set_type(onnx::AttributeProto::STRING);
+  a->set_s("UPPER");
+  a = norm.add_attribute();
+  a->set_name("stopwords");
+  a->set_type(onnx::AttributeProto::STRINGS);
+  a->add_strings("ab 12");
+  std::string bytes = m.bytes();
+  Session s(bytes.data(), bytes.size(), {}, "strings");
+  EXPECT_EQ(s.compileReport().shapes, "dynamic");
+  auto out = s.run({{"x", Tensor::fromStrings({3}, {"ab 12", "!", "ünï"})},
+                    {"y", Tensor::fromStrings({1}, {"!"})}});
+  EXPECT_EQ(stringsOf(out.at("z")), (std::vector<std::string>{"ab 12!", "!!", "ünï!"}));
+  auto *eq = out.at("eq").data<uint8_t>();
+  EXPECT_EQ(std::vector<int>(eq, eq + 3), (std::vector<int>{0, 1, 0}));
+  auto *match = out.at("m").data<uint8_t>();
+  EXPECT_EQ(std::vector<int>(match, match + 3), (std::vector<int>{1, 0, 0}));
+  EXPECT_EQ(out.at("parts").shape(), (std::vector<int64_t>{3, 2}));
+  EXPECT_EQ(stringsOf(out.at("parts")), (std::vector<std::string>{"ab", "12", "!", "", "ünï", ""}));
+  EXPECT_EQ(stringsOf(out.at("norm")), (std::vector<std::string>{"!", "ÜNÏ"}));
+  // Every string a stop word: one empty string.
+  out = s.run({{"x", Tensor::fromStrings({1}, {"ab 12"})}, {"y", Tensor::fromStrings({1}, {""})}});
+  EXPECT_EQ(stringsOf(out.at("norm")), (std::vector<std::string>{""}));
+  // No elements at all.
+  out = s.run({{"x", Tensor::fromStrings({0}, {})}, {"y", Tensor::fromStrings({1}, {""})}});
+  EXPECT_EQ(out.at("parts").shape(), (std::vector<int64_t>{0, 0}));
+}
+
+TEST(Strings, ArithmeticOnStringsIsAnError) {
+  ModelBuilder m(20);
+  m.input("x", STR, {2}).input("y", STR, {2}).output("z", STR);
+  m.node("Max", {"x", "y"}, {"z"}, "biggest");
+  std::string bytes = m.bytes();
+  expectError([&] { Session(bytes.data(), bytes.size(), {}, "max"); }, "Max on strings");
+}
+
+TEST(Strings, InvalidPatternIsAnImportError) {
+  ModelBuilder m(20);
+  m.input("x", STR, {2}).output("m", BOOL);
+  auto &re = m.node("RegexFullMatch", {"x"}, {"m"}, "re");
+  auto *a = re.add_attribute();
+  a->set_name("pattern");
+  a->set_type(onnx::AttributeProto::STRING);
+  a->set_s("(unclosed");
+  std::string bytes = m.bytes();
+  expectError([&] { Session(bytes.data(), bytes.size(), {}, "re"); },
+              "node 're' (RegexFullMatch): pattern '(unclosed' is not valid RE2 syntax");
+}
