@@ -375,3 +375,42 @@ LogicalResult LabelEncoderOp::verify() {
     return emitOpError("keys must be strings, int64 or float, got ") << k;
   return success();
 }
+
+LogicalResult TfIdfVectorizerOp::verify() {
+  int64_t minN = getMinGramLength(), maxN = getMaxGramLength();
+  if (minN < 1 || maxN < minN)
+    return emitOpError("needs 1 <= min_gram_length <= max_gram_length");
+  if (getMaxSkipCount() < 0)
+    return emitOpError("max_skip_count must be >= 0");
+  StringRef mode = getMode();
+  if (mode != "TF" && mode != "IDF" && mode != "TFIDF")
+    return emitOpError("mode must be TF, IDF or TFIDF, got '") << mode << "'";
+  if (getPoolInt64s().has_value() == getPoolStrings().has_value())
+    return emitOpError("needs exactly one of pool_int64s and pool_strings");
+  Type x = elementType(getX());
+  if (getPoolStrings() ? !llvm::isa<kiln::StringType>(x) : !x.isInteger(64))
+    return emitOpError("input must be ") << (getPoolStrings() ? "strings" : "int64")
+                                         << " like the pool, got " << x;
+  int64_t items = getPoolStrings() ? getPoolStrings()->size() : getPoolInt64s()->size();
+  // ngram_counts[i]: where the (i+1)-grams start in the pool.
+  auto counts = getNgramCounts().getValue();
+  int64_t grams = 0;
+  for (size_t i = 0; i < counts.size(); ++i) {
+    int64_t begin = llvm::cast<IntegerAttr>(counts[i]).getInt();
+    int64_t end = i + 1 < counts.size() ? llvm::cast<IntegerAttr>(counts[i + 1]).getInt() : items;
+    if (begin < 0 || end < begin || end > items || (end - begin) % int64_t(i + 1))
+      return emitOpError("ngram_counts do not split the pool into whole n-grams");
+    grams += (end - begin) / int64_t(i + 1);
+  }
+  if ((int64_t)getNgramIndexes().size() != grams)
+    return emitOpError("has ") << grams << " n-grams but " << getNgramIndexes().size()
+                               << " ngram_indexes";
+  for (Attribute a : getNgramIndexes())
+    if (llvm::cast<IntegerAttr>(a).getInt() < 0 || llvm::cast<IntegerAttr>(a).getInt() > (1 << 24))
+      return emitOpError("ngram_indexes must be in [0, 2^24]");
+  if (getWeights() && (int64_t)getWeights()->size() != grams)
+    return emitOpError("needs one weight per n-gram");
+  if (auto s = rankedShape(getX()); s && s->size() > 2)
+    return emitOpError("input must be [C] or [B, C]");
+  return success();
+}

@@ -618,4 +618,20 @@ def Kiln_LabelEncoderOp : Kiln_Op<"LabelEncoder", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Kiln_TfIdfVectorizerOp : Kiln_Op<"TfIdfVectorizer", [Pure]> {
+  let summary = "n-gram counts (optionally weighted) of int64 or string sequences";
+  let description = [{ Rows of a [C] or [B, C] input; n-grams of
+    min..max_gram_length items, items up to max_skip_count apart, are looked
+    up in the pool (`ngram_counts` gives where each length starts) and counted
+    at their `ngram_indexes` coordinate of the float result. }];
+  let arguments = (ins AnyTensor:$X, SI64Attr:$max_gram_length, SI64Attr:$max_skip_count,
+                   SI64Attr:$min_gram_length, StrAttr:$mode, I64ArrayAttr:$ngram_counts,
+                   I64ArrayAttr:$ngram_indexes, OptionalAttr<I64ArrayAttr>:$pool_int64s,
+                   OptionalAttr<StrArrayAttr>:$pool_strings,
+                   OptionalAttr<F32ArrayAttr>:$weights);
+  let results = (outs AnyTensor:$Y);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
 #endif // KILN_OPS_TD

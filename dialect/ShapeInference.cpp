@@ -339,6 +339,16 @@ LogicalResult inferShapes(Operation *op) {
           return failure();
         return setResult(op, 1, s, IntegerType::get(op.getContext(), 64));
       })
+      .Case<TfIdfVectorizerOp>([&](TfIdfVectorizerOp op) -> LogicalResult {
+        int64_t width = 0;
+        for (Attribute a : op.getNgramIndexes())
+          width = std::max<int64_t>(width, llvm::cast<IntegerAttr>(a).getInt() + 1);
+        auto s = shapeOf(op.getX());
+        std::optional<Shape> out;
+        if (s)
+          out = s->size() == 2 ? Shape{(*s)[0], width} : Shape{width};
+        return setResult(op, 0, out, Float32Type::get(op.getContext()));
+      })
       .Case<LabelEncoderOp>([&](LabelEncoderOp op) -> LogicalResult {
         return setResult(op, 0, shapeOf(op.getX()), op.getValues().getElementType());
       })

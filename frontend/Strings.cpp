@@ -1,4 +1,4 @@
-//===- Strings.cpp - string ops and ai.onnx.ml LabelEncoder ---------------===//
+//===- Strings.cpp - string and text-feature ops, ai.onnx.ml LabelEncoder -===//
 #include "frontend/ImporterImpl.h"
 #include <re2/re2.h>
 
@@ -118,9 +118,19 @@ void buildLabelEncoder(Importer &im, const onnx::NodeProto &) {
   im.bindOutputs(createTyped(im, "LabelEncoder", {x}, attrs, valueType));
 }
 
+/// Integer sequences are counted as int64.
+void buildTfIdfVectorizer(Importer &im, const onnx::NodeProto &) {
+  Value x = im.input(0);
+  Type elem = llvm::cast<TensorType>(x.getType()).getElementType();
+  if (llvm::isa<IntegerType>(elem) && !elem.isInteger(64))
+    x = createTyped(im, "Cast", {x}, {}, im.b.getIntegerType(64))->getResult(0);
+  im.bindOutputs(im.create("TfIdfVectorizer", {x}));
+}
+
 } // namespace
 
 void addStringBuilders(BuilderTable &table) {
+  table["TfIdfVectorizer"] = buildTfIdfVectorizer;
   table["StringConcat"] = generic("StringConcat", 2);
   table["RegexFullMatch"] = buildRegexFullMatch;
   table["StringNormalizer"] = buildStringNormalizer;

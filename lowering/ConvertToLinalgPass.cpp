@@ -24,7 +24,7 @@ LogicalResult checkStringUses(ModuleOp module) {
       "kiln.Transpose", "kiln.Concat", "kiln.Unsqueeze", "kiln.Squeeze", "kiln.Shape",
       "kiln.Where", "kiln.Slice", "kiln.Gather", "kiln.GatherElements", "kiln.Expand",
       "kiln.Split", "kiln.Equal", "kiln.StringConcat", "kiln.RegexFullMatch",
-      "kiln.StringNormalizer", "kiln.StringSplit", "kiln.LabelEncoder",
+      "kiln.StringNormalizer", "kiln.StringSplit", "kiln.LabelEncoder", "kiln.TfIdfVectorizer",
       "kiln.ScatterElements", "kiln.ScatterND"};
   auto isString = [](Type t) {
     auto s = llvm::dyn_cast<ShapedType>(t);

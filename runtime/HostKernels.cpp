@@ -185,6 +185,7 @@ const kiln::HostKernelSymbol kiln::kHostKernels[] = {
     KILN_HOST_KERNEL(kiln_lookup_i64),
     KILN_HOST_KERNEL(kiln_lookup_f32),
     KILN_HOST_KERNEL(kiln_strings_from_list),
+    KILN_HOST_KERNEL(kiln_tfidf),
 #undef KILN_HOST_KERNEL
     {nullptr, nullptr},
 };

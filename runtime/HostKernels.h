@@ -99,6 +99,14 @@ void _mlir_ciface_kiln_lookup_i64(kiln::UnrankedMemRef *x, kiln::MemRef<int64_t,
                                   kiln::UnrankedMemRef *out);
 void _mlir_ciface_kiln_lookup_f32(kiln::UnrankedMemRef *x, kiln::MemRef<float, 1> *keys,
                                   kiln::UnrankedMemRef *out);
+/// ONNX TfIdfVectorizer over the rows of x (int64 items, or strings when
+/// `pool` holds records: then gram items are positions in it). `grams`
+/// holds, per n-gram, its length, its output column and its items; `out`
+/// (float, rows x columns) is overwritten. Mode 0 TF, 1 IDF, 2 TFIDF.
+void _mlir_ciface_kiln_tfidf(kiln::UnrankedMemRef *x, kiln::MemRef<int64_t, 1> *grams,
+                             kiln::MemRef<uint8_t, 1> *pool, kiln::MemRef<float, 1> *weights,
+                             kiln::UnrankedMemRef *out, int64_t mode, int64_t minGram,
+                             int64_t maxGram, int64_t maxSkip);
 /// String constants: points the elements of out at the records in list.
 void _mlir_ciface_kiln_strings_from_list(kiln::MemRef<uint8_t, 1> *list,
                                          kiln::UnrankedMemRef *out);

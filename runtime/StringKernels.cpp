@@ -329,3 +329,64 @@ extern "C" void _mlir_ciface_kiln_strings_from_list(MemRef<uint8_t, 1> *list,
   for (int64_t i = 0, n = o.count(); i < n && i < (int64_t)records.size(); ++i)
     o[i] = records[i];
 }
+
+extern "C" void _mlir_ciface_kiln_tfidf(UnrankedMemRef *x, MemRef<int64_t, 1> *grams,
+                                        MemRef<uint8_t, 1> *pool, MemRef<float, 1> *weights,
+                                        UnrankedMemRef *out, int64_t mode, int64_t minGram,
+                                        int64_t maxGram, int64_t maxSkip) {
+  Elements<int64_t> in(x);
+  Elements<float> y(out);
+  int64_t columns = out->rank == 2 ? static_cast<const int64_t *>(out->descriptor)[4]
+                                   : y.count();
+  int64_t rows = columns ? y.count() / columns : 0;
+  int64_t length = rows ? in.count() / rows : 0;
+  // Tokens: int64 items as they are; strings as their position in the pool
+  // (-1, matching nothing, when absent).
+  std::vector<int64_t> tokens(in.count());
+  std::vector<const void *> poolStrings = recordsOf(pool);
+  std::unordered_map<std::string_view, int64_t> position;
+  for (int64_t i = (int64_t)poolStrings.size() - 1; i >= 0; --i)
+    position[strings::view(poolStrings[i])] = i;
+  for (int64_t i = 0; i < in.count(); ++i) {
+    if (poolStrings.empty()) {
+      tokens[i] = in[i];
+    } else {
+      auto it = position.find(strings::view(reinterpret_cast<const void *>(in[i])));
+      tokens[i] = it == position.end() ? -1 : it->second;
+    }
+  }
+  std::map<std::vector<int64_t>, int64_t> gramIndex;
+  std::vector<int64_t> column;
+  const int64_t *g = grams->aligned + grams->offset;
+  for (int64_t at = 0; at < grams->sizes[0];) {
+    int64_t n = g[at], col = g[at + 1];
+    gramIndex.emplace(std::vector<int64_t>(g + at + 2, g + at + 2 + n), (int64_t)column.size());
+    column.push_back(col);
+    at += 2 + n;
+  }
+  std::vector<int64_t> counts(column.size());
+  std::vector<int64_t> key;
+  for (int64_t r = 0; r < rows; ++r) {
+    std::fill(counts.begin(), counts.end(), 0);
+    const int64_t *row = tokens.data() + r * length;
+    for (int64_t d = 1; d <= maxSkip + 1; ++d) {
+      // Single items are counted once, not once per skip distance.
+      for (int64_t n = std::max<int64_t>(minGram, d > 1 ? 2 : 1); n <= maxGram; ++n)
+        for (int64_t start = 0; start + (n - 1) * d < length; ++start) {
+          key.clear();
+          for (int64_t k = 0; k < n; ++k)
+            key.push_back(row[start + k * d]);
+          auto it = gramIndex.find(key);
+          if (it != gramIndex.end())
+            ++counts[it->second];
+        }
+    }
+    for (int64_t c = 0; c < columns; ++c)
+      y[r * columns + c] = 0;
+    for (size_t i = 0; i < column.size(); ++i) {
+      float w = weights->sizes[0] ? weights->aligned[weights->offset + i * weights->strides[0]] : 1;
+      float v = mode == 0 ? float(counts[i]) : mode == 1 ? (counts[i] ? w : 0) : w * counts[i];
+      y[r * columns + column[i]] += v;
+    }
+  }
+}

@@ -12,6 +12,7 @@
 #include "lowering/KilnToLinalg/Common.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "llvm/ADT/StringMap.h"
 
 using namespace mlir;
 
@@ -289,6 +290,74 @@ struct LabelEncoderLowering : OpConversionPattern<LabelEncoderOp> {
   }
 };
 
+/// The pool decoded into the kernel's n-gram list (see kiln_tfidf).
+struct TfIdfVectorizerLowering : OpConversionPattern<TfIdfVectorizerOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(TfIdfVectorizerOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &r) const override {
+    auto res = llvm::dyn_cast<RankedTensorType>(op.getType());
+    if (!res)
+      return r.notifyMatchFailure(op, "unranked result");
+    Location loc = op.getLoc();
+    SmallVector<int64_t> items;
+    SmallVector<StringRef> poolStrings;
+    if (auto p = op.getPoolInt64s()) {
+      for (Attribute a : *p)
+        items.push_back(llvm::cast<IntegerAttr>(a).getInt());
+    } else {
+      // A string item is the position of its first occurrence in the pool,
+      // as the kernel numbers the input's strings.
+      poolStrings = stringsOf(*op.getPoolStrings());
+      llvm::StringMap<int64_t> first;
+      for (size_t i = 0; i < poolStrings.size(); ++i)
+        items.push_back(first.try_emplace(poolStrings[i], i).first->second);
+    }
+    SmallVector<int64_t> grams;
+    SmallVector<float> weights;
+    auto counts = op.getNgramCounts().getValue();
+    int64_t id = 0;
+    for (size_t i = 0; i < counts.size(); ++i) {
+      int64_t n = i + 1, begin = llvm::cast<IntegerAttr>(counts[i]).getInt();
+      int64_t end = i + 1 < counts.size() ? llvm::cast<IntegerAttr>(counts[i + 1]).getInt()
+                                          : (int64_t)items.size();
+      for (int64_t at = begin; at < end; at += n, ++id) {
+        if (n < op.getMinGramLength() || n > op.getMaxGramLength())
+          continue;
+        grams.push_back(n);
+        grams.push_back(llvm::cast<IntegerAttr>(op.getNgramIndexes()[id]).getInt());
+        grams.append(items.begin() + at, items.begin() + at + n);
+        weights.push_back(op.getWeights()
+                              ? (float)llvm::cast<FloatAttr>((*op.getWeights())[id]).getValueAsDouble()
+                              : 1.0f);
+      }
+    }
+    auto gramsType = RankedTensorType::get({(int64_t)grams.size()}, r.getI64Type());
+    auto weightsType = RankedTensorType::get({(int64_t)weights.size()}, r.getF32Type());
+    Value gramsArg = hostArg(r, loc, arith::ConstantOp::create(
+                                         r, loc, gramsType,
+                                         DenseElementsAttr::get(gramsType, ArrayRef<int64_t>(grams))));
+    Value weightsArg = hostArg(
+        r, loc,
+        arith::ConstantOp::create(r, loc, weightsType,
+                                  DenseElementsAttr::get(weightsType, ArrayRef<float>(weights))));
+    SmallVector<Value> sizes;
+    if (res.isDynamicDim(0))
+      sizes.push_back(dimValue(r, loc, adaptor.getX(), 0));
+    Output out = allocate(r, loc, res.getShape(), r.getF32Type(), sizes);
+    Type i64 = r.getI64Type();
+    int64_t mode = op.getMode() == "TF" ? 0 : op.getMode() == "IDF" ? 1 : 2;
+    call(r, op, "kiln_tfidf",
+         {anyRankArg(r, loc, adaptor.getX()), gramsArg,
+          bytesArg(r, loc, packRecords(poolStrings)), weightsArg, anyRankArg(r, loc, out.buffer),
+          arith::ConstantIntOp::create(r, loc, i64, mode),
+          arith::ConstantIntOp::create(r, loc, i64, op.getMinGramLength()),
+          arith::ConstantIntOp::create(r, loc, i64, op.getMaxGramLength()),
+          arith::ConstantIntOp::create(r, loc, i64, op.getMaxSkipCount())});
+    r.replaceOp(op, out.tensor(r, loc));
+    return success();
+  }
+};
+
 } // namespace
 
 void populateStringPatterns(KilnTypeConverter &tc, RewritePatternSet &p) {
@@ -297,7 +366,7 @@ void populateStringPatterns(KilnTypeConverter &tc, RewritePatternSet &p) {
   p.add<BinaryStringLowering<EqualOp>>(tc, ctx, "kiln_string_equal");
   p.add<StringConstantLowering>(tc, ctx);
   p.add<RegexFullMatchLowering, StringNormalizerLowering, StringSplitLowering,
-        LabelEncoderLowering>(tc, ctx);
+        LabelEncoderLowering, TfIdfVectorizerLowering>(tc, ctx);
 }
 
 } // namespace kiln

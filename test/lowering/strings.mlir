@@ -77,3 +77,16 @@ func.func @add(%x: tensor<2x!kiln.string>) -> tensor<2x!kiln.string> {
   %0 = kiln.Add %x, %x : (tensor<2x!kiln.string>, tensor<2x!kiln.string>) -> tensor<2x!kiln.string>
   return %0 : tensor<2x!kiln.string>
 }
+
+// -----
+
+// The pool becomes the kernel's n-gram list: per n-gram its length, its
+// column and its items (here only the 2-grams: [5, 6] -> 0, [7, 8] -> 1).
+// CHECK-LABEL: func.func @tfidf
+// CHECK: arith.constant dense<[2, 0, 5, 6, 2, 1, 7, 8]> : tensor<8xi64>
+// CHECK: memref.alloc() : memref<2x4xf32>
+// CHECK: call @kiln_tfidf
+func.func @tfidf(%x: tensor<2x6xi64>) -> tensor<2x4xf32> {
+  %0 = kiln.TfIdfVectorizer %x {max_gram_length = 2 : si64, max_skip_count = 0 : si64, min_gram_length = 2 : si64, mode = "TF", ngram_counts = [0, 2], ngram_indexes = [2, 3, 0, 1], pool_int64s = [1, 2, 5, 6, 7, 8]} : (tensor<2x6xi64>) -> tensor<2x4xf32>
+  return %0 : tensor<2x4xf32>
+}

@@ -147,3 +147,47 @@ TEST(Strings, InvalidPatternIsAnImportError) {
   expectError([&] { Session(bytes.data(), bytes.size(), {}, "re"); },
               "node 're' (RegexFullMatch): pattern '(unclosed' is not valid RE2 syntax");
 }
+
+TEST(Strings, TfIdfCountsStringNgramsWithWeights) {
+  ModelBuilder m(20);
+  m.input("x", STR, {4}).output("y", onnx::TensorProto::FLOAT);
+  auto &n = m.node("TfIdfVectorizer", {"x"}, {"y"});
+  auto ints = [&](const char *name, std::vector<int64_t> v) {
+    auto *a = n.add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto::INTS);
+    for (int64_t x : v)
+      a->add_ints(x);
+  };
+  auto one = [&](const char *name, int64_t v) {
+    auto *a = n.add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto::INT);
+    a->set_i(v);
+  };
+  one("min_gram_length", 1);
+  one("max_gram_length", 2);
+  one("max_skip_count", 0);
+  ints("ngram_counts", {0, 2});
+  ints("ngram_indexes", {0, 1, 2});
+  auto *a = n.add_attribute();
+  a->set_name("mode");
+  a->set_type(onnx::AttributeProto::STRING);
+  a->set_s("TFIDF");
+  a = n.add_attribute();
+  a->set_name("pool_strings");
+  a->set_type(onnx::AttributeProto::STRINGS);
+  for (const char *s : {"a", "b", "a", "b"})
+    a->add_strings(s);
+  a = n.add_attribute();
+  a->set_name("weights");
+  a->set_type(onnx::AttributeProto::FLOATS);
+  for (float w : {1.0f, 2.0f, 3.0f})
+    a->add_floats(w);
+  std::string bytes = m.bytes();
+  Session s(bytes.data(), bytes.size(), {}, "tfidf");
+  auto out = s.run({{"x", Tensor::fromStrings({4}, {"a", "b", "a", "c"})}});
+  // "a" twice (weight 1), "b" once (weight 2), "a b" once (weight 3).
+  const float *y = out.at("y").data<float>();
+  EXPECT_EQ(std::vector<float>(y, y + 3), (std::vector<float>{2, 2, 3}));
+}
