@@ -1,5 +1,6 @@
 //===- HostKernels.cpp - C++ kernels compiled code calls ------------------===//
 #include "runtime/HostKernels.h"
+#include "runtime/Allocation.h"
 #include <algorithm>
 #include <vector>
 
@@ -170,9 +171,15 @@ extern "C" int64_t _mlir_ciface_kiln_unique_i64(MemRef<int64_t, 3> *x, MemRef<in
   return uniqueSlices(x, first, inverse, counts, sorted != 0);
 }
 
+extern "C" void _mlir_ciface_kiln_broadcast_mismatch() {
+  kiln::failRun("operand shapes given at run time cannot be broadcast together (a dim is "
+                "neither 1 nor the result's)");
+}
+
 const kiln::HostKernelSymbol kiln::kHostKernels[] = {
 #define KILN_HOST_KERNEL(name) {"_mlir_ciface_" #name, reinterpret_cast<void *>(&_mlir_ciface_##name)}
     KILN_HOST_KERNEL(kiln_non_max_suppression),
+    KILN_HOST_KERNEL(kiln_broadcast_mismatch),
     KILN_HOST_KERNEL(kiln_unique_f32),
     KILN_HOST_KERNEL(kiln_unique_i64),
     KILN_HOST_KERNEL(kiln_string_concat),

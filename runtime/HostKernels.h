@@ -61,6 +61,10 @@ int64_t _mlir_ciface_kiln_unique_i64(kiln::MemRef<int64_t, 3> *x,
                                      kiln::MemRef<int64_t, 1> *inverse,
                                      kiln::MemRef<int64_t, 1> *counts, int64_t sorted);
 
+/// Fails the run: operand dims known only at run time that are neither 1
+/// nor the broadcast result's.
+void _mlir_ciface_kiln_broadcast_mismatch();
+
 // String kernels (runtime/StringKernels.cpp). Operands of one call have the
 // same element count and are walked in row-major order whatever their
 // strides; string elements are as runtime/Strings.h describes, new strings

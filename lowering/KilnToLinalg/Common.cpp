@@ -129,6 +129,17 @@ Value highestValue(OpBuilder &b, Location loc, Type elem, bool isUnsigned) {
   return extremeValue(b, loc, elem, isUnsigned, true);
 }
 
+void failRunUnless(OpBuilder &b, Location loc, Value condition, StringRef kernel) {
+  Operation *anchor = b.getInsertionBlock()->getParentOp();
+  func::FuncOp fn = hostKernel(anchor, b, kernel, b.getFunctionType({}, {}));
+  Value failed = arith::XOrIOp::create(b, loc, condition,
+                                       arith::ConstantIntOp::create(b, loc, b.getI1Type(), 1));
+  scf::IfOp::create(b, loc, failed, [&](OpBuilder &nb, Location nl) {
+    func::CallOp::create(nb, nl, fn, ValueRange{});
+    scf::YieldOp::create(nb, nl);
+  });
+}
+
 Value broadcastGeneric(OpBuilder &b, Location loc, ArrayRef<int64_t> outShape, Type outElem,
                        ValueRange inputs, const ScalarBody &body, ValueRange givenSizes) {
   int64_t rank = outShape.size();
@@ -174,6 +185,28 @@ Value broadcastGeneric(OpBuilder &b, Location loc, ArrayRef<int64_t> outShape, T
       n += ShapedType::isDynamic(outShape[i]);
     return dynamicSizes[n];
   };
+
+  // An operand dim known only at run time must then be 1 or the result's:
+  // the run fails otherwise, rather than reading past the operand's end.
+  Value compatible;
+  for (size_t j = 0; j < inputs.size(); ++j) {
+    auto t = typeOf(inputs[j]);
+    int64_t off = rank - t.getRank();
+    for (int64_t i = 0; i < t.getRank(); ++i) {
+      int64_t in = t.getDimSize(i), out = outShape[off + i];
+      if (in == 1 || (!ShapedType::isDynamic(in) && !ShapedType::isDynamic(out)) ||
+          sole[off + i] == (int64_t)j)
+        continue;
+      Value d = dimValue(b, loc, inputs[j], i), full = resultSize(off + i);
+      Value one = arith::ConstantIndexOp::create(b, loc, 1);
+      Value ok = arith::OrIOp::create(
+          b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, d, one),
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, d, full));
+      compatible = compatible ? arith::AndIOp::create(b, loc, compatible, ok).getResult() : ok;
+    }
+  }
+  if (compatible)
+    failRunUnless(b, loc, compatible, "kiln_broadcast_mismatch");
 
   // An operand dim is read at the result index, at 0 (a static 1), or,
   // when it is only known at run time whether it broadcasts, at an index

@@ -123,6 +123,11 @@ mlir::Value hostArg(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v);
 mlir::func::FuncOp hostKernel(mlir::Operation *op, mlir::OpBuilder &b, llvm::StringRef name,
                               mlir::FunctionType type);
 
+/// Fails the run (a host kernel `kernel` with no arguments that calls
+/// kiln::failRun, see runtime/HostKernels.h) unless `condition` holds.
+void failRunUnless(mlir::OpBuilder &b, mlir::Location loc, mlir::Value condition,
+                   llvm::StringRef kernel);
+
 void populateElementwisePatterns(KilnTypeConverter &tc, mlir::RewritePatternSet &p);
 void populateMathPatterns(KilnTypeConverter &tc, mlir::RewritePatternSet &p);
 void populateConvPatterns(KilnTypeConverter &tc, mlir::RewritePatternSet &p);

@@ -57,3 +57,18 @@ func.func @matmul(%a: tensor<?x?x?xf32>, %b: tensor<?x?xf32>) -> tensor<?x?x?xf3
   %0 = kiln.MatMul %a, %b : (tensor<?x?x?xf32>, tensor<?x?xf32>) -> tensor<?x?x?xf32>
   return %0 : tensor<?x?x?xf32>
 }
+
+// Dims known only at run time that are neither 1 nor the result's fail the
+// run before anything is read.
+// CHECK-LABEL: func.func @checked_broadcast
+// CHECK: %[[A:.*]] = tensor.dim %arg0
+// CHECK: %[[B:.*]] = tensor.dim %arg1
+// CHECK: %[[OK:.*]] = arith.ori
+// CHECK: %[[BAD:.*]] = arith.xori %{{.*}}, %true
+// CHECK: scf.if %[[BAD]] {
+// CHECK-NEXT: func.call @kiln_broadcast_mismatch() : () -> ()
+// CHECK: linalg.generic
+func.func @checked_broadcast(%a: tensor<?xf32>, %b: tensor<?xf32>) -> tensor<?xf32> {
+  %0 = kiln.Add %a, %b : (tensor<?xf32>, tensor<?xf32>) -> tensor<?xf32>
+  return %0 : tensor<?xf32>
+}

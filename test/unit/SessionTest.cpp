@@ -108,6 +108,11 @@ TEST(Session, UnknownDimsBroadcastWhenTheCodeRuns) {
   out = s.run({{"a", row}, {"b", row}});
   ASSERT_EQ(out.at("sum").shape(), (std::vector<int64_t>{1, 4}));
   EXPECT_FLOAT_EQ(out.at("sum").data<float>()[3], 80);
+  // 3 against 2: neither broadcasts. The run fails, the session lives on.
+  Tensor two = Tensor::fromVector<float>(ElementType::Float32, {2, 1}, {1, 2});
+  expectError([&] { s.run({{"a", col}, {"b", two}}); }, "cannot be broadcast together");
+  out = s.run({{"a", col}, {"b", col}});
+  EXPECT_FLOAT_EQ(out.at("sum").data<float>()[2], 6);
 }
 
 TEST(Session, InputErrors) {
