@@ -5,6 +5,7 @@
 #include "mlir/IR/DialectImplementation.h"
 #include "llvm/ADT/TypeSwitch.h"
 #include "mlir/IR/OpImplementation.h"
+#include "mlir/IR/TypeUtilities.h"
 
 using namespace mlir;
 using namespace kiln;
@@ -412,5 +413,32 @@ LogicalResult TfIdfVectorizerOp::verify() {
     return emitOpError("needs one weight per n-gram");
   if (auto s = rankedShape(getX()); s && s->size() > 2)
     return emitOpError("input must be [C] or [B, C]");
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Control flow
+//===----------------------------------------------------------------------===//
+
+LogicalResult LoopOp::verify() {
+  Block &body = getBody().front();
+  size_t n = getInitial().size();
+  if (body.getNumArguments() != n + 2)
+    return emitOpError("body must take the iteration, the condition and ") << n << " carried values";
+  if (getNumResults() != n)
+    return emitOpError("must have one result per carried value");
+  auto yield = llvm::dyn_cast<YieldOp>(body.getTerminator());
+  if (!yield || yield.getValues().size() != n + 1)
+    return emitOpError("body must end in kiln.yield of the condition and ") << n << " values";
+  for (size_t i = 0; i < n; ++i) {
+    Type arg = body.getArgument(i + 2).getType();
+    if (getResult(i).getType() != arg)
+      return emitOpError("result ") << i << " must have the type of its body argument";
+    if (failed(verifyCompatibleShape(getInitial()[i].getType(), arg)) ||
+        failed(verifyCompatibleShape(yield.getValues()[i + 1].getType(), arg)) ||
+        elementType(getInitial()[i]) != elementType(getResult(i)) ||
+        elementType(yield.getValues()[i + 1]) != elementType(getResult(i)))
+      return emitOpError("carried value ") << i << " changes type or rank between iterations";
+  }
   return success();
 }

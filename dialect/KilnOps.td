@@ -634,4 +634,31 @@ def Kiln_TfIdfVectorizerOp : Kiln_Op<"TfIdfVectorizer", [Pure]> {
   let hasVerifier = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// Control flow with structure known only at run time
+//===----------------------------------------------------------------------===//
+
+def Kiln_LoopOp : Kiln_Op<"Loop", [RecursiveMemoryEffects]> {
+  let summary = "ONNX Loop whose trip count or condition is known only at run time";
+  let description = [{ The body takes (iteration: tensor<i64>, condition:
+    tensor<i1>, carried...) and ends in kiln.yield (condition, carried...).
+    It runs while iteration < max_trip_count (none: no bound) and the
+    condition (none: true) holds. Carried values have the types of the
+    body's arguments: dims that change between iterations are dynamic; the
+    initial values and the yielded ones may be more static. Loops with a
+    trip count and condition known when compiling are unrolled by the
+    importer instead. }];
+  let arguments = (ins Kiln_TensorOrNone:$max_trip_count, Kiln_TensorOrNone:$condition,
+                   Variadic<AnyTensor>:$initial);
+  let results = (outs Variadic<AnyTensor>:$final);
+  let regions = (region SizedRegion<1>:$body);
+  let hasVerifier = 1;
+}
+
+def Kiln_YieldOp : Kiln_Op<"yield", [Pure, Terminator, HasParent<"LoopOp">]> {
+  let summary = "ends a loop body: the condition for the next iteration, then the carried values";
+  let arguments = (ins Variadic<AnyTensor>:$values);
+  let assemblyFormat = "$values attr-dict `:` type($values)";
+}
+
 #endif // KILN_OPS_TD

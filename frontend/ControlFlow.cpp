@@ -8,8 +8,8 @@
 //  - Loop with a trip count known when compiling and a condition that stays
 //    true (or folds), and Scan over static sequence lengths, are unrolled,
 //    within the importer's unrolling limits (reserveUnrolledSteps).
-// Loops whose iteration count depends on values computed at run time are
-// refused with a clear error.
+//  - Other loops without scan outputs become kiln.Loop regions, lowered to
+//    scf.while (lowering/KilnToLinalg/ControlFlow.cpp).
 //
 //===----------------------------------------------------------------------===//
 #include "frontend/ImporterImpl.h"
@@ -71,32 +71,103 @@ Value stack(Importer &im, const std::vector<Value> &parts, int64_t axis) {
   return expanded.size() == 1 ? expanded[0] : im.make("Concat", expanded, {im.intAttr("axis", axis)});
 }
 
+/// `a` and `b` made one type: dims that differ become dynamic. Null when
+/// the element types or ranks differ.
+Type joinTypes(Type a, Type b) {
+  auto x = llvm::dyn_cast<RankedTensorType>(a), y = llvm::dyn_cast<RankedTensorType>(b);
+  if (!x || !y || x.getElementType() != y.getElementType() || x.getRank() != y.getRank())
+    return {};
+  llvm::SmallVector<int64_t> dims;
+  for (int64_t i = 0; i < x.getRank(); ++i)
+    dims.push_back(x.getDimSize(i) == y.getDimSize(i) ? x.getDimSize(i) : ShapedType::kDynamic);
+  return RankedTensorType::get(dims, x.getElementType());
+}
+
+/// A loop whose trip count or condition is only known at run time: a
+/// kiln.Loop region (lowered to scf.while). The body is imported with its
+/// carried arguments typed as the initial values; where its outputs differ
+/// (a dim that changes between iterations), it is imported again with
+/// those dims dynamic, until the types settle.
+void buildRuntimeLoop(Importer &im, const onnx::NodeProto &n, const onnx::GraphProto &body,
+                      Value trip, Value cond, const std::vector<Value> &initial) {
+  if (body.output_size() != 1 + (int)initial.size())
+    im.fail("scan outputs of a loop whose trip count or condition is known only at run time "
+            "are not supported");
+  std::vector<Type> types;
+  for (Value v : initial) {
+    if (!llvm::isa<RankedTensorType>(v.getType()))
+      im.fail("loop-carried values need a known rank");
+    types.push_back(v.getType());
+  }
+  Type i64 = RankedTensorType::get({}, im.b.getI64Type());
+  Type i1 = RankedTensorType::get({}, im.b.getI1Type());
+  for (int attempt = 0; attempt <= (int)types.size() + 1; ++attempt) {
+    OperationState state(im.loc, "kiln.Loop");
+    state.addOperands({trip, cond});
+    state.addOperands(initial);
+    state.addTypes(types);
+    state.addRegion();
+    Operation *loop = im.b.create(state);
+    Block *block = new Block;
+    loop->getRegion(0).push_back(block);
+    block->addArgument(i64, im.loc);
+    block->addArgument(i1, im.loc);
+    for (Type t : types)
+      block->addArgument(t, im.loc);
+    std::vector<Value> outs;
+    {
+      OpBuilder::InsertionGuard guard(im.b);
+      im.b.setInsertionPointToStart(block);
+      const onnx::NodeProto *outer = im.node;
+      outs = im.importSubgraph(body, llvm::SmallVector<Value>(block->getArguments()));
+      im.node = outer;
+      bool settled = true;
+      for (size_t i = 0; i < types.size(); ++i) {
+        Type joined = joinTypes(types[i], outs[1 + i].getType());
+        if (!joined)
+          im.fail("loop-carried value " + std::to_string(i) +
+                  " changes element type or rank between iterations");
+        settled &= joined == types[i];
+        types[i] = joined;
+      }
+      if (settled) {
+        outs[0] = im.make("Reshape", {outs[0], im.i64Constant({})});
+        if (outs[0].getType() != i1)
+          im.fail("the loop body's condition must be one bool");
+        YieldOp::create(im.b, im.loc, ValueRange(outs));
+      }
+    }
+    if (block->empty() || !llvm::isa<YieldOp>(block->back())) {
+      loop->erase();
+      continue;
+    }
+    if (failed(verify(loop)))
+      im.fail("the loop does not verify");
+    im.bindResults(std::vector<Value>(loop->result_begin(), loop->result_end()));
+    return;
+  }
+  im.fail("the types of loop-carried values do not settle");
+}
+
 void buildLoop(Importer &im, const onnx::NodeProto &n) {
   const onnx::GraphProto &body = graphAttr(im, "body");
   Value tripV = im.input(0), condV = im.input(1);
-  std::optional<int64_t> trips;
-  if (!llvm::isa<NoneType>(tripV.getType())) {
-    trips = constantInt(tripV);
-    if (!trips)
-      im.fail("a trip count computed at run time is not supported (loops are unrolled)");
-  }
-  bool cond = true;
-  if (!llvm::isa<NoneType>(condV.getType())) {
-    auto c = constantInt(condV);
-    if (!c)
-      im.fail("a loop condition computed at run time is not supported (loops are unrolled)");
-    cond = *c != 0;
-  }
-  if (!trips)
-    im.fail("a loop without a trip count is not supported (loops are unrolled)");
-  im.reserveUnrolledSteps(*trips, "a loop");
   std::vector<Value> carried;
   for (int i = 2; i < n.input_size(); ++i)
     carried.push_back(im.input(i));
+  std::optional<int64_t> trips = constantInt(tripV), initialCond = constantInt(condV);
+  bool noTrip = llvm::isa<NoneType>(tripV.getType()), noCond = llvm::isa<NoneType>(condV.getType());
   size_t numCarried = carried.size();
   int numScan = body.output_size() - 1 - (int)numCarried;
   if (numScan < 0)
     im.fail("the body has fewer outputs than loop-carried values");
+  bool unrollable = trips && (noCond || initialCond) &&
+                    (numScan > 0 || *trips <= Importer::kMaxUnrollSteps);
+  if (!unrollable)
+    return buildRuntimeLoop(im, n, body, tripV, condV, carried);
+  im.reserveUnrolledSteps(*trips, "a loop");
+  bool cond = noCond || *initialCond != 0;
+  std::vector<Value> initial = carried;
   std::vector<std::vector<Value>> scans(numScan);
   for (int64_t i = 0; i < *trips && cond; ++i) {
     std::vector<Value> in{im.i64Scalar(i),
@@ -104,8 +175,14 @@ void buildLoop(Importer &im, const onnx::NodeProto &n) {
     in.insert(in.end(), carried.begin(), carried.end());
     std::vector<Value> out = im.importSubgraph(body, in);
     auto c = constantInt(out[0]);
-    if (!c)
-      im.fail("a loop condition computed at run time is not supported (loops are unrolled)");
+    if (!c) {
+      // The condition is computed at run time after all; what was unrolled
+      // so far is left unused.
+      if (numScan > 0)
+        im.fail("a loop with scan outputs whose condition is computed at run time is not "
+                "supported");
+      return buildRuntimeLoop(im, n, body, tripV, condV, initial);
+    }
     cond = *c != 0;
     carried.assign(out.begin() + 1, out.begin() + 1 + numCarried);
     for (int s = 0; s < numScan; ++s)

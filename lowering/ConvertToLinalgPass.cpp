@@ -25,7 +25,7 @@ LogicalResult checkStringUses(ModuleOp module) {
       "kiln.Where", "kiln.Slice", "kiln.Gather", "kiln.GatherElements", "kiln.Expand",
       "kiln.Split", "kiln.Equal", "kiln.StringConcat", "kiln.RegexFullMatch",
       "kiln.StringNormalizer", "kiln.StringSplit", "kiln.LabelEncoder", "kiln.TfIdfVectorizer",
-      "kiln.ScatterElements", "kiln.ScatterND"};
+      "kiln.ScatterElements", "kiln.ScatterND", "kiln.Loop", "kiln.yield"};
   auto isString = [](Type t) {
     auto s = llvm::dyn_cast<ShapedType>(t);
     return s && llvm::isa<StringType>(s.getElementType());
@@ -64,6 +64,7 @@ struct ConvertToLinalgPass : impl::KilnConvertToLinalgBase<ConvertToLinalgPass> 
     populateDataDependentPatterns(tc, patterns);
     populateGridSamplePatterns(tc, patterns);
     populateStringPatterns(tc, patterns);
+    populateControlFlowPatterns(tc, patterns);
     populateFunctionOpInterfaceTypeConversionPattern<func::FuncOp>(patterns, tc);
     populateReturnOpTypeConversionPattern(patterns, tc);
     populateCallOpTypeConversionPattern(patterns, tc);

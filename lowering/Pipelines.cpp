@@ -21,7 +21,7 @@ static std::string phasePipeline(Phase phase, const PipelineOptions &o) {
            "}),canonicalize,cse";
   case Phase::Bufferized:
     return std::string("func.func(kiln-distinct-results),one-shot-bufferize{"
-                       "bufferize-function-boundaries "
+                       "bufferize-function-boundaries allow-return-allocs-from-loops "
                        "function-boundary-type-conversion=identity-layout-map},") +
            (o.returnAllocatedResults
                 ? ""

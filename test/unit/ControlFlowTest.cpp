@@ -1,0 +1,102 @@
+//===- ControlFlowTest.cpp - loops whose trip count is known at run time --===//
+#include "ModelBuilder.h"
+#include "kiln/Session.h"
+#include <gtest/gtest.h>
+
+using namespace kiln;
+using kiln::test::ModelBuilder;
+
+namespace {
+constexpr int F32 = onnx::TensorProto::FLOAT;
+constexpr int I64 = onnx::TensorProto::INT64;
+constexpr int BOOL = onnx::TensorProto::BOOL;
+
+void addValue(google::protobuf::RepeatedPtrField<onnx::ValueInfoProto> *list,
+              const std::string &name, int type) {
+  auto *v = list->Add();
+  v->set_name(name);
+  v->mutable_type()->mutable_tensor_type()->set_elem_type(type);
+}
+
+/// Loop(n, cond) over (acc, total): each iteration appends acc's last value
+/// + 1 to acc (so its length changes) and adds the iteration number to
+/// total; stops early once total reaches `stop` (a graph input).
+std::string growingLoop() {
+  ModelBuilder m;
+  m.input("n", I64, {}).input("stop", I64, {}).input("acc0", F32, {1}).input("t0", I64, {});
+  m.output("acc", F32).output("total", I64);
+  m.node("Constant", {}, {"cond0"}).add_attribute()->set_name("value");
+  auto &c = *m.model().mutable_graph()->mutable_node(0)->mutable_attribute(0);
+  c.set_type(onnx::AttributeProto::TENSOR);
+  c.mutable_t()->set_data_type(BOOL);
+  c.mutable_t()->add_int32_data(1);
+  auto &loop = m.node("Loop", {"n", "cond0", "acc0", "t0"}, {"acc", "total"});
+  auto *a = loop.add_attribute();
+  a->set_name("body");
+  a->set_type(onnx::AttributeProto::GRAPH);
+  onnx::GraphProto &g = *a->mutable_g();
+  g.set_name("body");
+  addValue(g.mutable_input(), "i", I64);
+  addValue(g.mutable_input(), "c", BOOL);
+  addValue(g.mutable_input(), "acc_in", F32);
+  addValue(g.mutable_input(), "t_in", I64);
+  auto node = [&](const char *op, std::vector<std::string> in, std::vector<std::string> out) {
+    auto *n = g.add_node();
+    n->set_op_type(op);
+    for (auto &s : in)
+      n->add_input(s);
+    for (auto &s : out)
+      n->add_output(s);
+    return n;
+  };
+  auto *one = node("Constant", {}, {"one"})->add_attribute();
+  one->set_name("value");
+  one->set_type(onnx::AttributeProto::TENSOR);
+  one->mutable_t()->set_data_type(F32);
+  one->mutable_t()->add_dims(1);
+  one->mutable_t()->add_float_data(1);
+  auto *last = node("Constant", {}, {"minus1"})->add_attribute();
+  last->set_name("value");
+  last->set_type(onnx::AttributeProto::TENSOR);
+  last->mutable_t()->set_data_type(I64);
+  last->mutable_t()->add_dims(1);
+  last->mutable_t()->add_int64_data(-1);
+  node("Gather", {"acc_in", "minus1"}, {"tail"});
+  node("Add", {"tail", "one"}, {"next"});
+  auto *cat = node("Concat", {"acc_in", "next"}, {"acc_out"})->add_attribute();
+  cat->set_name("axis");
+  cat->set_type(onnx::AttributeProto::INT);
+  cat->set_i(0);
+  node("Add", {"t_in", "i"}, {"t_out"});
+  node("Less", {"t_out", "stop"}, {"c_out"});
+  addValue(g.mutable_output(), "c_out", BOOL);
+  addValue(g.mutable_output(), "acc_out", F32);
+  addValue(g.mutable_output(), "t_out", I64);
+  return m.bytes();
+}
+
+Tensor i64(int64_t v) { return Tensor::fromVector<int64_t>(ElementType::Int64, {}, {v}); }
+
+} // namespace
+
+TEST(ControlFlow, LoopWithRunTimeTripCountCompilesOnce) {
+  std::string bytes = growingLoop();
+  Session s(bytes.data(), bytes.size(), {}, "loop");
+  // Compiled once, at creation; acc's length is only known when it runs.
+  EXPECT_EQ(s.compileReport().shapes, "dynamic");
+  Tensor acc0 = Tensor::fromVector<float>(ElementType::Float32, {1}, {5});
+  // Four iterations: acc grows to five values, total = 0+1+2+3.
+  auto out = s.run({{"n", i64(4)}, {"stop", i64(100)}, {"acc0", acc0}, {"t0", i64(0)}});
+  ASSERT_EQ(out.at("acc").shape(), (std::vector<int64_t>{5}));
+  const float *acc = out.at("acc").data<float>();
+  EXPECT_EQ(std::vector<float>(acc, acc + 5), (std::vector<float>{5, 6, 7, 8, 9}));
+  EXPECT_EQ(out.at("total").data<int64_t>()[0], 6);
+  // The condition ends it early: after i = 0, 1, 2 the total is 3.
+  out = s.run({{"n", i64(10)}, {"stop", i64(3)}, {"acc0", acc0}, {"t0", i64(0)}});
+  EXPECT_EQ(out.at("acc").shape(), (std::vector<int64_t>{4}));
+  EXPECT_EQ(out.at("total").data<int64_t>()[0], 3);
+  // Zero iterations return the initial values.
+  out = s.run({{"n", i64(0)}, {"stop", i64(3)}, {"acc0", acc0}, {"t0", i64(7)}});
+  EXPECT_EQ(out.at("acc").shape(), (std::vector<int64_t>{1}));
+  EXPECT_EQ(out.at("total").data<int64_t>()[0], 7);
+}
