@@ -425,11 +425,13 @@ LogicalResult LoopOp::verify() {
   size_t n = getInitial().size();
   if (body.getNumArguments() != n + 2)
     return emitOpError("body must take the iteration, the condition and ") << n << " carried values";
-  if (getNumResults() != n)
-    return emitOpError("must have one result per carried value");
+  if (getNumResults() < n)
+    return emitOpError("must have a result per carried value");
+  size_t scans = getNumResults() - n;
   auto yield = llvm::dyn_cast<YieldOp>(body.getTerminator());
-  if (!yield || yield.getValues().size() != n + 1)
-    return emitOpError("body must end in kiln.yield of the condition and ") << n << " values";
+  if (!yield || yield.getValues().size() != n + 1 + scans)
+    return emitOpError("body must end in kiln.yield of the condition, ")
+           << n << " carried values and " << scans << " scan items";
   for (size_t i = 0; i < n; ++i) {
     Type arg = body.getArgument(i + 2).getType();
     if (getResult(i).getType() != arg)
@@ -439,6 +441,14 @@ LogicalResult LoopOp::verify() {
         elementType(getInitial()[i]) != elementType(getResult(i)) ||
         elementType(yield.getValues()[i + 1]) != elementType(getResult(i)))
       return emitOpError("carried value ") << i << " changes type or rank between iterations";
+  }
+  for (size_t k = 0; k < scans; ++k) {
+    auto item = llvm::dyn_cast<RankedTensorType>(yield.getValues()[1 + n + k].getType());
+    auto out = llvm::dyn_cast<RankedTensorType>(getResult(n + k).getType());
+    if (!item || !out || out.getRank() != item.getRank() + 1 ||
+        out.getElementType() != item.getElementType() ||
+        failed(verifyCompatibleShape(out.getShape().drop_front(), item.getShape())))
+      return emitOpError("scan output ") << k << " must stack its items along a new first dim";
   }
   return success();
 }

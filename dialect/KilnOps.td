@@ -641,9 +641,11 @@ def Kiln_TfIdfVectorizerOp : Kiln_Op<"TfIdfVectorizer", [Pure]> {
 def Kiln_LoopOp : Kiln_Op<"Loop", [RecursiveMemoryEffects]> {
   let summary = "ONNX Loop whose trip count or condition is known only at run time";
   let description = [{ The body takes (iteration: tensor<i64>, condition:
-    tensor<i1>, carried...) and ends in kiln.yield (condition, carried...).
-    It runs while iteration < max_trip_count (none: no bound) and the
-    condition (none: true) holds. Carried values have the types of the
+    tensor<i1>, carried...) and ends in kiln.yield (condition, carried...,
+    scan items...). It runs while iteration < max_trip_count (none: no
+    bound) and the condition (none: true) holds. Results are the final
+    carried values, then each scan output: its items of every iteration
+    stacked along a new first dim. Carried values have the types of the
     body's arguments: dims that change between iterations are dynamic; the
     initial values and the yielded ones may be more static. Loops with a
     trip count and condition known when compiling are unrolled by the

@@ -8,8 +8,8 @@
 //  - Loop with a trip count known when compiling and a condition that stays
 //    true (or folds), and Scan over static sequence lengths, are unrolled,
 //    within the importer's unrolling limits (reserveUnrolledSteps).
-//  - Other loops without scan outputs become kiln.Loop regions, lowered to
-//    scf.while (lowering/KilnToLinalg/ControlFlow.cpp).
+//  - Other loops become kiln.Loop regions, lowered to scf.while
+//    (lowering/KilnToLinalg/ControlFlow.cpp).
 //
 //===----------------------------------------------------------------------===//
 #include "frontend/ImporterImpl.h"
@@ -90,9 +90,7 @@ Type joinTypes(Type a, Type b) {
 /// those dims dynamic, until the types settle.
 void buildRuntimeLoop(Importer &im, const onnx::NodeProto &n, const onnx::GraphProto &body,
                       Value trip, Value cond, const std::vector<Value> &initial) {
-  if (body.output_size() != 1 + (int)initial.size())
-    im.fail("scan outputs of a loop whose trip count or condition is known only at run time "
-            "are not supported");
+  int numScan = body.output_size() - 1 - (int)initial.size();
   std::vector<Type> types;
   for (Value v : initial) {
     if (!llvm::isa<RankedTensorType>(v.getType()))
@@ -106,6 +104,8 @@ void buildRuntimeLoop(Importer &im, const onnx::NodeProto &n, const onnx::GraphP
     state.addOperands({trip, cond});
     state.addOperands(initial);
     state.addTypes(types);
+    // Scan outputs are typed once the body is: placeholders until then.
+    state.addTypes(llvm::SmallVector<Type>(numScan, i64));
     state.addRegion();
     Operation *loop = im.b.create(state);
     Block *block = new Block;
@@ -134,6 +134,15 @@ void buildRuntimeLoop(Importer &im, const onnx::NodeProto &n, const onnx::GraphP
         outs[0] = im.make("Reshape", {outs[0], im.i64Constant({})});
         if (outs[0].getType() != i1)
           im.fail("the loop body's condition must be one bool");
+        for (int k = 0; k < numScan; ++k) {
+          auto item = llvm::dyn_cast<RankedTensorType>(outs[1 + types.size() + k].getType());
+          if (!item)
+            im.fail("scan output " + std::to_string(k) + " needs a known rank");
+          llvm::SmallVector<int64_t> dims{ShapedType::kDynamic};
+          dims.append(item.getShape().begin(), item.getShape().end());
+          loop->getResult(types.size() + k)
+              .setType(RankedTensorType::get(dims, item.getElementType()));
+        }
         YieldOp::create(im.b, im.loc, ValueRange(outs));
       }
     }
@@ -161,8 +170,7 @@ void buildLoop(Importer &im, const onnx::NodeProto &n) {
   int numScan = body.output_size() - 1 - (int)numCarried;
   if (numScan < 0)
     im.fail("the body has fewer outputs than loop-carried values");
-  bool unrollable = trips && (noCond || initialCond) &&
-                    (numScan > 0 || *trips <= Importer::kMaxUnrollSteps);
+  bool unrollable = trips && (noCond || initialCond) && *trips <= Importer::kMaxUnrollSteps;
   if (!unrollable)
     return buildRuntimeLoop(im, n, body, tripV, condV, carried);
   im.reserveUnrolledSteps(*trips, "a loop");
@@ -175,14 +183,8 @@ void buildLoop(Importer &im, const onnx::NodeProto &n) {
     in.insert(in.end(), carried.begin(), carried.end());
     std::vector<Value> out = im.importSubgraph(body, in);
     auto c = constantInt(out[0]);
-    if (!c) {
-      // The condition is computed at run time after all; what was unrolled
-      // so far is left unused.
-      if (numScan > 0)
-        im.fail("a loop with scan outputs whose condition is computed at run time is not "
-                "supported");
+    if (!c) // computed at run time after all; what was unrolled is left unused
       return buildRuntimeLoop(im, n, body, tripV, condV, initial);
-    }
     cond = *c != 0;
     carried.assign(out.begin() + 1, out.begin() + 1 + numCarried);
     for (int s = 0; s < numScan; ++s)

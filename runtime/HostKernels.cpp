@@ -176,10 +176,15 @@ extern "C" void _mlir_ciface_kiln_broadcast_mismatch() {
                 "neither 1 nor the result's)");
 }
 
+extern "C" void _mlir_ciface_kiln_scan_shape_mismatch() {
+  kiln::failRun("a loop's scan output items differ in shape between iterations");
+}
+
 const kiln::HostKernelSymbol kiln::kHostKernels[] = {
 #define KILN_HOST_KERNEL(name) {"_mlir_ciface_" #name, reinterpret_cast<void *>(&_mlir_ciface_##name)}
     KILN_HOST_KERNEL(kiln_non_max_suppression),
     KILN_HOST_KERNEL(kiln_broadcast_mismatch),
+    KILN_HOST_KERNEL(kiln_scan_shape_mismatch),
     KILN_HOST_KERNEL(kiln_unique_f32),
     KILN_HOST_KERNEL(kiln_unique_i64),
     KILN_HOST_KERNEL(kiln_string_concat),

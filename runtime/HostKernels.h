@@ -64,6 +64,8 @@ int64_t _mlir_ciface_kiln_unique_i64(kiln::MemRef<int64_t, 3> *x,
 /// Fails the run: operand dims known only at run time that are neither 1
 /// nor the broadcast result's.
 void _mlir_ciface_kiln_broadcast_mismatch();
+/// Fails the run: a loop's scan items changed shape between iterations.
+void _mlir_ciface_kiln_scan_shape_mismatch();
 
 // String kernels (runtime/StringKernels.cpp). Operands of one call have the
 // same element count and are walked in row-major order whatever their

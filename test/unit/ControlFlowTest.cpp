@@ -20,17 +20,24 @@ void addValue(google::protobuf::RepeatedPtrField<onnx::ValueInfoProto> *list,
 
 /// Loop(n, cond) over (acc, total): each iteration appends acc's last value
 /// + 1 to acc (so its length changes) and adds the iteration number to
-/// total; stops early once total reaches `stop` (a graph input).
-std::string growingLoop() {
+/// total; stops early once total reaches `stop` (a graph input). Scan
+/// output `nexts` stacks the appended values; with `scanAcc`, `accs` stacks
+/// acc itself, whose shape changes (an error when it runs).
+std::string growingLoop(bool scanAcc = false) {
   ModelBuilder m;
   m.input("n", I64, {}).input("stop", I64, {}).input("acc0", F32, {1}).input("t0", I64, {});
-  m.output("acc", F32).output("total", I64);
+  m.output("acc", F32).output("total", I64).output("nexts", F32);
+  if (scanAcc)
+    m.output("accs", F32);
   m.node("Constant", {}, {"cond0"}).add_attribute()->set_name("value");
   auto &c = *m.model().mutable_graph()->mutable_node(0)->mutable_attribute(0);
   c.set_type(onnx::AttributeProto::TENSOR);
   c.mutable_t()->set_data_type(BOOL);
   c.mutable_t()->add_int32_data(1);
-  auto &loop = m.node("Loop", {"n", "cond0", "acc0", "t0"}, {"acc", "total"});
+  std::vector<std::string> outs{"acc", "total", "nexts"};
+  if (scanAcc)
+    outs.push_back("accs");
+  auto &loop = m.node("Loop", {"n", "cond0", "acc0", "t0"}, outs);
   auto *a = loop.add_attribute();
   a->set_name("body");
   a->set_type(onnx::AttributeProto::GRAPH);
@@ -72,6 +79,9 @@ std::string growingLoop() {
   addValue(g.mutable_output(), "c_out", BOOL);
   addValue(g.mutable_output(), "acc_out", F32);
   addValue(g.mutable_output(), "t_out", I64);
+  addValue(g.mutable_output(), "next", F32);
+  if (scanAcc)
+    addValue(g.mutable_output(), "acc_out", F32);
   return m.bytes();
 }
 
@@ -91,6 +101,10 @@ TEST(ControlFlow, LoopWithRunTimeTripCountCompilesOnce) {
   const float *acc = out.at("acc").data<float>();
   EXPECT_EQ(std::vector<float>(acc, acc + 5), (std::vector<float>{5, 6, 7, 8, 9}));
   EXPECT_EQ(out.at("total").data<int64_t>()[0], 6);
+  // One row per iteration.
+  ASSERT_EQ(out.at("nexts").shape(), (std::vector<int64_t>{4, 1}));
+  const float *nexts = out.at("nexts").data<float>();
+  EXPECT_EQ(std::vector<float>(nexts, nexts + 4), (std::vector<float>{6, 7, 8, 9}));
   // The condition ends it early: after i = 0, 1, 2 the total is 3.
   out = s.run({{"n", i64(10)}, {"stop", i64(3)}, {"acc0", acc0}, {"t0", i64(0)}});
   EXPECT_EQ(out.at("acc").shape(), (std::vector<int64_t>{4}));
@@ -99,4 +113,21 @@ TEST(ControlFlow, LoopWithRunTimeTripCountCompilesOnce) {
   out = s.run({{"n", i64(0)}, {"stop", i64(3)}, {"acc0", acc0}, {"t0", i64(7)}});
   EXPECT_EQ(out.at("acc").shape(), (std::vector<int64_t>{1}));
   EXPECT_EQ(out.at("total").data<int64_t>()[0], 7);
+  EXPECT_EQ(out.at("nexts").shape()[0], 0);
+  // Many iterations: the scan buffer grows several times.
+  out = s.run({{"n", i64(300)}, {"stop", i64(1 << 30)}, {"acc0", acc0}, {"t0", i64(0)}});
+  ASSERT_EQ(out.at("nexts").shape(), (std::vector<int64_t>{300, 1}));
+  EXPECT_EQ(out.at("nexts").data<float>()[299], 305);
+}
+
+TEST(ControlFlow, ScanItemsThatChangeShapeFailTheRun) {
+  std::string bytes = growingLoop(/*scanAcc=*/true);
+  Session s(bytes.data(), bytes.size(), {}, "loop");
+  Tensor acc0 = Tensor::fromVector<float>(ElementType::Float32, {1}, {5});
+  // One iteration is fine; a second item of another length is not.
+  auto out = s.run({{"n", i64(1)}, {"stop", i64(100)}, {"acc0", acc0}, {"t0", i64(0)}});
+  EXPECT_EQ(out.at("accs").shape(), (std::vector<int64_t>{1, 2}));
+  kiln::test::expectError(
+      [&] { s.run({{"n", i64(3)}, {"stop", i64(100)}, {"acc0", acc0}, {"t0", i64(0)}}); },
+      "scan output items differ in shape");
 }

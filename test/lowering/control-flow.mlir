@@ -1,0 +1,33 @@
+// RUN: kiln-opt %s --kiln-convert-to-linalg | FileCheck %s
+// kiln.Loop -> scf.while over (iteration, condition, carried..., scan buffers...).
+
+// CHECK-LABEL: func.func @loop
+// CHECK: %[[TRIP:.*]] = tensor.extract %arg0[]
+// CHECK: %[[COND:.*]] = tensor.extract %arg1[]
+// The carried value's length changes: it is carried as tensor<?xf32>.
+// CHECK: %[[INIT:.*]] = tensor.cast %arg2 : tensor<1xf32> to tensor<?xf32>
+// CHECK: %[[BUF:.*]] = tensor.empty(%{{.*}}) : tensor<?x1xf32>
+// CHECK: %[[W:.*]]:4 = scf.while (%[[I:.*]] = %{{.*}}, %[[C:.*]] = %[[COND]], %{{.*}} = %[[INIT]], %{{.*}} = %[[BUF]]) : (i64, i1, tensor<?xf32>, tensor<?x1xf32>) -> (i64, i1, tensor<?xf32>, tensor<?x1xf32>)
+// CHECK: %[[LT:.*]] = arith.cmpi slt, %[[I]], %[[TRIP]]
+// CHECK: %[[GO:.*]] = arith.andi %[[LT]], %[[C]]
+// CHECK: scf.condition(%[[GO]])
+// CHECK: } do {
+// CHECK: tensor.insert_slice
+// Items of static shape need no check; a full scan buffer doubles.
+// CHECK-NOT: kiln_scan_shape_mismatch
+// CHECK: scf.if
+// CHECK: arith.muli
+// CHECK: tensor.insert_slice
+// CHECK: tensor.insert_slice
+// CHECK: scf.yield
+// CHECK: %[[N:.*]] = arith.index_cast %[[W]]#0
+// CHECK: tensor.extract_slice %[[W]]#3[0, 0] [%[[N]], 1] [1, 1]
+func.func @loop(%trip: tensor<i64>, %cond: tensor<i1>, %acc: tensor<1xf32>) -> (tensor<?xf32>, tensor<?x1xf32>) {
+  %0:2 = "kiln.Loop"(%trip, %cond, %acc) ({
+  ^bb0(%i: tensor<i64>, %c: tensor<i1>, %a: tensor<?xf32>):
+    %one = kiln.Constant dense<1.0> : tensor<1xf32>
+    %grown = kiln.Concat %a, %one {axis = 0 : si64} : (tensor<?xf32>, tensor<1xf32>) -> tensor<?xf32>
+    kiln.yield %c, %grown, %one : tensor<i1>, tensor<?xf32>, tensor<1xf32>
+  }) : (tensor<i64>, tensor<i1>, tensor<1xf32>) -> (tensor<?xf32>, tensor<?x1xf32>)
+  return %0#0, %0#1 : tensor<?xf32>, tensor<?x1xf32>
+}
