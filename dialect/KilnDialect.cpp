@@ -452,3 +452,16 @@ LogicalResult LoopOp::verify() {
   }
   return success();
 }
+
+LogicalResult IfOp::verify() {
+  for (Region *branch : {&getThenBranch(), &getElseBranch()}) {
+    auto yield = llvm::dyn_cast<YieldOp>(branch->front().getTerminator());
+    if (!yield || yield.getValues().size() != getNumResults())
+      return emitOpError("each branch must end in kiln.yield of ") << getNumResults() << " values";
+    for (auto [v, r] : llvm::zip(yield.getValues(), getResults()))
+      if (failed(verifyCompatibleShape(v.getType(), r.getType())) ||
+          elementType(v) != elementType(r))
+        return emitOpError("a branch output does not fit the result type ") << r.getType();
+  }
+  return success();
+}

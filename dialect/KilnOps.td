@@ -657,8 +657,21 @@ def Kiln_LoopOp : Kiln_Op<"Loop", [RecursiveMemoryEffects]> {
   let hasVerifier = 1;
 }
 
-def Kiln_YieldOp : Kiln_Op<"yield", [Pure, Terminator, HasParent<"LoopOp">]> {
-  let summary = "ends a loop body: the condition for the next iteration, then the carried values";
+def Kiln_IfOp : Kiln_Op<"If", [RecursiveMemoryEffects]> {
+  let summary = "ONNX If under a condition known only at run time whose branches differ in type";
+  let description = [{ Each branch ends in kiln.yield of its outputs; only
+    the branch taken runs. Result dims where the branches differ are
+    dynamic. Branches of one static type are imported both and selected
+    with Where instead, and a constant condition imports only its branch. }];
+  let arguments = (ins AnyTensor:$cond);
+  let results = (outs Variadic<AnyTensor>:$outputs);
+  let regions = (region SizedRegion<1>:$then_branch, SizedRegion<1>:$else_branch);
+  let hasVerifier = 1;
+}
+
+def Kiln_YieldOp : Kiln_Op<"yield", [Pure, Terminator, ParentOneOf<["LoopOp", "IfOp"]>]> {
+  let summary = "ends a loop body (the condition for the next iteration, the carried values, "
+                "the scan items) or an If branch (its outputs)";
   let arguments = (ins Variadic<AnyTensor>:$values);
   let assemblyFormat = "$values attr-dict `:` type($values)";
 }

@@ -665,8 +665,8 @@ LogicalResult inferShapes(Operation *op) {
         return inferReduce(op, op.getData(), op.getAxes(), op.getKeepdims(),
                            op.getNoopWithEmptyAxes());
       })
-      // The importer types a loop's results from its body's arguments.
-      .Case<LoopOp, YieldOp>([&](Operation *) { return success(); })
+      // The importer types these from their regions.
+      .Case<LoopOp, IfOp, YieldOp>([&](Operation *) { return success(); })
       .Default([&](Operation *op) -> LogicalResult {
         return op->emitOpError("has no shape rule");
       });

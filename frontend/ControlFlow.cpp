@@ -2,9 +2,10 @@
 //
 // Control flow whose shape is fixed when compiling is imported inline:
 //  - If with a constant condition imports the branch taken; with a run-time
-//    condition both branches are imported and each output selected with
-//    Where (branches are side-effect free, so computing both is safe), which
-//    needs the branches' outputs to have one static type.
+//    condition, branches whose outputs have one static type are both
+//    imported and each output selected with Where (branches are side-effect
+//    free, so computing both is safe); other branches become a kiln.If with
+//    a region each, lowered to scf.if.
 //  - Loop with a trip count known when compiling and a condition that stays
 //    true (or folds), and Scan over static sequence lengths, are unrolled,
 //    within the importer's unrolling limits (reserveUnrolledSteps).
@@ -36,6 +37,46 @@ Value scalarOf(Importer &im, Value v) {
   return im.make("Reshape", {v, im.i64Constant({})});
 }
 
+Type joinTypes(Type a, Type b);
+
+/// If under a run-time condition whose branches differ in type: a kiln.If
+/// with both branches as regions (lowered to scf.if), so only the branch
+/// taken runs and each output may have either branch's shape.
+void buildBranchingIf(Importer &im, const onnx::NodeProto &n, Value cond,
+                      const onnx::GraphProto &thenG, const onnx::GraphProto &elseG) {
+  OperationState state(im.loc, "kiln.If");
+  state.addOperands(scalarOf(im, cond));
+  state.addTypes(llvm::SmallVector<Type>(thenG.output_size(), im.b.getNoneType()));
+  state.addRegion();
+  state.addRegion();
+  Operation *op = im.b.create(state);
+  std::vector<std::vector<Value>> outs;
+  const onnx::NodeProto *outer = im.node;
+  for (int r = 0; r < 2; ++r) {
+    Block *block = new Block;
+    op->getRegion(r).push_back(block);
+    OpBuilder::InsertionGuard guard(im.b);
+    im.b.setInsertionPointToStart(block);
+    outs.push_back(im.importSubgraph(r == 0 ? thenG : elseG, {}));
+    im.node = outer;
+    if ((int)outs.back().size() != thenG.output_size())
+      im.fail("the branches have different numbers of outputs");
+    YieldOp::create(im.b, im.loc, ValueRange(outs.back()));
+  }
+  for (int i = 0; i < thenG.output_size(); ++i) {
+    Type joined = joinTypes(outs[0][i].getType(), outs[1][i].getType());
+    if (!joined)
+      im.fail("branches giving output " + std::to_string(i) +
+              " different element types or ranks are not supported");
+    op->getResult(i).setType(joined);
+  }
+  if (failed(verify(op)))
+    im.fail("the branches do not verify");
+  if ((int)op->getNumResults() < n.output_size())
+    im.fail("the branch has fewer outputs than the node");
+  im.bindResults(std::vector<Value>(op->result_begin(), op->result_end()));
+}
+
 void buildIf(Importer &im, const onnx::NodeProto &n) {
   const onnx::GraphProto &thenG = graphAttr(im, "then_branch"), &elseG = graphAttr(im, "else_branch");
   Value cond = im.input(0);
@@ -46,15 +87,16 @@ void buildIf(Importer &im, const onnx::NodeProto &n) {
     std::vector<Value> t = im.importSubgraph(thenG, {}), e = im.importSubgraph(elseG, {});
     if (t.size() != e.size())
       im.fail("the branches have different numbers of outputs");
-    Value pick = scalarOf(im, cond);
+    bool sameStatic = true;
     for (size_t i = 0; i < t.size(); ++i) {
       auto tt = llvm::dyn_cast<RankedTensorType>(t[i].getType());
-      if (!tt || t[i].getType() != e[i].getType())
-        im.fail("branches giving output " + std::to_string(i) +
-                " different types or shapes under a condition computed at run time are not "
-                "supported");
-      outs.push_back(im.make("Where", {pick, t[i], e[i]}));
+      sameStatic &= tt && tt.hasStaticShape() && t[i].getType() == e[i].getType();
     }
+    if (!sameStatic)
+      return buildBranchingIf(im, n, cond, thenG, elseG); // what was imported is left unused
+    Value pick = scalarOf(im, cond);
+    for (size_t i = 0; i < t.size(); ++i)
+      outs.push_back(im.make("Where", {pick, t[i], e[i]}));
   }
   if ((int)outs.size() < n.output_size())
     im.fail("the branch has fewer outputs than the node");

@@ -1,4 +1,4 @@
-//===- ControlFlow.cpp - kiln.Loop -> scf.while ---------------------------===//
+//===- ControlFlow.cpp - kiln.Loop -> scf.while, kiln.If -> scf.if --------===//
 //
 // The loop's state is (iteration, condition, carried..., scan buffers...):
 // the before region tests iteration < trip count and the condition, the
@@ -146,10 +146,36 @@ struct LoopLowering : OpConversionPattern<LoopOp> {
   }
 };
 
+/// kiln.If -> scf.if with the branches moved over; their kiln.yield ops
+/// become scf.yield (below).
+struct IfLowering : OpConversionPattern<IfOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(IfOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &r) const override {
+    SmallVector<Type> types;
+    if (failed(getTypeConverter()->convertTypes(op.getResultTypes(), types)))
+      return r.notifyMatchFailure(op, "result types");
+    Location loc = op.getLoc();
+    auto branch = scf::IfOp::create(r, loc, types, firstElement(r, loc, adaptor.getCond()),
+                                    /*addThenBlock=*/false, /*addElseBlock=*/false);
+    r.inlineRegionBefore(op.getThenBranch(), branch.getThenRegion(), branch.getThenRegion().end());
+    r.inlineRegionBefore(op.getElseBranch(), branch.getElseRegion(), branch.getElseRegion().end());
+    r.replaceOp(op, branch.getResults());
+    return success();
+  }
+};
+
 struct YieldLowering : OpConversionPattern<YieldOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(YieldOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &r) const override {
+    if (auto branch = llvm::dyn_cast<scf::IfOp>(op->getParentOp())) {
+      SmallVector<Value> values;
+      for (auto [v, t] : llvm::zip(adaptor.getValues(), branch.getResultTypes()))
+        values.push_back(castTo(r, op.getLoc(), v, t));
+      r.replaceOpWithNewOp<scf::YieldOp>(op, values);
+      return success();
+    }
     auto loop = llvm::dyn_cast<scf::WhileOp>(op->getParentOp());
     if (!loop)
       return r.notifyMatchFailure(op, "the loop is not lowered yet");
@@ -175,7 +201,7 @@ struct YieldLowering : OpConversionPattern<YieldOp> {
 } // namespace
 
 void populateControlFlowPatterns(KilnTypeConverter &tc, RewritePatternSet &p) {
-  p.add<LoopLowering, YieldLowering>(tc, p.getContext());
+  p.add<LoopLowering, IfLowering, YieldLowering>(tc, p.getContext());
 }
 
 } // namespace kiln

@@ -31,3 +31,23 @@ func.func @loop(%trip: tensor<i64>, %cond: tensor<i1>, %acc: tensor<1xf32>) -> (
   }) : (tensor<i64>, tensor<i1>, tensor<1xf32>) -> (tensor<?xf32>, tensor<?x1xf32>)
   return %0#0, %0#1 : tensor<?xf32>, tensor<?x1xf32>
 }
+
+// kiln.If -> scf.if; each branch's value is cast to the result type.
+// CHECK-LABEL: func.func @branches
+// CHECK: %[[C:.*]] = tensor.extract %arg0[]
+// CHECK: scf.if %[[C]] -> (tensor<?xf32>) {
+// CHECK: tensor.insert_slice
+// CHECK: %[[T:.*]] = tensor.cast %{{.*}} : tensor<4xf32> to tensor<?xf32>
+// CHECK: scf.yield %[[T]] : tensor<?xf32>
+// CHECK: } else {
+// CHECK: %[[E:.*]] = tensor.cast %arg1 : tensor<2xf32> to tensor<?xf32>
+// CHECK: scf.yield %[[E]] : tensor<?xf32>
+func.func @branches(%c: tensor<i1>, %x: tensor<2xf32>) -> tensor<?xf32> {
+  %0 = "kiln.If"(%c) ({
+    %d = kiln.Concat %x, %x {axis = 0 : si64} : (tensor<2xf32>, tensor<2xf32>) -> tensor<4xf32>
+    kiln.yield %d : tensor<4xf32>
+  }, {
+    kiln.yield %x : tensor<2xf32>
+  }) : (tensor<i1>) -> tensor<?xf32>
+  return %0 : tensor<?xf32>
+}

@@ -131,3 +131,38 @@ TEST(ControlFlow, ScanItemsThatChangeShapeFailTheRun) {
       [&] { s.run({{"n", i64(3)}, {"stop", i64(100)}, {"acc0", acc0}, {"t0", i64(0)}}); },
       "scan output items differ in shape");
 }
+
+TEST(ControlFlow, IfBranchesOfDifferentShapesRunOnlyTheBranchTaken) {
+  // y = cond ? Concat(x, x) : x, with cond an input.
+  ModelBuilder m;
+  m.input("cond", BOOL, {}).input("x", F32, {2}).output("y", F32);
+  auto &n = m.node("If", {"cond"}, {"y"});
+  for (int branch = 0; branch < 2; ++branch) {
+    auto *a = n.add_attribute();
+    a->set_name(branch == 0 ? "then_branch" : "else_branch");
+    a->set_type(onnx::AttributeProto::GRAPH);
+    onnx::GraphProto &g = *a->mutable_g();
+    g.set_name(a->name());
+    auto *node = g.add_node();
+    node->set_op_type(branch == 0 ? "Concat" : "Identity");
+    node->add_input("x");
+    if (branch == 0) {
+      node->add_input("x");
+      auto *axis = node->add_attribute();
+      axis->set_name("axis");
+      axis->set_type(onnx::AttributeProto::INT);
+      axis->set_i(0);
+    }
+    node->add_output("out");
+    addValue(g.mutable_output(), "out", F32);
+  }
+  std::string bytes = m.bytes();
+  Session s(bytes.data(), bytes.size(), {}, "if");
+  Tensor x = Tensor::fromVector<float>(ElementType::Float32, {2}, {1, 2});
+  auto flag = [](bool v) { return Tensor::fromVector<uint8_t>(ElementType::Bool, {}, {v}); };
+  auto out = s.run({{"cond", flag(true)}, {"x", x}});
+  ASSERT_EQ(out.at("y").shape(), (std::vector<int64_t>{4}));
+  EXPECT_EQ(out.at("y").data<float>()[3], 2);
+  out = s.run({{"cond", flag(false)}, {"x", x}});
+  EXPECT_EQ(out.at("y").shape(), (std::vector<int64_t>{2}));
+}
