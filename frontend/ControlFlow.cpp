@@ -125,14 +125,19 @@ Type joinTypes(Type a, Type b) {
   return RankedTensorType::get(dims, x.getElementType());
 }
 
+/// The body of a run-time loop: from the block's arguments (iteration,
+/// condition, carried...) to what it yields (condition, carried..., scan
+/// items...).
+using LoopBody = std::function<std::vector<Value>(llvm::ArrayRef<Value>)>;
+
 /// A loop whose trip count or condition is only known at run time: a
-/// kiln.Loop region (lowered to scf.while). The body is imported with its
-/// carried arguments typed as the initial values; where its outputs differ
-/// (a dim that changes between iterations), it is imported again with
-/// those dims dynamic, until the types settle.
-void buildRuntimeLoop(Importer &im, const onnx::NodeProto &n, const onnx::GraphProto &body,
-                      Value trip, Value cond, const std::vector<Value> &initial) {
-  int numScan = body.output_size() - 1 - (int)initial.size();
+/// kiln.Loop region (lowered to scf.while); returns its results. The body
+/// is imported with its carried arguments typed as the initial values;
+/// where its outputs differ (a dim that changes between iterations), it is
+/// imported again with those dims dynamic, until the types settle.
+std::vector<Value> runtimeLoop(Importer &im, Value trip, Value cond,
+                               const std::vector<Value> &initial, int numScan,
+                               const LoopBody &importBody) {
   std::vector<Type> types;
   for (Value v : initial) {
     if (!llvm::isa<RankedTensorType>(v.getType()))
@@ -161,8 +166,11 @@ void buildRuntimeLoop(Importer &im, const onnx::NodeProto &n, const onnx::GraphP
       OpBuilder::InsertionGuard guard(im.b);
       im.b.setInsertionPointToStart(block);
       const onnx::NodeProto *outer = im.node;
-      outs = im.importSubgraph(body, llvm::SmallVector<Value>(block->getArguments()));
+      outs = importBody(llvm::SmallVector<Value>(block->getArguments()));
       im.node = outer;
+      if (outs.size() != 1 + types.size() + numScan)
+        im.fail("the loop body has " + std::to_string(outs.size()) + " outputs, " +
+                std::to_string(1 + types.size() + numScan) + " expected");
       bool settled = true;
       for (size_t i = 0; i < types.size(); ++i) {
         Type joined = joinTypes(types[i], outs[1 + i].getType());
@@ -194,10 +202,17 @@ void buildRuntimeLoop(Importer &im, const onnx::NodeProto &n, const onnx::GraphP
     }
     if (failed(verify(loop)))
       im.fail("the loop does not verify");
-    im.bindResults(std::vector<Value>(loop->result_begin(), loop->result_end()));
-    return;
+    return std::vector<Value>(loop->result_begin(), loop->result_end());
   }
   im.fail("the types of loop-carried values do not settle");
+}
+
+void buildRuntimeLoop(Importer &im, const onnx::GraphProto &body, Value trip, Value cond,
+                      const std::vector<Value> &initial) {
+  int numScan = body.output_size() - 1 - (int)initial.size();
+  im.bindResults(runtimeLoop(im, trip, cond, initial, numScan, [&](llvm::ArrayRef<Value> args) {
+    return im.importSubgraph(body, args);
+  }));
 }
 
 void buildLoop(Importer &im, const onnx::NodeProto &n) {
@@ -214,7 +229,7 @@ void buildLoop(Importer &im, const onnx::NodeProto &n) {
     im.fail("the body has fewer outputs than loop-carried values");
   bool unrollable = trips && (noCond || initialCond) && *trips <= Importer::kMaxUnrollSteps;
   if (!unrollable)
-    return buildRuntimeLoop(im, n, body, tripV, condV, carried);
+    return buildRuntimeLoop(im, body, tripV, condV, carried);
   im.reserveUnrolledSteps(*trips, "a loop");
   bool cond = noCond || *initialCond != 0;
   std::vector<Value> initial = carried;
@@ -226,7 +241,7 @@ void buildLoop(Importer &im, const onnx::NodeProto &n) {
     std::vector<Value> out = im.importSubgraph(body, in);
     auto c = constantInt(out[0]);
     if (!c) // computed at run time after all; what was unrolled is left unused
-      return buildRuntimeLoop(im, n, body, tripV, condV, initial);
+      return buildRuntimeLoop(im, body, tripV, condV, initial);
     cond = *c != 0;
     carried.assign(out.begin() + 1, out.begin() + 1 + numCarried);
     for (int s = 0; s < numScan; ++s)
@@ -295,6 +310,53 @@ void buildScan8(Importer &im, const onnx::NodeProto &n) {
   im.bindResults(results);
 }
 
+/// Scan over a sequence length known only at run time: a kiln.Loop over
+/// the length, slicing each scan input at the step (from the end when
+/// reversed); the stacked scan outputs are reversed and moved to their axis
+/// afterwards. The first scan input's length decides the steps; ONNX has
+/// the others agree (one that does not is read with Gather's clamped
+/// indices).
+void buildRuntimeScan(Importer &im, const onnx::GraphProto &body, const std::vector<Value> &states,
+                      const std::vector<Value> &scanIns, const std::vector<int64_t> &inAxes,
+                      const std::vector<int64_t> &inDirs, const std::vector<int64_t> &outAxes,
+                      const std::vector<int64_t> &outDirs) {
+  Value length = im.make("Gather", {im.make("Shape", {scanIns[0]}), im.i64Scalar(inAxes[0])},
+                         {im.intAttr("axis", 0)});
+  int numState = states.size(), numScanOut = body.output_size() - numState;
+  std::vector<Value> results = runtimeLoop(
+      im, length, im.none(), states, numScanOut, [&](llvm::ArrayRef<Value> args) {
+        std::vector<Value> in(args.begin() + 2, args.end());
+        for (size_t i = 0; i < scanIns.size(); ++i) {
+          Value at = args[0];
+          if (inDirs[i])
+            at = im.make("Sub", {im.make("Sub", {length, im.i64Scalar(1)}), at});
+          in.push_back(im.make("Gather", {scanIns[i], at}, {im.intAttr("axis", inAxes[i])}));
+        }
+        std::vector<Value> outs = im.importSubgraph(body, in);
+        outs.insert(outs.begin(), args[1]);
+        return outs;
+      });
+  for (int s = 0; s < numScanOut; ++s) {
+    Value &out = results[numState + s];
+    auto t = llvm::cast<RankedTensorType>(out.getType());
+    if (outDirs[s]) {
+      Value last = im.make("Sub", {length, im.i64Scalar(1)});
+      Value order = im.make("Range", {last, im.i64Scalar(-1), im.i64Scalar(-1)});
+      out = im.make("Gather", {out, order}, {im.intAttr("axis", 0)});
+    }
+    auto axis = normalizeAxis(outAxes[s], t.getRank());
+    if (!axis)
+      im.fail("scan_output_axes holds an axis out of range");
+    if (*axis != 0) {
+      llvm::SmallVector<int64_t> perm;
+      for (int64_t j = 0; j < t.getRank(); ++j)
+        perm.push_back(j < *axis ? j + 1 : j == *axis ? 0 : j);
+      out = im.transpose(out, perm);
+    }
+  }
+  im.bindResults(results);
+}
+
 void buildScan(Importer &im, const onnx::NodeProto &n) {
   if (im.opset < 9) {
     buildScan8(im, n);
@@ -322,22 +384,28 @@ void buildScan(Importer &im, const onnx::NodeProto &n) {
   for (int64_t i = 0; i < numState; ++i)
     states.push_back(im.input(i));
   int64_t length = -1;
+  bool staticLength = true;
   for (int64_t i = 0; i < numScanIn; ++i) {
     Value v = im.input(numState + i);
     auto t = llvm::dyn_cast<RankedTensorType>(v.getType());
-    if (!t || !t.hasStaticShape())
-      im.fail("scan inputs need static shapes");
+    if (!t)
+      im.fail("scan inputs need a known rank");
     auto axis = normalizeAxis(inAxes[i], t.getRank());
     if (!axis)
       im.fail("scan_input_axes holds an axis out of range");
     inAxes[i] = *axis;
-    if (length >= 0 && t.getDimSize(*axis) != length)
+    int64_t len = t.getDimSize(*axis);
+    staticLength &= !ShapedType::isDynamic(len);
+    if (length >= 0 && !ShapedType::isDynamic(len) && len != length)
       im.fail("scan inputs have different sequence lengths");
-    length = t.getDimSize(*axis);
+    if (!ShapedType::isDynamic(len))
+      length = len;
     scanIns.push_back(v);
   }
-  if (length < 0)
+  if (scanIns.empty())
     im.fail("Scan needs at least one scan input");
+  if (!staticLength || length > Importer::kMaxUnrollSteps)
+    return buildRuntimeScan(im, body, states, scanIns, inAxes, inDirs, outAxes, outDirs);
   im.reserveUnrolledSteps(length, "a scan");
   std::vector<std::vector<Value>> outs(numScanOut);
   for (int64_t step = 0; step < length; ++step) {

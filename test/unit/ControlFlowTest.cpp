@@ -166,3 +166,65 @@ TEST(ControlFlow, IfBranchesOfDifferentShapesRunOnlyTheBranchTaken) {
   out = s.run({{"cond", flag(false)}, {"x", x}});
   EXPECT_EQ(out.at("y").shape(), (std::vector<int64_t>{2}));
 }
+
+namespace {
+/// Scan over x [T, 2] from the end, state s += x_t, items s * x_t stacked
+/// from the end along axis 1; T symbolic when `dynamic`.
+std::string reversedScan(bool dynamic) {
+  ModelBuilder m(16);
+  m.input("s0", F32, {2}).input("x", F32, {dynamic ? -1 : 3, 2}, {"T", ""});
+  m.output("s", F32).output("ys", F32);
+  auto &n = m.node("Scan", {"s0", "x"}, {"s", "ys"});
+  auto ints = [&](const char *name, int64_t v) {
+    auto *a = n.add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto::INTS);
+    a->add_ints(v);
+  };
+  auto *a = n.add_attribute();
+  a->set_name("num_scan_inputs");
+  a->set_type(onnx::AttributeProto::INT);
+  a->set_i(1);
+  ints("scan_input_directions", 1);
+  ints("scan_output_directions", 1);
+  ints("scan_output_axes", 1);
+  a = n.add_attribute();
+  a->set_name("body");
+  a->set_type(onnx::AttributeProto::GRAPH);
+  onnx::GraphProto &g = *a->mutable_g();
+  g.set_name("body");
+  addValue(g.mutable_input(), "s_in", F32);
+  addValue(g.mutable_input(), "x_t", F32);
+  auto *add = g.add_node();
+  add->set_op_type("Add");
+  add->add_input("s_in");
+  add->add_input("x_t");
+  add->add_output("s_out");
+  auto *mul = g.add_node();
+  mul->set_op_type("Mul");
+  mul->add_input("s_out");
+  mul->add_input("x_t");
+  mul->add_output("y");
+  addValue(g.mutable_output(), "s_out", F32);
+  addValue(g.mutable_output(), "y", F32);
+  return m.bytes();
+}
+} // namespace
+
+TEST(ControlFlow, ScanOverRunTimeLengthMatchesTheUnrolledScan) {
+  std::string unrolled = reversedScan(false), looped = reversedScan(true);
+  Session a(unrolled.data(), unrolled.size(), {}, "unrolled");
+  Session b(looped.data(), looped.size(), {}, "looped");
+  EXPECT_EQ(b.compileReport().shapes, "dynamic");
+  std::map<std::string, Tensor> in{
+      {"s0", Tensor::fromVector<float>(ElementType::Float32, {2}, {1, -1})},
+      {"x", Tensor::fromVector<float>(ElementType::Float32, {3, 2}, {1, 2, 3, 4, 5, 6})}};
+  auto ra = a.run(in), rb = b.run(in);
+  ASSERT_EQ(rb.at("ys").shape(), (std::vector<int64_t>{2, 3}));
+  ASSERT_EQ(ra.at("ys").shape(), rb.at("ys").shape());
+  for (int i = 0; i < 6; ++i)
+    EXPECT_EQ(ra.at("ys").data<float>()[i], rb.at("ys").data<float>()[i]) << i;
+  // s = s0 + sum of rows.
+  EXPECT_EQ(rb.at("s").data<float>()[0], 10);
+  EXPECT_EQ(rb.at("s").data<float>()[1], 11);
+}
