@@ -465,3 +465,43 @@ LogicalResult IfOp::verify() {
   }
   return success();
 }
+
+LogicalResult TreeEnsembleOp::verify() {
+  auto ints = [](ArrayAttr a) {
+    llvm::SmallVector<int64_t> v;
+    for (Attribute x : a)
+      v.push_back(llvm::cast<IntegerAttr>(x).getInt());
+    return v;
+  };
+  int64_t nodes = getNodesFeatureids().size(), leaves = getLeafTargetids().size();
+  if ((int64_t)getNodesSplits().getNumElements() != nodes ||
+      (int64_t)getNodesModes().getNumElements() != nodes ||
+      (int64_t)getNodesTrueleafs().size() != nodes || (int64_t)getNodesFalseleafs().size() != nodes ||
+      (int64_t)getNodesTruenodeids().size() != nodes ||
+      (int64_t)getNodesFalsenodeids().size() != nodes ||
+      (getNodesMissingValueTracksTrue() && (int64_t)getNodesMissingValueTracksTrue()->size() != nodes))
+    return emitOpError("node attributes must all have one entry per node");
+  if ((int64_t)getLeafWeights().getNumElements() != leaves)
+    return emitOpError("leaf_weights and leaf_targetids must be equally long");
+  if (getNTargets() < 1)
+    return emitOpError("n_targets must be >= 1");
+  for (int64_t t : ints(getLeafTargetids()))
+    if (t < 0 || t >= getNTargets())
+      return emitOpError("leaf target ") << t << " is out of range";
+  auto trueLeaf = ints(getNodesTrueleafs()), falseLeaf = ints(getNodesFalseleafs());
+  auto trueId = ints(getNodesTruenodeids()), falseId = ints(getNodesFalsenodeids());
+  for (int64_t i = 0; i < nodes; ++i)
+    for (auto [leaf, id] : {std::pair(trueLeaf[i], trueId[i]), std::pair(falseLeaf[i], falseId[i])})
+      if (id < 0 || id >= (leaf ? leaves : nodes))
+        return emitOpError("node ") << i << " has a child out of range";
+  for (int64_t r : ints(getTreeRoots()))
+    if (r < 0 || r >= nodes)
+      return emitOpError("tree root ") << r << " is out of range";
+  if (getAggregateFunction() < 0 || getAggregateFunction() > 3)
+    return emitOpError("aggregate_function must be 0..3");
+  if (getPostTransform() < 0 || getPostTransform() > 2)
+    return emitOpError("post_transform ") << getPostTransform() << " is not supported (NONE, SOFTMAX, LOGISTIC)";
+  if (auto s = rankedShape(getX()); s && s->size() != 2)
+    return emitOpError("X must be [N, F]");
+  return success();
+}

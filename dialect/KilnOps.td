@@ -634,6 +634,28 @@ def Kiln_TfIdfVectorizerOp : Kiln_Op<"TfIdfVectorizer", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Kiln_TreeEnsembleOp : Kiln_Op<"TreeEnsemble", [Pure]> {
+  let summary = "sum, average, min or max of decision-tree leaves per target (ai.onnx.ml)";
+  let description = [{ X is [N, F]; the result [N, n_targets] has X's
+    float type. Attributes as ONNX gives them: node i compares feature
+    nodes_featureids[i] with nodes_splits[i] by nodes_modes[i] (LEQ, LT,
+    GTE, GT, EQ, NEQ, MEMBER of the next NaN-terminated run of
+    membership_values) and goes to its true or false child, a node or a
+    leaf (weight, target). Post transforms: NONE, SOFTMAX, LOGISTIC. }];
+  let arguments = (ins AnyTensor:$X, DefaultValuedAttr<SI64Attr, "1">:$aggregate_function,
+                   ElementsAttr:$leaf_weights, I64ArrayAttr:$leaf_targetids,
+                   OptionalAttr<ElementsAttr>:$membership_values, SI64Attr:$n_targets,
+                   I64ArrayAttr:$nodes_falseleafs, I64ArrayAttr:$nodes_falsenodeids,
+                   I64ArrayAttr:$nodes_featureids, OptionalAttr<ElementsAttr>:$nodes_hitrates,
+                   OptionalAttr<I64ArrayAttr>:$nodes_missing_value_tracks_true,
+                   ElementsAttr:$nodes_modes, ElementsAttr:$nodes_splits,
+                   I64ArrayAttr:$nodes_trueleafs, I64ArrayAttr:$nodes_truenodeids,
+                   DefaultValuedAttr<SI64Attr, "0">:$post_transform, I64ArrayAttr:$tree_roots);
+  let results = (outs AnyTensor:$Y);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // Control flow with structure known only at run time
 //===----------------------------------------------------------------------===//

@@ -349,6 +349,13 @@ LogicalResult inferShapes(Operation *op) {
           out = s->size() == 2 ? Shape{(*s)[0], width} : Shape{width};
         return setResult(op, 0, out, Float32Type::get(op.getContext()));
       })
+      .Case<TreeEnsembleOp>([&](TreeEnsembleOp op) -> LogicalResult {
+        auto s = shapeOf(op.getX());
+        std::optional<Shape> out;
+        if (s)
+          out = Shape{(*s)[0], op.getNTargets()};
+        return setResult(op, 0, out, elementOf(op.getX()));
+      })
       .Case<LabelEncoderOp>([&](LabelEncoderOp op) -> LogicalResult {
         return setResult(op, 0, shapeOf(op.getX()), op.getValues().getElementType());
       })

@@ -763,6 +763,7 @@ void buildArrayFeatureExtractor(Importer &im, const onnx::NodeProto &n) {
 void addComposedBuilders(BuilderTable &table) {
   table["ai.onnx.ml:Binarizer"] = buildBinarizer;
   table["ai.onnx.ml:ArrayFeatureExtractor"] = buildArrayFeatureExtractor;
+  table["ai.onnx.ml:TreeEnsemble"] = generic("TreeEnsemble", 1);
   table["DeformConv"] = buildDeformConv;
   table["Det"] = buildDet;
   table["OptionalHasElement"] = buildOptionalHasElement;

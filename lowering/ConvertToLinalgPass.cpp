@@ -65,6 +65,7 @@ struct ConvertToLinalgPass : impl::KilnConvertToLinalgBase<ConvertToLinalgPass> 
     populateGridSamplePatterns(tc, patterns);
     populateStringPatterns(tc, patterns);
     populateControlFlowPatterns(tc, patterns);
+    populateTreeEnsemblePatterns(tc, patterns);
     populateFunctionOpInterfaceTypeConversionPattern<func::FuncOp>(patterns, tc);
     populateReturnOpTypeConversionPattern(patterns, tc);
     populateCallOpTypeConversionPattern(patterns, tc);

@@ -2,6 +2,8 @@
 #include "runtime/HostKernels.h"
 #include "runtime/Allocation.h"
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <vector>
 
 using kiln::MemRef;
@@ -171,6 +173,107 @@ extern "C" int64_t _mlir_ciface_kiln_unique_i64(MemRef<int64_t, 3> *x, MemRef<in
   return uniqueSlices(x, first, inverse, counts, sorted != 0);
 }
 
+namespace {
+
+template <typename T>
+void treeEnsemble(MemRef<T, 2> *x, MemRef<double, 1> *nodes, MemRef<double, 1> *members,
+                  MemRef<double, 1> *leaves, MemRef<int64_t, 1> *roots, MemRef<T, 2> *out,
+                  int64_t aggregate, int64_t postTransform) {
+  auto at = [](MemRef<double, 1> *m, int64_t i) { return m->aligned[m->offset + i * m->strides[0]]; };
+  int64_t rows = x->sizes[0], features = x->sizes[1], targets = out->sizes[1];
+  int64_t numNodes = nodes->sizes[0] / 9, numTrees = roots->sizes[0];
+  std::vector<double> acc(targets);
+  for (int64_t r = 0; r < rows; ++r) {
+    // As ONNX's reference: a target no leaf reaches keeps the initial value.
+    double init = aggregate == 2   ? double(std::numeric_limits<T>::max())
+                  : aggregate == 3 ? double(std::numeric_limits<T>::lowest())
+                                   : 0;
+    std::fill(acc.begin(), acc.end(), init);
+    for (int64_t t = 0; t < numTrees; ++t) {
+      int64_t node = roots->aligned[roots->offset + t * roots->strides[0]];
+      // The verifier bounds every child; a cycle is cut after numNodes steps.
+      for (int64_t steps = 0;; ++steps) {
+        if (steps > numNodes)
+          kiln::failRun("TreeEnsemble: a tree's nodes form a cycle");
+        const int64_t base = node * 9;
+        int mode = int(at(nodes, base));
+        int64_t feature = int64_t(at(nodes, base + 1));
+        double split = at(nodes, base + 2);
+        double v = feature >= 0 && feature < features
+                       ? double(x->aligned[x->offset + r * x->strides[0] + feature * x->strides[1]])
+                       : NAN;
+        bool go;
+        if (std::isnan(v) && at(nodes, base + 7) != 0) {
+          go = true;
+        } else {
+          switch (mode) {
+          case 0: go = v <= split; break;
+          case 1: go = v < split; break;
+          case 2: go = v >= split; break;
+          case 3: go = v > split; break;
+          case 4: go = v == split; break;
+          case 5: go = v != split; break;
+          default: {
+            go = false;
+            for (int64_t m = int64_t(at(nodes, base + 8)); m < members->sizes[0]; ++m) {
+              double s = at(members, m);
+              if (std::isnan(s))
+                break;
+              go |= s == v;
+            }
+          }
+          }
+        }
+        bool leaf = at(nodes, base + (go ? 3 : 5)) != 0;
+        int64_t next = int64_t(at(nodes, base + (go ? 4 : 6)));
+        if (!leaf) {
+          node = next;
+          continue;
+        }
+        double w = at(leaves, 2 * next);
+        int64_t target = int64_t(at(leaves, 2 * next + 1));
+        switch (aggregate) {
+        case 2: acc[target] = std::min(acc[target], w); break;
+        case 3: acc[target] = std::max(acc[target], w); break;
+        default: acc[target] += w;
+        }
+        break;
+      }
+    }
+    if (aggregate == 0)
+      for (double &a : acc)
+        a /= double(numTrees);
+    if (postTransform == 1) {
+      double top = *std::max_element(acc.begin(), acc.end()), sum = 0;
+      for (double &a : acc)
+        sum += (a = std::exp(a - top));
+      for (double &a : acc)
+        a /= sum;
+    } else if (postTransform == 2) {
+      for (double &a : acc)
+        a = 1 / (1 + std::exp(-a));
+    }
+    for (int64_t k = 0; k < targets; ++k)
+      out->aligned[out->offset + r * out->strides[0] + k * out->strides[1]] = T(acc[k]);
+  }
+}
+
+} // namespace
+
+extern "C" void _mlir_ciface_kiln_tree_ensemble_f32(
+    MemRef<float, 2> *x, MemRef<double, 1> *nodes, MemRef<double, 1> *members,
+    MemRef<double, 1> *leaves, MemRef<int64_t, 1> *roots, MemRef<float, 2> *out,
+    int64_t aggregate, int64_t postTransform) {
+  treeEnsemble(x, nodes, members, leaves, roots, out, aggregate, postTransform);
+}
+
+extern "C" void _mlir_ciface_kiln_tree_ensemble_f64(
+    MemRef<double, 2> *x, MemRef<double, 1> *nodes, MemRef<double, 1> *members,
+    MemRef<double, 1> *leaves, MemRef<int64_t, 1> *roots, MemRef<double, 2> *out,
+    int64_t aggregate, int64_t postTransform) {
+  treeEnsemble(x, nodes, members, leaves, roots, out, aggregate, postTransform);
+}
+
 extern "C" void _mlir_ciface_kiln_broadcast_mismatch() {
   kiln::failRun("operand shapes given at run time cannot be broadcast together (a dim is "
                 "neither 1 nor the result's)");
@@ -187,6 +290,8 @@ const kiln::HostKernelSymbol kiln::kHostKernels[] = {
     KILN_HOST_KERNEL(kiln_scan_shape_mismatch),
     KILN_HOST_KERNEL(kiln_unique_f32),
     KILN_HOST_KERNEL(kiln_unique_i64),
+    KILN_HOST_KERNEL(kiln_tree_ensemble_f32),
+    KILN_HOST_KERNEL(kiln_tree_ensemble_f64),
     KILN_HOST_KERNEL(kiln_string_concat),
     KILN_HOST_KERNEL(kiln_string_equal),
     KILN_HOST_KERNEL(kiln_regex_full_match),

@@ -67,6 +67,26 @@ void _mlir_ciface_kiln_broadcast_mismatch();
 /// Fails the run: a loop's scan items changed shape between iterations.
 void _mlir_ciface_kiln_scan_shape_mismatch();
 
+/// ai.onnx.ml TreeEnsemble over the rows of x [N, F] into out [N, targets].
+/// `nodes` holds 9 numbers per node: mode (0 LEQ .. 6 MEMBER), feature,
+/// split, true child is a leaf, true child, false child is a leaf, false
+/// child, NaN goes true, start of its set in `members` (NaN-terminated);
+/// `leaves` holds (weight, target) pairs. Aggregate 0 average, 1 sum,
+/// 2 min, 3 max; post transform 0 none, 1 softmax, 2 logistic. Computes in
+/// double.
+void _mlir_ciface_kiln_tree_ensemble_f32(kiln::MemRef<float, 2> *x, kiln::MemRef<double, 1> *nodes,
+                                         kiln::MemRef<double, 1> *members,
+                                         kiln::MemRef<double, 1> *leaves,
+                                         kiln::MemRef<int64_t, 1> *roots,
+                                         kiln::MemRef<float, 2> *out, int64_t aggregate,
+                                         int64_t postTransform);
+void _mlir_ciface_kiln_tree_ensemble_f64(kiln::MemRef<double, 2> *x, kiln::MemRef<double, 1> *nodes,
+                                         kiln::MemRef<double, 1> *members,
+                                         kiln::MemRef<double, 1> *leaves,
+                                         kiln::MemRef<int64_t, 1> *roots,
+                                         kiln::MemRef<double, 2> *out, int64_t aggregate,
+                                         int64_t postTransform);
+
 // String kernels (runtime/StringKernels.cpp). Operands of one call have the
 // same element count and are walked in row-major order whatever their
 // strides; string elements are as runtime/Strings.h describes, new strings

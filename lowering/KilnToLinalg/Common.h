@@ -140,6 +140,7 @@ void populateDataDependentPatterns(KilnTypeConverter &tc, mlir::RewritePatternSe
 void populateGridSamplePatterns(KilnTypeConverter &tc, mlir::RewritePatternSet &p);
 void populateStringPatterns(KilnTypeConverter &tc, mlir::RewritePatternSet &p);
 void populateControlFlowPatterns(KilnTypeConverter &tc, mlir::RewritePatternSet &p);
+void populateTreeEnsemblePatterns(KilnTypeConverter &tc, mlir::RewritePatternSet &p);
 
 /// An index read from an indices tensor, made usable: negative values
 /// count from the end (when `fromEnd`), and the result is clamped to

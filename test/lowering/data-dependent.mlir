@@ -45,3 +45,14 @@ func.func @unique(%x: tensor<1x6x1xf32>) -> (tensor<?xi64>, tensor<6xi64>, tenso
   %0:3 = kiln.UniqueSlices %x : (tensor<1x6x1xf32>) -> (tensor<?xi64>, tensor<6xi64>, tensor<?xi64>)
   return %0#0, %0#1, %0#2 : tensor<?xi64>, tensor<6xi64>, tensor<?xi64>
 }
+
+// TreeEnsemble: trees packed into constant tables, walked by a host kernel.
+// One node: (mode LEQ, feature 0, split 0.5, true leaf 0, false leaf 1, NaN false, no set).
+// CHECK-LABEL: func.func @trees
+// CHECK: memref.alloc() : memref<3x2xf32>
+// CHECK: arith.constant dense<[0.000000e+00, 0.000000e+00, 5.000000e-01, 1.000000e+00, 0.000000e+00, 1.000000e+00, 1.000000e+00, 0.000000e+00, 0.000000e+00]> : tensor<9xf64>
+// CHECK: call @kiln_tree_ensemble_f32
+func.func @trees(%x: tensor<3x1xf32>) -> tensor<3x2xf32> {
+  %0 = kiln.TreeEnsemble %x {leaf_weights = dense<[1.0, 2.0]> : tensor<2xf32>, leaf_targetids = [0, 1], n_targets = 2 : si64, nodes_falseleafs = [1], nodes_falsenodeids = [1], nodes_featureids = [0], nodes_modes = dense<0> : tensor<1xui8>, nodes_splits = dense<0.5> : tensor<1xf32>, nodes_trueleafs = [1], nodes_truenodeids = [0], tree_roots = [0]} : (tensor<3x1xf32>) -> tensor<3x2xf32>
+  return %0 : tensor<3x2xf32>
+}

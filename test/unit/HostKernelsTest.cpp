@@ -60,3 +60,39 @@ TEST(HostKernels, NonMaxSuppressionHonorsLimitAndThresholds) {
   rows = _mlir_ciface_kiln_non_max_suppression(&b, &s, &o, 10, 0.5f, 0.75f, 1, 0);
   EXPECT_EQ(rows, 1);
 }
+
+TEST(HostKernels, TreeEnsembleAggregatesLeavesPerTarget) {
+  // Tree 0 (root 0): x0 <= 0.5 ? leaf 0 : leaf 1. Tree 1 (root 1): x1 in
+  // {2, 3} ? leaf 2 : leaf 0. Leaves: (1, target 0), (2, target 1), (4, target 1).
+  std::vector<double> nodes{0, 0, 0.5, 1, 0, 1, 1, 0, 2,
+                            6, 1, 0, 1, 2, 1, 0, 0, 0};
+  std::vector<double> members{2, 3, NAN}, leaves{1, 0, 2, 1, 4, 1};
+  std::vector<int64_t> roots{0, 1};
+  std::vector<double> x{0, 2, 1, 5};
+  std::vector<double> y(4, -7);
+  auto n = view<double, 1>(nodes.data(), {18});
+  auto m = view<double, 1>(members.data(), {3});
+  auto l = view<double, 1>(leaves.data(), {6});
+  auto r = view<int64_t, 1>(roots.data(), {2});
+  auto xv = view<double, 2>(x.data(), {2, 2});
+  auto yv = view<double, 2>(y.data(), {2, 2});
+  _mlir_ciface_kiln_tree_ensemble_f64(&xv, &n, &m, &l, &r, &yv, /*sum*/ 1, 0);
+  EXPECT_EQ(y, (std::vector<double>{1, 4, 1, 2}));
+  _mlir_ciface_kiln_tree_ensemble_f64(&xv, &n, &m, &l, &r, &yv, /*average*/ 0, 0);
+  EXPECT_EQ(y, (std::vector<double>{0.5, 2, 0.5, 1}));
+  // Max: row 0 reaches target 0 once (1) and target 1 once (4).
+  _mlir_ciface_kiln_tree_ensemble_f64(&xv, &n, &m, &l, &r, &yv, /*max*/ 3, 0);
+  EXPECT_EQ(y, (std::vector<double>{1, 4, 1, 2}));
+  _mlir_ciface_kiln_tree_ensemble_f64(&xv, &n, &m, &l, &r, &yv, /*sum*/ 1, /*logistic*/ 2);
+  EXPECT_DOUBLE_EQ(y[1], 1 / (1 + std::exp(-4.0)));
+  _mlir_ciface_kiln_tree_ensemble_f64(&xv, &n, &m, &l, &r, &yv, /*sum*/ 1, /*softmax*/ 1);
+  EXPECT_DOUBLE_EQ(y[0] + y[1], 1);
+  EXPECT_DOUBLE_EQ(y[0], 1 / (1 + std::exp(3.0)));
+  // A NaN feature goes the way the node says (here: false, leaf 1).
+  x[0] = NAN;
+  _mlir_ciface_kiln_tree_ensemble_f64(&xv, &n, &m, &l, &r, &yv, 1, 0);
+  EXPECT_EQ(y[1], 2 + 4);
+  nodes[7] = 1; // missing values track true
+  _mlir_ciface_kiln_tree_ensemble_f64(&xv, &n, &m, &l, &r, &yv, 1, 0);
+  EXPECT_EQ(y[0], 1);
+}
