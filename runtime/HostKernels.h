@@ -26,6 +26,18 @@ struct UnrankedMemRef {
   void *descriptor;
 };
 
+/// What an UnrankedMemRef describes: its first element, sizes and strides.
+struct StridedView {
+  char *base;
+  const int64_t *sizes, *strides;
+  int64_t rank;
+};
+inline StridedView stridedView(const UnrankedMemRef *m, int64_t elementSize) {
+  auto *d = static_cast<char *const *>(m->descriptor); // {allocated, aligned, offset, ...}
+  auto *ints = reinterpret_cast<const int64_t *>(d + 2);
+  return {d[1] + ints[0] * elementSize, ints + 1, ints + 1 + m->rank, m->rank};
+}
+
 /// Name and address of each host kernel, for the JIT to bind; ends with
 /// a null name.
 struct HostKernelSymbol {

@@ -1,5 +1,6 @@
 //===- ParallelFor.cpp - oneTBB behind the parallel-loop ABI --------------===//
 #include "runtime/ParallelFor.h"
+#include "runtime/HostKernels.h"
 #include "runtime/Strings.h"
 #include <tbb/blocked_range.h>
 #include <tbb/info.h>
@@ -39,27 +40,10 @@ int ThreadPool::threads() const { return impl_->arena.max_concurrency(); }
 void ThreadPool::run(const std::function<void()> &fn) { impl_->arena.execute(fn); }
 } // namespace kiln
 
-namespace {
-struct UnrankedDescriptor {
-  int64_t rank;
-  void *descriptor;
-};
-struct Strided {
-  char *base;
-  const int64_t *sizes, *strides;
-  int64_t rank;
-};
-Strided view(const UnrankedDescriptor *u, int64_t elementSize) {
-  auto *d = static_cast<char *const *>(u->descriptor);
-  auto *ints = reinterpret_cast<const int64_t *>(d + 2);
-  return {d[1] + ints[0] * elementSize, ints + 1, ints + 1 + u->rank, u->rank};
-}
-} // namespace
-
 extern "C" void kiln_memref_copy(int64_t elementSize, void *source, void *destination) {
-  auto *su = static_cast<UnrankedDescriptor *>(source);
-  auto *du = static_cast<UnrankedDescriptor *>(destination);
-  Strided s = view(su, elementSize), d = view(du, elementSize);
+  kiln::StridedView s = kiln::stridedView(static_cast<kiln::UnrankedMemRef *>(source), elementSize);
+  kiln::StridedView d =
+      kiln::stridedView(static_cast<kiln::UnrankedMemRef *>(destination), elementSize);
   int64_t total = 1;
   for (int64_t i = 0; i < s.rank; ++i)
     total *= s.sizes[i];

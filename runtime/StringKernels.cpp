@@ -26,14 +26,12 @@ namespace {
 /// Element access in row-major order over a memref of any rank and strides.
 template <typename T> class Elements {
 public:
-  explicit Elements(const UnrankedMemRef *m) : rank_(m->rank) {
-    auto *d = static_cast<char *>(m->descriptor);
-    T *aligned;
-    std::memcpy(&aligned, d + sizeof(void *), sizeof aligned);
-    auto *ints = reinterpret_cast<const int64_t *>(d + 2 * sizeof(void *));
-    base_ = aligned + ints[0];
-    sizes_ = ints + 1;
-    strides_ = ints + 1 + rank_;
+  explicit Elements(const UnrankedMemRef *m) {
+    kiln::StridedView v = kiln::stridedView(m, sizeof(T));
+    base_ = reinterpret_cast<T *>(v.base);
+    rank_ = v.rank;
+    sizes_ = v.sizes;
+    strides_ = v.strides;
   }
   int64_t count() const {
     int64_t n = 1;
@@ -245,7 +243,7 @@ extern "C" int64_t _mlir_ciface_kiln_string_normalize(UnrankedMemRef *x,
                                                       MemRef<uint8_t, 1> *stopwords,
                                                       UnrankedMemRef *out, int64_t caseAction,
                                                       int64_t caseSensitive) {
-  if (x->rank == 2 && static_cast<const int64_t *>(x->descriptor)[3] != 1)
+  if (x->rank == 2 && kiln::stridedView(x, sizeof(void *)).sizes[0] != 1)
     kiln::failRun("StringNormalizer's input must be [C] or [1, C]");
   StringElements in(x), o(out);
   std::unordered_set<std::string> stops;
@@ -336,8 +334,7 @@ extern "C" void _mlir_ciface_kiln_tfidf(UnrankedMemRef *x, MemRef<int64_t, 1> *g
                                         int64_t maxGram, int64_t maxSkip) {
   Elements<int64_t> in(x);
   Elements<float> y(out);
-  int64_t columns = out->rank == 2 ? static_cast<const int64_t *>(out->descriptor)[4]
-                                   : y.count();
+  int64_t columns = out->rank == 2 ? kiln::stridedView(out, sizeof(float)).sizes[1] : y.count();
   int64_t rows = columns ? y.count() / columns : 0;
   int64_t length = rows ? in.count() / rows : 0;
   // Tokens: int64 items as they are; strings as their position in the pool

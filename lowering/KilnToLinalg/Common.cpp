@@ -509,4 +509,21 @@ func::FuncOp hostKernel(Operation *op, OpBuilder &b, StringRef name, FunctionTyp
   return f;
 }
 
+Value HostOutput::tensor(OpBuilder &b, Location loc) const {
+  return bufferization::ToTensorOp::create(b, loc, type, buffer, /*restrict=*/true,
+                                           /*writable=*/true);
+}
+
+HostOutput allocateForHost(OpBuilder &b, Location loc, ArrayRef<int64_t> shape, Type elem,
+                           ValueRange sizes) {
+  auto buffer = memref::AllocOp::create(b, loc, MemRefType::get(shape, elem), sizes);
+  return {buffer, RankedTensorType::get(shape, elem)};
+}
+
+Value callHost(OpBuilder &b, Operation *op, StringRef name, ValueRange args, TypeRange results) {
+  auto fn = hostKernel(op, b, name, b.getFunctionType(args.getTypes(), results));
+  auto c = func::CallOp::create(b, op->getLoc(), fn, args);
+  return results.empty() ? Value() : c.getResult(0);
+}
+
 } // namespace kiln

@@ -123,6 +123,20 @@ mlir::Value hostArg(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v);
 mlir::func::FuncOp hostKernel(mlir::Operation *op, mlir::OpBuilder &b, llvm::StringRef name,
                               mlir::FunctionType type);
 
+/// A new buffer of `shape` (dynamic dims from `sizes`) a host kernel fills,
+/// and the tensor it becomes afterwards.
+struct HostOutput {
+  mlir::Value buffer;
+  mlir::RankedTensorType type;
+  mlir::Value tensor(mlir::OpBuilder &b, mlir::Location loc) const;
+};
+HostOutput allocateForHost(mlir::OpBuilder &b, mlir::Location loc, llvm::ArrayRef<int64_t> shape,
+                           mlir::Type elem, mlir::ValueRange sizes);
+/// Calls host kernel `name` (declared on first use) with `args`; its one
+/// result, if `results` names one.
+mlir::Value callHost(mlir::OpBuilder &b, mlir::Operation *op, llvm::StringRef name,
+                     mlir::ValueRange args, mlir::TypeRange results = {});
+
 /// Fails the run (a host kernel `kernel` with no arguments that calls
 /// kiln::failRun, see runtime/HostKernels.h) unless `condition` holds.
 void failRunUnless(mlir::OpBuilder &b, mlir::Location loc, mlir::Value condition,

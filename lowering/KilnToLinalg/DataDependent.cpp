@@ -178,18 +178,14 @@ struct NonMaxSuppressionLowering : OpConversionPattern<NonMaxSuppressionOp> {
     auto dim = [&](Value v, int64_t i) -> Value { return tensor::DimOp::create(r, loc, v, i); };
     Value capacity = arith::MulIOp::create(
         r, loc, arith::MulIOp::create(r, loc, dim(scores, 0), dim(scores, 1)), dim(scores, 2));
-    auto outType = MemRefType::get({ShapedType::kDynamic, 3}, i64);
-    Value out = memref::AllocOp::create(r, loc, outType, ValueRange{capacity});
-    SmallVector<Value> args{hostArg(r, loc, boxes), hostArg(r, loc, scores),
-                            hostArg(r, loc, out), maxOut, iou, scoreThr,
+    HostOutput out = allocateForHost(r, loc, {ShapedType::kDynamic, 3}, i64, capacity);
+    Value count = callHost(r, op, "kiln_non_max_suppression",
+                           {hostArg(r, loc, boxes), hostArg(r, loc, scores),
+                            hostArg(r, loc, out.buffer), maxOut, iou, scoreThr,
                             arith::ConstantIntOp::create(r, loc, i64, hasScore),
-                            arith::ConstantIntOp::create(r, loc, i64, op.getCenterPointBox())};
-    auto fnType = r.getFunctionType(ValueRange(args).getTypes(), {i64});
-    func::FuncOp fn = hostKernel(op, r, "kiln_non_max_suppression", fnType);
-    Value count = func::CallOp::create(r, loc, fn, args).getResult(0);
-    Value full = bufferization::ToTensorOp::create(
-        r, loc, RankedTensorType::get({ShapedType::kDynamic, 3}, i64), out, /*restrict=*/true,
-        /*writable=*/true);
+                            arith::ConstantIntOp::create(r, loc, i64, op.getCenterPointBox())},
+                           i64);
+    Value full = out.tensor(r, loc);
     SmallVector<OpFoldResult> offs(2, r.getIndexAttr(0)), strides(2, r.getIndexAttr(1));
     SmallVector<OpFoldResult> sizes{
         arith::IndexCastOp::create(r, loc, r.getIndexType(), count).getResult(),
@@ -213,21 +209,19 @@ struct UniqueSlicesLowering : OpConversionPattern<UniqueSlicesOp> {
       return r.notifyMatchFailure(op, "float and int64 only");
     int64_t q = ShapedType::kDynamic;
     Value n = tensor::DimOp::create(r, loc, x, 1);
-    auto vecType = MemRefType::get({q}, i64);
-    SmallVector<Value> bufs, args{hostArg(r, loc, x)};
+    SmallVector<HostOutput> bufs;
+    SmallVector<Value> args{hostArg(r, loc, x)};
     for (int i = 0; i < 3; ++i) {
-      bufs.push_back(memref::AllocOp::create(r, loc, vecType, ValueRange{n}));
-      args.push_back(hostArg(r, loc, bufs.back()));
+      bufs.push_back(allocateForHost(r, loc, {q}, i64, n));
+      args.push_back(hostArg(r, loc, bufs.back().buffer));
     }
     args.push_back(arith::ConstantIntOp::create(r, loc, i64, op.getSorted()));
-    auto fnType = r.getFunctionType(ValueRange(args).getTypes(), {i64});
-    func::FuncOp fn = hostKernel(op, r, elem.isF32() ? "kiln_unique_f32" : "kiln_unique_i64", fnType);
-    Value count = func::CallOp::create(r, loc, fn, args).getResult(0);
+    Value count =
+        callHost(r, op, elem.isF32() ? "kiln_unique_f32" : "kiln_unique_i64", args, i64);
     count = arith::IndexCastOp::create(r, loc, r.getIndexType(), count);
     SmallVector<Value> results;
     for (int i = 0; i < 3; ++i) {
-      Value t = bufferization::ToTensorOp::create(r, loc, RankedTensorType::get({q}, i64), bufs[i],
-                                                  /*restrict=*/true, /*writable=*/true);
+      Value t = bufs[i].tensor(r, loc);
       if (i != 1) // inverse has one entry per slice; the others one per distinct slice
         t = tensor::ExtractSliceOp::create(r, loc, t, ArrayRef<OpFoldResult>{r.getIndexAttr(0)},
                                            ArrayRef<OpFoldResult>{count},

@@ -62,29 +62,6 @@ SmallVector<StringRef> stringsOf(Attribute a) {
   return out;
 }
 
-/// A new buffer of `shape` (dynamic dims from `sizes`) the kernel fills,
-/// and the tensor it becomes afterwards.
-struct Output {
-  Value buffer;
-  RankedTensorType type;
-  Value tensor(OpBuilder &b, Location loc) const {
-    return bufferization::ToTensorOp::create(b, loc, type, buffer, /*restrict=*/true,
-                                             /*writable=*/true);
-  }
-};
-Output allocate(OpBuilder &b, Location loc, ArrayRef<int64_t> shape, Type elem,
-                ValueRange sizes) {
-  auto buffer = memref::AllocOp::create(b, loc, MemRefType::get(shape, elem), sizes);
-  return {buffer, RankedTensorType::get(shape, elem)};
-}
-
-Value call(ConversionPatternRewriter &r, Operation *op, StringRef name, ValueRange args,
-           TypeRange results = {}) {
-  auto fn = hostKernel(op, r, name, r.getFunctionType(args.getTypes(), results));
-  auto c = func::CallOp::create(r, op->getLoc(), fn, args);
-  return results.empty() ? Value() : c.getResult(0);
-}
-
 /// Operands broadcast to `shape` (copies only where an operand's type differs).
 SmallVector<Value> broadcastTo(OpBuilder &b, Location loc, RankedTensorType type,
                                ValueRange operands) {
@@ -119,8 +96,8 @@ struct BinaryStringLowering : OpConversionPattern<Op> {
     auto operands = broadcastTo(r, loc, RankedTensorType::get(res.getShape(), i64),
                                 adaptor.getOperands());
     Type outElem = llvm::isa<StringType>(res.getElementType()) ? Type(i64) : res.getElementType();
-    Output out = allocate(r, loc, res.getShape(), outElem, dynamicDims(r, loc, operands[0]));
-    call(r, op, kernel,
+    HostOutput out = allocateForHost(r, loc, res.getShape(), outElem, dynamicDims(r, loc, operands[0]));
+    callHost(r, op, kernel,
          {anyRankArg(r, loc, operands[0]), anyRankArg(r, loc, operands[1]),
           anyRankArg(r, loc, out.buffer)});
     r.replaceOp(op, out.tensor(r, loc));
@@ -137,8 +114,8 @@ struct RegexFullMatchLowering : OpConversionPattern<RegexFullMatchOp> {
       return r.notifyMatchFailure(op, "unranked result");
     Location loc = op.getLoc();
     Value x = adaptor.getX();
-    Output out = allocate(r, loc, res.getShape(), r.getI1Type(), dynamicDims(r, loc, x));
-    call(r, op, "kiln_regex_full_match",
+    HostOutput out = allocateForHost(r, loc, res.getShape(), r.getI1Type(), dynamicDims(r, loc, x));
+    callHost(r, op, "kiln_regex_full_match",
          {anyRankArg(r, loc, x), bytesArg(r, loc, op.getPattern()),
           anyRankArg(r, loc, out.buffer)});
     r.replaceOp(op, out.tensor(r, loc));
@@ -161,9 +138,9 @@ struct StringNormalizerLowering : OpConversionPattern<StringNormalizerOp> {
     Value room = arith::MaxUIOp::create(r, loc, n, arith::ConstantIndexOp::create(r, loc, 1));
     int64_t q = ShapedType::kDynamic, rank = xt.getRank();
     SmallVector<int64_t> shape = rank == 1 ? SmallVector<int64_t>{q} : SmallVector<int64_t>{1, q};
-    Output out = allocate(r, loc, shape, r.getI64Type(), {room});
+    HostOutput out = allocateForHost(r, loc, shape, r.getI64Type(), {room});
     int64_t action = op.getCaseChangeAction() == "LOWER" ? 1 : op.getCaseChangeAction() == "UPPER" ? 2 : 0;
-    Value count = call(
+    Value count = callHost(
         r, op, "kiln_string_normalize",
         {anyRankArg(r, loc, x), bytesArg(r, loc, packRecords(stringsOf(op.getStopwords()))),
          anyRankArg(r, loc, out.buffer), arith::ConstantIntOp::create(r, loc, r.getI64Type(), action),
@@ -193,16 +170,16 @@ struct StringSplitLowering : OpConversionPattern<StringSplitOp> {
     Value x = adaptor.getX();
     Type i64 = r.getI64Type();
     SmallVector<Value> dims = dynamicDims(r, loc, x);
-    Output counts = allocate(r, loc, xt.getShape(), i64, dims);
+    HostOutput counts = allocateForHost(r, loc, xt.getShape(), i64, dims);
     Value xArg = anyRankArg(r, loc, x), delimiter = bytesArg(r, loc, op.getDelimiter());
     Value maxsplit = arith::ConstantIntOp::create(r, loc, i64, op.getMaxsplit());
-    Value width = call(r, op, "kiln_string_split_count",
+    Value width = callHost(r, op, "kiln_string_split_count",
                        {xArg, delimiter, maxsplit, anyRankArg(r, loc, counts.buffer)}, i64);
     SmallVector<int64_t> shape(xt.getShape());
     shape.push_back(ShapedType::kDynamic);
     dims.push_back(arith::IndexCastOp::create(r, loc, r.getIndexType(), width));
-    Output parts = allocate(r, loc, shape, i64, dims);
-    call(r, op, "kiln_string_split",
+    HostOutput parts = allocateForHost(r, loc, shape, i64, dims);
+    callHost(r, op, "kiln_string_split",
          {xArg, delimiter, maxsplit, anyRankArg(r, loc, parts.buffer), width});
     r.replaceOp(op, SmallVector<Value>{parts.tensor(r, loc), counts.tensor(r, loc)});
     return success();
@@ -213,8 +190,8 @@ struct StringSplitLowering : OpConversionPattern<StringSplitOp> {
 Value stringTable(ConversionPatternRewriter &r, Operation *op, ArrayRef<StringRef> values,
                   ArrayRef<int64_t> shape) {
   Location loc = op->getLoc();
-  Output out = allocate(r, loc, shape, r.getI64Type(), {});
-  call(r, op, "kiln_strings_from_list",
+  HostOutput out = allocateForHost(r, loc, shape, r.getI64Type(), {});
+  callHost(r, op, "kiln_strings_from_list",
        {bytesArg(r, loc, packRecords(values)), anyRankArg(r, loc, out.buffer)});
   return out.tensor(r, loc);
 }
@@ -257,8 +234,8 @@ struct LabelEncoderLowering : OpConversionPattern<LabelEncoderOp> {
       keyArg = hostArg(r, loc, arith::ConstantOp::create(r, loc, kt, keys.bitcast(kt.getElementType())));
       kernel = keys.getElementType().isF32() ? "kiln_lookup_f32" : "kiln_lookup_i64";
     }
-    Output pos = allocate(r, loc, res.getShape(), i64, dynamicDims(r, loc, x));
-    call(r, op, kernel, {anyRankArg(r, loc, x), keyArg, anyRankArg(r, loc, pos.buffer)});
+    HostOutput pos = allocateForHost(r, loc, res.getShape(), i64, dynamicDims(r, loc, x));
+    callHost(r, op, kernel, {anyRankArg(r, loc, x), keyArg, anyRankArg(r, loc, pos.buffer)});
 
     int64_t k = keys.getNumElements();
     Type valueElem = signless(values.getElementType());
@@ -343,10 +320,10 @@ struct TfIdfVectorizerLowering : OpConversionPattern<TfIdfVectorizerOp> {
     SmallVector<Value> sizes;
     if (res.isDynamicDim(0))
       sizes.push_back(dimValue(r, loc, adaptor.getX(), 0));
-    Output out = allocate(r, loc, res.getShape(), r.getF32Type(), sizes);
+    HostOutput out = allocateForHost(r, loc, res.getShape(), r.getF32Type(), sizes);
     Type i64 = r.getI64Type();
     int64_t mode = op.getMode() == "TF" ? 0 : op.getMode() == "IDF" ? 1 : 2;
-    call(r, op, "kiln_tfidf",
+    callHost(r, op, "kiln_tfidf",
          {anyRankArg(r, loc, adaptor.getX()), gramsArg,
           bytesArg(r, loc, packRecords(poolStrings)), weightsArg, anyRankArg(r, loc, out.buffer),
           arith::ConstantIntOp::create(r, loc, i64, mode),

@@ -7,8 +7,6 @@
 //
 //===----------------------------------------------------------------------===//
 #include "lowering/KilnToLinalg/Common.h"
-#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
-#include "mlir/Dialect/MemRef/IR/MemRef.h"
 
 using namespace mlir;
 
@@ -101,18 +99,14 @@ struct TreeEnsembleLowering : OpConversionPattern<TreeEnsembleOp> {
     SmallVector<Value> sizes;
     if (res.isDynamicDim(0))
       sizes.push_back(dimValue(r, loc, adaptor.getX(), 0));
-    Value out = memref::AllocOp::create(r, loc, MemRefType::get(res.getShape(), elem), sizes);
-    SmallVector<Value> args{hostArg(r, loc, adaptor.getX()), table(r, loc, f64, nodes),
-                            table(r, loc, f64, members), table(r, loc, f64, leaves),
-                            table(r, loc, i64, roots), hostArg(r, loc, out),
-                            arith::ConstantIntOp::create(r, loc, i64, op.getAggregateFunction()),
-                            arith::ConstantIntOp::create(r, loc, i64, op.getPostTransform())};
-    auto fn = hostKernel(op, r, elem.isF32() ? "kiln_tree_ensemble_f32" : "kiln_tree_ensemble_f64",
-                         r.getFunctionType(ValueRange(args).getTypes(), {}));
-    func::CallOp::create(r, loc, fn, args);
-    r.replaceOp(op, bufferization::ToTensorOp::create(r, loc, res, out, /*restrict=*/true,
-                                                      /*writable=*/true)
-                        .getResult());
+    HostOutput out = allocateForHost(r, loc, res.getShape(), elem, sizes);
+    callHost(r, op, elem.isF32() ? "kiln_tree_ensemble_f32" : "kiln_tree_ensemble_f64",
+             {hostArg(r, loc, adaptor.getX()), table(r, loc, f64, nodes),
+              table(r, loc, f64, members), table(r, loc, f64, leaves), table(r, loc, i64, roots),
+              hostArg(r, loc, out.buffer),
+              arith::ConstantIntOp::create(r, loc, i64, op.getAggregateFunction()),
+              arith::ConstantIntOp::create(r, loc, i64, op.getPostTransform())});
+    r.replaceOp(op, out.tensor(r, loc));
     return success();
   }
 };
