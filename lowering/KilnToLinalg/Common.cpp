@@ -526,4 +526,10 @@ Value callHost(OpBuilder &b, Operation *op, StringRef name, ValueRange args, Typ
   return results.empty() ? Value() : c.getResult(0);
 }
 
+Value firstElement(OpBuilder &b, Location loc, Value t) {
+  auto type = llvm::cast<RankedTensorType>(t.getType());
+  SmallVector<Value> zeros(type.getRank(), arith::ConstantIndexOp::create(b, loc, 0));
+  return tensor::ExtractOp::create(b, loc, t, zeros);
+}
+
 } // namespace kiln

@@ -123,6 +123,10 @@ mlir::Value hostArg(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v);
 mlir::func::FuncOp hostKernel(mlir::Operation *op, mlir::OpBuilder &b, llvm::StringRef name,
                               mlir::FunctionType type);
 
+/// Element 0 of `t` (a one-element tensor of any rank, such as an ONNX scalar
+/// input given as [1]).
+mlir::Value firstElement(mlir::OpBuilder &b, mlir::Location loc, mlir::Value t);
+
 /// A new buffer of `shape` (dynamic dims from `sizes`) a host kernel fills,
 /// and the tensor it becomes afterwards.
 struct HostOutput {

@@ -18,13 +18,6 @@ using namespace mlir;
 namespace kiln {
 namespace {
 
-/// Element 0 of a one-element tensor of any rank.
-Value firstElement(OpBuilder &b, Location loc, Value t) {
-  auto type = llvm::cast<RankedTensorType>(t.getType());
-  SmallVector<Value> zeros(type.getRank(), arith::ConstantIndexOp::create(b, loc, 0));
-  return tensor::ExtractOp::create(b, loc, t, zeros);
-}
-
 Value castTo(OpBuilder &b, Location loc, Value v, Type type) {
   return v.getType() == type ? v : tensor::CastOp::create(b, loc, type, v).getResult();
 }

@@ -160,11 +160,7 @@ struct NonMaxSuppressionLowering : OpConversionPattern<NonMaxSuppressionOp> {
       return r.notifyMatchFailure(op, "boxes and scores must be float");
     Type i64 = r.getI64Type(), f32 = r.getF32Type();
     auto scalarOr = [&](Value v, Value dflt) -> Value {
-      if (isa<NoneType>(v.getType()))
-        return dflt;
-      auto t = llvm::cast<RankedTensorType>(v.getType());
-      SmallVector<Value> zeros(t.getRank(), arith::ConstantIndexOp::create(r, loc, 0));
-      return tensor::ExtractOp::create(r, loc, v, zeros);
+      return isa<NoneType>(v.getType()) ? dflt : firstElement(r, loc, v);
     };
     // An absent or empty max_output_boxes_per_class selects nothing.
     Value maxOut = scalarOr(adaptor.getMaxOutputBoxesPerClass(),

@@ -106,8 +106,7 @@ struct TriluLowering : OpConversionPattern<TriluOp> {
       auto kt = llvm::cast<RankedTensorType>(adaptor.getK().getType());
       if (kt.getNumElements() != 1 && kt.hasStaticShape())
         return r.notifyMatchFailure(op, "k must be one value");
-      SmallVector<Value> zeros(kt.getRank(), arith::ConstantIndexOp::create(r, op.getLoc(), 0));
-      kValue = tensor::ExtractOp::create(r, op.getLoc(), adaptor.getK(), zeros);
+      kValue = firstElement(r, op.getLoc(), adaptor.getK());
       kValue = arith::IndexCastOp::create(r, op.getLoc(), r.getIndexType(), kValue);
     } else {
       kValue = arith::ConstantIndexOp::create(r, op.getLoc(), 0);
@@ -320,10 +319,8 @@ struct PadLowering : OpConversionPattern<PadOp> {
     if (!isa<NoneType>(adaptor.getConstantValue().getType())) {
       Value cv = adaptor.getConstantValue();
       auto ct = llvm::cast<RankedTensorType>(cv.getType());
-      if (ct.getNumElements() == 1) {
-        SmallVector<Value> zeros(ct.getRank(), arith::ConstantIndexOp::create(r, loc, 0));
-        fill = tensor::ExtractOp::create(r, loc, cv, zeros);
-      }
+      if (ct.getNumElements() == 1)
+        fill = firstElement(r, loc, cv);
     }
     bool nonNegative = llvm::all_of(begin, [](int64_t p) { return p >= 0; }) &&
                        llvm::all_of(end, [](int64_t p) { return p >= 0; });
