@@ -464,24 +464,33 @@ void buildAffineGrid(Importer &im, const onnx::NodeProto &n) {
   im.values[n.output(0)] = im.reshape(out, shape);
 }
 
-/// Optionals built in the graph are known when compiling: an absent input
-/// is an empty optional, anything else holds its tensor.
+/// Optionals are known when compiling: an empty one is either built so in
+/// the graph or a graph input given empty (a session compiles for each);
+/// a present one is its tensor or sequence.
+bool isEmptyOptional(Importer &im, const std::string &name) {
+  if (name.empty())
+    return true;
+  Importer::GraphValue v = im.lookup(name);
+  return v.kind == Importer::GraphValue::Empty ||
+         (v.kind == Importer::GraphValue::Tensor && llvm::isa<NoneType>(v.tensor.getType()));
+}
+
 void buildOptionalHasElement(Importer &im, const onnx::NodeProto &n) {
-  bool has = n.input_size() > 0 && !n.input(0).empty() && !im.emptyOptionals.count(n.input(0));
+  bool has = n.input_size() > 0 && !isEmptyOptional(im, n.input(0));
   im.values[n.output(0)] = im.constant(Tensor::fromVector(ElementType::Bool, {}, std::vector<uint8_t>{has}));
 }
 
 void buildOptional(Importer &im, const onnx::NodeProto &n) {
   if (n.input_size() == 0 || n.input(0).empty())
-    im.emptyOptionals.insert(n.output(0));
+    im.bind(n.output(0), {Importer::GraphValue::Empty, {}, {}});
   else
-    im.values[n.output(0)] = im.input(0);
+    im.bind(n.output(0), im.lookup(n.input(0)));
 }
 
 void buildOptionalGetElement(Importer &im, const onnx::NodeProto &n) {
-  if (n.input_size() == 0 || n.input(0).empty() || im.emptyOptionals.count(n.input(0)))
+  if (n.input_size() == 0 || isEmptyOptional(im, n.input(0)))
     im.fail("the optional is empty");
-  im.values[n.output(0)] = im.input(0);
+  im.bind(n.output(0), im.lookup(n.input(0)));
 }
 
 /// Col2Im: each column entry is added into its image position, as

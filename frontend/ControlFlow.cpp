@@ -82,7 +82,14 @@ void buildIf(Importer &im, const onnx::NodeProto &n) {
   Value cond = im.input(0);
   std::vector<Value> outs;
   if (auto c = constantInt(cond)) {
-    outs = im.importSubgraph(*c ? thenG : elseG, {});
+    // The branch may give sequences and optionals, bound as they are.
+    std::vector<Importer::GraphValue> taken = im.importSubgraphValues(*c ? thenG : elseG, {});
+    if ((int)taken.size() < n.output_size())
+      im.fail("the branch has fewer outputs than the node");
+    for (int i = 0; i < n.output_size(); ++i)
+      if (!n.output(i).empty())
+        im.bind(n.output(i), taken[i]);
+    return;
   } else {
     std::vector<Value> t = im.importSubgraph(thenG, {}), e = im.importSubgraph(elseG, {});
     if (t.size() != e.size())
@@ -216,41 +223,70 @@ void buildRuntimeLoop(Importer &im, const onnx::GraphProto &body, Value trip, Va
 }
 
 void buildLoop(Importer &im, const onnx::NodeProto &n) {
+  using GraphValue = Importer::GraphValue;
   const onnx::GraphProto &body = graphAttr(im, "body");
   Value tripV = im.input(0), condV = im.input(1);
-  std::vector<Value> carried;
-  for (int i = 2; i < n.input_size(); ++i)
-    carried.push_back(im.input(i));
+  std::vector<GraphValue> carried;
+  bool allTensors = true;
+  for (int i = 2; i < n.input_size(); ++i) {
+    carried.push_back(n.input(i).empty() ? GraphValue::of(im.none()) : im.lookup(n.input(i)));
+    allTensors &= carried.back().kind == GraphValue::Tensor;
+  }
   std::optional<int64_t> trips = constantInt(tripV), initialCond = constantInt(condV);
   bool noTrip = llvm::isa<NoneType>(tripV.getType()), noCond = llvm::isa<NoneType>(condV.getType());
   size_t numCarried = carried.size();
   int numScan = body.output_size() - 1 - (int)numCarried;
   if (numScan < 0)
     im.fail("the body has fewer outputs than loop-carried values");
+  auto runtimeLoop = [&](const std::vector<GraphValue> &initial) {
+    std::vector<Value> tensors;
+    for (const GraphValue &v : initial) {
+      if (v.kind != GraphValue::Tensor)
+        im.fail("a loop carrying a sequence or an optional needs its trip count and condition "
+                "known when compiling (and at most " + std::to_string(Importer::kMaxUnrollSteps) +
+                " steps)");
+      tensors.push_back(v.tensor);
+    }
+    buildRuntimeLoop(im, body, tripV, condV, tensors);
+  };
   bool unrollable = trips && (noCond || initialCond) && *trips <= Importer::kMaxUnrollSteps;
   if (!unrollable)
-    return buildRuntimeLoop(im, body, tripV, condV, carried);
+    return runtimeLoop(carried);
   im.reserveUnrolledSteps(*trips, "a loop");
   bool cond = noCond || *initialCond != 0;
-  std::vector<Value> initial = carried;
+  std::vector<GraphValue> initial = carried;
   std::vector<std::vector<Value>> scans(numScan);
   for (int64_t i = 0; i < *trips && cond; ++i) {
-    std::vector<Value> in{im.i64Scalar(i),
-                          im.constant(Tensor::fromVector(ElementType::Bool, {}, std::vector<uint8_t>{1}))};
+    std::vector<GraphValue> in{
+        GraphValue::of(im.i64Scalar(i)),
+        GraphValue::of(im.constant(Tensor::fromVector(ElementType::Bool, {}, std::vector<uint8_t>{1})))};
     in.insert(in.end(), carried.begin(), carried.end());
-    std::vector<Value> out = im.importSubgraph(body, in);
-    auto c = constantInt(out[0]);
-    if (!c) // computed at run time after all; what was unrolled is left unused
-      return buildRuntimeLoop(im, body, tripV, condV, initial);
+    std::vector<GraphValue> out = im.importSubgraphValues(body, in);
+    std::optional<int64_t> c;
+    if (out[0].kind == GraphValue::Tensor)
+      c = constantInt(out[0].tensor);
+    if (!c) { // computed at run time after all; what was unrolled is left unused
+      if (!allTensors)
+        im.fail("a loop carrying a sequence or an optional needs a condition known when "
+                "compiling");
+      return runtimeLoop(initial);
+    }
     cond = *c != 0;
     carried.assign(out.begin() + 1, out.begin() + 1 + numCarried);
-    for (int s = 0; s < numScan; ++s)
-      scans[s].push_back(out[1 + numCarried + s]);
+    for (int s = 0; s < numScan; ++s) {
+      if (out[1 + numCarried + s].kind != GraphValue::Tensor)
+        im.fail("scan output " + std::to_string(s) + " of the body is not a tensor");
+      scans[s].push_back(out[1 + numCarried + s].tensor);
+    }
   }
-  std::vector<Value> results(carried);
-  for (int s = 0; s < numScan; ++s)
-    results.push_back(stack(im, scans[s], 0));
-  im.bindResults(results);
+  if ((int)(numCarried + numScan) < n.output_size())
+    im.fail("the node has more outputs than the body gives");
+  for (size_t i = 0; i < numCarried && (int)i < n.output_size(); ++i)
+    if (!n.output(i).empty())
+      im.bind(n.output(i), carried[i]);
+  for (int s = 0; s < numScan && (int)numCarried + s < n.output_size(); ++s)
+    if (!n.output(numCarried + s).empty())
+      im.values[n.output(numCarried + s)] = stack(im, scans[s], 0);
 }
 
 /// Scan-8: batched (axis 0) states and scan inputs (sequence axis 1), each

@@ -70,6 +70,13 @@ std::set<std::string> shapeDefiningInputs(const onnx::GraphProto &graph) {
   std::set<std::string> seen;
   std::vector<std::string> work;
   for (const auto &node : graph.node()) {
+    // An If giving sequences or optionals is resolved while compiling.
+    if (node.op_type() == "If" && node.input_size() > 0) {
+      for (const auto &a : node.attribute())
+        for (const auto &o : a.g().output())
+          if (o.type().has_sequence_type() || o.type().has_optional_type())
+            work.push_back(node.input(0));
+    }
     auto it = shapeOperands.find(node.op_type());
     if (it == shapeOperands.end())
       continue;
@@ -998,30 +1005,66 @@ void Importer::importNodes(const google::protobuf::RepeatedPtrField<onnx::NodePr
   }
 }
 
-std::vector<Value> Importer::importSubgraph(const onnx::GraphProto &g, llvm::ArrayRef<Value> inputs) {
+Importer::GraphValue Importer::lookup(const std::string &name) {
+  if (emptyOptionals.count(name))
+    return {GraphValue::Empty, {}, {}};
+  auto seq = sequences.find(name);
+  if (seq != sequences.end())
+    return GraphValue::sequence(seq->second);
+  auto it = values.find(name);
+  if (it == values.end())
+    fail("'" + name + "' is not defined before use");
+  return GraphValue::of(it->second);
+}
+
+void Importer::bind(const std::string &name, const GraphValue &v) {
+  values.erase(name);
+  sequences.erase(name);
+  emptyOptionals.erase(name);
+  switch (v.kind) {
+  case GraphValue::Tensor: values[name] = v.tensor; break;
+  case GraphValue::Sequence: sequences[name] = v.items; break;
+  case GraphValue::Empty: emptyOptionals.insert(name); break;
+  }
+}
+
+std::vector<Importer::GraphValue>
+Importer::importSubgraphValues(const onnx::GraphProto &g, const std::vector<GraphValue> &inputs) {
   const onnx::NodeProto *outer = node;
   Location outerLoc = loc;
   if (g.input_size() != (int)inputs.size())
     fail("subgraph '" + g.name() + "' has " + std::to_string(g.input_size()) + " inputs, " +
          std::to_string(inputs.size()) + " given");
   for (int i = 0; i < g.input_size(); ++i)
-    values[g.input(i).name()] = inputs[i];
+    bind(g.input(i).name(), inputs[i]);
   for (const auto &init : g.initializer())
-    values[init.name()] = constant(tensorFromProto(init, baseDir, "initializer '" + init.name() + "'"));
+    bind(init.name(), GraphValue::of(constant(tensorFromProto(init, baseDir, "initializer '" + init.name() + "'"))));
   for (const auto &sparse : g.sparse_initializer())
     fail("sparse initializer '" + sparse.values().name() + "' is not supported");
   importNodes(g.node());
   node = outer;
   loc = outerLoc;
-  std::vector<Value> outs;
-  for (const auto &o : g.output()) {
-    auto it = values.find(o.name());
-    if (it == values.end())
-      fail("subgraph output '" + o.name() + "' is not a tensor (sequence and optional outputs "
-           "of subgraphs are not supported)");
-    outs.push_back(it->second);
-  }
+  std::vector<GraphValue> outs;
+  for (const auto &o : g.output())
+    outs.push_back(lookup(o.name()));
   return outs;
+}
+
+std::vector<Value> Importer::importSubgraph(const onnx::GraphProto &g, llvm::ArrayRef<Value> inputs) {
+  std::vector<GraphValue> in;
+  for (Value v : inputs)
+    in.push_back(GraphValue::of(v));
+  std::vector<GraphValue> outs = importSubgraphValues(g, in);
+  std::vector<Value> tensors;
+  for (int i = 0; i < (int)outs.size(); ++i) {
+    if (outs[i].kind != GraphValue::Tensor)
+      fail("subgraph output '" + g.output(i).name() + "' is " +
+           (outs[i].kind == GraphValue::Sequence ? "a sequence" : "an empty optional") +
+           ", which is supported only when the node is resolved while compiling (If with a "
+           "condition, Loop with a trip count and condition known then)");
+    tensors.push_back(outs[i].tensor);
+  }
+  return tensors;
 }
 
 OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
@@ -1041,24 +1084,59 @@ OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
   for (const auto &init : graph.initializer())
     initializerNames.insert(init.name());
 
-  // Graph inputs that stay arguments.
+  // Graph inputs that stay arguments; a sequence's tensors are one each.
   llvm::SmallVector<Type> argTypes;
   llvm::SmallVector<std::string> argNames;
+  std::vector<std::pair<std::string, bool>> argBindings; // graph input, is a sequence item
   for (const auto &in : graph.input()) {
     if (initializerNames.count(in.name()) || opts.constantInputs.count(in.name()))
       continue;
-    if (!in.type().has_tensor_type())
-      fail("input '" + in.name() + "' is not a tensor (sequences, maps and optionals are not supported)");
-    const auto &tt = in.type().tensor_type();
+    const onnx::TypeProto *vt = &in.type();
+    bool optional = vt->has_optional_type(), sequence = false;
+    if (optional)
+      vt = &vt->optional_type().elem_type();
+    if (vt->has_sequence_type()) {
+      sequence = true;
+      vt = &vt->sequence_type().elem_type();
+    }
+    if (!vt->has_tensor_type())
+      fail("input '" + in.name() + "' is not a tensor, a sequence of tensors or an optional of "
+           "those (maps and sparse tensors are not supported)");
+    if (opts.absentInputs.count(in.name())) {
+      if (!optional)
+        fail("input '" + in.name() + "' is not optional and cannot be given empty");
+      emptyOptionals.insert(in.name());
+      continue;
+    }
+    const auto &tt = vt->tensor_type();
     Type elem = elementType(tt.elem_type(), "input '" + in.name() + "'");
+    auto typeFor = [&](const std::vector<int64_t> &shape) {
+      if (tt.has_shape() && tt.shape().dim_size() != (int)shape.size())
+        fail("input '" + in.name() + "' has rank " + std::to_string(tt.shape().dim_size()) +
+             ", given shape has rank " + std::to_string(shape.size()));
+      Type type = RankedTensorType::get(shape, elem);
+      checkSize(type);
+      return type;
+    };
+    if (sequence) {
+      auto given = opts.sequenceInputs.find(in.name());
+      if (given == opts.sequenceInputs.end())
+        fail("input '" + in.name() + "' is a sequence: compiling it needs the number and "
+             "shapes of its tensors (a session compiles for those it is given)");
+      if (given->second.size() > 4096)
+        fail("input '" + in.name() + "' holds more than 4096 tensors");
+      sequences[in.name()] = {};
+      for (size_t i = 0; i < given->second.size(); ++i) {
+        argTypes.push_back(typeFor(given->second[i]));
+        argNames.push_back(sequenceItemName(in.name(), i));
+        argBindings.emplace_back(in.name(), true);
+      }
+      continue;
+    }
     Type type;
     auto ov = opts.inputShapes.find(in.name());
     if (ov != opts.inputShapes.end()) {
-      if (tt.has_shape() && tt.shape().dim_size() != (int)ov->second.size())
-        fail("input '" + in.name() + "' has rank " + std::to_string(tt.shape().dim_size()) +
-             ", given shape has rank " + std::to_string(ov->second.size()));
-      type = RankedTensorType::get(ov->second, elem);
-      checkSize(type);
+      type = typeFor(ov->second);
     } else if (tt.has_shape()) {
       llvm::SmallVector<int64_t> dims;
       for (const auto &d : tt.shape().dim())
@@ -1070,6 +1148,7 @@ OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
     }
     argTypes.push_back(type);
     argNames.push_back(in.name());
+    argBindings.emplace_back(in.name(), false);
   }
 
   auto func = func::FuncOp::create(b, fileLoc, kEntryFunction,
@@ -1077,7 +1156,10 @@ OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
   Block *entry = func.addEntryBlock();
   b.setInsertionPointToStart(entry);
   for (size_t i = 0; i < argNames.size(); ++i) {
-    values[argNames[i]] = entry->getArgument(i);
+    if (argBindings[i].second)
+      sequences[argBindings[i].first].push_back(entry->getArgument(i));
+    else
+      values[argNames[i]] = entry->getArgument(i);
     // The caller's input buffers are read-only to the compiled code.
     func.setArgAttr(i, "bufferization.writable", b.getBoolAttr(false));
   }
@@ -1097,16 +1179,34 @@ OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
   llvm::SmallVector<Value> results;
   llvm::SmallVector<Attribute> outNames, inNames;
   for (const auto &out : graph.output()) {
-    auto it = values.find(out.name());
-    if (it == values.end() && sequences.count(out.name()))
-      fail("graph output '" + out.name() + "' is a sequence; sequence outputs are not supported");
-    if (it == values.end())
+    bool optional = out.type().has_optional_type();
+    if (!values.count(out.name()) && !sequences.count(out.name()) &&
+        !emptyOptionals.count(out.name()))
       fail("graph output '" + out.name() + "' is never produced");
-    Value v = it->second;
-    if (llvm::isa<NoneType>(v.getType()))
-      fail("graph output '" + out.name() + "' is absent");
-    results.push_back(v);
-    outNames.push_back(b.getStringAttr(out.name()));
+    GraphValue v = lookup(out.name());
+    if (v.kind == GraphValue::Tensor && llvm::isa<NoneType>(v.tensor.getType()))
+      v.kind = GraphValue::Empty;
+    switch (v.kind) {
+    case GraphValue::Empty:
+      if (!optional)
+        fail("graph output '" + out.name() + "' is absent, and the model does not declare it "
+             "optional");
+      break;
+    case GraphValue::Tensor:
+      results.push_back(v.tensor);
+      outNames.push_back(b.getStringAttr(out.name()));
+      break;
+    case GraphValue::Sequence:
+      for (size_t i = 0; i < v.items.size(); ++i) {
+        results.push_back(v.items[i]);
+        outNames.push_back(b.getStringAttr(sequenceItemName(out.name(), i)));
+      }
+      if (v.items.empty()) {
+        results.push_back(zeros({0}, b.getIntegerType(8)));
+        outNames.push_back(b.getStringAttr(emptySequenceName(out.name())));
+      }
+      break;
+    }
   }
   for (auto &n : argNames)
     inNames.push_back(b.getStringAttr(n));

@@ -3,6 +3,7 @@
 #define KILN_FRONTEND_IMPORTER_H
 
 #include "kiln/Tensor.h"
+#include "runtime/Executable.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
 #include <map>
@@ -28,7 +29,13 @@ struct ImportOptions {
   std::map<std::string, std::vector<int64_t>> inputShapes;
   /// Graph inputs replaced by constants (values known when compiling).
   std::map<std::string, Tensor> constantInputs;
+  /// Sequence inputs: the shapes of the tensors they hold. The function
+  /// takes the tensors of sequence "x" as arguments "x[0]", "x[1]", ...
+  std::map<std::string, std::vector<std::vector<int64_t>>> sequenceInputs;
+  /// Optional inputs given empty (no argument).
+  std::set<std::string> absentInputs;
 };
+
 
 /// Parses a serialized ModelProto; throws kiln::Error naming `what` if the
 /// bytes are not one.
@@ -38,7 +45,7 @@ void parseModel(const void *data, size_t size, const std::string &what,
 /// Imports the main graph into a module holding one func.func named
 /// kEntryFunction whose arguments are the graph inputs that are not
 /// initializers or constant inputs, in graph order, and whose results are
-/// the graph outputs. Throws kiln::Error naming the model, node and op.
+/// the graph outputs (sequences and optionals as in runtime/Executable.h). Throws kiln::Error naming the model, node and op.
 mlir::OwningOpRef<mlir::ModuleOp> importModel(const onnx::ModelProto &model,
                                               mlir::MLIRContext &context,
                                               const ImportOptions &options);

@@ -40,8 +40,25 @@ public:
 
   /// Imports nodes in order with their builders.
   void importNodes(const google::protobuf::RepeatedPtrField<onnx::NodeProto> &nodes);
+  /// A value of the graph as the importer holds it: a tensor (a NoneOp for
+  /// an absent input), a sequence as its tensors (see Sequence.cpp), or an
+  /// empty optional.
+  struct GraphValue {
+    enum Kind { Tensor, Sequence, Empty } kind = Tensor;
+    Value tensor;
+    std::vector<Value> items;
+    static GraphValue of(Value v) { return {Tensor, v, {}}; }
+    static GraphValue sequence(std::vector<Value> items) { return {Sequence, {}, std::move(items)}; }
+  };
+  /// The value named `name`; fails if none is defined.
+  GraphValue lookup(const std::string &name);
+  void bind(const std::string &name, const GraphValue &v);
+
   /// Imports a subgraph (If/Loop/Scan body) inline with its inputs bound to
   /// `inputs`; outer values stay visible. Returns its outputs.
+  std::vector<GraphValue> importSubgraphValues(const onnx::GraphProto &g,
+                                               const std::vector<GraphValue> &inputs);
+  /// The same for subgraphs whose inputs and outputs are all tensors.
   std::vector<Value> importSubgraph(const onnx::GraphProto &g, llvm::ArrayRef<Value> inputs);
 
   // --- used by node builders ---

@@ -153,9 +153,56 @@ void buildSplitToSequence(Importer &im, const onnx::NodeProto &n) {
   im.sequences[n.output(0)] = std::move(seq);
 }
 
+/// SequenceMap: the body imported once per position, with the tensors of
+/// the sequence inputs at that position and the tensor inputs as they are.
+void buildSequenceMap(Importer &im, const onnx::NodeProto &n) {
+  const auto *a = im.attr("body");
+  if (!a || !a->has_g())
+    im.fail("attribute 'body' (a graph) is required");
+  std::vector<Importer::GraphValue> in;
+  for (int i = 0; i < n.input_size(); ++i)
+    in.push_back(im.lookup(n.input(i)));
+  if (in.empty() || in[0].kind != Importer::GraphValue::Sequence)
+    im.fail("input 0 must be a sequence");
+  size_t length = in[0].items.size();
+  for (size_t i = 1; i < in.size(); ++i) {
+    if (in[i].kind == Importer::GraphValue::Empty)
+      im.fail("input " + std::to_string(i) + " is an empty optional");
+    if (in[i].kind == Importer::GraphValue::Sequence && in[i].items.size() != length)
+      im.fail("input " + std::to_string(i) + " holds " + std::to_string(in[i].items.size()) +
+              " tensors, input 0 holds " + std::to_string(length));
+  }
+  im.reserveUnrolledSteps(length, "SequenceMap");
+  std::vector<std::vector<Value>> outs(n.output_size());
+  for (size_t k = 0; k < length; ++k) {
+    std::vector<Value> args;
+    for (const auto &v : in)
+      args.push_back(v.kind == Importer::GraphValue::Sequence ? v.items[k] : v.tensor);
+    std::vector<Value> res = im.importSubgraph(a->g(), args);
+    if (res.size() < outs.size())
+      im.fail("the body has fewer outputs than the node");
+    for (size_t j = 0; j < outs.size(); ++j)
+      outs[j].push_back(res[j]);
+  }
+  for (int j = 0; j < n.output_size(); ++j)
+    if (!n.output(j).empty())
+      im.bind(n.output(j), Importer::GraphValue::sequence(outs[j]));
+}
+
 } // namespace
 
 void addSequenceBuilders(BuilderTable &t) {
+  // Identity also passes sequences and empty optionals on.
+  NodeBuilder tensorIdentity = t.at("Identity");
+  t["Identity"] = [tensorIdentity](Importer &im, const onnx::NodeProto &n) {
+    if (n.input_size() == 1 && n.output_size() == 1 && !n.input(0).empty()) {
+      Importer::GraphValue v = im.lookup(n.input(0));
+      if (v.kind != Importer::GraphValue::Tensor)
+        return im.bind(n.output(0), v);
+    }
+    tensorIdentity(im, n);
+  };
+  t["SequenceMap"] = buildSequenceMap;
   t["SequenceEmpty"] = buildSequenceEmpty;
   t["SequenceConstruct"] = buildSequenceConstruct;
   t["SequenceInsert"] = buildSequenceInsert;

@@ -2,6 +2,7 @@
 #include "frontend/TensorProto.h"
 #include "frontend/ExternalData.h"
 #include <onnx/onnx_pb.h>
+#include <onnx/onnx-data_pb.h>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -214,14 +215,61 @@ Tensor tensorFromProto(const onnx::TensorProto &proto, const std::string &baseDi
   return t;
 }
 
-Tensor readTensorProtoFile(const std::string &path, std::string *name) {
+static std::string readFile(const std::string &path) {
   std::ifstream in(path, std::ios::binary);
   if (!in)
     throw Error("cannot open '" + path + "'");
   std::stringstream ss;
   ss << in.rdbuf();
+  return ss.str();
+}
+
+static OnnxValue sequenceFromProto(const onnx::SequenceProto &seq, const std::string &dir,
+                                   const std::string &what) {
+  if (seq.elem_type() != onnx::SequenceProto::TENSOR && seq.tensor_values_size() == 0 &&
+      seq.elem_type() != onnx::SequenceProto::UNDEFINED)
+    throw Error(what + " is a sequence of something other than tensors");
+  std::vector<Tensor> items;
+  for (int i = 0; i < seq.tensor_values_size(); ++i)
+    items.push_back(tensorFromProto(seq.tensor_values(i), dir,
+                                    what + ", tensor " + std::to_string(i)));
+  return OnnxValue::sequence(std::move(items));
+}
+
+OnnxValue readValueProtoFile(const std::string &path, bool sequence, bool optional,
+                             std::string *name) {
+  if (!sequence && !optional)
+    return readTensorProtoFile(path, name);
+  std::string bytes = readFile(path);
+  std::string dir = path.substr(0, path.find_last_of('/') + 1);
+  dir = dir.empty() ? "." : dir;
+  std::string what = "value file '" + path + "'";
+  if (!optional) {
+    onnx::SequenceProto proto;
+    if (!proto.ParseFromString(bytes))
+      throw Error("'" + path + "' is not a serialized ONNX SequenceProto");
+    if (name)
+      *name = proto.name();
+    return sequenceFromProto(proto, dir, what);
+  }
+  onnx::OptionalProto proto;
+  if (!proto.ParseFromString(bytes))
+    throw Error("'" + path + "' is not a serialized ONNX OptionalProto");
+  if (name)
+    *name = proto.name();
+  if (proto.has_sequence_value())
+    return sequenceFromProto(proto.sequence_value(), dir, what);
+  if (proto.has_tensor_value())
+    return tensorFromProto(proto.tensor_value(), dir, what);
+  if (proto.elem_type() != onnx::OptionalProto::UNDEFINED)
+    throw Error(what + " holds a kind of value Kiln does not support");
+  return OnnxValue::none();
+}
+
+Tensor readTensorProtoFile(const std::string &path, std::string *name) {
+  std::string bytes = readFile(path);
   onnx::TensorProto proto;
-  if (!proto.ParseFromString(ss.str()))
+  if (!proto.ParseFromString(bytes))
     throw Error("'" + path + "' is not a serialized ONNX TensorProto");
   if (name)
     *name = proto.name();

@@ -27,5 +27,10 @@ Tensor tensorFromProto(const onnx::TensorProto &proto, const std::string &baseDi
 /// Reads a serialized TensorProto file (the backend tests' input_N.pb).
 Tensor readTensorProtoFile(const std::string &path, std::string *name = nullptr);
 
+/// Reads a serialized TensorProto, SequenceProto (`sequence`) or
+/// OptionalProto (`optional`, holding either) file.
+OnnxValue readValueProtoFile(const std::string &path, bool sequence, bool optional,
+                             std::string *name = nullptr);
+
 } // namespace kiln
 #endif

@@ -19,10 +19,23 @@ double msSince(std::chrono::steady_clock::time_point t) {
 TensorInfo describeValue(const onnx::ValueInfoProto &v, const std::string &model) {
   TensorInfo info;
   info.name = v.name();
-  if (!v.type().has_tensor_type())
-    throw Error("model '" + model + "': '" + v.name() +
-                "' is not a tensor (sequence, map and optional values are not supported)");
-  const auto &tt = v.type().tensor_type();
+  const onnx::TypeProto *type = &v.type();
+  if (type->has_optional_type()) {
+    info.optional = true;
+    type = &type->optional_type().elem_type();
+  }
+  if (type->has_sequence_type()) {
+    info.sequence = true;
+    type = &type->sequence_type().elem_type();
+  }
+  if (!type->has_tensor_type())
+    throw Error("model '" + model + "': '" + v.name() + "' is " +
+                (type->has_map_type() ? "a map" : type->has_sparse_tensor_type()
+                                                       ? "a sparse tensor"
+                                                       : "of an unknown or nested kind") +
+                " (graph inputs and outputs may be tensors, sequences of tensors and "
+                "optionals of those)");
+  const auto &tt = type->tensor_type();
   auto t = fromOnnxType(tt.elem_type());
   if (!t)
     throw Error("model '" + model + "': '" + v.name() + "' has element type " +
@@ -55,6 +68,12 @@ public:
     // Inputs that decide shapes are first tried as run-time data too.
     specializeOnRun = !shapeInputs.empty();
     for (const auto &in : inputs) {
+      if ((in.sequence || in.optional) && perShapeReason.empty())
+        perShapeReason = "input '" + in.name + "' is " +
+                         (in.sequence ? "a sequence, compiled for the number and shapes of "
+                                        "its tensors"
+                                      : "optional, compiled for it given or empty");
+      specializeOnRun |= in.sequence || in.optional;
       specializeOnRun |= !in.hasShape;
       if (!in.hasShape && perShapeReason.empty())
         perShapeReason = "input '" + in.name + "' has no declared rank";
@@ -65,13 +84,14 @@ public:
     checkOpsSupported(model, name);
   }
 
-  detail::Compiled compile(const std::map<std::string, std::vector<int64_t>> &shapes,
-                           const std::map<std::string, Tensor> &constants) override {
+  detail::Compiled compile(const detail::Specialization &sp) override {
     auto start = std::chrono::steady_clock::now();
     ImportOptions io;
     io.modelPath = name;
-    io.inputShapes = shapes;
-    io.constantInputs = constants;
+    io.inputShapes = sp.shapes;
+    io.constantInputs = sp.constants;
+    io.sequenceInputs = sp.sequences;
+    io.absentInputs = sp.absent;
     CodegenOptions cg;
     cg.optimizationLevel = options.optimizationLevel;
     if (options.cacheDirectory.empty()) {
@@ -81,13 +101,23 @@ public:
     }
 
     std::string spec;
-    for (const auto &kv : shapes) {
-      spec += kv.first + ":";
-      for (int64_t d : kv.second)
+    auto addShape = [&](const std::vector<int64_t> &shape) {
+      for (int64_t d : shape)
         spec += std::to_string(d) + ",";
       spec += ";";
+    };
+    for (const auto &kv : sp.shapes) {
+      spec += kv.first + ":";
+      addShape(kv.second);
     }
-    for (const auto &kv : constants) {
+    for (const auto &kv : sp.sequences) {
+      spec += kv.first + "=seq" + std::to_string(kv.second.size()) + ":";
+      for (const auto &shape : kv.second)
+        addShape(shape);
+    }
+    for (const auto &name : sp.absent)
+      spec += name + "=none;";
+    for (const auto &kv : sp.constants) {
       spec += kv.first + "=" + kv.second.describe() + ":";
       spec.append(static_cast<const char *>(kv.second.data()), kv.second.byteSize());
       spec += ";";

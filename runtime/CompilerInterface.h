@@ -20,6 +20,20 @@ struct Compiled {
   CompileReport report;
 };
 
+/// What one compilation is specialized for; all empty for a model whose
+/// inputs are tensors with static shapes.
+struct Specialization {
+  /// Shapes of ordinary tensor inputs.
+  std::map<std::string, std::vector<int64_t>> shapes;
+  /// Shape-deciding inputs, compiled in as constants.
+  std::map<std::string, Tensor> constants;
+  /// Sequence inputs: the shapes of their tensors. The code takes the
+  /// tensors of sequence "x" as inputs "x[0]", "x[1]", ...
+  std::map<std::string, std::vector<std::vector<int64_t>>> sequences;
+  /// Optional inputs given empty (they are not inputs of the code).
+  std::set<std::string> absent;
+};
+
 /// One ONNX model, ready to be compiled for given shapes.
 class ModelCompiler {
 public:
@@ -32,10 +46,7 @@ public:
   /// Why it must; empty when compiling once, with unknown dims and
   /// shape-deciding inputs read at run time, is worth a try.
   std::string perShapeReason;
-  /// `shapes` for ordinary inputs, `constants` for shape-deciding ones; both
-  /// empty for a model with static shapes.
-  virtual Compiled compile(const std::map<std::string, std::vector<int64_t>> &shapes,
-                           const std::map<std::string, Tensor> &constants) = 0;
+  virtual Compiled compile(const Specialization &spec) = 0;
 };
 
 using CompilerFactory = std::unique_ptr<ModelCompiler> (*)(const std::string &name,

@@ -32,6 +32,11 @@ struct ArgSpec {
 /// the code with malloc and belongs to the caller from then on (the code
 /// copies rather than return an input or a constant). Inputs follow, one
 /// descriptor pointer each, with the shapes of the tensors given.
+///
+/// Compiled code takes and returns tensors only. A graph input or output
+/// that is a sequence "x" is its tensors "x[0]", "x[1]", ...; an empty
+/// sequence output is one empty marker result "x[]" (so that it differs
+/// from an empty optional, which is no argument or result at all).
 struct Executable {
   std::vector<ArgSpec> inputs, outputs; // -1: a dim known only at run time
   bool returnsOutputs() const;
@@ -43,6 +48,11 @@ struct Executable {
   std::map<std::string, Tensor> run(const std::map<std::string, Tensor> &in,
                                     ThreadPool &pool, const std::string &modelName) const;
 };
+
+inline std::string sequenceItemName(const std::string &name, size_t index) {
+  return name + "[" + std::to_string(index) + "]";
+}
+inline std::string emptySequenceName(const std::string &name) { return name + "[]"; }
 
 } // namespace kiln
 #endif

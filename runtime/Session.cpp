@@ -31,8 +31,9 @@ struct Session::Impl {
 
   void openModel(const void *data, size_t size);
   void openArtifact();
-  std::shared_ptr<const Executable> variantFor(const std::map<std::string, Tensor> &in);
-  void validate(const std::map<std::string, Tensor> &in) const;
+  std::shared_ptr<const Executable> variantFor(const std::map<std::string, OnnxValue> &in);
+  void validate(const std::map<std::string, OnnxValue> &in) const;
+  void validateTensor(const std::string &what, const TensorInfo &info, const Tensor &t) const;
 };
 
 static bool endsWith(const std::string &s, const std::string &suffix) {
@@ -48,7 +49,7 @@ void Session::Impl::openModel(const void *data, size_t size) {
   inputs = compiler->inputs;
   outputs = compiler->outputs;
   if (!compiler->specializeOnRun) {
-    detail::Compiled c = compiler->compile({}, {});
+    detail::Compiled c = compiler->compile({});
     fixed = c.executable;
     report = c.report;
     return;
@@ -58,7 +59,7 @@ void Session::Impl::openModel(const void *data, size_t size) {
     return;
   // Unknown dims: one compilation for all shapes where every op allows it.
   try {
-    detail::Compiled c = compiler->compile({}, {});
+    detail::Compiled c = compiler->compile({});
     fixed = c.executable;
     report = c.report;
     report.shapes = "dynamic";
@@ -125,14 +126,38 @@ CompileReport Session::compileReport() const {
   return impl_->report;
 }
 
-static std::string shapeString(const std::vector<int64_t> &s) {
+namespace {
+std::string shapeString(const std::vector<int64_t> &s) {
   std::string r = "[";
   for (size_t i = 0; i < s.size(); ++i)
     r += (i ? "," : "") + (s[i] < 0 ? std::string("?") : std::to_string(s[i]));
   return r + "]";
 }
 
-void Session::Impl::validate(const std::map<std::string, Tensor> &in) const {
+std::string describeKind(const TensorInfo &info) {
+  std::string what = info.sequence ? "a sequence" : "a tensor";
+  return info.optional ? "an optional holding " + what : what;
+}
+} // namespace
+
+void Session::Impl::validateTensor(const std::string &what, const TensorInfo &info,
+                                   const Tensor &t) const {
+  if (t.type() != info.type)
+    throw Error("model '" + name + "': " + what + " has element type " +
+                elementTypeName(t.type()) + ", the model expects " + elementTypeName(info.type));
+  if (!info.hasShape)
+    return;
+  if (t.shape().size() != info.shape.size())
+    throw Error("model '" + name + "': " + what + " has rank " +
+                std::to_string(t.shape().size()) + ", the model expects shape " +
+                shapeString(info.shape));
+  for (size_t d = 0; d < info.shape.size(); ++d)
+    if (info.shape[d] >= 0 && info.shape[d] != t.shape()[d])
+      throw Error("model '" + name + "': " + what + " has shape " + shapeString(t.shape()) +
+                  ", the model expects " + shapeString(info.shape));
+}
+
+void Session::Impl::validate(const std::map<std::string, OnnxValue> &in) const {
   for (const auto &kv : in) {
     auto it = std::find_if(inputs.begin(), inputs.end(),
                            [&](const TensorInfo &i) { return i.name == kv.first; });
@@ -148,40 +173,53 @@ void Session::Impl::validate(const std::map<std::string, Tensor> &in) const {
     auto it = in.find(info.name);
     if (it == in.end())
       throw Error("model '" + name + "': missing input '" + info.name + "'");
-    const Tensor &t = it->second;
-    if (t.type() != info.type)
-      throw Error("model '" + name + "': input '" + info.name + "' has element type " +
-                  elementTypeName(t.type()) + ", the model expects " +
-                  elementTypeName(info.type));
-    if (!info.hasShape)
+    const OnnxValue &v = it->second;
+    if (v.isNone() && info.optional)
       continue;
-    if (t.shape().size() != info.shape.size())
-      throw Error("model '" + name + "': input '" + info.name + "' has rank " +
-                  std::to_string(t.shape().size()) + ", the model expects shape " +
-                  shapeString(info.shape));
-    for (size_t d = 0; d < info.shape.size(); ++d)
-      if (info.shape[d] >= 0 && info.shape[d] != t.shape()[d])
-        throw Error("model '" + name + "': input '" + info.name + "' has shape " +
-                    shapeString(t.shape()) + ", the model expects " + shapeString(info.shape));
+    if (v.isNone() || v.isSequence() != info.sequence)
+      throw Error("model '" + name + "': input '" + info.name + "' is " + v.describe() +
+                  ", the model expects " + describeKind(info));
+    if (v.isTensor()) {
+      validateTensor("input '" + info.name + "'", info, v.tensor());
+      continue;
+    }
+    const auto &items = v.items();
+    for (size_t i = 0; i < items.size(); ++i)
+      validateTensor("tensor " + std::to_string(i) + " of input '" + info.name + "'", info,
+                     items[i]);
   }
 }
 
 std::shared_ptr<const Executable>
-Session::Impl::variantFor(const std::map<std::string, Tensor> &in) {
+Session::Impl::variantFor(const std::map<std::string, OnnxValue> &in) {
   if (fixed)
     return fixed;
-  // Key: every input's shape, plus the values of shape-deciding inputs.
+  // Key: every input's structure and shapes, plus the values of
+  // shape-deciding inputs.
   std::string key;
-  std::map<std::string, std::vector<int64_t>> shapes;
-  std::map<std::string, Tensor> constants;
+  detail::Specialization spec;
   for (const auto &info : inputs) {
-    const Tensor &t = in.at(info.name);
-    key += info.name + shapeString(t.shape());
-    if (compiler->shapeInputs.count(info.name)) {
-      key.append(static_cast<const char *>(t.data()), t.byteSize());
-      constants.emplace(info.name, t);
+    const OnnxValue &v = in.at(info.name);
+    key += info.name;
+    if (v.isNone()) {
+      key += "=none";
+      spec.absent.insert(info.name);
+    } else if (v.isSequence()) {
+      auto &shapes = spec.sequences[info.name];
+      key += "=seq" + std::to_string(v.items().size());
+      for (const Tensor &t : v.items()) {
+        shapes.push_back(t.shape());
+        key += shapeString(t.shape());
+      }
     } else {
-      shapes[info.name] = t.shape();
+      const Tensor &t = v.tensor();
+      key += shapeString(t.shape());
+      if (compiler->shapeInputs.count(info.name)) {
+        key.append(static_cast<const char *>(t.data()), t.byteSize());
+        spec.constants.emplace(info.name, t);
+      } else {
+        spec.shapes[info.name] = t.shape();
+      }
     }
     key += ';';
   }
@@ -189,7 +227,7 @@ Session::Impl::variantFor(const std::map<std::string, Tensor> &in) {
   auto it = variants.find(key);
   if (it != variants.end())
     return it->second;
-  detail::Compiled c = compiler->compile(shapes, constants);
+  detail::Compiled c = compiler->compile(spec);
   variants[key] = c.executable;
   report = c.report;
   report.shapes = "per-shape";
@@ -197,9 +235,58 @@ Session::Impl::variantFor(const std::map<std::string, Tensor> &in) {
   return c.executable;
 }
 
-std::map<std::string, Tensor> Session::run(const std::map<std::string, Tensor> &in) const {
+std::map<std::string, OnnxValue>
+Session::runValues(const std::map<std::string, OnnxValue> &in) const {
   impl_->validate(in);
-  return impl_->variantFor(in)->run(in, *impl_->pool, impl_->name);
+  std::shared_ptr<const Executable> exe = impl_->variantFor(in);
+  std::map<std::string, Tensor> flat;
+  for (const auto &kv : in) {
+    if (kv.second.isTensor())
+      flat.emplace(kv.first, kv.second.tensor());
+    else if (kv.second.isSequence())
+      for (size_t i = 0; i < kv.second.items().size(); ++i)
+        flat.emplace(sequenceItemName(kv.first, i), kv.second.items()[i]);
+  }
+  std::map<std::string, Tensor> results = exe->run(flat, *impl_->pool, impl_->name);
+  std::map<std::string, OnnxValue> out;
+  for (const auto &info : impl_->outputs) {
+    auto it = results.find(info.name);
+    if (it != results.end()) {
+      out.emplace(info.name, it->second);
+      continue;
+    }
+    std::vector<Tensor> items;
+    for (size_t i = 0;; ++i) {
+      auto item = results.find(sequenceItemName(info.name, i));
+      if (item == results.end())
+        break;
+      items.push_back(item->second);
+    }
+    if (!items.empty() || results.count(emptySequenceName(info.name)))
+      out.emplace(info.name, OnnxValue::sequence(std::move(items)));
+    else if (info.optional)
+      out.emplace(info.name, OnnxValue::none());
+    else
+      throw Error("model '" + impl_->name + "': the compiled code gives no output '" +
+                  info.name + "'");
+  }
+  return out;
+}
+
+std::map<std::string, Tensor> Session::run(const std::map<std::string, Tensor> &in) const {
+  for (const auto &info : impl_->inputs)
+    if (info.sequence || info.optional)
+      throw Error("model '" + impl_->name + "': input '" + info.name + "' is " +
+                  describeKind(info) + "; run it with Session::runValues");
+  std::map<std::string, OnnxValue> values(in.begin(), in.end());
+  std::map<std::string, Tensor> out;
+  for (auto &kv : runValues(values)) {
+    if (!kv.second.isTensor())
+      throw Error("model '" + impl_->name + "': output '" + kv.first + "' is " +
+                  kv.second.describe() + "; run it with Session::runValues");
+    out.emplace(kv.first, kv.second.tensor());
+  }
+  return out;
 }
 
 } // namespace kiln

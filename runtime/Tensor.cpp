@@ -210,3 +210,38 @@ double elementAsDouble(const Tensor &t, int64_t i) {
 }
 
 } // namespace kiln
+
+namespace kiln {
+
+OnnxValue OnnxValue::sequence(std::vector<Tensor> items) {
+  OnnxValue v;
+  v.kind_ = Kind::Sequence;
+  v.items_ = std::move(items);
+  return v;
+}
+
+const Tensor &OnnxValue::tensor() const {
+  if (kind_ != Kind::Tensor)
+    throw Error("OnnxValue::tensor() on " + describe());
+  return tensor_;
+}
+
+const std::vector<Tensor> &OnnxValue::items() const {
+  if (kind_ != Kind::Sequence)
+    throw Error("OnnxValue::items() on " + describe());
+  return items_;
+}
+
+std::string OnnxValue::describe() const {
+  switch (kind_) {
+  case Kind::Tensor: return tensor_.describe();
+  case Kind::None: return "none";
+  case Kind::Sequence: break;
+  }
+  std::string r = "sequence(";
+  for (size_t i = 0; i < items_.size(); ++i)
+    r += (i ? ", " : "") + items_[i].describe();
+  return r + ")";
+}
+
+} // namespace kiln

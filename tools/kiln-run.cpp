@@ -31,9 +31,12 @@ exits 3 on a mismatch, reporting the worst element.
 
 options:
   --threads N            worker threads (default: all cores)
-  --input NAME=FILE      input from a .npy or TensorProto .pb file
+  --input NAME=FILE      input from a .npy file or a TensorProto .pb file
+                         (SequenceProto/OptionalProto for sequence and
+                         optional inputs)
   --dim NAME=VALUE       value of a symbolic dim for generated inputs (default 1)
-  --output-dir DIR       write each output as DIR/<name>.npy
+  --output-dir DIR       write each output as DIR/<name>.npy (a sequence as
+                         DIR/<name>_0.npy, DIR/<name>_1.npy, ...)
   --bench N              run N more times after a warm-up; print the median
   --json                 print one JSON object instead of text
   --cache-dir DIR        kernel cache folder (default $XDG_CACHE_HOME/kiln or
@@ -47,7 +50,8 @@ options:
   --quiet                print only errors and the test verdict
   --help                 this text
 
-Inputs not given are filled with deterministic pseudo-random values.
+Inputs not given are filled with deterministic pseudo-random values (a
+sequence input with two such tensors).
 Exit status: 0 success, 1 error (bad model, unsupported op, bad input),
 2 bad usage, 3 mismatch against reference outputs.
 )";
@@ -76,10 +80,16 @@ std::vector<std::string> listDir(const std::string &dir, const std::string &pref
   return out;
 }
 
-Tensor loadTensor(const std::string &path) {
-  if (path.size() > 4 && path.substr(path.size() - 4) == ".npy")
+/// An input from a .npy file (tensors only) or a TensorProto, SequenceProto
+/// or OptionalProto .pb file, as `info` declares the input.
+OnnxValue loadValue(const std::string &path, const TensorInfo *info) {
+  bool sequence = info && info->sequence, optional = info && info->optional;
+  if (path.size() > 4 && path.substr(path.size() - 4) == ".npy") {
+    if (sequence)
+      throw Error("input '" + info->name + "' is a sequence; give it as a SequenceProto .pb file");
     return readNpy(path);
-  return readTensorProtoFile(path);
+  }
+  return readValueProtoFile(path, sequence, optional);
 }
 
 /// Deterministic values: floats in [-1, 1), integers in [0, 8), bools alternate.
@@ -215,6 +225,27 @@ std::string compare(const std::string &name, const Tensor &actual, const Tensor 
   return buf;
 }
 
+std::string compareValues(const std::string &name, const OnnxValue &actual,
+                          const OnnxValue &expected, double rtol, double atol) {
+  if (actual.kind() != expected.kind())
+    return "output '" + name + "': got " + actual.describe() + ", expected " +
+           expected.describe();
+  if (actual.isTensor())
+    return compare(name, actual.tensor(), expected.tensor(), rtol, atol);
+  if (actual.isNone())
+    return "";
+  if (actual.items().size() != expected.items().size())
+    return "output '" + name + "': a sequence of " + std::to_string(actual.items().size()) +
+           " tensors, expected " + std::to_string(expected.items().size());
+  for (size_t i = 0; i < actual.items().size(); ++i) {
+    std::string diff = compare(name + "[" + std::to_string(i) + "]", actual.items()[i],
+                               expected.items()[i], rtol, atol);
+    if (!diff.empty())
+      return diff;
+  }
+  return "";
+}
+
 void printTensor(const std::string &name, const Tensor &t) {
   std::cout << "  " << name << ": " << elementTypeName(t.type()) << shapeText(t.shape())
             << " = [";
@@ -227,6 +258,31 @@ void printTensor(const std::string &name, const Tensor &t) {
       std::cout << elementAsDouble(t, i);
   }
   std::cout << (t.numElements() > n ? ", ...]" : "]") << "\n";
+}
+
+void printValue(const std::string &name, const OnnxValue &v) {
+  if (v.isTensor())
+    return printTensor(name, v.tensor());
+  if (v.isNone()) {
+    std::cout << "  " << name << ": none\n";
+    return;
+  }
+  std::cout << "  " << name << ": sequence of " << v.items().size() << "\n";
+  for (size_t i = 0; i < v.items().size(); ++i)
+    printTensor("  " + name + "[" + std::to_string(i) + "]", v.items()[i]);
+}
+
+/// "float[2,3]", "sequence(float[2], ...)" or "none" as JSON fields.
+std::string jsonDescription(const OnnxValue &v) {
+  if (v.isTensor())
+    return "\"type\": \"" + std::string(elementTypeName(v.tensor().type())) + "\", \"shape\": " +
+           shapeText(v.tensor().shape());
+  if (v.isNone())
+    return "\"kind\": \"none\"";
+  std::string r = "\"kind\": \"sequence\", \"items\": [";
+  for (size_t i = 0; i < v.items().size(); ++i)
+    r += std::string(i ? ", " : "") + "{" + jsonDescription(v.items()[i]) + "}";
+  return r + "]";
 }
 
 struct Args {
@@ -277,23 +333,31 @@ int runTestFolder(const Args &args, Session &session, double createMs) {
   double firstRunMs = 0;
   for (const auto &set : sets) {
     std::string dir = args.model + "/" + set;
-    std::map<std::string, Tensor> inputs;
+    std::map<std::string, OnnxValue> inputs;
     auto inFiles = listDir(dir, "input_");
     const auto &infos = session.inputs();
+    auto infoNamed = [&](const std::string &name) -> const TensorInfo * {
+      for (const auto &x : infos)
+        if (x.name == name)
+          return &x;
+      return nullptr;
+    };
     for (size_t i = 0; i < inFiles.size(); ++i) {
-      std::string pbName;
-      Tensor t = readTensorProtoFile(dir + "/" + inFiles[i], &pbName);
-      bool known = std::any_of(infos.begin(), infos.end(),
-                               [&](const TensorInfo &x) { return x.name == pbName; });
-      if (!known) {
-        if (i >= infos.size())
-          throw Error(dir + ": more input files than model inputs");
-        pbName = infos[i].name;
+      // Files are in input order; a TensorProto may also name its input.
+      if (i >= infos.size())
+        throw Error(dir + ": more input files than model inputs");
+      std::string path = dir + "/" + inFiles[i], pbName;
+      const TensorInfo *info = &infos[i];
+      OnnxValue v = readValueProtoFile(path, info->sequence, info->optional, &pbName);
+      const TensorInfo *named = infoNamed(pbName);
+      if (named && named != info) {
+        info = named;
+        v = readValueProtoFile(path, info->sequence, info->optional);
       }
-      inputs[pbName] = t;
+      inputs[info->name] = v;
     }
     auto start = std::chrono::steady_clock::now();
-    auto outputs = session.run(inputs);
+    auto outputs = session.runValues(inputs);
     if (set == sets.front())
       firstRunMs = msSince(start);
     auto outFiles = listDir(dir, "output_");
@@ -302,9 +366,10 @@ int runTestFolder(const Args &args, Session &session, double createMs) {
       throw Error(dir + ": " + std::to_string(outFiles.size()) + " reference outputs, model has " +
                   std::to_string(outInfos.size()));
     for (size_t i = 0; i < outFiles.size(); ++i) {
-      Tensor expected = readTensorProtoFile(dir + "/" + outFiles[i]);
-      const std::string &name = outInfos[i].name;
-      std::string diff = compare(name, outputs.at(name), expected, 1e-3, 1e-7);
+      const TensorInfo &info = outInfos[i];
+      OnnxValue expected =
+          readValueProtoFile(dir + "/" + outFiles[i], info.sequence, info.optional);
+      std::string diff = compareValues(info.name, outputs.at(info.name), expected, 1e-3, 1e-7);
       if (!diff.empty()) {
         std::cout << "MISMATCH " << set << ": " << diff << "\n";
         return 3;
@@ -323,26 +388,31 @@ int runTestFolder(const Args &args, Session &session, double createMs) {
 }
 
 int runModel(const Args &args, Session &session, double createMs, bool atCreation) {
-  std::map<std::string, Tensor> inputs;
+  std::map<std::string, OnnxValue> inputs;
   uint64_t seed = 1;
   for (const auto &info : session.inputs()) {
     auto it = args.inputs.find(info.name);
-    inputs[info.name] = it != args.inputs.end() ? loadTensor(it->second)
-                                                : randomTensor(info, args.dims, seed);
+    if (it != args.inputs.end())
+      inputs[info.name] = loadValue(it->second, &info);
+    else if (info.sequence) // two generated tensors
+      inputs[info.name] = OnnxValue::sequence(
+          {randomTensor(info, args.dims, seed), randomTensor(info, args.dims, seed + 1000)});
+    else
+      inputs[info.name] = randomTensor(info, args.dims, seed);
     ++seed;
   }
   for (const auto &kv : args.inputs)
     if (!inputs.count(kv.first))
-      inputs[kv.first] = loadTensor(kv.second); // the session names the bad input
+      inputs[kv.first] = loadValue(kv.second, nullptr); // the session names the bad input
   auto start = std::chrono::steady_clock::now();
-  auto outputs = session.run(inputs);
+  auto outputs = session.runValues(inputs);
   double firstRunMs = msSince(start);
   double median = 0;
   if (args.bench > 0) {
     std::vector<double> times;
     for (int i = 0; i < args.bench; ++i) {
       auto t = std::chrono::steady_clock::now();
-      session.run(inputs);
+      session.runValues(inputs);
       times.push_back(msSince(t));
     }
     std::sort(times.begin(), times.end());
@@ -351,8 +421,15 @@ int runModel(const Args &args, Session &session, double createMs, bool atCreatio
   }
   if (!args.outputDir.empty()) {
     mkdir(args.outputDir.c_str(), 0755);
-    for (const auto &kv : outputs)
-      writeNpy(args.outputDir + "/" + fileSafe(kv.first) + ".npy", kv.second);
+    // A sequence "y" is written as y_0.npy, y_1.npy, ...; an empty optional not at all.
+    for (const auto &kv : outputs) {
+      std::string base = args.outputDir + "/" + fileSafe(kv.first);
+      if (kv.second.isTensor())
+        writeNpy(base + ".npy", kv.second.tensor());
+      else if (kv.second.isSequence())
+        for (size_t i = 0; i < kv.second.items().size(); ++i)
+          writeNpy(base + "_" + std::to_string(i) + ".npy", kv.second.items()[i]);
+    }
   }
   const CompileReport times = session.compileReport();
   if (args.json) {
@@ -367,10 +444,8 @@ int runModel(const Args &args, Session &session, double createMs, bool atCreatio
     std::cout << ", \"outputs\": [";
     bool first = true;
     for (const auto &info : session.outputs()) {
-      const Tensor &t = outputs.at(info.name);
-      std::cout << (first ? "" : ", ") << "{\"name\": \"" << jsonEscape(info.name)
-                << "\", \"type\": \"" << elementTypeName(t.type()) << "\", \"shape\": "
-                << shapeText(t.shape()) << "}";
+      std::cout << (first ? "" : ", ") << "{\"name\": \"" << jsonEscape(info.name) << "\", "
+                << jsonDescription(outputs.at(info.name)) << "}";
       first = false;
     }
     std::cout << "]}\n";
@@ -391,7 +466,7 @@ int runModel(const Args &args, Session &session, double createMs, bool atCreatio
     std::cout << "first run: " << firstRunMs << " ms\n";
     std::cout << "outputs:\n";
     for (const auto &info : session.outputs())
-      printTensor(info.name, outputs.at(info.name));
+      printValue(info.name, outputs.at(info.name));
   }
   if (args.explainCache)
     std::cout << "cache key " << (times.cacheKey.empty() ? "(cache off)" : times.cacheKey) << "\n"

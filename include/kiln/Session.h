@@ -43,6 +43,10 @@ struct TensorInfo {
   std::vector<std::string> dimNames;
   /// False when the model gives no shape at all (rank unknown).
   bool hasShape = true;
+  /// A sequence of tensors; `type` and `shape` describe each of them.
+  bool sequence = false;
+  /// May be given or returned empty (OnnxValue::none()).
+  bool optional = false;
 };
 
 /// Where the code of the most recent compilation came from and what it
@@ -86,8 +90,15 @@ public:
   const std::vector<TensorInfo> &outputs() const;
 
   /// Runs the model. Every input must be given, with the declared element
-  /// type, rank and static dims; throws kiln::Error otherwise.
+  /// type, rank and static dims; throws kiln::Error otherwise, and for a
+  /// model with sequence or optional inputs or outputs (see runValues).
   std::map<std::string, Tensor> run(const std::map<std::string, Tensor> &inputs) const;
+
+  /// Runs a model with sequence or optional inputs or outputs (or any
+  /// other). Compiled code takes and returns tensors only: a sequence input
+  /// is compiled for the number and shapes of its tensors, an optional one
+  /// for being given or empty, each new combination on first use.
+  std::map<std::string, OnnxValue> runValues(const std::map<std::string, OnnxValue> &inputs) const;
 
   /// The most recent compilation: at creation, or for models compiled on
   /// first use, the latest new set of input shapes.

@@ -80,6 +80,33 @@ private:
   std::shared_ptr<void> data_;
 };
 
+/// Any value a graph input or output can hold: a tensor, a sequence of
+/// tensors, or nothing (an empty optional). A Tensor converts implicitly.
+class OnnxValue {
+public:
+  enum class Kind { Tensor, Sequence, None };
+  /// An empty optional.
+  OnnxValue() = default;
+  OnnxValue(Tensor tensor) : kind_(Kind::Tensor), tensor_(std::move(tensor)) {}
+  static OnnxValue sequence(std::vector<Tensor> items);
+  static OnnxValue none() { return {}; }
+
+  Kind kind() const { return kind_; }
+  bool isTensor() const { return kind_ == Kind::Tensor; }
+  bool isSequence() const { return kind_ == Kind::Sequence; }
+  bool isNone() const { return kind_ == Kind::None; }
+  /// The tensor, or the sequence's tensors; throw kiln::Error for another kind.
+  const Tensor &tensor() const;
+  const std::vector<Tensor> &items() const;
+  /// "float[2,3]", "sequence(float[2], float[3])" or "none".
+  std::string describe() const;
+
+private:
+  Kind kind_ = Kind::None;
+  Tensor tensor_;
+  std::vector<Tensor> items_;
+};
+
 /// Element value as double, for printing and comparison (f16/bf16 decoded;
 /// NaN for strings).
 double elementAsDouble(const Tensor &t, int64_t index);
