@@ -355,6 +355,16 @@ LogicalResult StringNormalizerOp::verify() {
   return success();
 }
 
+LogicalResult ImageDecoderOp::verify() {
+  auto t = llvm::dyn_cast<TensorType>(getEncodedStream().getType());
+  if (!t || !t.getElementType().isUnsignedInteger(8) || (t.hasRank() && t.getRank() != 1))
+    return emitOpError("encoded_stream must be a 1-D uint8 tensor");
+  StringRef f = getPixelFormat();
+  if (f != "RGB" && f != "BGR" && f != "Grayscale")
+    return emitOpError("pixel_format must be RGB, BGR or Grayscale, got '") << f << "'";
+  return success();
+}
+
 LogicalResult StringSplitOp::verify() {
   if (!isString(getX()))
     return emitOpError("input must be a string tensor");

@@ -607,6 +607,19 @@ def Kiln_StringSplitOp : Kiln_Op<"StringSplit", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Kiln_ImageDecoderOp : Kiln_Op<"ImageDecoder", [Pure]> {
+  let summary = "decodes a BMP, JPEG, JPEG 2000, TIFF, PNG, WebP or netpbm stream";
+  let description = [{ The encoded bytes (1-D uint8) become an (H, W, C)
+    uint8 image, H and W known only when the code runs; C is 3 for "RGB" and
+    "BGR", 1 for "Grayscale". A stream that cannot be decoded gives an empty
+    (0, 0, C) image, as the ONNX spec asks. }];
+  let arguments = (ins AnyTensor:$encoded_stream,
+                   DefaultValuedAttr<StrAttr, "\"RGB\"">:$pixel_format);
+  let results = (outs AnyTensor:$image);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
 def Kiln_LabelEncoderOp : Kiln_Op<"LabelEncoder", [Pure]> {
   let summary = "maps each element to the value of its key (ai.onnx.ml)";
   let description = [{ `keys` and `values` are 1-D and equally long, `default`

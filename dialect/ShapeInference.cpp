@@ -328,6 +328,11 @@ LogicalResult inferShapes(Operation *op) {
           out = s->size() == 1 ? Shape{kDyn} : Shape{1, kDyn};
         return setResult(op, 0, out, elementOf(op.getX()));
       })
+      .Case<ImageDecoderOp>([&](ImageDecoderOp op) -> LogicalResult {
+        int64_t channels = op.getPixelFormat() == "Grayscale" ? 1 : 3;
+        return setResult(op, 0, Shape{kDyn, kDyn, channels},
+                         IntegerType::get(op.getContext(), 8, IntegerType::Unsigned));
+      })
       .Case<StringSplitOp>([&](StringSplitOp op) -> LogicalResult {
         auto s = shapeOf(op.getX());
         std::optional<Shape> y;

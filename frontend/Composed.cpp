@@ -773,6 +773,7 @@ void addComposedBuilders(BuilderTable &table) {
   table["ai.onnx.ml:Binarizer"] = buildBinarizer;
   table["ai.onnx.ml:ArrayFeatureExtractor"] = buildArrayFeatureExtractor;
   table["ai.onnx.ml:TreeEnsemble"] = generic("TreeEnsemble", 1);
+  table["ImageDecoder"] = generic("ImageDecoder", 1);
   table["DeformConv"] = buildDeformConv;
   table["Det"] = buildDet;
   table["OptionalHasElement"] = buildOptionalHasElement;

@@ -66,6 +66,7 @@ struct ConvertToLinalgPass : impl::KilnConvertToLinalgBase<ConvertToLinalgPass> 
     populateStringPatterns(tc, patterns);
     populateControlFlowPatterns(tc, patterns);
     populateTreeEnsemblePatterns(tc, patterns);
+    populateImagePatterns(tc, patterns);
     populateFunctionOpInterfaceTypeConversionPattern<func::FuncOp>(patterns, tc);
     populateReturnOpTypeConversionPattern(patterns, tc);
     populateCallOpTypeConversionPattern(patterns, tc);

@@ -303,6 +303,8 @@ const kiln::HostKernelSymbol kiln::kHostKernels[] = {
     KILN_HOST_KERNEL(kiln_lookup_f32),
     KILN_HOST_KERNEL(kiln_strings_from_list),
     KILN_HOST_KERNEL(kiln_tfidf),
+    KILN_HOST_KERNEL(kiln_image_decode),
+    KILN_HOST_KERNEL(kiln_image_copy),
 #undef KILN_HOST_KERNEL
     {nullptr, nullptr},
 };

@@ -99,6 +99,18 @@ void _mlir_ciface_kiln_tree_ensemble_f64(kiln::MemRef<double, 2> *x, kiln::MemRe
                                          kiln::MemRef<double, 2> *out, int64_t aggregate,
                                          int64_t postTransform);
 
+// ImageDecoder (runtime/ImageKernels.cpp), in two calls so that compiled
+// code can size the output between them.
+/// Decodes a BMP, JPEG, JPEG 2000, TIFF, PNG, WebP or netpbm stream as RGB
+/// into the run's arena; writes its height and width into dims and
+/// returns a handle for kiln_image_copy (0 and 0 x 0 when the stream
+/// cannot be decoded). Fails the run for images over 1 GiB.
+int64_t _mlir_ciface_kiln_image_decode(kiln::MemRef<uint8_t, 1> *encoded,
+                                       kiln::MemRef<int64_t, 1> *dims);
+/// Writes the decoded image into out (H, W, C): pixel format 0 RGB, 1 BGR,
+/// 2 grayscale (C = 1).
+void _mlir_ciface_kiln_image_copy(int64_t decoded, int64_t pixelFormat,
+                                  kiln::MemRef<uint8_t, 3> *out);
 // String kernels (runtime/StringKernels.cpp). Operands of one call have the
 // same element count and are walked in row-major order whatever their
 // strides; string elements are as runtime/Strings.h describes, new strings

@@ -7,6 +7,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 packages=(
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools
   libonnx-dev libprotobuf-dev protobuf-compiler libtbb-dev libre2-dev pkg-config
+  libjpeg62-turbo-dev libtiff-dev libwebp-dev libopenjp2-7-dev libstb-dev
   libgtest-dev libgmock-dev ninja-build ccache cmake g++ gcc binutils zlib1g-dev libzstd-dev
   python3-venv libonnx-testdata
 )

@@ -159,6 +159,7 @@ void populateGridSamplePatterns(KilnTypeConverter &tc, mlir::RewritePatternSet &
 void populateStringPatterns(KilnTypeConverter &tc, mlir::RewritePatternSet &p);
 void populateControlFlowPatterns(KilnTypeConverter &tc, mlir::RewritePatternSet &p);
 void populateTreeEnsemblePatterns(KilnTypeConverter &tc, mlir::RewritePatternSet &p);
+void populateImagePatterns(KilnTypeConverter &tc, mlir::RewritePatternSet &p);
 
 /// An index read from an indices tensor, made usable: negative values
 /// count from the end (when `fromEnd`), and the result is clamped to

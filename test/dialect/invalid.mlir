@@ -102,3 +102,19 @@ func.func @label_encoder_lengths(%x: tensor<4xi64>) -> tensor<4xf32> {
   %0 = kiln.LabelEncoder %x {keys = dense<[1, 2]> : tensor<2xi64>, values = dense<[7.0]> : tensor<1xf32>, default_value = dense<0.0> : tensor<1xf32>} : (tensor<4xi64>) -> tensor<4xf32>
   return %0 : tensor<4xf32>
 }
+
+// -----
+
+func.func @image_decoder_format(%x: tensor<?xui8>) -> tensor<*xui8> {
+  // expected-error @+1 {{pixel_format must be RGB, BGR or Grayscale, got 'RGBA'}}
+  %0 = kiln.ImageDecoder %x {pixel_format = "RGBA"} : (tensor<?xui8>) -> tensor<*xui8>
+  return %0 : tensor<*xui8>
+}
+
+// -----
+
+func.func @image_decoder_stream(%x: tensor<2x4xui8>) -> tensor<*xui8> {
+  // expected-error @+1 {{encoded_stream must be a 1-D uint8 tensor}}
+  %0 = kiln.ImageDecoder %x : (tensor<2x4xui8>) -> tensor<*xui8>
+  return %0 : tensor<*xui8>
+}
