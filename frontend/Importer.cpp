@@ -40,6 +40,21 @@ void registerImportDialects(MLIRContext &context) {
   context.loadDialect<KilnDialect, func::FuncDialect>();
 }
 
+/// Every name the nodes of `g` and of its nested subgraphs read.
+static std::set<std::string> namesReadIn(const onnx::GraphProto &g) {
+  std::set<std::string> names;
+  for (const auto &n : g.node()) {
+    for (const auto &in : n.input())
+      if (!in.empty())
+        names.insert(in);
+    for (const auto &a : n.attribute()) {
+      std::set<std::string> inner = namesReadIn(a.g());
+      names.insert(inner.begin(), inner.end());
+    }
+  }
+  return names;
+}
+
 std::set<std::string> shapeDefiningInputs(const onnx::GraphProto &graph) {
   static const std::map<std::string, std::vector<int>> shapeOperands = {
       {"Reshape", {1}},    {"Unsqueeze", {1}},  {"Squeeze", {1}},   {"ReduceSum", {1}},
@@ -63,26 +78,37 @@ std::set<std::string> shapeDefiningInputs(const onnx::GraphProto &graph) {
   // A graph input decides shapes when a shape operand is computed from its
   // values, directly or through other nodes (Shape and Size read only its
   // shape, so the walk stops there).
+  // Nodes of subgraphs count too: their shape operands may come from
+  // outer values.
+  std::vector<const onnx::NodeProto *> nodes;
+  std::function<void(const onnx::GraphProto &)> collect = [&](const onnx::GraphProto &g) {
+    for (const auto &node : g.node()) {
+      nodes.push_back(&node);
+      for (const auto &a : node.attribute())
+        collect(a.g());
+    }
+  };
+  collect(graph);
   std::map<std::string, const onnx::NodeProto *> producer;
-  for (const auto &node : graph.node())
-    for (const auto &o : node.output())
-      producer[o] = &node;
+  for (const auto *node : nodes)
+    for (const auto &o : node->output())
+      producer[o] = node;
   std::set<std::string> seen;
   std::vector<std::string> work;
-  for (const auto &node : graph.node()) {
+  for (const auto *node : nodes) {
     // An If giving sequences or optionals is resolved while compiling.
-    if (node.op_type() == "If" && node.input_size() > 0) {
-      for (const auto &a : node.attribute())
+    if (node->op_type() == "If" && node->input_size() > 0) {
+      for (const auto &a : node->attribute())
         for (const auto &o : a.g().output())
           if (o.type().has_sequence_type() || o.type().has_optional_type())
-            work.push_back(node.input(0));
+            work.push_back(node->input(0));
     }
-    auto it = shapeOperands.find(node.op_type());
+    auto it = shapeOperands.find(node->op_type());
     if (it == shapeOperands.end())
       continue;
     for (int i : it->second)
-      if (i < node.input_size() && !node.input(i).empty())
-        work.push_back(node.input(i));
+      if (i < node->input_size() && !node->input(i).empty())
+        work.push_back(node->input(i));
   }
   while (!work.empty()) {
     std::string name = work.back();
@@ -96,6 +122,10 @@ std::set<std::string> shapeDefiningInputs(const onnx::GraphProto &graph) {
       continue;
     for (const auto &in : p->second->input())
       if (!in.empty())
+        work.push_back(in);
+    // Subgraphs (If branches, loop bodies) read outer values by name.
+    for (const auto &a : p->second->attribute())
+      for (const std::string &in : namesReadIn(a.g()))
         work.push_back(in);
   }
   return out;
@@ -589,6 +619,16 @@ void buildSplit(Importer &im, const onnx::NodeProto &n) {
   if ((int64_t)sizes.size() != n.output_size())
     im.fail("split has " + std::to_string(sizes.size()) + " pieces for " +
             std::to_string(n.output_size()) + " outputs");
+  // A constant (such as a shape) splits into constants, as slices.
+  if (x.getDefiningOp<ConstantOp>() && !llvm::is_contained(sizes, -1)) {
+    std::vector<Value> parts;
+    int64_t offset = 0;
+    for (int64_t size : sizes) {
+      parts.push_back(im.slice(x, *a, offset, offset + size));
+      offset += size;
+    }
+    return im.bindResults(parts);
+  }
   NamedAttribute attr(im.b.getStringAttr("sizes"), im.b.getI64ArrayAttr(sizes));
   im.bindOutputs(im.create("Split", {x}, {"split", "num_outputs"}, {}, sizes.size(), {attr}));
 }
