@@ -355,6 +355,21 @@ LogicalResult StringNormalizerOp::verify() {
   return success();
 }
 
+LogicalResult RandomOp::verify() {
+  if (getDistribution() != "uniform" && getDistribution() != "normal")
+    return emitOpError("distribution must be uniform or normal, got '") << getDistribution() << "'";
+  if (!getElement().isF32() && !getElement().isF64())
+    return emitOpError("element must be f32 or f64");
+  bool like = llvm::isa<TensorType>(getLike().getType());
+  if (like == getShape().has_value())
+    return emitOpError("needs either a `like` operand or a `shape`, not both");
+  if (auto shape = getShape())
+    for (Attribute d : *shape)
+      if (llvm::cast<IntegerAttr>(d).getInt() < 0)
+        return emitOpError("shape dims must not be negative");
+  return success();
+}
+
 LogicalResult ImageDecoderOp::verify() {
   auto t = llvm::dyn_cast<TensorType>(getEncodedStream().getType());
   if (!t || !t.getElementType().isUnsignedInteger(8) || (t.hasRank() && t.getRank() != 1))

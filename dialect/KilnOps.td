@@ -607,6 +607,21 @@ def Kiln_StringSplitOp : Kiln_Op<"StringSplit", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Kiln_RandomOp : Kiln_Op<"Random"> {
+  let summary = "samples of a uniform or a normal distribution";
+  let description = [{ The result has `shape`, or `like`'s shape when `like`
+    is a tensor (the *Like ops). Uniform samples lie in [a, b); normal ones
+    have mean a and standard deviation b. With `seed`, every run draws the
+    same values; without it, each run draws new ones (so the op is not
+    Pure: two of them are never merged). f32 or f64 elements. }];
+  let arguments = (ins Kiln_TensorOrNone:$like, StrAttr:$distribution, F64Attr:$a, F64Attr:$b,
+                   OptionalAttr<F64Attr>:$seed, OptionalAttr<I64ArrayAttr>:$shape,
+                   TypeAttr:$element);
+  let results = (outs AnyTensor:$output);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
 def Kiln_ImageDecoderOp : Kiln_Op<"ImageDecoder", [Pure]> {
   let summary = "decodes a BMP, JPEG, JPEG 2000, TIFF, PNG, WebP or netpbm stream";
   let description = [{ The encoded bytes (1-D uint8) become an (H, W, C)

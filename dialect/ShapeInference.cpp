@@ -328,6 +328,17 @@ LogicalResult inferShapes(Operation *op) {
           out = s->size() == 1 ? Shape{kDyn} : Shape{1, kDyn};
         return setResult(op, 0, out, elementOf(op.getX()));
       })
+      .Case<RandomOp>([&](RandomOp op) -> LogicalResult {
+        std::optional<Shape> shape;
+        if (auto attr = op.getShape()) {
+          shape = Shape{};
+          for (Attribute d : *attr)
+            shape->push_back(llvm::cast<IntegerAttr>(d).getInt());
+        } else {
+          shape = shapeOf(op.getLike());
+        }
+        return setResult(op, 0, shape, op.getElement());
+      })
       .Case<ImageDecoderOp>([&](ImageDecoderOp op) -> LogicalResult {
         int64_t channels = op.getPixelFormat() == "Grayscale" ? 1 : 3;
         return setResult(op, 0, Shape{kDyn, kDyn, channels},

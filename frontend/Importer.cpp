@@ -367,31 +367,55 @@ void buildBatchNorm(Importer &im, const onnx::NodeProto &n) {
 }
 
 /// Inference-mode Dropout (or training with ratio 0) is the identity; its
-/// mask, when asked for, is all true.
+/// mask, when asked for, is all true. In training mode each element is
+/// kept where a uniform sample in [0, 1) is at least the ratio, and scaled
+/// by 1 / (1 - ratio).
 void buildDropout(Importer &im, const onnx::NodeProto &n) {
-  if (n.input_size() > 2 && !n.input(2).empty()) {
-    auto training = getConstantInts(im.input(2));
-    auto ratio = constantScalar(im.input(1));
-    bool zeroRatio = ratio && *ratio == 0;
-    if (!training || training->size() != 1 || ((*training)[0] != 0 && !zeroRatio))
-      im.fail("training_mode with a nonzero ratio is not supported (random masks)");
-  }
+  Value x = im.input(0);
   if (const auto *a = im.attr("is_test"); a && a->i() == 0 && im.opset < 7)
     im.fail("is_test=0 is not supported (inference only)");
-  Value x = im.input(0);
-  im.values[n.output(0)] = x;
-  if (n.output_size() > 1 && !n.output(1).empty()) {
-    auto type = llvm::dyn_cast<RankedTensorType>(x.getType());
-    if (!type)
-      im.fail("the mask output needs an input of known rank");
+  auto type = llvm::dyn_cast<RankedTensorType>(x.getType());
+  bool wantMask = n.output_size() > 1 && !n.output(1).empty();
+  if (wantMask && !type)
+    im.fail("the mask output needs an input of known rank");
+  // Training (with a ratio that may be nonzero): known false, known true,
+  // or chosen when the code runs.
+  Value mode = n.input_size() > 2 && !n.input(2).empty() ? im.input(2) : Value();
+  auto knownMode = mode ? getConstantInts(mode) : std::optional<llvm::SmallVector<int64_t>>();
+  auto ratioValue = constantScalar(im.input(1));
+  bool training = mode && !(ratioValue && *ratioValue == 0) && !(knownMode && (*knownMode)[0] == 0);
+  Value keepAll;
+  if (wantMask || (training && !knownMode)) {
     auto maskType = RankedTensorType::get(type.hasStaticShape() ? type.getShape()
                                                                 : llvm::ArrayRef<int64_t>{},
                                           im.b.getI1Type());
-    Value mask = ConstantOp::create(im.b, im.loc, maskType, DenseElementsAttr::get(maskType, true));
+    keepAll = ConstantOp::create(im.b, im.loc, maskType, DenseElementsAttr::get(maskType, true));
     if (!type.hasStaticShape()) // all true, in the input's shape
-      mask = im.make("Expand", {mask, im.make("Shape", {x})});
-    im.values[n.output(1)] = mask;
+      keepAll = im.make("Expand", {keepAll, im.make("Shape", {x})});
   }
+  if (!training) {
+    im.values[n.output(0)] = x;
+    if (wantMask)
+      im.values[n.output(1)] = keepAll;
+    return;
+  }
+  if (!type || !llvm::isa<FloatType>(type.getElementType()))
+    im.fail("training mode needs a float input of known rank");
+  Type elem = type.getElementType();
+  Value ratio = im.input(1);
+  ratio = llvm::isa<NoneType>(ratio.getType()) ? im.scalar(elem, 0.5) : im.castTo(ratio, elem);
+  Value u = randomSamples(im, x, std::nullopt, false, 0.0, 1.0, elem);
+  Value mask = im.make("GreaterOrEqual", {u, ratio});
+  Value scale = im.make("Div", {im.scalar(elem, 1.0), im.make("Sub", {im.scalar(elem, 1.0), ratio})});
+  Value y = im.make("Mul", {im.make("Mul", {x, im.castTo(mask, elem)}), scale});
+  if (!knownMode) {
+    Value on = im.make("Reshape", {mode, im.i64Constant({})});
+    y = im.make("Where", {on, y, x});
+    mask = im.make("Where", {on, mask, keepAll});
+  }
+  im.values[n.output(0)] = y;
+  if (wantMask)
+    im.values[n.output(1)] = mask;
 }
 
 /// ConstantOfShape with a constant shape is a splat constant; with a shape
@@ -1023,6 +1047,7 @@ const std::unordered_map<std::string, NodeBuilder> &builders() {
     addControlFlowBuilders(t);
     addRecurrentBuilders(t);
     addTrainingBuilders(t);
+    addRandomBuilders(t);
     return t;
   }();
   return table;

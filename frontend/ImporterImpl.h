@@ -463,6 +463,11 @@ void addRecurrentBuilders(BuilderTable &table);
 void addStringBuilders(BuilderTable &table);
 /// Ops of other domains are keyed "domain:OpType".
 void addTrainingBuilders(BuilderTable &table);
+void addRandomBuilders(BuilderTable &table);
+/// Samples shaped like `like` (or as `shape`) of float type `want`: uniform
+/// in [a, b), or normal with mean a and deviation b (Random.cpp).
+Value randomSamples(Importer &im, Value like, std::optional<std::vector<int64_t>> shape,
+                    bool normal, double a, double b, Type want);
 
 } // namespace kiln
 #endif

@@ -67,6 +67,7 @@ struct ConvertToLinalgPass : impl::KilnConvertToLinalgBase<ConvertToLinalgPass> 
     populateControlFlowPatterns(tc, patterns);
     populateTreeEnsemblePatterns(tc, patterns);
     populateImagePatterns(tc, patterns);
+    populateRandomPatterns(tc, patterns);
     populateFunctionOpInterfaceTypeConversionPattern<func::FuncOp>(patterns, tc);
     populateReturnOpTypeConversionPattern(patterns, tc);
     populateCallOpTypeConversionPattern(patterns, tc);

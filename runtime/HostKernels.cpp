@@ -2,6 +2,9 @@
 #include "runtime/HostKernels.h"
 #include "runtime/Allocation.h"
 #include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <random>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -283,6 +286,64 @@ extern "C" void _mlir_ciface_kiln_scan_shape_mismatch() {
   kiln::failRun("a loop's scan output items differ in shape between iterations");
 }
 
+namespace {
+
+/// SplitMix64's finalizer: a well-mixed 64-bit value of each counter.
+uint64_t mix64(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+/// Where a run's samples start: from the seed, or from a per-process
+/// random base and a counter, so that unseeded runs never repeat.
+uint64_t randomStream(double seed, int64_t hasSeed) {
+  if (hasSeed) {
+    uint64_t bits;
+    std::memcpy(&bits, &seed, sizeof bits);
+    return mix64(bits ^ 0x6A09E667F3BCC909ULL);
+  }
+  static const uint64_t base = (uint64_t(std::random_device{}()) << 32) ^ std::random_device{}();
+  static std::atomic<uint64_t> counter{0};
+  return mix64(base + counter.fetch_add(1) * 0x9E3779B97F4A7C15ULL);
+}
+
+/// Element i: uniform in [a, b), or normal with mean a and deviation b
+/// (Box-Muller on two uniforms of its own).
+template <typename T>
+void fillRandom(kiln::UnrankedMemRef *out, int64_t normal, double a, double b, double seed,
+                int64_t hasSeed) {
+  kiln::StridedView v = kiln::stridedView(out, sizeof(T));
+  int64_t n = 1;
+  for (int64_t d = 0; d < v.rank; ++d)
+    n *= v.sizes[d];
+  uint64_t stream = randomStream(seed, hasSeed);
+  auto uniform = [&](uint64_t k) {
+    return double(mix64(stream + k * 0x9E3779B97F4A7C15ULL) >> 11) * 0x1.0p-53;
+  };
+  T *data = reinterpret_cast<T *>(v.base); // a buffer the code allocated: contiguous
+  for (int64_t i = 0; i < n; ++i) {
+    if (!normal) {
+      data[i] = T(a + (b - a) * uniform(uint64_t(i)));
+      continue;
+    }
+    double u1 = 1.0 - uniform(2 * uint64_t(i)), u2 = uniform(2 * uint64_t(i) + 1);
+    data[i] = T(a + b * std::sqrt(-2.0 * std::log(u1)) * std::cos(2 * M_PI * u2));
+  }
+}
+
+} // namespace
+
+extern "C" void _mlir_ciface_kiln_random_f32(kiln::UnrankedMemRef *out, int64_t normal, double a,
+                                             double b, double seed, int64_t hasSeed) {
+  fillRandom<float>(out, normal, a, b, seed, hasSeed);
+}
+
+extern "C" void _mlir_ciface_kiln_random_f64(kiln::UnrankedMemRef *out, int64_t normal, double a,
+                                             double b, double seed, int64_t hasSeed) {
+  fillRandom<double>(out, normal, a, b, seed, hasSeed);
+}
+
 const kiln::HostKernelSymbol kiln::kHostKernels[] = {
 #define KILN_HOST_KERNEL(name) {"_mlir_ciface_" #name, reinterpret_cast<void *>(&_mlir_ciface_##name)}
     KILN_HOST_KERNEL(kiln_non_max_suppression),
@@ -305,6 +366,8 @@ const kiln::HostKernelSymbol kiln::kHostKernels[] = {
     KILN_HOST_KERNEL(kiln_tfidf),
     KILN_HOST_KERNEL(kiln_image_decode),
     KILN_HOST_KERNEL(kiln_image_copy),
+    KILN_HOST_KERNEL(kiln_random_f32),
+    KILN_HOST_KERNEL(kiln_random_f64),
 #undef KILN_HOST_KERNEL
     {nullptr, nullptr},
 };

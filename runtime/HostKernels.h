@@ -99,6 +99,13 @@ void _mlir_ciface_kiln_tree_ensemble_f64(kiln::MemRef<double, 2> *x, kiln::MemRe
                                          kiln::MemRef<double, 2> *out, int64_t aggregate,
                                          int64_t postTransform);
 
+/// Fills out (a buffer the code allocated) with samples: uniform in [a, b)
+/// or (normal != 0) normal with mean a and standard deviation b. The same
+/// seed gives the same samples; without one (hasSeed 0) every call differs.
+void _mlir_ciface_kiln_random_f32(kiln::UnrankedMemRef *out, int64_t normal, double a, double b,
+                                  double seed, int64_t hasSeed);
+void _mlir_ciface_kiln_random_f64(kiln::UnrankedMemRef *out, int64_t normal, double a, double b,
+                                  double seed, int64_t hasSeed);
 // ImageDecoder (runtime/ImageKernels.cpp), in two calls so that compiled
 // code can size the output between them.
 /// Decodes a BMP, JPEG, JPEG 2000, TIFF, PNG, WebP or netpbm stream as RGB

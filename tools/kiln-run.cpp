@@ -326,6 +326,25 @@ int usageError(const std::string &msg) {
   return 2;
 }
 
+/// Why a model's outputs cannot match a reference exactly: it draws
+/// random numbers (the reference holds one sample of another generator).
+std::string randomNote(const std::string &folder) {
+  static const std::set<std::string> randomOps = {"RandomUniform", "RandomNormal",
+                                                  "RandomUniformLike", "RandomNormalLike",
+                                                  "Bernoulli", "Multinomial", "Dropout"};
+  std::ifstream in(folder + "/model.onnx", std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), {});
+  onnx::ModelProto model;
+  if (!model.ParseFromString(bytes))
+    return "";
+  for (const auto &node : model.graph().node())
+    if (randomOps.count(node.op_type()) &&
+        (node.op_type() != "Dropout" || (node.input_size() > 2 && !node.input(2).empty())))
+      return " (the model samples random numbers with " + node.op_type() +
+             "; the reference holds another generator's sample)";
+  return "";
+}
+
 int runTestFolder(const Args &args, Session &session, double createMs) {
   auto sets = listDir(args.model, "test_data_set_");
   if (sets.empty())
@@ -371,7 +390,7 @@ int runTestFolder(const Args &args, Session &session, double createMs) {
           readValueProtoFile(dir + "/" + outFiles[i], info.sequence, info.optional);
       std::string diff = compareValues(info.name, outputs.at(info.name), expected, 1e-3, 1e-7);
       if (!diff.empty()) {
-        std::cout << "MISMATCH " << set << ": " << diff << "\n";
+        std::cout << "MISMATCH " << set << ": " << diff << randomNote(args.model) << "\n";
         return 3;
       }
     }

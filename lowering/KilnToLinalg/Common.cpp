@@ -496,6 +496,12 @@ Value hostArg(OpBuilder &b, Location loc, Value v) {
   return memref::CastOp::create(b, loc, anyLayout(dynamic, shaped.getElementType()), v);
 }
 
+Value anyRankArg(OpBuilder &b, Location loc, Value v) {
+  Value ranked = hostArg(b, loc, v);
+  Type elem = llvm::cast<ShapedType>(ranked.getType()).getElementType();
+  return memref::CastOp::create(b, loc, UnrankedMemRefType::get(elem, Attribute()), ranked);
+}
+
 /// The declaration of host kernel `name` (see runtime/HostKernels.h).
 func::FuncOp hostKernel(Operation *op, OpBuilder &b, StringRef name, FunctionType type) {
   auto module = op->getParentOfType<ModuleOp>();

@@ -119,6 +119,8 @@ mlir::MemRefType anyLayout(llvm::ArrayRef<int64_t> shape, mlir::Type elem);
 /// `v` (a tensor, which the kernel only reads, or a memref) as a host kernel
 /// argument: every dim dynamic too, so one declaration serves every call.
 mlir::Value hostArg(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v);
+/// `v` (tensor or memref) as a kernel argument of any rank (memref<*xT>).
+mlir::Value anyRankArg(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v);
 /// The declaration of host kernel `name` (see runtime/HostKernels.h).
 mlir::func::FuncOp hostKernel(mlir::Operation *op, mlir::OpBuilder &b, llvm::StringRef name,
                               mlir::FunctionType type);
@@ -160,6 +162,7 @@ void populateStringPatterns(KilnTypeConverter &tc, mlir::RewritePatternSet &p);
 void populateControlFlowPatterns(KilnTypeConverter &tc, mlir::RewritePatternSet &p);
 void populateTreeEnsemblePatterns(KilnTypeConverter &tc, mlir::RewritePatternSet &p);
 void populateImagePatterns(KilnTypeConverter &tc, mlir::RewritePatternSet &p);
+void populateRandomPatterns(KilnTypeConverter &tc, mlir::RewritePatternSet &p);
 
 /// An index read from an indices tensor, made usable: negative values
 /// count from the end (when `fromEnd`), and the result is clamped to

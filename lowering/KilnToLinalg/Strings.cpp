@@ -24,13 +24,6 @@ bool isStringTensor(Type t) {
   return s && llvm::isa<StringType>(s.getElementType());
 }
 
-/// `v` (tensor or memref) as a kernel argument of any rank.
-Value anyRankArg(OpBuilder &b, Location loc, Value v) {
-  Value ranked = hostArg(b, loc, v);
-  Type elem = llvm::cast<ShapedType>(ranked.getType()).getElementType();
-  return memref::CastOp::create(b, loc, UnrankedMemRefType::get(elem, Attribute()), ranked);
-}
-
 /// `bytes` as a 1-D i8 constant argument.
 Value bytesArg(OpBuilder &b, Location loc, StringRef bytes) {
   auto type = RankedTensorType::get({(int64_t)bytes.size()}, b.getI8Type());

@@ -118,3 +118,19 @@ func.func @image_decoder_stream(%x: tensor<2x4xui8>) -> tensor<*xui8> {
   %0 = kiln.ImageDecoder %x : (tensor<2x4xui8>) -> tensor<*xui8>
   return %0 : tensor<*xui8>
 }
+
+// -----
+
+func.func @random_shape_and_like(%x: tensor<2xf32>) -> tensor<*xf32> {
+  // expected-error @+1 {{needs either a `like` operand or a `shape`, not both}}
+  %0 = kiln.Random %x {distribution = "uniform", a = 0.0 : f64, b = 1.0 : f64, shape = [2], element = f32} : (tensor<2xf32>) -> tensor<*xf32>
+  return %0 : tensor<*xf32>
+}
+
+// -----
+
+func.func @random_distribution(%x: tensor<2xf32>) -> tensor<*xf32> {
+  // expected-error @+1 {{distribution must be uniform or normal, got 'gamma'}}
+  %0 = kiln.Random %x {distribution = "gamma", a = 0.0 : f64, b = 1.0 : f64, element = f32} : (tensor<2xf32>) -> tensor<*xf32>
+  return %0 : tensor<*xf32>
+}
