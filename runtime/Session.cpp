@@ -82,8 +82,24 @@ void Session::Impl::openArtifact() {
   };
   for (const auto &a : info.inputs)
     inputs.push_back(describe(a));
-  for (const auto &a : info.outputs)
-    outputs.push_back(describe(a));
+  // Sequence outputs were compiled as their tensors "y[0]", "y[1]", ...
+  // (or "y[]" when empty): one sequence output again.
+  for (const auto &a : info.outputs) {
+    auto open = a.name.rfind('[');
+    bool item = open != std::string::npos && a.name.back() == ']' && open > 0 &&
+                a.name.find_first_not_of("0123456789", open + 1) == a.name.size() - 1;
+    if (!item) {
+      outputs.push_back(describe(a));
+      continue;
+    }
+    std::string base = a.name.substr(0, open);
+    if (!outputs.empty() && outputs.back().name == base && outputs.back().sequence)
+      continue;
+    TensorInfo t = describe(a);
+    t.name = base;
+    t.sequence = true;
+    outputs.push_back(t);
+  }
   report.cache = "artifact";
   report.cacheKey = info.key;
   report.load = report.total =

@@ -1,7 +1,9 @@
 //===- SequencesTest.cpp - sequence and optional graph inputs and outputs -===//
 #include "ModelBuilder.h"
 #include "kiln/Session.h"
+#include <dirent.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 using namespace kiln;
 using kiln::test::expectError;
@@ -129,6 +131,54 @@ TEST(Sequences, OptionalInputsGivenOrEmpty) {
   EXPECT_EQ(out.at("has").tensor().data<uint8_t>()[0], 1);
   EXPECT_EQ(valuesOf(out.at("same").tensor()), (std::vector<float>{1.5f, -2}));
   expectError([&] { s.runValues({{"o", f32({3}, {1, 2, 3})}}); }, "input 'o' has shape [3]");
+}
+
+/// parts = SplitToSequence(x) along axis 0 into pieces of 2.
+std::string splitModel() {
+  ModelBuilder m;
+  m.input("x", F32, {4});
+  m.output("parts", F32);
+  wrap(*m.model().mutable_graph()->mutable_output(0), true, false);
+  m.initializer("two", {}, {2});
+  m.model().mutable_graph()->mutable_initializer(0)->set_data_type(onnx::TensorProto::INT64);
+  m.model().mutable_graph()->mutable_initializer(0)->clear_float_data();
+  m.model().mutable_graph()->mutable_initializer(0)->add_int64_data(2);
+  m.node("SplitToSequence", {"x", "two"}, {"parts"});
+  return m.bytes();
+}
+
+TEST(Sequences, CachedCodeAndArtifactsKeepSequenceOutputs) {
+  std::string dir = ::testing::TempDir() + "/kiln_seq_cache_" + std::to_string(getpid());
+  std::system(("rm -rf '" + dir + "'").c_str());
+  std::string bytes = splitModel();
+  auto options = SessionOptions{}.withThreads(1).withCacheDirectory(dir);
+  Tensor x = f32({4}, {1, 2, 3, 4});
+  {
+    Session cold(bytes.data(), bytes.size(), options, "split.onnx");
+    EXPECT_EQ(cold.compileReport().cache, "miss");
+    EXPECT_EQ(cold.runValues({{"x", x}}).at("parts").items().size(), 2u);
+  }
+  Session warm(bytes.data(), bytes.size(), options, "split.onnx");
+  EXPECT_EQ(warm.compileReport().cache, "hit");
+  auto parts = warm.runValues({{"x", x}}).at("parts").items();
+  ASSERT_EQ(parts.size(), 2u);
+  EXPECT_EQ(valuesOf(parts[1]), (std::vector<float>{3, 4}));
+  // A cache entry is an artifact: opened alone, its output is a sequence again.
+  std::string entry;
+  if (DIR *d = opendir(dir.c_str())) {
+    while (dirent *e = readdir(d))
+      if (std::string(e->d_name).find(".kiln") != std::string::npos)
+        entry = dir + "/" + e->d_name;
+    closedir(d);
+  }
+  ASSERT_FALSE(entry.empty());
+  Session artifact(entry);
+  ASSERT_EQ(artifact.outputs().size(), 1u);
+  EXPECT_EQ(artifact.outputs()[0].name, "parts");
+  EXPECT_TRUE(artifact.outputs()[0].sequence);
+  parts = artifact.runValues({{"x", x}}).at("parts").items();
+  ASSERT_EQ(parts.size(), 2u);
+  EXPECT_EQ(valuesOf(parts[0]), (std::vector<float>{1, 2}));
 }
 
 } // namespace
