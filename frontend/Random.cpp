@@ -1,4 +1,4 @@
-//===- Random.cpp - RandomUniform/Normal(Like), Bernoulli, training Dropout ===//
+//===- Random.cpp - random ops: uniform, normal, Bernoulli, Multinomial ---===//
 //
 // Every random op is kiln.Random (f32 or f64 samples, see the dialect)
 // followed by the arithmetic ONNX defines on them; other float types are
@@ -70,9 +70,39 @@ void buildBernoulli(Importer &im, const onnx::NodeProto &n) {
   im.values[n.output(0)] = im.castTo(im.make("Less", {u, p}), dtypeOr(im, elementOf(p)));
 }
 
+/// Multinomial: for each batch row and sample, the first class whose
+/// cumulative softmax probability exceeds a uniform sample in [0, 1).
+void buildMultinomial(Importer &im, const onnx::NodeProto &n) {
+  Value x = im.input(0);
+  auto xt = llvm::dyn_cast<RankedTensorType>(x.getType());
+  if (!xt || xt.getRank() != 2 || !llvm::isa<FloatType>(xt.getElementType()))
+    im.fail("input must be a float (batch_size, class_size) tensor");
+  const auto *ss = im.attr("sample_size");
+  int64_t samples = ss ? ss->i() : 1;
+  if (samples < 1)
+    im.fail("sample_size must be positive");
+  Type want = dtypeOr(im, im.b.getIntegerType(32));
+  if (!want.isInteger(32) && !want.isInteger(64))
+    im.fail("dtype must be int32 or int64");
+  Type elem = xt.getElementType();
+  Value cdf = im.make("CumSum", {im.make("Softmax", {x}, {im.intAttr("axis", 1)}), im.i64Scalar(1)});
+  // A (batch, samples, 1) tensor to shape the uniform samples.
+  Value column = im.make("Unsqueeze", {im.slice(x, 1, 0, 1), im.i64Constant({2})});
+  Value like = im.make("Expand", {column, im.i64Constant({1, samples, 1})});
+  Value u = randomSamples(im, like, std::nullopt, false, 0.0, 1.0, elem);
+  Value below = im.make("Less", {im.make("Unsqueeze", {cdf, im.i64Constant({1})}), u});
+  Value index = im.make("ReduceSum", {im.castTo(below, im.b.getIntegerType(64)), im.i64Constant({2})},
+                        {im.intAttr("keepdims", 0)});
+  // Rounding may leave the last cumulative sum just under a sample.
+  Value last = im.make("Sub", {im.make("Gather", {im.make("Shape", {x}), im.i64Scalar(1)}),
+                               im.i64Scalar(1)});
+  im.values[n.output(0)] = im.castTo(im.make("Min", {index, last}), want);
+}
+
 } // namespace
 
 void addRandomBuilders(BuilderTable &t) {
+  t["Multinomial"] = buildMultinomial;
   t["RandomUniform"] = [](Importer &im, const onnx::NodeProto &n) { buildRandom(im, n, false, false); };
   t["RandomNormal"] = [](Importer &im, const onnx::NodeProto &n) { buildRandom(im, n, true, false); };
   t["RandomUniformLike"] = [](Importer &im, const onnx::NodeProto &n) { buildRandom(im, n, false, true); };

@@ -110,4 +110,38 @@ TEST(Random, BernoulliAndTrainingDropout) {
   }
 }
 
+TEST(Random, MultinomialFollowsTheSoftmaxOfItsInput) {
+  ModelBuilder m(7);
+  m.input("x", F32, {-1, 3}, {"batch"});
+  m.output("y", onnx::TensorProto::INT64);
+  auto &node = m.node("Multinomial", {"x"}, {"y"});
+  auto *a = node.add_attribute();
+  a->set_name("sample_size");
+  a->set_type(onnx::AttributeProto::INT);
+  a->set_i(4000);
+  a = node.add_attribute();
+  a->set_name("dtype");
+  a->set_type(onnx::AttributeProto::INT);
+  a->set_i(onnx::TensorProto::INT64);
+  std::string bytes = m.bytes();
+  Session s(bytes.data(), bytes.size(), SessionOptions{}.withThreads(1), "multinomial.onnx");
+  // Row 0: probabilities 0.2, 0.3, 0.5; row 1: only class 1 is possible.
+  std::vector<float> x{std::log(0.2f), std::log(0.3f), std::log(0.5f), -1e30f, 0.0f, -1e30f};
+  Tensor y = s.run({{"x", Tensor::fromVector(ElementType::Float32, {2, 3}, x)}}).at("y");
+  ASSERT_EQ(y.shape(), (std::vector<int64_t>{2, 4000}));
+  int counts[2][3] = {};
+  for (int r = 0; r < 2; ++r)
+    for (int i = 0; i < 4000; ++i) {
+      int64_t c = y.data<int64_t>()[r * 4000 + i];
+      ASSERT_GE(c, 0);
+      ASSERT_LT(c, 3);
+      ++counts[r][c];
+    }
+  // Standard error of a share near 0.3 over 4000 draws: 0.007.
+  EXPECT_NEAR(counts[0][0] / 4000.0, 0.2, 0.03);
+  EXPECT_NEAR(counts[0][1] / 4000.0, 0.3, 0.03);
+  EXPECT_NEAR(counts[0][2] / 4000.0, 0.5, 0.03);
+  EXPECT_EQ(counts[1][1], 4000);
+}
+
 } // namespace
