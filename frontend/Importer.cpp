@@ -240,12 +240,24 @@ void buildClip(Importer &im, const onnx::NodeProto &) {
   im.bindOutputs(im.create("Clip", ops, {"min", "max", "consumed_inputs"}));
 }
 
+/// Cast of `x` to `elem`. Strings convert to and from f32, f64, integers
+/// and bool; other float types go through f32.
+Operation *createCast(Importer &im, Value x, Type elem) {
+  Type from = llvm::cast<TensorType>(x.getType()).getElementType();
+  bool narrowFloat = [](Type t) {
+    auto f = llvm::dyn_cast<FloatType>(t);
+    return f && f.getWidth() < 32;
+  }(llvm::isa<StringType>(from) ? elem : from);
+  if ((llvm::isa<StringType>(from) || llvm::isa<StringType>(elem)) && narrowFloat)
+    x = im.castTo(x, im.b.getF32Type());
+  return im.create("Cast", {x}, {"to"}, elem);
+}
+
 void buildCast(Importer &im, const onnx::NodeProto &) {
   const auto *to = im.attr("to");
   if (!to)
     im.fail("attribute 'to' is required");
-  Type elem = im.elementType(to->i(), "target");
-  im.bindOutputs(im.create("Cast", {im.input(0)}, {"to"}, elem));
+  im.bindOutputs(createCast(im, im.input(0), im.elementType(to->i(), "target")));
 }
 
 void buildConstant(Importer &im, const onnx::NodeProto &n) {
@@ -453,7 +465,7 @@ void buildCastLike(Importer &im, const onnx::NodeProto &) {
   auto like = llvm::dyn_cast<TensorType>(im.input(1).getType());
   if (!like)
     im.fail("input 'target_type' is required");
-  im.bindOutputs(im.create("Cast", {im.input(0)}, {}, like.getElementType()));
+  im.bindOutputs(createCast(im, im.input(0), like.getElementType()));
 }
 
 /// Size of a statically shaped tensor is a constant.

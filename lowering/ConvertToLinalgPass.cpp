@@ -25,7 +25,8 @@ LogicalResult checkStringUses(ModuleOp module) {
       "kiln.Where", "kiln.Slice", "kiln.Gather", "kiln.GatherElements", "kiln.Expand",
       "kiln.Split", "kiln.Equal", "kiln.StringConcat", "kiln.RegexFullMatch",
       "kiln.StringNormalizer", "kiln.StringSplit", "kiln.LabelEncoder", "kiln.TfIdfVectorizer",
-      "kiln.ScatterElements", "kiln.ScatterND", "kiln.Loop", "kiln.If", "kiln.yield"};
+      "kiln.ScatterElements", "kiln.ScatterND", "kiln.Loop", "kiln.If", "kiln.yield",
+      "kiln.Cast"};
   auto isString = [](Type t) {
     auto s = llvm::dyn_cast<ShapedType>(t);
     return s && llvm::isa<StringType>(s.getElementType());

@@ -126,6 +126,25 @@ void _mlir_ciface_kiln_image_copy(int64_t decoded, int64_t pixelFormat,
 /// out = x ++ y, element by element.
 void _mlir_ciface_kiln_string_concat(kiln::UnrankedMemRef *x, kiln::UnrankedMemRef *y,
                                      kiln::UnrankedMemRef *out);
+/// ONNX Cast from strings to numbers, one entry per element type of `out`
+/// (f32, f64, i1, i8, i16, i32, i64); `type` says how to read it: 0 f32,
+/// 1 f64, 2..5 i8..i64, 6..9 u8..u64, 10 bool. Plain or scientific
+/// notation, INF/-INF/NaN in any case; integers saturate.
+#define KILN_DECLARE_STRING_CAST(suffix)                                                       \
+  void _mlir_ciface_kiln_strings_to_##suffix(kiln::UnrankedMemRef *x, kiln::UnrankedMemRef *out, \
+                                             int64_t type);                                    \
+  void _mlir_ciface_kiln_##suffix##_to_strings(kiln::UnrankedMemRef *x, kiln::UnrankedMemRef *out, \
+                                               int64_t type);
+/// And from numbers to strings: the shortest text that reads back as the
+/// same value; INF, -INF, NaN; true/false.
+KILN_DECLARE_STRING_CAST(f32)
+KILN_DECLARE_STRING_CAST(f64)
+KILN_DECLARE_STRING_CAST(i1)
+KILN_DECLARE_STRING_CAST(i8)
+KILN_DECLARE_STRING_CAST(i16)
+KILN_DECLARE_STRING_CAST(i32)
+KILN_DECLARE_STRING_CAST(i64)
+#undef KILN_DECLARE_STRING_CAST
 /// out (bool) = x == y, bytewise.
 void _mlir_ciface_kiln_string_equal(kiln::UnrankedMemRef *x, kiln::UnrankedMemRef *y,
                                     kiln::UnrankedMemRef *out);

@@ -3,7 +3,12 @@
 #include "runtime/Allocation.h"
 #include "runtime/Strings.h"
 #include <re2/re2.h>
+#include <algorithm>
+#include <charconv>
 #include <clocale>
+#include <cmath>
+#include <limits>
+#include <optional>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -387,3 +392,167 @@ extern "C" void _mlir_ciface_kiln_tfidf(UnrankedMemRef *x, MemRef<int64_t, 1> *g
     }
   }
 }
+
+// --- Cast between strings and numbers -----------------------------------
+
+namespace {
+
+enum NumberType { F32, F64, I8, I16, I32, I64, U8, U16, U32, U64, Bool };
+
+struct Number {
+  double value = 0;
+  /// Set when the text is an integer that fits 64 bits.
+  std::optional<int64_t> integer;
+};
+
+/// ONNX's reading of a number: plain or scientific notation, "INF", "+INF",
+/// "-INF" and "NaN" in any case; other text reads as 0.
+Number parseNumber(std::string_view s) {
+  while (!s.empty() && std::isspace((unsigned char)s.front()))
+    s.remove_prefix(1);
+  while (!s.empty() && std::isspace((unsigned char)s.back()))
+    s.remove_suffix(1);
+  bool negative = !s.empty() && s.front() == '-';
+  std::string_view body = !s.empty() && (s.front() == '+' || s.front() == '-') ? s.substr(1) : s;
+  auto is = [&](const char *word) {
+    return body.size() == std::strlen(word) &&
+           std::equal(body.begin(), body.end(), word,
+                      [](char a, char b) { return std::tolower((unsigned char)a) == b; });
+  };
+  Number n;
+  if (is("inf") || is("infinity")) {
+    n.value = negative ? -INFINITY : INFINITY;
+    return n;
+  }
+  if (is("nan")) {
+    n.value = NAN;
+    return n;
+  }
+  // Integers keep all 64 bits (parsed with their sign); the rest is double.
+  int64_t i = 0;
+  auto [end, ec] = std::from_chars(s.data() + (!s.empty() && s.front() == '+'), s.data() + s.size(), i);
+  if (ec == std::errc() && end == s.data() + s.size()) {
+    n.integer = i;
+    n.value = double(i);
+    return n;
+  }
+  std::from_chars(body.data(), body.data() + body.size(), n.value);
+  n.value = negative ? -n.value : n.value;
+  return n;
+}
+
+/// To an integer type: exact integers that fit are kept, others saturate
+/// (NaN gives 0) rather than overflow.
+template <typename T> T toInteger(const Number &n) {
+  using Limits = std::numeric_limits<T>;
+  if (n.integer && (std::is_signed_v<T> ? *n.integer >= int64_t(Limits::min()) : *n.integer >= 0) &&
+      (sizeof(T) == 8 || *n.integer <= int64_t(Limits::max())))
+    return T(*n.integer);
+  if (std::isnan(n.value))
+    return 0;
+  if (n.value <= double(Limits::min()))
+    return Limits::min();
+  if (n.value >= double(Limits::max()))
+    return Limits::max();
+  return T(n.value);
+}
+
+template <typename T> void storeNumbers(StringElements &in, const UnrankedMemRef *out) {
+  Elements<T> o(out);
+  for (int64_t i = 0, n = o.count(); i < n; ++i) {
+    Number v = parseNumber(strings::view(in[i]));
+    if constexpr (std::is_floating_point_v<T>)
+      o[i] = T(v.value);
+    else
+      o[i] = toInteger<T>(v);
+  }
+}
+
+/// The shortest text that reads back as the same value ("0.1", "1e+20").
+template <typename T> std::string numberText(T v) {
+  if constexpr (std::is_floating_point_v<T>) {
+    if (std::isnan(v))
+      return "NaN";
+    if (std::isinf(v))
+      return v > 0 ? "INF" : "-INF";
+  }
+  char buf[64];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, ec == std::errc() ? end : buf);
+}
+
+template <typename T> void storeStrings(const UnrankedMemRef *x, StringElements &o) {
+  Elements<T> in(x);
+  for (int64_t i = 0, n = o.count(); i < n; ++i)
+    o[i] = arena().make(numberText(in[i]));
+}
+
+} // namespace
+
+namespace {
+
+void stringsToNumbers(UnrankedMemRef *x, UnrankedMemRef *out, int64_t type) {
+  StringElements in(x);
+  switch (NumberType(type)) {
+  case F32: return storeNumbers<float>(in, out);
+  case F64: return storeNumbers<double>(in, out);
+  case I8: return storeNumbers<int8_t>(in, out);
+  case I16: return storeNumbers<int16_t>(in, out);
+  case I32: return storeNumbers<int32_t>(in, out);
+  case I64: return storeNumbers<int64_t>(in, out);
+  case U8: return storeNumbers<uint8_t>(in, out);
+  case U16: return storeNumbers<uint16_t>(in, out);
+  case U32: return storeNumbers<uint32_t>(in, out);
+  case U64: return storeNumbers<uint64_t>(in, out);
+  case Bool: {
+    Elements<uint8_t> o(out);
+    for (int64_t i = 0, n = o.count(); i < n; ++i)
+      o[i] = parseNumber(strings::view(in[i])).value != 0;
+    return;
+  }
+  }
+}
+
+void numbersToStrings(UnrankedMemRef *x, UnrankedMemRef *out, int64_t type) {
+  StringElements o(out);
+  switch (NumberType(type)) {
+  case F32: return storeStrings<float>(x, o);
+  case F64: return storeStrings<double>(x, o);
+  case I8: return storeStrings<int8_t>(x, o);
+  case I16: return storeStrings<int16_t>(x, o);
+  case I32: return storeStrings<int32_t>(x, o);
+  case I64: return storeStrings<int64_t>(x, o);
+  case U8: return storeStrings<uint8_t>(x, o);
+  case U16: return storeStrings<uint16_t>(x, o);
+  case U32: return storeStrings<uint32_t>(x, o);
+  case U64: return storeStrings<uint64_t>(x, o);
+  case Bool: {
+    Elements<uint8_t> in(x);
+    for (int64_t i = 0, n = o.count(); i < n; ++i)
+      o[i] = arena().make(in[i] ? "true" : "false");
+    return;
+  }
+  }
+}
+
+} // namespace
+
+// One entry point per element type the code declares them with; the type
+// code says how to read the bits.
+#define KILN_STRING_CAST(suffix)                                                               \
+  extern "C" void _mlir_ciface_kiln_strings_to_##suffix(UnrankedMemRef *x, UnrankedMemRef *out, \
+                                                        int64_t type) {                        \
+    stringsToNumbers(x, out, type);                                                           \
+  }                                                                                            \
+  extern "C" void _mlir_ciface_kiln_##suffix##_to_strings(UnrankedMemRef *x, UnrankedMemRef *out, \
+                                                          int64_t type) {                      \
+    numbersToStrings(x, out, type);                                                           \
+  }
+KILN_STRING_CAST(f32)
+KILN_STRING_CAST(f64)
+KILN_STRING_CAST(i1)
+KILN_STRING_CAST(i8)
+KILN_STRING_CAST(i16)
+KILN_STRING_CAST(i32)
+KILN_STRING_CAST(i64)
+#undef KILN_STRING_CAST

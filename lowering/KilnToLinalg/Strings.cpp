@@ -150,6 +150,63 @@ struct StringNormalizerLowering : OpConversionPattern<StringNormalizerOp> {
   }
 };
 
+/// The runtime's code for a number type (see kiln_strings_to_numbers), or -1.
+int64_t numberTypeCode(Type t) {
+  if (t.isF32())
+    return 0;
+  if (t.isF64())
+    return 1;
+  auto i = llvm::dyn_cast<IntegerType>(t);
+  if (!i)
+    return -1;
+  if (i.getWidth() == 1)
+    return 10;
+  int64_t base = i.isUnsigned() ? 6 : 2;
+  switch (i.getWidth()) {
+  case 8: return base;
+  case 16: return base + 1;
+  case 32: return base + 2;
+  case 64: return base + 3;
+  default: return -1;
+  }
+}
+
+/// Cast from or to strings: a kernel parses or prints each element.
+struct StringCastLowering : OpConversionPattern<CastOp> {
+  StringCastLowering(const TypeConverter &tc, MLIRContext *ctx)
+      : OpConversionPattern(tc, ctx, /*benefit=*/2) {}
+  LogicalResult matchAndRewrite(CastOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &r) const override {
+    auto in = llvm::dyn_cast<RankedTensorType>(op.getInput().getType());
+    auto res = llvm::dyn_cast<RankedTensorType>(op.getType());
+    if (!in || !res)
+      return failure();
+    bool fromString = llvm::isa<StringType>(in.getElementType());
+    bool toString = llvm::isa<StringType>(res.getElementType());
+    if (fromString == toString)
+      return failure();
+    int64_t code = numberTypeCode(fromString ? res.getElementType() : in.getElementType());
+    if (code < 0)
+      return op.emitOpError("Cast between strings and this element type is not supported");
+    Location loc = op.getLoc();
+    Value x = adaptor.getInput();
+    Type elem = getTypeConverter()->convertType(res.getElementType());
+    HostOutput out = allocateForHost(r, loc, res.getShape(), elem, dynamicDims(r, loc, x));
+    // One kernel name per element type of the number operand (its declaration
+    // fixes the memref type); the code says how to read the bits.
+    Type numberElem = getTypeConverter()->convertType(fromString ? res.getElementType()
+                                                                 : in.getElementType());
+    std::string suffix;
+    llvm::raw_string_ostream(suffix) << numberElem;
+    std::string kernel = fromString ? "kiln_strings_to_" + suffix : "kiln_" + suffix + "_to_strings";
+    callHost(r, op, kernel,
+             {anyRankArg(r, loc, x), anyRankArg(r, loc, out.buffer),
+              arith::ConstantIntOp::create(r, loc, r.getI64Type(), code)});
+    r.replaceOp(op, out.tensor(r, loc));
+    return success();
+  }
+};
+
 /// Two passes: the first counts the substrings (the widest sizes Y), the
 /// second writes them.
 struct StringSplitLowering : OpConversionPattern<StringSplitOp> {
@@ -335,7 +392,7 @@ void populateStringPatterns(KilnTypeConverter &tc, RewritePatternSet &p) {
   p.add<BinaryStringLowering<StringConcatOp>>(tc, ctx, "kiln_string_concat");
   p.add<BinaryStringLowering<EqualOp>>(tc, ctx, "kiln_string_equal");
   p.add<StringConstantLowering>(tc, ctx);
-  p.add<RegexFullMatchLowering, StringNormalizerLowering, StringSplitLowering,
+  p.add<StringCastLowering, RegexFullMatchLowering, StringNormalizerLowering, StringSplitLowering,
         LabelEncoderLowering, TfIdfVectorizerLowering>(tc, ctx);
 }
 

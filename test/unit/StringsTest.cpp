@@ -3,6 +3,7 @@
 #include "kiln/Session.h"
 #include "runtime/HostKernels.h"
 #include "runtime/Strings.h"
+#include <cmath>
 #include <gtest/gtest.h>
 
 using namespace kiln;
@@ -190,4 +191,45 @@ TEST(Strings, TfIdfCountsStringNgramsWithWeights) {
   // "a" twice (weight 1), "b" once (weight 2), "a b" once (weight 3).
   const float *y = out.at("y").data<float>();
   EXPECT_EQ(std::vector<float>(y, y + 3), (std::vector<float>{2, 2, 3}));
+}
+
+TEST(Strings, CastBetweenStringsAndNumbers) {
+  // s -> f16, s -> int64, s -> uint8, f16 -> s, int64 -> s.
+  ModelBuilder m(21);
+  m.input("s", STR, {6});
+  m.output("h", onnx::TensorProto::FLOAT16).output("i", I64).output("u", onnx::TensorProto::UINT8);
+  m.output("hs", STR).output("is", STR);
+  auto cast = [&](const std::string &in, const std::string &out, int to) {
+    auto &n = m.node("Cast", {in}, {out});
+    auto *a = n.add_attribute();
+    a->set_name("to");
+    a->set_type(onnx::AttributeProto::INT);
+    a->set_i(to);
+  };
+  cast("s", "h", onnx::TensorProto::FLOAT16);
+  cast("s", "i", I64);
+  cast("s", "u", onnx::TensorProto::UINT8);
+  cast("h", "hs", STR);
+  cast("i", "is", STR);
+  std::string bytes = m.bytes();
+  Session s(bytes.data(), bytes.size(), SessionOptions{}.withThreads(1), "cast.onnx");
+  auto out = s.run({{"s", Tensor::fromStrings({6}, {"2.5", " +inf", "NaN", "-1e3",
+                                                     "9007199254740993", "300"})}});
+  std::vector<double> h;
+  for (int i = 0; i < 6; ++i)
+    h.push_back(elementAsDouble(out.at("h"), i));
+  EXPECT_EQ(h[0], 2.5);
+  EXPECT_TRUE(std::isinf(h[1]) && h[1] > 0);
+  EXPECT_TRUE(std::isnan(h[2]));
+  EXPECT_EQ(h[3], -1000);
+  // Integers keep every bit; integer targets truncate and saturate.
+  const int64_t *i = out.at("i").data<int64_t>();
+  EXPECT_EQ(std::vector<int64_t>(i, i + 6),
+            (std::vector<int64_t>{2, INT64_MAX, 0, -1000, 9007199254740993LL, 300}));
+  const uint8_t *u = out.at("u").data<uint8_t>();
+  EXPECT_EQ(std::vector<int>(u, u + 6), (std::vector<int>{2, 255, 0, 0, 255, 255}));
+  EXPECT_EQ(stringsOf(out.at("hs")),
+            (std::vector<std::string>{"2.5", "INF", "NaN", "-1000", "INF", "300"})); // past f16
+  EXPECT_EQ(stringsOf(out.at("is")), (std::vector<std::string>{"2", "9223372036854775807", "0",
+                                                              "-1000", "9007199254740993", "300"}));
 }
