@@ -5,7 +5,10 @@
 // attributes. With those known when compiling, the taps are computed here
 // and each axis becomes Gather(taps) * weights summed over the taps (a
 // single Gather for nearest), then Where for tf_crop_and_resize
-// extrapolation. The rules are those of the ONNX Resize specification.
+// extrapolation. When the input's dims or the scales/sizes are known only
+// at run time, the code computes the same coordinates and taps itself
+// (resizeAtRunTime); antialiasing and tf_crop_and_resize still need them
+// when compiling. The rules are those of the ONNX Resize specification.
 //
 //===----------------------------------------------------------------------===//
 #include "frontend/ImporterImpl.h"
@@ -255,6 +258,181 @@ void resize(Importer &im, const onnx::NodeProto &n, Value x, const ResizeAttrs &
   im.values[n.output(0)] = im.castTo(y, elem);
 }
 
+/// Scalar (rank-0) arithmetic on values computed when the code runs.
+struct Scalars {
+  Importer &im;
+  Value c(double v) { return im.scalar(im.b.getF64Type(), v); }
+  Value add(Value a, Value b) { return im.make("Add", {a, b}); }
+  Value sub(Value a, Value b) { return im.make("Sub", {a, b}); }
+  Value mul(Value a, Value b) { return im.make("Mul", {a, b}); }
+  Value div(Value a, Value b) { return im.make("Div", {a, b}); }
+  Value where(Value c, Value a, Value b) { return im.make("Where", {c, a, b}); }
+  Value f64(Value v) { return im.castTo(v, im.b.getF64Type()); }
+  Value i64(Value v) { return im.castTo(v, im.b.getIntegerType(64)); }
+  Value element(Value v, int64_t i) { return im.make("Gather", {v, im.i64Scalar(i)}); }
+};
+
+/// The cubic convolution kernel of Resize at |x| <= 2.
+Value cubicWeight(Scalars &s, Value x, double A) {
+  Value near = s.add(s.mul(s.mul(s.sub(s.mul(s.c(A + 2), x), s.c(A + 3)), x), x), s.c(1));
+  Value far = s.sub(s.mul(s.add(s.mul(s.sub(s.mul(s.c(A), x), s.c(5 * A)), x), s.c(8 * A)), x),
+                    s.c(4 * A));
+  return s.where(s.im.make("LessOrEqual", {x, s.c(1)}), near,
+                 s.where(s.im.make("Less", {x, s.c(2)}), far, s.c(0)));
+}
+
+/// One axis resized with its input length, output length and scale known
+/// only when the code runs: the same coordinate and tap rules as axisTaps,
+/// computed by the code over Range(0, out).
+Value resizeAxisAtRunTime(Importer &im, const ResizeAttrs &a, Value x, int64_t axis, Value inLen,
+                          Value outLen, Value scale) {
+  Scalars s{im};
+  auto xt = llvm::cast<RankedTensorType>(x.getType());
+  Value inF = s.f64(inLen), outF = s.f64(outLen), half = s.c(0.5);
+  Value ys = s.f64(im.make("Range", {im.i64Scalar(0), outLen, im.i64Scalar(1)}));
+  Value outWidth = s.mul(scale, inF);
+  Value halfPixel = s.sub(s.div(s.add(ys, half), scale), half);
+  Value unitWidth = im.make("Equal", {outWidth, s.c(1)});
+  const std::string &c = a.coordinates;
+  Value xs;
+  if (c == "asymmetric")
+    xs = s.div(ys, scale);
+  else if (c == "align_corners")
+    xs = s.where(unitWidth, s.c(0), s.div(s.mul(ys, s.sub(inF, s.c(1))), s.sub(outWidth, s.c(1))));
+  else if (c == "pytorch_half_pixel")
+    xs = s.where(unitWidth, s.c(-0.5), halfPixel);
+  else if (c == "half_pixel_symmetric")
+    xs = s.add(s.mul(s.div(inF, s.c(2)), s.sub(s.c(1), s.div(outF, outWidth))), halfPixel);
+  else
+    xs = halfPixel;
+  Value floor = im.make("Floor", {xs}), frac = s.sub(xs, floor);
+  Value last = s.f64(s.sub(inLen, im.i64Scalar(1)));
+  // Tap k of each output: input index floor + offset, clamped.
+  auto tap = [&](int64_t offset) {
+    Value at = s.add(floor, s.c(double(offset)));
+    return s.i64(im.make("Max", {im.make("Min", {at, last}), s.c(0)}));
+  };
+  auto axisAttr = im.intAttr("axis", axis);
+  if (a.mode == "nearest") {
+    const std::string &m = a.nearestMode;
+    Value right = m == "round_prefer_floor" ? im.make("Greater", {frac, half})
+                  : m == "round_prefer_ceil" ? im.make("GreaterOrEqual", {frac, half})
+                  : m == "ceil"              ? im.make("Greater", {frac, s.c(0)})
+                                             : Value();
+    Value at = right ? s.add(floor, s.f64(right)) : floor;
+    Value index = s.i64(im.make("Max", {im.make("Min", {at, last}), s.c(0)}));
+    return im.make("Gather", {x, index}, {axisAttr});
+  }
+  // Linear: taps floor, floor + 1; cubic: floor - 1 ... floor + 2.
+  std::vector<int64_t> offsets;
+  std::vector<Value> weights;
+  if (a.mode == "linear") {
+    offsets = {0, 1};
+    weights = {s.sub(s.c(1), frac), frac};
+  } else {
+    offsets = {-1, 0, 1, 2};
+    weights = {cubicWeight(s, s.add(frac, s.c(1)), a.cubicA), cubicWeight(s, frac, a.cubicA),
+               cubicWeight(s, s.sub(s.c(1), frac), a.cubicA),
+               cubicWeight(s, s.sub(s.c(2), frac), a.cubicA)};
+  }
+  if (a.excludeOutside) {
+    Value sum;
+    for (size_t k = 0; k < offsets.size(); ++k) {
+      Value at = s.add(floor, s.c(double(offsets[k])));
+      Value inside = im.make("And", {im.make("GreaterOrEqual", {at, s.c(0)}),
+                                     im.make("LessOrEqual", {at, last})});
+      weights[k] = s.mul(weights[k], s.f64(inside));
+      sum = sum ? s.add(sum, weights[k]) : weights[k];
+    }
+    Value nonzero = im.make("Not", {im.make("Equal", {sum, s.c(0)})});
+    for (Value &w : weights)
+      w = s.where(nonzero, s.div(w, sum), w);
+  }
+  Type elem = xt.getElementType();
+  Value shape;
+  {
+    // Weights of shape [out, 1, ...] broadcast over the axes after `axis`.
+    std::vector<Value> parts{im.make("Shape", {ys})};
+    if (xt.getRank() - axis - 1 > 0)
+      parts.push_back(im.i64Constant(std::vector<int64_t>(xt.getRank() - axis - 1, 1)));
+    shape = parts.size() == 1 ? parts[0] : im.make("Concat", parts, {im.intAttr("axis", 0)});
+  }
+  Value y;
+  for (size_t k = 0; k < offsets.size(); ++k) {
+    Value w = im.make("Reshape", {im.castTo(weights[k], elem), shape});
+    Value term = s.mul(im.make("Gather", {x, tap(offsets[k])}, {axisAttr}), w);
+    y = y ? s.add(y, term) : term;
+  }
+  return y;
+}
+
+/// Resize whose input dims or scales/sizes are known only when the code
+/// runs: each listed axis resized by resizeAxisAtRunTime.
+void resizeAtRunTime(Importer &im, const onnx::NodeProto &n, Value x, const ResizeAttrs &a,
+                     Value scalesV, Value sizesV, llvm::SmallVector<int64_t> axes) {
+  auto xt = llvm::dyn_cast<RankedTensorType>(x.getType());
+  if (!xt)
+    im.fail("X needs a known rank");
+  if (a.coordinates == "tf_crop_and_resize")
+    im.fail("tf_crop_and_resize needs X's shape and the scales or sizes known when compiling");
+  if (a.antialias)
+    im.fail("antialias needs X's shape and the scales or sizes known when compiling");
+  int64_t rank = xt.getRank();
+  if (axes.empty())
+    for (int64_t i = 0; i < rank; ++i)
+      axes.push_back(i);
+  for (int64_t &ax : axes) {
+    auto na = normalizeAxis(ax, rank);
+    if (!na)
+      im.fail("axes holds an axis out of range");
+    ax = *na;
+  }
+  int64_t na = axes.size();
+  Value given = scalesV ? scalesV : sizesV;
+  auto gt = llvm::dyn_cast<RankedTensorType>(given.getType());
+  if (!gt || gt.getRank() != 1 || (!gt.isDynamicDim(0) && gt.getDimSize(0) != na))
+    im.fail(std::string(scalesV ? "scales" : "sizes") + " must hold one value per axis (" +
+            std::to_string(na) + ")");
+  Scalars s{im};
+  Value shapeOfX = im.make("Shape", {x});
+  std::vector<Value> in(na), out(na), scale(na);
+  auto constantScales = scalesV ? constantFloats(scalesV) : std::nullopt;
+  for (int64_t i = 0; i < na; ++i) {
+    in[i] = s.element(shapeOfX, axes[i]);
+    if (scalesV) {
+      scale[i] = s.f64(s.element(scalesV, i));
+      out[i] = s.i64(im.make("Floor", {s.mul(scale[i], s.f64(in[i]))}));
+    } else {
+      out[i] = s.i64(s.element(sizesV, i));
+      scale[i] = s.div(s.f64(out[i]), s.f64(in[i]));
+    }
+  }
+  if (sizesV && a.aspectPolicy != "stretch") {
+    Value common = scale[0];
+    for (int64_t i = 1; i < na; ++i)
+      common = im.make(a.aspectPolicy == "not_larger" ? "Min" : "Max", {common, scale[i]});
+    for (int64_t i = 0; i < na; ++i) {
+      scale[i] = common;
+      out[i] = s.i64(im.make("Floor", {s.add(s.mul(common, s.f64(in[i])), s.c(0.5))}));
+    }
+  }
+  Type elem = xt.getElementType();
+  bool weighted = a.mode != "nearest";
+  Type work = weighted && (!llvm::isa<FloatType>(elem) || elem.getIntOrFloatBitWidth() < 32)
+                  ? Type(im.b.getF32Type())
+                  : elem;
+  Value y = im.castTo(x, work);
+  for (int64_t i = 0; i < na; ++i) {
+    if (constantScales && (*constantScales)[i] == 1.0)
+      continue; // the identity
+    // An empty input axis gives an empty output axis: no tap to read.
+    Value emptyIn = im.make("Equal", {in[i], im.i64Scalar(0)});
+    Value length = s.where(emptyIn, im.i64Scalar(0), out[i]);
+    y = resizeAxisAtRunTime(im, a, y, axes[i], in[i], length, scale[i]);
+  }
+  im.values[n.output(0)] = im.castTo(y, elem);
+}
+
 ResizeAttrs readAttrs(Importer &im, const onnx::NodeProto &n) {
   ResizeAttrs a;
   for (const auto &at : n.attribute()) {
@@ -309,8 +487,9 @@ void buildResize(Importer &im, const onnx::NodeProto &n) {
     a.coordinates = "asymmetric";
     a.nearestMode = "floor";
     auto scales = constantFloats(im.input(1));
-    if (!scales)
-      im.fail("scales must be known when compiling");
+    auto xt = llvm::dyn_cast<RankedTensorType>(x.getType());
+    if (!scales || !xt || !xt.hasStaticShape())
+      return resizeAtRunTime(im, n, x, a, im.input(1), Value(), {});
     resize(im, n, x, a, scales, std::nullopt, {}, {});
     return;
   }
@@ -327,14 +506,16 @@ void buildResize(Importer &im, const onnx::NodeProto &n) {
     axes.assign(ax->ints().begin(), ax->ints().end());
   std::optional<std::vector<double>> scales;
   std::optional<std::vector<int64_t>> sizes;
+  auto xt = llvm::dyn_cast<RankedTensorType>(x.getType());
+  bool staticX = xt && xt.hasStaticShape();
   if (present(scalesV)) {
     scales = constantFloats(scalesV);
-    if (!scales)
-      im.fail("scales must be known when compiling");
+    if (!scales || !staticX)
+      return resizeAtRunTime(im, n, x, a, scalesV, Value(), axes);
   } else if (present(sizesV)) {
     auto s = getConstantInts(sizesV);
-    if (!s)
-      im.fail("sizes must be known when compiling");
+    if (!s || !staticX)
+      return resizeAtRunTime(im, n, x, a, Value(), sizesV, axes);
     sizes = std::vector<int64_t>(s->begin(), s->end());
   } else {
     im.fail("one of scales and sizes is required");
@@ -350,13 +531,20 @@ void buildUpsample(Importer &im, const onnx::NodeProto &n) {
   a.coordinates = "asymmetric";
   a.nearestMode = "floor";
   std::optional<std::vector<double>> scales;
-  if (const auto *s = im.attr("scales"))
+  Value x = im.input(0);
+  auto xt = llvm::dyn_cast<RankedTensorType>(x.getType());
+  Value scalesV;
+  if (const auto *s = im.attr("scales")) {
     scales = std::vector<double>(s->floats().begin(), s->floats().end());
-  else
-    scales = constantFloats(im.input(1));
-  if (!scales)
-    im.fail("scales must be known when compiling");
-  resize(im, n, im.input(0), a, scales, std::nullopt, {}, {});
+    std::vector<float> values(s->floats().begin(), s->floats().end());
+    scalesV = im.constant(Tensor::fromVector(ElementType::Float32, {(int64_t)values.size()}, values));
+  } else {
+    scalesV = im.input(1);
+    scales = constantFloats(scalesV);
+  }
+  if (!scales || !xt || !xt.hasStaticShape())
+    return resizeAtRunTime(im, n, x, a, scalesV, Value(), {});
+  resize(im, n, x, a, scales, std::nullopt, {}, {});
 }
 
 } // namespace
