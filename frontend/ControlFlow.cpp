@@ -132,16 +132,8 @@ Type joinTypes(Type a, Type b) {
   return RankedTensorType::get(dims, x.getElementType());
 }
 
-/// The body of a run-time loop: from the block's arguments (iteration,
-/// condition, carried...) to what it yields (condition, carried..., scan
-/// items...).
-using LoopBody = std::function<std::vector<Value>(llvm::ArrayRef<Value>)>;
+} // namespace
 
-/// A loop whose trip count or condition is only known at run time: a
-/// kiln.Loop region (lowered to scf.while); returns its results. The body
-/// is imported with its carried arguments typed as the initial values;
-/// where its outputs differ (a dim that changes between iterations), it is
-/// imported again with those dims dynamic, until the types settle.
 std::vector<Value> runtimeLoop(Importer &im, Value trip, Value cond,
                                const std::vector<Value> &initial, int numScan,
                                const LoopBody &importBody) {
@@ -213,6 +205,8 @@ std::vector<Value> runtimeLoop(Importer &im, Value trip, Value cond,
   }
   im.fail("the types of loop-carried values do not settle");
 }
+
+namespace {
 
 void buildRuntimeLoop(Importer &im, const onnx::GraphProto &body, Value trip, Value cond,
                       const std::vector<Value> &initial) {

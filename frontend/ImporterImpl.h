@@ -464,6 +464,17 @@ void addStringBuilders(BuilderTable &table);
 /// Ops of other domains are keyed "domain:OpType".
 void addTrainingBuilders(BuilderTable &table);
 void addRandomBuilders(BuilderTable &table);
+
+/// The body of a run-time loop: from the block's arguments (iteration,
+/// condition, carried...) to what it yields (condition, carried..., scan
+/// items...).
+using LoopBody = std::function<std::vector<Value>(llvm::ArrayRef<Value>)>;
+/// A loop whose trip count or condition is only known at run time: a
+/// kiln.Loop region (lowered to scf.while); returns its results, the final
+/// carried values then the stacked scan items (ControlFlow.cpp).
+std::vector<Value> runtimeLoop(Importer &im, Value trip, Value cond,
+                               const std::vector<Value> &initial, int numScan,
+                               const LoopBody &importBody);
 /// Samples shaped like `like` (or as `shape`) of float type `want`: uniform
 /// in [a, b), or normal with mean a and deviation b (Random.cpp).
 Value randomSamples(Importer &im, Value like, std::optional<std::vector<int64_t>> shape,

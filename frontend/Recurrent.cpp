@@ -1,10 +1,10 @@
 //===- Recurrent.cpp - RNN, GRU and LSTM ----------------------------------===//
 //
-// The input projections of all steps are one MatMul; the recurrence is
-// unrolled over the (static) sequence length, each step a MatMul with the
-// recurrent weights and the gate arithmetic of the ONNX definitions
-// (gate orders: GRU z, r, h; LSTM i, o, f, c), within the importer's
-// unrolling limits.
+// The input projections of all steps are one MatMul; each step is a MatMul
+// with the recurrent weights and the gate arithmetic of the ONNX
+// definitions (gate orders: GRU z, r, h; LSTM i, o, f, c). Short sequences
+// of known length are unrolled; longer ones, or lengths known only at run
+// time, are a kiln.Loop over the steps (see runtimeLoop).
 //
 //===----------------------------------------------------------------------===//
 #include "frontend/ImporterImpl.h"
@@ -23,6 +23,11 @@ struct Recurrence {
   std::vector<std::string> activations;
   std::vector<float> alphas, betas;
   double clip = 0;
+
+  /// Sequences up to this long (and known when compiling) are unrolled.
+  static constexpr int64_t kMaxUnrolled = 32;
+  Value x;
+  bool linearBeforeReset = false;
 
   Value make(StringRef op, ValueRange v, llvm::ArrayRef<NamedAttribute> a = {}) { return im.make(op, v, a); }
   Value transpose(Value v, llvm::ArrayRef<int64_t> perm) { return im.transpose(v, perm); }
@@ -68,13 +73,49 @@ struct Recurrence {
     im.fail("activation '" + f + "' is not supported");
   }
 
+  /// One step from input projection `xt` (batch, G*H): updates h (and c).
+  void step(Value xt, Value &h, Value &c, int64_t d, Value rT, Value rb, Value pd) {
+    Value hr = make("MatMul", {h, rT});
+    if (rb)
+      hr = make("Add", {hr, rb});
+    if (cell == Cell::RNN) {
+      h = activate(make("Add", {xt, hr}), d, 0);
+    } else if (cell == Cell::GRU) {
+      Value z = activate(make("Add", {gate(xt, 0), gate(hr, 0)}), d, 0);
+      Value rr = activate(make("Add", {gate(xt, 1), gate(hr, 1)}), d, 0);
+      Value recurrent;
+      if (linearBeforeReset) {
+        recurrent = make("Mul", {rr, gate(hr, 2)});
+      } else {
+        Value rh = make("MatMul", {make("Mul", {rr, h}), gate(rT, 2)});
+        recurrent = rb ? make("Add", {rh, gate(rb, 2)}) : rh;
+      }
+      Value cand = activate(make("Add", {gate(xt, 2), recurrent}), d, 1);
+      Value one = im.scalar(elem, 1.0);
+      h = make("Add", {make("Mul", {make("Sub", {one, z}), cand}), make("Mul", {z, h})});
+    } else {
+      auto pre = [&](int64_t g) { return make("Add", {gate(xt, g), gate(hr, g)}); };
+      auto peephole = [&](Value v, int64_t g, Value cell_) {
+        return pd ? make("Add", {v, make("Mul", {gate(pd, g), cell_})}) : v;
+      };
+      // Gate order i, o, f, c; peepholes P hold i, o, f.
+      Value i = activate(peephole(pre(0), 0, c), d, 0);
+      Value f = activate(peephole(pre(2), 2, c), d, 0);
+      Value cand = activate(pre(3), d, 1);
+      c = make("Add", {make("Mul", {f, c}), make("Mul", {i, cand})});
+      Value o = activate(peephole(pre(1), 1, c), d, 0);
+      h = make("Mul", {o, activate(c, d, 2)});
+    }
+  }
+
   void run() {
-    Value x = im.input(0), w = im.input(1), r = im.input(2), b = im.input(3), lens = im.input(4),
+    Value w = im.input(1), r = im.input(2), b = im.input(3), lens = im.input(4),
           h0 = im.input(5), c0 = cell == Cell::LSTM ? im.input(6) : Value(),
           peep = cell == Cell::LSTM ? im.input(7) : Value();
+    x = im.input(0);
     auto xt = llvm::dyn_cast<RankedTensorType>(x.getType());
-    if (!xt || !xt.hasStaticShape() || xt.getRank() != 3)
-      im.fail("X needs a static (seq_length, batch_size, input_size) shape");
+    if (!xt || xt.getRank() != 3)
+      im.fail("X must be (seq_length, batch_size, input_size)");
     elem = xt.getElementType();
     const auto *layoutA = im.attr("layout");
     bool batchFirst = layoutA && layoutA->i();
@@ -83,24 +124,29 @@ struct Recurrence {
     auto xs = llvm::cast<RankedTensorType>(x.getType()).getShape();
     seq = xs[0];
     batch = xs[1];
+    bool unroll = seq != ShapedType::kDynamic && seq <= kMaxUnrolled;
     const auto *hs = im.attr("hidden_size");
     auto wt = llvm::dyn_cast<RankedTensorType>(w.getType());
     gates = cell == Cell::RNN ? 1 : cell == Cell::GRU ? 3 : 4;
-    if (!wt || !wt.hasStaticShape() || wt.getRank() != 3)
-      im.fail("W needs a static rank-3 shape");
+    if (!wt || wt.getRank() != 3)
+      im.fail("W must be of rank 3");
+    if (!hs && wt.isDynamicDim(1))
+      im.fail("hidden_size is needed when W's second dimension is known only at run time");
     hidden = hs ? hs->i() : wt.getDimSize(1) / gates;
-    if (hidden <= 0 || wt.getDimSize(1) != gates * hidden)
+    if (hidden <= 0 || (!wt.isDynamicDim(1) && wt.getDimSize(1) != gates * hidden))
       im.fail("W's second dimension must be " + std::to_string(gates) + " * hidden_size");
     std::string direction = im.attr("direction") ? im.attr("direction")->s() : "forward";
     if (direction != "forward" && direction != "reverse" && direction != "bidirectional")
       im.fail("direction must be forward, reverse or bidirectional");
     dirs = direction == "bidirectional" ? 2 : 1;
-    if (wt.getDimSize(0) != dirs)
+    if (!wt.isDynamicDim(0) && wt.getDimSize(0) != dirs)
       im.fail("W's first dimension must be the number of directions");
-    for (int64_t d = 0; d < dirs; ++d)
+    for (int64_t d = 0; d < dirs && unroll; ++d)
       im.reserveUnrolledSteps(seq, "a recurrence");
     if (!llvm::isa<NoneType>(lens.getType())) {
       auto l = getConstantInts(lens);
+      if (seq == ShapedType::kDynamic)
+        im.fail("sequence_lens with a sequence length known only at run time is not supported");
       if (!l || llvm::any_of(*l, [&](int64_t v) { return v != seq; }))
         im.fail("sequence_lens shorter than the sequence are not supported");
     }
@@ -116,7 +162,7 @@ struct Recurrence {
     if (const auto *a = im.attr("input_forget"); a && a->i())
       im.fail("input_forget is not supported");
     const auto *lbr = im.attr("linear_before_reset");
-    bool linearBeforeReset = lbr && lbr->i();
+    linearBeforeReset = lbr && lbr->i();
 
     std::vector<Value> ys, lastH, lastC;
     for (int64_t d = 0; d < dirs; ++d) {
@@ -137,44 +183,40 @@ struct Recurrence {
       Value c = cell == Cell::LSTM ? (llvm::isa<NoneType>(c0.getType()) ? zeros() : at(c0, d)) : Value();
       Value pd = cell == Cell::LSTM && !llvm::isa<NoneType>(peep.getType()) ? at(peep, d) : Value();
       Value rT = transpose(rd, {1, 0});
-      std::vector<Value> steps(seq);
-      for (int64_t s = 0; s < seq; ++s) {
-        int64_t t = reverse ? seq - 1 - s : s;
-        Value xt_ = at(xw, t);
-        Value hr = make("MatMul", {h, rT});
-        if (rb)
-          hr = make("Add", {hr, rb});
-        if (cell == Cell::RNN) {
-          h = activate(make("Add", {xt_, hr}), d, 0);
-        } else if (cell == Cell::GRU) {
-          Value z = activate(make("Add", {gate(xt_, 0), gate(hr, 0)}), d, 0);
-          Value rr = activate(make("Add", {gate(xt_, 1), gate(hr, 1)}), d, 0);
-          Value recurrent;
-          if (linearBeforeReset) {
-            recurrent = make("Mul", {rr, gate(hr, 2)});
-          } else {
-            Value rh = make("MatMul", {make("Mul", {rr, h}), gate(rT, 2)});
-            recurrent = rb ? make("Add", {rh, gate(rb, 2)}) : rh;
-          }
-          Value cand = activate(make("Add", {gate(xt_, 2), recurrent}), d, 1);
-          Value one = im.scalar(elem, 1.0);
-          h = make("Add", {make("Mul", {make("Sub", {one, z}), cand}), make("Mul", {z, h})});
-        } else {
-          auto pre = [&](int64_t g) { return make("Add", {gate(xt_, g), gate(hr, g)}); };
-          auto peephole = [&](Value v, int64_t g, Value cell_) {
-            return pd ? make("Add", {v, make("Mul", {gate(pd, g), cell_})}) : v;
-          };
-          // Gate order i, o, f, c; peepholes P hold i, o, f.
-          Value i = activate(peephole(pre(0), 0, c), d, 0);
-          Value f = activate(peephole(pre(2), 2, c), d, 0);
-          Value cand = activate(pre(3), d, 1);
-          c = make("Add", {make("Mul", {f, c}), make("Mul", {i, cand})});
-          Value o = activate(peephole(pre(1), 1, c), d, 0);
-          h = make("Mul", {o, activate(c, d, 2)});
+      if (unroll) {
+        std::vector<Value> steps(seq);
+        for (int64_t s = 0; s < seq; ++s) {
+          int64_t t = reverse ? seq - 1 - s : s;
+          step(at(xw, t), h, c, d, rT, rb, pd);
+          steps[t] = make("Unsqueeze", {h, im.i64Constant({0})});
         }
-        steps[t] = make("Unsqueeze", {h, im.i64Constant({0})});
+        ys.push_back(steps.size() == 1 ? steps[0] : make("Concat", steps, {im.intAttr("axis", 0)}));
+      } else {
+        // A loop over the steps carrying h (and c), h stacked per step.
+        Value length = make("Gather", {make("Shape", {x}), im.i64Scalar(0)});
+        Value last = make("Sub", {length, im.i64Scalar(1)});
+        std::vector<Value> initial{h};
+        if (c)
+          initial.push_back(c);
+        std::vector<Value> results = runtimeLoop(
+            im, length, im.none(), initial, 1, [&](llvm::ArrayRef<Value> args) {
+              Value t = reverse ? make("Sub", {last, args[0]}) : args[0];
+              Value hs = args[2], cs = c ? args[3] : Value();
+              step(make("Gather", {xw, t}), hs, cs, d, rT, rb, pd);
+              std::vector<Value> out{args[1], hs};
+              if (cs)
+                out.push_back(cs);
+              out.push_back(hs);
+              return out;
+            });
+        h = results[0];
+        if (c)
+          c = results[1];
+        Value y = results.back(); // in step order
+        if (reverse)
+          y = make("Gather", {y, make("Range", {last, im.i64Scalar(-1), im.i64Scalar(-1)})});
+        ys.push_back(y);
       }
-      ys.push_back(steps.size() == 1 ? steps[0] : make("Concat", steps, {im.intAttr("axis", 0)}));
       lastH.push_back(make("Unsqueeze", {h, im.i64Constant({0})}));
       if (c)
         lastC.push_back(make("Unsqueeze", {c, im.i64Constant({0})}));
@@ -202,7 +244,14 @@ struct Recurrence {
     im.bindResults({y, yh, yc});
   }
 
-  Value zeros() { return im.zeros({batch, hidden}, elem); }
+  /// The default initial state: zeros of (batch, hidden).
+  Value zeros() {
+    if (batch != ShapedType::kDynamic)
+      return im.zeros({batch, hidden}, elem);
+    Value shape = make("Concat", {im.slice(make("Shape", {x}), 0, 1, 2), im.i64Constant({hidden})},
+                       {im.intAttr("axis", 0)});
+    return make("Expand", {im.zeros({1, hidden}, elem), shape});
+  }
 };
 
 } // namespace
