@@ -7,10 +7,87 @@ using namespace mlir;
 namespace kiln {
 namespace {
 
+/// Pads and output sizes per spatial dim as the code computes them (for
+/// spatial dims known only at run time): `hi` includes ceil mode's extra
+/// end padding, `explicitHi` only the pads proper (which
+/// count_include_pad counts).
+struct Padding {
+  SmallVector<OpFoldResult> lo, hi, explicitHi;
+  SmallVector<Value> out;
+};
+
+/// The rules of resolveSpatial (dialect/ShapeHelpers.cpp) on index values.
+Padding runtimePadding(OpBuilder &b, Location loc, Value x, const SpatialParams &sp,
+                       StringRef autoPad, bool ceilMode) {
+  auto c = [&](int64_t v) { return arith::ConstantIndexOp::create(b, loc, v).getResult(); };
+  auto add = [&](Value a, Value v) { return arith::AddIOp::create(b, loc, a, v).getResult(); };
+  auto sub = [&](Value a, Value v) { return arith::SubIOp::create(b, loc, a, v).getResult(); };
+  auto mul = [&](Value a, Value v) { return arith::MulIOp::create(b, loc, a, v).getResult(); };
+  auto div = [&](Value a, Value v) { return arith::DivSIOp::create(b, loc, a, v).getResult(); };
+  auto max = [&](Value a, Value v) { return arith::MaxSIOp::create(b, loc, a, v).getResult(); };
+  Padding p;
+  for (size_t i = 0; i < sp.kernel.size(); ++i) {
+    Value in = dimValue(b, loc, x, 2 + i), s = c(sp.strides[i]);
+    Value k = c((sp.kernel[i] - 1) * sp.dilations[i] + 1);
+    Value lo, hi, explicitHi, out;
+    if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
+      out = div(add(in, sub(s, c(1))), s);
+      Value total = max(c(0), sub(add(mul(sub(out, c(1)), s), k), in));
+      Value half = div(total, c(2));
+      lo = autoPad == "SAME_UPPER" ? half : sub(total, half);
+      hi = explicitHi = sub(total, lo);
+    } else {
+      lo = c(sp.padBegin[i]);
+      explicitHi = c(sp.padEnd[i]);
+      Value span = max(c(0), sub(add(add(in, lo), explicitHi), k));
+      out = add(div(ceilMode ? add(span, sub(s, c(1))) : span, s), c(1));
+      if (ceilMode) {
+        // A ceil-mode window must start inside the input or its begin padding.
+        Value late = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge,
+                                           mul(sub(out, c(1)), s), add(in, lo));
+        out = arith::SelectOp::create(b, loc, late, sub(out, c(1)), out);
+      }
+      Value need = sub(sub(add(mul(sub(out, c(1)), s), k), in), lo);
+      hi = max(explicitHi, need);
+    }
+    p.lo.push_back(lo);
+    p.hi.push_back(hi);
+    p.explicitHi.push_back(explicitHi);
+    p.out.push_back(out);
+  }
+  return p;
+}
+
+/// `v` padded on its spatial dims by `lo`/`hi` with `value`.
+Value padSpatialBy(OpBuilder &b, Location loc, Value v, ArrayRef<OpFoldResult> lo,
+                   ArrayRef<OpFoldResult> hi, Value value) {
+  auto t = llvm::cast<RankedTensorType>(v.getType());
+  SmallVector<OpFoldResult> l(2, b.getIndexAttr(0)), h(2, b.getIndexAttr(0));
+  l.append(lo.begin(), lo.end());
+  h.append(hi.begin(), hi.end());
+  SmallVector<int64_t> shape(t.getShape().take_front(2));
+  shape.append(t.getRank() - 2, ShapedType::kDynamic);
+  return tensor::PadOp::create(b, loc, RankedTensorType::get(shape, t.getElementType()), v, l, h,
+                               value);
+}
+
+/// Sizes of the dynamic dims of `outShape` (N, C, spatial...): N and C from
+/// `x`, spatial ones from `p`.
+SmallVector<Value> outputSizes(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> outShape,
+                               const Padding &p) {
+  SmallVector<Value> sizes;
+  for (size_t d = 0; d < outShape.size(); ++d)
+    if (ShapedType::isDynamic(outShape[d]))
+      sizes.push_back(d < 2 ? tensor::DimOp::create(b, loc, x, d).getResult() : p.out[d - 2]);
+  return sizes;
+}
+
 /// Shared set-up: resolved params plus the input padded for ceil mode too.
+/// `runtime` is set when pads depend on spatial dims known only at run time
+/// (ceil mode or SAME padding).
 template <typename OpTy>
 LogicalResult prepare(OpTy op, Value x, ConversionPatternRewriter &r, SpatialParams &sp,
-                      SmallVector<int64_t> &padEnd) {
+                      SmallVector<int64_t> &padEnd, std::optional<Padding> *runtime = nullptr) {
   auto xt = llvm::cast<RankedTensorType>(x.getType());
   if (xt.getRank() < 3 || xt.getRank() > 5)
     return r.notifyMatchFailure(op, "pooling is supported in 1-D, 2-D and 3-D");
@@ -21,8 +98,12 @@ LogicalResult prepare(OpTy op, Value x, ConversionPatternRewriter &r, SpatialPar
     return r.notifyMatchFailure(op, error);
   padEnd = sp.padEnd;
   bool dynamicSpatial = llvm::any_of(xt.getShape().drop_front(2), ShapedType::isDynamic);
-  if (dynamicSpatial && (op.getCeilMode() != 0 || op.getAutoPad().starts_with("SAME")))
-    return r.notifyMatchFailure(op, "ceil mode or SAME pads need static spatial dims");
+  if (dynamicSpatial && (op.getCeilMode() != 0 || op.getAutoPad().starts_with("SAME"))) {
+    if (!runtime)
+      return r.notifyMatchFailure(op, "ceil mode or SAME pads need static spatial dims");
+    *runtime = runtimePadding(r, op.getLoc(), x, sp, op.getAutoPad(), op.getCeilMode() != 0);
+    return success();
+  }
   for (size_t i = 0; i < sp.kernel.size() && !dynamicSpatial; ++i) {
     int64_t ek = (sp.kernel[i] - 1) * sp.dilations[i] + 1;
     int64_t need = (sp.outSpatial[i] - 1) * sp.strides[i] + ek - xt.getDimSize(2 + i) -
@@ -81,17 +162,24 @@ struct MaxPoolLowering : OpConversionPattern<MaxPoolOp> {
       return r.notifyMatchFailure(op, "unsigned max pooling is not supported");
     SpatialParams sp;
     SmallVector<int64_t> padEnd;
-    if (failed(prepare(op, adaptor.getX(), r, sp, padEnd)))
+    std::optional<Padding> runtime;
+    if (failed(prepare(op, adaptor.getX(), r, sp, padEnd, &runtime)))
       return failure();
     Location loc = op.getLoc();
     Type elem = signless(op.getType().getElementType());
     Value lowest = lowestValue(r, loc, elem, false);
-    Value x = padSpatial(r, loc, adaptor.getX(), sp.padBegin, padEnd, lowest);
     auto outShape = op.getType().getShape();
+    Value x;
     SmallVector<Value> sizes;
-    if (!op.getType().hasStaticShape())
-      sizes = windowedSizes(r, loc, x, tensor::DimOp::create(r, loc, x, 0), outShape, sp.kernel,
-                            sp.strides, sp.dilations);
+    if (runtime) {
+      x = padSpatialBy(r, loc, adaptor.getX(), runtime->lo, runtime->hi, lowest);
+      sizes = outputSizes(r, loc, adaptor.getX(), outShape, *runtime);
+    } else {
+      x = padSpatial(r, loc, adaptor.getX(), sp.padBegin, padEnd, lowest);
+      if (!op.getType().hasStaticShape())
+        sizes = windowedSizes(r, loc, x, tensor::DimOp::create(r, loc, x, 0), outShape, sp.kernel,
+                              sp.strides, sp.dilations);
+    }
     Value init = filledTensor(r, loc, outShape, lowest, sizes);
     r.replaceOp(op, pool(r, loc, true, x, init, sp));
     return success();
@@ -105,26 +193,34 @@ struct AveragePoolLowering : OpConversionPattern<AveragePoolOp> {
     auto elem = llvm::dyn_cast<FloatType>(op.getType().getElementType());
     if (!elem)
       return r.notifyMatchFailure(op, "average pooling needs a float type");
-    // Divisors are computed when compiling: the spatial dims must be known,
-    // unless there is no padding (every window then holds the whole kernel).
+    // Divisors are computed when compiling for known spatial dims; otherwise
+    // by the code (the whole kernel when unpadded, else a sum pooling of
+    // ones over the padded extent).
     auto xType = llvm::cast<RankedTensorType>(adaptor.getX().getType());
     bool unpadded = llvm::all_of(toInts(op.getPads()), [](int64_t p) { return p == 0; }) &&
                     !op.getAutoPad().starts_with("SAME");
-    if (llvm::any_of(xType.getShape().drop_front(2), ShapedType::isDynamic) && !unpadded)
-      return r.notifyMatchFailure(op, "padded windows need static spatial dims");
+    bool dynamicSpatial = llvm::any_of(xType.getShape().drop_front(2), ShapedType::isDynamic);
     SpatialParams sp;
     SmallVector<int64_t> padEnd;
-    if (failed(prepare(op, adaptor.getX(), r, sp, padEnd)))
+    std::optional<Padding> runtime;
+    if (failed(prepare(op, adaptor.getX(), r, sp, padEnd, &runtime)))
       return failure();
     Location loc = op.getLoc();
     auto inShape = llvm::cast<RankedTensorType>(adaptor.getX().getType()).getShape();
     Value zero = scalarConstant(r, loc, elem, 0);
-    Value x = padSpatial(r, loc, adaptor.getX(), sp.padBegin, padEnd, zero);
     auto outShape = op.getType().getShape();
+    Value x;
     SmallVector<Value> sizes;
-    if (!op.getType().hasStaticShape())
-      sizes = windowedSizes(r, loc, x, tensor::DimOp::create(r, loc, x, 0), outShape, sp.kernel,
-                            sp.strides, sp.dilations);
+    if (runtime) {
+      x = padSpatialBy(r, loc, adaptor.getX(), runtime->lo, runtime->hi, zero);
+      sizes = outputSizes(r, loc, adaptor.getX(), outShape, *runtime);
+      unpadded = false;
+    } else {
+      x = padSpatial(r, loc, adaptor.getX(), sp.padBegin, padEnd, zero);
+      if (!op.getType().hasStaticShape())
+        sizes = windowedSizes(r, loc, x, tensor::DimOp::create(r, loc, x, 0), outShape, sp.kernel,
+                              sp.strides, sp.dilations);
+    }
     Value sum = pool(r, loc, false, x, filledTensor(r, loc, outShape, zero, sizes), sp);
 
     if (!op.getType().hasStaticShape() && unpadded) {
@@ -135,6 +231,51 @@ struct AveragePoolLowering : OpConversionPattern<AveragePoolOp> {
                                  [&](OpBuilder &b, Location l, ValueRange a) -> Value {
                                    return arith::DivFOp::create(
                                        b, l, a[0], scalarConstant(b, l, elem, taps));
+                                 });
+      r.replaceOp(op, y);
+      return success();
+    }
+    if (dynamicSpatial) {
+      // Each output's count of window taps inside the input (or inside the
+      // explicit pads, with count_include_pad): a sum pooling of ones.
+      int64_t rank = xType.getRank();
+      SmallVector<int64_t> onesShape{1, 1};
+      SmallVector<Value> onesSizes;
+      for (int64_t d = 2; d < rank; ++d) {
+        onesShape.push_back(xType.getDimSize(d));
+        if (xType.isDynamicDim(d))
+          onesSizes.push_back(tensor::DimOp::create(r, loc, adaptor.getX(), d));
+      }
+      Value one = scalarConstant(r, loc, elem, 1);
+      Value ones = filledTensor(r, loc, onesShape, one, onesSizes);
+      Value inPads = op.getCountIncludePad() ? one : zero;
+      SmallVector<int64_t> countShape{1, 1};
+      countShape.append(outShape.begin() + 2, outShape.end());
+      Value paddedOnes;
+      SmallVector<Value> countSizes;
+      if (runtime) {
+        // Ceil mode's extra end padding never counts.
+        paddedOnes = padSpatialBy(r, loc, ones, runtime->lo, runtime->explicitHi, inPads);
+        SmallVector<OpFoldResult> none, extra;
+        for (size_t i = 0; i < sp.kernel.size(); ++i) {
+          none.push_back(r.getIndexAttr(0));
+          extra.push_back(arith::SubIOp::create(r, loc, llvm::cast<Value>(runtime->hi[i]),
+                                                llvm::cast<Value>(runtime->explicitHi[i]))
+                              .getResult());
+        }
+        paddedOnes = padSpatialBy(r, loc, paddedOnes, none, extra, zero);
+        countSizes = outputSizes(r, loc, ones, countShape, *runtime);
+      } else {
+        paddedOnes = padSpatial(r, loc, ones, sp.padBegin, padEnd, inPads);
+        countSizes = windowedSizes(r, loc, paddedOnes, Value(), countShape, sp.kernel, sp.strides,
+                                   sp.dilations);
+      }
+      Value counts = pool(r, loc, false, paddedOnes, filledTensor(r, loc, countShape, zero, countSizes), sp);
+      Value y = broadcastGeneric(r, loc, outShape, elem, ValueRange{sum, counts},
+                                 [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+                                   Value c = arith::MaximumFOp::create(
+                                       b, l, a[1], scalarConstant(b, l, elem, 1));
+                                   return arith::DivFOp::create(b, l, a[0], c);
                                  });
       r.replaceOp(op, y);
       return success();

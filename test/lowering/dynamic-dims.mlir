@@ -72,3 +72,32 @@ func.func @checked_broadcast(%a: tensor<?xf32>, %b: tensor<?xf32>) -> tensor<?xf
   %0 = kiln.Add %a, %b : (tensor<?xf32>, tensor<?xf32>) -> tensor<?xf32>
   return %0 : tensor<?xf32>
 }
+
+// Ceil-mode pooling over spatial dims known only at run time: the output
+// size and the extra end padding are computed by the code, and a window
+// that would start past the input and its begin padding is dropped.
+// CHECK-LABEL: func.func @maxpool_ceil_dynamic
+// CHECK: arith.cmpi sge
+// CHECK: arith.select
+// CHECK: arith.maxsi
+// CHECK: tensor.pad %{{.*}} low[0, 0, %{{.*}}, %{{.*}}] high[0, 0, %{{.*}}, %{{.*}}]
+// CHECK: linalg.pooling_nchw_max
+func.func @maxpool_ceil_dynamic(%x: tensor<1x1x?x?xf32>) -> tensor<1x1x?x?xf32> {
+  %0 = kiln.MaxPool %x {kernel_shape = [3, 3], strides = [2, 2], ceil_mode = 1 : si64} : (tensor<1x1x?x?xf32>) -> tensor<1x1x?x?xf32>
+  return %0 : tensor<1x1x?x?xf32>
+}
+
+// Padded average pooling over unknown spatial dims: the divisors are a sum
+// pooling of ones padded like the input (with zeros: count_include_pad = 0).
+// CHECK-LABEL: func.func @avgpool_pads_dynamic
+// CHECK: linalg.pooling_nchw_sum
+// CHECK: %[[ONE:.*]] = arith.constant 1.000000e+00 : f32
+// CHECK: linalg.fill ins(%[[ONE]] : f32)
+// CHECK: tensor.pad
+// CHECK: linalg.pooling_nchw_sum
+// CHECK: arith.maximumf
+// CHECK: arith.divf
+func.func @avgpool_pads_dynamic(%x: tensor<1x2x?x?xf32>) -> tensor<1x2x?x?xf32> {
+  %0 = kiln.AveragePool %x {kernel_shape = [3, 3], pads = [1, 1, 1, 1]} : (tensor<1x2x?x?xf32>) -> tensor<1x2x?x?xf32>
+  return %0 : tensor<1x2x?x?xf32>
+}
