@@ -154,8 +154,11 @@ void buildConvTranspose(Importer &im, const onnx::NodeProto &n) {
   rejectAttributesBut(im, n, {"auto_pad", "dilations", "group", "kernel_shape", "output_padding",
                               "output_shape", "pads", "strides"});
   Value x = im.input(0), w = im.input(1), bias = im.input(2);
-  auto xt = im.staticType(x, n.input(0));
+  // X's batch and spatial dims may be known only at run time.
+  auto xt = llvm::dyn_cast<RankedTensorType>(x.getType());
   auto wt = im.staticType(w, n.input(1));
+  if (!xt || xt.isDynamicDim(1))
+    im.fail("X needs a known rank and channel count");
   int64_t spatial = xt.getRank() - 2;
   if (spatial < 1 || wt.getRank() != xt.getRank())
     im.fail("X and W must have the same rank, at least 3");
@@ -181,10 +184,13 @@ void buildConvTranspose(Importer &im, const onnx::NodeProto &n) {
     if (strides[i] <= 0 || dilations[i] <= 0)
       im.fail("strides and dilations must be positive");
     int64_t in = xt.getDimSize(2 + i), extent = (kernel[i] - 1) * dilations[i] + 1;
-    int64_t full = strides[i] * (in - 1) + outPad[i] + extent;
+    if (!outShape.empty() && xt.isDynamicDim(2 + i))
+      im.fail("output_shape needs X's spatial dims known when compiling");
     if (!outShape.empty() || autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
-      int64_t target = outShape.empty() ? in * strides[i] : outShape[i];
-      int64_t total = full - target;
+      // full - target, where full = s * (in - 1) + output_padding + extent
+      // and SAME's target is in * s (so in cancels out).
+      int64_t total = outShape.empty() ? outPad[i] + extent - strides[i]
+                                       : strides[i] * (in - 1) + outPad[i] + extent - outShape[i];
       bool upper = autoPad == "SAME_UPPER";
       // Floor division: a negative total (output_shape past the full
       // result) extends the end with zeros.
@@ -198,35 +204,40 @@ void buildConvTranspose(Importer &im, const onnx::NodeProto &n) {
 
   // Zeros between input elements: (.., d, ..) -> (.., d, 1, ..) padded to
   // (.., d, s, ..), merged to d*s; the trailing s-1 zeros come off below.
+  // The shapes are computed from Shape(X), which folds when X's are known.
   Value y = x;
-  llvm::SmallVector<int64_t> split(xt.getShape().take_front(2)), merged(split);
+  Value xShape = im.make("Shape", {x});
+  auto dimOf = [&](int64_t d) { return im.slice(xShape, 0, d, d + 1); };
+  std::vector<Value> split{dimOf(0), dimOf(1)}, merged(split);
   llvm::SmallVector<int64_t> padBegin(2 * spatial + 2, 0), padEnd(2 * spatial + 2, 0);
   for (int64_t i = 0; i < spatial; ++i) {
-    int64_t d = xt.getDimSize(2 + i);
-    split.append({d, 1});
+    split.push_back(dimOf(2 + i));
+    split.push_back(im.i64Constant({1}));
     padEnd[2 + 2 * i + 1] = strides[i] - 1;
-    merged.push_back(d * strides[i]);
+    merged.push_back(im.make("Mul", {dimOf(2 + i), im.i64Constant({strides[i]})}));
   }
+  auto shapeOf = [&](const std::vector<Value> &parts) {
+    return im.make("Concat", parts, {im.intAttr("axis", 0)});
+  };
   bool strided = llvm::any_of(strides, [](int64_t s) { return s != 1; });
   Type elem = xt.getElementType();
   Value zero = im.scalar(elem, 0.0);
   if (strided) {
     llvm::SmallVector<int64_t> p(padBegin);
     p.append(padEnd);
-    y = im.make("Pad", {im.reshape(y, split), im.i64Constant(p), zero, im.none()});
-    y = im.reshape(y, merged);
+    y = im.make("Pad", {im.make("Reshape", {y, shapeOf(split)}), im.i64Constant(p), zero, im.none()});
+    y = im.make("Reshape", {y, shapeOf(merged)});
   }
   // Per spatial axis: begin/end padding of the dilated input; negative
-  // amounts crop instead.
+  // amounts crop instead (an end counted from the end).
   llvm::SmallVector<int64_t> starts, ends, axes, pad(2 * xt.getRank(), 0);
   bool crop = false;
   for (int64_t i = 0; i < spatial; ++i) {
     int64_t extent = (kernel[i] - 1) * dilations[i] + 1;
     int64_t begin = extent - 1 - pads[i];
     int64_t end = extent - 1 - pads[spatial + i] + outPad[i] - (strides[i] - 1);
-    int64_t len = merged[2 + i];
     starts.push_back(begin < 0 ? -begin : 0);
-    ends.push_back(end < 0 ? len + end : len);
+    ends.push_back(end < 0 ? end : std::numeric_limits<int64_t>::max());
     axes.push_back(2 + i);
     crop |= begin < 0 || end < 0;
     pad[2 + i] = std::max<int64_t>(begin, 0);

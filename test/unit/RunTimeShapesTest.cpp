@@ -1,8 +1,9 @@
-//===- ResizeTest.cpp - Resize compiled for sizes known only at run time --===//
+//===- RunTimeShapesTest.cpp - ops compiled once for unknown dims ---------===//
 //
-// The run-time path (coordinates and taps computed by the code) must give
-// what the compile-time path (taps computed when importing, checked by the
-// ONNX conformance tests) gives for the same shapes.
+// Ops whose sizes are computed by the code when dims are known only at run
+// time (Resize's taps, ConvTranspose's zero insertion) must give what the
+// compile-time path (checked by the ONNX conformance tests) gives for the
+// same shapes.
 //
 //===----------------------------------------------------------------------===//
 #include "ModelBuilder.h"
@@ -68,6 +69,53 @@ TEST(Resize, RunTimeSizesMatchCompileTimeTaps) {
       for (int64_t i = 0; i < a.numElements(); ++i)
         ASSERT_NEAR(a.data<float>()[i], b.data<float>()[i], 1e-5)
             << c.mode << " " << c.coordinates << " " << h << "x" << w << " at " << i;
+    }
+  }
+}
+
+void intsAttr(onnx::NodeProto &n, const std::string &name, std::vector<int64_t> v) {
+  auto *a = n.add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::INTS);
+  for (int64_t x : v)
+    a->add_ints(x);
+}
+
+/// ConvTranspose of x [batch, 2, h, w] with a 2 -> 3 channel 3x3 kernel.
+std::string convTransposeModel(int64_t batch, int64_t h, int64_t w, bool same) {
+  ModelBuilder m;
+  m.input("x", F32, {batch, 2, h, w}, {"n", "", "h", "w"});
+  std::vector<float> weights(2 * 3 * 3 * 3);
+  for (size_t i = 0; i < weights.size(); ++i)
+    weights[i] = float(int(i * 5) % 7) * 0.25f - 0.5f;
+  m.initializer("w", {2, 3, 3, 3}, weights);
+  m.output("y", F32);
+  auto &node = m.node("ConvTranspose", {"x", "w"}, {"y"});
+  intsAttr(node, "strides", {2, 3});
+  if (same) {
+    stringAttr(node, "auto_pad", "SAME_UPPER");
+  } else {
+    intsAttr(node, "pads", {1, 0, 2, 1});
+    intsAttr(node, "output_padding", {1, 0});
+  }
+  return m.bytes();
+}
+
+TEST(ConvTranspose, RunTimeDimsMatchCompileTimeShapes) {
+  for (bool same : {false, true}) {
+    std::string dynamic = convTransposeModel(-1, -1, -1, same);
+    Session d(dynamic.data(), dynamic.size(), SessionOptions{}.withThreads(1), "dynamic.onnx");
+    EXPECT_EQ(d.compileReport().shapes, "dynamic");
+    for (auto [n, h, w] : {std::tuple<int64_t, int64_t, int64_t>{1, 3, 4}, {2, 5, 2}}) {
+      Tensor x(ElementType::Float32, {n, 2, h, w});
+      for (int64_t i = 0; i < x.numElements(); ++i)
+        x.data<float>()[i] = float((i * 3) % 8) - 2.0f;
+      std::string fixed = convTransposeModel(n, h, w, same);
+      Session f(fixed.data(), fixed.size(), SessionOptions{}.withThreads(1), "fixed.onnx");
+      Tensor a = d.run({{"x", x}}).at("y"), b = f.run({{"x", x}}).at("y");
+      ASSERT_EQ(a.shape(), b.shape());
+      for (int64_t i = 0; i < a.numElements(); ++i)
+        ASSERT_NEAR(a.data<float>()[i], b.data<float>()[i], 1e-5) << same << " at " << i;
     }
   }
 }
