@@ -302,17 +302,51 @@ struct PadLowering : OpConversionPattern<PadOp> {
     std::optional<SmallVector<int64_t>> axes = SmallVector<int64_t>{};
     if (!isa<NoneType>(op.getAxes().getType()))
       axes = getConstantInts(op.getAxes());
-    if (!pads || !axes)
-      return r.notifyMatchFailure(op, "pads must be constant");
+    if (!axes)
+      return r.notifyMatchFailure(op, "axes must be constant");
     Value data = adaptor.getData();
     auto t = llvm::cast<RankedTensorType>(data.getType());
     int64_t rank = t.getRank();
-    std::string error;
-    auto be = resolvePads(rank, *pads, *axes, error);
-    if (!be)
-      return r.notifyMatchFailure(op, error);
-    auto [begin, end] = *be;
     Location loc = op.getLoc();
+    // Pads per dim: constants, or read from the pads tensor when the code runs.
+    SmallVector<int64_t> begin(rank, 0), end(rank, 0);
+    SmallVector<Value> beginV, endV;
+    if (pads) {
+      std::string error;
+      auto be = resolvePads(rank, *pads, *axes, error);
+      if (!be)
+        return r.notifyMatchFailure(op, error);
+      std::tie(begin, end) = *be;
+      for (int64_t i = 0; i < rank; ++i) {
+        beginV.push_back(arith::ConstantIndexOp::create(r, loc, begin[i]));
+        endV.push_back(arith::ConstantIndexOp::create(r, loc, end[i]));
+      }
+    } else {
+      SmallVector<int64_t> padded(*axes);
+      if (padded.empty())
+        for (int64_t i = 0; i < rank; ++i)
+          padded.push_back(i);
+      auto pt = llvm::dyn_cast<RankedTensorType>(adaptor.getPads().getType());
+      if (!pt || pt.getRank() != 1 ||
+          (!pt.isDynamicDim(0) && pt.getDimSize(0) != 2 * (int64_t)padded.size()))
+        return r.notifyMatchFailure(op, "pads must hold two values per padded axis");
+      Value zeroIndex = arith::ConstantIndexOp::create(r, loc, 0);
+      beginV.assign(rank, zeroIndex);
+      endV.assign(rank, zeroIndex);
+      int64_t n = padded.size();
+      for (int64_t k = 0; k < n; ++k) {
+        auto axis = normalizeAxis(padded[k], rank);
+        if (!axis)
+          return r.notifyMatchFailure(op, "axes holds an axis out of range");
+        auto read = [&](int64_t at) -> Value {
+          Value v = tensor::ExtractOp::create(r, loc, adaptor.getPads(),
+                                              ValueRange{arith::ConstantIndexOp::create(r, loc, at)});
+          return arith::IndexCastOp::create(r, loc, r.getIndexType(), v);
+        };
+        beginV[*axis] = read(k);
+        endV[*axis] = read(n + k);
+      }
+    }
     Type elem = t.getElementType();
     StringRef mode = op.getMode();
     Value fill = scalarConstant(r, loc, elem, 0);
@@ -322,7 +356,7 @@ struct PadLowering : OpConversionPattern<PadOp> {
       if (ct.getNumElements() == 1)
         fill = firstElement(r, loc, cv);
     }
-    bool nonNegative = llvm::all_of(begin, [](int64_t p) { return p >= 0; }) &&
+    bool nonNegative = pads && llvm::all_of(begin, [](int64_t p) { return p >= 0; }) &&
                        llvm::all_of(end, [](int64_t p) { return p >= 0; });
     auto outShape = op.getType().getShape();
     if (mode == "constant" && nonNegative) {
@@ -340,12 +374,14 @@ struct PadLowering : OpConversionPattern<PadOp> {
     for (int64_t i = 0; i < rank; ++i)
       if (t.getDimSize(i) == 0 && outShape[i] != 0 && mode != "constant")
         return r.notifyMatchFailure(op, "padding an empty dim");
-    // Input dims (read when the code runs where dynamic) and result sizes.
+    // Input dims (read when the code runs where dynamic) and result sizes
+    // (never negative: pads may crop).
     SmallVector<Value> dims = allDims(r, loc, data), sizes;
     for (int64_t i = 0; i < rank; ++i) {
       if (ShapedType::isDynamic(outShape[i]))
-        sizes.push_back(arith::AddIOp::create(
-            r, loc, dims[i], arith::ConstantIndexOp::create(r, loc, begin[i] + end[i])));
+        sizes.push_back(arith::MaxSIOp::create(
+            r, loc, arith::AddIOp::create(r, loc, dims[i], arith::AddIOp::create(r, loc, beginV[i], endV[i])),
+            arith::ConstantIndexOp::create(r, loc, 0)));
     }
     MLIRContext *ctx = r.getContext();
     SmallVector<AffineMap> maps{AffineMap::getMultiDimIdentityMap(rank, ctx)};
@@ -361,8 +397,7 @@ struct PadLowering : OpConversionPattern<PadOp> {
             Value nv = dims[i];
             Value last = arith::MaxSIOp::create(
                 b, l, arith::SubIOp::create(b, l, nv, arith::ConstantIndexOp::create(b, l, 1)), zero);
-            Value j = arith::SubIOp::create(b, l, linalg::IndexOp::create(b, l, i),
-                                            arith::ConstantIndexOp::create(b, l, begin[i]));
+            Value j = arith::SubIOp::create(b, l, linalg::IndexOp::create(b, l, i), beginV[i]);
             Value below = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, j, zero);
             Value above = arith::CmpIOp::create(b, l, arith::CmpIPredicate::sgt, j, last);
             if (mode == "edge") {

@@ -101,3 +101,16 @@ func.func @avgpool_pads_dynamic(%x: tensor<1x2x?x?xf32>) -> tensor<1x2x?x?xf32> 
   %0 = kiln.AveragePool %x {kernel_shape = [3, 3], pads = [1, 1, 1, 1]} : (tensor<1x2x?x?xf32>) -> tensor<1x2x?x?xf32>
   return %0 : tensor<1x2x?x?xf32>
 }
+
+// Pads given when the code runs: read from the pads tensor, the result
+// sized as dim + begin + end (never below zero), each element read from its
+// reflected source index.
+// CHECK-LABEL: func.func @pad_runtime
+// CHECK-COUNT-4: tensor.extract %{{.*}}[%{{.*}}] : tensor<4xi64>
+// CHECK: arith.maxsi
+// CHECK: linalg.generic
+func.func @pad_runtime(%x: tensor<3x4xf32>, %pads: tensor<4xi64>) -> tensor<?x?xf32> {
+  %none = kiln.none
+  %0 = kiln.Pad %x, %pads, %none, %none {mode = "reflect"} : (tensor<3x4xf32>, tensor<4xi64>, none, none) -> tensor<?x?xf32>
+  return %0 : tensor<?x?xf32>
+}
