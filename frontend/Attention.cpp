@@ -219,18 +219,20 @@ void buildRotaryEmbedding(Importer &im, const onnx::NodeProto &n) {
     if (!llvm::is_contained({"interleaved", "num_heads", "rotary_embedding_dim"}, a.name()))
       im.fail("attribute '" + a.name() + "' is not supported");
   Value x = im.input(0), cosCache = im.input(1), sinCache = im.input(2), positions = im.input(3);
-  auto xt = im.staticType(x, "X");
+  // Batch and sequence may be known only at run time (reshapes copy them
+  // with 0); the head size (or hidden size) must be known.
+  auto xt = llvm::dyn_cast<RankedTensorType>(x.getType());
+  if (!xt || (xt.getRank() != 3 && xt.getRank() != 4) || xt.isDynamicDim(xt.getRank() - 1))
+    im.fail("X must be 3-D or 4-D with its last dim known when compiling");
   int64_t rank = xt.getRank();
   Value h;
   if (rank == 4) {
     h = im.transpose(x, {0, 2, 1, 3});
-  } else if (rank == 3) {
+  } else {
     int64_t heads = intAttr(im, "num_heads", 0);
     if (heads <= 0 || xt.getDimSize(2) % heads)
       im.fail("3-D input needs num_heads dividing its hidden size");
-    h = im.reshape(x, {xt.getDimSize(0), xt.getDimSize(1), heads, xt.getDimSize(2) / heads});
-  } else {
-    im.fail("X must be 3-D or 4-D");
+    h = im.reshape(x, {0, 0, heads, xt.getDimSize(2) / heads});
   }
   int64_t headSize = llvm::cast<RankedTensorType>(h.getType()).getDimSize(3);
   int64_t rd = intAttr(im, "rotary_embedding_dim", 0);
@@ -256,13 +258,14 @@ void buildRotaryEmbedding(Importer &im, const onnx::NodeProto &n) {
     auto last = im.i64Constant({-1});
     out = im.make("Concat", {im.make("Unsqueeze", {real, last}), im.make("Unsqueeze", {imag, last})},
                   {axis(4)});
-    out = im.reshape(out, llvm::cast<RankedTensorType>(rotated.getType()).getShape());
+    out = im.reshape(out, {0, 0, 0, rd});
   } else {
     out = im.make("Concat", {real, imag}, {axis(3)});
   }
   if (rd < headSize)
     out = im.make("Concat", {out, im.slice(h, 3, rd, headSize)}, {axis(3)});
-  im.values[n.output(0)] = rank == 4 ? im.transpose(out, {0, 2, 1, 3}) : im.reshape(out, xt.getShape());
+  im.values[n.output(0)] = rank == 4 ? im.transpose(out, {0, 2, 1, 3})
+                                     : im.reshape(out, {0, 0, xt.getDimSize(2)});
 }
 
 /// LinearAttention: the recurrence over tokens, unrolled (T is static),

@@ -633,8 +633,18 @@ void buildSplit(Importer &im, const onnx::NodeProto &n) {
   llvm::SmallVector<int64_t> sizes;
   if (n.input_size() > 1 && !n.input(1).empty()) {
     auto c = getConstantInts(im.input(1));
-    if (!c)
-      im.fail("split sizes computed at run time are not supported");
+    if (!c) {
+      // Sizes known only at run time: piece i is x[sum(split[:i]) : sum(split[:i+1])].
+      Value ends = im.make("CumSum", {im.castTo(im.input(1), im.b.getIntegerType(64)), im.i64Scalar(0)});
+      std::vector<Value> parts;
+      Value start = im.i64Constant({0});
+      for (int i = 0; i < n.output_size(); ++i) {
+        Value end = im.make("Gather", {ends, im.i64Constant({i})});
+        parts.push_back(im.make("Slice", {x, start, end, im.i64Constant({*a}), im.none()}));
+        start = end;
+      }
+      return im.bindResults(parts);
+    }
     sizes = *c;
   } else if (const auto *s = im.attr("split")) {
     sizes.assign(s->ints().begin(), s->ints().end());

@@ -1,13 +1,15 @@
 //===- RunTimeShapesTest.cpp - ops compiled once for unknown dims ---------===//
 //
 // Ops whose sizes are computed by the code when dims are known only at run
-// time (Resize's taps, ConvTranspose's zero insertion) must give what the
+// time (Resize's taps, ConvTranspose's zero insertion, RotaryEmbedding's
+// head split) must give what the
 // compile-time path (checked by the ONNX conformance tests) gives for the
 // same shapes.
 //
 //===----------------------------------------------------------------------===//
 #include "ModelBuilder.h"
 #include "kiln/Session.h"
+#include <cmath>
 #include <gtest/gtest.h>
 
 using namespace kiln;
@@ -116,6 +118,53 @@ TEST(ConvTranspose, RunTimeDimsMatchCompileTimeShapes) {
       ASSERT_EQ(a.shape(), b.shape());
       for (int64_t i = 0; i < a.numElements(); ++i)
         ASSERT_NEAR(a.data<float>()[i], b.data<float>()[i], 1e-5) << same << " at " << i;
+    }
+  }
+}
+
+/// RotaryEmbedding (opset 23) of x [batch, seq, 8] with 2 heads of 4, the
+/// position ids an input, the caches initializers.
+std::string rotaryModel(int64_t batch, int64_t seq, bool interleaved) {
+  ModelBuilder m(23);
+  m.input("x", F32, {batch, seq, 8}, {"b", "s", ""});
+  m.input("pos", onnx::TensorProto::INT64, {batch, seq}, {"b", "s"});
+  std::vector<float> cosines(32), sines(32);
+  for (int i = 0; i < 32; ++i) {
+    cosines[i] = std::cos(0.1f * float(i));
+    sines[i] = std::sin(0.1f * float(i));
+  }
+  m.initializer("cos", {16, 2}, cosines).initializer("sin", {16, 2}, sines);
+  m.output("y", F32);
+  auto &node = m.node("RotaryEmbedding", {"x", "cos", "sin", "pos"}, {"y"});
+  auto *a = node.add_attribute();
+  a->set_name("num_heads");
+  a->set_type(onnx::AttributeProto::INT);
+  a->set_i(2);
+  a = node.add_attribute();
+  a->set_name("interleaved");
+  a->set_type(onnx::AttributeProto::INT);
+  a->set_i(interleaved);
+  return m.bytes();
+}
+
+TEST(RotaryEmbedding, RunTimeBatchAndSequenceMatchCompileTimeShapes) {
+  for (bool interleaved : {false, true}) {
+    std::string dynamic = rotaryModel(-1, -1, interleaved);
+    Session d(dynamic.data(), dynamic.size(), SessionOptions{}.withThreads(1), "dynamic.onnx");
+    EXPECT_EQ(d.compileReport().shapes, "dynamic");
+    for (auto [b, sq] : {std::pair<int64_t, int64_t>{1, 3}, {2, 5}}) {
+      Tensor x(ElementType::Float32, {b, sq, 8});
+      for (int64_t i = 0; i < x.numElements(); ++i)
+        x.data<float>()[i] = float(i % 9) - 4.0f;
+      Tensor pos(ElementType::Int64, {b, sq});
+      for (int64_t i = 0; i < pos.numElements(); ++i)
+        pos.data<int64_t>()[i] = (i * 5) % 16;
+      std::string fixed = rotaryModel(b, sq, interleaved);
+      Session f(fixed.data(), fixed.size(), SessionOptions{}.withThreads(1), "fixed.onnx");
+      Tensor p = d.run({{"x", x}, {"pos", pos}}).at("y"), q = f.run({{"x", x}, {"pos", pos}}).at("y");
+      ASSERT_EQ(p.shape(), q.shape());
+      for (int64_t i = 0; i < p.numElements(); ++i)
+        ASSERT_NEAR(p.data<float>()[i], q.data<float>()[i], 1e-6) << interleaved << " at " << i;
     }
   }
 }
