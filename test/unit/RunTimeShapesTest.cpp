@@ -2,9 +2,8 @@
 //
 // Ops whose sizes are computed by the code when dims are known only at run
 // time (Resize's taps, ConvTranspose's zero insertion, RotaryEmbedding's
-// head split) must give what the
-// compile-time path (checked by the ONNX conformance tests) gives for the
-// same shapes.
+// head split) must give what the compile-time path (checked by the ONNX
+// conformance tests) gives for the same shapes.
 //
 //===----------------------------------------------------------------------===//
 #include "ModelBuilder.h"
