@@ -131,21 +131,22 @@ Value centred(Importer &im, Value x, Value zp, llvm::ArrayRef<int64_t> zpShape =
   return im.make("Sub", {v, z});
 }
 
-/// A per-row parameter of an (.., M, K) operand: (M,) -> (M, 1).
+/// A per-row parameter of an (.., M, K) operand: (M,) -> (M, 1) (M from
+/// the parameter's own length, so the operand's dims may be unknown).
 llvm::SmallVector<int64_t> rowShape(Importer &im, Value a) {
   auto t = llvm::dyn_cast<RankedTensorType>(a.getType());
-  if (!t || !t.hasStaticShape() || t.getRank() < 1)
-    im.fail("needs static operand shapes");
-  return {t.getRank() >= 2 ? t.getDimSize(t.getRank() - 2) : 1, 1};
+  if (!t || t.getRank() < 1)
+    im.fail("needs operands of known rank");
+  return {t.getRank() >= 2 ? -1 : 1, 1};
 }
 
 /// A per-output-channel parameter of a convolution: (M,) -> (M, 1, ..).
 llvm::SmallVector<int64_t> channelShape(Importer &im, Value w) {
   auto t = llvm::dyn_cast<RankedTensorType>(w.getType());
-  if (!t || !t.hasStaticShape())
-    im.fail("needs static operand shapes");
+  if (!t)
+    im.fail("needs operands of known rank");
   llvm::SmallVector<int64_t> s(t.getRank(), 1);
-  s[0] = t.getDimSize(0);
+  s[0] = -1;
   return s;
 }
 
