@@ -282,6 +282,10 @@ extern "C" void _mlir_ciface_kiln_broadcast_mismatch() {
                 "neither 1 nor the result's)");
 }
 
+extern "C" void _mlir_ciface_kiln_topk_k_out_of_range() {
+  kiln::failRun("TopK: k given at run time is negative or exceeds the length of the axis");
+}
+
 extern "C" void _mlir_ciface_kiln_scan_shape_mismatch() {
   kiln::failRun("a loop's scan output items differ in shape between iterations");
 }
@@ -349,6 +353,7 @@ const kiln::HostKernelSymbol kiln::kHostKernels[] = {
     KILN_HOST_KERNEL(kiln_non_max_suppression),
     KILN_HOST_KERNEL(kiln_broadcast_mismatch),
     KILN_HOST_KERNEL(kiln_scan_shape_mismatch),
+    KILN_HOST_KERNEL(kiln_topk_k_out_of_range),
     KILN_HOST_KERNEL(kiln_unique_f32),
     KILN_HOST_KERNEL(kiln_unique_i64),
     KILN_HOST_KERNEL(kiln_tree_ensemble_f32),

@@ -78,6 +78,8 @@ int64_t _mlir_ciface_kiln_unique_i64(kiln::MemRef<int64_t, 3> *x,
 void _mlir_ciface_kiln_broadcast_mismatch();
 /// Fails the run: a loop's scan items changed shape between iterations.
 void _mlir_ciface_kiln_scan_shape_mismatch();
+/// Fails the run: TopK's k, given at run time, is outside [0, axis length].
+void _mlir_ciface_kiln_topk_k_out_of_range();
 
 /// ai.onnx.ml TreeEnsemble over the rows of x [N, F] into out [N, targets].
 /// `nodes` holds 9 numbers per node: mode (0 LEQ .. 6 MEMBER), feature,

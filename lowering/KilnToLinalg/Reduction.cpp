@@ -497,16 +497,35 @@ struct TopKLowering : OpConversionPattern<TopKOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(TopKOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &r) const override {
-    if (failed(requireStatic(op, r)))
-      return failure();
     Value x = adaptor.getX();
-    auto t = llvm::cast<RankedTensorType>(x.getType());
+    auto t = llvm::dyn_cast<RankedTensorType>(x.getType());
+    auto valuesType = llvm::dyn_cast<RankedTensorType>(op.getValues().getType());
+    if (!t || !valuesType)
+      return r.notifyMatchFailure(op, "unranked operand or result");
     int64_t rank = t.getRank(), axis = *normalizeAxis(op.getAxis(), rank);
     ElemKind k = ElemKind::of(op.getX().getType());
     if (k.isBool)
       return r.notifyMatchFailure(op, "boolean inputs are not supported");
     bool largest = op.getLargest() != 0;
     Location loc = op.getLoc();
+    // Dims known only at run time: x's from x, the result's axis from k.
+    auto outShape = valuesType.getShape();
+    SmallVector<Value> xSizes = dynamicDims(r, loc, x), outSizes;
+    for (int64_t d = 0; d < rank; ++d) {
+      if (!ShapedType::isDynamic(outShape[d]))
+        continue;
+      if (d != axis) {
+        outSizes.push_back(tensor::DimOp::create(r, loc, x, d));
+        continue;
+      }
+      Value kv = arith::IndexCastOp::create(r, loc, r.getIndexType(), firstElement(r, loc, adaptor.getK()));
+      Value n = dimValue(r, loc, x, axis);
+      Value inRange = arith::AndIOp::create(
+          r, loc, arith::CmpIOp::create(r, loc, arith::CmpIPredicate::sge, kv, arith::ConstantIndexOp::create(r, loc, 0)),
+          arith::CmpIOp::create(r, loc, arith::CmpIPredicate::sle, kv, n));
+      failRunUnless(r, loc, inRange, "kiln_topk_k_out_of_range");
+      outSizes.push_back(kv);
+    }
     MLIRContext *ctx = r.getContext();
     Type i64 = r.getI64Type();
     auto identity = AffineMap::getMultiDimIdentityMap(rank + 1, ctx).getMajorSubMap(rank);
@@ -519,7 +538,7 @@ struct TopKLowering : OpConversionPattern<TopKOp> {
 
     // rank[.., i, ..] = #{ j : x_j before x_i }
     Value zero64 = arith::ConstantIntOp::create(r, loc, i64, 0);
-    Value ranks0 = filledTensor(r, loc, t.getShape(), zero64);
+    Value ranks0 = filledTensor(r, loc, t.getShape(), zero64, xSizes);
     auto ranks = linalg::GenericOp::create(
         r, loc, TypeRange{ranks0.getType()}, ValueRange{x, x}, ValueRange{ranks0},
         SmallVector<AffineMap>{identity, alongExtra, identity}, iters,
@@ -545,10 +564,9 @@ struct TopKLowering : OpConversionPattern<TopKOp> {
         });
 
     // values[.., k, ..] / indices[.., k, ..]: the element whose rank is k.
-    auto outShape = op.getValues().getType().getShape();
     Type elem = t.getElementType();
-    Value values0 = filledTensor(r, loc, outShape, scalarConstant(r, loc, elem, 0));
-    Value indices0 = filledTensor(r, loc, outShape, zero64);
+    Value values0 = filledTensor(r, loc, outShape, scalarConstant(r, loc, elem, 0), outSizes);
+    Value indices0 = filledTensor(r, loc, outShape, zero64, outSizes);
     auto select = linalg::GenericOp::create(
         r, loc, TypeRange{values0.getType(), indices0.getType()},
         ValueRange{ranks.getResult(0), x}, ValueRange{values0, indices0},

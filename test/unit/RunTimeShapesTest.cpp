@@ -168,4 +168,25 @@ TEST(RotaryEmbedding, RunTimeBatchAndSequenceMatchCompileTimeShapes) {
   }
 }
 
+TEST(TopK, RunTimeKAndLengthAreCheckedWhenTheCodeRuns) {
+  ModelBuilder m(11);
+  m.input("x", F32, {-1}, {"n"}).input("k", onnx::TensorProto::INT64, {1});
+  m.output("values", F32).output("indices", onnx::TensorProto::INT64);
+  m.node("TopK", {"x", "k"}, {"values", "indices"});
+  std::string bytes = m.bytes();
+  Session s(bytes.data(), bytes.size(), SessionOptions{}.withThreads(1), "topk.onnx");
+  EXPECT_EQ(s.compileReport().shapes, "dynamic");
+  auto x = Tensor::fromVector<float>(ElementType::Float32, {5}, {3, 9, 1, 9, 4});
+  auto k = [](int64_t v) { return Tensor::fromVector<int64_t>(ElementType::Int64, {1}, {v}); };
+  auto out = s.run({{"x", x}, {"k", k(3)}});
+  const Tensor &v = out.at("values"), &i = out.at("indices");
+  ASSERT_EQ(v.shape(), (std::vector<int64_t>{3}));
+  // Ties keep the lower index first.
+  EXPECT_EQ(std::vector<float>(v.data<float>(), v.data<float>() + 3), (std::vector<float>{9, 9, 4}));
+  EXPECT_EQ(std::vector<int64_t>(i.data<int64_t>(), i.data<int64_t>() + 3),
+            (std::vector<int64_t>{1, 3, 4}));
+  kiln::test::expectError([&] { s.run({{"x", x}, {"k", k(6)}}); },
+                          "TopK: k given at run time is negative or exceeds the length of the axis");
+}
+
 } // namespace
