@@ -275,17 +275,34 @@ void buildConvTranspose(Importer &im, const onnx::NodeProto &n) {
 void buildCausalConvWithState(Importer &im, const onnx::NodeProto &n) {
   rejectAttributesBut(im, n, {"activation"});
   Value x = im.input(0), w = im.input(1), bias = im.input(2), past = im.input(3);
-  auto xt = im.staticType(x, n.input(0));
+  // Batch and length may be known only at run time; channels and k not.
+  auto xt = llvm::dyn_cast<RankedTensorType>(x.getType());
   auto wt = im.staticType(w, n.input(1));
-  if (xt.getRank() != 3 || wt.getRank() != 3 || wt.getDimSize(0) != xt.getDimSize(1) ||
+  if (!xt || xt.getRank() != 3 || wt.getRank() != 3 || wt.getDimSize(0) != xt.getDimSize(1) ||
       wt.getDimSize(1) != 1)
     im.fail("input must be (batch, channels, length) and weight (channels, 1, k)");
-  int64_t batch = xt.getDimSize(0), channels = xt.getDimSize(1), k = wt.getDimSize(2);
+  int64_t channels = xt.getDimSize(1), k = wt.getDimSize(2);
   Type elem = xt.getElementType();
-  if (llvm::isa<NoneType>(past.getType()))
-    past = im.zeros({batch, channels, k - 1}, elem);
-  else if (im.staticType(past, n.input(3)).getShape() != llvm::ArrayRef<int64_t>{batch, channels, k - 1})
-    im.fail("past_state must have shape (batch, channels, k - 1)");
+  // Zeros of (batch, channels, steps), batch from x.
+  auto zerosLike = [&](int64_t steps) {
+    if (!xt.isDynamicDim(0))
+      return im.zeros({xt.getDimSize(0), channels, steps}, elem);
+    Value shape = im.make("Concat", {im.slice(im.make("Shape", {x}), 0, 0, 1),
+                                     im.i64Constant({channels, steps})},
+                          {im.intAttr("axis", 0)});
+    return im.make("Expand", {im.zeros({1, channels, steps}, elem), shape});
+  };
+  if (llvm::isa<NoneType>(past.getType())) {
+    past = zerosLike(k - 1);
+  } else {
+    auto pt = llvm::dyn_cast<RankedTensorType>(past.getType());
+    auto fits = [](int64_t have, int64_t want) {
+      return have == want || ShapedType::isDynamic(have) || ShapedType::isDynamic(want);
+    };
+    if (!pt || pt.getRank() != 3 || !fits(pt.getDimSize(0), xt.getDimSize(0)) ||
+        !fits(pt.getDimSize(1), channels) || !fits(pt.getDimSize(2), k - 1))
+      im.fail("past_state must have shape (batch, channels, k - 1)");
+  }
   Value padded = k > 1 ? im.make("Concat", {past, x}, {im.intAttr("axis", 2)}) : x;
   Value y = im.make("Conv", {padded, w, bias}, {im.intAttr("group", channels)});
   std::string act = im.attr("activation") ? im.attr("activation")->s() : "none";
@@ -294,12 +311,9 @@ void buildCausalConvWithState(Importer &im, const onnx::NodeProto &n) {
   else if (act != "none")
     im.fail("activation '" + act + "' is not one of silu, swish, none");
   im.values[n.output(0)] = y;
-  if (n.output_size() > 1 && !n.output(1).empty()) {
-    int64_t total = llvm::cast<RankedTensorType>(padded.getType()).getDimSize(2);
-    im.values[n.output(1)] =
-        k > 1 ? im.slice(padded, 2, total - (k - 1), total)
-              : im.zeros({batch, channels, 0}, elem);
-  }
+  if (n.output_size() > 1 && !n.output(1).empty())
+    im.values[n.output(1)] = k > 1 ? im.slice(padded, 2, -(k - 1), std::numeric_limits<int64_t>::max())
+                                   : zerosLike(0);
 }
 
 /// CenterCropPad: per axis, a centred Slice (crop, rounding the start down)

@@ -369,6 +369,69 @@ Value padSpatial(OpBuilder &b, Location loc, Value v, ArrayRef<int64_t> padBegin
   return tensor::PadOp::create(b, loc, outType, v, l, h, value);
 }
 
+/// The rules of resolveSpatial (dialect/ShapeHelpers.cpp) on index values.
+Padding runtimePadding(OpBuilder &b, Location loc, Value x, const SpatialParams &sp,
+                       StringRef autoPad, bool ceilMode) {
+  auto c = [&](int64_t v) { return arith::ConstantIndexOp::create(b, loc, v).getResult(); };
+  auto add = [&](Value a, Value v) { return arith::AddIOp::create(b, loc, a, v).getResult(); };
+  auto sub = [&](Value a, Value v) { return arith::SubIOp::create(b, loc, a, v).getResult(); };
+  auto mul = [&](Value a, Value v) { return arith::MulIOp::create(b, loc, a, v).getResult(); };
+  auto div = [&](Value a, Value v) { return arith::DivSIOp::create(b, loc, a, v).getResult(); };
+  auto max = [&](Value a, Value v) { return arith::MaxSIOp::create(b, loc, a, v).getResult(); };
+  Padding p;
+  for (size_t i = 0; i < sp.kernel.size(); ++i) {
+    Value in = dimValue(b, loc, x, 2 + i), s = c(sp.strides[i]);
+    Value k = c((sp.kernel[i] - 1) * sp.dilations[i] + 1);
+    Value lo, hi, explicitHi, out;
+    if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
+      out = div(add(in, sub(s, c(1))), s);
+      Value total = max(c(0), sub(add(mul(sub(out, c(1)), s), k), in));
+      Value half = div(total, c(2));
+      lo = autoPad == "SAME_UPPER" ? half : sub(total, half);
+      hi = explicitHi = sub(total, lo);
+    } else {
+      lo = c(sp.padBegin[i]);
+      explicitHi = c(sp.padEnd[i]);
+      Value span = max(c(0), sub(add(add(in, lo), explicitHi), k));
+      out = add(div(ceilMode ? add(span, sub(s, c(1))) : span, s), c(1));
+      if (ceilMode) {
+        // A ceil-mode window must start inside the input or its begin padding.
+        Value late = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge,
+                                           mul(sub(out, c(1)), s), add(in, lo));
+        out = arith::SelectOp::create(b, loc, late, sub(out, c(1)), out);
+      }
+      Value need = sub(sub(add(mul(sub(out, c(1)), s), k), in), lo);
+      hi = max(explicitHi, need);
+    }
+    p.lo.push_back(lo);
+    p.hi.push_back(hi);
+    p.explicitHi.push_back(explicitHi);
+    p.out.push_back(out);
+  }
+  return p;
+}
+
+Value padSpatialBy(OpBuilder &b, Location loc, Value v, ArrayRef<OpFoldResult> lo,
+                   ArrayRef<OpFoldResult> hi, Value value) {
+  auto t = llvm::cast<RankedTensorType>(v.getType());
+  SmallVector<OpFoldResult> l(2, b.getIndexAttr(0)), h(2, b.getIndexAttr(0));
+  l.append(lo.begin(), lo.end());
+  h.append(hi.begin(), hi.end());
+  SmallVector<int64_t> shape(t.getShape().take_front(2));
+  shape.append(t.getRank() - 2, ShapedType::kDynamic);
+  return tensor::PadOp::create(b, loc, RankedTensorType::get(shape, t.getElementType()), v, l, h,
+                               value);
+}
+
+SmallVector<Value> outputSizes(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> outShape,
+                               const Padding &p) {
+  SmallVector<Value> sizes;
+  for (size_t d = 0; d < outShape.size(); ++d)
+    if (ShapedType::isDynamic(outShape[d]))
+      sizes.push_back(d < 2 ? tensor::DimOp::create(b, loc, x, d).getResult() : p.out[d - 2]);
+  return sizes;
+}
+
 SmallVector<Value> windowedSizes(OpBuilder &b, Location loc, Value padded, Value firstDim,
                                  ArrayRef<int64_t> outShape, ArrayRef<int64_t> kernel,
                                  ArrayRef<int64_t> strides, ArrayRef<int64_t> dilations) {

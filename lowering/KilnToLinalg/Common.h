@@ -3,6 +3,7 @@
 #define KILN_LOWERING_KILNTOLINALG_COMMON_H
 
 #include "dialect/KilnDialect.h"
+#include "dialect/ShapeHelpers.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -92,6 +93,26 @@ mlir::Value padSpatial(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v,
 /// padded input: N is `firstDim`, a dynamic second dim the padded input's,
 /// spatial dims (padded - extent) / stride + 1. Only for dims dynamic in
 /// `outShape`, in order.
+/// Pads and output sizes per spatial dim as the code computes them (for
+/// spatial dims known only at run time): `hi` includes ceil mode's extra
+/// end padding, `explicitHi` only the pads proper (which
+/// count_include_pad counts).
+struct Padding {
+  llvm::SmallVector<mlir::OpFoldResult> lo, hi, explicitHi;
+  llvm::SmallVector<mlir::Value> out;
+};
+/// The rules of resolveSpatial (dialect/ShapeHelpers.cpp) on index values,
+/// for `x` (N, C, spatial...).
+Padding runtimePadding(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
+                       const SpatialParams &sp, llvm::StringRef autoPad, bool ceilMode);
+/// `v` padded on its spatial dims (after N and C) by `lo`/`hi` with `value`.
+mlir::Value padSpatialBy(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v,
+                         llvm::ArrayRef<mlir::OpFoldResult> lo,
+                         llvm::ArrayRef<mlir::OpFoldResult> hi, mlir::Value value);
+/// Sizes of the dynamic dims of `outShape` (N, C, spatial...): N and C from
+/// `x`, spatial ones from `p`.
+llvm::SmallVector<mlir::Value> outputSizes(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
+                                           llvm::ArrayRef<int64_t> outShape, const Padding &p);
 llvm::SmallVector<mlir::Value> windowedSizes(mlir::OpBuilder &b, mlir::Location loc,
                                              mlir::Value padded, mlir::Value firstDim,
                                              llvm::ArrayRef<int64_t> outShape,

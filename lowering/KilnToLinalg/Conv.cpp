@@ -17,10 +17,10 @@ struct ConvLowering : OpConversionPattern<ConvOp> {
     auto outType = llvm::cast<RankedTensorType>(op.getType());
     Type elem = xt.getElementType();
     int64_t rank = xt.getRank(), g = op.getGroup();
-    // Dims known only at run time: plain (ungrouped) convolutions whose
-    // weights are known and whose pads do not depend on the input size.
+    // Dims known only at run time: the weights must be known; SAME pads are
+    // computed by the code; grouped convolutions split the channel dim.
     bool dynamic = !xt.hasStaticShape() || !outType.hasStaticShape();
-    if (dynamic && (!wt.hasStaticShape() || g != 1 || op.getAutoPad().starts_with("SAME")))
+    if (dynamic && (!wt.hasStaticShape() || (g != 1 && (xt.isDynamicDim(1) || rank == 5))))
       return r.notifyMatchFailure(op, "needs static shapes");
     SpatialParams sp;
     std::string error;
@@ -28,8 +28,20 @@ struct ConvLowering : OpConversionPattern<ConvOp> {
                         op.getAutoPad(), op.getKernelShape(), op.getStrides(),
                         op.getDilations(), op.getPads(), false, sp, error))
       return r.notifyMatchFailure(op, error);
-    Value x = padSpatial(r, loc, adaptor.getX(), sp.padBegin, sp.padEnd,
-                         scalarConstant(r, loc, elem, 0));
+    Value zeroIn = scalarConstant(r, loc, elem, 0);
+    bool samePads = dynamic && op.getAutoPad().starts_with("SAME");
+    Value x;
+    SmallVector<Value> dynamicOut; // sizes of the result's dynamic dims
+    if (samePads) {
+      Padding p = runtimePadding(r, loc, adaptor.getX(), sp, op.getAutoPad(), false);
+      x = padSpatialBy(r, loc, adaptor.getX(), p.lo, p.hi, zeroIn);
+      dynamicOut = outputSizes(r, loc, adaptor.getX(), outType.getShape(), p);
+    } else {
+      x = padSpatial(r, loc, adaptor.getX(), sp.padBegin, sp.padEnd, zeroIn);
+      if (dynamic)
+        dynamicOut = windowedSizes(r, loc, x, tensor::DimOp::create(r, loc, x, 0),
+                                   outType.getShape(), sp.kernel, sp.strides, sp.dilations);
+    }
     auto strides = r.getI64VectorAttr(sp.strides);
     auto dilations = r.getI64VectorAttr(sp.dilations);
     // Half-precision products are summed in f32, as for MatMul.
@@ -38,11 +50,7 @@ struct ConvLowering : OpConversionPattern<ConvOp> {
     auto outShape = outType.getShape();
     Value y;
     if (g == 1) {
-      SmallVector<Value> sizes;
-      if (dynamic)
-        sizes = windowedSizes(r, loc, x, tensor::DimOp::create(r, loc, x, 0), outShape,
-                              sp.kernel, sp.strides, sp.dilations);
-      Value init = filledTensor(r, loc, outShape, zero, sizes);
+      Value init = filledTensor(r, loc, outShape, zero, dynamicOut);
       SmallVector<Type> rt{init.getType()};
       SmallVector<Value> ins{x, adaptor.getW()}, outs{init};
       if (rank == 3)
@@ -66,13 +74,21 @@ struct ConvLowering : OpConversionPattern<ConvOp> {
       auto xs = llvm::cast<RankedTensorType>(x.getType()).getShape();
       auto ws = llvm::cast<RankedTensorType>(w.getType()).getShape();
       int64_t f = ws[0];
-      Value xg = reshapeTo(r, loc, x, {xs[0], g, xs[1] / g, xs[2], xs[3]});
+      // (N, C, H, W) -> (N, g, C/g, H, W); N, H, W may be dynamic.
+      SmallVector<ReassociationIndices> groups{{0}, {1, 2}, {3}, {4}};
+      SmallVector<OpFoldResult> xgSizes{tensor::getMixedSize(r, loc, x, 0), r.getIndexAttr(g),
+                                        r.getIndexAttr(xs[1] / g), tensor::getMixedSize(r, loc, x, 2),
+                                        tensor::getMixedSize(r, loc, x, 3)};
+      auto xgType = RankedTensorType::get({xs[0], g, xs[1] / g, xs[2], xs[3]}, elem);
+      Value xg = tensor::ExpandShapeOp::create(r, loc, xgType, x, groups, xgSizes);
       Value wg = reshapeTo(r, loc, w, {g, f / g, ws[1], ws[2], ws[3]});
-      Value init = filledTensor(r, loc, {out2d[0], g, f / g, out2d[2], out2d[3]}, zero);
+      // The result's dynamic dims (N, then spatial) in the same order.
+      Value init = filledTensor(r, loc, {out2d[0], g, f / g, out2d[2], out2d[3]}, zero, dynamicOut);
       y = linalg::Conv2DNgchwGfchwOp::create(r, loc, TypeRange{init.getType()},
                                              ValueRange{xg, wg}, ValueRange{init}, strides,
                                              dilations)
               .getResult(0);
+      y = tensor::CollapseShapeOp::create(r, loc, y, groups);
       y = reshapeTo(r, loc, y, outShape);
     } else if (rank == 5) {
       // linalg has no grouped 3-D convolution: one per group, side by side.

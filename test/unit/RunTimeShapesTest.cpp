@@ -1,8 +1,9 @@
 //===- RunTimeShapesTest.cpp - ops compiled once for unknown dims ---------===//
 //
 // Ops whose sizes are computed by the code when dims are known only at run
-// time (Resize's taps, ConvTranspose's zero insertion, RotaryEmbedding's
-// head split) must give what the compile-time path (checked by the ONNX
+// time (Resize's taps, SAME pads and channel groups of Conv, ConvTranspose's
+// zero insertion, RotaryEmbedding's head split, CausalConvWithState's
+// state) must give what the compile-time path (checked by the ONNX
 // conformance tests) gives for the same shapes.
 //
 //===----------------------------------------------------------------------===//
@@ -164,6 +165,92 @@ TEST(RotaryEmbedding, RunTimeBatchAndSequenceMatchCompileTimeShapes) {
       ASSERT_EQ(p.shape(), q.shape());
       for (int64_t i = 0; i < p.numElements(); ++i)
         ASSERT_NEAR(p.data<float>()[i], q.data<float>()[i], 1e-6) << interleaved << " at " << i;
+    }
+  }
+}
+
+/// CausalConvWithState (opset 27) of x [batch, 3, length] with a k = 3
+/// kernel, the past state an input when `withPast`.
+std::string causalConvModel(int64_t batch, int64_t length, bool withPast) {
+  ModelBuilder m(27);
+  m.input("x", F32, {batch, 3, length}, {"b", "", "l"});
+  if (withPast)
+    m.input("past", F32, {batch, 3, 2}, {"b", "", ""});
+  std::vector<float> w(9);
+  for (int i = 0; i < 9; ++i)
+    w[i] = 0.3f * float(i % 4) - 0.4f;
+  m.initializer("w", {3, 1, 3}, w);
+  m.output("y", F32).output("state", F32);
+  m.node("CausalConvWithState", {"x", "w", "", withPast ? "past" : ""}, {"y", "state"});
+  return m.bytes();
+}
+
+TEST(CausalConvWithState, RunTimeBatchAndLengthMatchCompileTimeShapes) {
+  for (bool withPast : {false, true}) {
+    std::string dynamic = causalConvModel(-1, -1, withPast);
+    Session d(dynamic.data(), dynamic.size(), SessionOptions{}.withThreads(1), "dynamic.onnx");
+    EXPECT_EQ(d.compileReport().shapes, "dynamic");
+    for (auto [b, l] : {std::pair<int64_t, int64_t>{1, 5}, {2, 1}}) {
+      std::map<std::string, Tensor> in;
+      Tensor x(ElementType::Float32, {b, 3, l}), past(ElementType::Float32, {b, 3, 2});
+      for (int64_t i = 0; i < x.numElements(); ++i)
+        x.data<float>()[i] = float(i % 5) - 2.0f;
+      for (int64_t i = 0; i < past.numElements(); ++i)
+        past.data<float>()[i] = 0.5f * float(i % 3);
+      in["x"] = x;
+      if (withPast)
+        in["past"] = past;
+      std::string fixed = causalConvModel(b, l, withPast);
+      Session f(fixed.data(), fixed.size(), SessionOptions{}.withThreads(1), "fixed.onnx");
+      auto p = d.run(in), q = f.run(in);
+      for (const char *name : {"y", "state"}) {
+        ASSERT_EQ(p.at(name).shape(), q.at(name).shape()) << name;
+        for (int64_t i = 0; i < p.at(name).numElements(); ++i)
+          ASSERT_NEAR(p.at(name).data<float>()[i], q.at(name).data<float>()[i], 1e-6)
+              << name << " " << withPast << " at " << i;
+      }
+    }
+  }
+}
+
+/// Conv of x [batch, 4, h, w] by 6 filters in `group` groups, 3x3, stride 2,
+/// with SAME_UPPER or explicit pads.
+std::string convModel(int64_t batch, int64_t h, int64_t w, int64_t group, bool same) {
+  ModelBuilder m;
+  m.input("x", F32, {batch, 4, h, w}, {"n", "", "h", "w"});
+  std::vector<float> weights(6 * (4 / group) * 9);
+  for (size_t i = 0; i < weights.size(); ++i)
+    weights[i] = float(int(i * 7) % 9) * 0.2f - 0.8f;
+  m.initializer("w", {6, 4 / group, 3, 3}, weights);
+  m.output("y", F32);
+  auto &node = m.node("Conv", {"x", "w"}, {"y"});
+  intsAttr(node, "strides", {2, 2});
+  auto *a = node.add_attribute();
+  a->set_name("group");
+  a->set_type(onnx::AttributeProto::INT);
+  a->set_i(group);
+  if (same)
+    stringAttr(node, "auto_pad", "SAME_UPPER");
+  else
+    intsAttr(node, "pads", {1, 0, 1, 2});
+  return m.bytes();
+}
+
+TEST(Conv, GroupedAndSamePaddedOverRunTimeDimsMatchCompileTimeShapes) {
+  for (auto [group, same] : {std::pair<int64_t, bool>{2, false}, {1, true}, {2, true}}) {
+    std::string dynamic = convModel(-1, -1, -1, group, same);
+    Session d(dynamic.data(), dynamic.size(), SessionOptions{}.withThreads(1), "dynamic.onnx");
+    EXPECT_EQ(d.compileReport().shapes, "dynamic") << group << same;
+    for (auto [n, h, w] : {std::tuple<int64_t, int64_t, int64_t>{1, 5, 6}, {2, 4, 3}}) {
+      Tensor x(ElementType::Float32, {n, 4, h, w});
+      for (int64_t i = 0; i < x.numElements(); ++i)
+        x.data<float>()[i] = float((i * 5) % 11) - 5.0f;
+      std::string fixed = convModel(n, h, w, group, same);
+      Session f(fixed.data(), fixed.size(), SessionOptions{}.withThreads(1), "fixed.onnx");
+      Tensor a = d.run({{"x", x}}).at("y"), b = f.run({{"x", x}}).at("y");
+      ASSERT_EQ(a.shape(), b.shape()) << group << same;
+      for (int64_t i = 0; i < a.numElements(); ++i)
+        ASSERT_NEAR(a.data<float>()[i], b.data<float>()[i], 1e-4) << group << same << " at " << i;
     }
   }
 }
