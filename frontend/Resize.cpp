@@ -92,6 +92,8 @@ AxisTaps axisTaps(const ResizeAttrs &a, int64_t in, int64_t out, double scale, d
           roiStart * double(in - 1);
     else if (c == "pytorch_half_pixel")
       x = outWidth == 1 ? -0.5 : (yd + 0.5) / scale - 0.5;
+    else if (c == "tf_half_pixel_for_nn") // Resize-11 only
+      x = (yd + 0.5) / scale;
     else if (c == "half_pixel_symmetric") {
       double adjustment = double(out) / outWidth, center = double(in) / 2;
       x = center * (1 - adjustment) + (yd + 0.5) / scale - 0.5;
@@ -303,6 +305,8 @@ Value resizeAxisAtRunTime(Importer &im, const ResizeAttrs &a, Value x, int64_t a
     xs = s.where(unitWidth, s.c(-0.5), halfPixel);
   else if (c == "half_pixel_symmetric")
     xs = s.add(s.mul(s.div(inF, s.c(2)), s.sub(s.c(1), s.div(outF, outWidth))), halfPixel);
+  else if (c == "tf_half_pixel_for_nn")
+    xs = s.div(s.add(ys, half), scale);
   else
     xs = halfPixel;
   Value floor = im.make("Floor", {xs}), frac = s.sub(xs, floor);
@@ -461,7 +465,8 @@ ResizeAttrs readAttrs(Importer &im, const onnx::NodeProto &n) {
   if (a.mode != "nearest" && a.mode != "linear" && a.mode != "cubic")
     im.fail("mode '" + a.mode + "' is not nearest, linear or cubic");
   if (!llvm::is_contained({"half_pixel", "half_pixel_symmetric", "pytorch_half_pixel",
-                           "align_corners", "asymmetric", "tf_crop_and_resize"},
+                           "align_corners", "asymmetric", "tf_crop_and_resize",
+                           "tf_half_pixel_for_nn"},
                           a.coordinates))
     im.fail("coordinate_transformation_mode '" + a.coordinates + "' is not supported");
   if (!llvm::is_contained({"round_prefer_floor", "round_prefer_ceil", "floor", "ceil"},
