@@ -284,14 +284,7 @@ void buildCausalConvWithState(Importer &im, const onnx::NodeProto &n) {
   int64_t channels = xt.getDimSize(1), k = wt.getDimSize(2);
   Type elem = xt.getElementType();
   // Zeros of (batch, channels, steps), batch from x.
-  auto zerosLike = [&](int64_t steps) {
-    if (!xt.isDynamicDim(0))
-      return im.zeros({xt.getDimSize(0), channels, steps}, elem);
-    Value shape = im.make("Concat", {im.slice(im.make("Shape", {x}), 0, 0, 1),
-                                     im.i64Constant({channels, steps})},
-                          {im.intAttr("axis", 0)});
-    return im.make("Expand", {im.zeros({1, channels, steps}, elem), shape});
-  };
+  auto zerosLike = [&](int64_t steps) { return im.zerosLeading(x, 0, {channels, steps}, elem); };
   if (llvm::isa<NoneType>(past.getType())) {
     past = zerosLike(k - 1);
   } else {

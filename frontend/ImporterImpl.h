@@ -379,6 +379,19 @@ public:
                                                 : Attribute(IntegerAttr::get(elem, 0));
     return ConstantOp::create(b, loc, t, DenseElementsAttr::get(t, zero));
   }
+  /// Zeros of (dim `d` of `x`, rest...): a constant when that dim is known,
+  /// else zeros expanded to it when the code runs.
+  Value zerosLeading(Value x, int64_t d, llvm::ArrayRef<int64_t> rest, Type elem) {
+    auto t = llvm::cast<RankedTensorType>(x.getType());
+    llvm::SmallVector<int64_t> shape{t.getDimSize(d)};
+    shape.append(rest.begin(), rest.end());
+    if (!t.isDynamicDim(d))
+      return zeros(shape, elem);
+    shape[0] = 1;
+    Value target = make("Concat", {slice(make("Shape", {x}), 0, d, d + 1), i64Constant(rest)},
+                        {intAttr("axis", 0)});
+    return make("Expand", {zeros(shape, elem), target});
+  }
   /// Tables a builder computes while importing (tap indices, weights,
   /// iotas) stay below this many entries, whatever sizes a model asks for.
   static constexpr int64_t kMaxGeneratedElements = int64_t(1) << 26;

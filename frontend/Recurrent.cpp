@@ -19,7 +19,7 @@ struct Recurrence {
   const onnx::NodeProto &n;
   Cell cell;
   Type elem;
-  int64_t seq = 0, batch = 0, hidden = 0, gates = 1, dirs = 1;
+  int64_t seq = 0, hidden = 0, gates = 1, dirs = 1;
   std::vector<std::string> activations;
   std::vector<float> alphas, betas;
   double clip = 0;
@@ -123,7 +123,6 @@ struct Recurrence {
       x = transpose(x, {1, 0, 2});
     auto xs = llvm::cast<RankedTensorType>(x.getType()).getShape();
     seq = xs[0];
-    batch = xs[1];
     bool unroll = seq != ShapedType::kDynamic && seq <= kMaxUnrolled;
     const auto *hs = im.attr("hidden_size");
     auto wt = llvm::dyn_cast<RankedTensorType>(w.getType());
@@ -245,13 +244,7 @@ struct Recurrence {
   }
 
   /// The default initial state: zeros of (batch, hidden).
-  Value zeros() {
-    if (batch != ShapedType::kDynamic)
-      return im.zeros({batch, hidden}, elem);
-    Value shape = make("Concat", {im.slice(make("Shape", {x}), 0, 1, 2), im.i64Constant({hidden})},
-                       {im.intAttr("axis", 0)});
-    return make("Expand", {im.zeros({1, hidden}, elem), shape});
-  }
+  Value zeros() { return im.zerosLeading(x, 1, {hidden}, elem); }
 };
 
 } // namespace

@@ -190,13 +190,8 @@ Value resizeAxis(Importer &im, Value x, int64_t axis, const AxisTaps &t, double 
   return y;
 }
 
-void resize(Importer &im, const onnx::NodeProto &n, Value x, const ResizeAttrs &a,
-            std::optional<std::vector<double>> scales, std::optional<std::vector<int64_t>> sizes,
-            std::vector<double> roi, llvm::SmallVector<int64_t> axes) {
-  auto xt = llvm::dyn_cast<RankedTensorType>(x.getType());
-  if (!xt || !xt.hasStaticShape())
-    im.fail("X needs a static shape");
-  int64_t rank = xt.getRank();
+/// The axes attribute resolved: every axis when empty, negatives from the end.
+void resolveAxes(Importer &im, llvm::SmallVector<int64_t> &axes, int64_t rank) {
   if (axes.empty())
     for (int64_t i = 0; i < rank; ++i)
       axes.push_back(i);
@@ -206,6 +201,24 @@ void resize(Importer &im, const onnx::NodeProto &n, Value x, const ResizeAttrs &
       im.fail("axes holds an axis out of range");
     ax = *na;
   }
+}
+
+/// Weighted taps are summed in f32 (or f64) and rounded once.
+Type workType(Importer &im, const ResizeAttrs &a, Type elem) {
+  bool weighted = a.mode != "nearest";
+  return weighted && (!llvm::isa<FloatType>(elem) || elem.getIntOrFloatBitWidth() < 32)
+             ? Type(im.b.getF32Type())
+             : elem;
+}
+
+void resize(Importer &im, const onnx::NodeProto &n, Value x, const ResizeAttrs &a,
+            std::optional<std::vector<double>> scales, std::optional<std::vector<int64_t>> sizes,
+            std::vector<double> roi, llvm::SmallVector<int64_t> axes) {
+  auto xt = llvm::dyn_cast<RankedTensorType>(x.getType());
+  if (!xt || !xt.hasStaticShape())
+    im.fail("X needs a static shape");
+  int64_t rank = xt.getRank();
+  resolveAxes(im, axes, rank);
   int64_t na = axes.size();
   if ((scales && (int64_t)scales->size() != na) || (sizes && (int64_t)sizes->size() != na))
     im.fail("scales or sizes has " + std::to_string(scales ? scales->size() : sizes->size()) +
@@ -238,12 +251,7 @@ void resize(Importer &im, const onnx::NodeProto &n, Value x, const ResizeAttrs &
     }
   }
   Type elem = xt.getElementType();
-  // Weighted taps are summed in f32 (or f64) and rounded once.
-  bool weighted = a.mode != "nearest";
-  Type work = weighted && (!llvm::isa<FloatType>(elem) || elem.getIntOrFloatBitWidth() < 32)
-                  ? Type(im.b.getF32Type())
-                  : elem;
-  Value y = im.castTo(x, work);
+  Value y = im.castTo(x, workType(im, a, elem));
   for (int64_t i = 0; i < na; ++i) {
     int64_t ax = axes[i];
     double start = roi.empty() ? 0.0 : roi[i], end = roi.empty() ? 1.0 : roi[na + i];
@@ -382,15 +390,7 @@ void resizeAtRunTime(Importer &im, const onnx::NodeProto &n, Value x, const Resi
   if (a.antialias)
     im.fail("antialias needs X's shape and the scales or sizes known when compiling");
   int64_t rank = xt.getRank();
-  if (axes.empty())
-    for (int64_t i = 0; i < rank; ++i)
-      axes.push_back(i);
-  for (int64_t &ax : axes) {
-    auto na = normalizeAxis(ax, rank);
-    if (!na)
-      im.fail("axes holds an axis out of range");
-    ax = *na;
-  }
+  resolveAxes(im, axes, rank);
   int64_t na = axes.size();
   Value given = scalesV ? scalesV : sizesV;
   auto gt = llvm::dyn_cast<RankedTensorType>(given.getType());
@@ -421,11 +421,7 @@ void resizeAtRunTime(Importer &im, const onnx::NodeProto &n, Value x, const Resi
     }
   }
   Type elem = xt.getElementType();
-  bool weighted = a.mode != "nearest";
-  Type work = weighted && (!llvm::isa<FloatType>(elem) || elem.getIntOrFloatBitWidth() < 32)
-                  ? Type(im.b.getF32Type())
-                  : elem;
-  Value y = im.castTo(x, work);
+  Value y = im.castTo(x, workType(im, a, elem));
   for (int64_t i = 0; i < na; ++i) {
     if (constantScales && (*constantScales)[i] == 1.0)
       continue; // the identity

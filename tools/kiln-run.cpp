@@ -340,15 +340,11 @@ OnnxValue asDeclared(const OnnxValue &v, ElementType declared) {
 /// The first op of a model that draws random numbers, or "". Dropout
 /// draws only in training mode with a nonzero ratio: its operands are read
 /// from the initializers or from data set `dataDir`'s input files.
-std::string randomOpIn(const std::string &folder, const std::string &dataDir) {
+std::string randomOpIn(const onnx::ModelProto &model, const std::string &folder,
+                       const std::string &dataDir) {
   static const std::set<std::string> randomOps = {"RandomUniform", "RandomNormal",
                                                   "RandomUniformLike", "RandomNormalLike",
                                                   "Bernoulli", "Multinomial"};
-  std::ifstream in(folder + "/model.onnx", std::ios::binary);
-  std::string bytes((std::istreambuf_iterator<char>(in)), {});
-  onnx::ModelProto model;
-  if (!model.ParseFromString(bytes))
-    return "";
   const auto &graph = model.graph();
   // The value of `name` as a double, if an initializer or input file holds it.
   auto valueOf = [&](const std::string &name) -> std::optional<double> {
@@ -408,6 +404,13 @@ int runTestFolder(const Args &args, Session &session, double createMs) {
   if (sets.empty())
     throw Error("test folder '" + args.model + "' has no test_data_set_*");
   double firstRunMs = 0;
+  // The session parsed the model already; this copy is for randomOpIn.
+  onnx::ModelProto model;
+  {
+    std::ifstream in(args.model + "/model.onnx", std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    parseModel(bytes.data(), bytes.size(), args.model, model);
+  }
   for (const auto &set : sets) {
     std::string dir = args.model + "/" + set;
     std::map<std::string, OnnxValue> inputs;
@@ -444,7 +447,7 @@ int runTestFolder(const Args &args, Session &session, double createMs) {
                   std::to_string(outInfos.size()));
     // Random samples cannot match another generator's: only their kinds,
     // types and shapes are compared, and the test never passes.
-    std::string random = randomOpIn(args.model, dir);
+    std::string random = randomOpIn(model, args.model, dir);
     for (size_t i = 0; i < outFiles.size(); ++i) {
       const TensorInfo &info = outInfos[i];
       OnnxValue expected = asDeclared(
