@@ -58,9 +58,9 @@ void buildLpPool(Importer &im, const onnx::NodeProto &n) {
   if (const auto *a = im.attr("ceil_mode"); a && a->i())
     im.fail("ceil_mode is not supported for LpPool (windows past the pads)");
   Value x = im.input(0);
-  auto t = im.staticType(x, n.input(0));
-  if (!llvm::isa<FloatType>(t.getElementType()))
-    im.fail("needs a float input");
+  auto t = llvm::dyn_cast<RankedTensorType>(x.getType());
+  if (!t || !llvm::isa<FloatType>(t.getElementType()))
+    im.fail("needs a float input of known rank");
   const auto *pa = im.attr("p");
   int64_t p = pa ? pa->i() : 2;
   if (p <= 0)
