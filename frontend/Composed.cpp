@@ -115,7 +115,9 @@ void buildTile(Importer &im, const onnx::NodeProto &n) {
 void buildOneHot(Importer &im, const onnx::NodeProto &n) {
   rejectAttributesBut(im, n, {"axis"});
   Value indices = im.input(0);
-  auto t = im.staticType(indices, n.input(0));
+  auto t = llvm::dyn_cast<RankedTensorType>(indices.getType());
+  if (!t)
+    im.fail("indices need a known rank");
   auto depthValue = constantScalar(im.input(1));
   if (!depthValue)
     im.fail("depth must be a constant scalar");
@@ -140,7 +142,6 @@ void buildOneHot(Importer &im, const onnx::NodeProto &n) {
   iotaShape[*axis] = depth;
   Value hit = im.make("Equal", {idx, im.reshape(im.i64Constant(iota), iotaShape)});
   Value values = im.input(2);
-  im.staticType(values, n.input(2));
   auto pick = [&](int64_t i) {
     return im.make("Gather", {values, im.i64Constant({i})}, {im.intAttr("axis", 0)});
   };

@@ -255,6 +255,26 @@ TEST(Conv, GroupedAndSamePaddedOverRunTimeDimsMatchCompileTimeShapes) {
   }
 }
 
+TEST(OneHot, IndicesOfRunTimeLengthWithAConstantDepth) {
+  ModelBuilder m(11);
+  m.input("i", onnx::TensorProto::INT64, {-1}, {"n"});
+  m.initializer("values", {2}, {0.5f, 2.0f});
+  auto &depth = *m.model().mutable_graph()->add_initializer();
+  depth.set_name("depth");
+  depth.set_data_type(onnx::TensorProto::INT64);
+  depth.add_int64_data(4);
+  m.output("y", F32);
+  m.node("OneHot", {"i", "depth", "values"}, {"y"});
+  std::string bytes = m.bytes();
+  Session s(bytes.data(), bytes.size(), SessionOptions{}.withThreads(1), "onehot.onnx");
+  EXPECT_EQ(s.compileReport().shapes, "dynamic");
+  // -1 counts from the end (3); 7 is out of range and matches nothing.
+  Tensor y = s.run({{"i", Tensor::fromVector<int64_t>(ElementType::Int64, {3}, {1, -1, 7})}}).at("y");
+  ASSERT_EQ(y.shape(), (std::vector<int64_t>{3, 4}));
+  EXPECT_EQ(std::vector<float>(y.data<float>(), y.data<float>() + 12),
+            (std::vector<float>{0.5f, 2, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 2, 0.5f, 0.5f, 0.5f, 0.5f}));
+}
+
 TEST(TopK, RunTimeKAndLengthAreCheckedWhenTheCodeRuns) {
   ModelBuilder m(11);
   m.input("x", F32, {-1}, {"n"}).input("k", onnx::TensorProto::INT64, {1});
