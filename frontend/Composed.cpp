@@ -86,29 +86,31 @@ void buildLpPool(Importer &im, const onnx::NodeProto &n) {
                                     : im.make("Pow", {sum, im.scalar(elem, 1.0 / double(p))});
 }
 
-/// Tile: (d0, d1, ...) -> (1, d0, 1, d1, ...) expanded to (r0, d0, r1, d1, ...)
-/// and merged pairwise.
+/// Tile: (d0, d1, ...) unsqueezed to (1, d0, 1, d1, ...), expanded to
+/// (r0, d0, r1, d1, ...) and reshaped to (r0 * d0, r1 * d1, ...), which the
+/// code computes from Shape(x) when dims are known only at run time.
 void buildTile(Importer &im, const onnx::NodeProto &n) {
   rejectAttributesBut(im, n, {});
   Value x = im.input(0);
-  auto t = im.staticType(x, n.input(0));
+  auto t = llvm::dyn_cast<RankedTensorType>(x.getType());
+  if (!t)
+    im.fail("input needs a known rank");
   auto repeats = getConstantInts(im.input(1));
   if (!repeats)
     im.fail("repeats must be known when compiling");
   if ((int64_t)repeats->size() != t.getRank())
     im.fail("repeats has " + std::to_string(repeats->size()) + " values for a rank-" +
             std::to_string(t.getRank()) + " input");
-  llvm::SmallVector<int64_t> unit, expanded, out;
+  llvm::SmallVector<int64_t> newAxes, target;
   for (int64_t i = 0; i < t.getRank(); ++i) {
-    int64_t r = (*repeats)[i], d = t.getDimSize(i);
-    if (r < 0)
+    if ((*repeats)[i] < 0)
       im.fail("repeats must not be negative");
-    unit.append({1, d});
-    expanded.append({r, d});
-    out.push_back(r * d);
+    newAxes.push_back(2 * i);
+    target.append({(*repeats)[i], 1});
   }
-  Value e = im.make("Expand", {im.reshape(x, unit), im.i64Constant(expanded)});
-  im.values[n.output(0)] = im.reshape(e, out);
+  Value e = im.make("Expand", {im.make("Unsqueeze", {x, im.i64Constant(newAxes)}), im.i64Constant(target)});
+  Value out = im.make("Mul", {im.make("Shape", {x}), im.i64Constant(*repeats)});
+  im.values[n.output(0)] = im.make("Reshape", {e, out});
 }
 
 /// OneHot: indices compared with 0..depth-1 laid along the new axis.

@@ -275,6 +275,26 @@ TEST(OneHot, IndicesOfRunTimeLengthWithAConstantDepth) {
             (std::vector<float>{0.5f, 2, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 2, 0.5f, 0.5f, 0.5f, 0.5f}));
 }
 
+TEST(Tile, InputOfRunTimeShape) {
+  ModelBuilder m(13);
+  m.input("x", F32, {-1, 2}, {"n", ""});
+  auto &repeats = *m.model().mutable_graph()->add_initializer();
+  repeats.set_name("repeats");
+  repeats.set_data_type(onnx::TensorProto::INT64);
+  repeats.add_dims(2);
+  repeats.add_int64_data(2);
+  repeats.add_int64_data(3);
+  m.output("y", F32);
+  m.node("Tile", {"x", "repeats"}, {"y"});
+  std::string bytes = m.bytes();
+  Session s(bytes.data(), bytes.size(), SessionOptions{}.withThreads(1), "tile.onnx");
+  EXPECT_EQ(s.compileReport().shapes, "dynamic");
+  Tensor y = s.run({{"x", Tensor::fromVector<float>(ElementType::Float32, {1, 2}, {1, 2})}}).at("y");
+  ASSERT_EQ(y.shape(), (std::vector<int64_t>{2, 6}));
+  EXPECT_EQ(std::vector<float>(y.data<float>(), y.data<float>() + 12),
+            (std::vector<float>{1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2}));
+}
+
 TEST(TopK, RunTimeKAndLengthAreCheckedWhenTheCodeRuns) {
   ModelBuilder m(11);
   m.input("x", F32, {-1}, {"n"}).input("k", onnx::TensorProto::INT64, {1});
