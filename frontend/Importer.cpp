@@ -590,28 +590,36 @@ void buildCompress(Importer &im, const onnx::NodeProto &n) {
 void buildUnique(Importer &im, const onnx::NodeProto &n) {
   Value x = im.input(0);
   auto xt = llvm::dyn_cast<RankedTensorType>(x.getType());
-  if (!xt || !xt.hasStaticShape())
-    im.fail("Unique of a tensor with dims known only at run time is not supported");
+  if (!xt)
+    im.fail("Unique of a tensor of unknown rank is not supported");
   Type elem = xt.getElementType();
   if (!elem.isF32() && !elem.isSignedInteger(64) && !elem.isSignlessInteger(64))
     im.fail("Unique of " + std::string(elem.isF64() ? "double" : "this element type") +
             " tensors is not supported (float and int64 are)");
-  int64_t axis = 0, outer = 1, inner = 1, len;
+  // The kernel sees an (outer, len, inner) view; its sizes come from
+  // Shape(x), which folds when the dims are known.
+  int64_t axis = 0;
+  Value view;
   if (const auto *a = im.attr("axis")) {
     auto na = normalizeAxis(a->i(), xt.getRank());
     if (!na)
       im.fail("axis out of range");
     axis = *na;
-    for (int64_t i = 0; i < axis; ++i)
-      outer *= xt.getDimSize(i);
-    for (int64_t i = axis + 1; i < xt.getRank(); ++i)
-      inner *= xt.getDimSize(i);
-    len = xt.getDimSize(axis);
+    Value shape = im.make("Shape", {x});
+    auto product = [&](int64_t from, int64_t to) {
+      if (from == to)
+        return im.i64Constant({1});
+      return im.make("ReduceProd", {im.slice(shape, 0, from, to), im.i64Constant({0})},
+                     {im.intAttr("keepdims", 1)});
+    };
+    Value viewShape = im.make("Concat", {product(0, axis), im.slice(shape, 0, axis, axis + 1),
+                                         product(axis + 1, xt.getRank())},
+                              {im.intAttr("axis", 0)});
+    view = im.make("Reshape", {x, viewShape});
   } else {
     x = im.reshape(x, {-1});
-    len = xt.getNumElements();
+    view = im.reshape(x, {1, -1, 1});
   }
-  Value view = im.reshape(x, {outer, len, inner});
   Operation *u = im.create("UniqueSlices", {view}, {"axis"}, {}, 3);
   Value first = u->getResult(0);
   Value y = im.make("Gather", {x, first}, {im.intAttr("axis", axis)});
