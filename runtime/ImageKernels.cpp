@@ -47,6 +47,13 @@ struct Image {
   /// The header asks for more than kMaxImageBytes (width and height say how much).
   bool tooBig = false;
 
+  /// Sizes the pixels of a w x h image (of a size sizeAllowed accepted).
+  void setSize(int64_t w, int64_t h) {
+    width = w;
+    height = h;
+    rgb.resize(size_t(w) * size_t(h) * 3);
+  }
+
   /// False (and tooBig set) when a header's size is over the limit.
   bool sizeAllowed(uint64_t w, uint64_t h) {
     if (w && h > kMaxImageBytes / 3 / w) {
@@ -95,9 +102,7 @@ bool decodeJpeg(const uint8_t *data, size_t size, Image &img) {
   }
   cinfo.out_color_space = JCS_RGB;
   jpeg_start_decompress(&cinfo);
-  img.width = cinfo.output_width;
-  img.height = cinfo.output_height;
-  img.rgb.resize(size_t(img.width) * img.height * 3);
+  img.setSize(cinfo.output_width, cinfo.output_height);
   while (cinfo.output_scanline < cinfo.output_height) {
     JSAMPROW row = img.rgb.data() + size_t(cinfo.output_scanline) * img.width * 3;
     jpeg_read_scanlines(&cinfo, &row, 1);
@@ -151,9 +156,7 @@ bool decodeTiff(const uint8_t *data, size_t size, Image &img) {
   TIFFClose(tif);
   if (!ok)
     return false;
-  img.width = w;
-  img.height = h;
-  img.rgb.resize(size_t(w) * h * 3);
+  img.setSize(w, h);
   for (size_t i = 0; i < raster.size(); ++i) {
     img.rgb[3 * i] = TIFFGetR(raster[i]);
     img.rgb[3 * i + 1] = TIFFGetG(raster[i]);
@@ -170,9 +173,7 @@ bool decodeWebp(const uint8_t *data, size_t size, Image &img) {
     return false;
   if (!img.sizeAllowed(w, h))
     return false;
-  img.width = w;
-  img.height = h;
-  img.rgb.resize(size_t(w) * h * 3);
+  img.setSize(w, h);
   return WebPDecodeRGBInto(data, size, img.rgb.data(), img.rgb.size(), w * 3) != nullptr;
 }
 
@@ -222,9 +223,7 @@ bool decodeJpeg2000(const uint8_t *data, size_t size, Image &img, bool codestrea
            image->comps[c].prec >= 1 && image->comps[c].prec <= 16;
   }
   if (ok) {
-    img.width = image->comps[0].w;
-    img.height = image->comps[0].h;
-    img.rgb.resize(size_t(img.width) * img.height * 3);
+    img.setSize(image->comps[0].w, image->comps[0].h);
     size_t pixels = size_t(img.width) * img.height;
     for (int c = 0; c < 3; ++c) {
       const opj_image_comp_t &comp = image->comps[image->numcomps == 1 ? 0 : c];
@@ -291,9 +290,7 @@ bool decodePnmText(const uint8_t *data, size_t size, Image &img) {
     return false;
   if (!img.sizeAllowed(w, h))
     return false;
-  img.width = w;
-  img.height = h;
-  img.rgb.resize(size_t(w) * h * 3);
+  img.setSize(w, h);
   size_t pixels = size_t(w) * h;
   if (kind == '4') { // packed bits, rows padded to bytes, 1 is black
     ++pos;

@@ -457,11 +457,31 @@ template <typename T> T toInteger(const Number &n) {
   return T(n.value);
 }
 
+/// Calls f with a value of the C++ type of number type code `type` (bool
+/// elements are bytes holding 0 or 1).
+template <typename F> void withNumberType(int64_t type, F &&f) {
+  switch (NumberType(type)) {
+  case F32: return f(float{});
+  case F64: return f(double{});
+  case I8: return f(int8_t{});
+  case I16: return f(int16_t{});
+  case I32: return f(int32_t{});
+  case I64: return f(int64_t{});
+  case U8: return f(uint8_t{});
+  case U16: return f(uint16_t{});
+  case U32: return f(uint32_t{});
+  case U64: return f(uint64_t{});
+  case Bool: return f(bool{});
+  }
+}
+
 template <typename T> void storeNumbers(StringElements &in, const UnrankedMemRef *out) {
   Elements<T> o(out);
   for (int64_t i = 0, n = o.count(); i < n; ++i) {
     Number v = parseNumber(strings::view(in[i]));
-    if constexpr (std::is_floating_point_v<T>)
+    if constexpr (std::is_same_v<T, bool>)
+      o[i] = v.value != 0;
+    else if constexpr (std::is_floating_point_v<T>)
       o[i] = T(v.value);
     else
       o[i] = toInteger<T>(v);
@@ -483,8 +503,12 @@ template <typename T> std::string numberText(T v) {
 
 template <typename T> void storeStrings(const UnrankedMemRef *x, StringElements &o) {
   Elements<T> in(x);
-  for (int64_t i = 0, n = o.count(); i < n; ++i)
-    o[i] = arena().make(numberText(in[i]));
+  for (int64_t i = 0, n = o.count(); i < n; ++i) {
+    if constexpr (std::is_same_v<T, bool>)
+      o[i] = arena().make(in[i] ? "true" : "false");
+    else
+      o[i] = arena().make(numberText(in[i]));
+  }
 }
 
 } // namespace
@@ -493,46 +517,12 @@ namespace {
 
 void stringsToNumbers(UnrankedMemRef *x, UnrankedMemRef *out, int64_t type) {
   StringElements in(x);
-  switch (NumberType(type)) {
-  case F32: return storeNumbers<float>(in, out);
-  case F64: return storeNumbers<double>(in, out);
-  case I8: return storeNumbers<int8_t>(in, out);
-  case I16: return storeNumbers<int16_t>(in, out);
-  case I32: return storeNumbers<int32_t>(in, out);
-  case I64: return storeNumbers<int64_t>(in, out);
-  case U8: return storeNumbers<uint8_t>(in, out);
-  case U16: return storeNumbers<uint16_t>(in, out);
-  case U32: return storeNumbers<uint32_t>(in, out);
-  case U64: return storeNumbers<uint64_t>(in, out);
-  case Bool: {
-    Elements<uint8_t> o(out);
-    for (int64_t i = 0, n = o.count(); i < n; ++i)
-      o[i] = parseNumber(strings::view(in[i])).value != 0;
-    return;
-  }
-  }
+  withNumberType(type, [&](auto t) { storeNumbers<decltype(t)>(in, out); });
 }
 
 void numbersToStrings(UnrankedMemRef *x, UnrankedMemRef *out, int64_t type) {
   StringElements o(out);
-  switch (NumberType(type)) {
-  case F32: return storeStrings<float>(x, o);
-  case F64: return storeStrings<double>(x, o);
-  case I8: return storeStrings<int8_t>(x, o);
-  case I16: return storeStrings<int16_t>(x, o);
-  case I32: return storeStrings<int32_t>(x, o);
-  case I64: return storeStrings<int64_t>(x, o);
-  case U8: return storeStrings<uint8_t>(x, o);
-  case U16: return storeStrings<uint16_t>(x, o);
-  case U32: return storeStrings<uint32_t>(x, o);
-  case U64: return storeStrings<uint64_t>(x, o);
-  case Bool: {
-    Elements<uint8_t> in(x);
-    for (int64_t i = 0, n = o.count(); i < n; ++i)
-      o[i] = arena().make(in[i] ? "true" : "false");
-    return;
-  }
-  }
+  withNumberType(type, [&](auto t) { storeStrings<decltype(t)>(x, o); });
 }
 
 } // namespace
