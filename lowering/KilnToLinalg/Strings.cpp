@@ -150,7 +150,7 @@ struct StringNormalizerLowering : OpConversionPattern<StringNormalizerOp> {
   }
 };
 
-/// The runtime's code for a number type (see kiln_strings_to_numbers), or -1.
+/// The runtime's code for a number type (see the string casts in runtime/HostKernels.h), or -1.
 int64_t numberTypeCode(Type t) {
   if (t.isF32())
     return 0;
