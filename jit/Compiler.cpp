@@ -1,6 +1,7 @@
 //===- Compiler.cpp - ONNX model -> JIT-compiled entry point --------------===//
 #include "jit/Compiler.h"
 #include "lowering/Passes.h"
+#include "lowering/Strategy.h"
 #include "runtime/Allocation.h"
 #include "runtime/HostKernels.h"
 #include "runtime/ParallelFor.h"
@@ -201,33 +202,7 @@ CompiledModel compileModel(const onnx::ModelProto &model, const ImportOptions &i
   // The runtime calls the entry through its C interface: one pointer to a
   // memref descriptor per argument (see CompiledModel).
   func->setAttr("llvm.emit_c_interface", UnitAttr::get(&ctx));
-  auto passStart = std::chrono::steady_clock::now();
-  std::string diag;
-  {
-    ScopedDiagnosticHandler handler(&ctx, [&](Diagnostic &d) {
-      // The last error is the most specific (the conversion's own complaint
-      // comes before Kiln's explanation).
-      if (d.getSeverity() == DiagnosticSeverity::Error)
-        diag = describe(d);
-      return success();
-    });
-    PassManager pm(&ctx);
-    PipelineOptions po;
-    po.returnAllocatedResults = exe->returnsOutputs();
-    buildCpuPipeline(pm, Phase::LLVM, po);
-    if (failed(pm.run(*module)))
-      throw Error("model '" + modelName + "': compilation failed: " +
-                  (diag.empty() ? std::string("a pass failed") : diag));
-  }
-  out.report.passes = msSince(passStart);
-  // For compiler developers: the LLVM-dialect module the JIT receives.
-  if (const char *dump = std::getenv("KILN_DUMP_LLVM_DIALECT")) {
-    std::error_code ec;
-    llvm::raw_fd_ostream os(dump, ec);
-    module->print(os);
-  }
-
-  auto codegenStart = std::chrono::steady_clock::now();
+  // The target first: the strategy layer sizes tiles by its vector registers.
   TargetDescription target = describeTarget(options.targetCpu);
   out.triple = target.triple;
   out.cpu = target.cpu;
@@ -256,6 +231,36 @@ CompiledModel compileModel(const onnx::ModelProto &model, const ImportOptions &i
                            "avx512bf16", "avx512fp16"})
     if ((*tm)->getMCSubtargetInfo()->checkFeatures(std::string("+") + name))
       out.requiredFeatures.push_back(name);
+  auto passStart = std::chrono::steady_clock::now();
+  std::string diag;
+  {
+    ScopedDiagnosticHandler handler(&ctx, [&](Diagnostic &d) {
+      // The last error is the most specific (the conversion's own complaint
+      // comes before Kiln's explanation).
+      if (d.getSeverity() == DiagnosticSeverity::Error)
+        diag = describe(d);
+      return success();
+    });
+    PassManager pm(&ctx);
+    PipelineOptions po;
+    po.returnAllocatedResults = exe->returnsOutputs();
+    TargetInfo vectors = TargetInfo::fromFeatures(out.requiredFeatures);
+    po.vectorBits = vectors.vectorBits;
+    po.vectorRegisters = vectors.vectorRegisters;
+    buildCpuPipeline(pm, Phase::LLVM, po);
+    if (failed(pm.run(*module)))
+      throw Error("model '" + modelName + "': compilation failed: " +
+                  (diag.empty() ? std::string("a pass failed") : diag));
+  }
+  out.report.passes = msSince(passStart);
+  // For compiler developers: the LLVM-dialect module the JIT receives.
+  if (const char *dump = std::getenv("KILN_DUMP_LLVM_DIALECT")) {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(dump, ec);
+    module->print(os);
+  }
+
+  auto codegenStart = std::chrono::steady_clock::now();
   bool wide = llvm::is_contained(out.requiredFeatures, "avx512f");
 
   ExecutionEngineOptions eo;

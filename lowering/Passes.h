@@ -13,6 +13,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Pass/Pass.h"
 #include "mlir/Pass/PassManager.h"
 
@@ -26,7 +27,7 @@ namespace kiln {
 
 /// The named phases of the CPU pipeline, in order; each is also registered
 /// as a pipeline "kiln-<phase>" so kiln-opt can stop after any of them.
-enum class Phase { Linalg, Tiled, Bufferized, Loops, LLVM };
+enum class Phase { Linalg, Configured, Tiled, Bufferized, Vectorized, Loops, LLVM };
 
 struct PipelineOptions {
   /// Upper bound on tiles per parallel loop (kiln-tile-parallel chunks).
@@ -35,6 +36,9 @@ struct PipelineOptions {
   /// handed to the caller (for results whose dims are only known when the
   /// code runs); otherwise they become caller-provided out-params.
   bool returnAllocatedResults = false;
+  /// The target's vector registers (0: this host's), for kiln-configure.
+  int64_t vectorBits = 0;
+  int64_t vectorRegisters = 0;
 };
 
 /// Adds the passes from the Kiln dialect up to and including `last`.

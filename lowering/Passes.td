@@ -22,6 +22,24 @@ def KilnConvertToLinalg : Pass<"kiln-convert-to-linalg", "mlir::ModuleOp"> {
                            "mlir::bufferization::BufferizationDialect"];
 }
 
+def KilnConfigure : Pass<"kiln-configure", "mlir::func::FuncOp"> {
+  let summary = "Gives each root op with a code-generation strategy its lowering configuration";
+  let description = [{
+    The strategy layer (lowering/Strategy.h): from the op's kind, its shapes
+    and the target's vector registers, picks thread tiles, cache tiles and a
+    register tile, and records them as the op's `kiln.config` attribute.
+    Ops without a strategy get none and become plain loops.
+  }];
+  let options = [
+    Option<"vectorBits", "vector-bits", "int64_t", /*default=*/"0",
+           "Width of the target's vector registers in bits (0: this host's)">,
+    Option<"vectorRegisters", "vector-registers", "int64_t", /*default=*/"0",
+           "Number of vector registers (0: this host's)">,
+    Option<"chunks", "chunks", "int64_t", /*default=*/"64",
+           "Upper bound on the number of parallel tasks of one op">
+  ];
+}
+
 def KilnTileParallel : Pass<"kiln-tile-parallel", "mlir::func::FuncOp"> {
   let summary = "Tiles each linalg op's outermost parallel loop into scf.forall, fusing producers computable per tile";
   let options = [
@@ -30,6 +48,20 @@ def KilnTileParallel : Pass<"kiln-tile-parallel", "mlir::func::FuncOp"> {
   ];
   let dependentDialects = ["mlir::scf::SCFDialect", "mlir::tensor::TensorDialect",
                            "mlir::affine::AffineDialect"];
+}
+
+def KilnLowerContractions : Pass<"kiln-lower-contractions", "mlir::func::FuncOp"> {
+  let summary = "Cache- and register-tiles configured contractions on buffers and lowers them to vector FMAs";
+  let description = [{
+    For each linalg op whose `kiln.config` is a contraction: tiles its loops
+    by the cache tiles, then by the register tile (k innermost), peels the
+    remainders so every tile has static sizes, vectorizes each tile, hoists
+    the accumulators out of the k loop and lowers `vector.contract` to
+    `vector.fma` on broadcast rows of A and full vectors of B.
+  }];
+  let dependentDialects = ["mlir::vector::VectorDialect", "mlir::scf::SCFDialect",
+                           "mlir::memref::MemRefDialect", "mlir::affine::AffineDialect",
+                           "mlir::arith::ArithDialect"];
 }
 
 def KilnDistinctResults : Pass<"kiln-distinct-results", "mlir::func::FuncOp"> {

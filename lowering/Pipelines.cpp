@@ -16,6 +16,10 @@ static std::string phasePipeline(Phase phase, const PipelineOptions &o) {
   case Phase::Linalg:
     return "func.func(kiln-shape-inference),kiln-convert-to-linalg,canonicalize,"
            "linalg-fuse-elementwise-ops,canonicalize,cse";
+  case Phase::Configured:
+    return "func.func(kiln-configure{vector-bits=" + std::to_string(o.vectorBits) +
+           " vector-registers=" + std::to_string(o.vectorRegisters) +
+           " chunks=" + std::to_string(o.parallelChunks) + "})";
   case Phase::Tiled:
     return "func.func(kiln-tile-parallel{chunks=" + std::to_string(o.parallelChunks) +
            "}),canonicalize,cse";
@@ -27,10 +31,14 @@ static std::string phasePipeline(Phase phase, const PipelineOptions &o) {
                 ? ""
                 : "buffer-results-to-out-params{modify-public-functions hoist-static-allocs},") +
            "buffer-deallocation-pipeline,convert-bufferization-to-memref,canonicalize";
+  case Phase::Vectorized:
+    return "func.func(kiln-lower-contractions),canonicalize,cse";
   case Phase::Loops:
     return "scf-forall-to-parallel,convert-linalg-to-loops,kiln-outline-parallel,canonicalize";
   case Phase::LLVM:
-    return "expand-strided-metadata,lower-affine,convert-scf-to-cf,arith-expand,"
+    return "convert-vector-to-scf{full-unroll target-rank=1},"
+           "expand-strided-metadata,lower-affine,convert-scf-to-cf,arith-expand,"
+           "convert-vector-to-llvm,convert-ub-to-llvm,"
            "convert-math-to-llvm,convert-math-to-libm,convert-arith-to-llvm,"
            "finalize-memref-to-llvm,convert-func-to-llvm,"
            "convert-cf-to-llvm,convert-arith-to-llvm,convert-index-to-llvm,"
@@ -41,7 +49,8 @@ static std::string phasePipeline(Phase phase, const PipelineOptions &o) {
 
 void buildCpuPipeline(OpPassManager &pm, Phase last, const PipelineOptions &options) {
   registerKilnPassesAndPipelines();
-  for (Phase p : {Phase::Linalg, Phase::Tiled, Phase::Bufferized, Phase::Loops, Phase::LLVM}) {
+  for (Phase p : {Phase::Linalg, Phase::Configured, Phase::Tiled, Phase::Bufferized,
+                  Phase::Vectorized, Phase::Loops, Phase::LLVM}) {
     std::string error;
     llvm::raw_string_ostream os(error);
     if (failed(parsePassPipeline(phasePipeline(p, options), pm, os)))
@@ -70,10 +79,15 @@ void registerKilnPassesAndPipelines() {
     static const Named named[] = {
         {"kiln-to-linalg", "Kiln dialect -> linalg on tensors, elementwise ops fused",
          Phase::Linalg, true},
+        {"kiln-configure-strategies",
+         "Lowering configurations for root ops (strategy layer, on linalg tensors)",
+         Phase::Configured, true},
         {"kiln-tile", "Tile parallel loops into scf.forall (on linalg tensors)", Phase::Tiled,
          true},
         {"kiln-bufferize", "One-shot bufferization, out-params, deallocation",
          Phase::Bufferized, true},
+        {"kiln-vectorize", "Configured ops to register-tiled vector kernels (on buffers)",
+         Phase::Vectorized, true},
         {"kiln-to-loops", "Loops, parallel loops outlined to kiln_parallel_for", Phase::Loops,
          true},
         {"kiln-to-llvm", "Loops and memrefs -> LLVM dialect", Phase::LLVM, true},

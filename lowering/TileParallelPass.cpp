@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "lowering/Passes.h"
+#include "lowering/Strategy.h"
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/IR/PatternMatch.h"
 
@@ -22,6 +23,13 @@ constexpr const char *kVisited = "kiln.tiled";
 /// Tile sizes: only the first parallel loop with more than one iteration is
 /// tiled. Empty when no loop is worth splitting.
 SmallVector<OpFoldResult> chooseTileSizes(linalg::LinalgOp op, int64_t chunks, Builder &b) {
+  // A configured op's thread tiles were chosen by its cost (all zero: run it
+  // serially).
+  if (std::optional<LoweringConfig> c = configOf(op)) {
+    if (llvm::all_of(c->threads, [](int64_t t) { return t == 0; }))
+      return {};
+    return getAsIndexOpFoldResult(b.getContext(), c->threads);
+  }
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   auto iters = op.getIteratorTypesArray();
   SmallVector<OpFoldResult> sizes(ranges.size(), b.getIndexAttr(0));
@@ -73,9 +81,13 @@ struct TileParallelPass : impl::KilnTileParallelBase<TileParallelPass> {
       options.setFusionControlFn(
           [](tensor::ExtractSliceOp slice, OpResult producer,
              bool isDestination) -> std::optional<scf::SCFTileAndFuseOptions::ControlFnResult> {
-            if (auto l = dyn_cast<linalg::LinalgOp>(producer.getOwner()))
+            if (auto l = dyn_cast<linalg::LinalgOp>(producer.getOwner())) {
               if (llvm::is_contained(l.getStaticLoopRanges(), 0))
                 return std::nullopt; // empty: nothing to fuse
+              // A configured op keeps the tiles its strategy chose.
+              if (!isDestination && configOf(l))
+                return std::nullopt;
+            }
             if (!isDestination)
               for (OpOperand &use : slice->getUses()) {
                 auto consumer = dyn_cast<linalg::LinalgOp>(use.getOwner());

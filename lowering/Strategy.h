@@ -1,0 +1,62 @@
+//===- Strategy.h - lowering configurations for root ops -------*- C++ -*-===//
+//
+// The strategy layer: each op that decides performance (the root of its
+// fusion group) gets a lowering configuration chosen from its kind, its
+// shapes and the target's vector registers. The configuration is an
+// attribute on the op (`kiln.config`) that later passes read:
+//
+//   kiln-tile-parallel        `threads`   tile sizes of the parallel loop
+//   kiln-lower-contractions   `cache`     cache tiles (scf.for, on buffers)
+//                             `registers` register tile (vectorized)
+//
+// Each tile array has one entry per loop of the op; 0 leaves a loop untiled.
+// `vector_dim` names the loop read as contiguous vectors of `lanes` elements.
+//
+//===----------------------------------------------------------------------===//
+#ifndef KILN_LOWERING_STRATEGY_H
+#define KILN_LOWERING_STRATEGY_H
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include <optional>
+
+namespace kiln {
+
+/// What the code generator needs to know of the target CPU.
+struct TargetInfo {
+  /// Width of the widest floating-point vector register (128, 256, 512).
+  int64_t vectorBits = 256;
+  /// Number of such registers (16 with AVX2, 32 with AVX-512).
+  int64_t vectorRegisters = 16;
+
+  /// The CPU this process runs on.
+  static TargetInfo host();
+  /// A target described by LLVM feature names ("+avx512f", ...).
+  static TargetInfo fromFeatures(llvm::ArrayRef<std::string> enabled);
+  int64_t f32Lanes() const { return vectorBits / 32; }
+};
+
+/// The configuration of one root op (see the file comment).
+struct LoweringConfig {
+  std::string kind; // "contraction"
+  llvm::SmallVector<int64_t> threads, cache, registers;
+  int64_t vectorDim = -1;
+  /// Elements per vector register.
+  int64_t lanes = 0;
+
+  mlir::DictionaryAttr toAttr(mlir::MLIRContext *ctx) const;
+  static std::optional<LoweringConfig> fromAttr(mlir::Attribute attr);
+};
+
+constexpr const char *kConfigAttrName = "kiln.config";
+
+/// The configuration of `op` on `target`, or nothing when no strategy
+/// applies (the op then becomes plain loops). `maxTasks` bounds the
+/// number of parallel tiles.
+std::optional<LoweringConfig> chooseConfig(mlir::linalg::LinalgOp op, const TargetInfo &target,
+                                           int64_t maxTasks);
+
+/// The configuration attached to `op`, if any.
+std::optional<LoweringConfig> configOf(mlir::Operation *op);
+
+} // namespace kiln
+#endif
