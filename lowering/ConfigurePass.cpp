@@ -23,6 +23,21 @@ struct ConfigurePass : impl::KilnConfigureBase<ConfigurePass> {
       target.vectorBits = vectorBits;
     if (vectorRegisters > 0)
       target.vectorRegisters = vectorRegisters;
+    SmallVector<linalg::MatmulOp> packable;
+    getOperation().walk([&](linalg::MatmulOp op) {
+      if (op.hasPureTensorSemantics() && shouldPackRhs(op, target))
+        packable.push_back(op);
+    });
+    SmallVector<linalg::LinalgOp> convs;
+    getOperation().walk([&](linalg::LinalgOp op) {
+      if (convAsGemm(op, target))
+        convs.push_back(op);
+    });
+    IRRewriter rewriter(&getContext());
+    for (linalg::MatmulOp op : packable)
+      packRhs(rewriter, op, target);
+    for (linalg::LinalgOp op : convs)
+      convAsContraction(rewriter, op);
     getOperation().walk([&](linalg::LinalgOp op) {
       if (std::optional<LoweringConfig> c = chooseConfig(op, target, chunks))
         op->setAttr(kConfigAttrName, c->toAttr(&getContext()));

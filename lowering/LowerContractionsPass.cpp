@@ -26,6 +26,7 @@
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/MemRef/Transforms/Transforms.h"
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
+#include "mlir/Dialect/SCF/Transforms/Patterns.h"
 #include "mlir/Dialect/SCF/Transforms/Transforms.h"
 #include "mlir/Dialect/SCF/Utils/Utils.h"
 #include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
@@ -47,6 +48,9 @@ constexpr const char *kPeeled = "kiln.peeled";
 /// The k loop of the micro-kernel is unrolled by this much (measured: 4
 /// gains 5-10% over 1, 8 no more than 4).
 constexpr uint64_t kUnrollK = 4;
+/// The k loop is unrolled only while its body stays small (in register
+/// tiles of FMAs: an 8x32 AVX-512 tile is 16 vector FMAs).
+constexpr uint64_t kMaxTileFmas = 16;
 
 /// Tiles `op` by `sizes` (0: untiled) with its loops in `order`; returns
 /// the tiled op, or `op` when nothing was tiled.
@@ -95,24 +99,34 @@ public:
 
     size_t loops = op.getNumLoops();
     int64_t nv = config.vectorDim;
-    FailureOr<linalg::ContractionDimensions> dims = linalg::inferContractionDims(op);
-    if (failed(dims))
-      return inlineContainer(r, container, body);
-    // Cache loops: n, k, then the rest; register loops: batch and other
-    // parallel dims, m, n, and the reductions innermost.
-    SmallVector<int64_t> cacheFirst{nv};
-    for (unsigned k : dims->k)
-      cacheFirst.push_back(k);
-    op = tile(r, op, config.cache, loopOrder(loops, cacheFirst));
     SmallVector<int64_t> registerOrder;
-    for (int64_t d = 0; d < static_cast<int64_t>(loops); ++d)
-      if (d != nv && !llvm::is_contained(dims->k, d) && !llvm::is_contained(dims->m, d))
-        registerOrder.push_back(d);
-    for (unsigned m : dims->m)
-      registerOrder.push_back(m);
-    registerOrder.push_back(nv);
-    for (unsigned k : dims->k)
-      registerOrder.push_back(k);
+    if (config.kind == "contraction") {
+      FailureOr<linalg::ContractionDimensions> dims = contractionDims(op, nv);
+      if (failed(dims))
+        return inlineContainer(r, container, body);
+      // Cache loops: columns, then reductions, then the rest.
+      SmallVector<int64_t> cacheFirst(dims->n.begin(), dims->n.end());
+      for (unsigned k : dims->k)
+        cacheFirst.push_back(k);
+      op = tile(r, op, config.cache, loopOrder(loops, cacheFirst));
+      // Register loops: batch dims, the rows of A, other columns, the
+      // vector dim, reductions innermost (so a row block of A stays in L1
+      // while the columns of B's cache panel pass by).
+      for (unsigned b : dims->batch)
+        registerOrder.push_back(b);
+      for (unsigned m : dims->m)
+        registerOrder.push_back(m);
+      for (int64_t d = 0; d < static_cast<int64_t>(loops); ++d)
+        if (!llvm::is_contained(registerOrder, d) && d != nv && !llvm::is_contained(dims->k, d))
+          registerOrder.push_back(d);
+      registerOrder.push_back(nv);
+      for (unsigned k : dims->k)
+        registerOrder.push_back(k);
+    } else {
+      // Convolutions: (n, f, [oh,] ow) then the reductions (c, [kh,] kw),
+      // which is their loop order.
+      registerOrder = loopOrder(loops, {});
+    }
     tile(r, op, config.registers, registerOrder);
     peelAll(r);
 
@@ -142,6 +156,11 @@ public:
     }
     peelAll(r);
 
+    if (config.kind == "conv")
+      for (linalg::LinalgOp tileOp : ops())
+        if (isa<linalg::Conv2DNchwFchwOp, linalg::Conv1DNcwFcwOp>(tileOp))
+          unitWindowToContraction(r, tileOp);
+
     for (linalg::LinalgOp tileOp : ops()) {
       if (!tileOp.hasPureBufferSemantics() ||
           llvm::any_of(tileOp.getStaticLoopRanges(), ShapedType::isDynamic))
@@ -169,6 +188,7 @@ private:
   void applyTo(const FrozenRewritePatternSet &patterns) {
     GreedyRewriteConfig config;
     config.setMaxIterations(8);
+    config.setMaxNumRewrites(100000);
     (void)applyPatternsGreedily(*region, patterns, config);
   }
 
@@ -203,6 +223,57 @@ private:
       }
       applyTo(canonical);
     }
+  }
+
+  /// A convolution tile of one image, one output row, one input channel
+  /// and one filter tap is a GEMM of MR output channels by NR output
+  /// columns over that channel: rewritten as a linalg.generic contraction
+  /// on rank-reduced views (the input row read with the convolution's
+  /// stride), so it vectorizes like any other register tile.
+  void unitWindowToContraction(RewriterBase &r, linalg::LinalgOp conv) {
+    SmallVector<int64_t> ranges = conv.getStaticLoopRanges();
+    int64_t owDim = isa<linalg::Conv2DNchwFchwOp>(conv) ? 3 : 2;
+    for (size_t i = 0; i < ranges.size(); ++i)
+      if (i != 1 && static_cast<int64_t>(i) != owDim && ranges[i] != 1)
+        return;
+    int64_t f = ranges[1], ow = ranges[owDim];
+    auto strides = llvm::cast<DenseIntElementsAttr>(conv->getAttr("strides"));
+    int64_t stride = *std::prev(strides.value_end<int64_t>());
+    Location loc = conv.getLoc();
+    r.setInsertionPoint(conv);
+    auto view = [&](Value v, ArrayRef<int64_t> sizes, int64_t innerStride,
+                    ArrayRef<int64_t> shape) -> Value {
+      auto t = llvm::cast<MemRefType>(v.getType());
+      SmallVector<int64_t> offsets(t.getRank(), 0), steps(t.getRank(), 1);
+      steps.back() = innerStride;
+      MemRefType rt = memref::SubViewOp::inferRankReducedResultType(shape, t, offsets, sizes, steps);
+      return memref::SubViewOp::create(r, loc, rt, v, offsets, sizes, steps);
+    };
+    int64_t rank = llvm::cast<MemRefType>(conv.getDpsInits()[0].getType()).getRank();
+    SmallVector<int64_t> xSizes(rank, 1), wSizes(rank, 1), oSizes(rank, 1);
+    xSizes.back() = ow;
+    wSizes[0] = f;
+    oSizes[1] = f;
+    oSizes.back() = ow;
+    Value x = view(conv.getDpsInputs()[0], xSizes, stride, {1, ow});
+    Value w = view(conv.getDpsInputs()[1], wSizes, 1, {f, 1});
+    Value o = view(conv.getDpsInits()[0], oSizes, 1, {f, ow});
+    MLIRContext *ctx = r.getContext();
+    AffineExpr df, dw, dc;
+    bindDims(ctx, df, dw, dc);
+    SmallVector<AffineMap> maps{AffineMap::get(3, 0, {df, dc}, ctx),
+                                AffineMap::get(3, 0, {dc, dw}, ctx),
+                                AffineMap::get(3, 0, {df, dw}, ctx)};
+    SmallVector<utils::IteratorType> iters{utils::IteratorType::parallel,
+                                           utils::IteratorType::parallel,
+                                           utils::IteratorType::reduction};
+    linalg::GenericOp::create(r, loc, TypeRange{}, ValueRange{w, x}, ValueRange{o}, maps, iters,
+                              [&](OpBuilder &b, Location l, ValueRange a) {
+                                Value p = arith::MulFOp::create(b, l, a[0], a[1]);
+                                linalg::YieldOp::create(
+                                    b, l, ValueRange{arith::AddFOp::create(b, l, a[2], p)});
+                              });
+    r.eraseOp(conv);
   }
 
   /// Keeps each C tile in registers across its k loop: a transfer_read and
@@ -295,17 +366,32 @@ private:
       applyTo(std::move(p));
     }
     cleanUp(r, container);
-    // Unroll the k loops of the micro-kernels.
-    SetVector<scf::ForOp> kLoops;
-    region->walk([&](vector::FMAOp fma) {
-      if (auto f = fma->getParentOfType<scf::ForOp>())
-        kLoops.insert(f);
-    });
-    for (scf::ForOp f : kLoops) {
-      std::optional<APInt> trips = f.getStaticTripCount();
-      if (trips && trips->getZExtValue() >= kUnrollK)
-        (void)loopUnrollByFactor(f, kUnrollK);
+    // Reduction loops of the micro-kernels: short ones (filter taps) are
+    // unrolled fully, innermost first, the k loop by kUnrollK.
+    auto fmaCount = [](scf::ForOp f) {
+      return static_cast<uint64_t>(llvm::range_size(f.getBody()->getOps<vector::FMAOp>()));
+    };
+    auto trips = [](scf::ForOp f) -> uint64_t {
+      std::optional<APInt> t = f.getStaticTripCount();
+      return t ? t->getZExtValue() : 0;
+    };
+    for (bool unrolled = true; unrolled;) {
+      unrolled = false;
+      SmallVector<scf::ForOp> taps;
+      region->walk([&](scf::ForOp f) {
+        if (fmaCount(f) > 0 && trips(f) > 1 && trips(f) <= kUnrollK)
+          taps.push_back(f);
+      });
+      for (scf::ForOp f : taps)
+        unrolled |= succeeded(loopUnrollFull(f));
     }
+    SmallVector<scf::ForOp> kLoops;
+    region->walk([&](scf::ForOp f) {
+      if (fmaCount(f) > 0 && fmaCount(f) <= 4 * kMaxTileFmas && trips(f) >= kUnrollK)
+        kLoops.push_back(f);
+    });
+    for (scf::ForOp f : kLoops)
+      (void)loopUnrollByFactor(f, kUnrollK);
     cleanUp(r, container);
   }
 
@@ -321,30 +407,32 @@ private:
 struct LowerContractionsPass : impl::KilnLowerContractionsBase<LowerContractionsPass> {
   using KilnLowerContractionsBase::KilnLowerContractionsBase;
 
-  LogicalResult initialize(MLIRContext *ctx) override {
+  void runOnOperation() override {
+    SmallVector<std::pair<linalg::LinalgOp, LoweringConfig>> todo;
+    getOperation().walk([&](linalg::LinalgOp op) {
+      if (std::optional<LoweringConfig> c = configOf(op))
+        if ((c->kind == "contraction" || c->kind == "conv") && op.hasPureBufferSemantics())
+          todo.push_back({op, *c});
+    });
+    if (todo.empty())
+      return;
+    // Canonicalization patterns of every registered op (collected only for
+    // functions that have something to lower: it costs milliseconds).
+    MLIRContext *ctx = &getContext();
     RewritePatternSet p(ctx);
     for (Dialect *d : ctx->getLoadedDialects())
       d->getCanonicalizationPatterns(p);
     for (RegisteredOperationName op : ctx->getRegisteredOperations())
       op.getCanonicalizationPatterns(p, ctx);
-    canonical = FrozenRewritePatternSet(std::move(p));
-    return success();
-  }
-
-  void runOnOperation() override {
-    SmallVector<std::pair<linalg::LinalgOp, LoweringConfig>> todo;
-    getOperation().walk([&](linalg::LinalgOp op) {
-      if (std::optional<LoweringConfig> c = configOf(op))
-        if (c->kind == "contraction" && op.hasPureBufferSemantics())
-          todo.push_back({op, *c});
-    });
-    ContractionLowering lowering(&getContext(), canonical);
+    // Tile sizes min(step, ub - iv) of loops whose step divides their range
+    // are the step: simplified from the loop's bounds.
+    scf::populateSCFForLoopCanonicalizationPatterns(p);
+    FrozenRewritePatternSet canonical(std::move(p));
+    ContractionLowering lowering(ctx, canonical);
     for (auto &[op, config] : todo)
       lowering.run(op, config);
     getOperation().walk([](linalg::LinalgOp op) { op->removeAttr(kConfigAttrName); });
   }
-
-  FrozenRewritePatternSet canonical;
 };
 } // namespace
 } // namespace kiln

@@ -36,8 +36,11 @@ static std::string phasePipeline(Phase phase, const PipelineOptions &o) {
   case Phase::Loops:
     return "scf-forall-to-parallel,convert-linalg-to-loops,kiln-outline-parallel,canonicalize";
   case Phase::LLVM:
+    // bf16 conversions are expanded to integer ops: a host without
+    // AVX512-BF16 has no instruction for them, and the JIT cannot link
+    // libgcc's __truncsfbf2.
     return "convert-vector-to-scf{full-unroll target-rank=1},"
-           "expand-strided-metadata,lower-affine,convert-scf-to-cf,arith-expand,"
+           "expand-strided-metadata,lower-affine,convert-scf-to-cf,arith-expand{include-bf16},"
            "convert-vector-to-llvm,convert-ub-to-llvm,"
            "convert-math-to-llvm,convert-math-to-libm,convert-arith-to-llvm,"
            "finalize-memref-to-llvm,convert-func-to-llvm,"

@@ -1,6 +1,8 @@
 //===- Strategy.cpp - lowering configurations for root ops ----------------===//
 #include "lowering/Strategy.h"
 #include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/PatternMatch.h"
 #include "llvm/TargetParser/Host.h"
 
 using namespace mlir;
@@ -74,6 +76,27 @@ namespace {
 /// Work below which splitting across threads costs more than it gains:
 /// about 50 microseconds of FMAs on one core.
 constexpr int64_t kFlopsPerTask = 4'000'000;
+constexpr int64_t kRowsPerTask = 64;
+
+/// The size of the thread tiles that split `range` into about `tasks`
+/// tiles: one that divides `range` when there is one near, so every tile
+/// has the same static size (the register tiles are then static too, and
+/// only one remainder is peeled), preferring multiples of `unit`.
+int64_t threadTile(int64_t range, int64_t unit, int64_t tasks) {
+  int64_t units = (range + unit - 1) / unit;
+  int64_t ideal = unit * ((units + tasks - 1) / tasks);
+  int64_t best = 0, bestScore = 0;
+  for (int64_t t = std::max<int64_t>(1, ideal / 2); t <= std::min(range, 2 * ideal); ++t) {
+    if (range % t != 0)
+      continue;
+    int64_t score = std::abs(t - ideal) + (t % unit == 0 ? 0 : ideal);
+    if (!best || score < bestScore) {
+      best = t;
+      bestScore = score;
+    }
+  }
+  return best ? best : ideal;
+}
 
 /// The innermost dim of `map`'s results that is one of `dims`, or -1.
 int64_t innermostOf(AffineMap map, ArrayRef<unsigned> dims) {
@@ -83,6 +106,17 @@ int64_t innermostOf(AffineMap map, ArrayRef<unsigned> dims) {
         return d.getPosition();
   return -1;
 }
+
+} // namespace
+
+FailureOr<linalg::ContractionDimensions> contractionDims(linalg::LinalgOp op, int64_t vectorDim) {
+  FailureOr<linalg::ContractionDimensions> dims = linalg::inferContractionDims(op);
+  if (succeeded(dims) && llvm::is_contained(dims->m, vectorDim))
+    std::swap(dims->m, dims->n);
+  return dims;
+}
+
+namespace {
 
 /// GEMM-class ops: C[.., m, n] += A[.., m, k] * B[.., k, n] in any loop
 /// order, whose result's innermost dim is an `n` dim that is also B's
@@ -99,14 +133,14 @@ std::optional<LoweringConfig> contractionConfig(linalg::LinalgOp op, const Targe
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   if (llvm::any_of(ranges, [](int64_t r) { return r == ShapedType::kDynamic || r == 0; }))
     return std::nullopt;
-  FailureOr<linalg::ContractionDimensions> dims = linalg::inferContractionDims(op);
-  if (failed(dims) || dims->k.empty() || dims->n.empty())
-    return std::nullopt;
   AffineMap out = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
   auto last = llvm::dyn_cast<AffineDimExpr>(out.getResults().back());
-  if (!last || !llvm::is_contained(dims->n, last.getPosition()))
+  if (!last)
     return std::nullopt;
   int64_t nv = last.getPosition();
+  FailureOr<linalg::ContractionDimensions> dims = contractionDims(op, nv);
+  if (failed(dims) || dims->k.empty() || !llvm::is_contained(dims->n, nv))
+    return std::nullopt;
   // B: the input that has the vector dim, as its innermost dim.
   for (OpOperand *in : op.getDpsInputOperands()) {
     AffineMap map = op.getMatchingIndexingMap(in);
@@ -149,39 +183,287 @@ std::optional<LoweringConfig> contractionConfig(linalg::LinalgOp op, const Targe
   if (ranges[nv] > 256)
     c.cache[nv] = 256;
 
-  // Threads by cost: at most one task per kFlopsPerTask.
+  // Other column dims (the blocks of a packed B, images of a 1x1
+  // convolution): enough of them per cache tile for about 256 columns.
+  for (unsigned d : dims->n)
+    if (static_cast<int64_t>(d) != nv && ranges[nv] < 256) {
+      int64_t blocks = std::max<int64_t>(1, 256 / ranges[nv]);
+      if (ranges[d] > blocks)
+        c.cache[d] = blocks;
+    }
+
+  // Threads by cost: at most one task per kFlopsPerTask, and at least
+  // kRowsPerTask rows of A each (every task streams all of B's columns).
   int64_t flops = 2;
   for (int64_t r : ranges)
     flops = flops > (int64_t{1} << 50) / std::max<int64_t>(r, 1) ? int64_t{1} << 50 : flops * r;
   int64_t tasks = std::clamp<int64_t>(flops / kFlopsPerTask, 1, std::max<int64_t>(maxTasks, 1));
+  auto iters = op.getIteratorTypesArray();
+  auto split = [&](int64_t dim, int64_t unit) { c.threads[dim] = threadTile(ranges[dim], unit, tasks); };
+  int64_t batch = -1, other = -1;
+  for (int64_t d = 0; d < static_cast<int64_t>(loops); ++d) {
+    if (iters[d] != utils::IteratorType::parallel || d == nv || d == m || ranges[d] <= 1)
+      continue;
+    if (batch < 0 && llvm::is_contained(dims->batch, d))
+      batch = d;
+    if (other < 0)
+      other = d;
+  }
+  if (m >= 0)
+    tasks = std::min(tasks, std::max<int64_t>(1, ranges[m] / kRowsPerTask));
   if (tasks > 1) {
-    auto iters = op.getIteratorTypesArray();
-    auto split = [&](int64_t dim, int64_t unit) {
-      int64_t units = (ranges[dim] + unit - 1) / unit;
-      c.threads[dim] = unit * ((units + tasks - 1) / tasks);
-    };
-    int64_t outer = -1;
-    for (int64_t d = 0; d < static_cast<int64_t>(loops); ++d)
-      if (iters[d] == utils::IteratorType::parallel && d != nv && d != m && ranges[d] > 1) {
-        outer = d;
-        break;
-      }
-    bool rows = m >= 0 && ranges[m] >= 2 * mr;
-    if (outer >= 0 && (ranges[outer] >= tasks || !rows))
-      split(outer, 1);
-    else if (rows)
+    if (batch >= 0 && ranges[batch] >= tasks)
+      split(batch, 1);
+    else if (m >= 0 && ranges[m] >= 2 * mr)
       split(m, mr);
+    else if (other >= 0)
+      split(other, 1);
     else if (ranges[nv] >= 2 * nr)
       split(nv, nr);
   }
   return c;
 }
 
+/// Direct convolutions over NCHW (and NCW): each tile of the register
+/// tile (MR output channels x NR output columns of one output row) is a
+/// GEMM over the input channels for each filter tap: W[f, c, kh, kw]
+/// broadcast, a row of the input read as vectors along the output columns.
+std::optional<LoweringConfig> convConfig(linalg::LinalgOp op, const TargetInfo &target,
+                                         int64_t maxTasks) {
+  // Loops: (n, f, oh, ow, c, kh, kw) and (n, f, ow, c, kw).
+  int64_t f = 1, ow, oh = -1;
+  SmallVector<int64_t> reductions;
+  if (isa<linalg::Conv2DNchwFchwOp>(op)) {
+    oh = 2;
+    ow = 3;
+    reductions = {4, 5, 6};
+  } else if (isa<linalg::Conv1DNcwFcwOp>(op)) {
+    ow = 2;
+    reductions = {3, 4};
+  } else {
+    return std::nullopt;
+  }
+  if (!op.hasPureTensorSemantics())
+    return std::nullopt;
+  for (Value v : op->getOperands())
+    if (!getElementTypeOrSelf(v.getType()).isF32())
+      return std::nullopt;
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  if (llvm::any_of(ranges, [](int64_t r) { return r == ShapedType::kDynamic || r == 0; }))
+    return std::nullopt;
+  int64_t lanes = target.f32Lanes();
+  if (ranges[ow] < lanes)
+    return std::nullopt;
+  int64_t nrVectors = std::max<int64_t>(1, std::min<int64_t>(2, ranges[ow] / lanes));
+  int64_t nr = nrVectors * lanes;
+  int64_t mr = std::clamp<int64_t>((target.vectorRegisters - nrVectors - 1) / nrVectors, 1, 8);
+  mr = std::min(mr, ranges[f]);
+  LoweringConfig c;
+  c.kind = "conv";
+  c.vectorDim = ow;
+  c.lanes = lanes;
+  size_t loops = ranges.size();
+  c.threads.assign(loops, 0);
+  c.cache.assign(loops, 0);
+  c.registers.assign(loops, 1);
+  c.registers[f] = mr;
+  c.registers[ow] = nr;
+  int64_t flops = 2;
+  for (int64_t r : ranges)
+    flops = flops > (int64_t{1} << 50) / std::max<int64_t>(r, 1) ? int64_t{1} << 50 : flops * r;
+  int64_t tasks = std::clamp<int64_t>(flops / kFlopsPerTask, 1, std::max<int64_t>(maxTasks, 1));
+  // Output rows split best: each task reads its own input rows and all of
+  // the (small) filter.
+  if (tasks > 1) {
+    if (ranges[0] >= tasks)
+      c.threads[0] = 1;
+    else if (oh >= 0 && ranges[oh] > 1)
+      c.threads[oh] = threadTile(ranges[oh], 1, tasks);
+    else if (ranges[f] >= 2 * mr)
+      c.threads[f] = threadTile(ranges[f], mr, tasks);
+  }
+  return c;
+}
+
 } // namespace
+
+bool shouldPackRhs(linalg::MatmulOp op, const TargetInfo &target) {
+  auto types = llvm::map_range(op->getOperandTypes(), [](Type t) {
+    return llvm::dyn_cast<RankedTensorType>(t);
+  });
+  for (RankedTensorType t : types)
+    if (!t || !t.hasStaticShape() || !t.getElementType().isF32())
+      return false;
+  auto bt = llvm::cast<RankedTensorType>(op.getDpsInputs()[1].getType());
+  auto at = llvm::cast<RankedTensorType>(op.getDpsInputs()[0].getType());
+  int64_t k = bt.getDimSize(0), n = bt.getDimSize(1), m = at.getDimSize(0);
+  int64_t nr = 2 * target.f32Lanes();
+  // Rows of B wider than a cache tile are read a sliver at a time, far
+  // apart (4 KiB apart for N = 1024, which also aliases in L1); rows of A
+  // few enough that B is read once need no packing.
+  return n > 256 && n % nr == 0 && k >= 64 && m >= 16;
+}
+
+linalg::GenericOp packRhs(RewriterBase &r, linalg::MatmulOp op, const TargetInfo &target) {
+  Location loc = op.getLoc();
+  Value a = op.getDpsInputs()[0], b = op.getDpsInputs()[1], c = op.getDpsInits()[0];
+  Type f32 = r.getF32Type();
+  int64_t nr = 2 * target.f32Lanes();
+  auto bt = llvm::cast<RankedTensorType>(b.getType());
+  int64_t k = bt.getDimSize(0), n = bt.getDimSize(1);
+  int64_t m = llvm::cast<RankedTensorType>(a.getType()).getDimSize(0);
+  r.setInsertionPoint(op);
+  SmallVector<ReassociationIndices> split{{0}, {1, 2}};
+  Value b3 = tensor::ExpandShapeOp::create(r, loc, RankedTensorType::get({k, n / nr, nr}, f32), b,
+                                           split);
+  Value empty = tensor::EmptyOp::create(r, loc, ArrayRef<int64_t>{n / nr, k, nr}, f32);
+  Value packed =
+      linalg::TransposeOp::create(r, loc, b3, empty, ArrayRef<int64_t>{1, 0, 2}).getResult()[0];
+  Value c3 = tensor::ExpandShapeOp::create(r, loc, RankedTensorType::get({m, n / nr, nr}, f32), c,
+                                           split);
+  MLIRContext *ctx = r.getContext();
+  AffineExpr dm, db, dj, dk;
+  bindDims(ctx, dm, db, dj, dk);
+  SmallVector<AffineMap> maps{AffineMap::get(4, 0, {dm, dk}, ctx),
+                              AffineMap::get(4, 0, {db, dk, dj}, ctx),
+                              AffineMap::get(4, 0, {dm, db, dj}, ctx)};
+  SmallVector<utils::IteratorType> iters(3, utils::IteratorType::parallel);
+  iters.push_back(utils::IteratorType::reduction);
+  auto generic = linalg::GenericOp::create(
+      r, loc, TypeRange{c3.getType()}, ValueRange{a, packed}, ValueRange{c3}, maps, iters,
+      [&](OpBuilder &nb, Location l, ValueRange x) {
+        Value p = arith::MulFOp::create(nb, l, x[0], x[1]);
+        linalg::YieldOp::create(nb, l, ValueRange{arith::AddFOp::create(nb, l, x[2], p)});
+      });
+  Value y = tensor::CollapseShapeOp::create(r, loc, generic.getResult(0), split);
+  r.replaceOp(op, y);
+  return generic;
+}
+
+bool convAsGemm(linalg::LinalgOp op, const TargetInfo &target) {
+  if (!isa<linalg::Conv2DNchwFchwOp, linalg::Conv1DNcwFcwOp>(op) || !op.hasPureTensorSemantics())
+    return false;
+  for (Value v : op->getOperands()) {
+    auto t = llvm::dyn_cast<RankedTensorType>(v.getType());
+    if (!t || !t.hasStaticShape() || !t.getElementType().isF32())
+      return false;
+  }
+  auto w = llvm::cast<RankedTensorType>(op.getDpsInputs()[1].getType());
+  if (llvm::all_of(w.getShape().drop_front(2), [](int64_t k) { return k == 1; }))
+    return true; // 1x1: already a GEMM per image
+  // The direct kernel reads input rows as vectors along the output width:
+  // it needs unit stride along the width and a width of whole vectors.
+  // Otherwise the input windows are gathered once (im2col) and the
+  // convolution is a GEMM over them.
+  auto out = llvm::cast<RankedTensorType>(op.getDpsInits()[0].getType());
+  int64_t width = out.getShape().back(), lanes = target.f32Lanes();
+  auto strides = llvm::cast<DenseIntElementsAttr>(op->getAttr("strides")).getValues<int64_t>();
+  bool unitStride = *std::prev(strides.end()) == 1;
+  return !unitStride || !(width >= 4 * lanes || width % (2 * lanes) == 0);
+}
+
+linalg::GenericOp convAsContraction(RewriterBase &r, linalg::LinalgOp conv) {
+  Location loc = conv.getLoc();
+  Value x = conv.getDpsInputs()[0], w = conv.getDpsInputs()[1], init = conv.getDpsInits()[0];
+  auto xt = llvm::cast<RankedTensorType>(x.getType());
+  auto wt = llvm::cast<RankedTensorType>(w.getType());
+  auto ot = llvm::cast<RankedTensorType>(init.getType());
+  int64_t rank = xt.getRank(), spatialDims = rank - 2;
+  int64_t n = xt.getDimSize(0), c = xt.getDimSize(1), f = ot.getDimSize(1);
+  int64_t positions = 1, taps = 1;
+  for (int64_t i = 2; i < rank; ++i) {
+    positions *= ot.getDimSize(i);
+    taps *= wt.getDimSize(i);
+  }
+  MLIRContext *ctx = r.getContext();
+  Type f32 = r.getF32Type();
+  r.setInsertionPoint(conv);
+  auto strides = llvm::to_vector(
+      llvm::cast<DenseIntElementsAttr>(conv->getAttr("strides")).getValues<int64_t>());
+  auto dilations = llvm::to_vector(
+      llvm::cast<DenseIntElementsAttr>(conv->getAttr("dilations")).getValues<int64_t>());
+  Value cols; // [N, C * taps, positions]
+  if (taps == 1) {
+    // A strided 1x1 convolution reads every s-th position: take them first.
+    if (llvm::any_of(strides, [](int64_t s) { return s != 1; })) {
+      SmallVector<OpFoldResult> offsets(rank, r.getIndexAttr(0)), sizes, steps;
+      for (int64_t i = 0; i < rank; ++i) {
+        sizes.push_back(r.getIndexAttr(i == 1 ? c : ot.getDimSize(i)));
+        steps.push_back(r.getIndexAttr(i < 2 ? 1 : strides[i - 2]));
+      }
+      x = tensor::ExtractSliceOp::create(r, loc, x, offsets, sizes, steps);
+    }
+    SmallVector<ReassociationIndices> spatial{{0}, {1}, {}};
+    for (int64_t i = 2; i < rank; ++i)
+      spatial[2].push_back(i);
+    cols = tensor::CollapseShapeOp::create(r, loc, RankedTensorType::get({n, c, positions}, f32),
+                                           x, spatial);
+  } else {
+    // im2col: windows[n, c, k..., o...] = X[n, c, o * s + k * d ...].
+    int64_t loops = 2 + 2 * spatialDims;
+    SmallVector<AffineExpr> in{getAffineDimExpr(0, ctx), getAffineDimExpr(1, ctx)}, all;
+    for (int64_t i = 0; i < spatialDims; ++i)
+      in.push_back(getAffineDimExpr(2 + spatialDims + i, ctx) * strides[i] +
+                   getAffineDimExpr(2 + i, ctx) * dilations[i]);
+    for (int64_t i = 0; i < loops; ++i)
+      all.push_back(getAffineDimExpr(i, ctx));
+    SmallVector<int64_t> shape{n, c};
+    for (int64_t i = 2; i < rank; ++i)
+      shape.push_back(wt.getDimSize(i));
+    for (int64_t i = 2; i < rank; ++i)
+      shape.push_back(ot.getDimSize(i));
+    Value empty = tensor::EmptyOp::create(r, loc, shape, f32);
+    SmallVector<AffineMap> maps{AffineMap::get(loops, 0, in, ctx),
+                                AffineMap::get(loops, 0, all, ctx)};
+    Value windows =
+        linalg::GenericOp::create(r, loc, TypeRange{empty.getType()}, ValueRange{x},
+                                  ValueRange{empty}, maps,
+                                  SmallVector<utils::IteratorType>(loops, utils::IteratorType::parallel),
+                                  [](OpBuilder &b, Location l, ValueRange a) {
+                                    linalg::YieldOp::create(b, l, a[0]);
+                                  })
+            .getResult(0);
+    SmallVector<ReassociationIndices> groups{{0}, {1}, {}};
+    for (int64_t i = 2; i < 2 + spatialDims; ++i)
+      groups[1].push_back(i);
+    for (int64_t i = 2 + spatialDims; i < loops; ++i)
+      groups[2].push_back(i);
+    cols = tensor::CollapseShapeOp::create(
+        r, loc, RankedTensorType::get({n, c * taps, positions}, f32), windows, groups);
+  }
+  SmallVector<ReassociationIndices> spatial{{0}, {1}, {}};
+  for (int64_t i = 2; i < rank; ++i)
+    spatial[2].push_back(i);
+  SmallVector<ReassociationIndices> filter{{0}, {}};
+  for (int64_t i = 1; i < rank; ++i)
+    filter[1].push_back(i);
+  Value w2 = tensor::CollapseShapeOp::create(r, loc, RankedTensorType::get({f, c * taps}, f32), w,
+                                             filter);
+  Value o3 = tensor::CollapseShapeOp::create(r, loc, RankedTensorType::get({n, f, positions}, f32),
+                                             init, spatial);
+  AffineExpr dn, df, dp, dc;
+  bindDims(ctx, dn, df, dp, dc);
+  SmallVector<AffineMap> maps{AffineMap::get(4, 0, {df, dc}, ctx),
+                              AffineMap::get(4, 0, {dn, dc, dp}, ctx),
+                              AffineMap::get(4, 0, {dn, df, dp}, ctx)};
+  SmallVector<utils::IteratorType> iters(3, utils::IteratorType::parallel);
+  iters.push_back(utils::IteratorType::reduction);
+  auto generic = linalg::GenericOp::create(
+      r, loc, TypeRange{o3.getType()}, ValueRange{w2, cols}, ValueRange{o3}, maps, iters,
+      [&](OpBuilder &b, Location l, ValueRange a) {
+        Value p = arith::MulFOp::create(b, l, a[0], a[1]);
+        linalg::YieldOp::create(b, l, ValueRange{arith::AddFOp::create(b, l, a[2], p)});
+      });
+  Value y = tensor::ExpandShapeOp::create(r, loc, ot, generic.getResult(0), spatial);
+  r.replaceOp(conv, y);
+  return generic;
+}
 
 std::optional<LoweringConfig> chooseConfig(linalg::LinalgOp op, const TargetInfo &target,
                                            int64_t maxTasks) {
-  return contractionConfig(op, target, maxTasks);
+  if (std::optional<LoweringConfig> c = contractionConfig(op, target, maxTasks))
+    return c;
+  return convConfig(op, target, maxTasks);
 }
 
 } // namespace kiln

@@ -17,6 +17,7 @@
 #define KILN_LOWERING_STRATEGY_H
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/IR/PatternMatch.h"
 #include <optional>
 
 namespace kiln {
@@ -54,6 +55,36 @@ constexpr const char *kConfigAttrName = "kiln.config";
 /// number of parallel tiles.
 std::optional<LoweringConfig> chooseConfig(mlir::linalg::LinalgOp op, const TargetInfo &target,
                                            int64_t maxTasks);
+
+/// The contraction dims of `op` with the roles of its inputs set by the
+/// vector dim: `n` holds the dims of the input read as vectors (B), `m` those
+/// of the input broadcast one scalar at a time (A), whichever operand each is.
+mlir::FailureOr<mlir::linalg::ContractionDimensions> contractionDims(mlir::linalg::LinalgOp op,
+                                                                     int64_t vectorDim);
+
+/// Whether a GEMM's B should be packed into [N/NR][K][NR] slivers.
+bool shouldPackRhs(mlir::linalg::MatmulOp op, const TargetInfo &target);
+
+/// Rewrites `op` as a contraction over B packed into column slivers as wide
+/// as the register tile, Bp[n / NR][k][n % NR] (a transpose of B's expanded
+/// view, so each k step of the micro-kernel reads NR contiguous floats), and
+/// C viewed as [M][N / NR][NR]. Returns the new contraction.
+mlir::linalg::GenericOp packRhs(mlir::RewriterBase &r, mlir::linalg::MatmulOp op,
+                                const TargetInfo &target);
+
+/// Whether a convolution over NCHW or NCW (static f32) is computed as a
+/// GEMM rather than by the direct kernel: 1x1 convolutions always; others
+/// when the direct kernel would not read whole vectors of an input row
+/// (strided, or output rows narrower than its vectors).
+bool convAsGemm(mlir::linalg::LinalgOp op, const TargetInfo &target);
+
+/// Rewrites a convolution as the matrix product it is per image,
+/// Y[n, f, p] = sum_k W[f, k] * cols[n, k, p] over the flattened output
+/// positions p: for a 1x1 convolution cols is the input (the strided
+/// positions taken first), otherwise the input windows gathered once
+/// (im2col: k runs over channels and filter taps). The contraction's
+/// vector dim is as long as the image, whatever its width.
+mlir::linalg::GenericOp convAsContraction(mlir::RewriterBase &r, mlir::linalg::LinalgOp conv);
 
 /// The configuration attached to `op`, if any.
 std::optional<LoweringConfig> configOf(mlir::Operation *op);

@@ -7,57 +7,6 @@ using namespace mlir;
 namespace kiln {
 namespace {
 
-/// A 1x1 convolution without padding over NCHW or NCW is a matrix product
-/// per image: Y[n, f, p] = sum_c W[f, c] * X[n, c, p] over the flattened
-/// spatial positions p (after striding). As a contraction it gets the GEMM
-/// strategy: W broadcast one scalar at a time, X and Y read as vectors
-/// along p.
-Value pointwiseConv(OpBuilder &b, Location loc, Value x, Value w, ArrayRef<int64_t> strides,
-                    RankedTensorType outType, Type accElem) {
-  auto xt = llvm::cast<RankedTensorType>(x.getType());
-  int64_t n = xt.getDimSize(0), c = xt.getDimSize(1), f = outType.getDimSize(1);
-  int64_t positions = 1;
-  for (int64_t d : outType.getShape().drop_front(2))
-    positions *= d;
-  if (llvm::any_of(strides, [](int64_t s) { return s != 1; })) {
-    int64_t rank = xt.getRank();
-    SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0)), sizes, steps(2, b.getIndexAttr(1));
-    for (int64_t d : outType.getShape().take_front(2))
-      sizes.push_back(b.getIndexAttr(d));
-    sizes[1] = b.getIndexAttr(c);
-    for (int64_t i = 2; i < rank; ++i) {
-      sizes.push_back(b.getIndexAttr(outType.getDimSize(i)));
-      steps.push_back(b.getIndexAttr(strides[i - 2]));
-    }
-    x = tensor::ExtractSliceOp::create(b, loc, x, offsets, sizes, steps);
-  }
-  Value x3 = reshapeTo(b, loc, x, {n, c, positions});
-  Value w2 = reshapeTo(b, loc, w, {f, c});
-  Value init = filledTensor(b, loc, {n, f, positions}, scalarConstant(b, loc, accElem, 0));
-  MLIRContext *ctx = b.getContext();
-  AffineExpr dn, df, dp, dc;
-  bindDims(ctx, dn, df, dp, dc);
-  SmallVector<AffineMap> maps{AffineMap::get(4, 0, {dn, dc, dp}, ctx),
-                              AffineMap::get(4, 0, {df, dc}, ctx),
-                              AffineMap::get(4, 0, {dn, df, dp}, ctx)};
-  SmallVector<utils::IteratorType> iters(3, utils::IteratorType::parallel);
-  iters.push_back(utils::IteratorType::reduction);
-  Value y = linalg::GenericOp::create(
-                b, loc, TypeRange{init.getType()}, ValueRange{x3, w2}, ValueRange{init}, maps, iters,
-                [&](OpBuilder &nb, Location l, ValueRange a) {
-                  Value xv = a[0], wv = a[1];
-                  if (xv.getType() != accElem)
-                    xv = arith::ExtFOp::create(nb, l, accElem, xv);
-                  if (wv.getType() != accElem)
-                    wv = arith::ExtFOp::create(nb, l, accElem, wv);
-                  Value p = arith::MulFOp::create(nb, l, xv, wv);
-                  linalg::YieldOp::create(nb, l, ValueRange{arith::AddFOp::create(nb, l, a[2], p)});
-                })
-                .getResult(0);
-  SmallVector<int64_t> outShape(outType.getShape());
-  return reshapeTo(b, loc, y, outShape);
-}
-
 struct ConvLowering : OpConversionPattern<ConvOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(ConvOp op, OpAdaptor adaptor,
@@ -100,16 +49,7 @@ struct ConvLowering : OpConversionPattern<ConvOp> {
     Value zero = scalarConstant(r, loc, accElem, 0);
     auto outShape = outType.getShape();
     Value y;
-    bool pointwise = g == 1 && (rank == 3 || rank == 4) && xt.hasStaticShape() &&
-                     wt.hasStaticShape() && outType.hasStaticShape() &&
-                     llvm::all_of(sp.kernel, [](int64_t k) { return k == 1; }) &&
-                     llvm::all_of(sp.padBegin, [](int64_t p) { return p == 0; }) &&
-                     llvm::all_of(sp.padEnd, [](int64_t p) { return p == 0; }) &&
-                     llvm::isa<FloatType>(elem);
-    if (pointwise) {
-      y = pointwiseConv(r, loc, adaptor.getX(), adaptor.getW(), sp.strides,
-                        RankedTensorType::get(outShape, accElem), accElem);
-    } else if (g == 1) {
+    if (g == 1) {
       Value init = filledTensor(r, loc, outShape, zero, dynamicOut);
       SmallVector<Type> rt{init.getType()};
       SmallVector<Value> ins{x, adaptor.getW()}, outs{init};

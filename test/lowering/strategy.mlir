@@ -1,0 +1,77 @@
+// The strategy layer: kiln-configure gives GEMM-class ops and convolutions a
+// lowering configuration from the target's vector registers.
+// RUN: kiln-opt %s --kiln-to-linalg | kiln-opt --pass-pipeline='builtin.module(func.func(kiln-configure{vector-bits=256 vector-registers=16}))' | FileCheck %s --check-prefix=AVX2
+// RUN: kiln-opt %s --kiln-to-linalg | kiln-opt --pass-pipeline='builtin.module(func.func(kiln-configure{vector-bits=512 vector-registers=32}))' | FileCheck %s --check-prefix=AVX512
+
+// A 6x16 register tile (12 ymm accumulators) with AVX2, 8x32 with AVX-512;
+// B (1024 columns, rows 4 KiB apart) is packed into [N/NR][K][NR] slivers
+// and the contraction runs over (m, n / NR, n % NR, k); cache tiles of 256
+// columns (16 slivers) by 256 rows of B; rows split across threads.
+// AVX2-LABEL: func.func @gemm_packed
+// AVX2: %[[E:.*]] = tensor.expand_shape %{{.*}} {{\[\[}}0], [1, 2]] output_shape [1024, 64, 16]
+// AVX2: linalg.transpose ins(%[[E]] : tensor<1024x64x16xf32>) outs(%{{.*}} : tensor<64x1024x16xf32>) permutation = [1, 0, 2]
+// AVX2: linalg.generic {indexing_maps = [#{{.*}}, #{{.*}}, #{{.*}}], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+// AVX2-SAME: kiln.config = {cache = array<i64: 0, 16, 0, 256>, kind = "contraction", lanes = 8 : i64, registers = array<i64: 6, 1, 16, 1>, threads = array<i64: 66, 0, 0, 0>, vector_dim = 2 : i64}
+// AVX2: tensor.collapse_shape
+// AVX512-LABEL: func.func @gemm_packed
+// AVX512: output_shape [1024, 32, 32]
+// AVX512: kiln.config = {cache = array<i64: 0, 8, 0, 256>, kind = "contraction", lanes = 16 : i64, registers = array<i64: 8, 1, 32, 1>
+func.func @gemm_packed(%x: tensor<1024x1024xf32>, %w: tensor<1024x1024xf32>) -> tensor<1024x1024xf32> {
+  %0 = kiln.MatMul %x, %w : (tensor<1024x1024xf32>, tensor<1024x1024xf32>) -> tensor<1024x1024xf32>
+  return %0 : tensor<1024x1024xf32>
+}
+
+// Too little work to split (0.5 MFLOP): no thread tiles; B is not packed.
+// AVX2-LABEL: func.func @gemm_small
+// AVX2: linalg.matmul {kiln.config = {cache = array<i64: 0, 0, 0>, kind = "contraction", lanes = 8 : i64, registers = array<i64: 6, 16, 1>, threads = array<i64: 0, 0, 0>, vector_dim = 1 : i64}}
+func.func @gemm_small(%x: tensor<100x64xf32>, %w: tensor<64x40xf32>) -> tensor<100x40xf32> {
+  %0 = kiln.MatMul %x, %w : (tensor<100x64xf32>, tensor<64x40xf32>) -> tensor<100x40xf32>
+  return %0 : tensor<100x40xf32>
+}
+
+// A GEMV: one row, so four vectors of columns.
+// AVX2-LABEL: func.func @gemv
+// AVX2: registers = array<i64: 1, 32, 1>
+func.func @gemv(%x: tensor<1x512xf32>, %w: tensor<512x256xf32>) -> tensor<1x256xf32> {
+  %0 = kiln.MatMul %x, %w : (tensor<1x512xf32>, tensor<512x256xf32>) -> tensor<1x256xf32>
+  return %0 : tensor<1x256xf32>
+}
+
+// Batched: one matrix per task.
+// AVX2-LABEL: func.func @batched
+// AVX2: linalg.batch_matmul {kiln.config = {{{.*}}registers = array<i64: 1, 6, 16, 1>, threads = array<i64: 1, 0, 0, 0>
+func.func @batched(%a: tensor<8x128x256xf32>, %b: tensor<8x256x128xf32>) -> tensor<8x128x128xf32> {
+  %0 = kiln.MatMul %a, %b : (tensor<8x128x256xf32>, tensor<8x256x128xf32>) -> tensor<8x128x128xf32>
+  return %0 : tensor<8x128x128xf32>
+}
+
+// A 1x1 convolution is a contraction over (n, f, h*w, c): the filter is A,
+// the image's flattened positions are the vector dim.
+// AVX2-LABEL: func.func @pointwise_conv
+// AVX2: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "reduction"]
+// AVX2-SAME: ins(%{{.*}}, %{{.*}} : tensor<1x64x3136xf32>, tensor<256x64xf32>)
+// AVX2-SAME: kind = "contraction", lanes = 8 : i64, registers = array<i64: 1, 6, 16, 1>, threads = array<i64: 0, 66, 0, 0>, vector_dim = 2
+func.func @pointwise_conv(%x: tensor<1x64x56x56xf32>, %w: tensor<256x64x1x1xf32>) -> tensor<1x256x56x56xf32> {
+  %none = kiln.none
+  %0 = kiln.Conv %x, %w, %none : (tensor<1x64x56x56xf32>, tensor<256x64x1x1xf32>, none) -> tensor<1x256x56x56xf32>
+  return %0 : tensor<1x256x56x56xf32>
+}
+
+// A 3x3 convolution: MR output channels by NR output columns; output rows
+// split across threads.
+// AVX2-LABEL: func.func @conv3x3
+// AVX2: linalg.conv_2d_nchw_fchw {kiln.config = {cache = array<i64: 0, 0, 0, 0, 0, 0, 0>, kind = "conv", lanes = 8 : i64, registers = array<i64: 1, 6, 1, 16, 1, 1, 1>, threads = array<i64: 0, 0, 1, 0, 0, 0, 0>, vector_dim = 3 : i64}
+func.func @conv3x3(%x: tensor<1x64x56x56xf32>, %w: tensor<64x64x3x3xf32>) -> tensor<1x64x56x56xf32> {
+  %none = kiln.none
+  %0 = kiln.Conv %x, %w, %none {pads = [1, 1, 1, 1]} : (tensor<1x64x56x56xf32>, tensor<64x64x3x3xf32>, none) -> tensor<1x64x56x56xf32>
+  return %0 : tensor<1x64x56x56xf32>
+}
+
+// Integer and f64 contractions have no strategy yet: plain loops.
+// AVX2-LABEL: func.func @gemm_f64
+// AVX2-NOT: kiln.config
+// AVX2: return
+func.func @gemm_f64(%x: tensor<64x64xf64>, %w: tensor<64x64xf64>) -> tensor<64x64xf64> {
+  %0 = kiln.MatMul %x, %w : (tensor<64x64xf64>, tensor<64x64xf64>) -> tensor<64x64xf64>
+  return %0 : tensor<64x64xf64>
+}
