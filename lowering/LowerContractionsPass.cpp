@@ -48,8 +48,9 @@ constexpr const char *kPeeled = "kiln.peeled";
 /// The k loop of the micro-kernel is unrolled by this much (measured: 4
 /// gains 5-10% over 1, 8 no more than 4).
 constexpr uint64_t kUnrollK = 4;
-/// The k loop is unrolled only while its body stays small (in register
-/// tiles of FMAs: an 8x32 AVX-512 tile is 16 vector FMAs).
+/// The k loop is unrolled only when its body is one register tile's FMAs
+/// (an 8x32 AVX-512 tile is 16 vector FMAs), not after filter taps were
+/// unrolled into it.
 constexpr uint64_t kMaxTileFmas = 16;
 
 /// Tiles `op` by `sizes` (0: untiled) with its loops in `order`; returns
@@ -387,7 +388,7 @@ private:
     }
     SmallVector<scf::ForOp> kLoops;
     region->walk([&](scf::ForOp f) {
-      if (fmaCount(f) > 0 && fmaCount(f) <= 4 * kMaxTileFmas && trips(f) >= kUnrollK)
+      if (fmaCount(f) > 0 && fmaCount(f) <= kMaxTileFmas && trips(f) >= kUnrollK)
         kLoops.push_back(f);
     });
     for (scf::ForOp f : kLoops)

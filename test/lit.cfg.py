@@ -13,6 +13,8 @@ config.environment["PATH"] = os.pathsep.join(
 config.substitutions.append(("%onnx_tests", config.onnx_tests))
 config.substitutions.append(("%kiln_src", config.kiln_src_dir))
 config.substitutions.append(("%kiln_bin", config.kiln_bin_dir))
+# The project's Python (numpy, onnx, onnxruntime), for comparing outputs.
+config.substitutions.append(("%python", config.python))
 
 # kiln-run caches compiled code by default; keep the tests' cache in the
 # build tree, not the user's home.

@@ -11,7 +11,7 @@
 // AVX2: %[[E:.*]] = tensor.expand_shape %{{.*}} {{\[\[}}0], [1, 2]] output_shape [1024, 64, 16]
 // AVX2: linalg.transpose ins(%[[E]] : tensor<1024x64x16xf32>) outs(%{{.*}} : tensor<64x1024x16xf32>) permutation = [1, 0, 2]
 // AVX2: linalg.generic {indexing_maps = [#{{.*}}, #{{.*}}, #{{.*}}], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
-// AVX2-SAME: kiln.config = {cache = array<i64: 0, 16, 0, 256>, kind = "contraction", lanes = 8 : i64, registers = array<i64: 6, 1, 16, 1>, threads = array<i64: 66, 0, 0, 0>, vector_dim = 2 : i64}
+// AVX2-SAME: kiln.config = {cache = array<i64: 0, 16, 0, 256>, kind = "contraction", lanes = 8 : i64, registers = array<i64: 6, 1, 16, 1>, threads = array<i64: 64, 0, 0, 0>, vector_dim = 2 : i64}
 // AVX2: tensor.collapse_shape
 // AVX512-LABEL: func.func @gemm_packed
 // AVX512: output_shape [1024, 32, 32]
@@ -37,9 +37,10 @@ func.func @gemv(%x: tensor<1x512xf32>, %w: tensor<512x256xf32>) -> tensor<1x256x
   return %0 : tensor<1x256xf32>
 }
 
-// Batched: one matrix per task.
+// Batched: 128 rows are two tasks' worth (at least 64 rows of A each), so
+// two tasks of 4 matrices.
 // AVX2-LABEL: func.func @batched
-// AVX2: linalg.batch_matmul {kiln.config = {{{.*}}registers = array<i64: 1, 6, 16, 1>, threads = array<i64: 1, 0, 0, 0>
+// AVX2: linalg.batch_matmul {kiln.config = {{{.*}}registers = array<i64: 1, 6, 16, 1>, threads = array<i64: 4, 0, 0, 0>
 func.func @batched(%a: tensor<8x128x256xf32>, %b: tensor<8x256x128xf32>) -> tensor<8x128x128xf32> {
   %0 = kiln.MatMul %a, %b : (tensor<8x128x256xf32>, tensor<8x256x128xf32>) -> tensor<8x128x128xf32>
   return %0 : tensor<8x128x128xf32>
@@ -49,22 +50,35 @@ func.func @batched(%a: tensor<8x128x256xf32>, %b: tensor<8x256x128xf32>) -> tens
 // the image's flattened positions are the vector dim.
 // AVX2-LABEL: func.func @pointwise_conv
 // AVX2: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "reduction"]
-// AVX2-SAME: ins(%{{.*}}, %{{.*}} : tensor<1x64x3136xf32>, tensor<256x64xf32>)
-// AVX2-SAME: kind = "contraction", lanes = 8 : i64, registers = array<i64: 1, 6, 16, 1>, threads = array<i64: 0, 66, 0, 0>, vector_dim = 2
+// AVX2-SAME: ins(%{{.*}}, %{{.*}} : tensor<256x64xf32>, tensor<1x64x3136xf32>)
+// AVX2-SAME: kind = "contraction", lanes = 8 : i64, registers = array<i64: 1, 6, 16, 1>, threads = array<i64: 0, 64, 0, 0>, vector_dim = 2
 func.func @pointwise_conv(%x: tensor<1x64x56x56xf32>, %w: tensor<256x64x1x1xf32>) -> tensor<1x256x56x56xf32> {
   %none = kiln.none
   %0 = kiln.Conv %x, %w, %none : (tensor<1x64x56x56xf32>, tensor<256x64x1x1xf32>, none) -> tensor<1x256x56x56xf32>
   return %0 : tensor<1x256x56x56xf32>
 }
 
-// A 3x3 convolution: MR output channels by NR output columns; output rows
-// split across threads.
+// A 3x3 convolution over rows of whole vectors: the direct kernel, MR
+// output channels by NR output columns; output rows split across threads.
 // AVX2-LABEL: func.func @conv3x3
-// AVX2: linalg.conv_2d_nchw_fchw {kiln.config = {cache = array<i64: 0, 0, 0, 0, 0, 0, 0>, kind = "conv", lanes = 8 : i64, registers = array<i64: 1, 6, 1, 16, 1, 1, 1>, threads = array<i64: 0, 0, 1, 0, 0, 0, 0>, vector_dim = 3 : i64}
+// AVX2: linalg.conv_2d_nchw_fchw {{{.*}}kiln.config = {cache = array<i64: 0, 0, 0, 0, 0, 0, 0>, kind = "conv", lanes = 8 : i64, registers = array<i64: 1, 6, 1, 16, 1, 1, 1>, threads = array<i64: 0, 0, 1, 0, 0, 0, 0>, vector_dim = 3 : i64}
 func.func @conv3x3(%x: tensor<1x64x56x56xf32>, %w: tensor<64x64x3x3xf32>) -> tensor<1x64x56x56xf32> {
   %none = kiln.none
   %0 = kiln.Conv %x, %w, %none {pads = [1, 1, 1, 1]} : (tensor<1x64x56x56xf32>, tensor<64x64x3x3xf32>, none) -> tensor<1x64x56x56xf32>
   return %0 : tensor<1x64x56x56xf32>
+}
+
+// Output rows of 7: the input windows are gathered once (im2col, 64 x 9
+// taps) and the convolution is a GEMM over the 49 positions.
+// AVX2-LABEL: func.func @conv3x3_small
+// AVX2: linalg.generic {{.*}} ins(%{{.*}} : tensor<1x64x9x9xf32>) outs(%{{.*}} : tensor<1x64x3x3x7x7xf32>)
+// AVX2: tensor.collapse_shape {{.*}} into tensor<1x576x49xf32>
+// AVX2: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<32x576xf32>, tensor<1x576x49xf32>)
+// AVX2-SAME: kind = "contraction"
+func.func @conv3x3_small(%x: tensor<1x64x7x7xf32>, %w: tensor<32x64x3x3xf32>) -> tensor<1x32x7x7xf32> {
+  %none = kiln.none
+  %0 = kiln.Conv %x, %w, %none {pads = [1, 1, 1, 1]} : (tensor<1x64x7x7xf32>, tensor<32x64x3x3xf32>, none) -> tensor<1x32x7x7xf32>
+  return %0 : tensor<1x32x7x7xf32>
 }
 
 // Integer and f64 contractions have no strategy yet: plain loops.
