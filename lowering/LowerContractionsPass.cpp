@@ -296,25 +296,39 @@ private:
             }))
           return WalkResult::advance();
         vector::TransferWriteOp write;
-        bool otherWrites = false;
-        loop.getBody()->walk([&](Operation *op) {
+        for (Operation &op : loop.getBody()->getOperations()) {
           auto w = dyn_cast<vector::TransferWriteOp>(op);
-          if (w && w->getParentOp() == loop && w.getBase() == read.getBase() &&
-              w.getIndices() == read.getIndices() && w.getVectorType() == read.getVectorType() &&
-              w.getPermutationMap() == read.getPermutationMap() && !write) {
+          if (w && w.getBase() == read.getBase() && w.getIndices() == read.getIndices() &&
+              w.getVectorType() == read.getVectorType() &&
+              w.getPermutationMap() == read.getPermutationMap()) {
             write = w;
-            return;
+            break;
           }
-          if (!isMemoryEffectFree(op) && !isa<vector::TransferReadOp, vector::LoadOp>(op) &&
-              !isa<scf::ForOp, scf::YieldOp>(op))
-            otherWrites = true;
-        });
-        if (!write || otherWrites)
+        }
+        if (!write)
           return WalkResult::advance();
-        // No other access of the C tile's buffer in the loop.
-        for (Operation *user : read.getBase().getUsers())
-          if (user != read && user != write && loop->isAncestor(user))
-            return WalkResult::advance();
+        // Nothing else in the loop may touch this C row: other accesses of
+        // its buffer must be provably disjoint (other rows of the tile), and
+        // the only other writes are to such rows.
+        auto disjoint = [&](Operation *op) {
+          auto t = dyn_cast<VectorTransferOpInterface>(op);
+          return t && vector::isDisjointTransferSet(
+                          cast<VectorTransferOpInterface>(write.getOperation()), t,
+                          /*testDynamicValueUsingBounds=*/true);
+        };
+        bool safe = true;
+        loop.getBody()->walk([&](Operation *op) {
+          if (op == read || op == write || isMemoryEffectFree(op) ||
+              isa<scf::ForOp, scf::YieldOp>(op))
+            return;
+          bool touchesBase = llvm::is_contained(op->getOperands(), read.getBase());
+          if (isa<vector::TransferReadOp, vector::LoadOp, memref::LoadOp>(op) && !touchesBase)
+            return;
+          if (!disjoint(op))
+            safe = false;
+        });
+        if (!safe)
+          return WalkResult::advance();
         r.moveOpBefore(read, loop);
         r.moveOpAfter(write, loop);
         FailureOr<LoopLikeOpInterface> newLoop = loop.replaceWithAdditionalYields(
@@ -336,6 +350,39 @@ private:
       RewritePatternSet p(ctx);
       vector::populateVectorReductionToContractPatterns(p);
       vector::populateVectorTransferPermutationMapLoweringPatterns(p);
+      applyTo(std::move(p));
+    }
+    {
+      // One row of the register tile per contraction and transfer: each
+      // accumulator row is its own vector from here on (one iter_arg each
+      // once hoisted), instead of a 2-D vector that later lowering takes
+      // apart into scalars and rebuilds.
+      RewritePatternSet p(ctx);
+      vector::populateVectorUnrollPatterns(
+          p, vector::UnrollVectorOptions().setNativeShapeFn(
+                 [](Operation *op) -> std::optional<SmallVector<int64_t>> {
+                   if (auto contract = dyn_cast<vector::ContractionOp>(op)) {
+                     SmallVector<int64_t> shape;
+                     contract.getIterationBounds(shape);
+                     AffineMap acc = contract.getIndexingMapsArray().back();
+                     int64_t inner = acc.getNumResults()
+                                         ? acc.getDimPosition(acc.getNumResults() - 1)
+                                         : -1;
+                     for (int64_t i = 0; i < static_cast<int64_t>(shape.size()); ++i)
+                       if (i != inner && contract.getIteratorTypesArray()[i] ==
+                                             vector::IteratorType::parallel)
+                         shape[i] = 1;
+                     return shape;
+                   }
+                   if (isa<vector::TransferReadOp, vector::TransferWriteOp>(op)) {
+                     auto t = cast<VectorTransferOpInterface>(op).getVectorType();
+                     SmallVector<int64_t> shape(t.getRank(), 1);
+                     if (!shape.empty())
+                       shape.back() = t.getShape().back();
+                     return shape;
+                   }
+                   return std::nullopt;
+                 }));
       applyTo(std::move(p));
     }
     {

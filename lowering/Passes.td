@@ -64,6 +64,11 @@ def KilnLowerContractions : Pass<"kiln-lower-contractions", "mlir::func::FuncOp"
                            "mlir::arith::ArithDialect"];
 }
 
+def KilnExpandCopies : Pass<"kiln-expand-copies", "mlir::func::FuncOp"> {
+  let summary = "Strided copies of static shape become linalg.copy loops instead of runtime calls";
+  let dependentDialects = ["mlir::linalg::LinalgDialect"];
+}
+
 def KilnDistinctResults : Pass<"kiln-distinct-results", "mlir::func::FuncOp"> {
   let summary = "Copies function results that repeat another result, before bufferization";
   let description = [{

@@ -32,7 +32,7 @@ static std::string phasePipeline(Phase phase, const PipelineOptions &o) {
                 : "buffer-results-to-out-params{modify-public-functions hoist-static-allocs},") +
            "buffer-deallocation-pipeline,convert-bufferization-to-memref,canonicalize";
   case Phase::Vectorized:
-    return "func.func(kiln-lower-contractions),canonicalize,cse";
+    return "func.func(kiln-lower-contractions,kiln-expand-copies),canonicalize,cse";
   case Phase::Loops:
     return "scf-forall-to-parallel,convert-linalg-to-loops,kiln-outline-parallel,canonicalize";
   case Phase::LLVM:

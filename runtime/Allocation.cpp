@@ -3,6 +3,7 @@
 #include <csetjmp>
 #include <cstdio>
 #include <cstdlib>
+#include <malloc.h>
 
 namespace {
 thread_local std::jmp_buf *guard = nullptr;
@@ -10,7 +11,23 @@ thread_local uint64_t refused = 0;
 thread_local const char *failure = nullptr;
 } // namespace
 
+/// A run frees its intermediates at its end and the next run allocates the
+/// same sizes again. By default glibc hands large freed blocks back to the
+/// kernel (blocks it mmapped, and heap beyond its trim threshold), so every
+/// run would fault in and zero megabytes of fresh pages (measured: 15% of a
+/// ResNet-50 run). Blocks up to 32 MiB come from the heap instead, and up
+/// to 512 MiB of freed heap is kept for the next run.
+static void keepFreedBlocks() {
+  static const bool once = [] {
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 512 << 20);
+    return true;
+  }();
+  (void)once;
+}
+
 extern "C" void *kiln_malloc(uint64_t size) {
+  keepFreedBlocks();
   if (size <= kiln::kMaxAllocationBytes) {
     if (void *p = std::malloc(size ? size : 1))
       return p;

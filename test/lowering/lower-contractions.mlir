@@ -8,19 +8,19 @@
 // CHECK-NOT: linalg.matmul
 // CHECK: scf.for %[[M:.*]] = %c0 to %c96 step %c6
 // CHECK: scf.for %[[N:.*]] = %c0 to %c32 step %c16
-// The C tile is read once, kept in registers across k (an iter_arg) and
-// written once; k is unrolled by 4.
+// The C tile is read once, kept in registers across k (one iter_arg per
+// row) and written once; k is unrolled by 4.
 // CHECK: vector.load %{{.*}}[%[[M]], %[[N]]] : memref<100x40xf32>, vector<16xf32>
-// CHECK: scf.for %[[K:.*]] = %c0 to %c64 step %c4 iter_args(%{{.*}} = %{{.*}}) -> (vector<6x16xf32>)
+// CHECK: scf.for %[[K:.*]] = %c0 to %c64 step %c4 iter_args({{.*}}) -> (vector<1x16xf32>, vector<1x16xf32>, vector<1x16xf32>, vector<1x16xf32>, vector<1x16xf32>, vector<1x16xf32>)
 // CHECK: vector.load %arg1[%[[K]], %[[N]]] : memref<64x40xf32>, vector<16xf32>
 // CHECK: vector.broadcast %{{.*}} : f32 to vector<16xf32>
 // CHECK-COUNT-24: vector.fma %{{.*}} : vector<16xf32>
 // CHECK-NOT: vector.fma
-// CHECK: scf.yield %{{.*}} : vector<6x16xf32>
+// CHECK: scf.yield {{.*}} : vector<1x16xf32>, vector<1x16xf32>, vector<1x16xf32>, vector<1x16xf32>, vector<1x16xf32>, vector<1x16xf32>
 // CHECK: vector.store %{{.*}}, %arg2[%[[M]], %[[N]]] : memref<100x40xf32>, vector<16xf32>
 // CHECK: vector.fma %{{.*}} : vector<8xf32>
-// CHECK: -> (vector<4x16xf32>)
-// CHECK: -> (vector<4x8xf32>)
+// CHECK: -> (vector<1x16xf32>, vector<1x16xf32>, vector<1x16xf32>, vector<1x16xf32>)
+// CHECK: -> (vector<1x8xf32>, vector<1x8xf32>, vector<1x8xf32>, vector<1x8xf32>)
 // CHECK-NOT: memref.load
 // CHECK: return
 func.func @gemm(%x: tensor<100x64xf32>, %w: tensor<64x40xf32>) -> tensor<100x40xf32> {
@@ -35,9 +35,9 @@ func.func @gemm(%x: tensor<100x64xf32>, %w: tensor<64x40xf32>) -> tensor<100x40x
 // CHECK-NOT: linalg.conv_2d_nchw_fchw
 // CHECK: scf.forall
 // CHECK: scf.for %{{.*}} = %c0 to %c12 step %c6
-// CHECK: scf.for %{{.*}} = %c0 to %c8 step %c1 iter_args(%{{.*}} = %{{.*}}) -> (vector<6x16xf32>)
+// CHECK: scf.for %{{.*}} = %c0 to %c8 step %c1 iter_args({{.*}}) -> (vector<1x16xf32>, vector<1x16xf32>, vector<1x16xf32>, vector<1x16xf32>, vector<1x16xf32>, vector<1x16xf32>)
 // CHECK-COUNT-54: vector.fma %{{.*}} : vector<16xf32>
-// CHECK: scf.yield %{{.*}} : vector<6x16xf32>
+// CHECK: scf.yield {{.*}} : vector<1x16xf32>, vector<1x16xf32>, vector<1x16xf32>, vector<1x16xf32>, vector<1x16xf32>, vector<1x16xf32>
 func.func @conv3x3(%x: tensor<1x8x32x32xf32>, %w: tensor<12x8x3x3xf32>) -> tensor<1x12x32x32xf32> {
   %none = kiln.none
   %0 = kiln.Conv %x, %w, %none {pads = [1, 1, 1, 1]} : (tensor<1x8x32x32xf32>, tensor<12x8x3x3xf32>, none) -> tensor<1x12x32x32xf32>
