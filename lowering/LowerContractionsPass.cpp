@@ -262,18 +262,9 @@ private:
     MLIRContext *ctx = r.getContext();
     AffineExpr df, dw, dc;
     bindDims(ctx, df, dw, dc);
-    SmallVector<AffineMap> maps{AffineMap::get(3, 0, {df, dc}, ctx),
-                                AffineMap::get(3, 0, {dc, dw}, ctx),
-                                AffineMap::get(3, 0, {df, dw}, ctx)};
-    SmallVector<utils::IteratorType> iters{utils::IteratorType::parallel,
-                                           utils::IteratorType::parallel,
-                                           utils::IteratorType::reduction};
-    linalg::GenericOp::create(r, loc, TypeRange{}, ValueRange{w, x}, ValueRange{o}, maps, iters,
-                              [&](OpBuilder &b, Location l, ValueRange a) {
-                                Value p = arith::MulFOp::create(b, l, a[0], a[1]);
-                                linalg::YieldOp::create(
-                                    b, l, ValueRange{arith::AddFOp::create(b, l, a[2], p)});
-                              });
+    buildMulAdd(r, loc, w, x, o,
+                {AffineMap::get(3, 0, {df, dc}, ctx), AffineMap::get(3, 0, {dc, dw}, ctx),
+                 AffineMap::get(3, 0, {df, dw}, ctx)});
     r.eraseOp(conv);
   }
 

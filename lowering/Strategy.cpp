@@ -98,6 +98,15 @@ int64_t threadTile(int64_t range, int64_t unit, int64_t tasks) {
   return best ? best : ideal;
 }
 
+/// 2 x the product of `ranges` (the FLOPs of a multiply-add over them),
+/// saturating at 2^50.
+int64_t mulAddFlops(ArrayRef<int64_t> ranges) {
+  int64_t flops = 2;
+  for (int64_t r : ranges)
+    flops = flops > (int64_t{1} << 50) / std::max<int64_t>(r, 1) ? int64_t{1} << 50 : flops * r;
+  return flops;
+}
+
 /// The innermost dim of `map`'s results that is one of `dims`, or -1.
 int64_t innermostOf(AffineMap map, ArrayRef<unsigned> dims) {
   for (AffineExpr e : llvm::reverse(map.getResults()))
@@ -117,6 +126,30 @@ FailureOr<linalg::ContractionDimensions> contractionDims(linalg::LinalgOp op, in
 }
 
 namespace {
+
+/// The configuration both strategies start from: a register tile of MR
+/// rows along `rowDim` (-1: none) by up to `maxVectors` vectors along
+/// `vectorDim`, unit tiles for every other loop, no thread or cache tiles.
+/// The accumulators fill the registers but one for B's vector and one for
+/// A's broadcast: 6x16 with 16 ymm registers, 8x32 with 32 zmm (wider tiles
+/// spill, measured).
+LoweringConfig registerTiled(StringRef kind, ArrayRef<int64_t> ranges, int64_t rowDim,
+                             int64_t vectorDim, int64_t maxVectors, const TargetInfo &target) {
+  int64_t lanes = target.f32Lanes();
+  int64_t vectors = std::max<int64_t>(1, std::min(maxVectors, ranges[vectorDim] / lanes));
+  LoweringConfig c;
+  c.kind = kind.str();
+  c.vectorDim = vectorDim;
+  c.lanes = lanes;
+  c.threads.assign(ranges.size(), 0);
+  c.cache.assign(ranges.size(), 0);
+  c.registers.assign(ranges.size(), 1);
+  c.registers[vectorDim] = vectors * lanes;
+  if (rowDim >= 0)
+    c.registers[rowDim] = std::min(
+        ranges[rowDim], std::clamp<int64_t>((target.vectorRegisters - vectors - 1) / vectors, 1, 8));
+  return c;
+}
 
 /// GEMM-class ops: C[.., m, n] += A[.., m, k] * B[.., k, n] in any loop
 /// order, whose result's innermost dim is an `n` dim that is also B's
@@ -154,28 +187,11 @@ std::optional<LoweringConfig> contractionConfig(linalg::LinalgOp op, const Targe
   if (ranges[nv] < lanes)
     return std::nullopt;
   int64_t m = innermostOf(out, dims->m);
+  // A GEMV has one row, so it takes more vectors along n.
   bool gemv = m < 0 || ranges[m] == 1;
-  // Accumulators fill the registers but one for B's vector and one for
-  // A's broadcast: 6x16 with 16 ymm registers, 8x32 with 32 zmm (wider
-  // tiles spill); a GEMV has one row, so it takes more vectors along n.
-  int64_t nrVectors = gemv ? 4 : 2;
-  nrVectors = std::max<int64_t>(1, std::min(nrVectors, ranges[nv] / lanes));
-  int64_t nr = nrVectors * lanes;
-  int64_t mr = gemv ? 1 : std::clamp<int64_t>((target.vectorRegisters - nrVectors - 1) / nrVectors, 1, 8);
-  if (m >= 0)
-    mr = std::min(mr, ranges[m]);
-
-  LoweringConfig c;
-  c.kind = "contraction";
-  c.vectorDim = nv;
-  c.lanes = lanes;
+  LoweringConfig c = registerTiled("contraction", ranges, m, nv, gemv ? 4 : 2, target);
+  int64_t mr = m >= 0 ? c.registers[m] : 1, nr = c.registers[nv];
   size_t loops = ranges.size();
-  c.threads.assign(loops, 0);
-  c.cache.assign(loops, 0);
-  c.registers.assign(loops, 1);
-  c.registers[nv] = nr;
-  if (m >= 0)
-    c.registers[m] = mr;
   // Cache tiles: 256 columns of B by 256 of its rows (256 KiB, L2-sized).
   int64_t kc = innermostOf(op.getMatchingIndexingMap(op.getDpsInputOperand(0)), dims->k);
   if (kc >= 0 && ranges[kc] > 256)
@@ -194,9 +210,7 @@ std::optional<LoweringConfig> contractionConfig(linalg::LinalgOp op, const Targe
 
   // Threads by cost: at most one task per kFlopsPerTask, and at least
   // kRowsPerTask rows of A each (every task streams all of B's columns).
-  int64_t flops = 2;
-  for (int64_t r : ranges)
-    flops = flops > (int64_t{1} << 50) / std::max<int64_t>(r, 1) ? int64_t{1} << 50 : flops * r;
+  int64_t flops = mulAddFlops(ranges);
   int64_t tasks = std::clamp<int64_t>(flops / kFlopsPerTask, 1, std::max<int64_t>(maxTasks, 1));
   auto iters = op.getIteratorTypesArray();
   auto split = [&](int64_t dim, int64_t unit) { c.threads[dim] = threadTile(ranges[dim], unit, tasks); };
@@ -254,23 +268,9 @@ std::optional<LoweringConfig> convConfig(linalg::LinalgOp op, const TargetInfo &
   int64_t lanes = target.f32Lanes();
   if (ranges[ow] < lanes)
     return std::nullopt;
-  int64_t nrVectors = std::max<int64_t>(1, std::min<int64_t>(2, ranges[ow] / lanes));
-  int64_t nr = nrVectors * lanes;
-  int64_t mr = std::clamp<int64_t>((target.vectorRegisters - nrVectors - 1) / nrVectors, 1, 8);
-  mr = std::min(mr, ranges[f]);
-  LoweringConfig c;
-  c.kind = "conv";
-  c.vectorDim = ow;
-  c.lanes = lanes;
-  size_t loops = ranges.size();
-  c.threads.assign(loops, 0);
-  c.cache.assign(loops, 0);
-  c.registers.assign(loops, 1);
-  c.registers[f] = mr;
-  c.registers[ow] = nr;
-  int64_t flops = 2;
-  for (int64_t r : ranges)
-    flops = flops > (int64_t{1} << 50) / std::max<int64_t>(r, 1) ? int64_t{1} << 50 : flops * r;
+  LoweringConfig c = registerTiled("conv", ranges, f, ow, 2, target);
+  int64_t mr = c.registers[f];
+  int64_t flops = mulAddFlops(ranges);
   int64_t tasks = std::clamp<int64_t>(flops / kFlopsPerTask, 1, std::max<int64_t>(maxTasks, 1));
   // Output rows split best: each task reads its own input rows and all of
   // the (small) filter.
@@ -286,6 +286,22 @@ std::optional<LoweringConfig> convConfig(linalg::LinalgOp op, const TargetInfo &
 }
 
 } // namespace
+
+linalg::GenericOp buildMulAdd(OpBuilder &b, Location loc, Value lhs, Value rhs, Value init,
+                              ArrayRef<AffineMap> maps) {
+  SmallVector<utils::IteratorType> iters(maps.front().getNumDims() - 1,
+                                         utils::IteratorType::parallel);
+  iters.push_back(utils::IteratorType::reduction);
+  SmallVector<Type> results;
+  if (llvm::isa<RankedTensorType>(init.getType()))
+    results.push_back(init.getType());
+  return linalg::GenericOp::create(
+      b, loc, results, ValueRange{lhs, rhs}, ValueRange{init}, maps, iters,
+      [](OpBuilder &nb, Location l, ValueRange x) {
+        Value p = arith::MulFOp::create(nb, l, x[0], x[1]);
+        linalg::YieldOp::create(nb, l, ValueRange{arith::AddFOp::create(nb, l, x[2], p)});
+      });
+}
 
 bool shouldPackRhs(linalg::MatmulOp op, const TargetInfo &target) {
   auto types = llvm::map_range(op->getOperandTypes(), [](Type t) {
@@ -324,17 +340,10 @@ linalg::GenericOp packRhs(RewriterBase &r, linalg::MatmulOp op, const TargetInfo
   MLIRContext *ctx = r.getContext();
   AffineExpr dm, db, dj, dk;
   bindDims(ctx, dm, db, dj, dk);
-  SmallVector<AffineMap> maps{AffineMap::get(4, 0, {dm, dk}, ctx),
-                              AffineMap::get(4, 0, {db, dk, dj}, ctx),
-                              AffineMap::get(4, 0, {dm, db, dj}, ctx)};
-  SmallVector<utils::IteratorType> iters(3, utils::IteratorType::parallel);
-  iters.push_back(utils::IteratorType::reduction);
-  auto generic = linalg::GenericOp::create(
-      r, loc, TypeRange{c3.getType()}, ValueRange{a, packed}, ValueRange{c3}, maps, iters,
-      [&](OpBuilder &nb, Location l, ValueRange x) {
-        Value p = arith::MulFOp::create(nb, l, x[0], x[1]);
-        linalg::YieldOp::create(nb, l, ValueRange{arith::AddFOp::create(nb, l, x[2], p)});
-      });
+  linalg::GenericOp generic = buildMulAdd(r, loc, a, packed, c3,
+                                          {AffineMap::get(4, 0, {dm, dk}, ctx),
+                                           AffineMap::get(4, 0, {db, dk, dj}, ctx),
+                                           AffineMap::get(4, 0, {dm, db, dj}, ctx)});
   Value y = tensor::CollapseShapeOp::create(r, loc, generic.getResult(0), split);
   r.replaceOp(op, y);
   return generic;
@@ -443,17 +452,10 @@ linalg::GenericOp convAsContraction(RewriterBase &r, linalg::LinalgOp conv) {
                                              init, spatial);
   AffineExpr dn, df, dp, dc;
   bindDims(ctx, dn, df, dp, dc);
-  SmallVector<AffineMap> maps{AffineMap::get(4, 0, {df, dc}, ctx),
-                              AffineMap::get(4, 0, {dn, dc, dp}, ctx),
-                              AffineMap::get(4, 0, {dn, df, dp}, ctx)};
-  SmallVector<utils::IteratorType> iters(3, utils::IteratorType::parallel);
-  iters.push_back(utils::IteratorType::reduction);
-  auto generic = linalg::GenericOp::create(
-      r, loc, TypeRange{o3.getType()}, ValueRange{w2, cols}, ValueRange{o3}, maps, iters,
-      [&](OpBuilder &b, Location l, ValueRange a) {
-        Value p = arith::MulFOp::create(b, l, a[0], a[1]);
-        linalg::YieldOp::create(b, l, ValueRange{arith::AddFOp::create(b, l, a[2], p)});
-      });
+  linalg::GenericOp generic = buildMulAdd(r, loc, w2, cols, o3,
+                                          {AffineMap::get(4, 0, {df, dc}, ctx),
+                                           AffineMap::get(4, 0, {dn, dc, dp}, ctx),
+                                           AffineMap::get(4, 0, {dn, df, dp}, ctx)});
   Value y = tensor::ExpandShapeOp::create(r, loc, ot, generic.getResult(0), spatial);
   r.replaceOp(conv, y);
   return generic;

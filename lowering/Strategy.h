@@ -62,6 +62,13 @@ std::optional<LoweringConfig> chooseConfig(mlir::linalg::LinalgOp op, const Targ
 mlir::FailureOr<mlir::linalg::ContractionDimensions> contractionDims(mlir::linalg::LinalgOp op,
                                                                      int64_t vectorDim);
 
+/// init += lhs * rhs as a linalg.generic over `maps` (lhs, rhs, init) whose
+/// last loop is the reduction: on tensors it returns the sum, on buffers it
+/// accumulates into `init`.
+mlir::linalg::GenericOp buildMulAdd(mlir::OpBuilder &b, mlir::Location loc, mlir::Value lhs,
+                                    mlir::Value rhs, mlir::Value init,
+                                    llvm::ArrayRef<mlir::AffineMap> maps);
+
 /// Whether a GEMM's B should be packed into [N/NR][K][NR] slivers.
 bool shouldPackRhs(mlir::linalg::MatmulOp op, const TargetInfo &target);
 

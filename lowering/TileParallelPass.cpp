@@ -19,6 +19,8 @@ namespace kiln {
 
 namespace {
 constexpr const char *kVisited = "kiln.tiled";
+/// About 10 microseconds of scalar loop iterations.
+constexpr int64_t kIterationsPerTask = 16384;
 
 /// Tile sizes: only the first parallel loop with more than one iteration is
 /// tiled. Empty when no loop is worth splitting.
@@ -35,11 +37,25 @@ SmallVector<OpFoldResult> chooseTileSizes(linalg::LinalgOp op, int64_t chunks, B
   SmallVector<OpFoldResult> sizes(ranges.size(), b.getIndexAttr(0));
   if (llvm::is_contained(ranges, 0))
     return {}; // nothing to compute, nothing to split
+  // Threads by cost: a task of fewer than kIterationsPerTask iterations
+  // costs more to hand to a thread than to run (when every range is known).
+  int64_t iterations = 1;
+  bool known = true;
+  for (int64_t r : ranges) {
+    if (ShapedType::isDynamic(r)) {
+      known = false;
+      break;
+    }
+    iterations = iterations > (int64_t{1} << 40) / r ? int64_t{1} << 40 : iterations * r;
+  }
+  int64_t maxTiles = known ? std::max<int64_t>(1, iterations / kIterationsPerTask) : chunks;
+  if (maxTiles <= 1)
+    return {};
   for (size_t i = 0; i < ranges.size(); ++i) {
     if (iters[i] != utils::IteratorType::parallel || ranges[i] == ShapedType::kDynamic ||
         ranges[i] <= 1)
       continue;
-    int64_t tiles = std::min(ranges[i], chunks);
+    int64_t tiles = std::min({ranges[i], chunks, maxTiles});
     sizes[i] = b.getIndexAttr((ranges[i] + tiles - 1) / tiles);
     return sizes;
   }

@@ -4,6 +4,7 @@ import sys
 import numpy as np
 import onnx
 import onnxruntime as ort
+from onnx import TensorProto, helper
 
 
 def out_path():
@@ -11,6 +12,17 @@ def out_path():
     if len(sys.argv) != 2 or sys.argv[1].startswith("-"):
         sys.exit(f"usage: {sys.argv[0]} OUT.onnx")
     return sys.argv[1]
+
+
+def float_model(nodes, name, inputs, outputs, inits, opset):
+    """A model of `nodes` whose graph inputs and outputs are f32 tensors, given as
+    {name: shape} dicts, at the default-domain `opset`."""
+    graph = helper.make_graph(
+        nodes, name, [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in inputs.items()],
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in outputs.items()], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="kiln-bench")
+    model.ir_version = 8
+    return model
 
 
 def save_checked(model, path):

@@ -10,9 +10,9 @@ with biases; between them a Squeeze drops the num_directions axis of the first o
 file is the same on every run.
 """
 import numpy as np
-from onnx import TensorProto, helper, numpy_helper
+from onnx import helper, numpy_helper
 
-from common import out_path, save_checked
+from common import float_model, out_path, save_checked
 
 LAYERS, HIDDEN, SEQ, BATCH, FEATURES = 2, 256, 64, 1, 256
 
@@ -37,13 +37,7 @@ def build():
         out = "y" if i == LAYERS - 1 else f"lstm{i}.seq"
         nodes.append(helper.make_node("Squeeze", [f"lstm{i}.Y", "axis1"], [out], name=f"lstm{i}.squeeze"))
         x, size = out, HIDDEN
-    graph = helper.make_graph(
-        nodes, "lstm2",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [SEQ, BATCH, FEATURES])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [SEQ, BATCH, HIDDEN])], inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)], producer_name="kiln-bench")
-    model.ir_version = 8
-    return model
+    return float_model(nodes, "lstm2", {"x": [SEQ, BATCH, FEATURES]}, {"y": [SEQ, BATCH, HIDDEN]}, inits, 14)
 
 
 if __name__ == "__main__":

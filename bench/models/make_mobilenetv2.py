@@ -12,9 +12,9 @@ classes close it. Batch norms are taken as already folded into the convs, so eve
 a bias. Weights are He-normal from a fixed seed, so the file is the same on every run.
 """
 import numpy as np
-from onnx import TensorProto, helper, numpy_helper
+from onnx import helper, numpy_helper
 
-from common import out_path, save_checked
+from common import float_model, out_path, save_checked
 
 # (expansion t, output channels c, repeats n, stride of the first repeat s)
 BLOCKS = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1)]
@@ -67,13 +67,7 @@ def build():
     w = const("fc.w", (rng.standard_normal((1000, 1280)) / np.sqrt(1280)).astype(np.float32))
     b = const("fc.b", (0.05 * rng.standard_normal(1000)).astype(np.float32))
     nodes.append(helper.make_node("Gemm", ["flat", w, b], ["logits"], name="fc", transB=1))
-    graph = helper.make_graph(
-        nodes, "mobilenetv2",
-        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, 224, 224])],
-        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 1000])], inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="kiln-bench")
-    model.ir_version = 8
-    return model
+    return float_model(nodes, "mobilenetv2", {"input": [1, 3, 224, 224]}, {"logits": [1, 1000]}, inits, 17)
 
 
 if __name__ == "__main__":

@@ -9,9 +9,9 @@ Built from plain ops only: MatMul, Add, Mul, Div, Reshape, Transpose, Softmax, E
 standard deviation 1/sqrt(fan_in) from a fixed seed, so the file is the same on every run.
 """
 import numpy as np
-from onnx import TensorProto, helper, numpy_helper
+from onnx import helper, numpy_helper
 
-from common import out_path, save_checked
+from common import float_model, out_path, save_checked
 
 LAYERS, D, HEADS, FFN, SEQ, BATCH = 6, 384, 12, 1536, 128, 1
 HEAD = D // HEADS
@@ -79,13 +79,7 @@ def build():
     for i in range(LAYERS):
         x = encoder_layer(x, i)
     nodes.append(helper.make_node("Identity", [x], ["y"], name="y"))
-    graph = helper.make_graph(
-        nodes, "transformer_encoder",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [BATCH, SEQ, D])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [BATCH, SEQ, D])], inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="kiln-bench")
-    model.ir_version = 8
-    return model
+    return float_model(nodes, "transformer_encoder", {"x": [BATCH, SEQ, D]}, {"y": [BATCH, SEQ, D]}, inits, 17)
 
 
 if __name__ == "__main__":

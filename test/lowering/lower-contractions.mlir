@@ -33,7 +33,6 @@ func.func @gemm(%x: tensor<100x64xf32>, %w: tensor<64x40xf32>) -> tensor<100x40x
 // each a broadcast filter weight times a row of the padded input.
 // CHECK-LABEL: func.func @conv3x3
 // CHECK-NOT: linalg.conv_2d_nchw_fchw
-// CHECK: scf.forall
 // CHECK: scf.for %{{.*}} = %c0 to %c12 step %c6
 // CHECK: scf.for %{{.*}} = %c0 to %c8 step %c1 iter_args({{.*}}) -> (vector<1x16xf32>, vector<1x16xf32>, vector<1x16xf32>, vector<1x16xf32>, vector<1x16xf32>, vector<1x16xf32>)
 // CHECK-COUNT-54: vector.fma %{{.*}} : vector<16xf32>

@@ -5,11 +5,11 @@
 // RUN: kiln-opt %s --kiln-to-linalg --kiln-tile --kiln-bufferize --kiln-to-loops | FileCheck %s --check-prefix=LOOPS
 // RUN: kiln-opt %s --kiln-cpu | FileCheck %s --check-prefix=LLVM
 
-func.func @main_graph(%x: tensor<128x64xf32>, %w: tensor<64x32xf32>, %b: tensor<32xf32>) -> tensor<128x32xf32> {
-  %0 = kiln.MatMul %x, %w : (tensor<128x64xf32>, tensor<64x32xf32>) -> tensor<128x32xf32>
-  %1 = kiln.Add %0, %b : (tensor<128x32xf32>, tensor<32xf32>) -> tensor<128x32xf32>
-  %2 = kiln.Relu %1 : (tensor<128x32xf32>) -> tensor<128x32xf32>
-  return %2 : tensor<128x32xf32>
+func.func @main_graph(%x: tensor<4096x64xf32>, %w: tensor<64x32xf32>, %b: tensor<32xf32>) -> tensor<4096x32xf32> {
+  %0 = kiln.MatMul %x, %w : (tensor<4096x64xf32>, tensor<64x32xf32>) -> tensor<4096x32xf32>
+  %1 = kiln.Add %0, %b : (tensor<4096x32xf32>, tensor<32xf32>) -> tensor<4096x32xf32>
+  %2 = kiln.Relu %1 : (tensor<4096x32xf32>) -> tensor<4096x32xf32>
+  return %2 : tensor<4096x32xf32>
 }
 
 // Add and Relu fuse into one generic after the matmul.
@@ -17,17 +17,18 @@ func.func @main_graph(%x: tensor<128x64xf32>, %w: tensor<64x32xf32>, %b: tensor<
 // LINALG-COUNT-1: linalg.generic
 // LINALG-NOT: linalg.generic
 
-// The consumer is tiled into 64 tiles of 2 rows with the matmul fused in.
-// TILE: scf.forall (%{{.*}}) = (0) to (128) step (2)
-// TILE: linalg.matmul {{.*}} -> tensor<2x32xf32>
+// The consumer is tiled by its cost (131072 iterations: 8 tiles of 512
+// rows) with the matmul fused in.
+// TILE: scf.forall (%{{.*}}) = (0) to (4096) step (512)
+// TILE: linalg.matmul {{.*}} -> tensor<512x32xf32>
 // TILE: linalg.generic
 // TILE: scf.forall.in_parallel
 
 // The result is computed straight into the caller's output buffer.
-// BUF: func.func @main_graph(%{{.*}}: memref<128x64xf32>, %{{.*}}: memref<64x32xf32>, %{{.*}}: memref<32xf32>, %[[OUT:[a-z0-9]+]]: memref<128x32xf32>)
+// BUF: func.func @main_graph(%{{.*}}: memref<4096x64xf32>, %{{.*}}: memref<64x32xf32>, %{{.*}}: memref<32xf32>, %[[OUT:[a-z0-9]+]]: memref<4096x32xf32>)
 // BUF-NOT: memref.alloc()
 // BUF: scf.forall
-// BUF: linalg.matmul {{.*}}memref<2x32xf32
+// BUF: linalg.matmul {{.*}}memref<512x32xf32
 // BUF: memref.subview %[[OUT]]
 
 // The parallel loop becomes a body function and a runtime call.
