@@ -127,6 +127,20 @@ FailureOr<linalg::ContractionDimensions> contractionDims(linalg::LinalgOp op, in
 
 namespace {
 
+/// The loop ranges of an op on f32 tensors whose every range is static and
+/// non-empty (what the strategies handle today), or nothing.
+std::optional<SmallVector<int64_t>> staticF32Ranges(linalg::LinalgOp op) {
+  if (!op.hasPureTensorSemantics())
+    return std::nullopt;
+  for (Value v : op->getOperands())
+    if (!getElementTypeOrSelf(v.getType()).isF32())
+      return std::nullopt;
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  if (llvm::any_of(ranges, [](int64_t r) { return r == ShapedType::kDynamic || r == 0; }))
+    return std::nullopt;
+  return ranges;
+}
+
 /// The configuration both strategies start from: a register tile of MR
 /// rows along `rowDim` (-1: none) by up to `maxVectors` vectors along
 /// `vectorDim`, unit tiles for every other loop, no thread or cache tiles.
@@ -158,14 +172,12 @@ LoweringConfig registerTiled(StringRef kind, ArrayRef<int64_t> ranges, int64_t r
 std::optional<LoweringConfig> contractionConfig(linalg::LinalgOp op, const TargetInfo &target,
                                                 int64_t maxTasks) {
   if (!linalg::isaContractionOpInterface(op) || op.getNumDpsInputs() != 2 ||
-      op.getNumDpsInits() != 1 || !op.hasPureTensorSemantics())
+      op.getNumDpsInits() != 1)
     return std::nullopt;
-  for (Value v : op->getOperands())
-    if (!getElementTypeOrSelf(v.getType()).isF32())
-      return std::nullopt;
-  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
-  if (llvm::any_of(ranges, [](int64_t r) { return r == ShapedType::kDynamic || r == 0; }))
+  std::optional<SmallVector<int64_t>> staticRanges = staticF32Ranges(op);
+  if (!staticRanges)
     return std::nullopt;
+  SmallVector<int64_t> ranges = *staticRanges;
   AffineMap out = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
   auto last = llvm::dyn_cast<AffineDimExpr>(out.getResults().back());
   if (!last)
@@ -257,14 +269,10 @@ std::optional<LoweringConfig> convConfig(linalg::LinalgOp op, const TargetInfo &
   } else {
     return std::nullopt;
   }
-  if (!op.hasPureTensorSemantics())
+  std::optional<SmallVector<int64_t>> staticRanges = staticF32Ranges(op);
+  if (!staticRanges)
     return std::nullopt;
-  for (Value v : op->getOperands())
-    if (!getElementTypeOrSelf(v.getType()).isF32())
-      return std::nullopt;
-  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
-  if (llvm::any_of(ranges, [](int64_t r) { return r == ShapedType::kDynamic || r == 0; }))
-    return std::nullopt;
+  SmallVector<int64_t> ranges = *staticRanges;
   int64_t lanes = target.f32Lanes();
   if (ranges[ow] < lanes)
     return std::nullopt;
