@@ -36,6 +36,7 @@ Type contextFieldType(Type t) {
 struct OutlineParallelPass : impl::KilnOutlineParallelBase<OutlineParallelPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    bodies.clear();
     SmallVector<scf::ParallelOp> loops;
     module.walk([&](scf::ParallelOp p) {
       if (!p->getParentOfType<scf::ParallelOp>())
@@ -58,6 +59,34 @@ struct OutlineParallelPass : impl::KilnOutlineParallelBase<OutlineParallelPass> 
       if (failed(outline(loop, counter++, bodyType)))
         return signalPassFailure();
   }
+
+  /// Structural hash of a body: its ops, attributes and types, not its
+  /// name or locations.
+  static llvm::hash_code bodyHash(func::FuncOp f) {
+    llvm::hash_code h = 0;
+    f.getBody().walk([&](Operation *op) {
+      h = llvm::hash_combine(h, OperationEquivalence::computeHash(
+                                    op, OperationEquivalence::ignoreHashValue,
+                                    OperationEquivalence::ignoreHashValue,
+                                    OperationEquivalence::IgnoreLocations));
+    });
+    return h;
+  }
+
+  /// An earlier body that does the same (ops with the same shapes read the
+  /// same way: repeated layers); the JIT then compiles it once.
+  func::FuncOp sameBody(func::FuncOp body) {
+    llvm::hash_code h = bodyHash(body);
+    for (auto &[hash, earlier] : bodies)
+      if (hash == h && OperationEquivalence::isRegionEquivalentTo(
+                           &body.getBody(), &earlier.getBody(),
+                           OperationEquivalence::IgnoreLocations))
+        return earlier;
+    bodies.push_back({h, body});
+    return body;
+  }
+
+  SmallVector<std::pair<llvm::hash_code, func::FuncOp>> bodies;
 
   LogicalResult outline(scf::ParallelOp loop, unsigned index, FunctionType bodyType) {
     MLIRContext *ctx = &getContext();
@@ -142,6 +171,10 @@ struct OutlineParallelPass : impl::KilnOutlineParallelBase<OutlineParallelPass> 
       }
     }
     func::ReturnOp::create(b, loc);
+    if (func::FuncOp earlier = sameBody(body); earlier != body) {
+      body.erase();
+      body = earlier;
+    }
 
     // The call site: context on the stack, then the runtime call.
     OpBuilder cb(loop);
