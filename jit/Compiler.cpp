@@ -10,6 +10,9 @@
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/BuiltinDialect.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "llvm/ExecutionEngine/Orc/Mangling.h"
@@ -153,7 +156,8 @@ void writeCompiledArtifact(const CompiledModel &m, const std::string &modelName,
   info.requiredFeatures = m.requiredFeatures;
   info.inputs = m.executable->inputs;
   info.outputs = m.executable->outputs;
-  writeArtifact(path, linkSharedObject(m.object), info);
+  writeArtifact(path, linkSharedObject(m.object), info, m.executable->weights.get(),
+                m.executable->weightsSize);
 }
 
 CompiledModel compileModel(const onnx::ModelProto &model, const ImportOptions &import,
@@ -253,6 +257,17 @@ CompiledModel compileModel(const onnx::ModelProto &model, const ImportOptions &i
                   (diag.empty() ? std::string("a pass failed") : diag));
   }
   out.report.passes = msSince(passStart);
+  // The weight blob kiln-externalize-weights laid out: taken from the
+  // module (the context frees its attributes with the compilation) and
+  // owned by the executable.
+  if (auto blobAttr = (*module)->getAttrOfType<DenseResourceElementsAttr>("kiln.weights")) {
+    if (AsmResourceBlob *blob = blobAttr.getRawHandle().getBlob()) {
+      auto owned = std::make_shared<AsmResourceBlob>(std::move(*blob));
+      exe->weightsSize = owned->getData().size();
+      exe->weights = std::shared_ptr<const char>(owned, owned->getData().data());
+    }
+    (*module)->removeAttr("kiln.weights");
+  }
   // For compiler developers: the LLVM-dialect module the JIT receives.
   if (const char *dump = std::getenv("KILN_DUMP_LLVM_DIALECT")) {
     std::error_code ec;

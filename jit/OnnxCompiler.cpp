@@ -6,6 +6,7 @@
 #include "frontend/TensorProto.h"
 #include <onnx/onnx_pb.h>
 #include <chrono>
+#include <cstring>
 #include <unistd.h>
 #include "llvm/Config/llvm-config.h"
 
@@ -85,6 +86,37 @@ public:
   }
 
   detail::Compiled compile(const detail::Specialization &sp) override {
+    detail::Compiled c = compileOrLoad(sp);
+    shareWeights(c.executable);
+    return c;
+  }
+
+private:
+  /// Shape variants of one model read the same weights: a blob equal to
+  /// one an earlier variant still holds is replaced by that one.
+  void shareWeights(std::shared_ptr<const Executable> &exe) {
+    if (!exe->weights)
+      return;
+    uint64_t sum = checksum64(exe->weights.get(), exe->weightsSize);
+    for (auto it = blobs.begin(); it != blobs.end();) {
+      auto held = it->blob.lock();
+      if (!held) {
+        it = blobs.erase(it);
+        continue;
+      }
+      if (it->checksum == sum && it->size == exe->weightsSize &&
+          std::memcmp(held.get(), exe->weights.get(), exe->weightsSize) == 0) {
+        auto shared = std::make_shared<Executable>(*exe);
+        shared->weights = held;
+        exe = shared;
+        return;
+      }
+      ++it;
+    }
+    blobs.push_back({exe->weights, exe->weightsSize, sum});
+  }
+
+  detail::Compiled compileOrLoad(const detail::Specialization &sp) {
     auto start = std::chrono::steady_clock::now();
     ImportOptions io;
     io.modelPath = name;
@@ -155,7 +187,12 @@ public:
     return {m.executable, m.report};
   }
 
-private:
+  struct Blob {
+    std::weak_ptr<const char> blob;
+    size_t size;
+    uint64_t checksum;
+  };
+  std::vector<Blob> blobs;
   std::string name;
   std::vector<char> bytes;
   SessionOptions options;

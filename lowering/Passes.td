@@ -69,6 +69,21 @@ def KilnExpandCopies : Pass<"kiln-expand-copies", "mlir::func::FuncOp"> {
   let dependentDialects = ["mlir::linalg::LinalgDialect"];
 }
 
+def KilnExternalizeWeights : Pass<"kiln-externalize-weights", "mlir::ModuleOp"> {
+  let summary = "Moves constant buffers out of the code into one weight blob the entry receives";
+  let description = [{
+    Every constant `memref.global` read only by the entry function (the one
+    public function with a body) is laid out in one blob, each at a 64-byte
+    aligned offset, and read through `memref.view` of a new last argument of
+    the entry, `memref<?xi8>`: the weights are run-time data, not LLVM
+    constants (which cost code-generation time and object size, and are
+    repeated by every compiled shape variant). The blob itself is attached
+    to the module as `kiln.weights`, a `dense_resource` of i8, for the
+    compiler to hand to the runtime. The entry always gets the argument.
+  }];
+  let dependentDialects = ["mlir::memref::MemRefDialect", "mlir::arith::ArithDialect"];
+}
+
 def KilnDistinctResults : Pass<"kiln-distinct-results", "mlir::func::FuncOp"> {
   let summary = "Copies function results that repeat another result, before bufferization";
   let description = [{

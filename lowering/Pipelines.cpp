@@ -30,7 +30,8 @@ static std::string phasePipeline(Phase phase, const PipelineOptions &o) {
            (o.returnAllocatedResults
                 ? ""
                 : "buffer-results-to-out-params{modify-public-functions hoist-static-allocs},") +
-           "buffer-deallocation-pipeline,convert-bufferization-to-memref,canonicalize";
+           "buffer-deallocation-pipeline,convert-bufferization-to-memref,canonicalize,"
+           "kiln-externalize-weights";
   case Phase::Vectorized:
     return "func.func(kiln-lower-contractions,kiln-expand-copies),canonicalize,cse";
   case Phase::Loops:

@@ -17,13 +17,17 @@ const char *kilnVersion() { return "0.1.0"; }
 
 namespace {
 constexpr char kMagic[8] = {'K', 'I', 'L', 'N', 'A', 'R', 'T', '\0'};
-constexpr uint32_t kFormat = 1;
+constexpr uint32_t kFormat = 2;
+/// Where the weight blob starts is a multiple of this (it is mapped as is).
+constexpr uint64_t kWeightsAlignment = 64;
+/// The file: the shared object, the weight blob (aligned), the metadata
+/// text, this trailer. The checksum covers everything before the trailer.
 struct Trailer {
   char magic[8];
   uint32_t format, reserved;
-  uint64_t objectSize, metadataSize, checksum;
+  uint64_t objectSize, weightsOffset, weightsSize, metadataSize, checksum;
 };
-static_assert(sizeof(Trailer) == 40, "trailer layout");
+static_assert(sizeof(Trailer) == 56, "trailer layout");
 
 /// Features the runtime can test, with their probe.
 struct Feature {
@@ -156,25 +160,58 @@ struct Mapping {
 };
 } // namespace
 
-uint64_t checksum64(const void *data, size_t size) {
+namespace {
+/// checksum64 over bytes given in pieces.
+class Checksum {
+public:
+  void add(const void *data, size_t size) {
+    const unsigned char *p = static_cast<const unsigned char *>(data);
+    total += size;
+    if (pending) {
+      size_t take = std::min(size, sizeof block - pending);
+      std::memcpy(block + pending, p, take);
+      pending += take, p += take, size -= take;
+      if (pending < sizeof block)
+        return;
+      mix(block);
+      pending = 0;
+    }
+    for (; size >= 32; p += 32, size -= 32)
+      mix(p);
+    std::memcpy(block, p, size);
+    pending = size;
+  }
+  uint64_t finish() const {
+    const uint64_t k = 0x9E3779B97F4A7C15ULL;
+    uint64_t r = total;
+    for (int l = 0; l < 4; ++l)
+      r = (r ^ h[l]) * k, r ^= r >> 29;
+    for (size_t i = 0; i < pending; ++i)
+      r = (r ^ block[i]) * 0x100000001b3ULL;
+    return r ^ (r >> 31);
+  }
+
+private:
   // Four independent multiply-xor lanes over 8-byte words, then the tail.
-  const unsigned char *p = static_cast<const unsigned char *>(data);
-  const uint64_t k = 0x9E3779B97F4A7C15ULL;
-  uint64_t h[4] = {k, k ^ 1, k ^ 2, k ^ 3};
-  size_t i = 0;
-  for (; i + 32 <= size; i += 32)
+  void mix(const unsigned char *p) {
     for (int l = 0; l < 4; ++l) {
       uint64_t w;
-      std::memcpy(&w, p + i + 8 * l, 8);
+      std::memcpy(&w, p + 8 * l, 8);
       h[l] = (h[l] ^ w) * 0xff51afd7ed558ccdULL;
       h[l] ^= h[l] >> 32;
     }
-  uint64_t r = size;
-  for (int l = 0; l < 4; ++l)
-    r = (r ^ h[l]) * k, r ^= r >> 29;
-  for (; i < size; ++i)
-    r = (r ^ p[i]) * 0x100000001b3ULL;
-  return r ^ (r >> 31);
+  }
+  uint64_t h[4] = {0x9E3779B97F4A7C15ULL, 0x9E3779B97F4A7C15ULL ^ 1,
+                   0x9E3779B97F4A7C15ULL ^ 2, 0x9E3779B97F4A7C15ULL ^ 3};
+  unsigned char block[32];
+  size_t pending = 0, total = 0;
+};
+} // namespace
+
+uint64_t checksum64(const void *data, size_t size) {
+  Checksum c;
+  c.add(data, size);
+  return c.finish();
 }
 
 std::vector<std::string> checkableFeatures(const std::vector<std::string> &features) {
@@ -201,35 +238,51 @@ std::vector<std::string> hostFeatures() {
 }
 
 void writeArtifact(const std::string &path, const std::vector<char> &object,
-                   const ArtifactInfo &info) {
+                   const ArtifactInfo &info, const char *weights, size_t weightsSize) {
   std::string meta = serialize(info);
-  std::vector<char> bytes(object);
-  bytes.insert(bytes.end(), meta.begin(), meta.end());
   Trailer t{};
   std::memcpy(t.magic, kMagic, 8);
   t.format = kFormat;
   t.objectSize = object.size();
+  t.weightsOffset = (object.size() + kWeightsAlignment - 1) / kWeightsAlignment * kWeightsAlignment;
+  t.weightsSize = weightsSize;
   t.metadataSize = meta.size();
-  t.checksum = checksum64(bytes.data(), bytes.size());
-  const char *tp = reinterpret_cast<const char *>(&t);
-  bytes.insert(bytes.end(), tp, tp + sizeof t);
+  std::vector<char> padding(t.weightsOffset - object.size(), 0);
+  struct Piece {
+    const char *data;
+    size_t size;
+  } pieces[] = {{object.data(), object.size()},
+                {padding.data(), padding.size()},
+                {weights, weightsSize},
+                {meta.data(), meta.size()}};
+  Checksum sum;
+  for (const Piece &p : pieces)
+    sum.add(p.data, p.size);
+  t.checksum = sum.finish();
 
   std::string tmp = path + ".tmp." + std::to_string(getpid());
   int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (fd < 0)
     throw Error("cannot write '" + tmp + "': " + std::strerror(errno));
-  size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t n = write(fd, bytes.data() + done, bytes.size() - done);
-    if (n <= 0) {
-      int e = errno;
-      close(fd);
-      unlink(tmp.c_str());
-      throw Error("cannot write '" + tmp + "': " + std::strerror(e));
+  auto fail = [&](int e) {
+    close(fd);
+    unlink(tmp.c_str());
+    throw Error("cannot write '" + tmp + "': " + std::strerror(e));
+  };
+  auto writeAll = [&](const char *data, size_t size) {
+    for (size_t done = 0; done < size;) {
+      ssize_t n = write(fd, data + done, size - done);
+      if (n <= 0)
+        fail(n < 0 ? errno : EIO);
+      done += n;
     }
-    done += n;
-  }
-  if (fsync(fd) != 0 || close(fd) != 0) {
+  };
+  for (const Piece &p : pieces)
+    writeAll(p.data, p.size);
+  writeAll(reinterpret_cast<const char *>(&t), sizeof t);
+  if (fsync(fd) != 0)
+    fail(errno);
+  if (close(fd) != 0) {
     int e = errno;
     unlink(tmp.c_str());
     throw Error("cannot write '" + tmp + "': " + std::strerror(e));
@@ -255,7 +308,8 @@ std::shared_ptr<const Executable> loadArtifact(const std::string &path, Artifact
     close(fd);
     throw Error(what + ": truncated (" + std::to_string(st.st_size) + " bytes)");
   }
-  Mapping m;
+  auto mapping = std::make_shared<Mapping>();
+  Mapping &m = *mapping;
   m.size = st.st_size;
   m.base = mmap(nullptr, m.size, PROT_READ, MAP_PRIVATE, fd, 0);
   close(fd);
@@ -269,11 +323,15 @@ std::shared_ptr<const Executable> loadArtifact(const std::string &path, Artifact
   if (t.format != kFormat)
     throw Error(what + ": format " + std::to_string(t.format) + ", this Kiln reads format " +
                 std::to_string(kFormat));
-  if (t.objectSize + t.metadataSize + sizeof t != m.size)
+  uint64_t objectEnd = (t.objectSize + kWeightsAlignment - 1) / kWeightsAlignment * kWeightsAlignment;
+  if (t.objectSize > m.size || t.weightsOffset != objectEnd || t.weightsSize > m.size ||
+      t.metadataSize > m.size ||
+      t.weightsOffset + t.weightsSize + t.metadataSize + sizeof t != m.size)
     throw Error(what + ": truncated or padded (sizes do not add up)");
   if (checksum64(bytes, m.size - sizeof t) != t.checksum)
     throw Error(what + ": corrupted (checksum mismatch)");
-  ArtifactInfo info = parse(std::string(bytes + t.objectSize, t.metadataSize), what);
+  ArtifactInfo info =
+      parse(std::string(bytes + t.weightsOffset + t.weightsSize, t.metadataSize), what);
   if (info.kilnVersion != kilnVersion())
     throw Error(what + ": written by Kiln " + info.kilnVersion + ", this is Kiln " + kilnVersion());
   auto host = hostFeatures();
@@ -291,6 +349,11 @@ std::shared_ptr<const Executable> loadArtifact(const std::string &path, Artifact
     throw Error(what + ": has no entry point");
   exe->inputs = info.inputs;
   exe->outputs = info.outputs;
+  if (t.weightsSize) {
+    // The weights are read in place from the verified mapping.
+    exe->weights = std::shared_ptr<const char>(mapping, bytes + t.weightsOffset);
+    exe->weightsSize = t.weightsSize;
+  }
   if (infoOut)
     *infoOut = std::move(info);
   return exe;

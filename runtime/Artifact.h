@@ -41,10 +41,13 @@ std::vector<std::string> checkableFeatures(const std::vector<std::string> &featu
 /// Host features among those the runtime can check.
 std::vector<std::string> hostFeatures();
 
+/// Writes the shared object, the weight blob its entry reads (mapped in
+/// place when loaded) and `info`, checksummed.
 /// Writes atomically: a temporary file beside `path`, fsync, rename.
 /// Throws kiln::Error (with errno text) when it cannot.
 void writeArtifact(const std::string &path, const std::vector<char> &sharedObject,
-                   const ArtifactInfo &info);
+                   const ArtifactInfo &info, const char *weights = nullptr,
+                   size_t weightsSize = 0);
 
 /// Verifies and maps an artifact. Throws kiln::Error saying why a file is
 /// refused: unreadable, truncated, corrupted, another Kiln version, or

@@ -53,6 +53,8 @@ using CompilerFactory = std::unique_ptr<ModelCompiler> (*)(const std::string &na
                                                            const void *bytes, size_t size,
                                                            const SessionOptions &options);
 void setCompilerFactory(CompilerFactory factory);
+/// The registered factory; null when libkiln is not loaded.
+CompilerFactory compilerFactory();
 
 } // namespace kiln::detail
 #endif

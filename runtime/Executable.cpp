@@ -89,6 +89,10 @@ std::map<std::string, Tensor> Executable::run(const std::map<std::string, Tensor
       descriptors.push_back(descriptor(outs.back().data(), arg.shape));
     }
   }
+  std::vector<int64_t> weightsDescriptor{0, reinterpret_cast<int64_t>(weights.get()), 0,
+                                         static_cast<int64_t>(weightsSize), 1};
+  weightsDescriptor[0] = weightsDescriptor[1];
+  descriptors.push_back(std::move(weightsDescriptor));
   std::vector<void *> descriptorPointers, packed;
   if (returned)
     descriptorPointers.push_back(block.data());

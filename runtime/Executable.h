@@ -33,6 +33,10 @@ struct ArgSpec {
 /// copies rather than return an input or a constant). Inputs follow, one
 /// descriptor pointer each, with the shapes of the tensors given.
 ///
+/// The last argument is always the weight blob, as a 1-D i8 descriptor:
+/// the constants the code reads (initializers, folded and pre-packed
+/// weights), each at a 64-byte aligned offset chosen by the compiler.
+///
 /// Compiled code takes and returns tensors only. A graph input or output
 /// that is a sequence "x" is its tensors "x[0]", "x[1]", ...; an empty
 /// sequence output is one empty marker result "x[]" (so that it differs
@@ -43,6 +47,10 @@ struct Executable {
   void (*entry)(void **) = nullptr;
   /// Keeps the code mapped (a JIT engine or a dlopen handle).
   std::shared_ptr<void> code;
+  /// The weight blob (64-byte aligned, read-only), shared by every shape
+  /// variant of a session; null when the code reads no weights.
+  std::shared_ptr<const char> weights;
+  size_t weightsSize = 0;
 
   /// Runs on `pool`; `in` must hold every input by name with its shape.
   std::map<std::string, Tensor> run(const std::map<std::string, Tensor> &in,

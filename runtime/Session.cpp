@@ -12,8 +12,9 @@
 namespace kiln {
 
 namespace detail {
-static std::atomic<CompilerFactory> compilerFactory{nullptr};
-void setCompilerFactory(CompilerFactory factory) { compilerFactory = factory; }
+static std::atomic<CompilerFactory> registeredFactory{nullptr};
+void setCompilerFactory(CompilerFactory factory) { registeredFactory = factory; }
+CompilerFactory compilerFactory() { return registeredFactory.load(); }
 } // namespace detail
 
 struct Session::Impl {
@@ -41,7 +42,7 @@ static bool endsWith(const std::string &s, const std::string &suffix) {
 }
 
 void Session::Impl::openModel(const void *data, size_t size) {
-  auto factory = detail::compilerFactory.load();
+  auto factory = detail::compilerFactory();
   if (!factory)
     throw Error("model '" + name + "': compiling ONNX models needs libkiln; this program "
                 "links only kiln_runtime, which opens .kiln artifacts (see kiln-compile)");

@@ -25,7 +25,7 @@ func.func @main_graph(%x: tensor<4096x64xf32>, %w: tensor<64x32xf32>, %b: tensor
 // TILE: scf.forall.in_parallel
 
 // The result is computed straight into the caller's output buffer.
-// BUF: func.func @main_graph(%{{.*}}: memref<4096x64xf32>, %{{.*}}: memref<64x32xf32>, %{{.*}}: memref<32xf32>, %[[OUT:[a-z0-9]+]]: memref<4096x32xf32>)
+// BUF: func.func @main_graph(%{{.*}}: memref<4096x64xf32>, %{{.*}}: memref<64x32xf32>, %{{.*}}: memref<32xf32>, %[[OUT:[a-z0-9]+]]: memref<4096x32xf32>, %{{.*}}: memref<?xi8>)
 // BUF-NOT: memref.alloc()
 // BUF: scf.forall
 // BUF: linalg.matmul {{.*}}memref<512x32xf32

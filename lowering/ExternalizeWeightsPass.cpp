@@ -1,0 +1,122 @@
+//===- ExternalizeWeightsPass.cpp - kiln-externalize-weights --------------===//
+//
+// Constant buffers (initializers, folded constants) become views of one
+// weight blob passed to the entry at run time. An LLVM constant costs
+// code-generation time in proportion to its size, and large ones break
+// the small code model; a view of an argument costs nothing to compile.
+//
+//===----------------------------------------------------------------------===//
+#include "lowering/Passes.h"
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/SymbolTable.h"
+
+using namespace mlir;
+
+namespace kiln {
+#define GEN_PASS_DEF_KILNEXTERNALIZEWEIGHTS
+#include "lowering/Passes.h.inc"
+
+namespace {
+/// Each weight starts on a cache line (and on any vector's alignment).
+constexpr int64_t kWeightAlignment = 64;
+
+/// Bytes of one element when a constant of this type can be laid out as
+/// its raw storage (whole-byte integers and floats); 0 otherwise.
+int64_t storedElementBytes(Type t) {
+  if (!isa<IntegerType, FloatType>(t))
+    return 0;
+  unsigned bits = t.getIntOrFloatBitWidth();
+  return bits % 8 == 0 ? bits / 8 : 0;
+}
+
+struct ExternalizeWeightsPass : impl::KilnExternalizeWeightsBase<ExternalizeWeightsPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    func::FuncOp entry;
+    for (auto f : module.getOps<func::FuncOp>()) {
+      if (!f.isPublic() || f.isDeclaration())
+        continue;
+      if (entry)
+        return; // no single entry: nothing to pass the blob to
+      entry = f;
+    }
+    if (!entry)
+      return;
+
+    struct Weight {
+      memref::GlobalOp global;
+      DenseElementsAttr value;
+      int64_t offset, bytes;
+    };
+    SmallVector<Weight> weights;
+    int64_t size = 0;
+    for (auto g : module.getOps<memref::GlobalOp>()) {
+      auto value = llvm::dyn_cast_or_null<DenseElementsAttr>(g.getInitialValueAttr());
+      MemRefType type = g.getType();
+      int64_t elementBytes = storedElementBytes(type.getElementType());
+      if (!g.getConstant() || !value || !elementBytes || !type.getLayout().isIdentity() ||
+          !type.hasStaticShape() || type.getMemorySpace())
+        continue;
+      auto uses = SymbolTable::getSymbolUses(g, module);
+      if (!uses)
+        continue;
+      bool onlyEntry = llvm::all_of(*uses, [&](const SymbolTable::SymbolUse &u) {
+        return isa<memref::GetGlobalOp>(u.getUser()) &&
+               u.getUser()->getParentOfType<func::FuncOp>() == entry;
+      });
+      if (!onlyEntry)
+        continue;
+      size = llvm::alignTo(size, kWeightAlignment);
+      int64_t bytes = type.getNumElements() * elementBytes;
+      weights.push_back({g, value, size, bytes});
+      size += bytes;
+    }
+
+    MLIRContext *ctx = &getContext();
+    Location loc = entry.getLoc();
+    auto blobType = MemRefType::get({ShapedType::kDynamic}, IntegerType::get(ctx, 8));
+    if (failed(entry.insertArgument(entry.getNumArguments(), blobType, {}, loc)))
+      return signalPassFailure();
+    if (weights.empty())
+      return;
+    Value blobArg = entry.getArgument(entry.getNumArguments() - 1);
+
+    AsmResourceBlob blob = HeapAsmResourceBlob::allocate(size, kWeightAlignment);
+    MutableArrayRef<char> data = blob.getMutableData();
+    OpBuilder b(ctx);
+    int64_t written = 0;
+    for (Weight &w : weights) {
+      // Padding is zeros: equal weights give equal blobs (and checksums).
+      std::memset(data.data() + written, 0, w.offset - written);
+      written = w.offset + w.bytes;
+      // Anew each time: the op the last insertion point was before may have
+      // been a replaced get_global.
+      b.setInsertionPointToStart(&entry.getBody().front());
+      ArrayRef<char> raw = w.value.getRawData();
+      char *to = data.data() + w.offset;
+      if (w.value.isSplat()) {
+        // A splat stores one element: repeat it.
+        for (int64_t at = 0; at < w.bytes; at += raw.size())
+          std::memcpy(to + at, raw.data(), raw.size());
+      } else {
+        std::memcpy(to, raw.data(), w.bytes);
+      }
+      Value offset = arith::ConstantIndexOp::create(b, loc, w.offset);
+      Value view = memref::ViewOp::create(b, loc, w.global.getType(), blobArg, offset, ValueRange{});
+      auto uses = SymbolTable::getSymbolUses(w.global, module);
+      for (const SymbolTable::SymbolUse &u : *uses) {
+        Operation *get = u.getUser();
+        get->getResult(0).replaceAllUsesWith(view);
+        get->erase();
+      }
+      w.global.erase();
+    }
+    auto tensorType = RankedTensorType::get({size}, IntegerType::get(ctx, 8));
+    module->setAttr("kiln.weights",
+                    DenseResourceElementsAttr::get(tensorType, "kiln_weights", std::move(blob)));
+  }
+};
+} // namespace
+} // namespace kiln
