@@ -1,21 +1,16 @@
 //===- Compiler.cpp - ONNX model -> JIT-compiled entry point --------------===//
 #include "jit/Compiler.h"
+#include "jit/ObjectCode.h"
 #include "lowering/Passes.h"
 #include "lowering/Strategy.h"
-#include "runtime/Allocation.h"
-#include "runtime/HostKernels.h"
-#include "runtime/ParallelFor.h"
 #include "runtime/Artifact.h"
 #include "llvm/Config/llvm-config.h"
-#include "mlir/ExecutionEngine/ExecutionEngine.h"
-#include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/BuiltinDialect.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
-#include "llvm/ExecutionEngine/Orc/Mangling.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/IR/Module.h"
 #include "llvm/TargetParser/Host.h"
@@ -29,6 +24,8 @@
 #include "llvm/Target/TargetMachine.h"
 #include <cstdlib>
 #include <mutex>
+#include <thread>
+#include "mlir/Target/LLVMIR/Export.h"
 
 using namespace mlir;
 
@@ -114,6 +111,7 @@ TargetDescription describeTarget(const std::string &targetCpu) {
   t.triple = llvm::sys::getProcessTriple();
   if (!targetCpu.empty() && targetCpu != "native" && targetCpu != "host") {
     t.cpu = targetCpu; // the CPU's own default features
+    t.isHost = false;
     return t;
   }
   t.cpu = llvm::sys::getHostCPUName().str();
@@ -123,14 +121,18 @@ TargetDescription describeTarget(const std::string &targetCpu) {
   return t;
 }
 
-std::vector<char> linkSharedObject(const std::vector<char> &object) {
+std::vector<char> linkSharedObject(const std::vector<std::vector<char>> &objects) {
   char dir[] = "/tmp/kiln-link-XXXXXX";
   if (!mkdtemp(dir))
     throw Error("cannot create a temporary folder to link in");
-  std::string in = std::string(dir) + "/model.o", out = std::string(dir) + "/model.so",
-              log = std::string(dir) + "/link.log";
-  std::ofstream(in, std::ios::binary).write(object.data(), object.size());
-  std::string cmd = "cc -shared -o '" + out + "' '" + in + "' -lm > '" + log + "' 2>&1";
+  std::string out = std::string(dir) + "/model.so", log = std::string(dir) + "/link.log";
+  std::string cmd = "cc -shared -o '" + out + "'";
+  for (size_t i = 0; i < objects.size(); ++i) {
+    std::string in = std::string(dir) + "/part" + std::to_string(i) + ".o";
+    std::ofstream(in, std::ios::binary).write(objects[i].data(), objects[i].size());
+    cmd += " '" + in + "'";
+  }
+  cmd += " -lm > '" + log + "' 2>&1";
   int rc = std::system(cmd.c_str());
   std::ifstream so(out, std::ios::binary);
   std::vector<char> bytes((std::istreambuf_iterator<char>(so)), {});
@@ -156,7 +158,7 @@ void writeCompiledArtifact(const CompiledModel &m, const std::string &modelName,
   info.requiredFeatures = m.requiredFeatures;
   info.inputs = m.executable->inputs;
   info.outputs = m.executable->outputs;
-  writeArtifact(path, linkSharedObject(m.object), info, m.executable->weights.get(),
+  writeArtifact(path, linkSharedObject(m.objects), info, m.executable->weights.get(),
                 m.executable->weightsSize);
 }
 
@@ -226,7 +228,7 @@ CompiledModel compileModel(const onnx::ModelProto &model, const ImportOptions &i
   jtmb.setCodeModel(llvm::CodeModel::Small);
   int opt = std::clamp(options.optimizationLevel, 0, 3);
   jtmb.setCodeGenOptLevel(static_cast<llvm::CodeGenOptLevel>(opt));
-  auto tm = jtmb.createTargetMachine();
+  auto tm = llvm::orc::JITTargetMachineBuilder(jtmb).createTargetMachine();
   if (!tm)
     throw Error("model '" + modelName + "': no code generator for " + target.triple + " " +
                 target.cpu + ": " + llvm::toString(tm.takeError()));
@@ -277,53 +279,37 @@ CompiledModel compileModel(const onnx::ModelProto &model, const ImportOptions &i
 
   auto codegenStart = std::chrono::steady_clock::now();
   bool wide = llvm::is_contained(out.requiredFeatures, "avx512f");
-
-  ExecutionEngineOptions eo;
-  auto optimize = makeOptimizingTransformer(opt, 0, tm->get());
-  std::function<llvm::Error(llvm::Module *)> transformer = [&](llvm::Module *m) {
-    setTargetAttributes(*m, target, wide);
-    return optimize(m);
-  };
-  eo.transformer = transformer;
-  eo.jitCodeGenOptLevel = static_cast<llvm::CodeGenOptLevel>(opt);
-  eo.enableGDBNotificationListener = false;
-  eo.enablePerfNotificationListener = false;
-  eo.enableObjectDump = options.keepObject;
-  auto engine = ExecutionEngine::create(*module, eo, std::move(*tm));
-  if (!engine)
-    throw Error("model '" + modelName + "': JIT failed: " + llvm::toString(engine.takeError()));
-  (*engine)->registerSymbols([](llvm::orc::MangleAndInterner interner) {
-    llvm::orc::SymbolMap map;
-    map[interner("kiln_parallel_for")] = {llvm::orc::ExecutorAddr::fromPtr(&kiln_parallel_for),
-                                          llvm::JITSymbolFlags::Exported};
-    map[interner("kiln_memref_copy")] = {llvm::orc::ExecutorAddr::fromPtr(&kiln_memref_copy),
-                                         llvm::JITSymbolFlags::Exported};
-    auto bind = [&](const char *name, auto *fn) {
-      map[interner(name)] = {llvm::orc::ExecutorAddr::fromPtr(fn), llvm::JITSymbolFlags::Exported};
-    };
-    bind("kiln_malloc", &kiln_malloc);
-    for (const HostKernelSymbol *k = kHostKernels; k->name; ++k)
-      bind(k->name, k->address);
-    return map;
-  });
-  auto fn = (*engine)->lookupPacked(std::string("_mlir_ciface_") + kEntryFunction);
-  if (!fn)
-    throw Error("model '" + modelName + "': JIT lookup failed: " + llvm::toString(fn.takeError()));
-  if (options.keepObject) {
-    char path[] = "/tmp/kiln-object-XXXXXX";
-    int fd = mkstemp(path);
-    if (fd < 0)
-      throw Error("cannot create a temporary file for the object code");
-    close(fd);
-    (*engine)->dumpToObjectFile(path);
-    std::ifstream in(path, std::ios::binary);
-    out.object.assign(std::istreambuf_iterator<char>(in), {});
-    std::remove(path);
-    if (out.object.empty())
-      throw Error("model '" + modelName + "': the JIT produced no object code");
+  auto llvmContext = std::make_unique<llvm::LLVMContext>();
+  std::unique_ptr<llvm::Module> llvmModule = translateModuleToLLVMIR(*module, *llvmContext);
+  if (!llvmModule)
+    throw Error("model '" + modelName + "': translation to LLVM IR failed");
+  module = nullptr; // the MLIR module is no longer needed
+  std::string entryName = std::string("_mlir_ciface_") + kEntryFunction;
+  addPackedWrapper(*llvmModule, entryName);
+  setTargetAttributes(*llvmModule, target, wide);
+  unsigned threads = options.threads > 0 ? options.threads
+                                         : std::max(1u, std::thread::hardware_concurrency());
+  ObjectCodeTimes times;
+  std::vector<std::vector<char>> objects;
+  try {
+    objects = compileToObjects(std::move(llvmModule), jtmb, opt, threads, &times);
+  } catch (const Error &e) {
+    throw Error("model '" + modelName + "': " + e.what());
   }
-  exe->entry = *fn;
-  exe->code = std::shared_ptr<ExecutionEngine>(std::move(*engine));
+  out.report.optimize = times.optimize;
+  out.report.emit = times.emit;
+  if (target.isHost) {
+    LoadedCode code;
+    try {
+      code = loadObjects(objects, jtmb, "_mlir_" + entryName);
+    } catch (const Error &e) {
+      throw Error("model '" + modelName + "': " + e.what());
+    }
+    exe->entry = code.entry;
+    exe->code = code.owner;
+  }
+  if (options.keepObject)
+    out.objects = std::move(objects);
   out.executable = exe;
   out.report.codegen = msSince(codegenStart);
   out.report.total = msSince(start);

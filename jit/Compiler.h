@@ -13,14 +13,16 @@ struct CodegenOptions {
   int optimizationLevel = 3;
   /// Empty: the host CPU with all its features.
   std::string targetCpu;
-  /// Keep the relocatable object the JIT linked (for caches and artifacts).
+  /// Keep the relocatable objects the JIT linked (for caches and artifacts).
   bool keepObject = false;
+  /// Threads LLVM code generation may use (0: every core).
+  int threads = 0;
 };
 
 struct CompiledModel {
   std::shared_ptr<Executable> executable; // null when targetCpu is not the host
   CompileReport report;
-  std::vector<char> object;
+  std::vector<std::vector<char>> objects; // with keepObject
   std::string triple, cpu;
   /// CPU features the code may use, by runtime-checkable name.
   std::vector<std::string> requiredFeatures;
@@ -33,6 +35,7 @@ CompiledModel compileModel(const onnx::ModelProto &model, const ImportOptions &i
 /// The triple, CPU name and feature string code is generated for.
 struct TargetDescription {
   std::string triple, cpu, features;
+  bool isHost = true; // code for this machine: loaded and run here
 };
 TargetDescription describeTarget(const std::string &targetCpu);
 
@@ -41,9 +44,9 @@ TargetDescription describeTarget(const std::string &targetCpu);
 void writeCompiledArtifact(const CompiledModel &model, const std::string &modelName,
                            const std::string &key, const std::string &path);
 
-/// Links a relocatable object into a shared object with the system C
+/// Links relocatable objects into one shared object with the system C
 /// compiler driver (`cc -shared`). Throws kiln::Error.
-std::vector<char> linkSharedObject(const std::vector<char> &object);
+std::vector<char> linkSharedObject(const std::vector<std::vector<char>> &objects);
 
 } // namespace kiln
 #endif

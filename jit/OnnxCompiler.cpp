@@ -126,6 +126,7 @@ private:
     io.absentInputs = sp.absent;
     CodegenOptions cg;
     cg.optimizationLevel = options.optimizationLevel;
+    cg.threads = options.threads;
     if (options.cacheDirectory.empty()) {
       CompiledModel m = compileModel(model, io, cg);
       m.report.cache = "off";

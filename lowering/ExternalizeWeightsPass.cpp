@@ -50,6 +50,12 @@ struct ExternalizeWeightsPass : impl::KilnExternalizeWeightsBase<ExternalizeWeig
       DenseElementsAttr value;
       int64_t offset, bytes;
     };
+    // Every symbol use, by the symbol it names (one walk of the module).
+    llvm::DenseMap<StringAttr, SmallVector<Operation *>> users;
+    if (auto uses = SymbolTable::getSymbolUses(&module.getBodyRegion()))
+      for (const SymbolTable::SymbolUse &u : *uses)
+        users[u.getSymbolRef().getRootReference()].push_back(u.getUser());
+
     SmallVector<Weight> weights;
     int64_t size = 0;
     for (auto g : module.getOps<memref::GlobalOp>()) {
@@ -59,12 +65,8 @@ struct ExternalizeWeightsPass : impl::KilnExternalizeWeightsBase<ExternalizeWeig
       if (!g.getConstant() || !value || !elementBytes || !type.getLayout().isIdentity() ||
           !type.hasStaticShape() || type.getMemorySpace())
         continue;
-      auto uses = SymbolTable::getSymbolUses(g, module);
-      if (!uses)
-        continue;
-      bool onlyEntry = llvm::all_of(*uses, [&](const SymbolTable::SymbolUse &u) {
-        return isa<memref::GetGlobalOp>(u.getUser()) &&
-               u.getUser()->getParentOfType<func::FuncOp>() == entry;
+      bool onlyEntry = llvm::all_of(users[g.getSymNameAttr()], [&](Operation *user) {
+        return isa<memref::GetGlobalOp>(user) && user->getParentOfType<func::FuncOp>() == entry;
       });
       if (!onlyEntry)
         continue;
@@ -105,9 +107,7 @@ struct ExternalizeWeightsPass : impl::KilnExternalizeWeightsBase<ExternalizeWeig
       }
       Value offset = arith::ConstantIndexOp::create(b, loc, w.offset);
       Value view = memref::ViewOp::create(b, loc, w.global.getType(), blobArg, offset, ValueRange{});
-      auto uses = SymbolTable::getSymbolUses(w.global, module);
-      for (const SymbolTable::SymbolUse &u : *uses) {
-        Operation *get = u.getUser();
+      for (Operation *get : users[w.global.getSymNameAttr()]) {
         get->getResult(0).replaceAllUsesWith(view);
         get->erase();
       }

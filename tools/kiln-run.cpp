@@ -510,7 +510,8 @@ int runModel(const Args &args, Session &session, double createMs, bool atCreatio
     std::cout << "{\"model\": \"" << jsonEscape(args.model) << "\", \"session_create_ms\": "
               << createMs << ", \"import_ms\": " << times.import << ", \"passes_ms\": "
               << times.passes << ", \"codegen_ms\": " << times.codegen
-              << ", \"load_ms\": " << times.load << ", \"compile_ms\": " << times.total
+              << ", \"llvm_optimize_ms\": " << times.optimize
+              << ", \"llvm_emit_ms\": " << times.emit << ", \"load_ms\": " << times.load << ", \"compile_ms\": " << times.total
               << ", \"cache\": \"" << times.cache << "\", \"shapes\": \""
               << jsonEscape(shapesText(times)) << "\", \"first_run_ms\": " << firstRunMs;
     if (args.bench > 0)
@@ -535,7 +536,8 @@ int runModel(const Args &args, Session &session, double createMs, bool atCreatio
     else
       std::cout << "  compiled " << when << ": " << times.total << " ms (import " << times.import
                 << " ms, passes " << times.passes << " ms, LLVM codegen " << times.codegen
-                << " ms; cache " << times.cache << ")\n";
+                << " ms (optimize " << times.optimize << " ms, emit " << times.emit
+                << " ms summed over threads); cache " << times.cache << ")\n";
     std::cout << "shapes: " << shapesText(times) << "\n";
     std::cout << "first run: " << firstRunMs << " ms\n";
     std::cout << "outputs:\n";

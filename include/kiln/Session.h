@@ -53,6 +53,9 @@ struct TensorInfo {
 /// cost, in milliseconds.
 struct CompileReport {
   double import = 0, passes = 0, codegen = 0, load = 0, total = 0;
+  /// Within codegen: LLVM optimization and instruction selection, summed
+  /// over the threads that compiled parts of the module in parallel.
+  double optimize = 0, emit = 0;
   /// "off" (no cache), "miss" (compiled, then stored), "hit" (loaded from
   /// the cache) or "artifact" (a .kiln file).
   std::string cache = "off";

@@ -1,0 +1,200 @@
+//===- ObjectCode.cpp - LLVM IR -> object files -> loaded code ------------===//
+//
+// LLVM's optimization and instruction selection take most of a cold
+// compilation; they work function by function, so the module is split and
+// compiled on several threads. Each part gets its own LLVMContext (a
+// context is single-threaded): parts travel as bitcode.
+//
+//===----------------------------------------------------------------------===//
+#include "jit/ObjectCode.h"
+#include "kiln/Tensor.h"
+#include "runtime/Allocation.h"
+#include "runtime/HostKernels.h"
+#include "runtime/ParallelFor.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "llvm/Bitcode/BitcodeReader.h"
+#include "llvm/Bitcode/BitcodeWriter.h"
+#include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
+#include "llvm/ExecutionEngine/Orc/LLJIT.h"
+#include "llvm/ExecutionEngine/Orc/RTDyldObjectLinkingLayer.h"
+#include "llvm/ExecutionEngine/SectionMemoryManager.h"
+#include "llvm/IR/IRBuilder.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/Transforms/Utils/SplitModule.h"
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <thread>
+
+namespace kiln {
+namespace {
+
+double msSince(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
+}
+
+std::string errorText(llvm::Error e) { return llvm::toString(std::move(e)); }
+
+/// One part: optimized, then emitted as an object.
+std::vector<char> compilePart(llvm::Module &m, llvm::TargetMachine &tm, int optLevel,
+                              double &optimizeMs, double &emitMs) {
+  auto start = std::chrono::steady_clock::now();
+  m.setDataLayout(tm.createDataLayout());
+  m.setTargetTriple(tm.getTargetTriple());
+  if (llvm::Error e = mlir::makeOptimizingTransformer(optLevel, 0, &tm)(&m))
+    throw Error("LLVM optimization failed: " + errorText(std::move(e)));
+  optimizeMs += msSince(start);
+  start = std::chrono::steady_clock::now();
+  llvm::SmallVector<char, 0> buffer;
+  llvm::raw_svector_ostream os(buffer);
+  llvm::legacy::PassManager pm;
+  if (tm.addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::ObjectFile))
+    throw Error("the target cannot emit object files");
+  pm.run(m);
+  emitMs += msSince(start);
+  return std::vector<char>(buffer.begin(), buffer.end());
+}
+
+} // namespace
+
+void addPackedWrapper(llvm::Module &module, const std::string &name) {
+  llvm::Function *f = module.getFunction(name);
+  if (!f)
+    throw Error("the compiled module has no function '" + name + "'");
+  llvm::LLVMContext &ctx = module.getContext();
+  llvm::IRBuilder<> b(ctx);
+  auto *type = llvm::FunctionType::get(b.getVoidTy(), b.getPtrTy(), false);
+  auto *wrapper = llvm::Function::Create(type, llvm::Function::ExternalLinkage,
+                                         "_mlir_" + name, module);
+  b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", wrapper));
+  llvm::Value *args = wrapper->getArg(0);
+  llvm::SmallVector<llvm::Value *> values;
+  for (llvm::Argument &a : f->args()) {
+    llvm::Value *slot = b.CreateConstGEP1_64(b.getPtrTy(), args, a.getArgNo());
+    values.push_back(b.CreateLoad(a.getType(), b.CreateLoad(b.getPtrTy(), slot)));
+  }
+  llvm::Value *result = b.CreateCall(f, values);
+  if (!result->getType()->isVoidTy()) {
+    llvm::Value *slot = b.CreateConstGEP1_64(b.getPtrTy(), args, f->arg_size());
+    b.CreateStore(result, b.CreateLoad(b.getPtrTy(), slot));
+  }
+  b.CreateRetVoid();
+}
+
+std::vector<std::vector<char>> compileToObjects(std::unique_ptr<llvm::Module> module,
+                                                const llvm::orc::JITTargetMachineBuilder &builder,
+                                                int optLevel, unsigned threads,
+                                                ObjectCodeTimes *times) {
+  ObjectCodeTimes local;
+  ObjectCodeTimes &t = times ? *times : local;
+  auto machine = [&] {
+    auto tm = llvm::orc::JITTargetMachineBuilder(builder).createTargetMachine();
+    if (!tm)
+      throw Error("no code generator for the target: " + errorText(tm.takeError()));
+    return std::move(*tm);
+  };
+  size_t functions = 0;
+  for (const llvm::Function &f : *module)
+    functions += !f.isDeclaration();
+  threads = std::max(1u, std::min<unsigned>(threads, functions / 2));
+  if (threads == 1) {
+    auto tm = machine();
+    return {compilePart(*module, *tm, optLevel, t.optimize, t.emit)};
+  }
+
+  // Parts are balanced by size; each is serialized so a thread can read it
+  // into a context of its own.
+  auto start = std::chrono::steady_clock::now();
+  std::vector<llvm::SmallVector<char, 0>> bitcode;
+  llvm::SplitModule(*module, threads, [&](std::unique_ptr<llvm::Module> part) {
+    bitcode.emplace_back();
+    llvm::raw_svector_ostream os(bitcode.back());
+    llvm::WriteBitcodeToFile(*part, os);
+  });
+  module.reset();
+  t.split += msSince(start);
+
+  std::vector<std::vector<char>> objects(bitcode.size());
+  std::vector<std::string> errors(bitcode.size());
+  std::vector<double> optimizeMs(bitcode.size()), emitMs(bitcode.size());
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i; (i = next++) < bitcode.size();) {
+      try {
+        llvm::LLVMContext ctx;
+        auto buffer = llvm::MemoryBuffer::getMemBuffer(
+            llvm::StringRef(bitcode[i].data(), bitcode[i].size()), "part", false);
+        auto part = llvm::parseBitcodeFile(*buffer, ctx);
+        if (!part)
+          throw Error("reading a module part failed: " + errorText(part.takeError()));
+        auto tm = machine();
+        objects[i] = compilePart(**part, *tm, optLevel, optimizeMs[i], emitMs[i]);
+      } catch (const std::exception &e) {
+        errors[i] = e.what();
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (unsigned k = 1; k < threads; ++k)
+    pool.emplace_back(work);
+  work();
+  for (std::thread &th : pool)
+    th.join();
+  for (size_t i = 0; i < objects.size(); ++i) {
+    if (!errors[i].empty())
+      throw Error(errors[i]);
+    t.optimize += optimizeMs[i];
+    t.emit += emitMs[i];
+  }
+  return objects;
+}
+
+LoadedCode loadObjects(const std::vector<std::vector<char>> &objects,
+                       const llvm::orc::JITTargetMachineBuilder &builder,
+                       const std::string &entry) {
+  using namespace llvm::orc;
+  auto jit = LLJITBuilder()
+                 .setJITTargetMachineBuilder(builder)
+                 .setObjectLinkingLayerCreator([](ExecutionSession &session) {
+                   return std::make_unique<RTDyldObjectLinkingLayer>(
+                       session, [](const llvm::MemoryBuffer &) {
+                         return std::make_unique<llvm::SectionMemoryManager>();
+                       });
+                 })
+                 .create();
+  if (!jit)
+    throw Error("JIT failed: " + errorText(jit.takeError()));
+  JITDylib &main = (*jit)->getMainJITDylib();
+  char prefix = (*jit)->getDataLayout().getGlobalPrefix();
+  auto process = DynamicLibrarySearchGenerator::GetForCurrentProcess(prefix);
+  if (!process)
+    throw Error("JIT failed: " + errorText(process.takeError()));
+  main.addGenerator(std::move(*process));
+  MangleAndInterner interner(main.getExecutionSession(), (*jit)->getDataLayout());
+  SymbolMap runtime;
+  auto bind = [&](const char *name, auto *fn) {
+    runtime[interner(name)] = {ExecutorAddr::fromPtr(fn), llvm::JITSymbolFlags::Exported};
+  };
+  bind("kiln_parallel_for", &kiln_parallel_for);
+  bind("kiln_memref_copy", &kiln_memref_copy);
+  bind("kiln_malloc", &kiln_malloc);
+  for (const HostKernelSymbol *k = kHostKernels; k->name; ++k)
+    bind(k->name, k->address);
+  if (llvm::Error e = main.define(absoluteSymbols(std::move(runtime))))
+    throw Error("JIT failed: " + errorText(std::move(e)));
+  for (const std::vector<char> &o : objects)
+    if (llvm::Error e = (*jit)->addObjectFile(llvm::MemoryBuffer::getMemBufferCopy(
+            llvm::StringRef(o.data(), o.size()), "kiln-object")))
+      throw Error("JIT failed: " + errorText(std::move(e)));
+  auto symbol = (*jit)->lookup(entry);
+  if (!symbol)
+    throw Error("JIT lookup failed: " + errorText(symbol.takeError()));
+  LoadedCode code;
+  code.entry = symbol->toPtr<void (*)(void **)>();
+  code.owner = std::shared_ptr<LLJIT>(std::move(*jit));
+  return code;
+}
+
+} // namespace kiln
