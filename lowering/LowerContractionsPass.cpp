@@ -35,6 +35,8 @@
 #include "mlir/Transforms/CSE.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "mlir/Transforms/LoopInvariantCodeMotionUtils.h"
+#include "mlir/Transforms/RegionUtils.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
 using namespace mlir;
@@ -87,7 +89,9 @@ public:
   ContractionLowering(MLIRContext *ctx, const FrozenRewritePatternSet &canonical)
       : ctx(ctx), canonical(canonical) {}
 
-  void run(linalg::LinalgOp op, const LoweringConfig &config) {
+  /// Lowers `op` inside a new scf.execute_region put in its place, and
+  /// returns it (null when `op` was left as it was); `finish` inlines it.
+  scf::ExecuteRegionOp run(linalg::LinalgOp op, const LoweringConfig &config) {
     IRRewriter r(ctx);
     Location loc = op.getLoc();
     // The container: everything below happens inside its region.
@@ -103,8 +107,10 @@ public:
     SmallVector<int64_t> registerOrder;
     if (config.kind == "contraction") {
       FailureOr<linalg::ContractionDimensions> dims = contractionDims(op, nv);
-      if (failed(dims))
-        return inlineContainer(r, container, body);
+      if (failed(dims)) {
+        finish(container);
+        return {};
+      }
       // Cache loops: columns, then reductions, then the rest.
       SmallVector<int64_t> cacheFirst(dims->n.begin(), dims->n.end());
       for (unsigned k : dims->k)
@@ -172,7 +178,17 @@ public:
         r.replaceOp(tileOp, v->replacements);
     }
     lowerVectors(r, container);
-    inlineContainer(r, container, body);
+    return container;
+  }
+
+  /// Dissolves a container into the code around it.
+  void finish(scf::ExecuteRegionOp container) {
+    IRRewriter r(ctx);
+    container->walk([&](scf::ForOp f) { f->removeAttr(kPeeled); });
+    Block *body = &container.getRegion().front();
+    r.eraseOp(body->getTerminator());
+    r.inlineBlockBefore(body, container);
+    r.eraseOp(container);
   }
 
 private:
@@ -433,14 +449,6 @@ private:
       (void)loopUnrollByFactor(f, kUnrollK);
     cleanUp(r, container);
   }
-
-  void inlineContainer(RewriterBase &r, scf::ExecuteRegionOp container, Block *body) {
-    region->walk([&](scf::ForOp f) { f->removeAttr(kPeeled); });
-    Operation *yield = body->getTerminator();
-    r.eraseOp(yield);
-    r.inlineBlockBefore(body, container);
-    r.eraseOp(container);
-  }
 };
 
 struct LowerContractionsPass : impl::KilnLowerContractionsBase<LowerContractionsPass> {
@@ -468,9 +476,134 @@ struct LowerContractionsPass : impl::KilnLowerContractionsBase<LowerContractions
     scf::populateSCFForLoopCanonicalizationPatterns(p);
     FrozenRewritePatternSet canonical(std::move(p));
     ContractionLowering lowering(ctx, canonical);
-    for (auto &[op, config] : todo)
-      lowering.run(op, config);
+    SmallVector<scf::ExecuteRegionOp> containers;
+    for (auto &[op, config] : todo) {
+      scf::ExecuteRegionOp container = reuse(op);
+      if (!container && isolatable(op) && lowerIsolated(lowering, op, config))
+        container = reuse(op);
+      if (!container)
+        container = lowering.run(op, config);
+      if (container)
+        containers.push_back(container);
+    }
+    for (scf::ExecuteRegionOp c : containers)
+      lowering.finish(c);
+    for (Lowered &l : lowered) {
+      l.original->erase();
+      l.kernel.erase();
+    }
+    lowered.clear();
     getOperation().walk([](linalg::LinalgOp op) { op->removeAttr(kConfigAttrName); });
+  }
+
+private:
+  /// An op lowered on its own: a detached copy of it as it was, a
+  /// detached function of its operands whose body holds its lowering, and
+  /// the constants of that function the lowering reads.
+  /// Repeated layers (the same op on other buffers of the same types)
+  /// copy the lowering instead of redoing it.
+  struct Lowered {
+    Operation *original;
+    func::FuncOp kernel;
+    scf::ExecuteRegionOp container;
+    SmallVector<Value> constants;
+  };
+  SmallVector<Lowered> lowered;
+
+  /// Lowered on its own, the op sees nothing of its surroundings, which
+  /// with static shapes it does not need.
+  static bool isolatable(linalg::LinalgOp op) {
+    return llvm::all_of(op->getOperandTypes(), [](Type t) {
+      auto m = llvm::dyn_cast<MemRefType>(t);
+      return m && m.hasStaticShape();
+    });
+  }
+
+  bool lowerIsolated(ContractionLowering &lowering, linalg::LinalgOp op,
+                     const LoweringConfig &config) {
+    Location loc = op.getLoc();
+    auto kernel = func::FuncOp::create(
+        loc, "kiln_kernel", FunctionType::get(&getContext(), op->getOperandTypes(), {}));
+    Block *entry = kernel.addEntryBlock();
+    OpBuilder b = OpBuilder::atBlockBegin(entry);
+    IRMapping map;
+    map.map(op->getOperands(), entry->getArguments());
+    auto copy = cast<linalg::LinalgOp>(b.clone(*op, map));
+    func::ReturnOp::create(b, loc);
+    scf::ExecuteRegionOp container = lowering.run(copy, config);
+    // The lowering must read only the kernel's arguments and constants
+    // (which folding puts at the top of the function).
+    llvm::SetVector<Value> above;
+    if (container)
+      getUsedValuesDefinedAbove(container.getRegion(), above);
+    if (!container || llvm::any_of(above, [&](Value v) {
+          if (auto arg = llvm::dyn_cast<BlockArgument>(v))
+            return arg.getOwner() != entry;
+          Operation *def = v.getDefiningOp();
+          return !def->hasTrait<OpTrait::ConstantLike>() || def->getNumResults() != 1;
+        })) {
+      kernel.erase();
+      return false;
+    }
+    SmallVector<Value> constants;
+    for (Value v : above)
+      if (!llvm::isa<BlockArgument>(v))
+        constants.push_back(v);
+    lowered.push_back({op->clone(), kernel, container, constants});
+    return true;
+  }
+
+  /// `op` is `original` on other buffers of the same types: the same
+  /// attributes and payload, its operands in the same places (and equal
+  /// where the original's are), constants it reads equal.
+  static bool sameOp(Operation *original, Operation *op) {
+    if (original->getName() != op->getName() ||
+        original->getNumOperands() != op->getNumOperands())
+      return false;
+    for (unsigned i = 0; i < op->getNumOperands(); ++i) {
+      if (original->getOperand(i).getType() != op->getOperand(i).getType())
+        return false;
+      for (unsigned j = 0; j < i; ++j)
+        if ((original->getOperand(i) == original->getOperand(j)) !=
+            (op->getOperand(i) == op->getOperand(j)))
+          return false;
+    }
+    // Values of the payloads found to correspond so far.
+    llvm::DenseMap<Value, Value> same;
+    auto equivalent = [&](Value a, Value b) -> LogicalResult {
+      if (a == b || same.lookup(a) == b)
+        return success();
+      for (unsigned i = 0; i < op->getNumOperands(); ++i)
+        if (a == original->getOperand(i) && b == op->getOperand(i))
+          return success();
+      Operation *da = a.getDefiningOp(), *db = b.getDefiningOp();
+      return success(da && db && da->hasTrait<OpTrait::ConstantLike>() &&
+                     OperationEquivalence::isEquivalentTo(da, db,
+                                                          OperationEquivalence::IgnoreLocations));
+    };
+    return OperationEquivalence::isEquivalentTo(
+        original, op, equivalent, [&](Value a, Value b) { same[a] = b; },
+        OperationEquivalence::IgnoreLocations);
+  }
+
+  /// A copy of the lowering of an op like `op`, put in its place.
+  scf::ExecuteRegionOp reuse(linalg::LinalgOp op) {
+    for (Lowered &l : lowered) {
+      if (!sameOp(l.original, op))
+        continue;
+      IRRewriter r(&getContext());
+      r.setInsertionPoint(op);
+      IRMapping map;
+      for (unsigned i = 0; i < op->getNumOperands(); ++i)
+        map.map(l.kernel.getArgument(i), op->getOperand(i));
+      for (Value c : l.constants)
+        map.map(c, r.clone(*c.getDefiningOp())->getResult(0));
+      auto copy = scf::ExecuteRegionOp::create(r, op.getLoc(), TypeRange{});
+      l.container.getRegion().cloneInto(&copy.getRegion(), map);
+      r.eraseOp(op);
+      return copy;
+    }
+    return {};
   }
 };
 } // namespace
