@@ -1260,8 +1260,11 @@ OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
   }
 
   loc = fileLoc;
-  for (const auto &init : graph.initializer())
+  for (const auto &init : graph.initializer()) {
     values[init.name()] = constant(tensorFromProto(init, baseDir, "initializer '" + init.name() + "'"));
+    if (opts.releaseInitializerData)
+      std::string().swap(*const_cast<onnx::TensorProto &>(init).mutable_raw_data());
+  }
   for (const auto &kv : opts.constantInputs)
     values[kv.first] = constant(kv.second);
 

@@ -34,6 +34,10 @@ struct ImportOptions {
   std::map<std::string, std::vector<std::vector<int64_t>>> sequenceInputs;
   /// Optional inputs given empty (no argument).
   std::set<std::string> absentInputs;
+  /// The caller compiles this model once and drops it: the importer frees
+  /// each initializer's bytes in the model as soon as the IR holds them,
+  /// so a model's weights are not held twice while it compiles.
+  bool releaseInitializerData = false;
 };
 
 

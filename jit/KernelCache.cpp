@@ -31,11 +31,15 @@ static std::string hexOf(llvm::ArrayRef<uint8_t> bytes) {
   return s;
 }
 
-CacheKey makeCacheKey(const void *modelBytes, size_t modelSize, int optimizationLevel,
-                      const std::string &targetCpu, const std::string &specialization) {
-  TargetDescription target = describeTarget(targetCpu);
+std::string modelDigest(const void *modelBytes, size_t modelSize) {
   llvm::SHA256 modelHash;
   modelHash.update(llvm::ArrayRef<uint8_t>(static_cast<const uint8_t *>(modelBytes), modelSize));
+  return hexOf(modelHash.final());
+}
+
+CacheKey makeCacheKey(const std::string &modelDigest, int optimizationLevel,
+                      const std::string &targetCpu, const std::string &specialization) {
+  TargetDescription target = describeTarget(targetCpu);
   llvm::SHA256 specHash;
   specHash.update(specialization);
   std::ostringstream parts;
@@ -45,7 +49,7 @@ CacheKey makeCacheKey(const void *modelBytes, size_t modelSize, int optimization
         << "cpu " << target.cpu << "\n"
         << "cpu-features " << (target.features.empty() ? "(the CPU's defaults)" : target.features) << "\n"
         << "optimization-level " << optimizationLevel << "\n"
-        << "model-sha256 " << hexOf(modelHash.final()) << "\n"
+        << "model-sha256 " << modelDigest << "\n"
         << "specialization-sha256 " << hexOf(specHash.final())
         << (specialization.empty() ? " (static shapes)" : "") << "\n";
   llvm::SHA256 key;

@@ -14,7 +14,10 @@ struct CacheKey {
 
 /// `specialization` describes the concrete shapes and shape-input values the
 /// code is compiled for (empty for a static model).
-CacheKey makeCacheKey(const void *modelBytes, size_t modelSize, int optimizationLevel,
+/// SHA-256 of a model's bytes, in hex (computed once per session).
+std::string modelDigest(const void *modelBytes, size_t modelSize);
+
+CacheKey makeCacheKey(const std::string &modelDigest, int optimizationLevel,
                       const std::string &targetCpu, const std::string &specialization);
 
 std::string cacheEntryPath(const std::string &dir, const CacheKey &key);

@@ -54,8 +54,10 @@ class OnnxCompiler : public detail::ModelCompiler {
 public:
   OnnxCompiler(const std::string &name, const void *bytes, size_t size,
                const SessionOptions &options)
-      : name(name), bytes(static_cast<const char *>(bytes), static_cast<const char *>(bytes) + size),
-        options(options) {
+      : name(name), options(options) {
+    // The bytes are not kept: the cache key needs only their digest.
+    if (!options.cacheDirectory.empty())
+      digest = modelDigest(bytes, size);
     parseModel(bytes, size, name, model);
     std::set<std::string> initializers;
     for (const auto &i : model.graph().initializer())
@@ -124,6 +126,17 @@ private:
     io.constantInputs = sp.constants;
     io.sequenceInputs = sp.sequences;
     io.absentInputs = sp.absent;
+    // A model compiled once for all its runs is not needed afterwards.
+    bool last = !specializeOnRun;
+    io.releaseInitializerData = last;
+    struct Drop {
+      onnx::ModelProto &model;
+      bool last;
+      ~Drop() {
+        if (last)
+          model.Clear();
+      }
+    } drop{model, last};
     CodegenOptions cg;
     cg.optimizationLevel = options.optimizationLevel;
     cg.threads = options.threads;
@@ -155,7 +168,7 @@ private:
       spec.append(static_cast<const char *>(kv.second.data()), kv.second.byteSize());
       spec += ";";
     }
-    CacheKey key = makeCacheKey(bytes.data(), bytes.size(), options.optimizationLevel, "", spec);
+    CacheKey key = makeCacheKey(digest, options.optimizationLevel, "", spec);
     std::string path = cacheEntryPath(options.cacheDirectory, key);
     CompileReport report;
     report.cacheKey = key.hex;
@@ -194,8 +207,7 @@ private:
     uint64_t checksum;
   };
   std::vector<Blob> blobs;
-  std::string name;
-  std::vector<char> bytes;
+  std::string name, digest;
   SessionOptions options;
   onnx::ModelProto model;
 };

@@ -22,6 +22,18 @@ def KilnConvertToLinalg : Pass<"kiln-convert-to-linalg", "mlir::ModuleOp"> {
                            "mlir::bufferization::BufferizationDialect"];
 }
 
+def KilnFoldConstantLayouts : Pass<"kiln-fold-constant-layouts", "mlir::func::FuncOp"> {
+  let summary = "Evaluates transposes and reshapes of constants (weights) at compile time, at memcpy speed";
+  let description = [{
+    A linalg op that only moves the elements of a constant (a transpose, a
+    pure permuting generic) and a reshape of a constant become a constant in
+    the new layout, computed from raw storage. Upstream's element-wise
+    constant folding builds an attribute per element, which takes seconds
+    and gigabytes for a large weight.
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect"];
+}
+
 def KilnConfigure : Pass<"kiln-configure", "mlir::func::FuncOp"> {
   let summary = "Gives each root op with a code-generation strategy its lowering configuration";
   let description = [{

@@ -15,11 +15,11 @@ static std::string phasePipeline(Phase phase, const PipelineOptions &o) {
   switch (phase) {
   case Phase::Linalg:
     return "func.func(kiln-shape-inference),kiln-convert-to-linalg,canonicalize,"
-           "linalg-fuse-elementwise-ops,canonicalize,cse";
+           "func.func(kiln-fold-constant-layouts),linalg-fuse-elementwise-ops,canonicalize,cse";
   case Phase::Configured:
     return "func.func(kiln-configure{vector-bits=" + std::to_string(o.vectorBits) +
            " vector-registers=" + std::to_string(o.vectorRegisters) +
-           " chunks=" + std::to_string(o.parallelChunks) + "})";
+           " chunks=" + std::to_string(o.parallelChunks) + "},kiln-fold-constant-layouts)";
   case Phase::Tiled:
     return "func.func(kiln-tile-parallel{chunks=" + std::to_string(o.parallelChunks) +
            "}),canonicalize,cse";

@@ -6,7 +6,14 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
 #include <fstream>
+#include <functional>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <mutex>
 
 namespace kiln {
@@ -30,7 +37,8 @@ struct Session::Impl {
   CompileReport report;
   std::string perShapeReason;
 
-  void openModel(const void *data, size_t size);
+  /// `release` frees the bytes, which are not needed once parsed.
+  void openModel(const void *data, size_t size, const std::function<void()> &release = {});
   void openArtifact();
   std::shared_ptr<const Executable> variantFor(const std::map<std::string, OnnxValue> &in);
   void validate(const std::map<std::string, OnnxValue> &in) const;
@@ -41,12 +49,15 @@ static bool endsWith(const std::string &s, const std::string &suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-void Session::Impl::openModel(const void *data, size_t size) {
+void Session::Impl::openModel(const void *data, size_t size,
+                              const std::function<void()> &release) {
   auto factory = detail::compilerFactory();
   if (!factory)
     throw Error("model '" + name + "': compiling ONNX models needs libkiln; this program "
                 "links only kiln_runtime, which opens .kiln artifacts (see kiln-compile)");
   compiler = factory(name, data, size, options);
+  if (release)
+    release();
   inputs = compiler->inputs;
   outputs = compiler->outputs;
   if (!compiler->specializeOnRun) {
@@ -116,11 +127,23 @@ Session::Session(const std::string &path, const SessionOptions &options)
     impl_->openArtifact();
     return;
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    throw Error("model '" + path + "': cannot open the file");
-  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), {});
-  impl_->openModel(bytes.data(), bytes.size());
+  // Mapped, not read: the parser reads it once, and no copy stays.
+  int fd = open(path.c_str(), O_RDONLY);
+  if (fd < 0)
+    throw Error("model '" + path + "': cannot open the file: " + std::strerror(errno));
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    throw Error("model '" + path + "': not a regular file");
+  }
+  size_t size = st.st_size;
+  void *bytes = size ? mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0) : nullptr;
+  close(fd);
+  if (bytes == MAP_FAILED)
+    throw Error("model '" + path + "': cannot map the file: " + std::strerror(errno));
+  std::unique_ptr<void, std::function<void(void *)>> mapping(
+      bytes, [size](void *p) { if (p) munmap(p, size); });
+  impl_->openModel(bytes, size, [&] { mapping.reset(); });
 }
 
 Session::Session(const void *bytes, size_t size, const SessionOptions &options,

@@ -1,0 +1,130 @@
+//===- FoldConstantLayoutsPass.cpp - kiln-fold-constant-layouts -----------===//
+//
+// Weights often reach a kernel through a layout change: Gemm's transB, the
+// packing of a GEMM's B operand, a Reshape. Done on the constant once, at
+// compile time, from its raw bytes, the change costs nothing at run time
+// and little at compile time.
+//
+//===----------------------------------------------------------------------===//
+#include "lowering/Passes.h"
+#include "mlir/IR/Matchers.h"
+
+using namespace mlir;
+
+namespace kiln {
+#define GEN_PASS_DEF_KILNFOLDCONSTANTLAYOUTS
+#include "lowering/Passes.h.inc"
+
+namespace {
+
+/// Bytes per element when raw storage is plain row-major bytes.
+int64_t rawElementBytes(Type t) {
+  if (!isa<IntegerType, FloatType>(t))
+    return 0;
+  unsigned bits = t.getIntOrFloatBitWidth();
+  return bits % 8 == 0 ? bits / 8 : 0;
+}
+
+DenseElementsAttr constantOf(Value v) {
+  DenseElementsAttr value;
+  if (!matchPattern(v, m_Constant(&value)) || !rawElementBytes(value.getElementType()))
+    return {};
+  return value;
+}
+
+/// The input of `op` if it only copies its one input to its one output
+/// in another order (loops all parallel, maps permutations).
+DenseElementsAttr permutedConstant(linalg::LinalgOp op) {
+  if (op.getNumDpsInputs() != 1 || op.getNumDpsInits() != 1 || op->getNumResults() != 1 ||
+      op.getNumReductionLoops() != 0 || !op.hasPureTensorSemantics())
+    return {};
+  Block *body = op.getBlock();
+  if (!body || body->getOperations().size() != 1)
+    return {};
+  auto yield = dyn_cast<linalg::YieldOp>(body->getTerminator());
+  if (!yield || yield->getNumOperands() != 1 || yield->getOperand(0) != body->getArgument(0))
+    return {};
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  if (!maps[0].isPermutation() || !maps[1].isPermutation())
+    return {};
+  auto out = dyn_cast<RankedTensorType>(op->getResult(0).getType());
+  if (!out || !out.hasStaticShape())
+    return {};
+  return constantOf(op.getDpsInputs()[0]);
+}
+
+/// `value` moved by the permutations of `op` into `type`.
+DenseElementsAttr permute(DenseElementsAttr value, linalg::LinalgOp op, RankedTensorType type) {
+  if (value.isSplat())
+    return value.resizeSplat(type);
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  auto inType = cast<RankedTensorType>(value.getType());
+  int64_t rank = type.getRank(), bytes = rawElementBytes(type.getElementType());
+  // Stride in the input of each loop, then of each output dim.
+  SmallVector<int64_t> inStrides(rank, 1), loopStride(rank), outStride(rank);
+  for (int64_t i = rank - 2; i >= 0; --i)
+    inStrides[i] = inStrides[i + 1] * inType.getDimSize(i + 1);
+  for (int64_t j = 0; j < rank; ++j)
+    loopStride[maps[0].getDimPosition(j)] = inStrides[j];
+  for (int64_t i = 0; i < rank; ++i)
+    outStride[i] = loopStride[maps[1].getDimPosition(i)];
+  ArrayRef<char> in = value.getRawData();
+  std::vector<char> result(type.getNumElements() * bytes);
+  ArrayRef<int64_t> shape = type.getShape();
+  if (rank == 2 && outStride[1] != 1 && bytes == 4) {
+    // A matrix transpose, in 32x32 blocks (rows of both sides stay cached).
+    int64_t rows = shape[0], cols = shape[1], inRow = outStride[1];
+    const uint32_t *src = reinterpret_cast<const uint32_t *>(in.data());
+    uint32_t *dst = reinterpret_cast<uint32_t *>(result.data());
+    for (int64_t i0 = 0; i0 < rows; i0 += 32)
+      for (int64_t j0 = 0; j0 < cols; j0 += 32)
+        for (int64_t i = i0; i < std::min(rows, i0 + 32); ++i)
+          for (int64_t j = j0; j < std::min(cols, j0 + 32); ++j)
+            dst[i * cols + j] = src[j * inRow + i];
+    return DenseElementsAttr::getFromRawBuffer(type, result);
+  }
+  SmallVector<int64_t> index(rank, 0);
+  int64_t from = 0;
+  for (int64_t n = 0, e = type.getNumElements(); n < e; ++n) {
+    std::memcpy(result.data() + n * bytes, in.data() + from * bytes, bytes);
+    // Next output element (row-major), input offset kept in step.
+    for (int64_t d = rank - 1; d >= 0; --d) {
+      from += outStride[d];
+      if (++index[d] < shape[d])
+        break;
+      from -= outStride[d] * shape[d];
+      index[d] = 0;
+    }
+  }
+  return DenseElementsAttr::getFromRawBuffer(type, result);
+}
+
+struct FoldConstantLayoutsPass : impl::KilnFoldConstantLayoutsBase<FoldConstantLayoutsPass> {
+  void runOnOperation() override {
+    IRRewriter r(&getContext());
+    SmallVector<Operation *> ops;
+    getOperation().walk([&](Operation *op) {
+      if (isa<linalg::LinalgOp, tensor::ExpandShapeOp, tensor::CollapseShapeOp>(op))
+        ops.push_back(op);
+    });
+    // In program order: a reshape of a transposed constant folds too.
+    for (Operation *op : ops) {
+      DenseElementsAttr folded;
+      if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op)) {
+        if (DenseElementsAttr value = permutedConstant(linalgOp))
+          folded = permute(value, linalgOp,
+                           cast<RankedTensorType>(op->getResult(0).getType()));
+      } else if (DenseElementsAttr value = constantOf(op->getOperand(0))) {
+        auto type = dyn_cast<RankedTensorType>(op->getResult(0).getType());
+        if (type && type.hasStaticShape())
+          folded = value.reshape(type);
+      }
+      if (!folded)
+        continue;
+      r.setInsertionPoint(op);
+      r.replaceOpWithNewOp<arith::ConstantOp>(op, folded);
+    }
+  }
+};
+} // namespace
+} // namespace kiln
