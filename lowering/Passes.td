@@ -112,7 +112,8 @@ def KilnOutlineParallel : Pass<"kiln-outline-parallel", "mlir::ModuleOp"> {
     Each outermost scf.parallel becomes a private function
     `(i64 begin, i64 end, !llvm.ptr context)` that runs iterations
     [begin, end) of its first dimension, and a call of the runtime's
-    `kiln_parallel_for(begin, end, body, context)`. The captured values are
+    `kiln_parallel_for(begin, end, body, context, name)`, `name` naming the
+    ONNX nodes the loop computes (for the profiler). The captured values are
     stored in a stack-allocated context struct: memrefs as their LLVM
     descriptors, index values as i64.
   }];

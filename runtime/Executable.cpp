@@ -2,6 +2,7 @@
 #include "runtime/Executable.h"
 #include "runtime/Allocation.h"
 #include "runtime/ParallelFor.h"
+#include "runtime/Profile.h"
 #include "runtime/Strings.h"
 #include <cstdlib>
 #include <cstring>
@@ -60,8 +61,8 @@ static bool matches(const std::vector<int64_t> &shape, const std::vector<int64_t
 }
 
 std::map<std::string, Tensor> Executable::run(const std::map<std::string, Tensor> &in,
-                                              ThreadPool &pool,
-                                              const std::string &modelName) const {
+                                              ThreadPool &pool, const std::string &modelName,
+                                              profile::Recorder *recorder) const {
   std::vector<std::vector<int64_t>> descriptors;
   for (const ArgSpec &arg : inputs) {
     auto it = in.find(arg.name);
@@ -105,8 +106,12 @@ std::map<std::string, Tensor> Executable::run(const std::map<std::string, Tensor
   const char *failure = nullptr;
   pool.run([&] {
     strings::ArenaScope scope(&arena);
+    profile::Scope profiling(recorder);
+    double start = recorder ? recorder->nowUs() : 0;
     refused = callGuarded(entry, packed.data());
     failure = runFailure();
+    if (recorder)
+      recorder->add({"run", "run", start, recorder->nowUs() - start, profile::threadIndex()});
   });
   if (failure)
     throw Error("model '" + modelName + "': " + failure);

@@ -11,6 +11,9 @@
 namespace kiln {
 
 class ThreadPool;
+namespace profile {
+class Recorder;
+}
 
 struct ArgSpec {
   std::string name;
@@ -53,8 +56,10 @@ struct Executable {
   size_t weightsSize = 0;
 
   /// Runs on `pool`; `in` must hold every input by name with its shape.
+  /// With a recorder, the run and each parallel kernel become events.
   std::map<std::string, Tensor> run(const std::map<std::string, Tensor> &in,
-                                    ThreadPool &pool, const std::string &modelName) const;
+                                    ThreadPool &pool, const std::string &modelName,
+                                    profile::Recorder *recorder = nullptr) const;
 };
 
 inline std::string sequenceItemName(const std::string &name, size_t index) {

@@ -1,5 +1,6 @@
 //===- ParallelFor.cpp - oneTBB behind the parallel-loop ABI --------------===//
 #include "runtime/ParallelFor.h"
+#include "runtime/Profile.h"
 #include "runtime/HostKernels.h"
 #include "runtime/Strings.h"
 #include <tbb/blocked_range.h>
@@ -9,8 +10,8 @@
 #include <cstring>
 #include <vector>
 
-extern "C" void kiln_parallel_for(int64_t begin, int64_t end,
-                                  void (*body)(int64_t, int64_t, void *), void *context) {
+static void parallelFor(int64_t begin, int64_t end, void (*body)(int64_t, int64_t, void *),
+                        void *context) {
   if (end <= begin)
     return;
   if (end - begin == 1 || tbb::this_task_arena::max_concurrency() == 1) {
@@ -24,6 +25,18 @@ extern "C" void kiln_parallel_for(int64_t begin, int64_t end,
                       kiln::strings::ArenaScope scope(arena);
                       body(r.begin(), r.end(), context);
                     });
+}
+
+extern "C" void kiln_parallel_for(int64_t begin, int64_t end,
+                                  void (*body)(int64_t, int64_t, void *), void *context,
+                                  const char *name) {
+  kiln::profile::Recorder *recorder = kiln::profile::current();
+  if (!recorder)
+    return parallelFor(begin, end, body, context);
+  double start = recorder->nowUs();
+  parallelFor(begin, end, body, context);
+  recorder->add({name ? name : "kernel", "kernel", start, recorder->nowUs() - start,
+                 kiln::profile::threadIndex()});
 }
 
 namespace kiln {

@@ -13,9 +13,12 @@
 #include <memory>
 
 extern "C" {
-/// Runs body(lo, hi, context) over disjoint chunks [lo, hi) covering [begin, end).
+/// Runs body(lo, hi, context) over disjoint chunks [lo, hi) covering
+/// [begin, end). `name` names the ONNX nodes the loop computes: the event
+/// recorded when the run is profiled.
 void kiln_parallel_for(int64_t begin, int64_t end,
-                       void (*body)(int64_t, int64_t, void *), void *context);
+                       void (*body)(int64_t, int64_t, void *), void *context,
+                       const char *name);
 }
 
 namespace kiln {

@@ -3,6 +3,8 @@
 #include "runtime/Artifact.h"
 #include "runtime/CompilerInterface.h"
 #include "runtime/ParallelFor.h"
+#include "runtime/Profile.h"
+#include <cstdio>
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -30,6 +32,7 @@ struct Session::Impl {
   std::vector<TensorInfo> inputs, outputs;
   std::unique_ptr<detail::ModelCompiler> compiler; // null for artifacts
   std::unique_ptr<ThreadPool> pool;
+  std::unique_ptr<profile::Recorder> recorder; // with SessionOptions::profilePath
 
   mutable std::mutex mutex; // guards variants and report
   std::map<std::string, std::shared_ptr<const Executable>> variants;
@@ -39,11 +42,52 @@ struct Session::Impl {
 
   /// `release` frees the bytes, which are not needed once parsed.
   void openModel(const void *data, size_t size, const std::function<void()> &release = {});
+  /// With SessionOptions::profilePath: the recorder, then (once created)
+  /// the phases of the session's creation as events.
+  void startProfile();
+  void recordCreation();
+  ~Impl();
   void openArtifact();
   std::shared_ptr<const Executable> variantFor(const std::map<std::string, OnnxValue> &in);
   void validate(const std::map<std::string, OnnxValue> &in) const;
   void validateTensor(const std::string &what, const TensorInfo &info, const Tensor &t) const;
 };
+
+void Session::Impl::startProfile() {
+  if (!options.profilePath.empty())
+    recorder = std::make_unique<profile::Recorder>();
+}
+
+void Session::Impl::recordCreation() {
+  if (!recorder)
+    return;
+  int thread = profile::threadIndex();
+  double at = 0;
+  auto phase = [&](const char *name, double ms) {
+    if (ms <= 0)
+      return;
+    recorder->add({name, "session", at, ms * 1000, thread});
+    at += ms * 1000;
+  };
+  phase("import", report.import);
+  phase("passes", report.passes);
+  phase("LLVM codegen", report.codegen);
+  phase("load", report.load);
+  recorder->add({"session creation", "session", 0, recorder->nowUs(), thread});
+}
+
+Session::Impl::~Impl() {
+  if (!recorder)
+    return;
+  // A destructor cannot throw: a trace that cannot be written is reported.
+  std::string trace = recorder->chromeTrace();
+  FILE *f = std::fopen(options.profilePath.c_str(), "w");
+  if (!f || std::fwrite(trace.data(), 1, trace.size(), f) != trace.size())
+    std::fprintf(stderr, "kiln: cannot write the profile '%s': %s\n", options.profilePath.c_str(),
+                 std::strerror(errno));
+  if (f)
+    std::fclose(f);
+}
 
 static bool endsWith(const std::string &s, const std::string &suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -123,8 +167,10 @@ Session::Session(const std::string &path, const SessionOptions &options)
   impl_->name = path;
   impl_->options = options;
   impl_->pool = std::make_unique<ThreadPool>(options.threads);
+  impl_->startProfile();
   if (endsWith(path, ".kiln")) {
     impl_->openArtifact();
+    impl_->recordCreation();
     return;
   }
   // Mapped, not read: the parser reads it once, and no copy stays.
@@ -144,6 +190,7 @@ Session::Session(const std::string &path, const SessionOptions &options)
   std::unique_ptr<void, std::function<void(void *)>> mapping(
       bytes, [size](void *p) { if (p) munmap(p, size); });
   impl_->openModel(bytes, size, [&] { mapping.reset(); });
+  impl_->recordCreation();
 }
 
 Session::Session(const void *bytes, size_t size, const SessionOptions &options,
@@ -152,7 +199,9 @@ Session::Session(const void *bytes, size_t size, const SessionOptions &options,
   impl_->name = name;
   impl_->options = options;
   impl_->pool = std::make_unique<ThreadPool>(options.threads);
+  impl_->startProfile();
   impl_->openModel(bytes, size);
+  impl_->recordCreation();
 }
 
 Session::~Session() = default;
@@ -287,7 +336,8 @@ Session::runValues(const std::map<std::string, OnnxValue> &in) const {
       for (size_t i = 0; i < kv.second.items().size(); ++i)
         flat.emplace(sequenceItemName(kv.first, i), kv.second.items()[i]);
   }
-  std::map<std::string, Tensor> results = exe->run(flat, *impl_->pool, impl_->name);
+  std::map<std::string, Tensor> results =
+      exe->run(flat, *impl_->pool, impl_->name, impl_->recorder.get());
   std::map<std::string, OnnxValue> out;
   for (const auto &info : impl_->outputs) {
     auto it = results.find(info.name);

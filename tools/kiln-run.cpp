@@ -40,6 +40,10 @@ options:
                          DIR/<name>_0.npy, DIR/<name>_1.npy, ...)
   --bench N              run N more times after a warm-up; print the median
   --json                 print one JSON object instead of text
+  --profile FILE         write a Chrome trace (chrome://tracing, Perfetto) of
+                         the session's creation and every run to FILE: one
+                         event per parallel kernel, named by the ONNX nodes
+                         it computes, with its thread
   --cache-dir DIR        kernel cache folder (default $XDG_CACHE_HOME/kiln or
                          ~/.cache/kiln): a second run compiles nothing
   --no-cache             compile in memory only
@@ -294,7 +298,7 @@ struct Args {
   int threads = 0, bench = 0;
   std::map<std::string, std::string> inputs;
   std::map<std::string, int64_t> dims;
-  std::string outputDir, cacheDir = kiln::defaultCacheDirectory();
+  std::string outputDir, cacheDir = kiln::defaultCacheDirectory(), profile;
   bool json = false, quiet = false, explainCache = false, dynamic = false;
 };
 
@@ -586,6 +590,8 @@ int main(int argc, char **argv) {
         args.outputDir = next();
       } else if (a == "--json") {
         args.json = true;
+      } else if (a == "--profile") {
+        args.profile = next();
       } else if (a == "--cache-dir") {
         args.cacheDir = next();
       } else if (a == "--no-cache") {
@@ -617,6 +623,7 @@ int main(int argc, char **argv) {
     SessionOptions options;
     options.threads = args.threads;
     options.cacheDirectory = args.cacheDir;
+    options.profilePath = args.profile;
     auto start = std::chrono::steady_clock::now();
     Session session = args.dynamic ? [&] {
       std::string bytes = withUnknownDims(modelPath);

@@ -28,10 +28,16 @@ struct SessionOptions {
   std::string cacheDirectory;
   /// Size bound of the cache folder; least recently used entries go first.
   uint64_t cacheMaxBytes = 4ULL << 30;
+  /// When set, the session writes a Chrome trace (chrome://tracing,
+  /// Perfetto) to this path when it is destroyed: the phases of its
+  /// creation, each run, and each parallel kernel of a run, named by the
+  /// ONNX nodes it computes, on the thread that ran it.
+  std::string profilePath;
 
   SessionOptions &withThreads(int n) { threads = n; return *this; }
   SessionOptions &withOptimizationLevel(int n) { optimizationLevel = n; return *this; }
   SessionOptions &withCacheDirectory(std::string dir) { cacheDirectory = std::move(dir); return *this; }
+  SessionOptions &withProfile(std::string path) { profilePath = std::move(path); return *this; }
 };
 
 /// A graph input or output as the model declares it.

@@ -38,9 +38,9 @@ func.func @main_graph(%x: tensor<4096x64xf32>, %w: tensor<64x32xf32>, %b: tensor
 // LOOPS: func.func @main_graph(
 // LOOPS-DAG: llvm.alloca
 // LOOPS-DAG: constant @main_graph_parallel0 : (i64, i64, !llvm.ptr) -> ()
-// LOOPS: call @kiln_parallel_for(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) : (i64, i64, !llvm.ptr, !llvm.ptr) -> ()
+// LOOPS: call @kiln_parallel_for(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) : (i64, i64, !llvm.ptr, !llvm.ptr, !llvm.ptr) -> ()
 // LOOPS-NOT: scf.forall
-// LOOPS: func.func private @kiln_parallel_for(i64, i64, !llvm.ptr, !llvm.ptr)
+// LOOPS: func.func private @kiln_parallel_for(i64, i64, !llvm.ptr, !llvm.ptr, !llvm.ptr)
 
 // LLVM: llvm.func @main_graph_parallel0(
 // LLVM: llvm.func @main_graph(
