@@ -48,6 +48,7 @@ ArtifactSummary writeModelArtifact(const std::string &modelPath, const std::stri
   CodegenOptions cg;
   cg.optimizationLevel = options.optimizationLevel;
   cg.targetCpu = options.targetCpu;
+  cg.threads = options.threads;
   cg.keepObject = true;
   CompiledModel m = compileModel(model, io, cg);
   writeCompiledArtifact(m, modelPath, "", outPath);

@@ -14,6 +14,8 @@ struct ArtifactOptions {
   int optimizationLevel = 3;
   /// Values for symbolic dims (by dim_param name); unnamed or unlisted → 1.
   std::map<std::string, int64_t> dims;
+  /// Threads LLVM code generation may use (0: every core).
+  int threads = 0;
 };
 
 struct ArtifactSummary {

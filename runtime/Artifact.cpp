@@ -339,7 +339,9 @@ std::shared_ptr<const Executable> loadArtifact(const std::string &path, Artifact
     if (std::find(host.begin(), host.end(), f) == host.end())
       throw Error(what + ": compiled for CPU features this machine lacks (" + f + ")");
   // Verified: now let the dynamic loader map the object part.
-  void *handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  // A name without a slash would be looked up on the library search path.
+  std::string file = path.find('/') == std::string::npos ? "./" + path : path;
+  void *handle = dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!handle)
     throw Error(what + ": cannot load: " + dlerror());
   auto exe = std::make_shared<Executable>();

@@ -16,8 +16,9 @@ options:
   --target-cpu CPU      LLVM CPU name (e.g. x86-64-v3, skylake-avx512);
                         default: this machine's CPU and features
   --dim NAME=VALUE      value of a symbolic input dim (default 1)
-  --threads N           accepted for symmetry with kiln-run; the thread
-                        count is chosen when the artifact is loaded
+  --threads N           threads compiling in parallel (default: every core);
+                        the threads a run uses are chosen when the artifact
+                        is loaded
   -O0 .. -O3            optimization level (default -O3)
   --help                this text
 )";
@@ -43,7 +44,7 @@ int main(int argc, char **argv) {
     } else if (a == "--target-cpu") {
       options.targetCpu = next();
     } else if (a == "--threads") {
-      next();
+      options.threads = std::atoi(next().c_str());
     } else if (a == "--dim") {
       std::string v = next();
       auto eq = v.find('=');
