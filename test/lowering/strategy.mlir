@@ -89,3 +89,24 @@ func.func @gemm_f64(%x: tensor<64x64xf64>, %w: tensor<64x64xf64>) -> tensor<64x6
   %0 = kiln.MatMul %x, %w : (tensor<64x64xf64>, tensor<64x64xf64>) -> tensor<64x64xf64>
   return %0 : tensor<64x64xf64>
 }
+
+// A batch known only at run time: a parallel loop over the images, each a
+// convolution of static shape with the direct kernel's configuration.
+// AVX2-LABEL: func.func @conv3x3_dynamic_batch
+// AVX2: scf.forall (%{{.*}}) in (%{{.*}})
+// AVX2: linalg.conv_2d_nchw_fchw {{{.*}}kiln.config = {{{.*}}kind = "conv"{{.*}}} ins(%{{.*}}, %{{.*}} : tensor<1x64x58x58xf32>, tensor<64x64x3x3xf32>) outs(%{{.*}} : tensor<1x64x56x56xf32>)
+func.func @conv3x3_dynamic_batch(%x: tensor<?x64x56x56xf32>, %w: tensor<64x64x3x3xf32>) -> tensor<?x64x56x56xf32> {
+  %none = kiln.none
+  %0 = kiln.Conv %x, %w, %none {pads = [1, 1, 1, 1]} : (tensor<?x64x56x56xf32>, tensor<64x64x3x3xf32>, none) -> tensor<?x64x56x56xf32>
+  return %0 : tensor<?x64x56x56xf32>
+}
+
+// Other dims unknown too: no strategy, plain loops.
+// AVX2-LABEL: func.func @conv3x3_dynamic_image
+// AVX2-NOT: kiln.config
+// AVX2: return
+func.func @conv3x3_dynamic_image(%x: tensor<?x64x?x?xf32>, %w: tensor<64x64x3x3xf32>) -> tensor<?x64x?x?xf32> {
+  %none = kiln.none
+  %0 = kiln.Conv %x, %w, %none {pads = [1, 1, 1, 1]} : (tensor<?x64x?x?xf32>, tensor<64x64x3x3xf32>, none) -> tensor<?x64x?x?xf32>
+  return %0 : tensor<?x64x?x?xf32>
+}
