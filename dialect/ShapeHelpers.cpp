@@ -164,8 +164,10 @@ reshapeTarget(llvm::ArrayRef<int64_t> in, llvm::ArrayRef<int64_t> target, bool a
     }
     if (out[i] == kDyn)
       inDyn = true;
-    else
-      known *= out[i];
+    else if (__builtin_mul_overflow(known, out[i], &known)) {
+      error = "shape's element count overflows 64 bits";
+      return std::nullopt;
+    }
   }
   if (inDyn) {
     if (inferAt >= 0)

@@ -18,6 +18,9 @@
 #include <functional>
 #include <cmath>
 #include <limits>
+#include <map>
+#include <string_view>
+#include <tuple>
 #include <unordered_map>
 
 using namespace mlir;
@@ -1083,18 +1086,152 @@ const std::unordered_map<std::string, NodeBuilder> &builders() {
   return table;
 }
 
+const char *attributeKindName(int kind) {
+  static const char *names[] = {"UNDEFINED", "FLOAT",  "INT",     "STRING",  "TENSOR",
+                                "GRAPH",     "FLOATS", "INTS",    "STRINGS", "TENSORS",
+                                "GRAPHS",    "SPARSE_TENSOR", "SPARSE_TENSORS", "TYPE_PROTO",
+                                "TYPE_PROTOS"};
+  return kind >= 0 && kind < (int)std::size(names) ? names[kind] : "an unknown kind";
+}
+
+/// Kinds the ONNX schemas give each attribute of each op, over all opset
+/// versions (scripts/attribute_kinds.py).
+struct AttributeKind {
+  const char *domain, *op, *name;
+  uint32_t mask;
+};
+const AttributeKind kAttributeKinds[] = {
+#include "frontend/AttributeKinds.inc"
+};
+
+/// Builders read an attribute through the field its declared kind names
+/// (`i`, `ints`, ...); a kind that is not the schema's would make them read
+/// an empty field, so it is refused here, before any builder runs.
+std::string checkAttributeKinds(const onnx::NodeProto &n) {
+  static const auto table = [] {
+    std::map<std::tuple<std::string_view, std::string_view, std::string_view>, uint32_t> m;
+    for (const AttributeKind &k : kAttributeKinds)
+      m[{k.domain, k.op, k.name}] = k.mask;
+    return m;
+  }();
+  std::string domain = domainName(n.domain());
+  for (const auto &a : n.attribute()) {
+    int kind = a.type();
+    if (kind == onnx::AttributeProto::UNDEFINED && a.ref_attr_name().empty())
+      return "attribute '" + a.name() + "' declares no kind";
+    auto it = table.find({domain, n.op_type(), a.name()});
+    if (it == table.end() || !a.ref_attr_name().empty())
+      continue;
+    if (kind < 0 || kind >= 32 || !(it->second & (1u << kind))) {
+      std::string expected;
+      for (int k = 0; k < 32; ++k)
+        if (it->second & (1u << k))
+          expected += (expected.empty() ? "" : " or ") + std::string(attributeKindName(k));
+      return "attribute '" + a.name() + "' is declared " + attributeKindName(kind) + ", but " +
+             n.op_type() + "'s '" + a.name() + "' is " + expected;
+    }
+  }
+  return "";
+}
+
+/// Bytes a TensorProto declares (from its dims and type; for strings, the
+/// bytes it holds), or UINT64_MAX where that overflows.
+uint64_t declaredBytes(const onnx::TensorProto &t) {
+  auto type = fromOnnxType(t.data_type());
+  if (type && *type == ElementType::String) {
+    uint64_t n = 0;
+    for (const auto &s : t.string_data())
+      n += s.size() + sizeof(void *);
+    return n;
+  }
+  uint64_t n = 1;
+  for (int64_t d : t.dims())
+    if (d > 0 && __builtin_mul_overflow(n, uint64_t(d), &n))
+      return UINT64_MAX;
+    else if (d <= 0)
+      n = 0;
+  uint64_t bits = type ? elementSize(*type) * 8 : 8;
+  if (__builtin_mul_overflow(n, bits, &n))
+    return UINT64_MAX;
+  return std::max<uint64_t>((n + 7) / 8, t.raw_data().size());
+}
+
+/// Refuses a model past Limits on nodes, subgraph nesting, tensor and
+/// weight bytes, before any of its weights is read.
+class LimitsCheck {
+public:
+  LimitsCheck(const Limits &limits, const std::string &modelName)
+      : limits(limits), modelName(modelName) {}
+
+  void graph(const onnx::GraphProto &g, int depth, const onnx::NodeProto *owner) {
+    if (depth > limits.maxNestingDepth)
+      fail(owner, "subgraphs nest deeper than " + std::to_string(limits.maxNestingDepth) +
+                      " levels (Limits::maxNestingDepth)");
+    for (const auto &init : g.initializer())
+      weight(init, "initializer '" + init.name() + "'");
+    int index = 0;
+    for (const auto &n : g.node()) {
+      if (++nodes > limits.maxNodes)
+        fail(&n, "the graph has more than " + std::to_string(limits.maxNodes) +
+                     " nodes (Limits::maxNodes)", index);
+      for (const auto &a : n.attribute()) {
+        if (a.has_t())
+          weight(a.t(), "attribute '" + a.name() + "' of node '" + label(n, index) + "'");
+        for (const auto &t : a.tensors())
+          weight(t, "attribute '" + a.name() + "' of node '" + label(n, index) + "'");
+        if (a.has_g())
+          graph(a.g(), depth + 1, &n);
+        for (const auto &sub : a.graphs())
+          graph(sub, depth + 1, &n);
+      }
+      ++index;
+    }
+  }
+
+private:
+  const Limits &limits;
+  const std::string &modelName;
+  uint64_t nodes = 0, weightBytes = 0;
+
+  static std::string label(const onnx::NodeProto &n, int index) {
+    return n.name().empty() ? n.op_type() + "#" + std::to_string(index) : n.name();
+  }
+  [[noreturn]] void fail(const onnx::NodeProto *n, const std::string &why, int index = 0) {
+    std::string where = n ? "node '" + label(*n, index) + "' (" + n->op_type() + "): " : "";
+    throw Error("model '" + modelName + "': " + where + why);
+  }
+  void weight(const onnx::TensorProto &t, const std::string &what) {
+    uint64_t bytes = declaredBytes(t);
+    if (bytes > limits.maxTensorBytes)
+      fail(nullptr, what + " declares " +
+                        (bytes == UINT64_MAX ? std::string("more than 2^64 bytes")
+                                             : std::to_string(bytes) + " bytes") +
+                        ", more than the limit of " + std::to_string(limits.maxTensorBytes) +
+                        " (Limits::maxTensorBytes)");
+    weightBytes += bytes;
+    if (weightBytes > limits.maxWeightBytes)
+      fail(nullptr, "the weights exceed the limit of " + std::to_string(limits.maxWeightBytes) +
+                        " bytes (Limits::maxWeightBytes) at " + what);
+  }
+};
+
 } // namespace
 
 void Importer::importNodes(const google::protobuf::RepeatedPtrField<onnx::NodeProto> &nodes) {
   const auto &table = builders();
   for (const auto &n : nodes) {
     node = &n;
-    loc = NameLoc::get(b.getStringAttr(nodeName(n)), fileLoc);
+    // The node's name, and its op type as metadata below it (ops composed
+    // for one node name it in run-time errors by the node's type).
+    loc = NameLoc::get(b.getStringAttr(nodeName(n)),
+                       FusedLoc::get(&ctx, {fileLoc}, b.getStringAttr(n.op_type())));
     auto it = table.find(builderKey(n));
     if (it == table.end())
       throw Error("model '" + modelName + "': unsupported ONNX op '" + n.op_type() +
                   "' (domain '" + domainName(n.domain()) + "', opset " + std::to_string(opset) +
                   ") at node '" + nodeName(n) + "'");
+    if (std::string bad = checkAttributeKinds(n); !bad.empty())
+      fail(bad);
     it->second(*this, n);
     ++nodeIndex;
   }
@@ -1168,6 +1305,7 @@ OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
   for (const auto &o : model.opset_import())
     opsets[domainName(o.domain())] = o.version();
   opset = opsets.count("ai.onnx") ? opsets["ai.onnx"] : 0;
+  LimitsCheck(opts.limits, modelName).graph(graph, 0, nullptr);
   for (const auto &f : graph.sparse_initializer())
     fail("sparse initializer '" + f.values().name() + "' is not supported");
 
@@ -1261,7 +1399,13 @@ OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
 
   loc = fileLoc;
   for (const auto &init : graph.initializer()) {
-    values[init.name()] = constant(tensorFromProto(init, baseDir, "initializer '" + init.name() + "'"));
+    Tensor weight;
+    try {
+      weight = tensorFromProto(init, baseDir, "initializer '" + init.name() + "'");
+    } catch (const Error &e) {
+      fail(e.what());
+    }
+    values[init.name()] = constant(weight);
     if (opts.releaseInitializerData)
       std::string().swap(*const_cast<onnx::TensorProto &>(init).mutable_raw_data());
   }

@@ -2,6 +2,7 @@
 #ifndef KILN_FRONTEND_IMPORTER_H
 #define KILN_FRONTEND_IMPORTER_H
 
+#include "kiln/Session.h"
 #include "kiln/Tensor.h"
 #include "runtime/Executable.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -38,6 +39,9 @@ struct ImportOptions {
   /// each initializer's bytes in the model as soon as the IR holds them,
   /// so a model's weights are not held twice while it compiles.
   bool releaseInitializerData = false;
+  /// Nodes, nesting, tensor and weight bytes (kiln::Limits): a model past
+  /// one is refused before its weights are read.
+  Limits limits;
 };
 
 

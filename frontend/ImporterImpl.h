@@ -18,6 +18,7 @@
 #include "mlir/IR/Verifier.h"
 #include "llvm/ADT/StringSet.h"
 #include <onnx/onnx_pb.h>
+#include <cstdio>
 #include <functional>
 #include <unordered_map>
 
@@ -216,9 +217,7 @@ public:
   }
 
   /// Untrusted models must not make Kiln allocate without bound: no tensor
-  /// a model defines may exceed this size.
-  static constexpr uint64_t kMaxTensorBytes = 8ULL << 30;
-
+  /// a model defines may exceed Limits::maxTensorBytes.
   void checkSize(Type type) {
     auto t = llvm::dyn_cast<RankedTensorType>(type);
     if (!t || !t.hasStaticShape())
@@ -227,13 +226,30 @@ public:
     uint64_t bytes = llvm::isa<StringType>(t.getElementType())
                          ? sizeof(void *)
                          : (t.getElementTypeBitWidth() + 7) / 8;
+    uint64_t limit = opts.limits.maxTensorBytes;
     for (int64_t d : t.getShape()) {
-      if (d && bytes > kMaxTensorBytes / d)
-        fail("a tensor of shape " + shapeText(t.getShape()) + " exceeds Kiln's 8 GiB limit");
+      if (d && bytes > limit / d)
+        fail("a tensor of shape " + shapeText(t.getShape()) + " exceeds the limit of " +
+             bytesText(limit) + " (Limits::maxTensorBytes)");
       bytes *= d;
     }
-    if (bytes > kMaxTensorBytes)
-      fail("a tensor of shape " + shapeText(t.getShape()) + " exceeds Kiln's 8 GiB limit");
+    if (bytes > limit)
+      fail("a tensor of shape " + shapeText(t.getShape()) + " exceeds the limit of " +
+           bytesText(limit) + " (Limits::maxTensorBytes)");
+  }
+
+  /// "8 GiB", "1.5 MiB" or "100 bytes".
+  static std::string bytesText(uint64_t n) {
+    const char *units[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
+    int u = 0;
+    double v = double(n);
+    while (v >= 1024 && u < 4) {
+      v /= 1024;
+      ++u;
+    }
+    char text[32];
+    std::snprintf(text, sizeof text, u && v != (uint64_t)v ? "%.1f %s" : "%.0f %s", v, units[u]);
+    return text;
   }
 
   /// float8, float4 and 2/4-bit integers are only converted and moved:

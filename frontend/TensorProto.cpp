@@ -80,7 +80,7 @@ std::string onnxTypeName(int t) {
                                 "FLOAT8E8M0", "UINT2", "INT2"};
   if (t >= 0 && t < (int)(sizeof(names) / sizeof(names[0])))
     return names[t];
-  return "type " + std::to_string(t);
+  return std::to_string(t) + " (not an ONNX element type)";
 }
 
 namespace {

@@ -83,6 +83,8 @@ void setTargetAttributes(llvm::Module &m, const TargetDescription &target, bool 
   // Allocations go through the runtime's bound (runtime/Allocation.h).
   if (llvm::Function *alloc = m.getFunction("malloc"))
     alloc->setName("kiln_malloc");
+  if (llvm::Function *release = m.getFunction("free"))
+    release->setName("kiln_free");
   for (llvm::Function &f : m) {
     if (f.isDeclaration())
       continue;
@@ -147,7 +149,7 @@ std::vector<char> linkSharedObject(const std::vector<std::vector<char>> &objects
 }
 
 void writeCompiledArtifact(const CompiledModel &m, const std::string &modelName,
-                           const std::string &key, const std::string &path) {
+                           const std::string &key, const std::string &path, unsigned mode) {
   ArtifactInfo info;
   info.kilnVersion = kilnVersion();
   info.compilerVersion = "LLVM " LLVM_VERSION_STRING;
@@ -159,7 +161,7 @@ void writeCompiledArtifact(const CompiledModel &m, const std::string &modelName,
   info.inputs = m.executable->inputs;
   info.outputs = m.executable->outputs;
   writeArtifact(path, linkSharedObject(m.objects), info, m.executable->weights.get(),
-                m.executable->weightsSize);
+                m.executable->weightsSize, mode);
 }
 
 CompiledModel compileModel(const onnx::ModelProto &model, const ImportOptions &import,

@@ -42,7 +42,8 @@ TargetDescription describeTarget(const std::string &targetCpu);
 /// Links the object of `model` (compiled with keepObject) and writes it as
 /// a .kiln artifact at `path`. Throws kiln::Error.
 void writeCompiledArtifact(const CompiledModel &model, const std::string &modelName,
-                           const std::string &key, const std::string &path);
+                           const std::string &key, const std::string &path,
+                           unsigned mode = 0644);
 
 /// Links relocatable objects into one shared object with the system C
 /// compiler driver (`cc -shared`). Throws kiln::Error.

@@ -14,7 +14,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <fcntl.h>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <unistd.h>
 #include <dirent.h>
 #include <iostream>
 #include <sstream>
@@ -104,11 +107,27 @@ bool makeDirectories(const std::string &dir) {
     if (part.empty())
       continue;
     partial += part + "/";
-    if (mkdir(partial.c_str(), 0755) != 0 && errno != EEXIST)
+    if (mkdir(partial.c_str(), 0700) != 0 && errno != EEXIST)
       return false;
   }
   struct stat st;
   return stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+std::string untrustedReason(const std::string &path) {
+  struct stat st;
+  if (lstat(path.c_str(), &st) != 0)
+    return std::string("cannot be examined: ") + std::strerror(errno);
+  if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+    return "is neither a regular file nor a folder (a link?)";
+  if (st.st_uid != geteuid())
+    return "is owned by another user (uid " + std::to_string(st.st_uid) + ")";
+  if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%03o", unsigned(st.st_mode & 0777));
+    return std::string("may be written by group or others (mode ") + mode + ")";
+  }
+  return "";
 }
 
 std::string defaultCacheDirectory() {

@@ -30,7 +30,14 @@ void touchCacheEntry(const std::string &path);
 void evictCacheEntries(const std::string &dir, uint64_t maxBytes);
 
 /// Creates the folder and its parents; false if it cannot.
+/// Creates `dir` and missing parents; the folders it creates are private
+/// (0700: cache entries are code that gets loaded).
 bool makeDirectories(const std::string &dir);
+
+/// Why a cache folder or entry must not be trusted, or "": a cache entry
+/// is native code Kiln loads, so like ssh with its keys Kiln refuses one
+/// (or a folder) that another user owns or that group or others may write.
+std::string untrustedReason(const std::string &path);
 
 /// "$XDG_CACHE_HOME/kiln", else "$HOME/.cache/kiln"; empty if neither is set.
 std::string defaultCacheDirectory();

@@ -180,6 +180,7 @@ LoadedCode loadObjects(const std::vector<std::vector<char>> &objects,
   bind("kiln_parallel_for", &kiln_parallel_for);
   bind("kiln_memref_copy", &kiln_memref_copy);
   bind("kiln_malloc", &kiln_malloc);
+  bind("kiln_free", &kiln_free);
   for (const HostKernelSymbol *k = kHostKernels; k->name; ++k)
     bind(k->name, k->address);
   if (llvm::Error e = main.define(absoluteSymbols(std::move(runtime))))

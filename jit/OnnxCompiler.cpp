@@ -122,6 +122,7 @@ private:
     auto start = std::chrono::steady_clock::now();
     ImportOptions io;
     io.modelPath = name;
+    io.limits = options.limits;
     io.inputShapes = sp.shapes;
     io.constantInputs = sp.constants;
     io.sequenceInputs = sp.sequences;
@@ -140,7 +141,16 @@ private:
     CodegenOptions cg;
     cg.optimizationLevel = options.optimizationLevel;
     cg.threads = options.threads;
-    if (options.cacheDirectory.empty()) {
+    std::string cacheDir = options.cacheDirectory;
+    if (!cacheDir.empty()) {
+      std::string why = makeDirectories(cacheDir) ? untrustedReason(cacheDir)
+                                                  : "cannot be created";
+      if (!why.empty()) {
+        warn("not using the kernel cache folder '" + cacheDir + "': it " + why);
+        cacheDir.clear();
+      }
+    }
+    if (cacheDir.empty()) {
       CompiledModel m = compileModel(model, io, cg);
       m.report.cache = "off";
       return {m.executable, m.report};
@@ -169,12 +179,14 @@ private:
       spec += ";";
     }
     CacheKey key = makeCacheKey(digest, options.optimizationLevel, "", spec);
-    std::string path = cacheEntryPath(options.cacheDirectory, key);
+    std::string path = cacheEntryPath(cacheDir, key);
     CompileReport report;
     report.cacheKey = key.hex;
     report.cacheKeyParts = key.parts;
     if (access(path.c_str(), F_OK) == 0) {
       try {
+        if (std::string why = untrustedReason(path); !why.empty())
+          throw Error("'" + path + "' " + why);
         auto exe = loadArtifact(path);
         touchCacheEntry(path);
         report.cache = "hit";
@@ -190,10 +202,8 @@ private:
     m.report.cacheKey = key.hex;
     m.report.cacheKeyParts = key.parts;
     try {
-      if (!makeDirectories(options.cacheDirectory))
-        throw Error("cannot create the folder '" + options.cacheDirectory + "'");
-      writeCompiledArtifact(m, name, key.hex, path);
-      evictCacheEntries(options.cacheDirectory, options.cacheMaxBytes);
+      writeCompiledArtifact(m, name, key.hex, path, 0600);
+      evictCacheEntries(cacheDir, options.cacheMaxBytes);
     } catch (const Error &e) {
       warn(std::string("cache entry not stored, compiled in memory only: ") + e.what());
     }

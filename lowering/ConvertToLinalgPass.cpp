@@ -76,7 +76,7 @@ struct ConvertToLinalgPass : impl::KilnConvertToLinalgBase<ConvertToLinalgPass> 
     ConversionTarget target(*ctx);
     target.addLegalDialect<linalg::LinalgDialect, tensor::TensorDialect, arith::ArithDialect,
                            math::MathDialect, scf::SCFDialect, memref::MemRefDialect,
-                           bufferization::BufferizationDialect>();
+                           bufferization::BufferizationDialect, LLVM::LLVMDialect>();
     target.addIllegalDialect<KilnDialect>();
     target.addLegalOp<NoneOp>();
     target.addDynamicallyLegalOp<func::FuncOp>(

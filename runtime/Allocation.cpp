@@ -1,15 +1,51 @@
-//===- Allocation.cpp - bounded allocations for compiled code -------------===//
+//===- Allocation.cpp - guarded runs of compiled code ---------------------===//
 #include "runtime/Allocation.h"
+#include "runtime/HostKernels.h"
+#include <atomic>
 #include <csetjmp>
 #include <cstdio>
 #include <cstdlib>
 #include <malloc.h>
+#include <mutex>
+#include <unordered_set>
+
+namespace kiln {
+
+struct RunState {
+  RunLimits limits;
+  std::atomic<bool> failed{false};
+  std::atomic<uint64_t> loopIterations{0};
+  std::mutex mutex; // guards what follows
+  std::string failure;
+  std::unordered_set<void *> live;
+
+  void record(std::string message) {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (failure.empty())
+      failure = std::move(message);
+    failed.store(true, std::memory_order_release);
+  }
+};
+
+} // namespace kiln
 
 namespace {
+thread_local kiln::RunState *run = nullptr;
 thread_local std::jmp_buf *guard = nullptr;
-thread_local uint64_t refused = 0;
-thread_local const char *failure = nullptr;
-} // namespace
+
+/// Records `message` as the run's failure (the first one wins). Outside a
+/// guarded run there is nowhere to report it: the process ends.
+void record(const std::string &message) {
+  if (run && guard) {
+    run->record(message);
+    return;
+  }
+  std::fprintf(stderr, "kiln: fatal: %s (outside a guarded run)\n", message.c_str());
+  std::abort();
+}
+
+/// Leaves for the innermost guard. Callers hold nothing with a destructor.
+[[noreturn]] void unwind() { std::longjmp(*guard, 1); }
 
 /// A run frees its intermediates at its end and the next run allocates the
 /// same sizes again. By default glibc hands large freed blocks back to the
@@ -17,7 +53,7 @@ thread_local const char *failure = nullptr;
 /// run would fault in and zero megabytes of fresh pages (measured: 15% of a
 /// ResNet-50 run). Blocks up to 32 MiB come from the heap instead, and up
 /// to 512 MiB of freed heap is kept for the next run.
-static void keepFreedBlocks() {
+void keepFreedBlocks() {
   static const bool once = [] {
     mallopt(M_MMAP_THRESHOLD, 32 << 20);
     mallopt(M_TRIM_THRESHOLD, 512 << 20);
@@ -25,51 +61,104 @@ static void keepFreedBlocks() {
   }();
   (void)once;
 }
+} // namespace
 
 extern "C" void *kiln_malloc(uint64_t size) {
   keepFreedBlocks();
-  if (size <= kiln::kMaxAllocationBytes) {
-    if (void *p = std::malloc(size ? size : 1))
-      return p;
+  uint64_t limit = run ? run->limits.maxAllocationBytes : kiln::RunLimits().maxAllocationBytes;
+  void *p = size <= limit ? std::malloc(size ? size : 1) : nullptr;
+  if (!p) {
+    record("the compiled code asked for " + std::to_string(size) +
+         " bytes at once, more than the limit of " + std::to_string(limit) +
+         " bytes or than the system would give (sizes that come from input values or dims)");
+    unwind();
   }
-  if (guard) {
-    refused = size;
-    std::longjmp(*guard, 1);
+  if (run) {
+    std::lock_guard<std::mutex> lock(run->mutex);
+    run->live.insert(p);
   }
-  // A parallel loop's worker thread has no way back to the caller.
-  std::fprintf(stderr,
-               "kiln: fatal: compiled code asked for %llu bytes in a parallel loop "
-               "(limit %llu)\n",
-               (unsigned long long)size, (unsigned long long)kiln::kMaxAllocationBytes);
-  std::abort();
+  return p;
 }
+
+extern "C" void kiln_free(void *p) {
+  if (run && p) {
+    std::lock_guard<std::mutex> lock(run->mutex);
+    run->live.erase(p);
+  }
+  std::free(p);
+}
+
+extern "C" void _mlir_ciface_kiln_loop_iteration() {
+  if (!run || !run->limits.maxLoopIterations)
+    return;
+  uint64_t n = run->loopIterations.fetch_add(1, std::memory_order_relaxed) + 1;
+  if (n <= run->limits.maxLoopIterations)
+    return;
+  record("loops ran more than " + std::to_string(run->limits.maxLoopIterations) +
+         " iterations in one run (the bound SessionOptions::limits.maxLoopIterations sets)");
+  unwind();
+}
+
+extern "C" void _mlir_ciface_kiln_index_out_of_range(const char *what) { kiln::failRun(what); }
 
 namespace kiln {
 
 void failRun(const char *message) {
-  if (guard) {
-    refused = 0;
-    failure = message;
-    std::longjmp(*guard, 1);
-  }
-  std::fprintf(stderr, "kiln: fatal: %s\n", message);
-  std::abort();
+  record(message);
+  unwind();
 }
 
-const char *runFailure() { return failure; }
+RunState *currentRun() { return run; }
 
-uint64_t callGuarded(void (*entry)(void **), void **args) {
+RunOutcome callGuarded(void (*entry)(void **), void **args, const RunLimits &limits,
+                       bool (*keep)(void *, void *), void *context) {
+  RunState state;
+  state.limits = limits;
+  RunState *outerRun = run;
   std::jmp_buf here;
-  std::jmp_buf *outer = guard;
-  failure = nullptr;
-  if (setjmp(here)) {
-    guard = outer;
-    return refused ? refused : 1;
+  std::jmp_buf *outerGuard = guard;
+  run = &state;
+  // Nothing with a destructor may be created between setjmp and the call.
+  if (!setjmp(here)) {
+    guard = &here;
+    entry(args);
   }
-  guard = &here;
-  entry(args);
-  guard = outer;
-  return 0;
+  guard = outerGuard;
+  run = outerRun;
+  RunOutcome outcome;
+  bool failed = state.failed.load(std::memory_order_acquire);
+  if (failed)
+    outcome.failure = state.failure;
+  for (void *p : state.live)
+    if (failed || !keep || !keep(p, context))
+      std::free(p);
+  return outcome;
+}
+
+bool runChunk(RunState *state, void (*body)(int64_t, int64_t, void *), int64_t begin,
+              int64_t end, void *context) {
+  if (state && state->failed.load(std::memory_order_acquire))
+    return false;
+  RunState *outerRun = run;
+  std::jmp_buf here;
+  std::jmp_buf *outerGuard = guard;
+  run = state;
+  if (!setjmp(here)) {
+    guard = state ? &here : nullptr;
+    body(begin, end, context);
+  }
+  guard = outerGuard;
+  run = outerRun;
+  return !state || !state->failed.load(std::memory_order_acquire);
+}
+
+void failIfChunkFailed(RunState *state) {
+  if (state && state->failed.load(std::memory_order_acquire)) {
+    if (guard)
+      std::longjmp(*guard, 1);
+    std::fprintf(stderr, "kiln: fatal: %s (outside a guarded run)\n", state->failure.c_str());
+    std::abort();
+  }
 }
 
 } // namespace kiln

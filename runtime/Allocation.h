@@ -1,34 +1,71 @@
-//===- Allocation.h - bounded allocations for compiled code ----*- C++ -*-===//
+//===- Allocation.h - guarded runs of compiled code ------------*- C++ -*-===//
 //
-// Buffers whose sizes come from input values or run-time dims are allocated
-// by the compiled code itself; its calls to malloc are renamed to
-// kiln_malloc, which refuses sizes beyond kMaxAllocationBytes (or ones the
-// system refuses). Called from within callGuarded, a refusal unwinds back to
-// it (longjmp over compiled frames only) and becomes a kiln::Error; the
-// buffers allocated so far by that run are lost, not freed.
+// Compiled code runs inside callGuarded, which gives it a run state:
+//
+// - Buffers whose sizes come from input values or run-time dims are
+//   allocated by the compiled code itself; its malloc and free are renamed
+//   to kiln_malloc and kiln_free. kiln_malloc refuses sizes beyond the run's
+//   limit (or ones the system refuses) and records every live buffer, so a
+//   run that fails frees them all.
+// - A failure (a refused allocation, a host kernel's failRun, an index out
+//   of range, too many loop iterations) is recorded in the run state and
+//   unwinds by longjmp, over compiled frames only, to the innermost guard
+//   on its thread: callGuarded itself, or the guard kiln_parallel_for sets
+//   around each chunk it runs on a worker. A parallel loop whose chunk
+//   failed skips its remaining chunks and then fails on its calling thread,
+//   so the failure reaches callGuarded, which returns it as RunOutcome.
 //
 //===----------------------------------------------------------------------===//
 #ifndef KILN_RUNTIME_ALLOCATION_H
 #define KILN_RUNTIME_ALLOCATION_H
 
 #include <cstdint>
+#include <string>
 
 extern "C" void *kiln_malloc(uint64_t size);
+extern "C" void kiln_free(void *p);
 
 namespace kiln {
 
-inline constexpr uint64_t kMaxAllocationBytes = uint64_t(16) << 30;
+/// Bounds on what one run of compiled code may do (SessionOptions::limits).
+struct RunLimits {
+  /// Largest single buffer the code may allocate.
+  uint64_t maxAllocationBytes = uint64_t(16) << 30;
+  /// Loop iterations run by one run, over all loops; 0: no bound.
+  uint64_t maxLoopIterations = uint64_t(1) << 28;
+};
 
-/// Calls entry(args). Returns 0, or the size of the refused allocation
-/// (1 when a host kernel failed the run: see runFailure).
-uint64_t callGuarded(void (*entry)(void **), void **args);
+struct RunOutcome {
+  /// Why the run failed, or empty.
+  std::string failure;
+  bool failed() const { return !failure.empty(); }
+};
 
-/// Fails the current run from a host kernel on its calling thread with
-/// `message` (static text), unwinding to callGuarded as a refused
-/// allocation does.
+/// Calls entry(args) under `limits`. On failure every buffer the code still
+/// held is freed; on success every buffer it still held is freed except
+/// those `keep(pointer)` names (the outputs it returns to the caller).
+RunOutcome callGuarded(void (*entry)(void **), void **args, const RunLimits &limits,
+                       bool (*keep)(void *pointer, void *context) = nullptr,
+                       void *context = nullptr);
+
+/// Fails the current run from a host kernel or parallel body with `message`
+/// (static text or text that outlives the run), unwinding to the innermost
+/// guard on this thread. Outside a run it aborts the process.
 [[noreturn]] void failRun(const char *message);
-/// The message of the last failRun on this thread's last callGuarded, or null.
-const char *runFailure();
+
+struct RunState;
+/// The run the calling thread works for, or null.
+RunState *currentRun();
+
+/// Runs body(begin, end, context) on a worker of `run` under a guard of its
+/// own: a failure inside it is recorded in `run` and returns here. Returns
+/// false when the run has failed (by this chunk or an earlier one), so that
+/// the caller can skip what is left.
+bool runChunk(RunState *run, void (*body)(int64_t, int64_t, void *), int64_t begin,
+              int64_t end, void *context);
+/// After a parallel loop, on its calling thread: fails the run if a chunk
+/// failed it.
+void failIfChunkFailed(RunState *run);
 
 } // namespace kiln
 #endif

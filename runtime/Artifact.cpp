@@ -17,7 +17,7 @@ const char *kilnVersion() { return "0.1.0"; }
 
 namespace {
 constexpr char kMagic[8] = {'K', 'I', 'L', 'N', 'A', 'R', 'T', '\0'};
-constexpr uint32_t kFormat = 2;
+constexpr uint32_t kFormat = 3;
 /// Where the weight blob starts is a multiple of this (it is mapped as is).
 constexpr uint64_t kWeightsAlignment = 64;
 /// The file: the shared object, the weight blob (aligned), the metadata
@@ -106,6 +106,9 @@ std::string serialize(const ArtifactInfo &info) {
   return os.str();
 }
 
+/// More dims than any tensor Kiln compiles has.
+constexpr size_t kMaxRank = 64;
+
 ArtifactInfo parse(const std::string &text, const std::string &what) {
   ArtifactInfo info;
   std::istringstream is(text);
@@ -141,8 +144,14 @@ ArtifactInfo parse(const std::string &text, const std::string &what) {
       if (shape != "-") {
         std::stringstream ss(shape);
         std::string d;
-        while (std::getline(ss, d, ','))
-          a.shape.push_back(std::stoll(d));
+        while (std::getline(ss, d, ',')) {
+          char *end = nullptr;
+          errno = 0;
+          long long v = std::strtoll(d.c_str(), &end, 10);
+          if (d.empty() || *end || errno || v < -1 || a.shape.size() >= kMaxRank)
+            throw Error(what + ": corrupted metadata (shape '" + shape.substr(0, 64) + "')");
+          a.shape.push_back(v);
+        }
       }
       (key == "input" ? info.inputs : info.outputs).push_back(a);
     }
@@ -238,7 +247,8 @@ std::vector<std::string> hostFeatures() {
 }
 
 void writeArtifact(const std::string &path, const std::vector<char> &object,
-                   const ArtifactInfo &info, const char *weights, size_t weightsSize) {
+                   const ArtifactInfo &info, const char *weights, size_t weightsSize,
+                   unsigned mode) {
   std::string meta = serialize(info);
   Trailer t{};
   std::memcpy(t.magic, kMagic, 8);
@@ -261,7 +271,9 @@ void writeArtifact(const std::string &path, const std::vector<char> &object,
   t.checksum = sum.finish();
 
   std::string tmp = path + ".tmp." + std::to_string(getpid());
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  // A fresh file (never one planted at the temporary name, nor a link).
+  unlink(tmp.c_str());
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode);
   if (fd < 0)
     throw Error("cannot write '" + tmp + "': " + std::strerror(errno));
   auto fail = [&](int e) {
@@ -294,6 +306,34 @@ void writeArtifact(const std::string &path, const std::vector<char> &object,
   }
 }
 
+ArtifactInfo verifyArtifact(const char *bytes, size_t size, const std::string &what) {
+  Trailer t;
+  if (size < sizeof t)
+    throw Error(what + ": truncated (" + std::to_string(size) + " bytes)");
+  std::memcpy(&t, bytes + size - sizeof t, sizeof t);
+  if (std::memcmp(t.magic, kMagic, 8) != 0)
+    throw Error(what + ": not a Kiln artifact, or truncated");
+  if (t.format != kFormat)
+    throw Error(what + ": format " + std::to_string(t.format) + ", this Kiln reads format " +
+                std::to_string(kFormat));
+  uint64_t objectEnd = (t.objectSize + kWeightsAlignment - 1) / kWeightsAlignment * kWeightsAlignment;
+  if (t.objectSize > size || t.weightsOffset != objectEnd || t.weightsSize > size ||
+      t.metadataSize > size ||
+      t.weightsOffset + t.weightsSize + t.metadataSize + sizeof t != size)
+    throw Error(what + ": truncated or padded (sizes do not add up)");
+  if (checksum64(bytes, size - sizeof t) != t.checksum)
+    throw Error(what + ": corrupted (checksum mismatch)");
+  ArtifactInfo info =
+      parse(std::string(bytes + t.weightsOffset + t.weightsSize, t.metadataSize), what);
+  if (info.kilnVersion != kilnVersion())
+    throw Error(what + ": written by Kiln " + info.kilnVersion + ", this is Kiln " + kilnVersion());
+  auto host = hostFeatures();
+  for (const auto &f : info.requiredFeatures)
+    if (std::find(host.begin(), host.end(), f) == host.end())
+      throw Error(what + ": compiled for CPU features this machine lacks (" + f + ")");
+  return info;
+}
+
 std::shared_ptr<const Executable> loadArtifact(const std::string &path, ArtifactInfo *infoOut) {
   std::string what = "artifact '" + path + "'";
   int fd = open(path.c_str(), O_RDONLY);
@@ -312,32 +352,22 @@ std::shared_ptr<const Executable> loadArtifact(const std::string &path, Artifact
   Mapping &m = *mapping;
   m.size = st.st_size;
   m.base = mmap(nullptr, m.size, PROT_READ, MAP_PRIVATE, fd, 0);
-  close(fd);
-  if (m.base == MAP_FAILED)
-    throw Error(what + ": cannot map: " + std::strerror(errno));
+  if (m.base == MAP_FAILED) {
+    int e = errno;
+    close(fd);
+    throw Error(what + ": cannot map: " + std::strerror(e));
+  }
   const char *bytes = static_cast<const char *>(m.base);
+  ArtifactInfo info;
+  try {
+    info = verifyArtifact(bytes, m.size, what);
+  } catch (...) {
+    close(fd);
+    throw;
+  }
   Trailer t;
   std::memcpy(&t, bytes + m.size - sizeof t, sizeof t);
-  if (std::memcmp(t.magic, kMagic, 8) != 0)
-    throw Error(what + ": not a Kiln artifact, or truncated");
-  if (t.format != kFormat)
-    throw Error(what + ": format " + std::to_string(t.format) + ", this Kiln reads format " +
-                std::to_string(kFormat));
-  uint64_t objectEnd = (t.objectSize + kWeightsAlignment - 1) / kWeightsAlignment * kWeightsAlignment;
-  if (t.objectSize > m.size || t.weightsOffset != objectEnd || t.weightsSize > m.size ||
-      t.metadataSize > m.size ||
-      t.weightsOffset + t.weightsSize + t.metadataSize + sizeof t != m.size)
-    throw Error(what + ": truncated or padded (sizes do not add up)");
-  if (checksum64(bytes, m.size - sizeof t) != t.checksum)
-    throw Error(what + ": corrupted (checksum mismatch)");
-  ArtifactInfo info =
-      parse(std::string(bytes + t.weightsOffset + t.weightsSize, t.metadataSize), what);
-  if (info.kilnVersion != kilnVersion())
-    throw Error(what + ": written by Kiln " + info.kilnVersion + ", this is Kiln " + kilnVersion());
-  auto host = hostFeatures();
-  for (const auto &f : info.requiredFeatures)
-    if (std::find(host.begin(), host.end(), f) == host.end())
-      throw Error(what + ": compiled for CPU features this machine lacks (" + f + ")");
+  close(fd);
   // Verified: now let the dynamic loader map the object part.
   // A name without a slash would be looked up on the library search path.
   std::string file = path.find('/') == std::string::npos ? "./" + path : path;

@@ -45,9 +45,15 @@ std::vector<std::string> hostFeatures();
 /// place when loaded) and `info`, checksummed.
 /// Writes atomically: a temporary file beside `path`, fsync, rename.
 /// Throws kiln::Error (with errno text) when it cannot.
+/// `mode` is the new file's permission bits (cache entries: 0600).
 void writeArtifact(const std::string &path, const std::vector<char> &sharedObject,
                    const ArtifactInfo &info, const char *weights = nullptr,
-                   size_t weightsSize = 0);
+                   size_t weightsSize = 0, unsigned mode = 0644);
+
+/// Checks an artifact held in memory (trailer, sizes, checksum, metadata,
+/// Kiln version, CPU features) without loading any of its code; returns
+/// its metadata. Throws kiln::Error saying why it is refused.
+ArtifactInfo verifyArtifact(const char *bytes, size_t size, const std::string &what);
 
 /// Verifies and maps an artifact. Throws kiln::Error saying why a file is
 /// refused: unreadable, truncated, corrupted, another Kiln version, or

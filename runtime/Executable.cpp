@@ -62,6 +62,7 @@ static bool matches(const std::vector<int64_t> &shape, const std::vector<int64_t
 
 std::map<std::string, Tensor> Executable::run(const std::map<std::string, Tensor> &in,
                                               ThreadPool &pool, const std::string &modelName,
+                                              const RunLimits &limits,
                                               profile::Recorder *recorder) const {
   std::vector<std::vector<int64_t>> descriptors;
   for (const ArgSpec &arg : inputs) {
@@ -101,26 +102,35 @@ std::map<std::string, Tensor> Executable::run(const std::map<std::string, Tensor
     descriptorPointers.push_back(d.data());
   for (void *&p : descriptorPointers)
     packed.push_back(&p);
-  uint64_t refused = 0;
   strings::Arena arena; // outlives the copies of string outputs below
-  const char *failure = nullptr;
+  RunOutcome outcome;
+  // Buffers the code returns as outputs stay; whatever else it still held
+  // at its end is freed.
+  struct Returned {
+    const std::vector<int64_t> &block;
+    const std::vector<ArgSpec> &outputs;
+  } returnedOutputs{block, outputs};
+  auto isOutput = [](void *p, void *context) {
+    auto *r = static_cast<Returned *>(context);
+    size_t at = 0;
+    for (const ArgSpec &arg : r->outputs) {
+      if (reinterpret_cast<void *>(r->block[at]) == p)
+        return true;
+      at += 3 + 2 * arg.shape.size();
+    }
+    return false;
+  };
   pool.run([&] {
     strings::ArenaScope scope(&arena);
     profile::Scope profiling(recorder);
     double start = recorder ? recorder->nowUs() : 0;
-    refused = callGuarded(entry, packed.data());
-    failure = runFailure();
+    outcome = callGuarded(entry, packed.data(), limits, returned ? +isOutput : nullptr,
+                          &returnedOutputs);
     if (recorder)
       recorder->add({"run", "run", start, recorder->nowUs() - start, profile::threadIndex()});
   });
-  if (failure)
-    throw Error("model '" + modelName + "': " + failure);
-  if (refused)
-    throw Error("model '" + modelName + "': the compiled code asked for " +
-                std::to_string(refused) + " bytes at once, more than the limit of " +
-                std::to_string(kMaxAllocationBytes >> 30) +
-                " GiB or than the system would give (sizes that come from input values "
-                "or dims)");
+  if (outcome.failed())
+    throw Error("model '" + modelName + "': " + outcome.failure);
   if (returned) {
     // Take every buffer first, so none leaks when one is refused.
     std::vector<std::unique_ptr<void, void (*)(void *)>> owned;

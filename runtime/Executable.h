@@ -3,6 +3,7 @@
 #define KILN_RUNTIME_EXECUTABLE_H
 
 #include "kiln/Tensor.h"
+#include "runtime/Allocation.h"
 #include <map>
 #include <memory>
 #include <string>
@@ -55,10 +56,12 @@ struct Executable {
   std::shared_ptr<const char> weights;
   size_t weightsSize = 0;
 
-  /// Runs on `pool`; `in` must hold every input by name with its shape.
-  /// With a recorder, the run and each parallel kernel become events.
+  /// Runs on `pool` within `limits`; `in` must hold every input by name
+  /// with its shape. With a recorder, the run and each parallel kernel
+  /// become events.
   std::map<std::string, Tensor> run(const std::map<std::string, Tensor> &in,
                                     ThreadPool &pool, const std::string &modelName,
+                                    const RunLimits &limits = {},
                                     profile::Recorder *recorder = nullptr) const;
 };
 

@@ -354,6 +354,8 @@ const kiln::HostKernelSymbol kiln::kHostKernels[] = {
     KILN_HOST_KERNEL(kiln_broadcast_mismatch),
     KILN_HOST_KERNEL(kiln_scan_shape_mismatch),
     KILN_HOST_KERNEL(kiln_topk_k_out_of_range),
+    KILN_HOST_KERNEL(kiln_loop_iteration),
+    KILN_HOST_KERNEL(kiln_index_out_of_range),
     KILN_HOST_KERNEL(kiln_unique_f32),
     KILN_HOST_KERNEL(kiln_unique_i64),
     KILN_HOST_KERNEL(kiln_tree_ensemble_f32),

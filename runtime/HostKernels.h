@@ -78,6 +78,11 @@ int64_t _mlir_ciface_kiln_unique_i64(kiln::MemRef<int64_t, 3> *x,
 void _mlir_ciface_kiln_broadcast_mismatch();
 /// Fails the run: a loop's scan items changed shape between iterations.
 void _mlir_ciface_kiln_scan_shape_mismatch();
+/// Counts one loop iteration against the run's bound (runtime/Allocation.h).
+void _mlir_ciface_kiln_loop_iteration();
+/// Fails the run: an index read from a tensor is out of range. `what` is a
+/// constant string of the compiled code naming the node.
+void _mlir_ciface_kiln_index_out_of_range(const char *what);
 /// Fails the run: TopK's k, given at run time, is outside [0, axis length].
 void _mlir_ciface_kiln_topk_k_out_of_range();
 

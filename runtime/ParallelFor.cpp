@@ -1,5 +1,6 @@
 //===- ParallelFor.cpp - oneTBB behind the parallel-loop ABI --------------===//
 #include "runtime/ParallelFor.h"
+#include "runtime/Allocation.h"
 #include "runtime/Profile.h"
 #include "runtime/HostKernels.h"
 #include "runtime/Strings.h"
@@ -18,13 +19,16 @@ static void parallelFor(int64_t begin, int64_t end, void (*body)(int64_t, int64_
     body(begin, end, context);
     return;
   }
-  // Host kernels called from the body find the run's string arena.
+  // Chunks run under guards of their own (a failure must not unwind through
+  // oneTBB) and find the run's state and string arena on whichever thread.
+  kiln::RunState *run = kiln::currentRun();
   kiln::strings::Arena *arena = kiln::strings::currentArena();
   tbb::parallel_for(tbb::blocked_range<int64_t>(begin, end),
                     [&](const tbb::blocked_range<int64_t> &r) {
                       kiln::strings::ArenaScope scope(arena);
-                      body(r.begin(), r.end(), context);
+                      kiln::runChunk(run, body, r.begin(), r.end(), context);
                     });
+  kiln::failIfChunkFailed(run);
 }
 
 extern "C" void kiln_parallel_for(int64_t begin, int64_t end,

@@ -337,7 +337,10 @@ Session::runValues(const std::map<std::string, OnnxValue> &in) const {
         flat.emplace(sequenceItemName(kv.first, i), kv.second.items()[i]);
   }
   std::map<std::string, Tensor> results =
-      exe->run(flat, *impl_->pool, impl_->name, impl_->recorder.get());
+      exe->run(flat, *impl_->pool, impl_->name,
+               RunLimits{impl_->options.limits.maxAllocationBytes,
+                         impl_->options.limits.maxLoopIterations},
+               impl_->recorder.get());
   std::map<std::string, OnnxValue> out;
   for (const auto &info : impl_->outputs) {
     auto it = results.find(info.name);

@@ -9,7 +9,7 @@ packages=(
   libonnx-dev libprotobuf-dev protobuf-compiler libtbb-dev libre2-dev pkg-config
   libjpeg62-turbo-dev libtiff-dev libwebp-dev libopenjp2-7-dev libstb-dev
   libgtest-dev libgmock-dev ninja-build ccache cmake g++ gcc binutils zlib1g-dev libzstd-dev
-  python3-venv libonnx-testdata
+  python3-venv libonnx-testdata clang-22 libclang-rt-22-dev
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -11,6 +11,11 @@ compiled code, execution plan, metadata and weights. kiln::Session (and
 kiln-run) open .kiln files like .onnx files; loading one needs only the
 kiln_runtime library, no compiler.
 
+A .kiln file is native code that Kiln loads and runs with the rights of
+the process that opens it: load artifacts only from a trusted source, as
+you would a shared library. Its checksum detects corruption, not a file
+planted on purpose.
+
 options:
   -o FILE               the artifact to write (required)
   --target-cpu CPU      LLVM CPU name (e.g. x86-64-v3, skylake-avx512);

@@ -52,6 +52,11 @@ options:
                          kept), as models with dynamic batch or sequence
                          arrive; reports whether the code was compiled once
                          for unknown dims or per shape (and why)
+  --limit NAME=VALUE     change one of the bounds a hostile model cannot pass
+                         (kiln::Limits): tensor-bytes (8 GiB), weight-bytes
+                         (32 GiB), nodes (1000000), nesting-depth (64),
+                         allocation-bytes (16 GiB), loop-iterations (2^28
+                         per run, 0: none)
   --quiet                print only errors and the test verdict
   --help                 this text
 
@@ -300,7 +305,30 @@ struct Args {
   std::map<std::string, int64_t> dims;
   std::string outputDir, cacheDir = kiln::defaultCacheDirectory(), profile;
   bool json = false, quiet = false, explainCache = false, dynamic = false;
+  Limits limits;
 };
+
+/// Sets the kiln::Limits field `name` names (as --limit spells it).
+void setLimit(Limits &limits, const std::string &name, const std::string &value) {
+  size_t used = 0;
+  unsigned long long v = std::stoull(value, &used);
+  if (used != value.size() || value[0] == '-')
+    throw std::invalid_argument("--limit " + name + " needs a whole number, got '" + value + "'");
+  if (name == "tensor-bytes")
+    limits.maxTensorBytes = v;
+  else if (name == "weight-bytes")
+    limits.maxWeightBytes = v;
+  else if (name == "nodes")
+    limits.maxNodes = v;
+  else if (name == "nesting-depth")
+    limits.maxNestingDepth = int(std::min<unsigned long long>(v, 1 << 20));
+  else if (name == "allocation-bytes")
+    limits.maxAllocationBytes = v;
+  else if (name == "loop-iterations")
+    limits.maxLoopIterations = v;
+  else
+    throw std::invalid_argument("unknown limit '" + name + "'");
+}
 
 /// "dynamic", "fixed" or "per-shape (reason)": how the code treats shapes.
 std::string shapesText(const CompileReport &r) {
@@ -600,6 +628,9 @@ int main(int argc, char **argv) {
         args.explainCache = true;
       } else if (a == "--dynamic") {
         args.dynamic = true;
+      } else if (a == "--limit") {
+        auto kv = keyValue(next());
+        setLimit(args.limits, kv.first, kv.second);
       } else if (a == "--quiet") {
         args.quiet = true;
       } else if (!a.empty() && a[0] == '-') {
@@ -624,6 +655,7 @@ int main(int argc, char **argv) {
     options.threads = args.threads;
     options.cacheDirectory = args.cacheDir;
     options.profilePath = args.profile;
+    options.limits = args.limits;
     auto start = std::chrono::steady_clock::now();
     Session session = args.dynamic ? [&] {
       std::string bytes = withUnknownDims(modelPath);

@@ -15,6 +15,27 @@
 
 namespace kiln {
 
+/// Bounds that keep a model (possibly hostile) from exhausting the process.
+/// Each is checked before the work or memory is committed; going past one
+/// is a kiln::Error that names the node, never a crash.
+struct Limits {
+  /// Largest tensor a model may declare, hold as a weight or compute, in
+  /// bytes (checked when compiling, where shapes are known then).
+  uint64_t maxTensorBytes = 8ULL << 30;
+  /// Sum of the bytes of the model's initializers and constants.
+  uint64_t maxWeightBytes = 32ULL << 30;
+  /// Nodes in the graph, those of its subgraphs included.
+  uint64_t maxNodes = 1000000;
+  /// How deep If, Loop and Scan bodies may nest.
+  int maxNestingDepth = 64;
+  /// Largest buffer compiled code may allocate at once while it runs.
+  uint64_t maxAllocationBytes = 16ULL << 30;
+  /// Loop iterations one run may execute, over all its loops (a loop that
+  /// ends early by its condition counts only the iterations it ran); 0: no
+  /// bound.
+  uint64_t maxLoopIterations = 1ULL << 28;
+};
+
 struct SessionOptions {
   /// Worker threads for parallel loops; 0 uses every available core.
   int threads = 0;
@@ -33,11 +54,13 @@ struct SessionOptions {
   /// creation, each run, and each parallel kernel of a run, named by the
   /// ONNX nodes it computes, on the thread that ran it.
   std::string profilePath;
+  Limits limits;
 
   SessionOptions &withThreads(int n) { threads = n; return *this; }
   SessionOptions &withOptimizationLevel(int n) { optimizationLevel = n; return *this; }
   SessionOptions &withCacheDirectory(std::string dir) { cacheDirectory = std::move(dir); return *this; }
   SessionOptions &withProfile(std::string path) { profilePath = std::move(path); return *this; }
+  SessionOptions &withLimits(const Limits &l) { limits = l; return *this; }
 };
 
 /// A graph input or output as the model declares it.

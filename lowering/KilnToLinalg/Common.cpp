@@ -2,6 +2,9 @@
 #include "lowering/KilnToLinalg/Common.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/xxhash.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Utils/ReshapeOpsUtils.h"
 #include <limits>
@@ -512,6 +515,89 @@ Value clampedIndex(OpBuilder &b, Location l, Value raw, Value n, bool fromEnd) {
   return arith::MinSIOp::create(b, l, arith::MaxSIOp::create(b, l, k, zero), last);
 }
 
+std::string nodeLabel(Operation *op) {
+  std::string kind = op->getName().stripDialect().str();
+  Location loc = op->getLoc();
+  if (auto fused = llvm::dyn_cast<FusedLoc>(loc); fused && !fused.getLocations().empty())
+    loc = fused.getLocations().front();
+  auto name = llvm::dyn_cast<NameLoc>(loc);
+  if (!name)
+    return kind;
+  // The importer puts the node's ONNX op type below its name.
+  if (auto below = llvm::dyn_cast<FusedLoc>(name.getChildLoc()))
+    if (auto type = llvm::dyn_cast_or_null<StringAttr>(below.getMetadata()))
+      kind = type.str();
+  return "node '" + name.getName().str() + "' (" + kind + ")";
+}
+
+Value constantCString(OpBuilder &b, Location l, Operation *anchor, StringRef text) {
+  auto module = anchor->getParentOfType<ModuleOp>();
+  std::string name = "kiln_text_" + llvm::utohexstr(llvm::xxh3_64bits(text));
+  auto global = module.lookupSymbol<LLVM::GlobalOp>(name);
+  if (!global) {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(module.getBody());
+    std::string value = text.str() + '\0';
+    auto type = LLVM::LLVMArrayType::get(b.getI8Type(), value.size());
+    global = LLVM::GlobalOp::create(b, module.getLoc(), type, /*isConstant=*/true,
+                                    LLVM::Linkage::Private, name, b.getStringAttr(value));
+  }
+  return LLVM::AddressOfOp::create(b, l, global);
+}
+
+namespace {
+/// Calls kiln_index_out_of_range with `op`'s message when `outside`.
+void failIfOutside(OpBuilder &b, Location l, Value outside, Operation *op) {
+  auto ptr = LLVM::LLVMPointerType::get(b.getContext());
+  func::FuncOp fail =
+      hostKernel(op, b, "kiln_index_out_of_range", b.getFunctionType({ptr}, {}));
+  std::string message = nodeLabel(op) + ": an index is out of range (the spec makes it an error)";
+  scf::IfOp::create(b, l, outside, [&](OpBuilder &nb, Location nl) {
+    func::CallOp::create(nb, nl, fail, ValueRange{constantCString(nb, nl, op, message)});
+    scf::YieldOp::create(nb, nl);
+  });
+}
+} // namespace
+
+void checkIndices(OpBuilder &b, Location l, Value indices, Value n, Operation *op) {
+  auto type = llvm::cast<RankedTensorType>(indices.getType());
+  int64_t rank = type.getRank();
+  MLIRContext *ctx = b.getContext();
+  Value none = linalg::FillOp::create(
+                   b, l, ValueRange{arith::ConstantIntOp::create(b, l, b.getI1Type(), 0)},
+                   ValueRange{tensor::EmptyOp::create(b, l, ArrayRef<int64_t>{}, b.getI1Type())})
+                   .getResult(0);
+  SmallVector<AffineMap> maps{AffineMap::getMultiDimIdentityMap(rank, ctx),
+                              AffineMap::get(rank, 0, {}, ctx)};
+  SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::reduction);
+  auto any = linalg::GenericOp::create(
+      b, l, TypeRange{none.getType()}, ValueRange{indices}, ValueRange{none}, maps, iters,
+      [&](OpBuilder &nb, Location nl, ValueRange a) {
+        Value k = arith::IndexCastOp::create(nb, nl, nb.getIndexType(), a[0]);
+        Value zero = arith::ConstantIndexOp::create(nb, nl, 0);
+        Value negative = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::slt, k, zero);
+        k = arith::SelectOp::create(nb, nl, negative, arith::AddIOp::create(nb, nl, k, n), k);
+        Value outside = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::uge, k, n);
+        linalg::YieldOp::create(nb, nl, Value(arith::OrIOp::create(nb, nl, a[1], outside)));
+      });
+  Value outside = tensor::ExtractOp::create(b, l, any.getResult(0), ValueRange{});
+  failIfOutside(b, l, outside, op);
+}
+
+Value checkedIndex(OpBuilder &b, Location l, Value raw, Value n, Operation *op) {
+  Value k = arith::IndexCastOp::create(b, l, b.getIndexType(), raw);
+  Value zero = arith::ConstantIndexOp::create(b, l, 0);
+  Value negative = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, k, zero);
+  k = arith::SelectOp::create(b, l, negative, arith::AddIOp::create(b, l, k, n), k);
+  // One unsigned compare tests both ends.
+  Value inRange = arith::CmpIOp::create(b, l, arith::CmpIPredicate::ult, k, n);
+  Value outside = arith::XOrIOp::create(b, l, inRange,
+                                        arith::ConstantIntOp::create(b, l, b.getI1Type(), 1));
+  failIfOutside(b, l, outside, op);
+  // The run has failed when `outside`; the select keeps even the code that
+  // the compiler may schedule before the failure within bounds.
+  return arith::SelectOp::create(b, l, inRange, k, zero);
+}
 
 Value addOf(OpBuilder &b, Location loc, ElemKind k, Value x, Value y) {
   if (k.isFloat)

@@ -194,5 +194,28 @@ mlir::Value clampedIndex(mlir::OpBuilder &b, mlir::Location l, mlir::Value raw, 
 mlir::Value clampedIndex(mlir::OpBuilder &b, mlir::Location l, mlir::Value raw, mlir::Value dim,
                          bool fromEnd = true);
 
+/// An index read from an indices tensor that the ONNX spec requires to lie
+/// in [-dim, dim - 1] (Scatter*, in their sequential loops): negative
+/// values count from the end, and one out of range fails the run with an
+/// error naming `op`'s node instead of writing outside the tensor.
+mlir::Value checkedIndex(mlir::OpBuilder &b, mlir::Location l, mlir::Value raw, mlir::Value dim,
+                         mlir::Operation *op);
+
+/// Fails the run, naming `op`'s node, when any element of `indices` lies
+/// outside [-dim, dim - 1]: one reduction over the indices (one unsigned
+/// compare each, vectorizable) before the op reads with them, so that the
+/// op's own body stays free of side effects (fusable, and removed when its
+/// result is unused) and reads with clampedIndex.
+void checkIndices(mlir::OpBuilder &b, mlir::Location l, mlir::Value indices, mlir::Value dim,
+                  mlir::Operation *op);
+
+/// "node 'conv1' (Conv)" from an imported op's name location, or the op's
+/// name alone.
+std::string nodeLabel(mlir::Operation *op);
+/// A pointer to a NUL-terminated constant holding `text` (one global per
+/// text in `anchor`'s module), for host kernels that take a message.
+mlir::Value constantCString(mlir::OpBuilder &b, mlir::Location l, mlir::Operation *anchor,
+                            llvm::StringRef text);
+
 } // namespace kiln
 #endif

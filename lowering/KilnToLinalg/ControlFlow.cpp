@@ -8,7 +8,8 @@
 // (dynamic dims where they change between iterations); more static values
 // are cast to them. A scan buffer doubles its rows when full; the result is
 // its first `iterations` rows. Items must keep one shape: the run fails
-// otherwise.
+// otherwise. Every iteration counts against the run's bound on loop
+// iterations.
 //
 //===----------------------------------------------------------------------===//
 #include "lowering/KilnToLinalg/Common.h"
@@ -107,6 +108,13 @@ struct LoopLowering : OpConversionPattern<LoopOp> {
     Value inRange = arith::CmpIOp::create(r, loc, arith::CmpIPredicate::slt,
                                           before->getArgument(0), trip);
     Value go = arith::AndIOp::create(r, loc, inRange, before->getArgument(1));
+    // Each iteration that runs counts against the run's bound, which fails
+    // the run once passed (runtime/Allocation.h).
+    func::FuncOp count = hostKernel(op, r, "kiln_loop_iteration", r.getFunctionType({}, {}));
+    scf::IfOp::create(r, loc, go, [&](OpBuilder &b, Location l) {
+      func::CallOp::create(b, l, count, ValueRange{});
+      scf::YieldOp::create(b, l);
+    });
     scf::ConditionOp::create(r, loc, go, before->getArguments());
 
     Block *after = r.createBlock(&loop.getAfter(), {}, types, locs);

@@ -8,8 +8,8 @@ namespace kiln {
 namespace {
 
 /// out[a..., i..., b...] = data[a..., indices[i...], b...], negative indices
-/// counting from the end. Out-of-range indices are clamped rather than read
-/// out of bounds.
+/// counting from the end. An index out of range fails the run (checked
+/// before the gather, which clamps).
 struct GatherLowering : OpConversionPattern<GatherOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(GatherOp op, OpAdaptor adaptor,
@@ -38,6 +38,7 @@ struct GatherLowering : OpConversionPattern<GatherOp> {
     Location loc = op.getLoc();
     Value init = emptyTensor(r, loc, outShape, dt.getElementType(), sizes);
     Value dim = dimValue(r, loc, data, axis);
+    checkIndices(r, loc, indices, dim, op);
     auto g = linalg::GenericOp::create(
         r, loc, TypeRange{init.getType()}, ValueRange{indices}, ValueRange{init}, maps, iters,
         [&](OpBuilder &b, Location l, ValueRange a) {
@@ -277,6 +278,7 @@ struct GatherElementsLowering : OpConversionPattern<GatherElementsOp> {
     Value dim = dimValue(r, loc, data, axis);
     Value init = emptyTensor(r, loc, outShape, dt.getElementType(),
                              dynamicDims(r, loc, adaptor.getIndices()));
+    checkIndices(r, loc, adaptor.getIndices(), dim, op);
     auto g = linalg::GenericOp::create(
         r, loc, TypeRange{init.getType()}, ValueRange{adaptor.getIndices()}, ValueRange{init},
         maps, iters, [&](OpBuilder &b, Location l, ValueRange a) {

@@ -3,8 +3,8 @@
 // A scatter writes each update in order, later writes winning, and with a
 // reduction reads what an earlier update may have written: the updates form
 // one sequential loop (scf.for over tensor.insert, which bufferizes into a
-// copy of data updated in place). Indices are clamped like Gather's, so a
-// bad index never writes out of bounds.
+// copy of data updated in place). Indices are checked like Gather's: one out
+// of range fails the run instead of writing out of bounds.
 //
 //===----------------------------------------------------------------------===//
 #include "lowering/KilnToLinalg/Common.h"
@@ -73,7 +73,7 @@ struct ScatterElementsLowering : OpConversionPattern<ScatterElementsOp> {
                           [&](OpBuilder &b, Location l, ArrayRef<Value> coords) {
                             SmallVector<Value> at(coords);
                             Value raw = tensor::ExtractOp::create(b, l, indices, coords);
-                            at[axis] = clampedIndex(b, l, raw, dim);
+                            at[axis] = checkedIndex(b, l, raw, dim, op);
                             return at;
                           });
     r.replaceOp(op, y);
@@ -102,7 +102,7 @@ struct ScatterNDLowering : OpConversionPattern<ScatterNDOp> {
           for (int64_t j = 0; j < k; ++j) {
             tuple.back() = arith::ConstantIndexOp::create(b, l, j);
             Value raw = tensor::ExtractOp::create(b, l, indices, tuple);
-            at.push_back(clampedIndex(b, l, raw, dataDims[j]));
+            at.push_back(checkedIndex(b, l, raw, dataDims[j], op));
           }
           at.append(coords.begin() + (q - 1), coords.end());
           return at;

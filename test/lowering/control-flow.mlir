@@ -10,6 +10,9 @@
 // CHECK: %[[W:.*]]:4 = scf.while (%[[I:.*]] = %{{.*}}, %[[C:.*]] = %[[COND]], %{{.*}} = %[[INIT]], %{{.*}} = %[[BUF]]) : (i64, i1, tensor<?xf32>, tensor<?x1xf32>) -> (i64, i1, tensor<?xf32>, tensor<?x1xf32>)
 // CHECK: %[[LT:.*]] = arith.cmpi slt, %[[I]], %[[TRIP]]
 // CHECK: %[[GO:.*]] = arith.andi %[[LT]], %[[C]]
+// Each iteration that runs counts against the run's bound.
+// CHECK: scf.if %[[GO]] {
+// CHECK-NEXT: func.call @kiln_loop_iteration() : () -> ()
 // CHECK: scf.condition(%[[GO]])
 // CHECK: } do {
 // CHECK: tensor.insert_slice

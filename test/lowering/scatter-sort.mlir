@@ -1,15 +1,21 @@
 // RUN: kiln-opt %s --kiln-convert-to-linalg | FileCheck %s
 
-// Updates are written in order by one sequential loop; indices are clamped.
+// Updates are written in order by one sequential loop; an index out of
+// range fails the run, naming the node, before anything is written.
+// CHECK-DAG: llvm.mlir.global private constant @[[MSG:kiln_text_[0-9A-F]+]]("node 'scatter' (ScatterElements): an index is out of range
 // CHECK-LABEL: func.func @scatter_elements_add
 // CHECK: scf.for
 // CHECK: tensor.extract
-// CHECK: arith.maxsi
-// CHECK: arith.minsi
+// CHECK: %[[IN:.*]] = arith.cmpi ult
+// CHECK: %[[OUT:.*]] = arith.xori %[[IN]]
+// CHECK: scf.if %[[OUT]] {
+// CHECK-NEXT: %[[P:.*]] = llvm.mlir.addressof @[[MSG]]
+// CHECK-NEXT: func.call @kiln_index_out_of_range(%[[P]])
+// CHECK: arith.select %[[IN]]
 // CHECK: arith.addf
 // CHECK: tensor.insert
 func.func @scatter_elements_add(%d: tensor<3x3xf32>, %i: tensor<2x3xi64>, %u: tensor<2x3xf32>) -> tensor<3x3xf32> {
-  %0 = kiln.ScatterElements %d, %i, %u {axis = 0 : si64, reduction = "add"} : (tensor<3x3xf32>, tensor<2x3xi64>, tensor<2x3xf32>) -> tensor<3x3xf32>
+  %0 = kiln.ScatterElements %d, %i, %u {axis = 0 : si64, reduction = "add"} : (tensor<3x3xf32>, tensor<2x3xi64>, tensor<2x3xf32>) -> tensor<3x3xf32> loc("scatter")
   return %0 : tensor<3x3xf32>
 }
 

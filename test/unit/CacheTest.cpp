@@ -144,3 +144,66 @@ TEST(Artifact, HostFeaturesAreCheckable) {
   EXPECT_EQ(filtered.size(), 2u);
   EXPECT_FALSE(host.empty()); // every x86-64 machine Kiln targets has sse4.2
 }
+
+TEST(KernelCache, FoldersAndEntriesArePrivate) {
+  std::string dir = freshDir("private") + "/nested/cache", bytes = model(0.5f);
+  Session s(bytes.data(), bytes.size(), SessionOptions{}.withCacheDirectory(dir), "m");
+  ASSERT_EQ(s.compileReport().cache, "miss");
+  struct stat st;
+  ASSERT_EQ(stat(dir.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  auto found = entries(dir);
+  ASSERT_EQ(found.size(), 1u);
+  ASSERT_EQ(stat(found[0].c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+TEST(KernelCache, EntryWritableByOthersIsRecompiled) {
+  std::string dir = freshDir("writable"), bytes = model(0.5f);
+  auto options = SessionOptions{}.withCacheDirectory(dir);
+  { Session cold(bytes.data(), bytes.size(), options, "m"); }
+  auto found = entries(dir);
+  ASSERT_EQ(found.size(), 1u);
+  for (mode_t mode : {0620, 0602}) {
+    ASSERT_EQ(chmod(found[0].c_str(), mode), 0);
+    ::testing::internal::CaptureStderr();
+    Session warm(bytes.data(), bytes.size(), options, "m");
+    std::string err = ::testing::internal::GetCapturedStderr();
+    EXPECT_EQ(warm.compileReport().cache, "miss") << "mode " << std::oct << mode;
+    EXPECT_NE(err.find("may be written by group or others"), std::string::npos) << err;
+    EXPECT_NEAR(warm.run({{"x", input()}}).at("y").data<float>()[0],
+                Session(bytes.data(), bytes.size()).run({{"x", input()}}).at("y").data<float>()[0], 0);
+    // The recompiled entry replaced it, private again.
+    struct stat st;
+    ASSERT_EQ(stat(found[0].c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+  }
+}
+
+TEST(KernelCache, FolderWritableByOthersIsNotUsed) {
+  std::string dir = freshDir("shared"), bytes = model(0.5f);
+  ASSERT_EQ(mkdir(dir.c_str(), 0700), 0);
+  ASSERT_EQ(chmod(dir.c_str(), 0777), 0);
+  ::testing::internal::CaptureStderr();
+  Session s(bytes.data(), bytes.size(), SessionOptions{}.withCacheDirectory(dir), "m");
+  std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(s.compileReport().cache, "off");
+  EXPECT_NE(err.find("not using the kernel cache folder"), std::string::npos) << err;
+  EXPECT_TRUE(entries(dir).empty());
+}
+
+TEST(KernelCache, EntryOwnedByAnotherUserIsRecompiled) {
+  if (geteuid() != 0)
+    GTEST_SKIP() << "giving a file to another user needs root";
+  std::string dir = freshDir("owner"), bytes = model(0.5f);
+  auto options = SessionOptions{}.withCacheDirectory(dir);
+  { Session cold(bytes.data(), bytes.size(), options, "m"); }
+  auto found = entries(dir);
+  ASSERT_EQ(found.size(), 1u);
+  ASSERT_EQ(chown(found[0].c_str(), 65534, 65534), 0);
+  ::testing::internal::CaptureStderr();
+  Session warm(bytes.data(), bytes.size(), options, "m");
+  std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(warm.compileReport().cache, "miss");
+  EXPECT_NE(err.find("is owned by another user"), std::string::npos) << err;
+}

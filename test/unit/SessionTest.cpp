@@ -264,7 +264,8 @@ TEST(Session, HugeTensorsAreRefused) {
   m.node("Add", {"x", "big"}, {"y"});
   std::string bytes = m.bytes();
   expectError([&] { Session(bytes.data(), bytes.size(), {}, "bomb"); },
-              "node 'huge' (ConstantOfShape): a tensor of shape [100000,100000,1000] exceeds Kiln's 8 GiB limit");
+              "node 'huge' (ConstantOfShape): a tensor of shape [100000,100000,1000] exceeds the limit "
+              "of 8 GiB (Limits::maxTensorBytes)");
 }
 
 TEST(Session, TablesComputedWhileCompilingAreBounded) {
@@ -277,4 +278,152 @@ TEST(Session, TablesComputedWhileCompilingAreBounded) {
   std::string bytes = m.bytes();
   expectError([&] { Session s(bytes.data(), bytes.size()); },
               "node 'onehot' (OneHot): depth would need 999999995904 entries computed while compiling");
+}
+
+TEST(Session, IndexOutOfRangeFailsTheRunAndTheSessionStaysUsable) {
+  // A table lookup large enough to run as a parallel loop on two threads:
+  // the bad index is found inside a chunk on whichever thread.
+  ModelBuilder m;
+  m.input("table", F32, {1000, 64}).input("ids", I64, {-1}, {"n"}).output("y", F32);
+  m.node("Gather", {"table", "ids"}, {"y"}, "lookup");
+  std::string bytes = m.bytes();
+  Session s(bytes.data(), bytes.size(), SessionOptions{}.withThreads(2), "embedding");
+  Tensor table(ElementType::Float32, {1000, 64});
+  for (int i = 0; i < 1000 * 64; ++i)
+    table.data<float>()[i] = float(i);
+  std::vector<int64_t> ids(4096);
+  for (size_t i = 0; i < ids.size(); ++i)
+    ids[i] = int64_t(i % 1000) - (i % 2 ? 1000 : 0); // negative ones count from the end
+  auto good = Tensor::fromVector<int64_t>(ElementType::Int64, {4096}, ids);
+  for (int64_t bad : {int64_t(1000), int64_t(-1001), int64_t(1) << 40}) {
+    std::vector<int64_t> withBad = ids;
+    withBad[3000] = bad;
+    expectError([&] {
+      s.run({{"table", table}, {"ids", Tensor::fromVector<int64_t>(ElementType::Int64, {4096}, withBad)}});
+    }, "model 'embedding': node 'lookup' (Gather): an index is out of range");
+  }
+  // Runs after the failures compute the right values.
+  for (int run = 0; run < 3; ++run) {
+    Tensor y = s.run({{"table", table}, {"ids", good}}).at("y");
+    ASSERT_EQ(y.shape(), (std::vector<int64_t>{4096, 64}));
+    for (int64_t i : {0, 1, 2999, 4095}) {
+      int64_t row = ids[i] < 0 ? ids[i] + 1000 : ids[i];
+      EXPECT_EQ(y.data<float>()[i * 64 + 5], float(row * 64 + 5)) << "row " << i;
+    }
+  }
+}
+
+TEST(Session, LoopIterationsAreBoundedPerRun) {
+  // y = x + 1 added n times: a loop with a trip count from an input.
+  ModelBuilder m;
+  m.input("n", I64, {}).input("x", F32, {2}).output("y", F32);
+  auto &loop = m.node("Loop", {"n", "", "x"}, {"y"}, "count");
+  auto *body = loop.add_attribute();
+  body->set_name("body");
+  body->set_type(onnx::AttributeProto::GRAPH);
+  onnx::GraphProto *g = body->mutable_g();
+  g->set_name("body");
+  auto declare = [](onnx::ValueInfoProto *v, const char *name, int type) {
+    v->set_name(name);
+    v->mutable_type()->mutable_tensor_type()->set_elem_type(type);
+  };
+  declare(g->add_input(), "i", I64);
+  declare(g->add_input(), "c", onnx::TensorProto::BOOL);
+  declare(g->add_input(), "v", F32);
+  declare(g->add_output(), "c_out", onnx::TensorProto::BOOL);
+  declare(g->add_output(), "v_out", F32);
+  auto *one = g->add_initializer();
+  one->set_name("one");
+  one->set_data_type(F32);
+  one->add_float_data(1);
+  auto *keep = g->add_node();
+  keep->set_op_type("Identity");
+  keep->add_input("c");
+  keep->add_output("c_out");
+  auto *add = g->add_node();
+  add->set_op_type("Add");
+  add->add_input("v");
+  add->add_input("one");
+  add->add_output("v_out");
+  std::string bytes = m.bytes();
+  Limits limits;
+  limits.maxLoopIterations = 100;
+  Session s(bytes.data(), bytes.size(), SessionOptions{}.withLimits(limits), "loop");
+  Tensor x = Tensor::fromVector<float>(ElementType::Float32, {2}, {0, 10});
+  auto runWith = [&](int64_t n) {
+    return s.run({{"n", Tensor::fromVector<int64_t>(ElementType::Int64, {}, {n})}, {"x", x}}).at("y");
+  };
+  EXPECT_EQ(runWith(100).data<float>()[1], 110);
+  expectError([&] { runWith(101); }, "loops ran more than 100 iterations in one run");
+  // The bound is per run: the next one starts counting afresh.
+  EXPECT_EQ(runWith(7).data<float>()[0], 7);
+}
+
+TEST(Session, StressConcurrentRunsWithDifferentInputs) {
+  // One session, 8 threads x 500 runs, each with its own input: every
+  // output must equal the single-threaded run of the same input.
+  ModelBuilder m;
+  m.input("x", F32, {16, 32}).initializer("W", {32, 24}, [] {
+    std::vector<float> w(32 * 24);
+    for (size_t i = 0; i < w.size(); ++i)
+      w[i] = 0.01f * float(int(i % 13) - 6);
+    return w;
+  }());
+  m.output("y", F32);
+  m.node("MatMul", {"x", "W"}, {"h"});
+  m.node("Tanh", {"h"}, {"t"});
+  m.node("Softmax", {"t"}, {"y"});
+  std::string bytes = m.bytes();
+  Session s(bytes.data(), bytes.size(), SessionOptions{}.withThreads(2), "stress");
+  constexpr int kThreads = 8, kRuns = 500, kInputs = 64;
+  auto inputFor = [](int k) {
+    Tensor x(ElementType::Float32, {16, 32});
+    for (int i = 0; i < 16 * 32; ++i)
+      x.data<float>()[i] = float((i * 7 + k * 13) % 29) * 0.1f - 1.4f;
+    return x;
+  };
+  std::vector<Tensor> inputs, expected;
+  for (int k = 0; k < kInputs; ++k) {
+    inputs.push_back(inputFor(k));
+    expected.push_back(s.run({{"x", inputs.back()}}).at("y"));
+  }
+  std::vector<int> mismatches(kThreads, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      for (int r = 0; r < kRuns; ++r) {
+        int k = (t * 31 + r * 7) % kInputs;
+        Tensor y = s.run({{"x", inputs[k]}}).at("y");
+        mismatches[t] += std::memcmp(y.data(), expected[k].data(), y.byteSize()) != 0;
+      }
+    });
+  for (auto &t : threads)
+    t.join();
+  for (int t = 0; t < kThreads; ++t)
+    EXPECT_EQ(mismatches[t], 0) << "thread " << t;
+}
+
+TEST(Session, StressConcurrentCreationAndDestruction) {
+  // Sessions of different models created, run and destroyed from 4 threads
+  // at once share the compiler's process-wide state.
+  std::vector<std::thread> threads;
+  std::vector<int> wrong(4, 0);
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 3; ++i) {
+        float scale = float(t * 3 + i + 1);
+        ModelBuilder m;
+        m.input("x", F32, {2, 3}).initializer("s", {3}, {scale, scale, scale}).output("y", F32);
+        m.node("Mul", {"x", "s"}, {"y"});
+        std::string bytes = m.bytes();
+        Session s(bytes.data(), bytes.size(), SessionOptions{}.withThreads(1));
+        Tensor y = s.run({{"x", input2x3()}}).at("y");
+        for (int e = 0; e < 6; ++e)
+          wrong[t] += y.data<float>()[e] != input2x3().data<float>()[e] * scale;
+      }
+    });
+  for (auto &t : threads)
+    t.join();
+  for (int t = 0; t < 4; ++t)
+    EXPECT_EQ(wrong[t], 0) << "thread " << t;
 }
