@@ -1219,6 +1219,14 @@ private:
 
 void Importer::importNodes(const google::protobuf::RepeatedPtrField<onnx::NodeProto> &nodes) {
   const auto &table = builders();
+  // ONNX graphs are in SSA form: every name is defined once in its graph.
+  std::set<std::string> defined;
+  if (graph && &nodes == &graph->node()) {
+    for (const auto &v : graph->input())
+      defined.insert(v.name());
+    for (const auto &t : graph->initializer())
+      defined.insert(t.name());
+  }
   for (const auto &n : nodes) {
     node = &n;
     // The node's name, and its op type as metadata below it (ops composed
@@ -1232,6 +1240,9 @@ void Importer::importNodes(const google::protobuf::RepeatedPtrField<onnx::NodePr
                   ") at node '" + nodeName(n) + "'");
     if (std::string bad = checkAttributeKinds(n); !bad.empty())
       fail(bad);
+    for (const std::string &out : n.output())
+      if (!out.empty() && !defined.insert(out).second)
+        fail("output '" + out + "' is already defined in this graph (names must be unique)");
     it->second(*this, n);
     ++nodeIndex;
   }
@@ -1376,6 +1387,8 @@ OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
         dims.push_back(d.has_dim_value() && d.dim_value() >= 0 ? d.dim_value()
                                                                : ShapedType::kDynamic);
       type = RankedTensorType::get(dims, elem);
+      if (std::string why = sizeProblem(type); !why.empty())
+        fail("input '" + in.name() + "': " + why);
     } else {
       type = UnrankedTensorType::get(elem);
     }

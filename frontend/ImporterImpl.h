@@ -217,25 +217,34 @@ public:
   }
 
   /// Untrusted models must not make Kiln allocate without bound: no tensor
-  /// a model defines may exceed Limits::maxTensorBytes.
-  void checkSize(Type type) {
+  /// a model defines may exceed Limits::maxTensorBytes. Returns why `type`
+  /// does, or "".
+  std::string sizeProblem(Type type) const {
     auto t = llvm::dyn_cast<RankedTensorType>(type);
     if (!t || !t.hasStaticShape())
-      return;
+      return "";
     // A string element takes a pointer; its bytes are bounded by the input's.
     uint64_t bytes = llvm::isa<StringType>(t.getElementType())
                          ? sizeof(void *)
                          : (t.getElementTypeBitWidth() + 7) / 8;
     uint64_t limit = opts.limits.maxTensorBytes;
+    bool over = false;
     for (int64_t d : t.getShape()) {
-      if (d && bytes > limit / d)
-        fail("a tensor of shape " + shapeText(t.getShape()) + " exceeds the limit of " +
-             bytesText(limit) + " (Limits::maxTensorBytes)");
-      bytes *= d;
+      if (d == 0)
+        return "";
+      over = over || bytes > limit / d;
+      if (!over)
+        bytes *= d;
     }
-    if (bytes > limit)
-      fail("a tensor of shape " + shapeText(t.getShape()) + " exceeds the limit of " +
-           bytesText(limit) + " (Limits::maxTensorBytes)");
+    if (over || bytes > limit)
+      return "a tensor of shape " + shapeText(t.getShape()) + " exceeds the limit of " +
+             bytesText(limit) + " (Limits::maxTensorBytes)";
+    return "";
+  }
+
+  void checkSize(Type type) {
+    if (std::string why = sizeProblem(type); !why.empty())
+      fail(why);
   }
 
   /// "8 GiB", "1.5 MiB" or "100 bytes".

@@ -136,7 +136,8 @@ Tensor tensorFromProto(const onnx::TensorProto &proto, const std::string &baseDi
     // Strings live in string_data only (never raw or external).
     int64_t n = 1;
     for (int64_t d : shape)
-      n = (d && n > INT64_MAX / d) ? -1 : n * d;
+      if (n >= 0 && __builtin_mul_overflow(n, d, &n))
+        n = -1;
     if (n != proto.string_data_size())
       throw Error(what + ": has " + std::to_string(proto.string_data_size()) +
                   " strings, shape needs " + (n < 0 ? std::string("more") : std::to_string(n)));
@@ -164,9 +165,8 @@ Tensor tensorFromProto(const onnx::TensorProto &proto, const std::string &baseDi
   // a hostile model must not make us allocate what it does not carry.
   int64_t n = 1;
   for (int64_t d : shape)
-    n = (d && n > INT64_MAX / d) ? -1 : n * d;
-  if (n < 0)
-    throw Error(what + ": element count overflows");
+    if (__builtin_mul_overflow(n, d, &n))
+      throw Error(what + ": element count overflows");
   size_t es = elementSize(*type);
   if (bits) {
     std::vector<uint8_t> packed;

@@ -102,7 +102,7 @@ struct ExternalizeWeightsPass : impl::KilnExternalizeWeightsBase<ExternalizeWeig
         // A splat stores one element: repeat it.
         for (int64_t at = 0; at < w.bytes; at += raw.size())
           std::memcpy(to + at, raw.data(), raw.size());
-      } else {
+      } else if (w.bytes) {
         std::memcpy(to, raw.data(), w.bytes);
       }
       Value offset = arith::ConstantIndexOp::create(b, loc, w.offset);

@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <malloc.h>
 #include <mutex>
-#include <unordered_set>
+#include <unordered_map>
 
 namespace kiln {
 
@@ -17,7 +17,8 @@ struct RunState {
   std::atomic<uint64_t> loopIterations{0};
   std::mutex mutex; // guards what follows
   std::string failure;
-  std::unordered_set<void *> live;
+  std::unordered_map<void *, uint64_t> live; // buffer -> bytes
+  uint64_t liveBytes = 0;
 
   void record(std::string message) {
     std::lock_guard<std::mutex> lock(mutex);
@@ -70,12 +71,28 @@ extern "C" void *kiln_malloc(uint64_t size) {
   if (!p) {
     record("the compiled code asked for " + std::to_string(size) +
          " bytes at once, more than the limit of " + std::to_string(limit) +
-         " bytes or than the system would give (sizes that come from input values or dims)");
+         " bytes (Limits::maxAllocationBytes) or than the system would give (sizes that come "
+         "from input values or dims)");
     unwind();
   }
   if (run) {
-    std::lock_guard<std::mutex> lock(run->mutex);
-    run->live.insert(p);
+    bool over;
+    {
+      std::lock_guard<std::mutex> lock(run->mutex);
+      over = run->liveBytes + size > run->limits.maxWorkspaceBytes;
+      if (!over) {
+        run->live.emplace(p, size);
+        run->liveBytes += size;
+      }
+    }
+    if (over) {
+      std::free(p);
+      record("the compiled code would hold more than " +
+             std::to_string(run->limits.maxWorkspaceBytes) +
+             " bytes of buffers at once (Limits::maxWorkspaceBytes) with " +
+             std::to_string(size) + " more");
+      unwind();
+    }
   }
   return p;
 }
@@ -83,7 +100,11 @@ extern "C" void *kiln_malloc(uint64_t size) {
 extern "C" void kiln_free(void *p) {
   if (run && p) {
     std::lock_guard<std::mutex> lock(run->mutex);
-    run->live.erase(p);
+    auto it = run->live.find(p);
+    if (it != run->live.end()) {
+      run->liveBytes -= it->second;
+      run->live.erase(it);
+    }
   }
   std::free(p);
 }
@@ -95,7 +116,7 @@ extern "C" void _mlir_ciface_kiln_loop_iteration() {
   if (n <= run->limits.maxLoopIterations)
     return;
   record("loops ran more than " + std::to_string(run->limits.maxLoopIterations) +
-         " iterations in one run (the bound SessionOptions::limits.maxLoopIterations sets)");
+         " iterations in one run (Limits::maxLoopIterations)");
   unwind();
 }
 
@@ -110,6 +131,7 @@ void failRun(const char *message) {
 
 RunState *currentRun() { return run; }
 
+KILN_CALLS_COMPILED_CODE
 RunOutcome callGuarded(void (*entry)(void **), void **args, const RunLimits &limits,
                        bool (*keep)(void *, void *), void *context) {
   RunState state;
@@ -129,12 +151,13 @@ RunOutcome callGuarded(void (*entry)(void **), void **args, const RunLimits &lim
   bool failed = state.failed.load(std::memory_order_acquire);
   if (failed)
     outcome.failure = state.failure;
-  for (void *p : state.live)
+  for (const auto &[p, bytes] : state.live)
     if (failed || !keep || !keep(p, context))
       std::free(p);
   return outcome;
 }
 
+KILN_CALLS_COMPILED_CODE
 bool runChunk(RunState *state, void (*body)(int64_t, int64_t, void *), int64_t begin,
               int64_t end, void *context) {
   if (state && state->failed.load(std::memory_order_acquire))

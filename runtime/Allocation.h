@@ -25,14 +25,25 @@
 extern "C" void *kiln_malloc(uint64_t size);
 extern "C" void kiln_free(void *p);
 
+/// On functions that call JIT-compiled code through a pointer: clang's
+/// -fsanitize=function reads a signature placed before each callee, which
+/// JIT-compiled functions do not carry.
+#if defined(__clang__)
+#define KILN_CALLS_COMPILED_CODE __attribute__((no_sanitize("function")))
+#else
+#define KILN_CALLS_COMPILED_CODE
+#endif
+
 namespace kiln {
 
 /// Bounds on what one run of compiled code may do (SessionOptions::limits).
 struct RunLimits {
   /// Largest single buffer the code may allocate.
   uint64_t maxAllocationBytes = uint64_t(16) << 30;
+  /// Bytes of the buffers the code holds at once.
+  uint64_t maxWorkspaceBytes = uint64_t(32) << 30;
   /// Loop iterations run by one run, over all loops; 0: no bound.
-  uint64_t maxLoopIterations = uint64_t(1) << 28;
+  uint64_t maxLoopIterations = uint64_t(1) << 26;
 };
 
 struct RunOutcome {

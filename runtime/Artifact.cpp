@@ -64,7 +64,16 @@ std::string unescape(const std::string &s) {
   std::string o;
   for (size_t i = 0; i < s.size(); ++i) {
     if (s[i] == '%' && i + 2 < s.size() + 0 && i + 2 <= s.size() - 1) {
-      o += char(std::stoi(s.substr(i + 1, 2), nullptr, 16));
+      auto hex = [&](char c) -> int {
+        if (c >= '0' && c <= '9')
+          return c - '0';
+        if (c >= 'a' && c <= 'f')
+          return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+          return c - 'A' + 10;
+        throw Error("corrupted metadata (escape '%" + s.substr(i + 1, 2) + "')");
+      };
+      o += char(hex(s[i + 1]) * 16 + hex(s[i + 2]));
       i += 2;
     } else {
       o += s[i];
@@ -174,6 +183,8 @@ namespace {
 class Checksum {
 public:
   void add(const void *data, size_t size) {
+    if (!size)
+      return; // `data` may be null then
     const unsigned char *p = static_cast<const unsigned char *>(data);
     total += size;
     if (pending) {

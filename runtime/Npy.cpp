@@ -1,6 +1,8 @@
 //===- Npy.cpp - NumPy .npy files <-> kiln::Tensor ------------------------===//
 #include "runtime/Npy.h"
 #include <algorithm>
+#include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -66,17 +68,43 @@ Tensor readNpy(const std::string &path) {
   std::vector<int64_t> shape;
   std::stringstream ss(shapeText);
   std::string item;
-  while (std::getline(ss, item, ','))
-    if (item.find_first_of("0123456789") != std::string::npos)
-      shape.push_back(std::stoll(item));
+  while (std::getline(ss, item, ',')) {
+    if (item.find_first_of("0123456789") == std::string::npos)
+      continue;
+    char *end = nullptr;
+    errno = 0;
+    long long d = std::strtoll(item.c_str(), &end, 10);
+    while (end && (*end == ' ' || *end == 'L'))
+      ++end;
+    if (errno || d < 0 || (end && *end) || shape.size() >= 64)
+      throw Error("'" + path + "': .npy header has a bad shape '" + shapeText.substr(0, 80) + "'");
+    shape.push_back(d);
+  }
+  int64_t elements = 1;
+  for (int64_t d : shape)
+    if (__builtin_mul_overflow(elements, d, &elements))
+      throw Error("'" + path + "': .npy shape's element count overflows");
+  // Buffers are sized from the bytes the file holds, never from its header
+  // alone.
+  std::streampos dataStart = in.tellg();
+  in.seekg(0, std::ios::end);
+  uint64_t available = uint64_t(in.tellg() - dataStart);
+  in.seekg(dataStart);
+  auto needBytes = [&](int64_t elementBytes) {
+    int64_t need;
+    if (__builtin_mul_overflow(elements, elementBytes, &need) || uint64_t(need) > available)
+      throw Error("'" + path + "': truncated data (the header's shape needs more bytes than the "
+                  "file holds)");
+  };
   if (descr.size() > 2 && (descr[1] == 'S' || descr[1] == 'U') && descr[0] != '>') {
     // Fixed-width byte strings (|S) or UTF-32 (<U), padded with NULs.
     bool wide = descr[1] == 'U';
-    int64_t width = std::stoll(descr.substr(2)), n = 1;
-    for (int64_t d : shape)
-      n *= d;
-    if (width <= 0 || width > (1 << 20) || n > (int64_t(1) << 40) / (width * (wide ? 4 : 1)))
+    char *end = nullptr;
+    errno = 0;
+    int64_t width = std::strtoll(descr.c_str() + 2, &end, 10), n = elements;
+    if (errno || *end || width <= 0 || width > (1 << 20))
       throw Error("'" + path + "': implausible string dtype '" + descr + "'");
+    needBytes(width * (wide ? 4 : 1));
     std::vector<std::string> values(n);
     std::string raw(width * (wide ? 4 : 1), '\0');
     for (std::string &v : values) {
@@ -120,6 +148,7 @@ Tensor readNpy(const std::string &path) {
   for (const auto &t : types) {
     if (descr.substr(1) != t.first)
       continue;
+    needBytes(int64_t(elementSize(t.second)));
     Tensor out(t.second, shape);
     if (!in.read(static_cast<char *>(out.data()), out.byteSize()))
       throw Error("'" + path + "': truncated data");

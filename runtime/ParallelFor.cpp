@@ -11,6 +11,7 @@
 #include <cstring>
 #include <vector>
 
+KILN_CALLS_COMPILED_CODE
 static void parallelFor(int64_t begin, int64_t end, void (*body)(int64_t, int64_t, void *),
                         void *context) {
   if (end <= begin)

@@ -339,6 +339,7 @@ Session::runValues(const std::map<std::string, OnnxValue> &in) const {
   std::map<std::string, Tensor> results =
       exe->run(flat, *impl_->pool, impl_->name,
                RunLimits{impl_->options.limits.maxAllocationBytes,
+                         impl_->options.limits.maxWorkspaceBytes,
                          impl_->options.limits.maxLoopIterations},
                impl_->recorder.get());
   std::map<std::string, OnnxValue> out;

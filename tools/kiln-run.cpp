@@ -55,8 +55,9 @@ options:
   --limit NAME=VALUE     change one of the bounds a hostile model cannot pass
                          (kiln::Limits): tensor-bytes (8 GiB), weight-bytes
                          (32 GiB), nodes (1000000), nesting-depth (64),
-                         allocation-bytes (16 GiB), loop-iterations (2^28
-                         per run, 0: none)
+                         allocation-bytes (16 GiB), workspace-bytes (32 GiB
+                         held at once by a run), loop-iterations (2^26 per
+                         run, 0: none)
   --quiet                print only errors and the test verdict
   --help                 this text
 
@@ -324,6 +325,8 @@ void setLimit(Limits &limits, const std::string &name, const std::string &value)
     limits.maxNestingDepth = int(std::min<unsigned long long>(v, 1 << 20));
   else if (name == "allocation-bytes")
     limits.maxAllocationBytes = v;
+  else if (name == "workspace-bytes")
+    limits.maxWorkspaceBytes = v;
   else if (name == "loop-iterations")
     limits.maxLoopIterations = v;
   else

@@ -30,10 +30,12 @@ struct Limits {
   int maxNestingDepth = 64;
   /// Largest buffer compiled code may allocate at once while it runs.
   uint64_t maxAllocationBytes = 16ULL << 30;
+  /// Bytes of the buffers compiled code holds at once while it runs.
+  uint64_t maxWorkspaceBytes = 32ULL << 30;
   /// Loop iterations one run may execute, over all its loops (a loop that
   /// ends early by its condition counts only the iterations it ran); 0: no
   /// bound.
-  uint64_t maxLoopIterations = 1ULL << 28;
+  uint64_t maxLoopIterations = 1ULL << 26;
 };
 
 struct SessionOptions {

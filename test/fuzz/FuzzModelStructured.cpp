@@ -174,6 +174,6 @@ extern "C" size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  kiln::fuzz::importCompileRun(data, size);
+  kiln::fuzz::importAndCompile(data, size);
   return 0;
 }

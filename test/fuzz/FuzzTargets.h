@@ -6,8 +6,8 @@
 #include <cstdint>
 
 namespace kiln::fuzz {
-/// Model bytes -> import -> verify -> shape inference; small graphs are
-/// compiled and run. Swallows kiln::Error only.
-void importCompileRun(const uint8_t *data, size_t size);
+/// Model bytes -> import -> verify -> shape inference; graphs of up to
+/// three nodes are also compiled. Swallows kiln::Error only.
+void importAndCompile(const uint8_t *data, size_t size);
 } // namespace kiln::fuzz
 #endif

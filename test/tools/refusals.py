@@ -85,10 +85,10 @@ onnx.save(m, os.path.join(work, 'attribute_without_kind.onnx'))
 # Tensors and weights past their bounds.
 case('huge_input_dim', model('huge_input_dim', [helper.make_node('Relu', ['x'], ['y'], name='relu')],
                              [V('x', TensorProto.FLOAT, [1 << 20, 1 << 20])], [V('y', TensorProto.FLOAT, [1 << 20, 1 << 20])]),
-     r"node 'relu' \(Relu\): a tensor of shape \[1048576,1048576\] exceeds the limit of 8 GiB \(Limits::maxTensorBytes\)")
+     r"input 'x': a tensor of shape \[1048576,1048576\] exceeds the limit of 8 GiB \(Limits::maxTensorBytes\)")
 case('tensor_bytes_limit', model('tensor_bytes_limit', [helper.make_node('Relu', ['x'], ['y'], name='relu')],
                                  [V('x', TensorProto.FLOAT, [1000])], [V('y', TensorProto.FLOAT, [1000])]),
-     r"node 'relu' \(Relu\): a tensor of shape \[1000\] exceeds the limit of 2.9 KiB", '--limit', 'tensor-bytes=3000')
+     r"input 'x': a tensor of shape \[1000\] exceeds the limit of 2.9 KiB", '--limit', 'tensor-bytes=3000')
 s = numpy_helper.from_array(np.array([1 << 25, 1 << 25], np.int64), 's')
 case('constant_of_shape_huge', model('constant_of_shape_huge', [helper.make_node('ConstantOfShape', ['s'], ['y'], name='c')], [],
                                      [V('y', TensorProto.FLOAT, None)], [s]),
@@ -164,7 +164,7 @@ def loop_model(name, trip, stop_after=None):
 
 
 case('loop_trip_count_2e62', loop_model('loop_trip_count_2e62', 1 << 62),
-     r"loops ran more than 268435456 iterations in one run")
+     r"loops ran more than 67108864 iterations in one run")
 case('loop_iterations_limit', loop_model('loop_iterations_limit', 100),
      r"loops ran more than 10 iterations in one run", '--limit', 'loop-iterations=10')
 case('while_loop_ends_early', loop_model('while_loop_ends_early', 1 << 62, stop_after=5), None,
@@ -175,6 +175,18 @@ case('allocation_limit', model('allocation_limit', [helper.make_node('ConstantOf
                                [V('s', TensorProto.INT64, [1])], [V('y', TensorProto.FLOAT, None)]),
      r"asked for \d+ bytes at once, more than the limit of 1000 bytes",
      '--input', 's=' + npy('size', np.array([10000], np.int64)), '--limit', 'allocation-bytes=1000')
+
+# Buffers held at once, each within the allocation bound.
+case('workspace_limit', model('workspace_limit', [helper.make_node('ConstantOfShape', ['s'], ['y1'], name='fill'),
+                                                  helper.make_node('Relu', ['y1'], ['y2'], name='relu')],
+                              [V('s', TensorProto.INT64, [1])], [V('y1', TensorProto.FLOAT, None), V('y2', TensorProto.FLOAT, None)]),
+     r"would hold more than 60000 bytes of buffers at once \(Limits::maxWorkspaceBytes\)",
+     '--input', 's=' + npy('size', np.array([10000], np.int64)), '--limit', 'workspace-bytes=60000')
+
+# A name defined twice in one graph (ONNX graphs are in SSA form).
+case('duplicate_output', model('duplicate_output', [helper.make_node('Relu', ['x'], ['y'], name='first'),
+                                                    helper.make_node('Neg', ['x'], ['y'], name='second')], [x4], [y4]),
+     r"node 'second' \(Neg\): output 'y' is already defined in this graph")
 
 failed = 0
 for name, args, expected in cases:
