@@ -559,28 +559,31 @@ void failIfOutside(OpBuilder &b, Location l, Value outside, Operation *op) {
 }
 } // namespace
 
-void checkIndices(OpBuilder &b, Location l, Value indices, Value n, Operation *op) {
-  auto type = llvm::cast<RankedTensorType>(indices.getType());
-  int64_t rank = type.getRank();
+Value reduceAll(OpBuilder &b, Location loc, Value input, Value init, const ScalarBody &combine) {
+  int64_t rank = llvm::cast<RankedTensorType>(input.getType()).getRank();
   MLIRContext *ctx = b.getContext();
-  Value none = linalg::FillOp::create(
-                   b, l, ValueRange{arith::ConstantIntOp::create(b, l, b.getI1Type(), 0)},
-                   ValueRange{tensor::EmptyOp::create(b, l, ArrayRef<int64_t>{}, b.getI1Type())})
-                   .getResult(0);
+  Value acc = filledTensor(b, loc, {}, init);
   SmallVector<AffineMap> maps{AffineMap::getMultiDimIdentityMap(rank, ctx),
                               AffineMap::get(rank, 0, {}, ctx)};
   SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::reduction);
-  auto any = linalg::GenericOp::create(
-      b, l, TypeRange{none.getType()}, ValueRange{indices}, ValueRange{none}, maps, iters,
+  auto reduced = linalg::GenericOp::create(
+      b, loc, TypeRange{acc.getType()}, ValueRange{input}, ValueRange{acc}, maps, iters,
       [&](OpBuilder &nb, Location nl, ValueRange a) {
-        Value k = arith::IndexCastOp::create(nb, nl, nb.getIndexType(), a[0]);
-        Value zero = arith::ConstantIndexOp::create(nb, nl, 0);
-        Value negative = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::slt, k, zero);
-        k = arith::SelectOp::create(nb, nl, negative, arith::AddIOp::create(nb, nl, k, n), k);
-        Value outside = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::uge, k, n);
-        linalg::YieldOp::create(nb, nl, Value(arith::OrIOp::create(nb, nl, a[1], outside)));
+        linalg::YieldOp::create(nb, nl, combine(nb, nl, a));
       });
-  Value outside = tensor::ExtractOp::create(b, l, any.getResult(0), ValueRange{});
+  return tensor::ExtractOp::create(b, loc, reduced.getResult(0), ValueRange{});
+}
+
+void checkIndices(OpBuilder &b, Location l, Value indices, Value n, Operation *op) {
+  Value none = arith::ConstantIntOp::create(b, l, b.getI1Type(), 0);
+  Value outside = reduceAll(b, l, indices, none, [&](OpBuilder &nb, Location nl, ValueRange a) {
+    Value k = arith::IndexCastOp::create(nb, nl, nb.getIndexType(), a[0]);
+    Value zero = arith::ConstantIndexOp::create(nb, nl, 0);
+    Value negative = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::slt, k, zero);
+    k = arith::SelectOp::create(nb, nl, negative, arith::AddIOp::create(nb, nl, k, n), k);
+    Value beyond = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::uge, k, n);
+    return Value(arith::OrIOp::create(nb, nl, a[1], beyond));
+  });
   failIfOutside(b, l, outside, op);
 }
 

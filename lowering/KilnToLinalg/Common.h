@@ -67,6 +67,12 @@ mlir::Value highestValue(mlir::OpBuilder &b, mlir::Location loc, mlir::Type elem
 using ScalarBody =
     std::function<mlir::Value(mlir::OpBuilder &, mlir::Location, mlir::ValueRange)>;
 
+/// Reduces every element of `input` into one scalar starting from `init`:
+/// `combine(element, accumulator)` (as ValueRange{element, accumulator})
+/// gives the next accumulator. Returns the scalar.
+mlir::Value reduceAll(mlir::OpBuilder &b, mlir::Location loc, mlir::Value input, mlir::Value init,
+                      const ScalarBody &combine);
+
 /// A parallel linalg.generic over `outShape` whose inputs are broadcast to
 /// it with ONNX (right-aligned) rules; `body` maps input scalars to the result.
 /// Dims may be dynamic: the result's are computed from the operands', and

@@ -41,17 +41,10 @@ struct NonZeroLowering : OpConversionPattern<NonZeroOp> {
 
     // count = sum(x != 0)
     Value zero64 = arith::ConstantIntOp::create(r, loc, i64, 0);
-    Value countInit = filledTensor(r, loc, {}, zero64);
-    SmallVector<AffineMap> maps{AffineMap::getMultiDimIdentityMap(rank, ctx),
-                                AffineMap::get(rank, 0, {}, ctx)};
-    SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::reduction);
-    auto counted = linalg::GenericOp::create(
-        r, loc, TypeRange{countInit.getType()}, ValueRange{x}, ValueRange{countInit}, maps, iters,
-        [&](OpBuilder &b, Location l, ValueRange a) {
-          Value one = arith::ExtUIOp::create(b, l, i64, isNonZero(b, l, a[0]));
-          linalg::YieldOp::create(b, l, Value(arith::AddIOp::create(b, l, a[1], one)));
-        });
-    Value count = tensor::ExtractOp::create(r, loc, counted.getResult(0), ValueRange{});
+    Value count = reduceAll(r, loc, x, zero64, [&](OpBuilder &b, Location l, ValueRange a) {
+      Value one = arith::ExtUIOp::create(b, l, i64, isNonZero(b, l, a[0]));
+      return Value(arith::AddIOp::create(b, l, a[1], one));
+    });
     count = arith::IndexCastOp::create(r, loc, r.getIndexType(), count);
 
     // Fill column `pos` with the coordinates of each non-zero, in order.
