@@ -61,6 +61,17 @@ int64_t broadcastIndex(int64_t flat, llvm::ArrayRef<int64_t> out, llvm::ArrayRef
 
 std::optional<llvm::SmallVector<int64_t>>
 elementwise(Operation *op, llvm::ArrayRef<IntTensor> in, llvm::ArrayRef<int64_t> out) {
+  // Fold only what broadcasts to the declared result: a type the verifier
+  // has not seen yet (an op being built) must not index past an operand.
+  for (const IntTensor &t : in) {
+    if (t.shape.size() > out.size())
+      return std::nullopt;
+    for (size_t j = 0; j < t.shape.size(); ++j) {
+      int64_t d = t.shape[t.shape.size() - 1 - j];
+      if (d != 1 && d != out[out.size() - 1 - j])
+        return std::nullopt;
+    }
+  }
   llvm::SmallVector<int64_t> r;
   for (int64_t i = 0, n = count(out); i < n; ++i) {
     llvm::SmallVector<int64_t> a;

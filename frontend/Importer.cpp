@@ -812,6 +812,9 @@ Value maxPoolIndices(Importer &im, const onnx::NodeProto &n, Value x, Value pool
   };
   auto kernel = ints("kernel_shape", spatial, 1), strides = ints("strides", spatial, 1),
        dil = ints("dilations", spatial, 1), pads = ints("pads", 2 * spatial, 0);
+  if ((int64_t)kernel.size() != spatial || (int64_t)strides.size() != spatial || (int64_t)dil.size() != spatial ||
+      (int64_t)pads.size() != 2 * spatial)
+    im.fail("kernel_shape, strides, dilations and pads must give one value per spatial axis (pads two)");
   const auto *so = im.attr("storage_order");
   bool columnMajor = so && so->i();
   llvm::SmallVector<int64_t> in(xt.getShape().drop_front(2)), out(yt.getShape().drop_front(2));

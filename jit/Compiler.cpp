@@ -1,5 +1,6 @@
 //===- Compiler.cpp - ONNX model -> JIT-compiled entry point --------------===//
 #include "jit/Compiler.h"
+#include "jit/CompileBudget.h"
 #include "jit/ObjectCode.h"
 #include "lowering/Passes.h"
 #include "lowering/Strategy.h"
@@ -177,8 +178,10 @@ CompiledModel compileModel(const onnx::ModelProto &model, const ImportOptions &i
   registerBuiltinDialectTranslation(ctx);
   registerLLVMDialectTranslation(ctx);
 
+  CompileBudget budget(import.limits, modelName);
   OwningOpRef<ModuleOp> module = importModel(model, ctx, import);
   out.report.import = msSince(start);
+  budget.check("the passes");
 
   auto func = llvm::cast<func::FuncOp>(module->lookupSymbol(kEntryFunction));
   auto names = [](Attribute a) {
@@ -256,7 +259,23 @@ CompiledModel compileModel(const onnx::ModelProto &model, const ImportOptions &i
     po.vectorBits = vectors.vectorBits;
     po.vectorRegisters = vectors.vectorRegisters;
     buildCpuPipeline(pm, Phase::LLVM, po);
-    if (failed(pm.run(*module)))
+    // Every pass and pattern application is an action: once the budget is
+    // spent, the rest are skipped and the error names the pass.
+    std::string pass = "the first pass";
+    ctx.registerActionHandler([&](llvm::function_ref<void()> transform, const tracing::Action &action) {
+      if (action.getTag() == PassExecutionAction::tag) {
+        const Pass &p = static_cast<const PassExecutionAction &>(action).getPass();
+        if (!p.getArgument().empty())
+          pass = "pass '" + p.getArgument().str() + "'";
+      }
+      if (!budget.spent(pass))
+        transform();
+    });
+    bool failedRun = failed(pm.run(*module));
+    ctx.registerActionHandler(nullptr);
+    if (!budget.reason().empty())
+      throw Error(budget.reason());
+    if (failedRun)
       throw Error("model '" + modelName + "': compilation failed: " +
                   (diag.empty() ? std::string("a pass failed") : diag));
   }
@@ -294,8 +313,10 @@ CompiledModel compileModel(const onnx::ModelProto &model, const ImportOptions &i
   ObjectCodeTimes times;
   std::vector<std::vector<char>> objects;
   try {
-    objects = compileToObjects(std::move(llvmModule), jtmb, opt, threads, &times);
+    objects = compileToObjects(std::move(llvmModule), jtmb, opt, threads, &times, &budget);
   } catch (const Error &e) {
+    if (!budget.reason().empty())
+      throw;
     throw Error("model '" + modelName + "': " + e.what());
   }
   out.report.optimize = times.optimize;

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "jit/ObjectCode.h"
+#include "jit/CompileBudget.h"
 #include "kiln/Tensor.h"
 #include "runtime/Allocation.h"
 #include "runtime/HostKernels.h"
@@ -16,8 +17,6 @@
 #include "llvm/Bitcode/BitcodeWriter.h"
 #include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
 #include "llvm/ExecutionEngine/Orc/LLJIT.h"
-#include "llvm/ExecutionEngine/Orc/RTDyldObjectLinkingLayer.h"
-#include "llvm/ExecutionEngine/SectionMemoryManager.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -39,13 +38,17 @@ std::string errorText(llvm::Error e) { return llvm::toString(std::move(e)); }
 
 /// One part: optimized, then emitted as an object.
 std::vector<char> compilePart(llvm::Module &m, llvm::TargetMachine &tm, int optLevel,
-                              double &optimizeMs, double &emitMs) {
+                              double &optimizeMs, double &emitMs, CompileBudget *budget) {
+  if (budget)
+    budget->check("LLVM optimization");
   auto start = std::chrono::steady_clock::now();
   m.setDataLayout(tm.createDataLayout());
   m.setTargetTriple(tm.getTargetTriple());
   if (llvm::Error e = mlir::makeOptimizingTransformer(optLevel, 0, &tm)(&m))
     throw Error("LLVM optimization failed: " + errorText(std::move(e)));
   optimizeMs += msSince(start);
+  if (budget)
+    budget->check("LLVM code generation");
   start = std::chrono::steady_clock::now();
   llvm::SmallVector<char, 0> buffer;
   llvm::raw_svector_ostream os(buffer);
@@ -86,7 +89,7 @@ void addPackedWrapper(llvm::Module &module, const std::string &name) {
 std::vector<std::vector<char>> compileToObjects(std::unique_ptr<llvm::Module> module,
                                                 const llvm::orc::JITTargetMachineBuilder &builder,
                                                 int optLevel, unsigned threads,
-                                                ObjectCodeTimes *times) {
+                                                ObjectCodeTimes *times, CompileBudget *budget) {
   ObjectCodeTimes local;
   ObjectCodeTimes &t = times ? *times : local;
   auto machine = [&] {
@@ -101,7 +104,7 @@ std::vector<std::vector<char>> compileToObjects(std::unique_ptr<llvm::Module> mo
   threads = std::max(1u, std::min<unsigned>(threads, functions / 2));
   if (threads == 1) {
     auto tm = machine();
-    return {compilePart(*module, *tm, optLevel, t.optimize, t.emit)};
+    return {compilePart(*module, *tm, optLevel, t.optimize, t.emit, budget)};
   }
 
   // Parts are balanced by size; each is serialized so a thread can read it
@@ -130,7 +133,7 @@ std::vector<std::vector<char>> compileToObjects(std::unique_ptr<llvm::Module> mo
         if (!part)
           throw Error("reading a module part failed: " + errorText(part.takeError()));
         auto tm = machine();
-        objects[i] = compilePart(**part, *tm, optLevel, optimizeMs[i], emitMs[i]);
+        objects[i] = compilePart(**part, *tm, optLevel, optimizeMs[i], emitMs[i], budget);
       } catch (const std::exception &e) {
         errors[i] = e.what();
       }
@@ -155,15 +158,12 @@ LoadedCode loadObjects(const std::vector<std::vector<char>> &objects,
                        const llvm::orc::JITTargetMachineBuilder &builder,
                        const std::string &entry) {
   using namespace llvm::orc;
-  auto jit = LLJITBuilder()
-                 .setJITTargetMachineBuilder(builder)
-                 .setObjectLinkingLayerCreator([](ExecutionSession &session) {
-                   return std::make_unique<RTDyldObjectLinkingLayer>(
-                       session, [](const llvm::MemoryBuffer &) {
-                         return std::make_unique<llvm::SectionMemoryManager>();
-                       });
-                 })
-                 .create();
+  // LLJIT links ELF x86-64 objects with JITLink: each object is placed in one
+  // allocation, with its own GOT and stubs. RuntimeDyld's section memory
+  // manager maps sections one by one, and where they land more than 2 GiB
+  // apart (address-space layouts of sanitizers, fragmented heaps) the small
+  // code model's 32-bit displacements silently wrap.
+  auto jit = LLJITBuilder().setJITTargetMachineBuilder(builder).create();
   if (!jit)
     throw Error("JIT failed: " + errorText(jit.takeError()));
   JITDylib &main = (*jit)->getMainJITDylib();

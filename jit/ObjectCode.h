@@ -9,6 +9,7 @@
 #include <vector>
 
 namespace kiln {
+class CompileBudget;
 
 /// Adds `_mlir_<name>(void **args)`, which calls `name` with each argument
 /// loaded from the pointer args[i] points to (the runtime's calling
@@ -25,11 +26,13 @@ struct ObjectCodeTimes {
 /// target `builder` describes. With more than one thread the module is
 /// split by function into as many parts, each optimized and compiled on
 /// its own thread (in its own LLVM context); the objects link together.
+/// `budget` is checked before each part is optimized and emitted.
 /// Throws kiln::Error.
 std::vector<std::vector<char>> compileToObjects(std::unique_ptr<llvm::Module> module,
                                                 const llvm::orc::JITTargetMachineBuilder &builder,
                                                 int optLevel, unsigned threads,
-                                                ObjectCodeTimes *times = nullptr);
+                                                ObjectCodeTimes *times = nullptr,
+                                                CompileBudget *budget = nullptr);
 
 /// Objects linked in this process, their undefined symbols resolved to
 /// Kiln's runtime and the process's libraries.

@@ -57,7 +57,9 @@ options:
                          (32 GiB), nodes (1000000), nesting-depth (64),
                          allocation-bytes (16 GiB), workspace-bytes (32 GiB
                          held at once by a run), loop-iterations (2^26 per
-                         run, 0: none)
+                         run, 0: none), compile-ms (600000 per compilation),
+                         compile-bytes (8 GiB of memory a compilation may
+                         add); 0 turns the last three off
   --quiet                print only errors and the test verdict
   --help                 this text
 
@@ -329,6 +331,10 @@ void setLimit(Limits &limits, const std::string &name, const std::string &value)
     limits.maxWorkspaceBytes = v;
   else if (name == "loop-iterations")
     limits.maxLoopIterations = v;
+  else if (name == "compile-ms")
+    limits.maxCompileMilliseconds = v;
+  else if (name == "compile-bytes")
+    limits.maxCompileBytes = v;
   else
     throw std::invalid_argument("unknown limit '" + name + "'");
 }

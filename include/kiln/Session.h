@@ -36,6 +36,12 @@ struct Limits {
   /// ends early by its condition counts only the iterations it ran); 0: no
   /// bound.
   uint64_t maxLoopIterations = 1ULL << 26;
+  /// Wall time one compilation (session creation, or a shape compiled on
+  /// first use) may take, in milliseconds; 0: no bound.
+  uint64_t maxCompileMilliseconds = 600000;
+  /// How much one compilation may grow the process's resident memory, in
+  /// bytes; 0: no bound.
+  uint64_t maxCompileBytes = 8ULL << 30;
 };
 
 struct SessionOptions {

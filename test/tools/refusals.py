@@ -188,6 +188,16 @@ case('duplicate_output', model('duplicate_output', [helper.make_node('Relu', ['x
                                                     helper.make_node('Neg', ['x'], ['y'], name='second')], [x4], [y4]),
      r"node 'second' \(Neg\): output 'y' is already defined in this graph")
 
+# Compilation's own budget: wall time and memory grown while compiling.
+mm = model('compile_budget', [helper.make_node('MatMul', ['a', 'b'], ['c'], name='mm'), helper.make_node('Relu', ['c'], ['d'])],
+           [V('a', TensorProto.FLOAT, [64, 64]), V('b', TensorProto.FLOAT, [64, 64])], [V('d', TensorProto.FLOAT, [64, 64])])
+case('compile_time_budget', mm,
+     r"model '.*': compilation stopped at .*: it exceeded its time budget of 20 ms \(Limits::maxCompileMilliseconds\)",
+     '--limit', 'compile-ms=20')
+case('compile_memory_budget', mm,
+     r"compilation stopped at .*: it grew the process by \d+ MiB, over its memory budget of 1000 bytes \(Limits::maxCompileBytes\)",
+     '--limit', 'compile-bytes=1000')
+
 failed = 0
 for name, args, expected in cases:
     def limit_memory():
