@@ -65,9 +65,14 @@ void buildBranchingIf(Importer &im, const onnx::NodeProto &n, Value cond,
   }
   for (int i = 0; i < thenG.output_size(); ++i) {
     Type joined = joinTypes(outs[0][i].getType(), outs[1][i].getType());
-    if (!joined)
-      im.fail("branches giving output " + std::to_string(i) +
-              " different element types or ranks are not supported");
+    if (!joined) {
+      std::string types;
+      llvm::raw_string_ostream os(types);
+      os << outs[0][i].getType() << " and " << outs[1][i].getType();
+      im.fail("the branches give output " + std::to_string(i) + " different element types or ranks (" +
+              types + "); a condition computed from tensor data cannot choose between them (one " +
+              "computed from scalar inputs is compiled in per value)");
+    }
     op->getResult(i).setType(joined);
   }
   if (failed(verify(op)))

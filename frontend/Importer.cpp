@@ -73,7 +73,7 @@ std::set<std::string> shapeDefiningInputs(const onnx::GraphProto &graph) {
       {"Col2Im", {1, 2}}, {"MaxUnpool", {2}}, {"RNN", {4}}, {"GRU", {4}}, {"LSTM", {4}},
       {"ReduceMean", {1}}, {"ReduceMax", {1}},  {"ReduceMin", {1}}, {"ConstantOfShape", {0}},
   };
-  std::set<std::string> inputs, out;
+  std::set<std::string> inputs;
   for (const auto &in : graph.input())
     inputs.insert(in.name());
   for (const auto &init : graph.initializer())
@@ -96,15 +96,38 @@ std::set<std::string> shapeDefiningInputs(const onnx::GraphProto &graph) {
   for (const auto *node : nodes)
     for (const auto &o : node->output())
       producer[o] = node;
-  std::set<std::string> seen;
-  std::vector<std::string> work;
+  // The graph inputs `work` is computed from.
+  auto inputsBehind = [&](std::vector<std::string> work) {
+    std::set<std::string> seen, found;
+    while (!work.empty()) {
+      std::string name = work.back();
+      work.pop_back();
+      if (!seen.insert(name).second)
+        continue;
+      if (inputs.count(name))
+        found.insert(name);
+      auto p = producer.find(name);
+      if (p == producer.end() || p->second->op_type() == "Shape" || p->second->op_type() == "Size")
+        continue;
+      for (const auto &in : p->second->input())
+        if (!in.empty())
+          work.push_back(in);
+      // Subgraphs (If branches, loop bodies) read outer values by name.
+      for (const auto &a : p->second->attribute())
+        for (const std::string &in : namesReadIn(a.g()))
+          work.push_back(in);
+    }
+    return found;
+  };
+  std::vector<std::string> work, conditions;
   for (const auto *node : nodes) {
-    // An If giving sequences or optionals is resolved while compiling.
     if (node->op_type() == "If" && node->input_size() > 0) {
+      // An If giving sequences or optionals is resolved while compiling.
+      bool structured = false;
       for (const auto &a : node->attribute())
         for (const auto &o : a.g().output())
-          if (o.type().has_sequence_type() || o.type().has_optional_type())
-            work.push_back(node->input(0));
+          structured |= o.type().has_sequence_type() || o.type().has_optional_type();
+      (structured ? work : conditions).push_back(node->input(0));
     }
     auto it = shapeOperands.find(node->op_type());
     if (it == shapeOperands.end())
@@ -113,23 +136,23 @@ std::set<std::string> shapeDefiningInputs(const onnx::GraphProto &graph) {
       if (i < node->input_size() && !node->input(i).empty())
         work.push_back(node->input(i));
   }
-  while (!work.empty()) {
-    std::string name = work.back();
-    work.pop_back();
-    if (!seen.insert(name).second)
+  std::set<std::string> out = inputsBehind(work);
+  // Other If conditions computed from scalar inputs (a sample rate, a mode
+  // flag): exporters give each branch its own output shapes or ranks, which
+  // only the branch taken decides, so such inputs may be compiled in too.
+  // A condition on tensor data stays run-time data.
+  std::map<std::string, const onnx::ValueInfoProto *> declared;
+  for (const auto &in : graph.input())
+    declared[in.name()] = &in;
+  for (const std::string &name : inputsBehind(conditions)) {
+    const onnx::ValueInfoProto *info = declared.at(name);
+    if (!info->type().has_tensor_type() || !info->type().tensor_type().has_shape())
       continue;
-    if (inputs.count(name))
+    bool scalar = true;
+    for (const auto &d : info->type().tensor_type().shape().dim())
+      scalar &= d.has_dim_value() && d.dim_value() == 1;
+    if (scalar)
       out.insert(name);
-    auto p = producer.find(name);
-    if (p == producer.end() || p->second->op_type() == "Shape" || p->second->op_type() == "Size")
-      continue;
-    for (const auto &in : p->second->input())
-      if (!in.empty())
-        work.push_back(in);
-    // Subgraphs (If branches, loop bodies) read outer values by name.
-    for (const auto &a : p->second->attribute())
-      for (const std::string &in : namesReadIn(a.g()))
-        work.push_back(in);
   }
   return out;
 }

@@ -21,6 +21,8 @@
 #include <dirent.h>
 #include <iostream>
 #include <sstream>
+#include <csignal>
+#include <ctime>
 #include <sys/stat.h>
 #include <vector>
 
@@ -77,10 +79,22 @@ void evictCacheEntries(const std::string &dir, uint64_t maxBytes) {
   if (DIR *d = opendir(dir.c_str())) {
     while (dirent *e = readdir(d)) {
       std::string name = e->d_name;
+      std::string path = dir + "/" + name;
+      if (size_t tmp = name.find(".kiln.tmp."); tmp != std::string::npos) {
+        // A writer killed mid-write leaves its temporary file (named by its
+        // pid) behind; one whose process is gone, or an hour old, goes.
+        char *end = nullptr;
+        long pid = std::strtol(name.c_str() + tmp + 10, &end, 10);
+        struct stat st;
+        bool dead = *end == '\0' && pid > 0 && kill(pid_t(pid), 0) != 0 && errno == ESRCH;
+        if (lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+            (dead || time(nullptr) - st.st_mtim.tv_sec > 3600))
+          unlink(path.c_str());
+        continue;
+      }
       if (name.size() < 6 || name.compare(name.size() - 5, 5, ".kiln") != 0)
         continue;
       struct stat st;
-      std::string path = dir + "/" + name;
       if (stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
         entries.push_back({path, (uint64_t)st.st_size, st.st_mtim});
         total += st.st_size;
