@@ -251,6 +251,32 @@ std::optional<DenseElementsAttr> foldConstantOp(Operation *op) {
         int64_t chunk = count(llvm::ArrayRef<int64_t>(t.shape).drop_front(axis));
         values->append(t.values.begin() + o * chunk, t.values.begin() + (o + 1) * chunk);
       }
+  } else if (auto transpose = llvm::dyn_cast<TransposeOp>(op)) {
+    // Exporters write pads and shapes as reversed, transposed pairs.
+    const IntTensor &d = in[0];
+    size_t rank = d.shape.size();
+    llvm::SmallVector<int64_t> perm;
+    for (Attribute a : transpose.getPerm())
+      perm.push_back(llvm::cast<IntegerAttr>(a).getInt());
+    if (perm.empty())
+      for (size_t i = 0; i < rank; ++i)
+        perm.push_back(rank - 1 - i);
+    if (perm.size() != rank || out.size() != rank)
+      return std::nullopt;
+    llvm::SmallVector<int64_t> strides(rank, 1);
+    for (int64_t i = int64_t(rank) - 2; i >= 0; --i)
+      strides[i] = strides[i + 1] * d.shape[i + 1];
+    values.emplace();
+    for (int64_t i = 0, n = count(out); i < n; ++i) {
+      int64_t rem = i, src = 0;
+      for (int64_t k = int64_t(rank) - 1; k >= 0; --k) {
+        if (perm[k] < 0 || perm[k] >= int64_t(rank) || out[k] != d.shape[perm[k]])
+          return std::nullopt;
+        src += (rem % out[k]) * strides[perm[k]];
+        rem /= out[k];
+      }
+      values->push_back(d.values[src]);
+    }
   } else if (auto gather = llvm::dyn_cast<GatherOp>(op)) {
     const IntTensor &d = in[0], &idx = in[1];
     int64_t axis = *normalizeAxis(gather.getAxis(), d.shape.size());

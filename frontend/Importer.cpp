@@ -1107,6 +1107,7 @@ const std::unordered_map<std::string, NodeBuilder> &builders() {
     addRecurrentBuilders(t);
     addTrainingBuilders(t);
     addRandomBuilders(t);
+    addMicrosoftBuilders(t);
     return t;
   }();
   return table;
@@ -1157,6 +1158,33 @@ std::string checkAttributeKinds(const onnx::NodeProto &n) {
              n.op_type() + "'s '" + a.name() + "' is " + expected;
     }
   }
+  return "";
+}
+
+/// Input positions every version of an op requires (scripts/attribute_kinds.py).
+struct RequiredInputs {
+  const char *domain, *op;
+  uint32_t mask;
+};
+const RequiredInputs kRequiredInputs[] = {
+#include "frontend/RequiredInputs.inc"
+};
+
+/// Builders read required inputs without checking they exist: a node that
+/// leaves one out (or names it "") is refused here.
+std::string checkRequiredInputs(const onnx::NodeProto &n) {
+  static const auto table = [] {
+    std::map<std::pair<std::string_view, std::string_view>, uint32_t> m;
+    for (const RequiredInputs &r : kRequiredInputs)
+      m[{r.domain, r.op}] = r.mask;
+    return m;
+  }();
+  auto it = table.find({domainName(n.domain()), n.op_type()});
+  if (it == table.end())
+    return "";
+  for (int p = 0; p < 32; ++p)
+    if ((it->second >> p & 1) && (p >= n.input_size() || n.input(p).empty()))
+      return "input " + std::to_string(p) + " is required, but the node gives none";
   return "";
 }
 
@@ -1243,6 +1271,8 @@ private:
 
 } // namespace
 
+const BuilderTable &nodeBuilders() { return builders(); }
+
 void Importer::importNodes(const google::protobuf::RepeatedPtrField<onnx::NodeProto> &nodes) {
   const auto &table = builders();
   // ONNX graphs are in SSA form: every name is defined once in its graph.
@@ -1265,6 +1295,8 @@ void Importer::importNodes(const google::protobuf::RepeatedPtrField<onnx::NodePr
                   "' (domain '" + domainName(n.domain()) + "', opset " + std::to_string(opset) +
                   ") at node '" + nodeName(n) + "'");
     if (std::string bad = checkAttributeKinds(n); !bad.empty())
+      fail(bad);
+    if (std::string bad = checkRequiredInputs(n); !bad.empty())
       fail(bad);
     for (const std::string &out : n.output())
       if (!out.empty() && !defined.insert(out).second)

@@ -502,6 +502,13 @@ void addStringBuilders(BuilderTable &table);
 /// Ops of other domains are keyed "domain:OpType".
 void addTrainingBuilders(BuilderTable &table);
 void addRandomBuilders(BuilderTable &table);
+/// The LSTM node `n` (ONNX's semantics), with `matmulInput` applied to the
+/// left operand of each matmul with its weights (Recurrent.cpp).
+void buildLstm(Importer &im, const onnx::NodeProto &n, std::function<Value(Value)> matmulInput);
+/// ONNX Runtime's com.microsoft ops (Microsoft.cpp).
+void addMicrosoftBuilders(BuilderTable &table);
+/// Every builder, by key ("Op" in ai.onnx, else "domain:Op").
+const BuilderTable &nodeBuilders();
 
 /// The body of a run-time loop: from the block's arguments (iteration,
 /// condition, carried...) to what it yields (condition, carried..., scan

@@ -28,6 +28,10 @@ struct Recurrence {
   static constexpr int64_t kMaxUnrolled = 32;
   Value x;
   bool linearBeforeReset = false;
+  /// Applied to the left operand of each matmul with W or R (a quantized
+  /// LSTM quantizes X and h as its integer kernel does); identity if null.
+  std::function<Value(Value)> matmulInput;
+  Value lhs(Value v) { return matmulInput ? matmulInput(v) : v; }
 
   Value make(StringRef op, ValueRange v, llvm::ArrayRef<NamedAttribute> a = {}) { return im.make(op, v, a); }
   Value transpose(Value v, llvm::ArrayRef<int64_t> perm) { return im.transpose(v, perm); }
@@ -75,7 +79,7 @@ struct Recurrence {
 
   /// One step from input projection `xt` (batch, G*H): updates h (and c).
   void step(Value xt, Value &h, Value &c, int64_t d, Value rT, Value rb, Value pd) {
-    Value hr = make("MatMul", {h, rT});
+    Value hr = make("MatMul", {lhs(h), rT});
     if (rb)
       hr = make("Add", {hr, rb});
     if (cell == Cell::RNN) {
@@ -168,7 +172,7 @@ struct Recurrence {
       bool reverse = direction == "reverse" || d == 1;
       Value wd = at(w, d), rd = at(r, d);
       // All steps' input projections: (seq, batch, G*H).
-      Value xw = make("MatMul", {x, transpose(wd, {1, 0})});
+      Value xw = make("MatMul", {lhs(x), transpose(wd, {1, 0})});
       Value rb;
       if (!llvm::isa<NoneType>(b.getType())) {
         Value bd = at(b, d);
@@ -248,6 +252,12 @@ struct Recurrence {
 };
 
 } // namespace
+
+void buildLstm(Importer &im, const onnx::NodeProto &n, std::function<Value(Value)> matmulInput) {
+  Recurrence r{im, n, Cell::LSTM};
+  r.matmulInput = std::move(matmulInput);
+  r.run();
+}
 
 void addRecurrentBuilders(BuilderTable &t) {
   t["RNN"] = [](Importer &im, const onnx::NodeProto &n) { Recurrence{im, n, Cell::RNN}.run(); };

@@ -4,6 +4,7 @@
 #include "runtime/ParallelFor.h"
 #include "runtime/Profile.h"
 #include "runtime/Strings.h"
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -133,10 +134,14 @@ std::map<std::string, Tensor> Executable::run(const std::map<std::string, Tensor
     throw Error("model '" + modelName + "': " + outcome.failure);
   if (returned) {
     // Take every buffer first, so none leaks when one is refused.
+    // Each buffer once: outputs are copied out below, so two that share
+    // one (kiln-distinct-results prevents it) would still be read right.
     std::vector<std::unique_ptr<void, void (*)(void *)>> owned;
     size_t at = 0;
     for (const ArgSpec &arg : outputs) {
-      owned.emplace_back(reinterpret_cast<void *>(block[at]), std::free);
+      void *p = reinterpret_cast<void *>(block[at]);
+      if (std::none_of(owned.begin(), owned.end(), [&](const auto &o) { return o.get() == p; }))
+        owned.emplace_back(p, std::free);
       at += 3 + 2 * arg.shape.size();
     }
     at = 0;

@@ -9,3 +9,14 @@
 func.func @twice(%a: tensor<4xf32>, %b: tensor<2xf32>) -> (tensor<4xf32>, tensor<4xf32>, tensor<2xf32>) {
   return %a, %a, %b : tensor<4xf32>, tensor<4xf32>, tensor<2xf32>
 }
+
+// A result that is a reshape of another shares its buffer: copied too.
+// CHECK-LABEL: func.func @view
+// CHECK: %[[R:.*]] = tensor.collapse_shape %arg0
+// CHECK: %[[E:.*]] = tensor.empty() : tensor<6xf32>
+// CHECK: %[[C:.*]] = linalg.copy ins(%[[R]] : tensor<6xf32>) outs(%[[E]] : tensor<6xf32>)
+// CHECK: return %arg0, %[[C]]
+func.func @view(%a: tensor<2x3xf32>) -> (tensor<2x3xf32>, tensor<6xf32>) {
+  %r = tensor.collapse_shape %a [[0, 1]] : tensor<2x3xf32> into tensor<6xf32>
+  return %a, %r : tensor<2x3xf32>, tensor<6xf32>
+}

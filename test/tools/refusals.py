@@ -188,6 +188,11 @@ case('duplicate_output', model('duplicate_output', [helper.make_node('Relu', ['x
                                                     helper.make_node('Neg', ['x'], ['y'], name='second')], [x4], [y4]),
      r"node 'second' \(Neg\): output 'y' is already defined in this graph")
 
+# A required input left out (named ""): refused before its builder reads it.
+case('required_input_missing', model('required_input_missing', [helper.make_node('Gemm', ['x', ''], ['y'], name='g')],
+                                     [V('x', TensorProto.FLOAT, [2, 2])], [V('y', TensorProto.FLOAT, [2, 2])]),
+     r"node 'g' \(Gemm\): input 1 is required, but the node gives none")
+
 # Compilation's own budget: wall time and memory grown while compiling.
 mm = model('compile_budget', [helper.make_node('MatMul', ['a', 'b'], ['c'], name='mm'), helper.make_node('Relu', ['c'], ['d'])],
            [V('a', TensorProto.FLOAT, [64, 64]), V('b', TensorProto.FLOAT, [64, 64])], [V('d', TensorProto.FLOAT, [64, 64])])
