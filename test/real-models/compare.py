@@ -34,7 +34,7 @@ import onnxruntime as ort
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.join(HERE, "..", "..")
 sys.path.insert(0, os.path.join(ROOT, "test", "tools"))
-from compare_with_ort import NP_TYPES  # noqa: E402
+from compare_with_ort import fed_inputs  # noqa: E402
 
 # Ops that only move or relabel data: an output's quantization scale is found
 # by walking back through them.
@@ -78,13 +78,9 @@ def read_manifest(path):
 
 def make_inputs(m, model, seed):
     rng = np.random.default_rng(seed)
-    init = {i.name for i in model.graph.initializer}
     inputs = {}
-    for vi in model.graph.input:
-        if vi.name in init:
-            continue
+    for vi, dtype in fed_inputs(model):
         tt = vi.type.tensor_type
-        dtype = NP_TYPES[tt.elem_type]
         if vi.name in m.shapes:
             shape = m.shapes[vi.name]
         else:

@@ -26,17 +26,18 @@ NP_TYPES = {
 }
 
 
+def fed_inputs(model):
+    """(value info, numpy type) of each graph input that is not an initializer."""
+    init = {i.name for i in model.graph.initializer}
+    return [(vi, NP_TYPES[vi.type.tensor_type.elem_type]) for vi in model.graph.input if vi.name not in init]
+
+
 def make_inputs(model, dims, seed):
     rng = np.random.default_rng(seed)
-    init = {i.name for i in model.graph.initializer}
     inputs = {}
-    for vi in model.graph.input:
-        if vi.name in init:
-            continue
-        tt = vi.type.tensor_type
+    for vi, dtype in fed_inputs(model):
         shape = [d.dim_value if d.HasField("dim_value") else dims.get(d.dim_param, 1)
-                 for d in tt.shape.dim]
-        dtype = NP_TYPES[tt.elem_type]
+                 for d in vi.type.tensor_type.shape.dim]
         if np.issubdtype(dtype, np.floating):
             value = rng.uniform(-1, 1, shape).astype(dtype)
         elif dtype == np.bool_:
