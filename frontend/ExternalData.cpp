@@ -10,7 +10,8 @@
 namespace kiln {
 
 void readExternalData(const onnx::TensorProto &proto, const std::string &baseDir,
-                      const std::string &what, void *out, size_t size) {
+                      const std::string &what, size_t size,
+                      const std::function<void *()> &allocate) {
   std::string location;
   long long offset = 0, length = -1;
   for (const auto &kv : proto.external_data()) {
@@ -65,6 +66,7 @@ void readExternalData(const onnx::TensorProto &proto, const std::string &baseDir
   if ((size_t)length != size)
     throw Error(what + ": external data has " + std::to_string(length) +
                 " bytes, shape needs " + std::to_string(size));
+  void *out = allocate();
   FILE *f = std::fopen(fileReal, "rb");
   if (!f)
     throw Error(what + ": cannot open external data '" + location + "'");

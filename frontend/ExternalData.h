@@ -3,6 +3,7 @@
 #define KILN_FRONTEND_EXTERNALDATA_H
 
 #include <cstddef>
+#include <functional>
 #include <string>
 
 namespace onnx {
@@ -10,11 +11,14 @@ class TensorProto;
 }
 
 namespace kiln {
-/// Reads the external data of `proto` into `out` (exactly `size` bytes).
-/// The location must be a relative path that stays inside `baseDir` after
-/// resolving symlinks; offset and length must lie inside the file. Throws
-/// kiln::Error otherwise.
+/// Reads the external data of `proto`, which must be exactly `size` bytes,
+/// into the buffer `allocate` returns; it is called only once the file is
+/// known to hold those bytes, so a declared shape cannot make Kiln allocate
+/// what the file does not carry. The location must be a relative path that
+/// stays inside `baseDir` after resolving symlinks; offset and length must
+/// lie inside the file. Throws kiln::Error otherwise.
 void readExternalData(const onnx::TensorProto &proto, const std::string &baseDir,
-                      const std::string &what, void *out, size_t size);
+                      const std::string &what, size_t size,
+                      const std::function<void *()> &allocate);
 } // namespace kiln
 #endif

@@ -5,6 +5,7 @@
 #include <onnx/onnx-data_pb.h>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 namespace kiln {
@@ -146,20 +147,28 @@ Tensor tensorFromProto(const onnx::TensorProto &proto, const std::string &baseDi
   }
   if (proto.has_data_location() &&
       proto.data_location() == onnx::TensorProto::EXTERNAL) {
+    int64_t n = 1;
+    for (int64_t d : shape)
+      if (__builtin_mul_overflow(n, d, &n))
+        throw Error(what + ": element count overflows");
+    uint64_t bytes;
+    if (bits ? __builtin_mul_overflow(uint64_t(n), uint64_t(bits), &bytes)
+             : __builtin_mul_overflow(uint64_t(n), uint64_t(elementSize(*type)), &bytes))
+      throw Error(what + ": byte count overflows");
     if (bits) {
-      int64_t n = 1;
-      for (int64_t d : shape)
-        if (d && n > INT64_MAX / d)
-          throw Error(what + ": element count overflows");
-        else
-          n *= d;
-      std::vector<uint8_t> packed((n * bits + 7) / 8);
-      readExternalData(proto, baseDir, what, packed.data(), packed.size());
+      std::vector<uint8_t> packed;
+      readExternalData(proto, baseDir, what, (bytes + 7) / 8, [&]() -> void * {
+        packed.resize((bytes + 7) / 8);
+        return packed.data();
+      });
       return unpack(*type, shape, packed.data(), n);
     }
-    Tensor t(*type, shape);
-    readExternalData(proto, baseDir, what, t.data(), t.byteSize());
-    return t;
+    std::optional<Tensor> t;
+    readExternalData(proto, baseDir, what, bytes, [&]() -> void * {
+      t.emplace(*type, shape);
+      return t->data();
+    });
+    return std::move(*t);
   }
   // Size the buffer from the data actually present, never from dims alone:
   // a hostile model must not make us allocate what it does not carry.

@@ -9,12 +9,12 @@ namespace kiln {
 #include "lowering/Passes.h.inc"
 
 namespace {
-/// The tensor whose buffer `v` will share after bufferization: reshapes,
-/// casts and slices are views of their source.
+/// The tensor whose buffer `v` will share after bufferization: reshapes and
+/// casts are views of their source with the same start. (A slice returned
+/// with an offset gets a buffer of its own when results are bufferized.)
 Value bufferRoot(Value v) {
   while (Operation *def = v.getDefiningOp()) {
-    if (!llvm::isa<tensor::ExpandShapeOp, tensor::CollapseShapeOp, tensor::CastOp, tensor::ReshapeOp,
-                   tensor::ExtractSliceOp>(def))
+    if (!llvm::isa<tensor::ExpandShapeOp, tensor::CollapseShapeOp, tensor::CastOp, tensor::ReshapeOp>(def))
       break;
     v = def->getOperand(0);
   }
@@ -33,7 +33,8 @@ struct DistinctResultsPass : impl::KilnDistinctResultsBase<DistinctResultsPass> 
         auto type = llvm::dyn_cast<RankedTensorType>(v.getType());
         if (!type || seen.insert(bufferRoot(v)).second)
           continue;
-        Value init = tensor::EmptyOp::create(b, ret.getLoc(), type.getShape(), type.getElementType());
+        Value init = tensor::EmptyOp::create(b, ret.getLoc(), tensor::getMixedSizes(b, ret.getLoc(), v),
+                                             type.getElementType());
         operand.set(linalg::CopyOp::create(b, ret.getLoc(), v, init).getResult(0));
       }
     });

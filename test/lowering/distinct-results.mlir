@@ -20,3 +20,12 @@ func.func @view(%a: tensor<2x3xf32>) -> (tensor<2x3xf32>, tensor<6xf32>) {
   %r = tensor.collapse_shape %a [[0, 1]] : tensor<2x3xf32> into tensor<6xf32>
   return %a, %r : tensor<2x3xf32>, tensor<6xf32>
 }
+
+// Dynamic dims: the copy's buffer takes them from the value.
+// CHECK-LABEL: func.func @dynamic
+// CHECK: %[[D:.*]] = tensor.dim %arg0, %c0
+// CHECK: %[[E:.*]] = tensor.empty(%[[D]]) : tensor<?xf32>
+// CHECK: linalg.copy ins(%arg0 : tensor<?xf32>) outs(%[[E]] : tensor<?xf32>)
+func.func @dynamic(%a: tensor<?xf32>) -> (tensor<?xf32>, tensor<?xf32>) {
+  return %a, %a : tensor<?xf32>, tensor<?xf32>
+}
