@@ -30,6 +30,18 @@
 #include <unistd.h>
 #include <vector>
 
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define KILN_SANITIZED 1
+#endif
+#endif
+#if !defined(KILN_SANITIZED) && (defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__))
+#define KILN_SANITIZED 1
+#endif
+#ifndef KILN_SANITIZED
+#define KILN_SANITIZED 0
+#endif
+
 namespace {
 
 const char *kUsage = R"(usage: kiln-conformance DIR... [options]
@@ -132,9 +144,16 @@ Result runOne(const std::string &runner, const std::string &name, const std::str
     dup2(fd, 1);
     dup2(fd, 2);
     setpgid(0, 0);
-    // A runaway test must not take the machine down with it.
+    // A runaway test must not take the machine down with it. (Sanitizers
+    // reserve terabytes of address space for their shadow memory, so there
+    // the bound is on resident memory, through their own option.)
+#if KILN_SANITIZED
+    setenv("ASAN_OPTIONS", (std::string(getenv("ASAN_OPTIONS") ? getenv("ASAN_OPTIONS") : "") +
+                            ":hard_rss_limit_mb=16384").c_str(), 1);
+#else
     struct rlimit mem = {16ULL << 30, 16ULL << 30};
     setrlimit(RLIMIT_AS, &mem);
+#endif
     struct rlimit core = {0, 0};
     setrlimit(RLIMIT_CORE, &core);
     execl(runner.c_str(), runner.c_str(), path.c_str(), "--threads", "1", "--no-cache",
