@@ -59,6 +59,6 @@ if ((tsan)); then
       -DCMAKE_CXX_FLAGS_RELEASE="-O1 -g -DNDEBUG" -DKILN_SANITIZE=thread
   fi
   cmake --build build-tsan --target kiln-unittests
-  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$root/test/tsan-suppressions.txt \
     build-tsan/bin/kiln-unittests --gtest_filter='*Concurrent*:*Stress*'
 fi
