@@ -248,7 +248,12 @@ void buildLoop(Importer &im, const onnx::NodeProto &n) {
     }
     buildRuntimeLoop(im, body, tripV, condV, tensors);
   };
-  bool unrollable = trips && (noCond || initialCond) && *trips <= Importer::kMaxUnrollSteps;
+  // A loop longer than Limits::maxLoopIterations stays a loop, whose
+  // iterations the run counts against the limit (unrolled, it would run
+  // them without counting).
+  uint64_t maxIterations = im.opts.limits.maxLoopIterations;
+  bool unrollable = trips && (noCond || initialCond) && *trips <= Importer::kMaxUnrollSteps &&
+                    (maxIterations == 0 || uint64_t(*trips) <= maxIterations);
   if (!unrollable)
     return runtimeLoop(carried);
   im.reserveUnrolledSteps(*trips, "a loop");

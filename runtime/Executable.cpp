@@ -86,6 +86,24 @@ std::map<std::string, Tensor> Executable::run(const std::map<std::string, Tensor
       words += 3 + 2 * arg.shape.size();
     block.assign(words, 0);
   } else {
+    // Outputs of static shape are allocated here, not by the code: the
+    // same bounds as the code's own buffers.
+    uint64_t held = 0;
+    for (const ArgSpec &arg : outputs) {
+      uint64_t bytes = elementSize(arg.type);
+      for (int64_t d : arg.shape)
+        bytes *= uint64_t(d);
+      if (bytes > limits.maxAllocationBytes)
+        throw Error("model '" + modelName + "': output '" + arg.name + "' asked for " +
+                    std::to_string(bytes) + " bytes at once, more than the limit of " +
+                    std::to_string(limits.maxAllocationBytes) +
+                    " bytes (Limits::maxAllocationBytes)");
+      held += bytes;
+      if (held > limits.maxWorkspaceBytes)
+        throw Error("model '" + modelName + "': the outputs would hold more than " +
+                    std::to_string(limits.maxWorkspaceBytes) +
+                    " bytes of buffers at once (Limits::maxWorkspaceBytes)");
+    }
     outs.reserve(outputs.size());
     for (const ArgSpec &arg : outputs) {
       outs.emplace_back(arg.type, arg.shape);

@@ -34,9 +34,16 @@ struct Session::Impl {
   std::unique_ptr<ThreadPool> pool;
   std::unique_ptr<profile::Recorder> recorder; // with SessionOptions::profilePath
 
-  mutable std::mutex mutex; // guards variants and report
+  mutable std::mutex mutex; // guards variants, dynamic and report
+  /// Code for given shapes (and shape-deciding values), by key.
   std::map<std::string, std::shared_ptr<const Executable>> variants;
+  /// Code for every shape: a model that gives every dim, an artifact, or
+  /// one compiled with unknown dims when not specializing.
   std::shared_ptr<const Executable> fixed;
+  /// When specializing: the code compiled with unknown dims, for shapes
+  /// other than the first run's, once `dynamicTried`.
+  std::shared_ptr<const Executable> dynamic;
+  bool dynamicTried = false;
   CompileReport report;
   std::string perShapeReason;
 
@@ -45,6 +52,9 @@ struct Session::Impl {
   /// With SessionOptions::profilePath: the recorder, then (once created)
   /// the phases of the session's creation as events.
   void startProfile();
+  /// The phases of a compilation that began at `startUs` on the trace's
+  /// clock, as events.
+  void recordCompilation(const CompileReport &compiled, double startUs);
   void recordCreation();
   ~Impl();
   void openArtifact();
@@ -58,22 +68,28 @@ void Session::Impl::startProfile() {
     recorder = std::make_unique<profile::Recorder>();
 }
 
-void Session::Impl::recordCreation() {
+void Session::Impl::recordCompilation(const CompileReport &compiled, double startUs) {
   if (!recorder)
     return;
   int thread = profile::threadIndex();
-  double at = 0;
+  double at = startUs;
   auto phase = [&](const char *name, double ms) {
     if (ms <= 0)
       return;
     recorder->add({name, "session", at, ms * 1000, thread});
     at += ms * 1000;
   };
-  phase("import", report.import);
-  phase("passes", report.passes);
-  phase("LLVM codegen", report.codegen);
-  phase("load", report.load);
-  recorder->add({"session creation", "session", 0, recorder->nowUs(), thread});
+  phase("import", compiled.import);
+  phase("passes", compiled.passes);
+  phase("LLVM codegen", compiled.codegen);
+  phase("load", compiled.load);
+}
+
+void Session::Impl::recordCreation() {
+  if (!recorder)
+    return;
+  recordCompilation(report, 0);
+  recorder->add({"session creation", "session", 0, recorder->nowUs(), profile::threadIndex()});
 }
 
 Session::Impl::~Impl() {
@@ -111,7 +127,8 @@ void Session::Impl::openModel(const void *data, size_t size,
     return;
   }
   perShapeReason = compiler->perShapeReason;
-  if (!perShapeReason.empty())
+  // Specialized for the first run's shapes, when it comes.
+  if (!perShapeReason.empty() || options.specializeShapes)
     return;
   // Unknown dims: one compilation for all shapes where every op allows it.
   try {
@@ -316,10 +333,32 @@ Session::Impl::variantFor(const std::map<std::string, OnnxValue> &in) {
   auto it = variants.find(key);
   if (it != variants.end())
     return it->second;
+  bool specializing = perShapeReason.empty();
+  if (specializing && !variants.empty()) {
+    // Shapes other than the first run's: one compilation with the dims
+    // unknown, where every op allows it; per shape otherwise.
+    if (!dynamicTried) {
+      dynamicTried = true;
+      try {
+        double startUs = recorder ? recorder->nowUs() : 0;
+        detail::Compiled c = compiler->compile({});
+        recordCompilation(c.report, startUs);
+        dynamic = c.executable;
+        report = c.report;
+        report.shapes = "dynamic";
+      } catch (const Error &e) {
+        perShapeReason = e.what();
+      }
+    }
+    if (dynamic)
+      return dynamic;
+  }
+  double startUs = recorder ? recorder->nowUs() : 0;
   detail::Compiled c = compiler->compile(spec);
+  recordCompilation(c.report, startUs);
   variants[key] = c.executable;
   report = c.report;
-  report.shapes = "per-shape";
+  report.shapes = perShapeReason.empty() ? "specialized" : "per-shape";
   report.perShapeReason = perShapeReason;
   return c.executable;
 }

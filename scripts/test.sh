@@ -1,25 +1,25 @@
 #!/usr/bin/env bash
 # Installs, builds and runs every test: lit, GoogleTest, the differential test
-# against ONNX Runtime and the ONNX backend conformance suite (ctest).
+# against ONNX Runtime, the ONNX backend conformance suite and the real-model
+# comparisons (ctest) in the release build in build/, then the sanitizer
+# subset: build-asan/ (clang, ASan+UBSan, libFuzzer targets) runs the unit
+# tests, lit tests, fuzz regressions and a conformance subset.
 #
-#   scripts/test.sh              the release build in build/, every test
-#   scripts/test.sh --sanitize   also builds build-asan/ (clang, ASan+UBSan,
-#                                libFuzzer targets) and runs the unit tests,
-#                                lit tests, fuzz regressions and a conformance
-#                                subset there
-#   scripts/test.sh --sanitize-only   the sanitizer part alone
-#   scripts/test.sh --tsan       builds build-tsan/ and runs the concurrency
-#                                tests under ThreadSanitizer
+#   scripts/test.sh                  both (what .ci/run runs)
+#   scripts/test.sh --release-only   the release build's tests alone
+#   scripts/test.sh --sanitize-only  the sanitizer subset alone
+#   scripts/test.sh --tsan           builds build-tsan/ and runs the
+#                                    concurrency tests under ThreadSanitizer
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-release=1 asan=0 tsan=0
+release=1 asan=1 tsan=0
 for a in "$@"; do
   case $a in
-    --sanitize) asan=1 ;;
-    --sanitize-only) asan=1 release=0 ;;
-    --tsan) tsan=1 release=0 ;;
-    *) echo "usage: scripts/test.sh [--sanitize | --sanitize-only | --tsan]" >&2; exit 2 ;;
+    --release-only) asan=0 ;;
+    --sanitize-only) release=0 ;;
+    --tsan) tsan=1 release=0 asan=0 ;;
+    *) echo "usage: scripts/test.sh [--release-only | --sanitize-only | --tsan]" >&2; exit 2 ;;
   esac
 done
 bash scripts/install-deps.sh

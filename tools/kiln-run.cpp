@@ -50,8 +50,12 @@ options:
   --explain-cache        print the parts the cache key is formed from
   --dynamic              compile as if every input dim were unknown (ranks
                          kept), as models with dynamic batch or sequence
-                         arrive; reports whether the code was compiled once
-                         for unknown dims or per shape (and why)
+                         arrive, and keep them unknown in the code (as
+                         --no-specialize); reports whether the code was
+                         compiled once for unknown dims or per shape (and why)
+  --no-specialize        compile the dims the model leaves unknown as such,
+                         when the session is created, instead of for the
+                         first run's shapes (SessionOptions::specializeShapes)
   --limit NAME=VALUE     change one of the bounds a hostile model cannot pass
                          (kiln::Limits): tensor-bytes (8 GiB), weight-bytes
                          (32 GiB), nodes (1000000), nesting-depth (64),
@@ -307,7 +311,7 @@ struct Args {
   std::map<std::string, std::string> inputs;
   std::map<std::string, int64_t> dims;
   std::string outputDir, cacheDir = kiln::defaultCacheDirectory(), profile;
-  bool json = false, quiet = false, explainCache = false, dynamic = false;
+  bool json = false, quiet = false, explainCache = false, dynamic = false, specialize = true;
   Limits limits;
 };
 
@@ -637,6 +641,9 @@ int main(int argc, char **argv) {
         args.explainCache = true;
       } else if (a == "--dynamic") {
         args.dynamic = true;
+        args.specialize = false;
+      } else if (a == "--no-specialize") {
+        args.specialize = false;
       } else if (a == "--limit") {
         auto kv = keyValue(next());
         setLimit(args.limits, kv.first, kv.second);
@@ -665,6 +672,7 @@ int main(int argc, char **argv) {
     options.cacheDirectory = args.cacheDir;
     options.profilePath = args.profile;
     options.limits = args.limits;
+    options.specializeShapes = args.specialize;
     auto start = std::chrono::steady_clock::now();
     Session session = args.dynamic ? [&] {
       std::string bytes = withUnknownDims(modelPath);

@@ -62,6 +62,13 @@ struct SessionOptions {
   /// creation, each run, and each parallel kernel of a run, named by the
   /// ONNX nodes it computes, on the thread that ran it.
   std::string profilePath;
+  /// Dims the model leaves unknown, and the values of inputs that decide
+  /// shapes, are compiled in from the inputs of the first run, so a model
+  /// with a symbolic batch runs code specialized for the batch it is given.
+  /// Runs with other shapes use code compiled with those dims unknown,
+  /// compiled when first needed. False compiles only the latter, when the
+  /// session is created.
+  bool specializeShapes = true;
   Limits limits;
 
   SessionOptions &withThreads(int n) { threads = n; return *this; }
@@ -69,6 +76,7 @@ struct SessionOptions {
   SessionOptions &withCacheDirectory(std::string dir) { cacheDirectory = std::move(dir); return *this; }
   SessionOptions &withProfile(std::string path) { profilePath = std::move(path); return *this; }
   SessionOptions &withLimits(const Limits &l) { limits = l; return *this; }
+  SessionOptions &withSpecializeShapes(bool on) { specializeShapes = on; return *this; }
 };
 
 /// A graph input or output as the model declares it.
@@ -99,20 +107,24 @@ struct CompileReport {
   /// The cache key and the parts it was formed from, one per line.
   std::string cacheKey, cacheKeyParts;
   /// How the code treats input shapes: "fixed" (the model gives every dim),
-  /// "dynamic" (compiled once; dims the model leaves unknown, and inputs
-  /// that decide shapes, are read when it runs) or "per-shape" (compiled
-  /// again for each new set of input shapes and shape-deciding values,
-  /// `perShapeReason` says why).
+  /// "specialized" (compiled for the shapes and shape-deciding values of
+  /// the first run, see SessionOptions::specializeShapes), "dynamic"
+  /// (compiled once; dims the model leaves unknown, and inputs that decide
+  /// shapes, are read when it runs) or "per-shape" (compiled again for each
+  /// new set of input shapes and shape-deciding values, `perShapeReason`
+  /// says why).
   std::string shapes = "fixed";
   std::string perShapeReason;
 };
 
 /// A compiled ONNX model. Creating one parses, imports and JIT-compiles the
-/// model for the host CPU. Dims the model leaves unknown are compiled as
-/// such and read from the inputs at each run; a model whose ops cannot yet
-/// be compiled that way, or with inputs that decide shapes (such as
-/// Reshape's shape), is compiled on first use for each new set of input
-/// shapes instead (see CompileReport::shapes). A path ending in ".kiln" opens an artifact
+/// model for the host CPU. A model that leaves dims unknown, or whose
+/// inputs decide shapes (such as Reshape's shape), is compiled at its first
+/// run for the shapes given there, and once more, when first needed, with
+/// those dims unknown and read from the inputs at each run (see
+/// SessionOptions::specializeShapes); a model whose ops cannot be compiled
+/// that way is compiled for each new set of input shapes instead (see
+/// CompileReport::shapes). A path ending in ".kiln" opens an artifact
 /// written by kiln-compile, which needs only the kiln_runtime library.
 /// `run` may be called from several threads.
 class Session {

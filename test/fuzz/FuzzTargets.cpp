@@ -42,6 +42,9 @@ void importAndCompile(const uint8_t *data, size_t size) {
   try {
     SessionOptions options;
     options.threads = 1;
+    // Compiled now, with the dims the model leaves unknown kept unknown
+    // (nothing runs to give them values).
+    options.specializeShapes = false;
     options.limits = fuzzLimits();
     Session session(data, size, options, "fuzz");
   } catch (const Error &) {

@@ -170,18 +170,24 @@ case('loop_iterations_limit', loop_model('loop_iterations_limit', 100),
 case('while_loop_ends_early', loop_model('while_loop_ends_early', 1 << 62, stop_after=5), None,
      '--limit', 'loop-iterations=10')
 
-# A buffer sized by an input value, past the allocation bound.
-case('allocation_limit', model('allocation_limit', [helper.make_node('ConstantOfShape', ['s'], ['y'], name='fill')],
-                               [V('s', TensorProto.INT64, [1])], [V('y', TensorProto.FLOAT, None)]),
-     r"asked for \d+ bytes at once, more than the limit of 1000 bytes",
-     '--input', 's=' + npy('size', np.array([10000], np.int64)), '--limit', 'allocation-bytes=1000')
+# A buffer sized by an input value, past the allocation bound: allocated by
+# the code when the size is read at run time (--no-specialize), by the
+# runtime when the first run's value is compiled in.
+fill_model = model('allocation_limit', [helper.make_node('ConstantOfShape', ['s'], ['y'], name='fill')],
+                   [V('s', TensorProto.INT64, [1])], [V('y', TensorProto.FLOAT, None)])
+for suffix, extra in (('', ['--no-specialize']), ('_specialized', [])):
+    case('allocation_limit' + suffix, fill_model,
+         r"asked for \d+ bytes at once, more than the limit of 1000 bytes",
+         '--input', 's=' + npy('size', np.array([10000], np.int64)), '--limit', 'allocation-bytes=1000', *extra)
 
 # Buffers held at once, each within the allocation bound.
-case('workspace_limit', model('workspace_limit', [helper.make_node('ConstantOfShape', ['s'], ['y1'], name='fill'),
-                                                  helper.make_node('Relu', ['y1'], ['y2'], name='relu')],
-                              [V('s', TensorProto.INT64, [1])], [V('y1', TensorProto.FLOAT, None), V('y2', TensorProto.FLOAT, None)]),
-     r"would hold more than 60000 bytes of buffers at once \(Limits::maxWorkspaceBytes\)",
-     '--input', 's=' + npy('size', np.array([10000], np.int64)), '--limit', 'workspace-bytes=60000')
+two_fills = model('workspace_limit', [helper.make_node('ConstantOfShape', ['s'], ['y1'], name='fill'),
+                                      helper.make_node('Relu', ['y1'], ['y2'], name='relu')],
+                  [V('s', TensorProto.INT64, [1])], [V('y1', TensorProto.FLOAT, None), V('y2', TensorProto.FLOAT, None)])
+for suffix, extra in (('', ['--no-specialize']), ('_specialized', [])):
+    case('workspace_limit' + suffix, two_fills,
+         r"would hold more than 60000 bytes of buffers at once \(Limits::maxWorkspaceBytes\)",
+         '--input', 's=' + npy('size', np.array([10000], np.int64)), '--limit', 'workspace-bytes=60000', *extra)
 
 # A name defined twice in one graph (ONNX graphs are in SSA form).
 case('duplicate_output', model('duplicate_output', [helper.make_node('Relu', ['x'], ['y'], name='first'),

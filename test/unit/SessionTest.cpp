@@ -65,7 +65,7 @@ TEST(Session, RunComputesTheModel) {
 
 TEST(Session, DynamicBatchCompilesOnce) {
   std::string bytes = mlpModel(true);
-  Session s(bytes.data(), bytes.size());
+  Session s(bytes.data(), bytes.size(), SessionOptions{}.withSpecializeShapes(false));
   CompileReport atCreation = s.compileReport();
   EXPECT_EQ(atCreation.shapes, "dynamic");
   EXPECT_GT(atCreation.total, 0);
@@ -81,6 +81,34 @@ TEST(Session, DynamicBatchCompilesOnce) {
   expectError([&] { s.run({{"x", Tensor(ElementType::Float32, {2, 4})}}); }, "expects [?,3]");
 }
 
+TEST(Session, FirstRunShapesAreCompiledIn) {
+  // By default the batch the model leaves unknown is compiled in from the
+  // first run; other batches run code compiled once with it unknown.
+  std::string bytes = mlpModel(true);
+  Session s(bytes.data(), bytes.size());
+  EXPECT_EQ(s.compileReport().total, 0) << "nothing is compiled before the first run";
+  auto a = s.run({{"x", input2x3()}});
+  EXPECT_EQ(s.compileReport().shapes, "specialized");
+  ASSERT_EQ(a.at("y").shape(), (std::vector<int64_t>{2, 2}));
+  EXPECT_FLOAT_EQ(a.at("y").data<float>()[2], 5.5f);
+  Tensor one = Tensor::fromVector<float>(ElementType::Float32, {1, 3}, {2, 1, 0});
+  auto b = s.run({{"x", one}});
+  CompileReport fallback = s.compileReport();
+  EXPECT_EQ(fallback.shapes, "dynamic");
+  ASSERT_EQ(b.at("y").shape(), (std::vector<int64_t>{1, 2}));
+  EXPECT_FLOAT_EQ(b.at("y").data<float>()[0], 5.5f);
+  // Neither a third batch nor the first one again compiles anything.
+  Tensor three = Tensor::fromVector<float>(ElementType::Float32, {3, 3},
+                                           {2, 1, 0, 1, 1, 1, 0, 0, 0});
+  auto c = s.run({{"x", three}});
+  ASSERT_EQ(c.at("y").shape(), (std::vector<int64_t>{3, 2}));
+  EXPECT_FLOAT_EQ(c.at("y").data<float>()[0], 5.5f);
+  a = s.run({{"x", input2x3()}});
+  EXPECT_FLOAT_EQ(a.at("y").data<float>()[2], 5.5f);
+  EXPECT_EQ(s.compileReport().total, fallback.total);
+  EXPECT_EQ(s.compileReport().shapes, "dynamic");
+}
+
 TEST(Session, UnknownDimsBroadcastWhenTheCodeRuns) {
   // Whether a dim broadcasts is only known from the inputs given.
   ModelBuilder m;
@@ -91,7 +119,7 @@ TEST(Session, UnknownDimsBroadcastWhenTheCodeRuns) {
   m.node("Identity", {"a"}, {"same"});
   m.node("Identity", {"h"}, {"half"});
   std::string bytes = m.bytes();
-  Session s(bytes.data(), bytes.size());
+  Session s(bytes.data(), bytes.size(), SessionOptions{}.withSpecializeShapes(false));
   EXPECT_EQ(s.compileReport().shapes, "dynamic");
   Tensor col = Tensor::fromVector<float>(ElementType::Float32, {3, 1}, {1, 2, 3});
   Tensor row = Tensor::fromVector<float>(ElementType::Float32, {1, 4}, {10, 20, 30, 40});
@@ -236,7 +264,7 @@ TEST(Session, SizesFromInputValuesAreBounded) {
   auto &n = m.node("ConstantOfShape", {"shape"}, {"y"});
   (void)n;
   std::string bytes = m.bytes();
-  Session s(bytes.data(), bytes.size(), {}, "cos");
+  Session s(bytes.data(), bytes.size(), SessionOptions{}.withSpecializeShapes(false), "cos");
   EXPECT_EQ(s.compileReport().shapes, "dynamic");
   auto out = s.run({{"shape", Tensor::fromVector<int64_t>(ElementType::Int64, {2}, {2, 3})}});
   EXPECT_EQ(out.at("y").shape(), (std::vector<int64_t>{2, 3}));

@@ -108,7 +108,7 @@ TEST(Strings, SessionRunsStringOps) {
   a->set_type(onnx::AttributeProto::STRINGS);
   a->add_strings("ab 12");
   std::string bytes = m.bytes();
-  Session s(bytes.data(), bytes.size(), {}, "strings");
+  Session s(bytes.data(), bytes.size(), SessionOptions{}.withSpecializeShapes(false), "strings");
   EXPECT_EQ(s.compileReport().shapes, "dynamic");
   auto out = s.run({{"x", Tensor::fromStrings({3}, {"ab 12", "!", "ünï"})},
                     {"y", Tensor::fromStrings({1}, {"!"})}});
