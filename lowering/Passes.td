@@ -122,4 +122,24 @@ def KilnOutlineParallel : Pass<"kiln-outline-parallel", "mlir::ModuleOp"> {
                            "mlir::scf::SCFDialect", "mlir::arith::ArithDialect"];
 }
 
+def KilnOutlineKernels : Pass<"kiln-outline-kernels", "mlir::ModuleOp"> {
+  let summary = "Outlines the serial loop nests of entry functions into functions of their own";
+  let description = [{
+    Each outermost `scf.for` of a public function whose nest holds at least
+    `min-ops` operations becomes a private, never-inlined function taking the
+    values the nest reads (memrefs, indices, scalars) and returning the
+    loop's results, and a call of it. LLVM's optimizations and instruction
+    selection grow faster than linearly with the size of a function: one
+    entry function holding every kernel of a model took most of the
+    compilation time, and could not be split across the compiling threads.
+    Nests that do the same work on the same types (repeated layers) share
+    one function.
+  }];
+  let options = [
+    Option<"minOps", "min-ops", "unsigned", "12",
+           "Smallest nest (operations, the loops included) that is outlined">,
+  ];
+  let dependentDialects = ["mlir::func::FuncDialect", "mlir::scf::SCFDialect"];
+}
+
 #endif

@@ -35,7 +35,8 @@ static std::string phasePipeline(Phase phase, const PipelineOptions &o) {
   case Phase::Vectorized:
     return "func.func(kiln-lower-contractions,kiln-expand-copies),canonicalize,cse";
   case Phase::Loops:
-    return "scf-forall-to-parallel,convert-linalg-to-loops,kiln-outline-parallel,canonicalize";
+    return "scf-forall-to-parallel,convert-linalg-to-loops,kiln-outline-parallel,kiln-outline-kernels,"
+           "canonicalize";
   case Phase::LLVM:
     // bf16 conversions are expanded to integer ops: a host without
     // AVX512-BF16 has no instruction for them, and the JIT cannot link
@@ -92,7 +93,9 @@ void registerKilnPassesAndPipelines() {
          Phase::Bufferized, true},
         {"kiln-vectorize", "Configured ops to register-tiled vector kernels (on buffers)",
          Phase::Vectorized, true},
-        {"kiln-to-loops", "Loops, parallel loops outlined to kiln_parallel_for", Phase::Loops,
+        {"kiln-to-loops",
+         "Loops; parallel loops outlined to kiln_parallel_for, serial nests to functions",
+         Phase::Loops,
          true},
         {"kiln-to-llvm", "Loops and memrefs -> LLVM dialect", Phase::LLVM, true},
         {"kiln-cpu", "The whole CPU pipeline: Kiln dialect -> LLVM dialect", Phase::LLVM,

@@ -1,0 +1,122 @@
+//===- OutlineKernelsPass.cpp - kiln-outline-kernels ----------------------===//
+//
+// Serial loop nests of the entry function become functions of their own, so
+// LLVM optimizes and emits many small functions (in parallel, one part per
+// compiling thread) instead of one function holding the whole model.
+//
+//===----------------------------------------------------------------------===//
+#include "lowering/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/Transforms/RegionUtils.h"
+
+using namespace mlir;
+
+namespace kiln {
+#define GEN_PASS_DEF_KILNOUTLINEKERNELS
+#include "lowering/Passes.h.inc"
+
+namespace {
+
+struct OutlineKernelsPass : impl::KilnOutlineKernelsBase<OutlineKernelsPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SmallVector<scf::ForOp> nests;
+    for (auto f : module.getOps<func::FuncOp>()) {
+      if (f.isPrivate() || f.isExternal())
+        continue;
+      f.walk([&](scf::ForOp loop) {
+        if (loop->getParentOfType<scf::ForOp>() || loop->getParentOfType<scf::ParallelOp>())
+          return;
+        unsigned ops = 0;
+        loop->walk([&](Operation *) { ++ops; });
+        if (ops >= minOps)
+          nests.push_back(loop);
+      });
+    }
+    unsigned counter = 0;
+    for (scf::ForOp loop : nests)
+      outline(loop, counter++);
+  }
+
+  /// Structural hash of a function: its type, ops, attributes and types,
+  /// not its name or locations.
+  static llvm::hash_code functionHash(func::FuncOp f) {
+    llvm::hash_code h = hash_value(f.getFunctionType());
+    f.getBody().walk([&](Operation *op) {
+      h = llvm::hash_combine(h, OperationEquivalence::computeHash(
+                                    op, OperationEquivalence::ignoreHashValue,
+                                    OperationEquivalence::ignoreHashValue,
+                                    OperationEquivalence::IgnoreLocations));
+    });
+    return h;
+  }
+
+  /// An earlier function that does the same, or `f` itself.
+  func::FuncOp sameFunction(func::FuncOp f) {
+    llvm::hash_code h = functionHash(f);
+    for (auto &[hash, earlier] : functions)
+      if (hash == h && earlier.getFunctionType() == f.getFunctionType() &&
+          OperationEquivalence::isRegionEquivalentTo(&f.getBody(), &earlier.getBody(),
+                                                     OperationEquivalence::IgnoreLocations))
+        return earlier;
+    functions.push_back({h, f});
+    return f;
+  }
+  SmallVector<std::pair<llvm::hash_code, func::FuncOp>> functions;
+
+  void outline(scf::ForOp loop, unsigned index) {
+    Location loc = loop.getLoc();
+    auto parent = loop->getParentOfType<func::FuncOp>();
+    // What the nest reads from outside: constants are cloned into the new
+    // function, everything else becomes an argument.
+    llvm::SetVector<Value> used;
+    for (Value v : loop->getOperands())
+      used.insert(v);
+    getUsedValuesDefinedAbove(loop->getRegions(), used);
+    SmallVector<Value> consts, arguments;
+    for (Value v : used) {
+      Operation *def = v.getDefiningOp();
+      if (def && def->hasTrait<OpTrait::ConstantLike>() && def->getNumResults() == 1)
+        consts.push_back(v);
+      else
+        arguments.push_back(v);
+    }
+    SmallVector<Type> argumentTypes;
+    for (Value v : arguments)
+      argumentTypes.push_back(v.getType());
+    auto type = FunctionType::get(&getContext(), argumentTypes, loop.getResultTypes());
+
+    OpBuilder mb(parent);
+    auto kernel = func::FuncOp::create(mb, loc, (parent.getName() + "_kernel" + Twine(index)).str(),
+                                       type);
+    kernel.setPrivate();
+    // Inlined back, it would rebuild the one large function.
+    // (func-to-llvm carries `passthrough` over to the LLVM function.)
+    kernel->setAttr("passthrough", ArrayAttr::get(&getContext(),
+                                                  {StringAttr::get(&getContext(), "noinline")}));
+    Block *entry = kernel.addEntryBlock();
+    OpBuilder b = OpBuilder::atBlockBegin(entry);
+    IRMapping map;
+    for (Value c : consts)
+      map.map(c, b.clone(*c.getDefiningOp())->getResult(0));
+    for (auto [v, a] : llvm::zip(arguments, entry->getArguments()))
+      map.map(v, a);
+    Operation *copy = b.clone(*loop.getOperation(), map);
+    func::ReturnOp::create(b, loc, copy->getResults());
+    if (func::FuncOp earlier = sameFunction(kernel); earlier != kernel) {
+      kernel.erase();
+      kernel = earlier;
+    }
+    OpBuilder cb(loop);
+    auto call = func::CallOp::create(cb, loc, kernel, arguments);
+    loop->replaceAllUsesWith(call.getResults());
+    loop.erase();
+  }
+};
+
+} // namespace
+} // namespace kiln

@@ -1,0 +1,72 @@
+// RUN: kiln-opt %s --kiln-outline-kernels=min-ops=6 | FileCheck %s
+
+// The serial nests of the entry function become never-inlined functions of
+// the values they read; two nests doing the same work on the same types
+// share one. A nest below min-ops, and private functions, stay as they are.
+// CHECK: func.func private @main_graph_kernel0(%{{.*}}: memref<4x8xf32>, %{{.*}}: f32, %{{.*}}: memref<4x8xf32>)
+// CHECK-SAME: attributes {passthrough = ["noinline"]}
+// CHECK: scf.for
+// CHECK: scf.for
+// CHECK: arith.mulf
+// CHECK-NOT: func.func private @main_graph_kernel1
+// CHECK: func.func private @main_graph_kernel2(%{{.*}}: memref<4x8xf32>) -> f32
+// CHECK: %[[R:.*]] = scf.for {{.*}} iter_args
+// CHECK: return %[[R]] : f32
+// CHECK-LABEL: func.func @main_graph
+// CHECK-SAME: (%[[A:[a-z0-9]*]]: memref<4x8xf32>, %[[B:[a-z0-9]*]]: memref<4x8xf32>, %[[C:[a-z0-9]*]]: memref<4x8xf32>, %[[S:[a-z0-9]*]]: f32)
+// CHECK: call @main_graph_kernel0(%[[A]], %[[S]], %[[B]])
+// CHECK: call @main_graph_kernel0(%[[B]], %[[S]], %[[C]])
+// CHECK: %[[SUM:.*]] = call @main_graph_kernel2(%[[C]])
+// CHECK: scf.for
+// CHECK-NOT: call
+// CHECK: return %[[SUM]]
+// CHECK-LABEL: func.func private @helper
+// CHECK-NOT: call
+func.func @main_graph(%a: memref<4x8xf32>, %b: memref<4x8xf32>, %c: memref<4x8xf32>, %s: f32) -> f32 {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c8 = arith.constant 8 : index
+  %zero = arith.constant 0.0 : f32
+  scf.for %i = %c0 to %c4 step %c1 {
+    scf.for %j = %c0 to %c8 step %c1 {
+      %x = memref.load %a[%i, %j] : memref<4x8xf32>
+      %y = arith.mulf %x, %s : f32
+      memref.store %y, %b[%i, %j] : memref<4x8xf32>
+    }
+  }
+  scf.for %i = %c0 to %c4 step %c1 {
+    scf.for %j = %c0 to %c8 step %c1 {
+      %x = memref.load %b[%i, %j] : memref<4x8xf32>
+      %y = arith.mulf %x, %s : f32
+      memref.store %y, %c[%i, %j] : memref<4x8xf32>
+    }
+  }
+  %sum = scf.for %i = %c0 to %c4 step %c1 iter_args(%acc = %zero) -> f32 {
+    %row = scf.for %j = %c0 to %c8 step %c1 iter_args(%r = %acc) -> f32 {
+      %x = memref.load %c[%i, %j] : memref<4x8xf32>
+      %n = arith.addf %r, %x : f32
+      scf.yield %n : f32
+    }
+    scf.yield %row : f32
+  }
+  scf.for %i = %c0 to %c4 step %c1 {
+    memref.store %zero, %a[%i, %c0] : memref<4x8xf32>
+  }
+  return %sum : f32
+}
+
+func.func private @helper(%a: memref<4x8xf32>, %s: f32) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c8 = arith.constant 8 : index
+  scf.for %i = %c0 to %c4 step %c1 {
+    scf.for %j = %c0 to %c8 step %c1 {
+      %x = memref.load %a[%i, %j] : memref<4x8xf32>
+      %y = arith.mulf %x, %s : f32
+      memref.store %y, %a[%i, %j] : memref<4x8xf32>
+    }
+  }
+  return
+}
