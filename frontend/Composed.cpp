@@ -150,6 +150,83 @@ void buildOneHot(Importer &im, const onnx::NodeProto &n) {
   im.values[n.output(0)] = im.make("Where", {hit, pick(1), pick(0)});
 }
 
+/// ConvTranspose whose strides equal its kernel (upsampling by 2 with a 2x2
+/// kernel, the usual case), without groups, dilations or output padding:
+/// every output element gets exactly one tap, so it is a 1x1 convolution to
+/// Cout * k0 * k1 * .. channels (a GEMM, with the kernels' register tiles)
+/// whose channels are then moved to their places in space (depth to
+/// space), then the bias and the crop of `pads`. False where that does not
+/// apply.
+static bool buildNonOverlappingConvTranspose(Importer &im, const onnx::NodeProto &n,
+                                             llvm::ArrayRef<int64_t> kernel,
+                                             llvm::ArrayRef<int64_t> strides,
+                                             llvm::ArrayRef<int64_t> dilations,
+                                             llvm::ArrayRef<int64_t> outPad,
+                                             llvm::ArrayRef<int64_t> pads) {
+  Value x = im.input(0), w = im.input(1), bias = im.input(2);
+  auto xt = llvm::cast<RankedTensorType>(x.getType());
+  auto wt = llvm::cast<RankedTensorType>(w.getType());
+  int64_t spatial = xt.getRank() - 2;
+  for (int64_t i = 0; i < spatial; ++i)
+    if (kernel[i] != wt.getDimSize(2 + i) || strides[i] != kernel[i] || dilations[i] != 1 ||
+        outPad[i] != 0 || pads[i] < 0 || pads[spatial + i] < 0)
+      return false;
+  int64_t cin = wt.getDimSize(0), cout = wt.getDimSize(1), taps = 1;
+  for (int64_t k : kernel)
+    taps *= k;
+  // W (Cin, Cout, k..) -> (Cout, k.., Cin) -> (Cout * taps, Cin, 1..).
+  llvm::SmallVector<int64_t> perm{1};
+  for (int64_t i = 0; i < spatial; ++i)
+    perm.push_back(2 + i);
+  perm.push_back(0);
+  Value w1 = im.make("Transpose", {w},
+                     {NamedAttribute(im.b.getStringAttr("perm"), im.b.getI64ArrayAttr(perm))});
+  llvm::SmallVector<int64_t> w1Shape{cout * taps, cin};
+  w1Shape.append(spatial, 1);
+  w1 = im.reshape(w1, w1Shape);
+  Value y = im.make("Conv", {x, w1, im.none()});
+  // (N, Cout * taps, S..) -> (N, Cout, k.., S..) -> (N, Cout, S0, k0, S1, k1, ..)
+  // -> (N, Cout, S0 * k0, ..); N and S from Shape(X), which folds when known.
+  Value xShape = im.make("Shape", {x});
+  auto dimOf = [&](int64_t d) { return im.slice(xShape, 0, d, d + 1); };
+  std::vector<Value> split{dimOf(0), im.i64Constant({cout})}, merged(split);
+  llvm::SmallVector<int64_t> interleave{0, 1};
+  for (int64_t i = 0; i < spatial; ++i)
+    split.push_back(im.i64Constant({kernel[i]}));
+  for (int64_t i = 0; i < spatial; ++i) {
+    split.push_back(dimOf(2 + i));
+    merged.push_back(im.make("Mul", {dimOf(2 + i), im.i64Constant({kernel[i]})}));
+    interleave.push_back(2 + spatial + i);
+    interleave.push_back(2 + i);
+  }
+  auto shapeOf = [&](const std::vector<Value> &parts) {
+    return im.make("Concat", parts, {im.intAttr("axis", 0)});
+  };
+  y = im.make("Reshape", {y, shapeOf(split)});
+  y = im.make("Transpose", {y},
+              {NamedAttribute(im.b.getStringAttr("perm"), im.b.getI64ArrayAttr(interleave))});
+  y = im.make("Reshape", {y, shapeOf(merged)});
+  if (!llvm::isa<NoneType>(bias.getType())) {
+    llvm::SmallVector<int64_t> biasShape{cout};
+    biasShape.append(spatial, 1);
+    y = im.make("Add", {y, im.reshape(bias, biasShape)});
+  }
+  if (llvm::any_of(pads, [](int64_t p) { return p != 0; })) {
+    llvm::SmallVector<int64_t> starts, ends, axes;
+    for (int64_t i = 0; i < spatial; ++i) {
+      starts.push_back(pads[i]);
+      ends.push_back(-pads[spatial + i]);
+      if (pads[spatial + i] == 0)
+        ends.back() = std::numeric_limits<int64_t>::max();
+      axes.push_back(2 + i);
+    }
+    y = im.make("Slice", {y, im.i64Constant(starts), im.i64Constant(ends), im.i64Constant(axes),
+                          im.none()});
+  }
+  im.values[n.output(0)] = y;
+  return true;
+}
+
 /// ConvTranspose as a convolution: the input with stride-1 zeros between
 /// its elements, padded by the dilated kernel extent minus the pads, against
 /// the kernel flipped in space with its channel axes swapped per group.
@@ -204,6 +281,10 @@ void buildConvTranspose(Importer &im, const onnx::NodeProto &n) {
       pads[i] = pads[spatial + i] = 0;
     }
   }
+
+  if (group == 1 && outShape.empty() && autoPad != "SAME_UPPER" && autoPad != "SAME_LOWER" &&
+      buildNonOverlappingConvTranspose(im, n, kernel, strides, dilations, outPad, pads))
+    return;
 
   // Zeros between input elements: (.., d, ..) -> (.., d, 1, ..) padded to
   // (.., d, s, ..), merged to d*s; the trailing s-1 zeros come off below.
