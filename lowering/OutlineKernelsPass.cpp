@@ -28,6 +28,12 @@ struct OutlineKernelsPass : impl::KilnOutlineKernelsBase<OutlineKernelsPass> {
     for (auto f : module.getOps<func::FuncOp>()) {
       if (f.isPrivate() || f.isExternal())
         continue;
+      // What stays (buffer plumbing, calls, loops too small to be worth a
+      // function) is compiled for size: LLVM's loop vectorizer would
+      // otherwise version each of its small loops with run-time checks and
+      // remainders, at a large cost in compile time and no gain.
+      f->setAttr("passthrough", ArrayAttr::get(&getContext(),
+                                               {StringAttr::get(&getContext(), "optsize")}));
       f.walk([&](scf::ForOp loop) {
         if (loop->getParentOfType<scf::ForOp>() || loop->getParentOfType<scf::ParallelOp>())
           return;

@@ -133,7 +133,9 @@ def KilnOutlineKernels : Pass<"kiln-outline-kernels", "mlir::ModuleOp"> {
     entry function holding every kernel of a model took most of the
     compilation time, and could not be split across the compiling threads.
     Nests that do the same work on the same types (repeated layers) share
-    one function.
+    one function. What stays in the entry function (buffer plumbing, calls,
+    small loops) is marked `optsize`, so LLVM does not version its small
+    loops for vectorization.
   }];
   let options = [
     Option<"minOps", "min-ops", "unsigned", "12",

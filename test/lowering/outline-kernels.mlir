@@ -2,7 +2,8 @@
 
 // The serial nests of the entry function become never-inlined functions of
 // the values they read; two nests doing the same work on the same types
-// share one. A nest below min-ops, and private functions, stay as they are.
+// share one. A nest below min-ops, and private functions, stay as they are;
+// the entry, left with small work, is compiled for size.
 // CHECK: func.func private @main_graph_kernel0(%{{.*}}: memref<4x8xf32>, %{{.*}}: f32, %{{.*}}: memref<4x8xf32>)
 // CHECK-SAME: attributes {passthrough = ["noinline"]}
 // CHECK: scf.for
@@ -14,6 +15,7 @@
 // CHECK: return %[[R]] : f32
 // CHECK-LABEL: func.func @main_graph
 // CHECK-SAME: (%[[A:[a-z0-9]*]]: memref<4x8xf32>, %[[B:[a-z0-9]*]]: memref<4x8xf32>, %[[C:[a-z0-9]*]]: memref<4x8xf32>, %[[S:[a-z0-9]*]]: f32)
+// CHECK-SAME: attributes {passthrough = ["optsize"]}
 // CHECK: call @main_graph_kernel0(%[[A]], %[[S]], %[[B]])
 // CHECK: call @main_graph_kernel0(%[[B]], %[[S]], %[[C]])
 // CHECK: %[[SUM:.*]] = call @main_graph_kernel2(%[[C]])
