@@ -432,7 +432,7 @@ struct ElementwiseLowering : OpConversionPattern<OpTy> {
           return r;
         });
     if (!ok) {
-      out.getDefiningOp()->erase();
+      r.eraseOp(out.getDefiningOp());
       return r.notifyMatchFailure(op, "element type not supported");
     }
     r.replaceOp(op, out);
