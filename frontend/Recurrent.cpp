@@ -216,6 +216,13 @@ struct Recurrence {
         if (c)
           c = results[1];
         Value y = results.back(); // in step order
+        // The loop runs every step: with the length and batch known, so is
+        // the stack's shape, which the next layer's projection (a GEMM)
+        // needs to get its kernel.
+        auto yt = llvm::cast<RankedTensorType>(y.getType());
+        if (seq != ShapedType::kDynamic && yt.getRank() == 3 && !yt.isDynamicDim(1) &&
+            !yt.isDynamicDim(2))
+          y = im.reshape(y, {seq, yt.getDimSize(1), yt.getDimSize(2)});
         if (reverse)
           y = make("Gather", {y, make("Range", {last, im.i64Scalar(-1), im.i64Scalar(-1)})});
         ys.push_back(y);
