@@ -5,6 +5,7 @@
 // compiling thread) instead of one function holding the whole model.
 //
 //===----------------------------------------------------------------------===//
+#include "lowering/BodyHash.h"
 #include "lowering/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -48,22 +49,10 @@ struct OutlineKernelsPass : impl::KilnOutlineKernelsBase<OutlineKernelsPass> {
       outline(loop, counter++);
   }
 
-  /// Structural hash of a function: its type, ops, attributes and types,
-  /// not its name or locations.
-  static llvm::hash_code functionHash(func::FuncOp f) {
-    llvm::hash_code h = hash_value(f.getFunctionType());
-    f.getBody().walk([&](Operation *op) {
-      h = llvm::hash_combine(h, OperationEquivalence::computeHash(
-                                    op, OperationEquivalence::ignoreHashValue,
-                                    OperationEquivalence::ignoreHashValue,
-                                    OperationEquivalence::IgnoreLocations));
-    });
-    return h;
-  }
-
   /// An earlier function that does the same, or `f` itself.
   func::FuncOp sameFunction(func::FuncOp f) {
-    llvm::hash_code h = functionHash(f);
+    llvm::hash_code h =
+        llvm::hash_combine(hash_value(f.getFunctionType()), bodyHash(f.getBody()));
     for (auto &[hash, earlier] : functions)
       if (hash == h && earlier.getFunctionType() == f.getFunctionType() &&
           OperationEquivalence::isRegionEquivalentTo(&f.getBody(), &earlier.getBody(),

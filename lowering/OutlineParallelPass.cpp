@@ -1,4 +1,5 @@
 //===- OutlineParallelPass.cpp - kiln-outline-parallel --------------------===//
+#include "lowering/BodyHash.h"
 #include "lowering/Passes.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/IRMapping.h"
@@ -63,23 +64,10 @@ struct OutlineParallelPass : impl::KilnOutlineParallelBase<OutlineParallelPass> 
         return signalPassFailure();
   }
 
-  /// Structural hash of a body: its ops, attributes and types, not its
-  /// name or locations.
-  static llvm::hash_code bodyHash(func::FuncOp f) {
-    llvm::hash_code h = 0;
-    f.getBody().walk([&](Operation *op) {
-      h = llvm::hash_combine(h, OperationEquivalence::computeHash(
-                                    op, OperationEquivalence::ignoreHashValue,
-                                    OperationEquivalence::ignoreHashValue,
-                                    OperationEquivalence::IgnoreLocations));
-    });
-    return h;
-  }
-
   /// An earlier body that does the same (ops with the same shapes read the
   /// same way: repeated layers); the JIT then compiles it once.
   func::FuncOp sameBody(func::FuncOp body) {
-    llvm::hash_code h = bodyHash(body);
+    llvm::hash_code h = bodyHash(body.getBody());
     for (auto &[hash, earlier] : bodies)
       if (hash == h && OperationEquivalence::isRegionEquivalentTo(
                            &body.getBody(), &earlier.getBody(),
