@@ -38,9 +38,15 @@ struct OutlineKernelsPass : impl::KilnOutlineKernelsBase<OutlineKernelsPass> {
       f.walk([&](scf::ForOp loop) {
         if (loop->getParentOfType<scf::ForOp>() || loop->getParentOfType<scf::ParallelOp>())
           return;
+        // A nest of two or more loops (a copy into a padded buffer, say)
+        // goes too: in the entry, compiled for size, it would stay scalar.
         unsigned ops = 0;
-        loop->walk([&](Operation *) { ++ops; });
-        if (ops >= minOps)
+        bool nested = false;
+        loop->walk([&](Operation *op) {
+          ++ops;
+          nested |= op != loop && isa<scf::ForOp>(op);
+        });
+        if (ops >= minOps || nested)
           nests.push_back(loop);
       });
     }

@@ -126,7 +126,8 @@ def KilnOutlineKernels : Pass<"kiln-outline-kernels", "mlir::ModuleOp"> {
   let summary = "Outlines the serial loop nests of entry functions into functions of their own";
   let description = [{
     Each outermost `scf.for` of a public function whose nest holds at least
-    `min-ops` operations becomes a private, never-inlined function taking the
+    `min-ops` operations, or more than one loop, becomes a private,
+    never-inlined function taking the
     values the nest reads (memrefs, indices, scalars) and returning the
     loop's results, and a call of it. LLVM's optimizations and instruction
     selection grow faster than linearly with the size of a function: one

@@ -1,9 +1,10 @@
-// RUN: kiln-opt %s --kiln-outline-kernels=min-ops=6 | FileCheck %s
+// RUN: kiln-opt %s --kiln-outline-kernels=min-ops=100 | FileCheck %s
 
 // The serial nests of the entry function become never-inlined functions of
 // the values they read; two nests doing the same work on the same types
-// share one. A nest below min-ops, and private functions, stay as they are;
-// the entry, left with small work, is compiled for size.
+// share one. Nests of two or more loops go whatever their size; a single
+// loop below min-ops, and private functions, stay as they are; the entry,
+// left with small work, is compiled for size.
 // CHECK: func.func private @main_graph_kernel0(%{{.*}}: memref<4x8xf32>, %{{.*}}: f32, %{{.*}}: memref<4x8xf32>)
 // CHECK-SAME: attributes {passthrough = ["noinline"]}
 // CHECK: scf.for
