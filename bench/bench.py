@@ -18,9 +18,9 @@ threads (ORT with intra_op_num_threads = T, inter_op_num_threads = 1). The cases
 Inputs are uniform(-1, 1) of each graph input's shape (symbolic dims taken as 1), the same
 tensors for both engines. Latencies are medians after warm-up. The number of runs per case is
 set by time: at least --runs runs and about a second of them, but no more than ~3 s of runs
-(never fewer than 3). Kiln's run count is chosen from a first plain `kiln-run` call; a case whose
-first Kiln run alone takes longer than --slow-ms is reported from that single run (noted in the
-row). A Kiln or ORT failure is recorded in its row and the suite goes on.
+(never fewer than 3). Kiln's run count is chosen from a first `kiln-run --bench 1` call (one run
+timed after the first run, where a model whose dims are unknown compiles); a case whose timed run
+alone takes longer than --slow-ms is reported from that single run (noted in the row). A Kiln or ORT failure is recorded in its row and the suite goes on.
 
 Each row gives both medians, the ratio kiln/ort (below 1: Kiln is faster), GFLOP/s and the share
 of the host's FMA peak (peak per core, measured here by a small compiled FMA loop, times the
@@ -475,15 +475,17 @@ def kiln_call(kiln_run, path, input_args, threads, bench, timeout_s):
 
 
 def kiln_measure(kiln_run, path, input_args, threads, budget, est_ms, timeout_s):
-    """(median ms, runs, cold session-creation ms, note). Without an estimate of the latency, or
-    with one above budget.slow_ms, a plain run (compile + one run) comes first to pick the run
-    count; if that run is slower than budget.slow_ms it is the result, as more would take too long."""
+    """(median ms, runs, cold ms to the first result, note). Without an estimate of the latency,
+    or with one above budget.slow_ms, a probe (compile, first run, warm-up, one timed run) comes
+    first to pick the run count: the first run is no estimate, as a model whose dims are unknown
+    compiles there. If the timed run is slower than budget.slow_ms it is the result, as more would
+    take too long."""
     if est_ms is None or est_ms > budget.slow_ms:
-        probe = kiln_call(kiln_run, path, input_args, threads, None, timeout_s)
-        if probe["first_run_ms"] > budget.slow_ms:
-            return (probe["first_run_ms"], 1, cold_ms(probe),
-                    f"Kiln: first run only (slower than {budget.slow_ms:.0f} ms)")
-        est_ms = probe["first_run_ms"]
+        probe = kiln_call(kiln_run, path, input_args, threads, 1, timeout_s)
+        if probe["latency_ms"] > budget.slow_ms:
+            return (probe["latency_ms"], 1, cold_ms(probe),
+                    f"Kiln: one timed run (slower than {budget.slow_ms:.0f} ms)")
+        est_ms = probe["latency_ms"]
     r = kiln_call(kiln_run, path, input_args, threads, budget.count(est_ms), timeout_s)
     return r["latency_ms"], r["runs"], cold_ms(r), ""
 
