@@ -221,7 +221,8 @@ std::optional<LoweringConfig> contractionConfig(linalg::LinalgOp op, const Targe
     }
 
   // Threads by cost: at most one task per kFlopsPerTask, and at least
-  // kRowsPerTask rows of A each (every task streams all of B's columns).
+  // kRowsPerTask rows of A each (every task streams all of B's columns),
+  // but for a GEMV.
   int64_t flops = mulAddFlops(ranges);
   int64_t tasks = std::clamp<int64_t>(flops / kFlopsPerTask, 1, std::max<int64_t>(maxTasks, 1));
   auto iters = op.getIteratorTypesArray();
@@ -235,7 +236,9 @@ std::optional<LoweringConfig> contractionConfig(linalg::LinalgOp op, const Targe
     if (other < 0)
       other = d;
   }
-  if (m >= 0)
+  // A GEMV's tasks split B's columns, each streaming its own part of B, so
+  // only other contractions are held to kRowsPerTask rows per task.
+  if (m >= 0 && !gemv)
     tasks = std::min(tasks, std::max<int64_t>(1, ranges[m] / kRowsPerTask));
   if (tasks > 1) {
     if (batch >= 0 && ranges[batch] >= tasks)

@@ -37,6 +37,15 @@ func.func @gemv(%x: tensor<1x512xf32>, %w: tensor<512x256xf32>) -> tensor<1x256x
   return %0 : tensor<1x256xf32>
 }
 
+// A large GEMV splits B's columns across tasks, each streaming its own
+// part of B (8.4 MFLOP: two tasks of 1024 columns).
+// AVX2-LABEL: func.func @gemv_split
+// AVX2: threads = array<i64: 0, 1024, 0>
+func.func @gemv_split(%x: tensor<1x2048xf32>, %w: tensor<2048x2048xf32>) -> tensor<1x2048xf32> {
+  %0 = kiln.MatMul %x, %w : (tensor<1x2048xf32>, tensor<2048x2048xf32>) -> tensor<1x2048xf32>
+  return %0 : tensor<1x2048xf32>
+}
+
 // Batched: 128 rows are two tasks' worth (at least 64 rows of A each), so
 // two tasks of 4 matrices.
 // AVX2-LABEL: func.func @batched
