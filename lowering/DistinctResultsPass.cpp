@@ -1,5 +1,6 @@
 //===- DistinctResultsPass.cpp - kiln-distinct-results --------------------===//
 #include "lowering/Passes.h"
+#include "mlir/IR/IRMapping.h"
 #include "llvm/ADT/DenseSet.h"
 
 using namespace mlir;
@@ -21,8 +22,64 @@ Value bufferRoot(Value v) {
   return v;
 }
 
+/// Whether `op` only produces a fresh value at little cost: an empty
+/// tensor, a fill, or a thread-tiled fill.
+bool cheapToClone(Operation *op) {
+  if (!op)
+    return false;
+  if (isa<tensor::EmptyOp, linalg::FillOp>(op))
+    return true;
+  auto forall = dyn_cast<scf::ForallOp>(op);
+  if (!forall)
+    return false;
+  return !forall.getBody()
+              ->walk<WalkOrder::PreOrder>([](Operation *inner) {
+                if (isa<linalg::FillOp>(inner))
+                  return WalkResult::skip();
+                return isa<affine::AffineMinOp, affine::AffineApplyOp, tensor::ExtractSliceOp,
+                           scf::InParallelOp, tensor::ParallelInsertSliceOp>(inner)
+                           ? WalkResult::advance()
+                           : WalkResult::interrupt();
+              })
+              .wasInterrupted();
+}
+
+/// Gives `use` (an op's destination) a value of its own when the value it
+/// writes into is shared: CSE merges the equal zero fills of convolutions
+/// of one shape, and each writer would then accumulate into a copy.
+void unshareDestination(OpOperand &use) {
+  SmallVector<Operation *> chain; // producer, then the views in between
+  Value v = use.get();
+  bool shared = !v.hasOneUse();
+  while (Operation *def = v.getDefiningOp()) {
+    chain.push_back(def);
+    if (!isa<tensor::ExpandShapeOp, tensor::CollapseShapeOp>(def))
+      break;
+    v = def->getOperand(0);
+    shared |= !v.hasOneUse();
+  }
+  if (!shared || chain.empty() || !cheapToClone(chain.back()))
+    return;
+  OpBuilder b(use.getOwner());
+  IRMapping map;
+  for (Operation *op : llvm::reverse(chain))
+    b.clone(*op, map);
+  use.set(map.lookup(use.get()));
+}
+
 struct DistinctResultsPass : impl::KilnDistinctResultsBase<DistinctResultsPass> {
   void runOnOperation() override {
+    getOperation().walk([](DestinationStyleOpInterface op) {
+      for (OpOperand &init : op.getDpsInitsMutable())
+        unshareDestination(init);
+    });
+    getOperation().walk([](tensor::EmptyOp empty) {
+      SmallVector<OpOperand *> uses = llvm::map_to_vector(
+          empty->getUses(), [](OpOperand &use) { return &use; });
+      OpBuilder b(empty);
+      for (OpOperand *use : llvm::drop_begin(uses))
+        use->set(b.clone(*empty)->getResult(0));
+    });
     getOperation().walk([](func::ReturnOp ret) {
       llvm::DenseSet<Value> seen;
       OpBuilder b(ret);

@@ -2,9 +2,10 @@
 //
 // A memref.copy between buffers that are not both contiguous (a padded
 // input's interior, a slice of a result) becomes a call of the runtime's
-// generic strided copy, one element at a time. With static shapes it is
-// rewritten as linalg.copy instead: plain loops whose innermost dim LLVM
-// vectorizes. Contiguous copies stay memref.copy (a memcpy).
+// generic strided copy, one element at a time. It is rewritten as
+// linalg.copy instead: plain loops whose innermost dim LLVM vectorizes
+// (a thread's slice of a padded input has a dynamic dim, but its rows are
+// static). Contiguous copies stay memref.copy (a memcpy).
 //
 //===----------------------------------------------------------------------===//
 #include "lowering/Passes.h"
@@ -23,8 +24,7 @@ struct ExpandCopiesPass : impl::KilnExpandCopiesBase<ExpandCopiesPass> {
     getOperation().walk([&](memref::CopyOp copy) {
       auto from = llvm::cast<MemRefType>(copy.getSource().getType());
       auto to = llvm::cast<MemRefType>(copy.getTarget().getType());
-      if (from.hasStaticShape() && to.hasStaticShape() &&
-          !(from.getLayout().isIdentity() && to.getLayout().isIdentity()))
+      if (from.getRank() > 0 && !(from.getLayout().isIdentity() && to.getLayout().isIdentity()))
         copies.push_back(copy);
     });
     IRRewriter rewriter(&getContext());

@@ -35,6 +35,19 @@ def KilnFoldConstantLayouts : Pass<"kiln-fold-constant-layouts", "mlir::func::Fu
   let dependentDialects = ["mlir::arith::ArithDialect"];
 }
 
+def KilnFuseElementwise : Pass<"kiln-fuse-elementwise"> {
+  let summary = "Fuses elementwise producers into their users where each producer element is still computed once";
+  let description = [{
+    Upstream's linalg-fuse-elementwise-ops (elementwise fusion, reshapes
+    folded by expansion, linalg constant folding), except that a producer is
+    not fused into an op with reduction loops that reads its elements more
+    than once, such as a GEMM's operands: there it would be recomputed for
+    every use and would hide the contraction from the strategy layer.
+  }];
+  let dependentDialects = ["mlir::affine::AffineDialect", "mlir::linalg::LinalgDialect",
+                           "mlir::memref::MemRefDialect"];
+}
+
 def KilnConfigure : Pass<"kiln-configure", "mlir::func::FuncOp"> {
   let summary = "Gives each root op with a code-generation strategy its lowering configuration";
   let description = [{
@@ -78,7 +91,7 @@ def KilnLowerContractions : Pass<"kiln-lower-contractions", "mlir::func::FuncOp"
 }
 
 def KilnExpandCopies : Pass<"kiln-expand-copies", "mlir::func::FuncOp"> {
-  let summary = "Strided copies of static shape become linalg.copy loops instead of runtime calls";
+  let summary = "Strided copies become linalg.copy loops instead of runtime calls";
   let dependentDialects = ["mlir::linalg::LinalgDialect"];
 }
 
@@ -98,11 +111,14 @@ def KilnExternalizeWeights : Pass<"kiln-externalize-weights", "mlir::ModuleOp"> 
 }
 
 def KilnDistinctResults : Pass<"kiln-distinct-results", "mlir::func::FuncOp"> {
-  let summary = "Copies function results that repeat another result, before bufferization";
+  let summary = "Gives distinct values distinct buffers, before bufferization: repeated results, shared empty tensors";
   let description = [{
     Each result becomes its own output buffer, so a value returned twice (a
     graph listing one value as two outputs, or two outputs CSE made equal)
-    is returned once and copied for the repeats.
+    is returned once and copied for the repeats. A tensor.empty that CSE
+    shared between ops that each fill it (a pooling's output and the zeros
+    a convolution accumulates into) is cloned per use: shared, the second
+    writer's buffer would be a copy of the first's.
   }];
   let dependentDialects = ["mlir::linalg::LinalgDialect", "mlir::tensor::TensorDialect"];
 }

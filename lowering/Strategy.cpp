@@ -2,7 +2,9 @@
 #include "lowering/Strategy.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
+#include <cstring>
 #include "llvm/TargetParser/Host.h"
 
 using namespace mlir;
@@ -236,14 +238,20 @@ std::optional<LoweringConfig> contractionConfig(linalg::LinalgOp op, const Targe
     if (other < 0)
       other = d;
   }
-  // A GEMV's tasks split B's columns, each streaming its own part of B, so
-  // only other contractions are held to kRowsPerTask rows per task.
-  if (m >= 0 && !gemv)
-    tasks = std::min(tasks, std::max<int64_t>(1, ranges[m] / kRowsPerTask));
+  // Tasks that split A's rows each stream all of B, so each takes at least
+  // kRowsPerTask rows. With too few rows for two such tasks (a GEMV, an MLP
+  // at a small batch) and B packed, the tasks split B's slivers, each streaming
+  // its own part of B and all of the small A. (Splitting the vector dim
+  // itself, as a GEMV does, leaves a GEMM's tiles dynamic: measured slower.)
+  int64_t rowTasks = m >= 0 && !gemv ? std::max<int64_t>(1, ranges[m] / kRowsPerTask) : tasks;
+  bool blocks = other >= 0 && llvm::is_contained(dims->n, static_cast<unsigned>(other));
+  bool byColumns = rowTasks == 1 && tasks > 1 && blocks;
+  if (!byColumns)
+    tasks = std::min(tasks, rowTasks);
   if (tasks > 1) {
     if (batch >= 0 && ranges[batch] >= tasks)
       split(batch, 1);
-    else if (m >= 0 && ranges[m] >= 2 * mr)
+    else if (!byColumns && m >= 0 && ranges[m] >= 2 * mr)
       split(m, mr);
     else if (other >= 0)
       split(other, 1);
@@ -314,6 +322,42 @@ linalg::GenericOp buildMulAdd(OpBuilder &b, Location loc, Value lhs, Value rhs, 
       });
 }
 
+namespace {
+
+/// B's value when it is a constant of raw row-major f32 storage (a weight).
+DenseElementsAttr constantRhs(linalg::MatmulOp op) {
+  DenseElementsAttr value;
+  if (!matchPattern(op.getDpsInputs()[1], m_Constant(&value)) || !value.getElementType().isF32())
+    return {};
+  return value;
+}
+
+/// The width of a packed sliver of B: the register tile's columns, two
+/// vectors, or four for a GEMV (see registerTiled).
+int64_t packedColumns(int64_t m, const TargetInfo &target) {
+  return (m == 1 ? 4 : 2) * target.f32Lanes();
+}
+
+/// `value` [k][n] with zero columns appended up to `width`.
+DenseElementsAttr padColumns(DenseElementsAttr value, int64_t width) {
+  auto type = llvm::cast<RankedTensorType>(value.getType());
+  int64_t k = type.getDimSize(0), n = type.getDimSize(1);
+  auto padded = RankedTensorType::get({k, width}, type.getElementType());
+  std::vector<float> data(static_cast<size_t>(k * width), 0.0f);
+  if (value.isSplat()) {
+    float v = value.getSplatValue<float>();
+    for (int64_t i = 0; i < k; ++i)
+      std::fill_n(data.begin() + i * width, n, v);
+  } else {
+    ArrayRef<char> raw = value.getRawData();
+    for (int64_t i = 0; i < k; ++i)
+      std::memcpy(&data[i * width], raw.data() + i * n * sizeof(float), n * sizeof(float));
+  }
+  return DenseElementsAttr::get(padded, ArrayRef<float>(data));
+}
+
+} // namespace
+
 bool shouldPackRhs(linalg::MatmulOp op, const TargetInfo &target) {
   auto types = llvm::map_range(op->getOperandTypes(), [](Type t) {
     return llvm::dyn_cast<RankedTensorType>(t);
@@ -324,30 +368,46 @@ bool shouldPackRhs(linalg::MatmulOp op, const TargetInfo &target) {
   auto bt = llvm::cast<RankedTensorType>(op.getDpsInputs()[1].getType());
   auto at = llvm::cast<RankedTensorType>(op.getDpsInputs()[0].getType());
   int64_t k = bt.getDimSize(0), n = bt.getDimSize(1), m = at.getDimSize(0);
-  int64_t nr = 2 * target.f32Lanes();
+  int64_t nr = packedColumns(m, target);
   // Rows of B wider than a cache tile are read a sliver at a time, far
-  // apart (4 KiB apart for N = 1024, which also aliases in L1); rows of A
-  // few enough that B is read once need no packing.
-  return n > 256 && n % nr == 0 && k >= 64 && m >= 16;
+  // apart (4 KiB apart for N = 1024, which also aliases in L1, and a page
+  // or more apart for a GEMV's long columns, which defeats the prefetcher).
+  // A constant B (a weight) is packed at compile time, for free; a computed
+  // one costs a copy, paid back only by enough rows of A. Only a constant
+  // can be padded to whole slivers.
+  if (n <= 256 || k < 64)
+    return false;
+  bool weight = static_cast<bool>(constantRhs(op));
+  return weight ? true : n % nr == 0 && m >= 16;
 }
 
 linalg::GenericOp packRhs(RewriterBase &r, linalg::MatmulOp op, const TargetInfo &target) {
   Location loc = op.getLoc();
   Value a = op.getDpsInputs()[0], b = op.getDpsInputs()[1], c = op.getDpsInits()[0];
   Type f32 = r.getF32Type();
-  int64_t nr = 2 * target.f32Lanes();
   auto bt = llvm::cast<RankedTensorType>(b.getType());
   int64_t k = bt.getDimSize(0), n = bt.getDimSize(1);
   int64_t m = llvm::cast<RankedTensorType>(a.getType()).getDimSize(0);
+  int64_t nr = packedColumns(m, target);
+  int64_t width = llvm::alignTo(n, nr);
   r.setInsertionPoint(op);
+  if (width != n) {
+    // Zero columns complete the last sliver; C is computed as wide and
+    // sliced back.
+    b = arith::ConstantOp::create(r, loc, padColumns(constantRhs(op), width));
+    Value zero = arith::ConstantOp::create(r, loc, r.getZeroAttr(f32));
+    SmallVector<OpFoldResult> low(2, r.getIndexAttr(0));
+    SmallVector<OpFoldResult> high{r.getIndexAttr(0), r.getIndexAttr(width - n)};
+    c = tensor::PadOp::create(r, loc, RankedTensorType::get({m, width}, f32), c, low, high, zero);
+  }
   SmallVector<ReassociationIndices> split{{0}, {1, 2}};
-  Value b3 = tensor::ExpandShapeOp::create(r, loc, RankedTensorType::get({k, n / nr, nr}, f32), b,
-                                           split);
-  Value empty = tensor::EmptyOp::create(r, loc, ArrayRef<int64_t>{n / nr, k, nr}, f32);
+  Value b3 = tensor::ExpandShapeOp::create(r, loc, RankedTensorType::get({k, width / nr, nr}, f32),
+                                           b, split);
+  Value empty = tensor::EmptyOp::create(r, loc, ArrayRef<int64_t>{width / nr, k, nr}, f32);
   Value packed =
       linalg::TransposeOp::create(r, loc, b3, empty, ArrayRef<int64_t>{1, 0, 2}).getResult()[0];
-  Value c3 = tensor::ExpandShapeOp::create(r, loc, RankedTensorType::get({m, n / nr, nr}, f32), c,
-                                           split);
+  Value c3 = tensor::ExpandShapeOp::create(
+      r, loc, RankedTensorType::get({m, width / nr, nr}, f32), c, split);
   MLIRContext *ctx = r.getContext();
   AffineExpr dm, db, dj, dk;
   bindDims(ctx, dm, db, dj, dk);
@@ -356,6 +416,11 @@ linalg::GenericOp packRhs(RewriterBase &r, linalg::MatmulOp op, const TargetInfo
                                            AffineMap::get(4, 0, {db, dk, dj}, ctx),
                                            AffineMap::get(4, 0, {dm, db, dj}, ctx)});
   Value y = tensor::CollapseShapeOp::create(r, loc, generic.getResult(0), split);
+  if (width != n)
+    y = tensor::ExtractSliceOp::create(
+        r, loc, y, SmallVector<OpFoldResult>{r.getIndexAttr(0), r.getIndexAttr(0)},
+        SmallVector<OpFoldResult>{r.getIndexAttr(m), r.getIndexAttr(n)},
+        SmallVector<OpFoldResult>{r.getIndexAttr(1), r.getIndexAttr(1)});
   r.replaceOp(op, y);
   return generic;
 }

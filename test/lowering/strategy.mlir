@@ -119,3 +119,33 @@ func.func @conv3x3_dynamic_image(%x: tensor<?x64x?x?xf32>, %w: tensor<64x64x3x3x
   %0 = kiln.Conv %x, %w, %none {pads = [1, 1, 1, 1]} : (tensor<?x64x?x?xf32>, tensor<64x64x3x3xf32>, none) -> tensor<?x64x?x?xf32>
   return %0 : tensor<?x64x?x?xf32>
 }
+
+// A GEMV with a constant B (a weight) is packed whatever its rows: the
+// columns a task reads are then contiguous, not a page apart. Slivers are
+// as wide as a GEMV's register tile (4 vectors); 300 columns are padded to
+// 320 with zeros, computed, and sliced back.
+// AVX2-LABEL: func.func @gemv_weight_padded
+// AVX2: %[[W:.*]] = arith.constant dense<{{.*}}> : tensor<64x320xf32>
+// AVX2: tensor.pad %{{.*}} low[0, 0] high[0, 20]
+// AVX2: tensor.expand_shape %[[W]] {{\[\[}}0], [1, 2]] output_shape [64, 10, 32]
+// AVX2: linalg.transpose
+// AVX2: linalg.generic
+// AVX2-SAME: kind = "contraction"
+// AVX2-SAME: registers = array<i64: 1, 1, 32, 1>
+// AVX2: tensor.extract_slice %{{.*}}[0, 0] [1, 300] [1, 1] : tensor<1x320xf32> to tensor<1x300xf32>
+func.func @gemv_weight_padded(%x: tensor<1x64xf32>) -> tensor<1x300xf32> {
+  %w = kiln.Constant dense<0.5> : tensor<64x300xf32>
+  %0 = kiln.MatMul %x, %w : (tensor<1x64xf32>, tensor<64x300xf32>) -> tensor<1x300xf32>
+  return %0 : tensor<1x300xf32>
+}
+
+// Eight rows of A are too few to split (each task would stream all of B):
+// the tasks split the slivers of the packed weight instead.
+// AVX2-LABEL: func.func @few_rows_split_slivers
+// AVX2: output_shape [2048, 128, 16]
+// AVX2: registers = array<i64: 6, 1, 16, 1>, threads = array<i64: 0, 8, 0, 0>
+func.func @few_rows_split_slivers(%x: tensor<8x2048xf32>) -> tensor<8x2048xf32> {
+  %w = kiln.Constant dense<0.5> : tensor<2048x2048xf32>
+  %0 = kiln.MatMul %x, %w : (tensor<8x2048xf32>, tensor<2048x2048xf32>) -> tensor<8x2048xf32>
+  return %0 : tensor<8x2048xf32>
+}
