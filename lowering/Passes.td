@@ -9,6 +9,16 @@ def KilnShapeInference : Pass<"kiln-shape-inference", "mlir::func::FuncOp"> {
   let dependentDialects = ["kiln::KilnDialect"];
 }
 
+def KilnFoldBatchNorm : Pass<"kiln-fold-batch-norm", "mlir::func::FuncOp"> {
+  let summary = "Folds an inference BatchNormalization into the convolution before it (constant weights and parameters)";
+  let description = [{
+    W'[f] = W[f] * s[f] and b'[f] = (b[f] - mean[f]) * s[f] + beta[f] with
+    s = scale / sqrt(var + epsilon), computed once at compile time; the
+    convolution must have no other user.
+  }];
+  let dependentDialects = ["kiln::KilnDialect"];
+}
+
 def KilnConvertToLinalg : Pass<"kiln-convert-to-linalg", "mlir::ModuleOp"> {
   let summary = "Lowers Kiln ops to linalg, tensor, arith and math on tensors";
   let description = [{
