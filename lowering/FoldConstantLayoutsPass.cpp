@@ -32,33 +32,61 @@ DenseElementsAttr constantOf(Value v) {
   return value;
 }
 
-/// The input of `op` if it only copies its one input to its one output
-/// in another order (loops all parallel, maps permutations).
-DenseElementsAttr permutedConstant(linalg::LinalgOp op) {
-  if (op.getNumDpsInputs() != 1 || op.getNumDpsInits() != 1 || op->getNumResults() != 1 ||
-      op.getNumReductionLoops() != 0 || !op.hasPureTensorSemantics())
+/// A constant as an op reads it: its value, and the type it has there
+/// (another shape when read through a reshape, whose bytes are the same).
+struct ConstantInput {
+  DenseElementsAttr value;
+  RankedTensorType type;
+};
+
+/// `v` if it is a constant, or a static reshape of one.
+ConstantInput constantThroughReshape(Value v) {
+  if (DenseElementsAttr value = constantOf(v))
+    return {value, cast<RankedTensorType>(value.getType())};
+  Operation *def = v.getDefiningOp();
+  auto type = dyn_cast<RankedTensorType>(v.getType());
+  if (!isa_and_nonnull<tensor::ExpandShapeOp, tensor::CollapseShapeOp>(def) || !type ||
+      !type.hasStaticShape())
     return {};
-  Block *body = op.getBlock();
-  if (!body || body->getOperations().size() != 1)
-    return {};
-  auto yield = dyn_cast<linalg::YieldOp>(body->getTerminator());
-  if (!yield || yield->getNumOperands() != 1 || yield->getOperand(0) != body->getArgument(0))
-    return {};
-  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-  if (!maps[0].isPermutation() || !maps[1].isPermutation())
-    return {};
-  auto out = dyn_cast<RankedTensorType>(op->getResult(0).getType());
-  if (!out || !out.hasStaticShape())
-    return {};
-  return constantOf(op.getDpsInputs()[0]);
+  if (DenseElementsAttr value = constantOf(def->getOperand(0)))
+    return {value, type};
+  return {};
 }
 
-/// `value` moved by the permutations of `op` into `type`.
-DenseElementsAttr permute(DenseElementsAttr value, linalg::LinalgOp op, RankedTensorType type) {
+/// Whether `op` only copies its one input to its one output in another
+/// order (loops all parallel, maps permutations), into a static shape.
+bool isPermutation(linalg::LinalgOp op) {
+  if (op.getNumDpsInputs() != 1 || op.getNumDpsInits() != 1 || op->getNumResults() != 1 ||
+      op.getNumReductionLoops() != 0 || !op.hasPureTensorSemantics())
+    return false;
+  Block *body = op.getBlock();
+  if (!body || body->getOperations().size() != 1)
+    return false;
+  auto yield = dyn_cast<linalg::YieldOp>(body->getTerminator());
+  if (!yield || yield->getNumOperands() != 1 || yield->getOperand(0) != body->getArgument(0))
+    return false;
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  if (!maps[0].isPermutation() || !maps[1].isPermutation())
+    return false;
+  auto out = dyn_cast<RankedTensorType>(op->getResult(0).getType());
+  return out && out.hasStaticShape();
+}
+
+/// The input of `op` if it permutes a constant (read through a reshape
+/// too: the reshaped copy is never made).
+ConstantInput permutedConstant(linalg::LinalgOp op) {
+  if (!isPermutation(op))
+    return {};
+  return constantThroughReshape(op.getDpsInputs()[0]);
+}
+
+/// `input` moved by the permutations of `op` into `type`.
+DenseElementsAttr permute(ConstantInput input, linalg::LinalgOp op, RankedTensorType type) {
+  DenseElementsAttr value = input.value;
   if (value.isSplat())
     return value.resizeSplat(type);
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-  auto inType = cast<RankedTensorType>(value.getType());
+  RankedTensorType inType = input.type;
   int64_t rank = type.getRank(), bytes = rawElementBytes(type.getElementType());
   // Stride in the input of each loop, then of each output dim.
   SmallVector<int64_t> inStrides(rank, 1), loopStride(rank), outStride(rank);
@@ -111,9 +139,16 @@ struct FoldConstantLayoutsPass : impl::KilnFoldConstantLayoutsBase<FoldConstantL
     for (Operation *op : ops) {
       DenseElementsAttr folded;
       if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op)) {
-        if (DenseElementsAttr value = permutedConstant(linalgOp))
-          folded = permute(value, linalgOp,
+        if (ConstantInput input = permutedConstant(linalgOp); input.value)
+          folded = permute(input, linalgOp,
                            cast<RankedTensorType>(op->getResult(0).getType()));
+      } else if (llvm::all_of(op->getUsers(), [](Operation *user) {
+                   auto permuting = dyn_cast<linalg::LinalgOp>(user);
+                   return permuting && isPermutation(permuting);
+                 })) {
+        // Every user permutes it: they read the constant through the
+        // reshape, without a reshaped copy of the weight.
+        continue;
       } else if (DenseElementsAttr value = constantOf(op->getOperand(0))) {
         auto type = dyn_cast<RankedTensorType>(op->getResult(0).getType());
         if (type && type.hasStaticShape())
