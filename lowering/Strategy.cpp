@@ -246,6 +246,14 @@ std::optional<LoweringConfig> contractionConfig(linalg::LinalgOp op, const Targe
   int64_t rowTasks = m >= 0 && !gemv ? std::max<int64_t>(1, ranges[m] / kRowsPerTask) : tasks;
   bool blocks = other >= 0 && llvm::is_contained(dims->n, static_cast<unsigned>(other));
   bool byColumns = rowTasks == 1 && tasks > 1 && blocks;
+  // Without slivers (B computed, as a convolution's image), tasks take
+  // whole register tiles of the vector dim, as long as they divide it:
+  // dynamic tiles would be computed a row at a time.
+  int64_t columnTile = threadTile(ranges[nv], nr, tasks);
+  bool byVectors = rowTasks == 1 && tasks > 1 && other < 0 && ranges[nv] >= 2 * nr &&
+                   columnTile % nr == 0 && ranges[nv] % columnTile == 0 &&
+                   columnTile < ranges[nv];
+  byColumns |= byVectors;
   if (!byColumns)
     tasks = std::min(tasks, rowTasks);
   if (tasks > 1) {
@@ -253,6 +261,8 @@ std::optional<LoweringConfig> contractionConfig(linalg::LinalgOp op, const Targe
       split(batch, 1);
     else if (!byColumns && m >= 0 && ranges[m] >= 2 * mr)
       split(m, mr);
+    else if (byVectors)
+      c.threads[nv] = columnTile;
     else if (other >= 0)
       split(other, 1);
     else if (ranges[nv] >= 2 * nr)

@@ -149,3 +149,14 @@ func.func @few_rows_split_slivers(%x: tensor<8x2048xf32>) -> tensor<8x2048xf32> 
   %0 = kiln.MatMul %x, %w : (tensor<8x2048xf32>, tensor<2048x2048xf32>) -> tensor<8x2048xf32>
   return %0 : tensor<8x2048xf32>
 }
+
+// 64 output channels are one task's worth of rows and B is the image (a
+// 1x1 convolution): tasks take whole register tiles of the 3136 output
+// positions, 112 each (a divisor), so every tile stays static.
+// AVX2-LABEL: func.func @few_rows_split_columns
+// AVX2: registers = array<i64: 1, 6, 16, 1>, threads = array<i64: 0, 0, 112, 0>
+func.func @few_rows_split_columns(%x: tensor<1x256x56x56xf32>, %w: tensor<64x256x1x1xf32>) -> tensor<1x64x56x56xf32> {
+  %none = kiln.none
+  %0 = kiln.Conv %x, %w, %none : (tensor<1x256x56x56xf32>, tensor<64x256x1x1xf32>, none) -> tensor<1x64x56x56xf32>
+  return %0 : tensor<1x64x56x56xf32>
+}
