@@ -127,18 +127,57 @@ DenseElementsAttr permute(ConstantInput input, linalg::LinalgOp op, RankedTensor
   return DenseElementsAttr::getFromRawBuffer(type, result);
 }
 
+/// A static, unit-stride slice of `value` into `type` (the slice's result,
+/// possibly rank-reduced: the same elements in the same order).
+DenseElementsAttr slice(DenseElementsAttr value, tensor::ExtractSliceOp op,
+                        RankedTensorType type) {
+  if (!op.hasUnitStride() || !type.hasStaticShape() ||
+      ShapedType::isDynamicShape(op.getStaticOffsets()) ||
+      ShapedType::isDynamicShape(op.getStaticSizes()))
+    return {};
+  if (value.isSplat())
+    return value.resizeSplat(type);
+  auto inType = cast<RankedTensorType>(value.getType());
+  ArrayRef<int64_t> offsets = op.getStaticOffsets(), sizes = op.getStaticSizes();
+  int64_t rank = inType.getRank(), bytes = rawElementBytes(type.getElementType());
+  SmallVector<int64_t> strides(rank, 1);
+  for (int64_t i = rank - 2; i >= 0; --i)
+    strides[i] = strides[i + 1] * inType.getDimSize(i + 1);
+  // Copied a row (innermost run) at a time.
+  int64_t row = sizes[rank - 1], rows = type.getNumElements() / std::max<int64_t>(row, 1);
+  ArrayRef<char> in = value.getRawData();
+  std::vector<char> result(type.getNumElements() * bytes);
+  SmallVector<int64_t> index(rank, 0);
+  for (int64_t n = 0; n < rows && row > 0; ++n) {
+    int64_t from = 0;
+    for (int64_t d = 0; d < rank; ++d)
+      from += (offsets[d] + index[d]) * strides[d];
+    std::memcpy(result.data() + n * row * bytes, in.data() + from * bytes, row * bytes);
+    for (int64_t d = rank - 2; d >= 0; --d) {
+      if (++index[d] < sizes[d])
+        break;
+      index[d] = 0;
+    }
+  }
+  return DenseElementsAttr::getFromRawBuffer(type, result);
+}
+
 struct FoldConstantLayoutsPass : impl::KilnFoldConstantLayoutsBase<FoldConstantLayoutsPass> {
   void runOnOperation() override {
     IRRewriter r(&getContext());
     SmallVector<Operation *> ops;
     getOperation().walk([&](Operation *op) {
-      if (isa<linalg::LinalgOp, tensor::ExpandShapeOp, tensor::CollapseShapeOp>(op))
+      if (isa<linalg::LinalgOp, tensor::ExpandShapeOp, tensor::CollapseShapeOp,
+              tensor::ExtractSliceOp>(op))
         ops.push_back(op);
     });
     // In program order: a reshape of a transposed constant folds too.
     for (Operation *op : ops) {
       DenseElementsAttr folded;
-      if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op)) {
+      if (auto sliceOp = dyn_cast<tensor::ExtractSliceOp>(op)) {
+        if (DenseElementsAttr value = constantOf(sliceOp.getSource()))
+          folded = slice(value, sliceOp, sliceOp.getType());
+      } else if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op)) {
         if (ConstantInput input = permutedConstant(linalgOp); input.value)
           folded = permute(input, linalgOp,
                            cast<RankedTensorType>(op->getResult(0).getType()));

@@ -10,6 +10,15 @@ namespace {
 /// out[a..., i..., b...] = data[a..., indices[i...], b...], negative indices
 /// counting from the end. An index out of range fails the run (checked
 /// before the gather, which clamps).
+/// The value of a 0-d integer constant index, if `indices` is one.
+std::optional<int64_t> constantScalarIndex(Value indices) {
+  auto cst = indices.getDefiningOp<ConstantOp>();
+  auto value = cst ? llvm::dyn_cast<DenseIntElementsAttr>(cst.getValue()) : DenseIntElementsAttr();
+  if (!value || value.getType().getRank() != 0)
+    return std::nullopt;
+  return (*value.getValues<APInt>().begin()).getSExtValue();
+}
+
 struct GatherLowering : OpConversionPattern<GatherOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(GatherOp op, OpAdaptor adaptor,
@@ -18,6 +27,24 @@ struct GatherLowering : OpConversionPattern<GatherOp> {
     auto dt = llvm::cast<RankedTensorType>(data.getType());
     auto it = llvm::cast<RankedTensorType>(indices.getType());
     int64_t axis = *normalizeAxis(op.getAxis(), dt.getRank());
+    // One constant index (a direction's weights of an LSTM, a head of a
+    // stacked tensor): a slice, which stays a view, and folds at compile
+    // time when the data is a constant.
+    if (std::optional<int64_t> k = constantScalarIndex(op.getIndices());
+        k && dt.hasStaticShape() && op.getType().hasStaticShape()) {
+      int64_t index = *k < 0 ? *k + dt.getDimSize(axis) : *k;
+      if (index >= 0 && index < dt.getDimSize(axis)) {
+        SmallVector<OpFoldResult> offsets(dt.getRank(), r.getIndexAttr(0)), sizes,
+            strides(dt.getRank(), r.getIndexAttr(1));
+        for (int64_t d : dt.getShape())
+          sizes.push_back(r.getIndexAttr(d));
+        offsets[axis] = r.getIndexAttr(index);
+        sizes[axis] = r.getIndexAttr(1);
+        r.replaceOpWithNewOp<tensor::ExtractSliceOp>(op, llvm::cast<RankedTensorType>(op.getType()), data, offsets, sizes,
+                                                     strides);
+        return success();
+      }
+    }
     // Result dims: data's before the axis, the indices', data's after it.
     SmallVector<Value> sizes;
     for (int64_t i = 0; i < dt.getRank(); ++i) {

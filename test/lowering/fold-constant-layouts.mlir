@@ -55,3 +55,13 @@ func.func @not_a_move() -> tensor<2xf32> {
   } -> tensor<2xf32>
   return %r : tensor<2xf32>
 }
+
+// A static slice of a constant (one direction's weights) is a constant.
+// CHECK-LABEL: func.func @slice
+// CHECK: %[[W:.*]] = arith.constant dense<{{\[}}[4, 5], [6, 7]]> : tensor<2x2xi32>
+// CHECK: return %[[W]]
+func.func @slice() -> tensor<2x2xi32> {
+  %w = arith.constant dense<[[[0, 1], [2, 3]], [[4, 5], [6, 7]]]> : tensor<2x2x2xi32>
+  %s = tensor.extract_slice %w[1, 0, 0] [1, 2, 2] [1, 1, 1] : tensor<2x2x2xi32> to tensor<2x2xi32>
+  return %s : tensor<2x2xi32>
+}

@@ -11,6 +11,17 @@ func.func @gather(%d: tensor<5x4xf32>, %i: tensor<2x2xi64>) -> tensor<2x2x4xf32>
   return %0 : tensor<2x2x4xf32>
 }
 
+// One constant index (an LSTM's weights for one direction): a slice of the
+// data, a view (folded at compile time when the data is a constant).
+// CHECK-LABEL: func.func @gather_constant_index
+// CHECK: tensor.extract_slice %arg0[1, 0, 0] [1, 8, 4] [1, 1, 1] : tensor<2x8x4xf32> to tensor<8x4xf32>
+// CHECK-NOT: linalg.generic
+func.func @gather_constant_index(%d: tensor<2x8x4xf32>) -> tensor<8x4xf32> {
+  %i = kiln.Constant dense<-1> : tensor<i64>
+  %0 = kiln.Gather %d, %i : (tensor<2x8x4xf32>, tensor<i64>) -> tensor<8x4xf32>
+  return %0 : tensor<8x4xf32>
+}
+
 // CHECK-LABEL: func.func @argmax
 // CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]{{.*}} outs(%{{.*}}, %{{.*}} : tensor<3xf32>, tensor<3xi64>)
 // CHECK: arith.cmpf ogt
