@@ -10,6 +10,10 @@
 #include "dialect/KilnDialect.h"
 #include "dialect/ShapeHelpers.h"
 #include "frontend/TensorProto.h"
+#include "runtime/CompilerInterface.h"
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream.h>
+#include <optional>
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Diagnostics.h"
@@ -27,10 +31,45 @@ using namespace mlir;
 
 namespace kiln {
 
+namespace {
+/// A file mapping read in chunks; the pages of chunks the parser has moved
+/// past are dropped (the parser copies what it keeps).
+class MappedFileStream : public google::protobuf::io::ZeroCopyInputStream {
+public:
+  MappedFileStream(const void *data, size_t size)
+      : data(static_cast<const char *>(data)), size(size) {}
+  bool Next(const void **chunk, int *n) override {
+    detail::dropMappedPages(data, at, &dropped);
+    if (at >= size)
+      return false;
+    *chunk = data + at;
+    *n = static_cast<int>(std::min(kChunk, size - at));
+    at += *n;
+    return true;
+  }
+  void BackUp(int count) override { at -= count; }
+  bool Skip(int count) override {
+    at = std::min(size, at + count);
+    return at < size || count == 0;
+  }
+  int64_t ByteCount() const override { return static_cast<int64_t>(at); }
+
+private:
+  static constexpr size_t kChunk = size_t(1) << 20;
+  const char *data;
+  size_t size, at = 0, dropped = 0;
+};
+} // namespace
+
 void parseModel(const void *data, size_t size, const std::string &what,
-                onnx::ModelProto &model) {
-  google::protobuf::io::CodedInputStream stream(static_cast<const uint8_t *>(data),
-                                                static_cast<int>(size));
+                onnx::ModelProto &model, bool mappedFile) {
+  std::optional<MappedFileStream> mapped;
+  std::optional<google::protobuf::io::CodedInputStream> coded;
+  if (mappedFile)
+    coded.emplace(&mapped.emplace(data, size));
+  else
+    coded.emplace(static_cast<const uint8_t *>(data), static_cast<int>(size));
+  google::protobuf::io::CodedInputStream &stream = *coded;
   stream.SetRecursionLimit(100);
   if (size > (size_t)INT32_MAX || !model.ParseFromCodedStream(&stream) ||
       !stream.ConsumedEntireMessage())
@@ -1470,6 +1509,13 @@ OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
 
   loc = fileLoc;
   for (const auto &init : graph.initializer()) {
+    // A model compiled once gives its weights' bytes to the constants.
+    if (opts.releaseInitializerData)
+      if (std::optional<Value> adopted =
+              adoptRawData(const_cast<onnx::TensorProto &>(init))) {
+        values[init.name()] = *adopted;
+        continue;
+      }
     Tensor weight;
     try {
       weight = tensorFromProto(init, baseDir, "initializer '" + init.name() + "'");

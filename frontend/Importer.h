@@ -47,8 +47,10 @@ struct ImportOptions {
 
 /// Parses a serialized ModelProto; throws kiln::Error naming `what` if the
 /// bytes are not one.
+/// `mappedFile`: `data` is a private mapping of the model's file, whose
+/// pages are dropped as the parser moves past them.
 void parseModel(const void *data, size_t size, const std::string &what,
-                onnx::ModelProto &model);
+                onnx::ModelProto &model, bool mappedFile = false);
 
 /// Imports the main graph into a module holding one func.func named
 /// kEntryFunction whose arguments are the graph inputs that are not

@@ -9,6 +9,7 @@
 #define KILN_FRONTEND_IMPORTERIMPL_H
 
 #include "frontend/Importer.h"
+#include "dialect/ConstantData.h"
 #include "dialect/KilnDialect.h"
 #include "dialect/ShapeHelpers.h"
 #include "frontend/TensorProto.h"
@@ -135,10 +136,42 @@ public:
         values.push_back(t.data<uint8_t>()[i] != 0);
       attr = DenseElementsAttr::get(type, llvm::ArrayRef<bool>(values));
     } else {
-      attr = DenseElementsAttr::getFromRawBuffer(
-          type, llvm::ArrayRef<char>(static_cast<const char *>(t.data()), t.byteSize()));
+      const char *data = static_cast<const char *>(t.data());
+      return ConstantOp::create(b, loc, type,
+                                constantAttr(type, std::vector<char>(data, data + t.byteSize())));
     }
     return ConstantOp::create(b, loc, type, attr);
+  }
+
+  /// An initializer whose raw_data holds its values (the usual case), as a
+  /// constant that takes over the parsed bytes instead of copying them; the
+  /// initializer is left without data. Nothing if it is another kind (the
+  /// caller reads it the general way, which also reports what is wrong).
+  std::optional<Value> adoptRawData(onnx::TensorProto &init) {
+    if (!init.has_raw_data() || (init.has_data_location() &&
+                                 init.data_location() == onnx::TensorProto::EXTERNAL))
+      return std::nullopt;
+    std::optional<ElementType> et = fromOnnxType(init.data_type());
+    if (!et || *et == ElementType::String || *et == ElementType::Bool)
+      return std::nullopt;
+    Type elem = elementType(init.data_type(), "initializer");
+    int64_t bytes = rawElementBytes(elem), n = 1;
+    for (int64_t d : init.dims())
+      if (d < 0 || __builtin_mul_overflow(n, d, &n))
+        return std::nullopt;
+    if (!bytes || __builtin_mul_overflow(n, bytes, &bytes) ||
+        static_cast<uint64_t>(bytes) != init.raw_data().size() || bytes < kBlobConstantBytes)
+      return std::nullopt;
+    auto type = RankedTensorType::get(llvm::SmallVector<int64_t>(init.dims().begin(),
+                                                                 init.dims().end()),
+                                      elem);
+    auto *owned = new std::string(std::move(*init.mutable_raw_data()));
+    init.clear_raw_data();
+    AsmResourceBlob blob(llvm::ArrayRef<char>(owned->data(), owned->size()),
+                         alignof(std::max_align_t),
+                         [owned](void *, size_t, size_t) { delete owned; },
+                         /*dataIsMutable=*/false);
+    return ConstantOp::create(b, loc, type, constantAttr(type, std::move(blob)));
   }
 
   Value none() { return NoneOp::create(b, loc, b.getNoneType()); }

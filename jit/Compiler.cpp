@@ -174,7 +174,9 @@ CompiledModel compileModel(const onnx::ModelProto &model, const ImportOptions &i
 
   DialectRegistry registry;
   registerPipelineDialects(registry);
-  MLIRContext ctx(registry, MLIRContext::Threading::DISABLED);
+  // Owned apart: freed once the module is LLVM IR, before LLVM's own work.
+  auto context = std::make_unique<MLIRContext>(registry, MLIRContext::Threading::DISABLED);
+  MLIRContext &ctx = *context;
   registerBuiltinDialectTranslation(ctx);
   registerLLVMDialectTranslation(ctx);
 
@@ -304,7 +306,10 @@ CompiledModel compileModel(const onnx::ModelProto &model, const ImportOptions &i
   std::unique_ptr<llvm::Module> llvmModule = translateModuleToLLVMIR(*module, *llvmContext);
   if (!llvmModule)
     throw Error("model '" + modelName + "': translation to LLVM IR failed");
-  module = nullptr; // the MLIR module is no longer needed
+  // The MLIR module and context (its attributes, types, resources) are no
+  // longer needed.
+  module = nullptr;
+  context.reset();
   std::string entryName = std::string("_mlir_ciface_") + kEntryFunction;
   addPackedWrapper(*llvmModule, entryName);
   setTargetAttributes(*llvmModule, target, wide);

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 #include "jit/KernelCache.h"
 #include "jit/Compiler.h"
+#include "runtime/CompilerInterface.h"
 #include "runtime/Artifact.h"
 #include "llvm/Config/llvm-config.h"
 #include "llvm/Support/SHA256.h"
@@ -36,9 +37,17 @@ static std::string hexOf(llvm::ArrayRef<uint8_t> bytes) {
   return s;
 }
 
-std::string modelDigest(const void *modelBytes, size_t modelSize) {
+std::string modelDigest(const void *modelBytes, size_t modelSize, bool mappedFile) {
   llvm::SHA256 modelHash;
-  modelHash.update(llvm::ArrayRef<uint8_t>(static_cast<const uint8_t *>(modelBytes), modelSize));
+  const auto *bytes = static_cast<const uint8_t *>(modelBytes);
+  constexpr size_t kChunk = size_t(4) << 20;
+  size_t dropped = 0;
+  for (size_t at = 0; at < modelSize; at += kChunk) {
+    size_t n = std::min(kChunk, modelSize - at);
+    modelHash.update(llvm::ArrayRef<uint8_t>(bytes + at, n));
+    if (mappedFile)
+      detail::dropMappedPages(modelBytes, at + n, &dropped);
+  }
   return hexOf(modelHash.final());
 }
 

@@ -15,7 +15,9 @@ struct CacheKey {
 /// `specialization` describes the concrete shapes and shape-input values the
 /// code is compiled for (empty for a static model).
 /// SHA-256 of a model's bytes, in hex (computed once per session).
-std::string modelDigest(const void *modelBytes, size_t modelSize);
+/// `mappedFile`: the bytes are a file mapping whose pages may be dropped
+/// once hashed (detail::dropMappedPages).
+std::string modelDigest(const void *modelBytes, size_t modelSize, bool mappedFile = false);
 
 CacheKey makeCacheKey(const std::string &modelDigest, int optimizationLevel,
                       const std::string &targetCpu, const std::string &specialization);

@@ -52,13 +52,13 @@ TensorInfo describeValue(const onnx::ValueInfoProto &v, const std::string &model
 
 class OnnxCompiler : public detail::ModelCompiler {
 public:
-  OnnxCompiler(const std::string &name, const void *bytes, size_t size,
+  OnnxCompiler(const std::string &name, const void *bytes, size_t size, bool mappedFile,
                const SessionOptions &options)
       : name(name), options(options) {
     // The bytes are not kept: the cache key needs only their digest.
     if (!options.cacheDirectory.empty())
-      digest = modelDigest(bytes, size);
-    parseModel(bytes, size, name, model);
+      digest = modelDigest(bytes, size, mappedFile);
+    parseModel(bytes, size, name, model, mappedFile);
     std::set<std::string> initializers;
     for (const auto &i : model.graph().initializer())
       initializers.insert(i.name());
@@ -223,8 +223,9 @@ private:
 };
 
 std::unique_ptr<detail::ModelCompiler> makeCompiler(const std::string &name, const void *bytes,
-                                                    size_t size, const SessionOptions &options) {
-  return std::make_unique<OnnxCompiler>(name, bytes, size, options);
+                                                    size_t size, bool mappedFile,
+                                                    const SessionOptions &options) {
+  return std::make_unique<OnnxCompiler>(name, bytes, size, mappedFile, options);
 }
 
 /// Loading libkiln makes ONNX models openable by kiln::Session.

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "lowering/Passes.h"
+#include "dialect/ConstantData.h"
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
@@ -21,15 +22,6 @@ namespace kiln {
 namespace {
 /// Each weight starts on a cache line (and on any vector's alignment).
 constexpr int64_t kWeightAlignment = 64;
-
-/// Bytes of one element when a constant of this type can be laid out as
-/// its raw storage (whole-byte integers and floats); 0 otherwise.
-int64_t storedElementBytes(Type t) {
-  if (!isa<IntegerType, FloatType>(t))
-    return 0;
-  unsigned bits = t.getIntOrFloatBitWidth();
-  return bits % 8 == 0 ? bits / 8 : 0;
-}
 
 struct ExternalizeWeightsPass : impl::KilnExternalizeWeightsBase<ExternalizeWeightsPass> {
   void runOnOperation() override {
@@ -47,7 +39,7 @@ struct ExternalizeWeightsPass : impl::KilnExternalizeWeightsBase<ExternalizeWeig
 
     struct Weight {
       memref::GlobalOp global;
-      DenseElementsAttr value;
+      ElementsAttr value;
       int64_t offset, bytes;
     };
     // Every symbol use, by the symbol it names (one walk of the module).
@@ -59,10 +51,11 @@ struct ExternalizeWeightsPass : impl::KilnExternalizeWeightsBase<ExternalizeWeig
     SmallVector<Weight> weights;
     int64_t size = 0;
     for (auto g : module.getOps<memref::GlobalOp>()) {
-      auto value = llvm::dyn_cast_or_null<DenseElementsAttr>(g.getInitialValueAttr());
+      auto value = llvm::dyn_cast_or_null<ElementsAttr>(g.getInitialValueAttr());
+      auto dense = llvm::dyn_cast_or_null<DenseElementsAttr>(value);
       MemRefType type = g.getType();
-      int64_t elementBytes = storedElementBytes(type.getElementType());
-      if (!g.getConstant() || !value || !elementBytes || !type.getLayout().isIdentity() ||
+      int64_t elementBytes = rawElementBytes(type.getElementType());
+      if (!g.getConstant() || !value || !elementBytes || !((dense && dense.isSplat()) || constantBytes(value)) || !type.getLayout().isIdentity() ||
           !type.hasStaticShape() || type.getMemorySpace())
         continue;
       bool onlyEntry = llvm::all_of(users[g.getSymNameAttr()], [&](Operation *user) {
@@ -85,6 +78,7 @@ struct ExternalizeWeightsPass : impl::KilnExternalizeWeightsBase<ExternalizeWeig
       return;
     Value blobArg = entry.getArgument(entry.getNumArguments() - 1);
 
+    BlobReferences references(module);
     AsmResourceBlob blob = HeapAsmResourceBlob::allocate(size, kWeightAlignment);
     MutableArrayRef<char> data = blob.getMutableData();
     OpBuilder b(ctx);
@@ -96,14 +90,15 @@ struct ExternalizeWeightsPass : impl::KilnExternalizeWeightsBase<ExternalizeWeig
       // Anew each time: the op the last insertion point was before may have
       // been a replaced get_global.
       b.setInsertionPointToStart(&entry.getBody().front());
-      ArrayRef<char> raw = w.value.getRawData();
       char *to = data.data() + w.offset;
-      if (w.value.isSplat()) {
+      if (std::optional<ArrayRef<char>> raw = constantBytes(w.value)) {
+        if (w.bytes)
+          std::memcpy(to, raw->data(), w.bytes);
+      } else {
         // A splat stores one element: repeat it.
-        for (int64_t at = 0; at < w.bytes; at += raw.size())
-          std::memcpy(to + at, raw.data(), raw.size());
-      } else if (w.bytes) {
-        std::memcpy(to, raw.data(), w.bytes);
+        ArrayRef<char> one = cast<DenseElementsAttr>(w.value).getRawData();
+        for (int64_t at = 0; at < w.bytes; at += one.size())
+          std::memcpy(to + at, one.data(), one.size());
       }
       Value offset = arith::ConstantIndexOp::create(b, loc, w.offset);
       Value view = memref::ViewOp::create(b, loc, w.global.getType(), blobArg, offset, ValueRange{});
@@ -111,6 +106,8 @@ struct ExternalizeWeightsPass : impl::KilnExternalizeWeightsBase<ExternalizeWeig
         get->getResult(0).replaceAllUsesWith(view);
         get->erase();
       }
+      // Copied: the constant's own bytes go now, not with the context.
+      references.erasing(w.global);
       w.global.erase();
     }
     auto tensorType = RankedTensorType::get({size}, IntegerType::get(ctx, 8));

@@ -11,7 +11,10 @@
 //
 //===----------------------------------------------------------------------===//
 #include "lowering/Passes.h"
+#include "dialect/ConstantData.h"
+#include "llvm/ADT/SetVector.h"
 #include <cmath>
+#include <cstring>
 
 using namespace mlir;
 
@@ -22,24 +25,32 @@ namespace kiln {
 namespace {
 
 /// The f32 values of a constant `v` with `n` elements, or nothing.
-std::optional<std::vector<float>> constantValues(Value v, int64_t n) {
+std::optional<ConstantBuffer> constantValues(Value v, int64_t n) {
   auto c = v.getDefiningOp<ConstantOp>();
-  auto value = c ? llvm::dyn_cast<DenseElementsAttr>(c.getValue()) : DenseElementsAttr();
-  if (!value || !value.getElementType().isF32() || value.getNumElements() != n)
+  if (!c || !c.getValue().getElementType().isF32() || c.getValue().getNumElements() != n)
     return std::nullopt;
-  auto range = value.getValues<float>();
-  return std::vector<float>(range.begin(), range.end());
+  ConstantBuffer values(n * sizeof(float));
+  if (auto dense = llvm::dyn_cast<DenseElementsAttr>(c.getValue())) {
+    llvm::copy(dense.getValues<float>(), values.as<float>());
+    return values;
+  }
+  std::optional<ArrayRef<char>> bytes = constantBytes(c.getValue());
+  if (!bytes)
+    return std::nullopt;
+  std::memcpy(values.data(), bytes->data(), values.size());
+  return values;
 }
 
 struct FoldBatchNormPass : impl::KilnFoldBatchNormBase<FoldBatchNormPass> {
   void runOnOperation() override {
     SmallVector<BatchNormalizationOp> norms;
     getOperation().walk([&](BatchNormalizationOp bn) { norms.push_back(bn); });
+    BlobReferences blobs(getOperation());
     for (BatchNormalizationOp bn : norms)
-      fold(bn);
+      fold(bn, blobs);
   }
 
-  void fold(BatchNormalizationOp bn) {
+  void fold(BatchNormalizationOp bn, BlobReferences &blobs) {
     auto conv = bn.getX().getDefiningOp<ConvOp>();
     if (bn.getTrainingMode() != 0 || !conv || !conv->hasOneUse())
       return;
@@ -48,40 +59,53 @@ struct FoldBatchNormPass : impl::KilnFoldBatchNormBase<FoldBatchNormPass> {
         bn.getY().getType() != conv.getY().getType())
       return;
     int64_t f = wType.getDimSize(0), per = wType.getNumElements() / std::max<int64_t>(f, 1);
-    std::optional<std::vector<float>> w = constantValues(conv.getW(), wType.getNumElements());
-    std::optional<std::vector<float>> scale = constantValues(bn.getScale(), f),
-                                      beta = constantValues(bn.getB(), f),
-                                      mean = constantValues(bn.getInputMean(), f),
-                                      var = constantValues(bn.getInputVar(), f);
-    std::vector<float> bias(f, 0.0f);
-    if (!llvm::isa<NoneType>(conv.getB().getType())) {
-      std::optional<std::vector<float>> b = constantValues(conv.getB(), f);
-      if (!b)
-        return;
-      bias = *b;
-    }
-    if (!w || !scale || !beta || !mean || !var)
+    std::optional<ConstantBuffer> weights = constantValues(conv.getW(), wType.getNumElements());
+    std::optional<ConstantBuffer> scales = constantValues(bn.getScale(), f),
+                                  betas = constantValues(bn.getB(), f),
+                                  means = constantValues(bn.getInputMean(), f),
+                                  vars = constantValues(bn.getInputVar(), f);
+    std::optional<ConstantBuffer> biases =
+        llvm::isa<NoneType>(conv.getB().getType())
+            ? std::optional<ConstantBuffer>(std::in_place, f * sizeof(float)) // zeros
+            : constantValues(conv.getB(), f);
+    if (!weights || !biases || !scales || !betas || !means || !vars)
       return;
+    float *w = weights->as<float>(), *bias = biases->as<float>();
+    const float *scale = scales->as<float>(), *beta = betas->as<float>(),
+                *mean = means->as<float>(), *var = vars->as<float>();
     double epsilon = bn.getEpsilon().convertToFloat();
     for (int64_t i = 0; i < f; ++i) {
-      double s = (*scale)[i] / std::sqrt(double((*var)[i]) + epsilon);
+      double s = scale[i] / std::sqrt(double(var[i]) + epsilon);
       for (int64_t j = 0; j < per; ++j)
-        (*w)[i * per + j] = float((*w)[i * per + j] * s);
-      bias[i] = float((bias[i] - double((*mean)[i])) * s + (*beta)[i]);
+        w[i * per + j] = float(w[i * per + j] * s);
+      bias[i] = float((bias[i] - double(mean[i])) * s + beta[i]);
     }
     OpBuilder b(bn);
     Location loc = bn.getLoc();
     auto biasType = RankedTensorType::get({f}, b.getF32Type());
-    Value newW = ConstantOp::create(b, loc, wType, DenseElementsAttr::get(wType, ArrayRef<float>(*w)));
-    Value newB = ConstantOp::create(b, loc, biasType, DenseElementsAttr::get(biasType, ArrayRef<float>(bias)));
+    auto newW = ConstantOp::create(b, loc, wType, constantAttr(wType, std::move(*weights)));
+    auto newB = ConstantOp::create(b, loc, biasType, constantAttr(biasType, std::move(*biases)));
+    blobs.added(newW);
+    blobs.added(newB);
     Operation *folded = b.clone(*conv);
     folded->setOperand(1, newW);
     folded->setOperand(2, newB);
     // Profiles name kernels by the ONNX nodes they compute: both.
     folded->setLoc(b.getFusedLoc({conv.getLoc(), loc}));
     bn.getY().replaceAllUsesWith(folded->getResult(0));
+    llvm::SetVector<Operation *> inputs;
+    for (Value v : bn->getOperands())
+      inputs.insert(v.getDefiningOp());
+    for (Value v : conv->getOperands())
+      inputs.insert(v.getDefiningOp());
     bn.erase();
     conv.erase();
+    // The old weights, unless something else reads them.
+    for (Operation *input : inputs)
+      if (auto c = llvm::dyn_cast_or_null<ConstantOp>(input); c && c->use_empty()) {
+        blobs.erasing(c);
+        c.erase();
+      }
   }
 };
 } // namespace

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "lowering/Passes.h"
+#include "dialect/ConstantData.h"
 #include "mlir/IR/Matchers.h"
 
 using namespace mlir;
@@ -17,38 +18,40 @@ namespace kiln {
 
 namespace {
 
-/// Bytes per element when raw storage is plain row-major bytes.
-int64_t rawElementBytes(Type t) {
-  if (!isa<IntegerType, FloatType>(t))
-    return 0;
-  unsigned bits = t.getIntOrFloatBitWidth();
-  return bits % 8 == 0 ? bits / 8 : 0;
-}
-
-DenseElementsAttr constantOf(Value v) {
-  DenseElementsAttr value;
+/// The value of `v` if it is a constant of a raw element type: a dense
+/// attribute (splats included) or a resource.
+ElementsAttr constantOf(Value v) {
+  ElementsAttr value;
   if (!matchPattern(v, m_Constant(&value)) || !rawElementBytes(value.getElementType()))
     return {};
-  return value;
+  if (auto dense = dyn_cast<DenseElementsAttr>(value); dense && dense.isSplat())
+    return value;
+  return constantBytes(value) ? value : ElementsAttr();
+}
+
+/// A splat `value` resized to `type`, or nothing.
+ElementsAttr resizedSplat(ElementsAttr value, RankedTensorType type) {
+  auto dense = dyn_cast<DenseElementsAttr>(value);
+  return dense && dense.isSplat() ? dense.resizeSplat(type) : ElementsAttr();
 }
 
 /// A constant as an op reads it: its value, and the type it has there
 /// (another shape when read through a reshape, whose bytes are the same).
 struct ConstantInput {
-  DenseElementsAttr value;
+  ElementsAttr value;
   RankedTensorType type;
 };
 
 /// `v` if it is a constant, or a static reshape of one.
 ConstantInput constantThroughReshape(Value v) {
-  if (DenseElementsAttr value = constantOf(v))
-    return {value, cast<RankedTensorType>(value.getType())};
+  if (ElementsAttr value = constantOf(v))
+    return {value, cast<RankedTensorType>(value.getShapedType())};
   Operation *def = v.getDefiningOp();
   auto type = dyn_cast<RankedTensorType>(v.getType());
   if (!isa_and_nonnull<tensor::ExpandShapeOp, tensor::CollapseShapeOp>(def) || !type ||
       !type.hasStaticShape())
     return {};
-  if (DenseElementsAttr value = constantOf(def->getOperand(0)))
+  if (ElementsAttr value = constantOf(def->getOperand(0)))
     return {value, type};
   return {};
 }
@@ -81,10 +84,9 @@ ConstantInput permutedConstant(linalg::LinalgOp op) {
 }
 
 /// `input` moved by the permutations of `op` into `type`.
-DenseElementsAttr permute(ConstantInput input, linalg::LinalgOp op, RankedTensorType type) {
-  DenseElementsAttr value = input.value;
-  if (value.isSplat())
-    return value.resizeSplat(type);
+ElementsAttr permute(ConstantInput input, linalg::LinalgOp op, RankedTensorType type) {
+  if (ElementsAttr splat = resizedSplat(input.value, type))
+    return splat;
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
   RankedTensorType inType = input.type;
   int64_t rank = type.getRank(), bytes = rawElementBytes(type.getElementType());
@@ -96,20 +98,20 @@ DenseElementsAttr permute(ConstantInput input, linalg::LinalgOp op, RankedTensor
     loopStride[maps[0].getDimPosition(j)] = inStrides[j];
   for (int64_t i = 0; i < rank; ++i)
     outStride[i] = loopStride[maps[1].getDimPosition(i)];
-  ArrayRef<char> in = value.getRawData();
-  std::vector<char> result(type.getNumElements() * bytes);
+  ArrayRef<char> in = *constantBytes(input.value);
+  ConstantBuffer result(type.getNumElements() * bytes);
   ArrayRef<int64_t> shape = type.getShape();
   if (rank == 2 && outStride[1] != 1 && bytes == 4) {
     // A matrix transpose, in 32x32 blocks (rows of both sides stay cached).
     int64_t rows = shape[0], cols = shape[1], inRow = outStride[1];
     const uint32_t *src = reinterpret_cast<const uint32_t *>(in.data());
-    uint32_t *dst = reinterpret_cast<uint32_t *>(result.data());
+    uint32_t *dst = result.as<uint32_t>();
     for (int64_t i0 = 0; i0 < rows; i0 += 32)
       for (int64_t j0 = 0; j0 < cols; j0 += 32)
         for (int64_t i = i0; i < std::min(rows, i0 + 32); ++i)
           for (int64_t j = j0; j < std::min(cols, j0 + 32); ++j)
             dst[i * cols + j] = src[j * inRow + i];
-    return DenseElementsAttr::getFromRawBuffer(type, result);
+    return constantAttr(type, std::move(result));
   }
   SmallVector<int64_t> index(rank, 0);
   int64_t from = 0;
@@ -124,20 +126,19 @@ DenseElementsAttr permute(ConstantInput input, linalg::LinalgOp op, RankedTensor
       index[d] = 0;
     }
   }
-  return DenseElementsAttr::getFromRawBuffer(type, result);
+  return constantAttr(type, std::move(result));
 }
 
 /// A static, unit-stride slice of `value` into `type` (the slice's result,
 /// possibly rank-reduced: the same elements in the same order).
-DenseElementsAttr slice(DenseElementsAttr value, tensor::ExtractSliceOp op,
-                        RankedTensorType type) {
+ElementsAttr slice(ElementsAttr value, tensor::ExtractSliceOp op, RankedTensorType type) {
   if (!op.hasUnitStride() || !type.hasStaticShape() ||
       ShapedType::isDynamicShape(op.getStaticOffsets()) ||
       ShapedType::isDynamicShape(op.getStaticSizes()))
     return {};
-  if (value.isSplat())
-    return value.resizeSplat(type);
-  auto inType = cast<RankedTensorType>(value.getType());
+  if (ElementsAttr splat = resizedSplat(value, type))
+    return splat;
+  auto inType = cast<RankedTensorType>(value.getShapedType());
   ArrayRef<int64_t> offsets = op.getStaticOffsets(), sizes = op.getStaticSizes();
   int64_t rank = inType.getRank(), bytes = rawElementBytes(type.getElementType());
   SmallVector<int64_t> strides(rank, 1);
@@ -145,8 +146,8 @@ DenseElementsAttr slice(DenseElementsAttr value, tensor::ExtractSliceOp op,
     strides[i] = strides[i + 1] * inType.getDimSize(i + 1);
   // Copied a row (innermost run) at a time.
   int64_t row = sizes[rank - 1], rows = type.getNumElements() / std::max<int64_t>(row, 1);
-  ArrayRef<char> in = value.getRawData();
-  std::vector<char> result(type.getNumElements() * bytes);
+  ArrayRef<char> in = *constantBytes(value);
+  ConstantBuffer result(type.getNumElements() * bytes);
   SmallVector<int64_t> index(rank, 0);
   for (int64_t n = 0; n < rows && row > 0; ++n) {
     int64_t from = 0;
@@ -159,7 +160,7 @@ DenseElementsAttr slice(DenseElementsAttr value, tensor::ExtractSliceOp op,
       index[d] = 0;
     }
   }
-  return DenseElementsAttr::getFromRawBuffer(type, result);
+  return constantAttr(type, std::move(result));
 }
 
 struct FoldConstantLayoutsPass : impl::KilnFoldConstantLayoutsBase<FoldConstantLayoutsPass> {
@@ -171,11 +172,19 @@ struct FoldConstantLayoutsPass : impl::KilnFoldConstantLayoutsBase<FoldConstantL
               tensor::ExtractSliceOp>(op))
         ops.push_back(op);
     });
+    BlobReferences blobs(getOperation());
+    // Weights a rewrite left unused (the unpadded copy of a padded one).
+    getOperation().walk([&](arith::ConstantOp c) {
+      if (c->use_empty() && isa<DenseResourceElementsAttr>(c.getValue())) {
+        blobs.erasing(c);
+        c.erase();
+      }
+    });
     // In program order: a reshape of a transposed constant folds too.
     for (Operation *op : ops) {
-      DenseElementsAttr folded;
+      ElementsAttr folded;
       if (auto sliceOp = dyn_cast<tensor::ExtractSliceOp>(op)) {
-        if (DenseElementsAttr value = constantOf(sliceOp.getSource()))
+        if (ElementsAttr value = constantOf(sliceOp.getSource()))
           folded = slice(value, sliceOp, sliceOp.getType());
       } else if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op)) {
         if (ConstantInput input = permutedConstant(linalgOp); input.value)
@@ -188,15 +197,33 @@ struct FoldConstantLayoutsPass : impl::KilnFoldConstantLayoutsBase<FoldConstantL
         // Every user permutes it: they read the constant through the
         // reshape, without a reshaped copy of the weight.
         continue;
-      } else if (DenseElementsAttr value = constantOf(op->getOperand(0))) {
+      } else if (ElementsAttr value = constantOf(op->getOperand(0))) {
         auto type = dyn_cast<RankedTensorType>(op->getResult(0).getType());
         if (type && type.hasStaticShape())
-          folded = value.reshape(type);
+          folded = retypeConstant(value, type);
       }
       if (!folded)
         continue;
+      // The ops that held the old value (a constant, a reshape of it) go
+      // once unused, and with them the old bytes.
+      SmallVector<Operation *> inputs;
+      for (Value v : op->getOperands())
+        if (Operation *def = v.getDefiningOp())
+          inputs.push_back(def);
       r.setInsertionPoint(op);
-      r.replaceOpWithNewOp<arith::ConstantOp>(op, folded);
+      Operation *constant = r.replaceOpWithNewOp<arith::ConstantOp>(op, cast<TypedAttr>(folded));
+      blobs.added(constant);
+      while (!inputs.empty()) {
+        Operation *input = inputs.pop_back_val();
+        if (!input->use_empty() ||
+            !isa<arith::ConstantOp, tensor::ExpandShapeOp, tensor::CollapseShapeOp>(input))
+          continue;
+        for (Value v : input->getOperands())
+          if (Operation *def = v.getDefiningOp(); def && !llvm::is_contained(inputs, def))
+            inputs.push_back(def);
+        blobs.erasing(input);
+        r.eraseOp(input);
+      }
     }
   }
 };

@@ -9,7 +9,7 @@ def KilnShapeInference : Pass<"kiln-shape-inference", "mlir::func::FuncOp"> {
   let dependentDialects = ["kiln::KilnDialect"];
 }
 
-def KilnFoldBatchNorm : Pass<"kiln-fold-batch-norm", "mlir::func::FuncOp"> {
+def KilnFoldBatchNorm : Pass<"kiln-fold-batch-norm", "mlir::ModuleOp"> {
   let summary = "Folds an inference BatchNormalization into the convolution before it (constant weights and parameters)";
   let description = [{
     W'[f] = W[f] * s[f] and b'[f] = (b[f] - mean[f]) * s[f] + beta[f] with
@@ -33,7 +33,7 @@ def KilnConvertToLinalg : Pass<"kiln-convert-to-linalg", "mlir::ModuleOp"> {
                            "mlir::LLVM::LLVMDialect"];
 }
 
-def KilnFoldConstantLayouts : Pass<"kiln-fold-constant-layouts", "mlir::func::FuncOp"> {
+def KilnFoldConstantLayouts : Pass<"kiln-fold-constant-layouts", "mlir::ModuleOp"> {
   let summary = "Evaluates transposes and reshapes of constants (weights) at compile time, at memcpy speed";
   let description = [{
     A linalg op that only moves the elements of a constant (a transpose, a

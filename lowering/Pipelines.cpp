@@ -2,7 +2,14 @@
 #include "lowering/Passes.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
-#include "mlir/InitAllPasses.h"
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Arith/Transforms/Passes.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/Transforms/Passes.h"
+#include "mlir/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "llvm/Support/raw_ostream.h"
 #include <mutex>
@@ -14,12 +21,12 @@ namespace kiln {
 static std::string phasePipeline(Phase phase, const PipelineOptions &o) {
   switch (phase) {
   case Phase::Linalg:
-    return "func.func(kiln-shape-inference,kiln-fold-batch-norm),kiln-convert-to-linalg,canonicalize,"
-           "func.func(kiln-fold-constant-layouts),kiln-fuse-elementwise,canonicalize,cse";
+    return "func.func(kiln-shape-inference),kiln-fold-batch-norm,kiln-convert-to-linalg,canonicalize,"
+           "kiln-fold-constant-layouts,kiln-fuse-elementwise,canonicalize,cse";
   case Phase::Configured:
     return "func.func(kiln-configure{vector-bits=" + std::to_string(o.vectorBits) +
            " vector-registers=" + std::to_string(o.vectorRegisters) +
-           " chunks=" + std::to_string(o.parallelChunks) + "},kiln-fold-constant-layouts)";
+           " chunks=" + std::to_string(o.parallelChunks) + "}),kiln-fold-constant-layouts";
   case Phase::Tiled:
     return "func.func(kiln-tile-parallel{chunks=" + std::to_string(o.parallelChunks) +
            "}),canonicalize,cse";
@@ -71,10 +78,39 @@ void registerPipelineDialects(DialectRegistry &registry) {
   registerAllExtensions(registry);
 }
 
+/// The upstream passes the phases name. Only these: registering a pass
+/// builds an instance of it, and all of MLIR's passes cost a compiling
+/// process tens of megabytes of memory (kiln-opt registers them all).
+static void registerPipelinePasses() {
+  registerCanonicalizerPass();
+  registerCSEPass();
+  bufferization::registerOneShotBufferizePass();
+  bufferization::registerBufferResultsToOutParamsPass();
+  bufferization::registerBufferizationPipelines();
+  registerConvertBufferizationToMemRefPass();
+  registerSCFForallToParallelLoopPass();
+  registerConvertLinalgToLoopsPass();
+  registerConvertVectorToSCFPass();
+  memref::registerExpandStridedMetadataPass();
+  registerLowerAffinePass();
+  registerSCFToControlFlowPass();
+  arith::registerArithExpandOpsPass();
+  registerConvertVectorToLLVMPass();
+  registerUBToLLVMConversionPass();
+  registerConvertMathToLLVMPass();
+  registerConvertMathToLibmPass();
+  registerArithToLLVMConversionPass();
+  registerFinalizeMemRefToLLVMConversionPass();
+  registerConvertFuncToLLVMPass();
+  registerConvertControlFlowToLLVMPass();
+  registerConvertIndexToLLVMPass();
+  registerReconcileUnrealizedCastsPass();
+}
+
 void registerKilnPassesAndPipelines() {
   static std::once_flag once;
   std::call_once(once, [] {
-    registerAllPasses();
+    registerPipelinePasses();
     registerKilnPasses();
     struct Named {
       const char *name, *summary;

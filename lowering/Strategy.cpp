@@ -1,5 +1,6 @@
 //===- Strategy.cpp - lowering configurations for root ops ----------------===//
 #include "lowering/Strategy.h"
+#include "dialect/ConstantData.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Matchers.h"
@@ -335,9 +336,12 @@ linalg::GenericOp buildMulAdd(OpBuilder &b, Location loc, Value lhs, Value rhs, 
 namespace {
 
 /// B's value when it is a constant of raw row-major f32 storage (a weight).
-DenseElementsAttr constantRhs(linalg::MatmulOp op) {
-  DenseElementsAttr value;
+ElementsAttr constantRhs(linalg::MatmulOp op) {
+  ElementsAttr value;
   if (!matchPattern(op.getDpsInputs()[1], m_Constant(&value)) || !value.getElementType().isF32())
+    return {};
+  auto dense = llvm::dyn_cast<DenseElementsAttr>(value);
+  if (!(dense && dense.isSplat()) && !constantBytes(value))
     return {};
   return value;
 }
@@ -349,21 +353,21 @@ int64_t packedColumns(int64_t m, const TargetInfo &target) {
 }
 
 /// `value` [k][n] with zero columns appended up to `width`.
-DenseElementsAttr padColumns(DenseElementsAttr value, int64_t width) {
-  auto type = llvm::cast<RankedTensorType>(value.getType());
+ElementsAttr padColumns(ElementsAttr value, int64_t width) {
+  auto type = llvm::cast<RankedTensorType>(value.getShapedType());
   int64_t k = type.getDimSize(0), n = type.getDimSize(1);
   auto padded = RankedTensorType::get({k, width}, type.getElementType());
-  std::vector<float> data(static_cast<size_t>(k * width), 0.0f);
-  if (value.isSplat()) {
-    float v = value.getSplatValue<float>();
+  ConstantBuffer data(static_cast<size_t>(k * width) * sizeof(float));
+  float *to = data.as<float>();
+  if (std::optional<ArrayRef<char>> raw = constantBytes(value)) {
     for (int64_t i = 0; i < k; ++i)
-      std::fill_n(data.begin() + i * width, n, v);
+      std::memcpy(to + i * width, raw->data() + i * n * sizeof(float), n * sizeof(float));
   } else {
-    ArrayRef<char> raw = value.getRawData();
+    float v = llvm::cast<DenseElementsAttr>(value).getSplatValue<float>();
     for (int64_t i = 0; i < k; ++i)
-      std::memcpy(&data[i * width], raw.data() + i * n * sizeof(float), n * sizeof(float));
+      std::fill_n(to + i * width, n, v);
   }
-  return DenseElementsAttr::get(padded, ArrayRef<float>(data));
+  return constantAttr(padded, std::move(data));
 }
 
 } // namespace
@@ -404,7 +408,7 @@ linalg::GenericOp packRhs(RewriterBase &r, linalg::MatmulOp op, const TargetInfo
   if (width != n) {
     // Zero columns complete the last sliver; C is computed as wide and
     // sliced back.
-    b = arith::ConstantOp::create(r, loc, padColumns(constantRhs(op), width));
+    b = arith::ConstantOp::create(r, loc, cast<TypedAttr>(padColumns(constantRhs(op), width)));
     Value zero = arith::ConstantOp::create(r, loc, r.getZeroAttr(f32));
     SmallVector<OpFoldResult> low(2, r.getIndexAttr(0));
     SmallVector<OpFoldResult> high{r.getIndexAttr(0), r.getIndexAttr(width - n)};

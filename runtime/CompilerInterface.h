@@ -9,6 +9,8 @@
 #ifndef KILN_RUNTIME_COMPILERINTERFACE_H
 #define KILN_RUNTIME_COMPILERINTERFACE_H
 
+#include <sys/mman.h>
+#include <unistd.h>
 #include "kiln/Session.h"
 #include "runtime/Executable.h"
 #include <set>
@@ -49,10 +51,28 @@ public:
   virtual Compiled compile(const Specialization &spec) = 0;
 };
 
+/// `mappedFile`: the bytes are a private, read-only mapping of the model's
+/// file, whose pages a reader may drop once it is past them
+/// (dropMappedPages): a large model's bytes then never all count in the
+/// process's memory at once.
 using CompilerFactory = std::unique_ptr<ModelCompiler> (*)(const std::string &name,
                                                            const void *bytes, size_t size,
+                                                           bool mappedFile,
                                                            const SessionOptions &options);
 void setCompilerFactory(CompilerFactory factory);
+
+/// Drops the whole pages of a private file mapping that starts at `base`
+/// and lie below `base + end`, from `*dropped` (updated) on. They stay in
+/// the page cache: read again, they are read from the file.
+inline void dropMappedPages(const void *base, size_t end, size_t *dropped) {
+  size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  size_t to = end / page * page;
+  if (to > *dropped) {
+    madvise(const_cast<char *>(static_cast<const char *>(base)) + *dropped, to - *dropped,
+            MADV_DONTNEED);
+    *dropped = to;
+  }
+}
 /// The registered factory; null when libkiln is not loaded.
 CompilerFactory compilerFactory();
 

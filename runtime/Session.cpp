@@ -115,7 +115,8 @@ void Session::Impl::openModel(const void *data, size_t size,
   if (!factory)
     throw Error("model '" + name + "': compiling ONNX models needs libkiln; this program "
                 "links only kiln_runtime, which opens .kiln artifacts (see kiln-compile)");
-  compiler = factory(name, data, size, options);
+  // Only Session(path) passes `release`: the bytes are its file mapping.
+  compiler = factory(name, data, size, static_cast<bool>(release), options);
   if (release)
     release();
   inputs = compiler->inputs;

@@ -8,6 +8,7 @@
 #include "frontend/Importer.h"
 #include "lowering/Passes.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/InitAllPasses.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "llvm/Support/raw_ostream.h"
 #include <onnx/onnx_pb.h>
@@ -51,6 +52,7 @@ std::string importToTempFile(const std::string &path) {
 } // namespace
 
 int main(int argc, char **argv) {
+  mlir::registerAllPasses();
   kiln::registerKilnPassesAndPipelines();
   mlir::DialectRegistry registry;
   kiln::registerPipelineDialects(registry);

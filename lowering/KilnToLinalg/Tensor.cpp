@@ -1,5 +1,6 @@
 //===- Tensor.cpp - data movement and constants -> tensor / linalg --------===//
 #include "lowering/KilnToLinalg/Common.h"
+#include "dialect/ConstantData.h"
 #include "dialect/ShapeHelpers.h"
 
 using namespace mlir;
@@ -11,13 +12,14 @@ struct ConstantLowering : OpConversionPattern<ConstantOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(ConstantOp op, OpAdaptor,
                                 ConversionPatternRewriter &r) const override {
-    auto dense = llvm::dyn_cast<DenseElementsAttr>(op.getValue());
-    if (!dense || llvm::isa<StringType>(dense.getElementType()))
+    ElementsAttr value = op.getValue();
+    if (!isa<DenseElementsAttr, DenseResourceElementsAttr>(value) ||
+        llvm::isa<StringType>(value.getElementType()))
       return r.notifyMatchFailure(op, "only dense numeric constants");
-    Type elem = signless(dense.getElementType());
-    if (elem != dense.getElementType())
-      dense = dense.bitcast(elem);
-    r.replaceOpWithNewOp<arith::ConstantOp>(op, dense.getType(), dense);
+    Type elem = signless(value.getElementType());
+    if (elem != value.getElementType())
+      value = retypeConstant(value, value.getShapedType().clone(elem));
+    r.replaceOpWithNewOp<arith::ConstantOp>(op, value.getShapedType(), cast<TypedAttr>(value));
     return success();
   }
 };

@@ -65,3 +65,26 @@ func.func @slice() -> tensor<2x2xi32> {
   %s = tensor.extract_slice %w[1, 0, 0] [1, 2, 2] [1, 1, 1] : tensor<2x2x2xi32> to tensor<2x2xi32>
   return %s : tensor<2x2xi32>
 }
+
+// A weight stored as a resource blob (as large initializers are) is read
+// from the blob; a result this small is a dense attribute, and the old
+// blob is referenced no more (the printed module carries no resource).
+// CHECK-LABEL: func.func @transpose_resource
+// CHECK: %[[W:.*]] = arith.constant dense<{{\[}}[1.000000e+00, 4.000000e+00], [2.000000e+00, 5.000000e+00], [3.000000e+00, 6.000000e+00]]> : tensor<3x2xf32>
+// CHECK: return %[[W]]
+// CHECK-NOT: dense_resource
+// CHECK-NOT: dialect_resources
+func.func @transpose_resource() -> tensor<3x2xf32> {
+  %w = arith.constant dense_resource<weight> : tensor<2x3xf32>
+  %e = tensor.empty() : tensor<3x2xf32>
+  %t = linalg.transpose ins(%w : tensor<2x3xf32>) outs(%e : tensor<3x2xf32>) permutation = [1, 0]
+  return %t : tensor<3x2xf32>
+}
+
+{-#
+  dialect_resources: {
+    builtin: {
+      weight: "0x040000000000803F0000004000004040000080400000A0400000C040"
+    }
+  }
+#-}

@@ -125,7 +125,7 @@ func.func @conv3x3_dynamic_image(%x: tensor<?x64x?x?xf32>, %w: tensor<64x64x3x3x
 // as wide as a GEMV's register tile (4 vectors); 300 columns are padded to
 // 320 with zeros, computed, and sliced back.
 // AVX2-LABEL: func.func @gemv_weight_padded
-// AVX2: %[[W:.*]] = arith.constant dense<{{.*}}> : tensor<64x320xf32>
+// AVX2: %[[W:.*]] = arith.constant dense_resource<{{.*}}> : tensor<64x320xf32>
 // AVX2: tensor.pad %{{.*}} low[0, 0] high[0, 20]
 // AVX2: tensor.expand_shape %[[W]] {{\[\[}}0], [1, 2]] output_shape [64, 10, 32]
 // AVX2: linalg.transpose

@@ -50,7 +50,7 @@ TEST(Weights, ShapeVariantsOfOneSessionShareOneBlob) {
   detail::CompilerFactory factory = detail::compilerFactory();
   ASSERT_NE(factory, nullptr);
   std::string bytes = matmulModel();
-  auto compiler = factory("matmul", bytes.data(), bytes.size(), SessionOptions{});
+  auto compiler = factory("matmul", bytes.data(), bytes.size(), /*mappedFile=*/false, SessionOptions{});
   detail::Specialization two, three;
   two.shapes["x"] = {2, 4};
   three.shapes["x"] = {3, 4};
