@@ -1522,7 +1522,7 @@ OwningOpRef<ModuleOp> Importer::run(const onnx::ModelProto &model) {
     } catch (const Error &e) {
       fail(e.what());
     }
-    values[init.name()] = constant(weight);
+    values[init.name()] = constant(weight, /*shared=*/true);
     if (opts.releaseInitializerData)
       std::string().swap(*const_cast<onnx::TensorProto &>(init).mutable_raw_data());
   }

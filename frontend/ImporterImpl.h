@@ -118,7 +118,9 @@ public:
     return {};
   }
 
-  Value constant(const Tensor &t) {
+  /// `shared`: a large `t` is held by the constant (its bytes are not
+  /// copied; the importer's initializers, which nothing changes).
+  Value constant(const Tensor &t, bool shared = false) {
     Type elem = elementType(toOnnxType(t.type()), "constant");
     auto type = RankedTensorType::get(t.shape(), elem);
     DenseElementsAttr attr;
@@ -135,6 +137,14 @@ public:
       for (int64_t i = 0; i < t.numElements(); ++i)
         values.push_back(t.data<uint8_t>()[i] != 0);
       attr = DenseElementsAttr::get(type, llvm::ArrayRef<bool>(values));
+    } else if (shared && static_cast<int64_t>(t.byteSize()) >= kBlobConstantBytes &&
+               rawElementBytes(elem)) {
+      auto *owned = new Tensor(t);
+      AsmResourceBlob blob(
+          llvm::ArrayRef<char>(static_cast<const char *>(owned->data()), owned->byteSize()),
+          alignof(std::max_align_t), [owned](void *, size_t, size_t) { delete owned; },
+          /*dataIsMutable=*/false);
+      return ConstantOp::create(b, loc, type, constantAttr(type, std::move(blob)));
     } else {
       const char *data = static_cast<const char *>(t.data());
       return ConstantOp::create(b, loc, type,
