@@ -102,7 +102,7 @@ def KilnLowerContractions : Pass<"kiln-lower-contractions", "mlir::func::FuncOp"
 
 def KilnExpandCopies : Pass<"kiln-expand-copies", "mlir::func::FuncOp"> {
   let summary = "Strided copies become linalg.copy loops instead of runtime calls";
-  let dependentDialects = ["mlir::linalg::LinalgDialect"];
+  let dependentDialects = ["mlir::linalg::LinalgDialect", "mlir::scf::SCFDialect", "mlir::vector::VectorDialect"];
 }
 
 def KilnExternalizeWeights : Pass<"kiln-externalize-weights", "mlir::ModuleOp"> {
