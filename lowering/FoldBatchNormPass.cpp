@@ -93,16 +93,15 @@ struct FoldBatchNormPass : impl::KilnFoldBatchNormBase<FoldBatchNormPass> {
     // Profiles name kernels by the ONNX nodes they compute: both.
     folded->setLoc(b.getFusedLoc({conv.getLoc(), loc}));
     bn.getY().replaceAllUsesWith(folded->getResult(0));
-    llvm::SetVector<Operation *> inputs;
-    for (Value v : bn->getOperands())
-      inputs.insert(v.getDefiningOp());
-    for (Value v : conv->getOperands())
-      inputs.insert(v.getDefiningOp());
+    // The old weights and parameters, unless something else reads them.
+    llvm::SetVector<ConstantOp> inputs;
+    for (Value v : llvm::concat<Value>(bn->getOperands(), conv->getOperands()))
+      if (auto c = v.getDefiningOp<ConstantOp>())
+        inputs.insert(c);
     bn.erase();
     conv.erase();
-    // The old weights, unless something else reads them.
-    for (Operation *input : inputs)
-      if (auto c = llvm::dyn_cast_or_null<ConstantOp>(input); c && c->use_empty()) {
+    for (ConstantOp c : inputs)
+      if (c->use_empty()) {
         blobs.erasing(c);
         c.erase();
       }
