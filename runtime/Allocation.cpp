@@ -13,6 +13,7 @@ namespace kiln {
 
 struct RunState {
   RunLimits limits;
+  BlockCache *cache = nullptr;
   std::atomic<bool> failed{false};
   std::atomic<uint64_t> loopIterations{0};
   std::mutex mutex; // guards what follows
@@ -64,10 +65,20 @@ void keepFreedBlocks() {
 }
 } // namespace
 
+namespace {
+std::atomic<uint64_t> heapBlocks{0};
+} // namespace
+
 extern "C" void *kiln_malloc(uint64_t size) {
   keepFreedBlocks();
   uint64_t limit = run ? run->limits.maxAllocationBytes : kiln::RunLimits().maxAllocationBytes;
-  void *p = size <= limit ? std::malloc(size ? size : 1) : nullptr;
+  void *p = nullptr;
+  if (size <= limit && run && run->cache)
+    p = run->cache->take(size);
+  if (!p && size <= limit) {
+    p = std::malloc(size ? size : 1);
+    heapBlocks.fetch_add(1, std::memory_order_relaxed);
+  }
   if (!p) {
     record("the compiled code asked for " + std::to_string(size) +
          " bytes at once, more than the limit of " + std::to_string(limit) +
@@ -99,11 +110,21 @@ extern "C" void *kiln_malloc(uint64_t size) {
 
 extern "C" void kiln_free(void *p) {
   if (run && p) {
-    std::lock_guard<std::mutex> lock(run->mutex);
-    auto it = run->live.find(p);
-    if (it != run->live.end()) {
-      run->liveBytes -= it->second;
-      run->live.erase(it);
+    uint64_t bytes = 0;
+    bool held = false;
+    {
+      std::lock_guard<std::mutex> lock(run->mutex);
+      auto it = run->live.find(p);
+      if (it != run->live.end()) {
+        bytes = it->second;
+        held = true;
+        run->liveBytes -= bytes;
+        run->live.erase(it);
+      }
+    }
+    if (held && run->cache) {
+      run->cache->put(p, bytes);
+      return;
     }
   }
   std::free(p);
@@ -124,6 +145,45 @@ extern "C" void _mlir_ciface_kiln_index_out_of_range(const char *what) { kiln::f
 
 namespace kiln {
 
+BlockCache::~BlockCache() {
+  for (auto &[size, block] : blocks)
+    std::free(block.pointer);
+}
+
+uint64_t BlockCache::beginRun() {
+  std::lock_guard<std::mutex> lock(mutex);
+  return ++generation;
+}
+
+void *BlockCache::take(uint64_t size) {
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = blocks.find(size);
+  if (it == blocks.end())
+    return nullptr;
+  void *block = it->second.pointer;
+  blocks.erase(it);
+  return block;
+}
+
+void BlockCache::put(void *block, uint64_t size) {
+  std::lock_guard<std::mutex> lock(mutex);
+  blocks.emplace(size, Block{block, generation});
+}
+
+void BlockCache::endRun(uint64_t mark) {
+  std::lock_guard<std::mutex> lock(mutex);
+  for (auto it = blocks.begin(); it != blocks.end();) {
+    if (it->second.generation < mark) {
+      std::free(it->second.pointer);
+      it = blocks.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+uint64_t heapAllocations() { return heapBlocks.load(std::memory_order_relaxed); }
+
 void failRun(const char *message) {
   record(message);
   unwind();
@@ -133,9 +193,11 @@ RunState *currentRun() { return run; }
 
 KILN_CALLS_COMPILED_CODE
 RunOutcome callGuarded(void (*entry)(void **), void **args, const RunLimits &limits,
-                       bool (*keep)(void *, void *), void *context) {
+                       bool (*keep)(void *, void *), void *context, BlockCache *cache) {
   RunState state;
   state.limits = limits;
+  state.cache = cache;
+  uint64_t mark = cache ? cache->beginRun() : 0;
   RunState *outerRun = run;
   std::jmp_buf here;
   std::jmp_buf *outerGuard = guard;
@@ -151,9 +213,16 @@ RunOutcome callGuarded(void (*entry)(void **), void **args, const RunLimits &lim
   bool failed = state.failed.load(std::memory_order_acquire);
   if (failed)
     outcome.failure = state.failure;
-  for (const auto &[p, bytes] : state.live)
-    if (failed || !keep || !keep(p, context))
+  for (const auto &[p, bytes] : state.live) {
+    if (!failed && keep && keep(p, context))
+      continue; // an output, handed to the caller
+    if (cache)
+      cache->put(p, bytes);
+    else
       std::free(p);
+  }
+  if (cache)
+    cache->endRun(mark);
   return outcome;
 }
 

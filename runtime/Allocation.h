@@ -14,13 +14,19 @@
 //   around each chunk it runs on a worker. A parallel loop whose chunk
 //   failed skips its remaining chunks and then fails on its calling thread,
 //   so the failure reaches callGuarded, which returns it as RunOutcome.
+// - A run given a BlockCache (each executable has one) takes its buffers
+//   from the blocks earlier runs freed, and leaves its own there: runs of
+//   the same shapes after the first take no memory from the heap, and the
+//   buffers keep their addresses from run to run.
 //
 //===----------------------------------------------------------------------===//
 #ifndef KILN_RUNTIME_ALLOCATION_H
 #define KILN_RUNTIME_ALLOCATION_H
 
 #include <cstdint>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 
 extern "C" void *kiln_malloc(uint64_t size);
 extern "C" void kiln_free(void *p);
@@ -46,6 +52,38 @@ struct RunLimits {
   uint64_t maxLoopIterations = uint64_t(1) << 26;
 };
 
+/// Buffers freed by the runs of one compiled model, by size, for its next
+/// runs. Thread-safe (parallel bodies allocate too).
+class BlockCache {
+public:
+  BlockCache() = default;
+  BlockCache(const BlockCache &) = delete;
+  BlockCache &operator=(const BlockCache &) = delete;
+  ~BlockCache();
+  /// A run begins: returns its mark for endRun.
+  uint64_t beginRun();
+  /// A kept block of exactly `size` bytes, or null.
+  void *take(uint64_t size);
+  void put(void *block, uint64_t size);
+  /// Frees the blocks that were kept before the run marked `mark` began
+  /// and that it did not take: sizes the runs no longer ask for (other
+  /// shapes) are not kept forever.
+  void endRun(uint64_t mark);
+
+private:
+  struct Block {
+    void *pointer;
+    uint64_t generation;
+  };
+  std::mutex mutex;
+  uint64_t generation = 0;
+  std::unordered_multimap<uint64_t, Block> blocks;
+};
+
+/// Buffers kiln_malloc has taken from the system allocator since the
+/// process started (not from a BlockCache): what tests count.
+uint64_t heapAllocations();
+
 struct RunOutcome {
   /// Why the run failed, or empty.
   std::string failure;
@@ -55,9 +93,10 @@ struct RunOutcome {
 /// Calls entry(args) under `limits`. On failure every buffer the code still
 /// held is freed; on success every buffer it still held is freed except
 /// those `keep(pointer)` names (the outputs it returns to the caller).
+/// With `cache`, the code's buffers come from it and go back to it.
 RunOutcome callGuarded(void (*entry)(void **), void **args, const RunLimits &limits,
                        bool (*keep)(void *pointer, void *context) = nullptr,
-                       void *context = nullptr);
+                       void *context = nullptr, BlockCache *cache = nullptr);
 
 /// Fails the current run from a host kernel or parallel body with `message`
 /// (static text or text that outlives the run), unwinding to the innermost

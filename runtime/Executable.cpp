@@ -144,7 +144,7 @@ std::map<std::string, Tensor> Executable::run(const std::map<std::string, Tensor
     profile::Scope profiling(recorder);
     double start = recorder ? recorder->nowUs() : 0;
     outcome = callGuarded(entry, packed.data(), limits, returned ? +isOutput : nullptr,
-                          &returnedOutputs);
+                          &returnedOutputs, blocks.get());
     if (recorder)
       recorder->add({"run", "run", start, recorder->nowUs() - start, profile::threadIndex()});
   });

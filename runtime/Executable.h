@@ -55,6 +55,8 @@ struct Executable {
   /// variant of a session; null when the code reads no weights.
   std::shared_ptr<const char> weights;
   size_t weightsSize = 0;
+  /// The buffers its runs freed, for its next runs.
+  std::shared_ptr<BlockCache> blocks = std::make_shared<BlockCache>();
 
   /// Runs on `pool` within `limits`; `in` must hold every input by name
   /// with its shape. With a recorder, the run and each parallel kernel
