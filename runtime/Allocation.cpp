@@ -1,6 +1,7 @@
 //===- Allocation.cpp - guarded runs of compiled code ---------------------===//
 #include "runtime/Allocation.h"
 #include "runtime/HostKernels.h"
+#include <algorithm>
 #include <atomic>
 #include <csetjmp>
 #include <cstdio>
@@ -19,7 +20,7 @@ struct RunState {
   std::mutex mutex; // guards what follows
   std::string failure;
   std::unordered_map<void *, uint64_t> live; // buffer -> bytes
-  uint64_t liveBytes = 0;
+  uint64_t liveBytes = 0, mostLiveBytes = 0;
 
   void record(std::string message) {
     std::lock_guard<std::mutex> lock(mutex);
@@ -94,6 +95,7 @@ extern "C" void *kiln_malloc(uint64_t size) {
       if (!over) {
         run->live.emplace(p, size);
         run->liveBytes += size;
+        run->mostLiveBytes = std::max(run->mostLiveBytes, run->liveBytes);
       }
     }
     if (over) {
@@ -170,6 +172,12 @@ void BlockCache::put(void *block, uint64_t size) {
   blocks.emplace(size, Block{block, generation});
 }
 
+void BlockCache::noteHeld(uint64_t bytes) {
+  uint64_t most = mostHeldBytes.load(std::memory_order_relaxed);
+  while (bytes > most && !mostHeldBytes.compare_exchange_weak(most, bytes))
+    ;
+}
+
 void BlockCache::endRun(uint64_t mark) {
   std::lock_guard<std::mutex> lock(mutex);
   for (auto it = blocks.begin(); it != blocks.end();) {
@@ -221,8 +229,10 @@ RunOutcome callGuarded(void (*entry)(void **), void **args, const RunLimits &lim
     else
       std::free(p);
   }
-  if (cache)
+  if (cache) {
     cache->endRun(mark);
+    cache->noteHeld(state.mostLiveBytes);
+  }
   return outcome;
 }
 

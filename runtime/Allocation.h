@@ -23,6 +23,7 @@
 #ifndef KILN_RUNTIME_ALLOCATION_H
 #define KILN_RUNTIME_ALLOCATION_H
 
+#include <atomic>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -69,8 +70,13 @@ public:
   /// and that it did not take: sizes the runs no longer ask for (other
   /// shapes) are not kept forever.
   void endRun(uint64_t mark);
+  /// A run held `bytes` of buffers at once.
+  void noteHeld(uint64_t bytes);
+  /// The most bytes of buffers one run has held at once.
+  uint64_t mostHeld() const { return mostHeldBytes.load(std::memory_order_relaxed); }
 
 private:
+  std::atomic<uint64_t> mostHeldBytes{0};
   struct Block {
     void *pointer;
     uint64_t generation;

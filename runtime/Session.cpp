@@ -233,6 +233,22 @@ CompileReport Session::compileReport() const {
   return impl_->report;
 }
 
+MemoryReport Session::memoryReport() const {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  MemoryReport r;
+  auto add = [&](const std::shared_ptr<const Executable> &exe) {
+    if (!exe)
+      return;
+    r.weightsBytes = std::max(r.weightsBytes, exe->weightsSize);
+    r.workspaceBytes = std::max<size_t>(r.workspaceBytes, exe->blocks->mostHeld());
+  };
+  add(impl_->fixed);
+  add(impl_->dynamic);
+  for (const auto &kv : impl_->variants)
+    add(kv.second);
+  return r;
+}
+
 namespace {
 std::string shapeString(const std::vector<int64_t> &s) {
   std::string r = "[";

@@ -4,6 +4,7 @@
 #include "jit/KernelCache.h"
 #include "kiln/Session.h"
 #include "runtime/Npy.h"
+#include <sys/resource.h>
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -568,6 +569,12 @@ int runModel(const Args &args, Session &session, double createMs, bool atCreatio
               << jsonEscape(shapesText(times)) << "\", \"first_run_ms\": " << firstRunMs;
     if (args.bench > 0)
       std::cout << ", \"latency_ms\": " << median << ", \"runs\": " << args.bench;
+    MemoryReport memory = session.memoryReport();
+    struct rusage usage;
+    getrusage(RUSAGE_SELF, &usage);
+    std::cout << ", \"weights_bytes\": " << memory.weightsBytes
+              << ", \"workspace_bytes\": " << memory.workspaceBytes
+              << ", \"peak_rss_bytes\": " << uint64_t(usage.ru_maxrss) * 1024;
     std::cout << ", \"outputs\": [";
     bool first = true;
     for (const auto &info : session.outputs()) {

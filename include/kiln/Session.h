@@ -117,6 +117,15 @@ struct CompileReport {
   std::string perShapeReason;
 };
 
+/// Memory a session's compiled code uses.
+struct MemoryReport {
+  /// The weight blob (one for every shape variant of the session).
+  size_t weightsBytes = 0;
+  /// The most bytes of intermediate buffers one run has held at once, over
+  /// the runs so far. Runs keep these buffers for the next run.
+  size_t workspaceBytes = 0;
+};
+
 /// A compiled ONNX model. Creating one parses, imports and JIT-compiles the
 /// model for the host CPU. A model that leaves dims unknown, or whose
 /// inputs decide shapes (such as Reshape's shape), is compiled at its first
@@ -155,6 +164,7 @@ public:
   /// The most recent compilation: at creation, or for models compiled on
   /// first use, the latest new set of input shapes.
   CompileReport compileReport() const;
+  MemoryReport memoryReport() const;
 
 private:
   struct Impl;

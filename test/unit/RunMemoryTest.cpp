@@ -65,6 +65,10 @@ TEST(RunMemory, SteadyStateRunsTakeNoHeapForIntermediates) {
   Tensor first = s.run({{"x", x}}).at("y");
   uint64_t firstRun = heapAllocations() - before;
   EXPECT_GT(firstRun, 0u) << "the network's intermediates should be heap buffers at first";
+  MemoryReport memory = s.memoryReport();
+  EXPECT_GE(memory.weightsBytes, (8u * 4 * 9 + 8 * 8 * 9) * sizeof(float));
+  // At least both convolutions' outputs, [1, 8, 16, 16] each, at once.
+  EXPECT_GE(memory.workspaceBytes, 2u * 8 * 16 * 16 * sizeof(float));
   for (int i = 0; i < 3; ++i) {
     uint64_t start = heapAllocations();
     Tensor y = s.run({{"x", x}}).at("y");
