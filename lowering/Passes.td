@@ -100,6 +100,21 @@ def KilnLowerContractions : Pass<"kiln-lower-contractions", "mlir::func::FuncOp"
                            "mlir::arith::ArithDialect"];
 }
 
+def KilnEarlyDealloc : Pass<"kiln-early-dealloc", "mlir::func::FuncOp"> {
+  let summary = "Allocates each buffer just before its first use and frees it right after its last, not at the ends of its block";
+  let description = [{
+    Bufferization's deallocation frees a block's buffers at the end of the
+    block: every intermediate of a model then lives until the run ends
+    (ResNet-50: 145 MB held at once). A `memref.dealloc` of a buffer
+    allocated in the same block moves to just after the last op of the
+    block that uses the buffer or a view of it (ops in nested regions count
+    as the op that holds them), so the runtime can hand the memory to the
+    buffers allocated after it; its `memref.alloc` moves down to just
+    before the first such op. A buffer used by anything that could keep it
+    (a call, a return, an op Kiln does not know) keeps its dealloc.
+  }];
+}
+
 def KilnExpandCopies : Pass<"kiln-expand-copies", "mlir::func::FuncOp"> {
   let summary = "Strided copies become linalg.copy loops instead of runtime calls";
   let dependentDialects = ["mlir::linalg::LinalgDialect", "mlir::scf::SCFDialect", "mlir::vector::VectorDialect"];

@@ -38,7 +38,7 @@ static std::string phasePipeline(Phase phase, const PipelineOptions &o) {
                 ? ""
                 : "buffer-results-to-out-params{modify-public-functions hoist-static-allocs},") +
            "buffer-deallocation-pipeline,convert-bufferization-to-memref,canonicalize,"
-           "kiln-externalize-weights";
+           "func.func(kiln-early-dealloc),kiln-externalize-weights";
   case Phase::Vectorized:
     return "func.func(kiln-lower-contractions,kiln-expand-copies),canonicalize,cse";
   case Phase::Loops:
