@@ -47,7 +47,9 @@ struct Limits {
 struct SessionOptions {
   /// Worker threads for parallel loops; 0 uses every available core.
   int threads = 0;
-  /// LLVM optimization level, 0..3.
+  /// LLVM optimization level, 0..3: 0 leaves the IR unoptimized (fastest
+  /// to compile); from 1 on, Kiln's own pipeline by kernel kind (see
+  /// jit/ObjectCode.cpp); the level also sets instruction selection's.
   int optimizationLevel = 3;
 
   /// Kernel cache folder; empty (the default) turns the cache off. Entries
