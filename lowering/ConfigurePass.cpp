@@ -39,6 +39,61 @@ void tileDynamicBatch(RewriterBase &r, linalg::LinalgOp op) {
   r.replaceOp(op, tiled->replacements);
 }
 
+/// Channels per group from which a grouped convolution is split into one
+/// convolution per group (depthwise ones, a channel per group, are not:
+/// thousands of tiny GEMMs).
+constexpr int64_t kMinGroupChannels = 4;
+
+/// A grouped convolution (static shapes, a few channels or more per
+/// group) becomes one ordinary convolution per group, each on its slice of
+/// the input channels, filters and output: no strategy handles the grouped
+/// op, whose loops would stay scalar (AlexNet, ShuffleNet), while each
+/// group's convolution gets the GEMM or direct kernel.
+void splitGroups(RewriterBase &r, linalg::Conv2DNgchwGfchwOp op) {
+  Value x = op.getInputs()[0], w = op.getInputs()[1], init = op.getOutputs()[0];
+  auto xt = llvm::cast<RankedTensorType>(x.getType());
+  auto wt = llvm::cast<RankedTensorType>(w.getType());
+  auto ot = llvm::cast<RankedTensorType>(init.getType());
+  if (!xt.hasStaticShape() || !wt.hasStaticShape() || !ot.hasStaticShape() ||
+      !op.hasPureTensorSemantics())
+    return;
+  int64_t g = xt.getDimSize(1), c = xt.getDimSize(2), f = wt.getDimSize(1);
+  if (g < 2 || c < kMinGroupChannels || f < kMinGroupChannels)
+    return;
+  Location loc = op.getLoc();
+  r.setInsertionPoint(op);
+  // A slice of group `i` along dim `dim` of `v`, with that dim dropped.
+  auto group = [&](Value v, int64_t dim, int64_t i) {
+    auto t = llvm::cast<RankedTensorType>(v.getType());
+    SmallVector<OpFoldResult> offsets(t.getRank(), r.getIndexAttr(0)), sizes,
+        strides(t.getRank(), r.getIndexAttr(1));
+    SmallVector<int64_t> shape;
+    for (int64_t d = 0; d < t.getRank(); ++d) {
+      sizes.push_back(r.getIndexAttr(d == dim ? 1 : t.getDimSize(d)));
+      if (d != dim)
+        shape.push_back(t.getDimSize(d));
+    }
+    offsets[dim] = r.getIndexAttr(i);
+    return std::make_tuple(RankedTensorType::get(shape, t.getElementType()), offsets, sizes,
+                           strides);
+  };
+  Value y = init;
+  for (int64_t i = 0; i < g; ++i) {
+    auto [xType, xo, xs, xst] = group(x, 1, i);
+    Value xi = tensor::ExtractSliceOp::create(r, loc, xType, x, xo, xs, xst);
+    auto [wType, wo, ws, wst] = group(w, 0, i);
+    Value wi = tensor::ExtractSliceOp::create(r, loc, wType, w, wo, ws, wst);
+    auto [yType, yo, ys, yst] = group(y, 1, i);
+    Value yi = tensor::ExtractSliceOp::create(r, loc, yType, init, yo, ys, yst);
+    Value part = linalg::Conv2DNchwFchwOp::create(r, loc, TypeRange{yType}, ValueRange{xi, wi},
+                                                  ValueRange{yi}, op.getStrides(),
+                                                  op.getDilations())
+                     .getResult(0);
+    y = tensor::InsertSliceOp::create(r, loc, part, y, yo, ys, yst);
+  }
+  r.replaceOp(op, y);
+}
+
 struct ConfigurePass : impl::KilnConfigureBase<ConfigurePass> {
   using KilnConfigureBase::KilnConfigureBase;
 
@@ -56,6 +111,10 @@ struct ConfigurePass : impl::KilnConfigureBase<ConfigurePass> {
     });
     for (linalg::LinalgOp op : batched)
       tileDynamicBatch(rewriter, op);
+    SmallVector<linalg::Conv2DNgchwGfchwOp> grouped;
+    getOperation().walk([&](linalg::Conv2DNgchwGfchwOp op) { grouped.push_back(op); });
+    for (linalg::Conv2DNgchwGfchwOp op : grouped)
+      splitGroups(rewriter, op);
     SmallVector<linalg::MatmulOp> packable;
     getOperation().walk([&](linalg::MatmulOp op) {
       if (op.hasPureTensorSemantics() && shouldPackRhs(op, target))

@@ -160,3 +160,34 @@ func.func @few_rows_split_columns(%x: tensor<1x256x56x56xf32>, %w: tensor<64x256
   %0 = kiln.Conv %x, %w, %none : (tensor<1x256x56x56xf32>, tensor<64x256x1x1xf32>, none) -> tensor<1x64x56x56xf32>
   return %0 : tensor<1x64x56x56xf32>
 }
+
+// A grouped convolution with several channels per group is one ordinary
+// convolution per group, on its slices of the input, filters and output;
+// each gets a strategy (here the direct kernel: 32 output columns).
+// AVX2-LABEL: func.func @grouped_conv
+// AVX2-NOT: linalg.conv_2d_ngchw_gfchw
+// AVX2: tensor.extract_slice {{.*}} : tensor<1x2x8x34x34xf32> to tensor<1x8x34x34xf32>
+// AVX2: linalg.conv_2d_nchw_fchw
+// AVX2-SAME: kind = "conv"
+// AVX2: tensor.insert_slice {{.*}} into tensor<1x2x8x32x32xf32>
+// AVX2: linalg.conv_2d_nchw_fchw
+// AVX2-SAME: kind = "conv"
+// AVX2: tensor.insert_slice {{.*}} into tensor<1x2x8x32x32xf32>
+// AVX2-NOT: linalg.conv
+// AVX2: return
+func.func @grouped_conv(%x: tensor<1x16x32x32xf32>, %w: tensor<16x8x3x3xf32>) -> tensor<1x16x32x32xf32> {
+  %none = kiln.none
+  %0 = kiln.Conv %x, %w, %none {group = 2 : si64, pads = [1, 1, 1, 1]} : (tensor<1x16x32x32xf32>, tensor<16x8x3x3xf32>, none) -> tensor<1x16x32x32xf32>
+  return %0 : tensor<1x16x32x32xf32>
+}
+
+// A depthwise convolution (one channel per group) stays grouped.
+// AVX2-LABEL: func.func @depthwise_conv
+// AVX2: linalg.conv_2d_ngchw_gfchw
+// AVX2-NOT: linalg.conv_2d_nchw_fchw
+// AVX2: return
+func.func @depthwise_conv(%x: tensor<1x16x32x32xf32>, %w: tensor<16x1x3x3xf32>) -> tensor<1x16x32x32xf32> {
+  %none = kiln.none
+  %0 = kiln.Conv %x, %w, %none {group = 16 : si64, pads = [1, 1, 1, 1]} : (tensor<1x16x32x32xf32>, tensor<16x1x3x3xf32>, none) -> tensor<1x16x32x32xf32>
+  return %0 : tensor<1x16x32x32xf32>
+}
