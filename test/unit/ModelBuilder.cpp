@@ -1,5 +1,6 @@
 //===- ModelBuilder.cpp - small ONNX models built in C++ for tests --------===//
 #include "ModelBuilder.h"
+#include <cmath>
 #include "kiln/Tensor.h"
 #include <gtest/gtest.h>
 
@@ -92,5 +93,12 @@ void expectError(const std::function<void()> &fn, const std::string &fragment) {
 }
 
 std::string ModelBuilder::bytes() const { return model_.SerializeAsString(); }
+
+std::vector<float> testValues(size_t n, float scale) {
+  std::vector<float> v(n);
+  for (size_t i = 0; i < n; ++i)
+    v[i] = scale * std::sin(0.7f * float(i) + 0.3f);
+  return v;
+}
 
 } // namespace kiln::test

@@ -33,6 +33,10 @@ private:
   onnx::ModelProto model_;
 };
 
+/// `n` deterministic values in [-scale, scale], smooth and without
+/// repeats: test weights and inputs.
+std::vector<float> testValues(size_t n, float scale);
+
 /// Runs `fn` and checks it throws kiln::Error whose message contains
 /// `fragment` (a gtest failure otherwise).
 void expectError(const std::function<void()> &fn, const std::string &fragment);

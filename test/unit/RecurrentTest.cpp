@@ -12,16 +12,10 @@
 
 using namespace kiln;
 using kiln::test::ModelBuilder;
+using kiln::test::testValues;
 
 namespace {
 constexpr int F32 = onnx::TensorProto::FLOAT;
-
-std::vector<float> pattern(size_t n, float scale) {
-  std::vector<float> v(n);
-  for (size_t i = 0; i < n; ++i)
-    v[i] = scale * std::sin(0.7f * float(i) + 0.3f);
-  return v;
-}
 
 /// op(X [seq, batch, 3]) with hidden size 4, bidirectional, bias and
 /// initial state from initializers; seq and batch static or symbolic.
@@ -29,9 +23,9 @@ std::string recurrentModel(const std::string &op, int64_t seq, int64_t batch) {
   int64_t gates = op == "LSTM" ? 4 : op == "GRU" ? 3 : 1, hidden = 4, input = 3;
   ModelBuilder m;
   m.input("x", F32, {seq, batch, input}, {"seq", "batch", ""});
-  m.initializer("w", {2, gates * hidden, input}, pattern(2 * gates * hidden * input, 0.5f));
-  m.initializer("r", {2, gates * hidden, hidden}, pattern(2 * gates * hidden * hidden, 0.4f));
-  m.initializer("b", {2, 2 * gates * hidden}, pattern(2 * 2 * gates * hidden, 0.1f));
+  m.initializer("w", {2, gates * hidden, input}, testValues(2 * gates * hidden * input, 0.5f));
+  m.initializer("r", {2, gates * hidden, hidden}, testValues(2 * gates * hidden * hidden, 0.4f));
+  m.initializer("b", {2, 2 * gates * hidden}, testValues(2 * 2 * gates * hidden, 0.1f));
   m.output("y", F32).output("y_h", F32);
   auto &node = m.node(op, {"x", "w", "r", "b"}, {"y", "y_h"});
   auto *a = node.add_attribute();
@@ -53,7 +47,7 @@ TEST(Recurrent, LoopOverRunTimeLengthMatchesUnrolledSteps) {
     EXPECT_EQ(d.compileReport().shapes, "dynamic") << op;
     for (auto [seq, batch] : {std::pair<int64_t, int64_t>{5, 2}, {1, 3}}) {
       Tensor x = Tensor::fromVector(ElementType::Float32, {seq, batch, 3},
-                                    pattern(seq * batch * 3, 1.0f));
+                                    testValues(seq * batch * 3, 1.0f));
       std::string fixed = recurrentModel(op, seq, batch);
       Session f(fixed.data(), fixed.size(), SessionOptions{}.withThreads(1), "fixed.onnx");
       auto a = d.run({{"x", x}}), b = f.run({{"x", x}});
@@ -72,7 +66,7 @@ TEST(Recurrent, LongSequencesAreLoopsNotUnrolled) {
   // 600 steps: past the unrolling limit (512), which used to refuse it.
   std::string bytes = recurrentModel("GRU", 600, 2);
   Session s(bytes.data(), bytes.size(), SessionOptions{}.withThreads(1), "long.onnx");
-  Tensor x = Tensor::fromVector(ElementType::Float32, {600, 2, 3}, pattern(3600, 1.0f));
+  Tensor x = Tensor::fromVector(ElementType::Float32, {600, 2, 3}, testValues(3600, 1.0f));
   auto out = s.run({{"x", x}});
   EXPECT_EQ(out.at("y").shape(), (std::vector<int64_t>{600, 2, 2, 4}));
   // The forward direction's last step and the reverse direction's first are y_h.

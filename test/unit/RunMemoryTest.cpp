@@ -6,23 +6,17 @@
 
 using namespace kiln;
 using kiln::test::ModelBuilder;
+using kiln::test::testValues;
 
 namespace {
 constexpr int F32 = onnx::TensorProto::FLOAT;
-
-std::vector<float> ramp(size_t n, float scale) {
-  std::vector<float> v(n);
-  for (size_t i = 0; i < n; ++i)
-    v[i] = scale * float(int(i % 13) - 6);
-  return v;
-}
 
 /// Conv 3x3 -> Relu -> Conv 3x3 -> Relu -> MaxPool over [n, 4, 16, 16].
 std::string convNetwork(int64_t batch) {
   ModelBuilder m;
   m.input("x", F32, {batch, 4, 16, 16}, {"n"});
-  m.initializer("w1", {8, 4, 3, 3}, ramp(8 * 4 * 9, 0.05f));
-  m.initializer("w2", {8, 8, 3, 3}, ramp(8 * 8 * 9, 0.03f));
+  m.initializer("w1", {8, 4, 3, 3}, testValues(8 * 4 * 9, 0.05f));
+  m.initializer("w2", {8, 8, 3, 3}, testValues(8 * 8 * 9, 0.03f));
   m.output("y", F32);
   auto pads = [](onnx::NodeProto &n) {
     auto *a = n.add_attribute();
@@ -51,7 +45,7 @@ std::string convNetwork(int64_t batch) {
 
 Tensor input(int64_t batch) {
   Tensor x(ElementType::Float32, {batch, 4, 16, 16});
-  std::vector<float> v = ramp(x.numElements(), 0.1f);
+  std::vector<float> v = testValues(x.numElements(), 0.1f);
   std::copy(v.begin(), v.end(), x.data<float>());
   return x;
 }
