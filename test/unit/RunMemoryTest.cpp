@@ -9,15 +9,13 @@ using kiln::test::ModelBuilder;
 using kiln::test::testValues;
 
 namespace {
-constexpr int F32 = onnx::TensorProto::FLOAT;
-
 /// Conv 3x3 -> Relu -> Conv 3x3 -> Relu -> MaxPool over [n, 4, 16, 16].
 std::string convNetwork(int64_t batch) {
   ModelBuilder m;
-  m.input("x", F32, {batch, 4, 16, 16}, {"n"});
+  m.input("x", onnx::TensorProto::FLOAT, {batch, 4, 16, 16}, {"n"});
   m.initializer("w1", {8, 4, 3, 3}, testValues(8 * 4 * 9, 0.05f));
   m.initializer("w2", {8, 8, 3, 3}, testValues(8 * 8 * 9, 0.03f));
-  m.output("y", F32);
+  m.output("y", onnx::TensorProto::FLOAT);
   auto pads = [](onnx::NodeProto &n) {
     auto *a = n.add_attribute();
     a->set_name("pads");
