@@ -7,6 +7,7 @@
 #include "runtime/Artifact.h"
 #include "llvm/Config/llvm-config.h"
 #include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/Verifier.h"
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/BuiltinDialect.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
@@ -255,6 +256,9 @@ CompiledModel compileModel(const onnx::ModelProto &model, const ImportOptions &i
       return success();
     });
     PassManager pm(&ctx);
+    // Verifying the whole module after every pass costs a third of the
+    // passes' time; it is verified once, before translation, instead.
+    pm.enableVerifier(false);
     PipelineOptions po;
     po.returnAllocatedResults = exe->returnsOutputs();
     TargetInfo vectors = TargetInfo::fromFeatures(out.requiredFeatures);
@@ -280,6 +284,9 @@ CompiledModel compileModel(const onnx::ModelProto &model, const ImportOptions &i
     if (failedRun)
       throw Error("model '" + modelName + "': compilation failed: " +
                   (diag.empty() ? std::string("a pass failed") : diag));
+    if (failed(verify(*module)))
+      throw Error("model '" + modelName + "': compilation produced invalid code (an internal error): " +
+                  (diag.empty() ? std::string("the module does not verify") : diag));
   }
   out.report.passes = msSince(passStart);
   // The weight blob kiln-externalize-weights laid out: taken from the
