@@ -14,6 +14,7 @@
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/ThreadPool.h"
 #include "llvm/IR/Module.h"
 #include "llvm/TargetParser/Host.h"
 #include <functional>
@@ -178,6 +179,15 @@ CompiledModel compileModel(const onnx::ModelProto &model, const ImportOptions &i
   // Owned apart: freed once the module is LLVM IR, before LLVM's own work.
   auto context = std::make_unique<MLIRContext>(registry, MLIRContext::Threading::DISABLED);
   MLIRContext &ctx = *context;
+  // Passes nested on functions run on the session's threads (the kernels
+  // are functions once outlined); the pool outlives the context.
+  unsigned threads = options.threads > 0 ? options.threads
+                                         : std::max(1u, std::thread::hardware_concurrency());
+  std::unique_ptr<llvm::DefaultThreadPool> passThreads;
+  if (threads > 1) {
+    passThreads = std::make_unique<llvm::DefaultThreadPool>(llvm::hardware_concurrency(threads));
+    ctx.setThreadPool(*passThreads);
+  }
   registerBuiltinDialectTranslation(ctx);
   registerLLVMDialectTranslation(ctx);
 
@@ -248,11 +258,15 @@ CompiledModel compileModel(const onnx::ModelProto &model, const ImportOptions &i
   auto passStart = std::chrono::steady_clock::now();
   std::string diag;
   {
+    // Passes may run on several threads: what they report is guarded.
+    std::mutex reported;
     ScopedDiagnosticHandler handler(&ctx, [&](Diagnostic &d) {
       // The last error is the most specific (the conversion's own complaint
       // comes before Kiln's explanation).
-      if (d.getSeverity() == DiagnosticSeverity::Error)
+      if (d.getSeverity() == DiagnosticSeverity::Error) {
+        std::lock_guard<std::mutex> lock(reported);
         diag = describe(d);
+      }
       return success();
     });
     PassManager pm(&ctx);
@@ -267,8 +281,10 @@ CompiledModel compileModel(const onnx::ModelProto &model, const ImportOptions &i
     buildCpuPipeline(pm, Phase::LLVM, po);
     // Every pass and pattern application is an action: once the budget is
     // spent, the rest are skipped and the error names the pass.
-    std::string pass = "the first pass";
+    // (The pass each thread is in, for the error: nested passes run on the
+    // pool's threads.)
     ctx.registerActionHandler([&](llvm::function_ref<void()> transform, const tracing::Action &action) {
+      static thread_local std::string pass = "the first pass";
       if (action.getTag() == PassExecutionAction::tag) {
         const Pass &p = static_cast<const PassExecutionAction &>(action).getPass();
         if (!p.getArgument().empty())
@@ -320,8 +336,6 @@ CompiledModel compileModel(const onnx::ModelProto &model, const ImportOptions &i
   std::string entryName = std::string("_mlir_ciface_") + kEntryFunction;
   addPackedWrapper(*llvmModule, entryName);
   setTargetAttributes(*llvmModule, target, wide);
-  unsigned threads = options.threads > 0 ? options.threads
-                                         : std::max(1u, std::thread::hardware_concurrency());
   ObjectCodeTimes times;
   std::vector<std::vector<char>> objects;
   try {

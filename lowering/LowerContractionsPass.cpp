@@ -32,6 +32,7 @@
 #include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
 #include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
 #include "mlir/IR/Dominance.h"
+#include "mlir/IR/Threading.h"
 #include "mlir/Transforms/CSE.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "mlir/Transforms/LoopInvariantCodeMotionUtils.h"
@@ -475,12 +476,31 @@ struct LowerContractionsPass : impl::KilnLowerContractionsBase<LowerContractions
     // are the step: simplified from the loop's bounds.
     scf::populateSCFForLoopCanonicalizationPatterns(p);
     FrozenRewritePatternSet canonical(std::move(p));
+    // Ops lowered on their own (static shapes), one of each kind, first:
+    // each in a detached function, so they are lowered in parallel where
+    // the context has threads (a model's kernels are most of this pass).
+    SmallVector<std::pair<linalg::LinalgOp, LoweringConfig>> distinct;
+    for (auto &[op, config] : todo)
+      if (isolatable(op) && llvm::none_of(distinct, [&](const auto &d) {
+            return sameOp(d.first, op);
+          }))
+        distinct.push_back({op, config});
+    SmallVector<std::optional<Lowered>> isolated(distinct.size());
+    parallelFor(ctx, 0, distinct.size(), [&](size_t i) {
+      ContractionLowering own(ctx, canonical);
+      isolated[i] = lowerIsolated(own, distinct[i].first, distinct[i].second);
+    });
+    for (auto [l, d] : llvm::zip(isolated, distinct))
+      if (l) {
+        // (The copy of the op as it was adds uses to its operands: made
+        // here, on one thread.)
+        l->original = d.first->clone();
+        lowered.push_back(*l);
+      }
     ContractionLowering lowering(ctx, canonical);
     SmallVector<scf::ExecuteRegionOp> containers;
     for (auto &[op, config] : todo) {
       scf::ExecuteRegionOp container = reuse(op);
-      if (!container && isolatable(op) && lowerIsolated(lowering, op, config))
-        container = reuse(op);
       if (!container)
         container = lowering.run(op, config);
       if (container)
@@ -512,18 +532,24 @@ private:
 
   /// Lowered on its own, the op sees nothing of its surroundings, which
   /// with static shapes it does not need.
+  /// (Nor does its payload read values from around it: copying the op
+  /// adds uses to no value outside it, so copies are made in parallel.)
   static bool isolatable(linalg::LinalgOp op) {
-    return llvm::all_of(op->getOperandTypes(), [](Type t) {
-      auto m = llvm::dyn_cast<MemRefType>(t);
-      return m && m.hasStaticShape();
-    });
+    llvm::SetVector<Value> above;
+    getUsedValuesDefinedAbove(op->getRegions(), above);
+    return above.empty() && llvm::all_of(op->getOperandTypes(), [](Type t) {
+             auto m = llvm::dyn_cast<MemRefType>(t);
+             return m && m.hasStaticShape();
+           });
   }
 
-  bool lowerIsolated(ContractionLowering &lowering, linalg::LinalgOp op,
-                     const LoweringConfig &config) {
+  /// Lowers a copy of `op` in a detached function; touches nothing
+  /// outside it but `op`, which it clones (called in parallel).
+  static std::optional<Lowered> lowerIsolated(ContractionLowering &lowering, linalg::LinalgOp op,
+                                              const LoweringConfig &config) {
     Location loc = op.getLoc();
     auto kernel = func::FuncOp::create(
-        loc, "kiln_kernel", FunctionType::get(&getContext(), op->getOperandTypes(), {}));
+        loc, "kiln_kernel", FunctionType::get(op->getContext(), op->getOperandTypes(), {}));
     Block *entry = kernel.addEntryBlock();
     OpBuilder b = OpBuilder::atBlockBegin(entry);
     IRMapping map;
@@ -543,14 +569,13 @@ private:
           return !def->hasTrait<OpTrait::ConstantLike>() || def->getNumResults() != 1;
         })) {
       kernel.erase();
-      return false;
+      return std::nullopt;
     }
     SmallVector<Value> constants;
     for (Value v : above)
       if (!llvm::isa<BlockArgument>(v))
         constants.push_back(v);
-    lowered.push_back({op->clone(), kernel, container, constants});
-    return true;
+    return Lowered{nullptr, kernel, container, constants};
   }
 
   /// `op` is `original` on other buffers of the same types: the same

@@ -55,11 +55,12 @@ static std::string phasePipeline(Phase phase, const PipelineOptions &o) {
     // a dynamic shape); then every other dialect in one conversion
     // (convert-to-llvm): one walk of the module instead of one per dialect,
     // half the time of this phase, the same code.
-    return "convert-vector-to-scf{full-unroll target-rank=1},"
+    // The per-function conversions run on each function (the kernels are
+    // functions by now), in parallel where the context has threads.
+    return "func.func(convert-vector-to-scf{full-unroll target-rank=1},"
            "expand-strided-metadata,lower-affine,convert-scf-to-cf,arith-expand{include-bf16},"
-           "convert-vector-to-llvm,convert-math-to-llvm,convert-math-to-libm,finalize-memref-to-llvm,"
-           "convert-to-llvm,"
-           "reconcile-unrealized-casts";
+           "convert-vector-to-llvm,convert-math-to-llvm),convert-math-to-libm,"
+           "finalize-memref-to-llvm,convert-to-llvm,reconcile-unrealized-casts";
   }
   return "";
 }
