@@ -92,7 +92,12 @@ struct OutlineParallelPass : impl::KilnOutlineParallelBase<OutlineParallelPass> 
       else if (auto c = dyn_cast<CallSiteLoc>(l))
         collect(c.getCallee());
     };
-    loop.getBody()->walk([&](Operation *op) { collect(op->getLoc()); });
+    // (Not constants': folding merges equal constants of many nodes into
+    // one, whose location then names them all.)
+    loop.getBody()->walk([&](Operation *op) {
+      if (!op->hasTrait<OpTrait::ConstantLike>())
+        collect(op->getLoc());
+    });
     collect(loop.getLoc());
     std::string label;
     for (StringRef n : names)

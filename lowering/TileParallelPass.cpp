@@ -93,10 +93,17 @@ struct TileParallelPass : impl::KilnTileParallelBase<TileParallelPass> {
       // accumulates into), and producers read by all-parallel consumers
       // (elementwise ops read exactly their own tile). A producer read by a
       // reduction (a convolution reads every input channel and a halo) would
-      // be recomputed for every tile, so it stays outside.
+      // be recomputed for every tile, so it stays outside; so does one with
+      // other users, which computes its whole result anyway: fused, it would
+      // be computed twice, and a chain of them (ResNet's residual adds, each
+      // read by the next block's add and its convolution) once more per
+      // link, every block recomputing all the blocks before it.
+      // The consumer and the producers fused so far: uses by these (and by
+      // the tile's ops) go away with the fusion.
+      llvm::SmallPtrSet<Operation *, 8> fused{next.getOperation()};
       options.setFusionControlFn(
-          [](tensor::ExtractSliceOp slice, OpResult producer,
-             bool isDestination) -> std::optional<scf::SCFTileAndFuseOptions::ControlFnResult> {
+          [&](tensor::ExtractSliceOp slice, OpResult producer,
+              bool isDestination) -> std::optional<scf::SCFTileAndFuseOptions::ControlFnResult> {
             if (auto l = dyn_cast<linalg::LinalgOp>(producer.getOwner())) {
               if (llvm::is_contained(l.getStaticLoopRanges(), 0))
                 return std::nullopt; // empty: nothing to fuse
@@ -104,7 +111,11 @@ struct TileParallelPass : impl::KilnTileParallelBase<TileParallelPass> {
               if (!isDestination && configOf(l))
                 return std::nullopt;
             }
-            if (!isDestination)
+            if (!isDestination) {
+              Operation *tileLoop = slice->getParentOfType<scf::ForallOp>();
+              for (Operation *user : producer.getUsers())
+                if (!fused.contains(user) && !(tileLoop && tileLoop->isAncestor(user)))
+                  return std::nullopt;
               for (OpOperand &use : slice->getUses()) {
                 auto consumer = dyn_cast<linalg::LinalgOp>(use.getOwner());
                 if (!consumer)
@@ -112,6 +123,8 @@ struct TileParallelPass : impl::KilnTileParallelBase<TileParallelPass> {
                 if (!consumer.isDpsInit(&use) && consumer.getNumReductionLoops() != 0)
                   return std::nullopt;
               }
+            }
+            fused.insert(producer.getOwner());
             return scf::SCFTileAndFuseOptions::ControlFnResult{};
           });
       rewriter.setInsertionPoint(next);
