@@ -176,18 +176,18 @@ CompiledModel compileModel(const onnx::ModelProto &model, const ImportOptions &i
 
   DialectRegistry registry;
   registerPipelineDialects(registry);
-  // Owned apart: freed once the module is LLVM IR, before LLVM's own work.
-  auto context = std::make_unique<MLIRContext>(registry, MLIRContext::Threading::DISABLED);
-  MLIRContext &ctx = *context;
   // Passes nested on functions run on the session's threads (the kernels
   // are functions once outlined); the pool outlives the context.
   unsigned threads = options.threads > 0 ? options.threads
                                          : std::max(1u, std::thread::hardware_concurrency());
   std::unique_ptr<llvm::DefaultThreadPool> passThreads;
-  if (threads > 1) {
+  if (threads > 1)
     passThreads = std::make_unique<llvm::DefaultThreadPool>(llvm::hardware_concurrency(threads));
+  // Owned apart: freed once the module is LLVM IR, before LLVM's own work.
+  auto context = std::make_unique<MLIRContext>(registry, MLIRContext::Threading::DISABLED);
+  MLIRContext &ctx = *context;
+  if (passThreads)
     ctx.setThreadPool(*passThreads);
-  }
   registerBuiltinDialectTranslation(ctx);
   registerLLVMDialectTranslation(ctx);
 

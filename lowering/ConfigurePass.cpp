@@ -128,7 +128,7 @@ struct ConfigurePass : impl::KilnConfigureBase<ConfigurePass> {
     for (linalg::MatmulOp op : packable)
       packRhs(rewriter, op, target);
     for (linalg::LinalgOp op : convs)
-      convAsContraction(rewriter, op);
+      convAsContraction(rewriter, op, target);
     getOperation().walk([&](linalg::LinalgOp op) {
       if (std::optional<LoweringConfig> c = chooseConfig(op, target, chunks))
         op->setAttr(kConfigAttrName, c->toAttr(&getContext()));

@@ -461,7 +461,126 @@ bool convAsGemm(linalg::LinalgOp op, const TargetInfo &target) {
   return !unitStride || !(width >= 4 * lanes || width % (2 * lanes) == 0);
 }
 
-linalg::GenericOp convAsContraction(RewriterBase &r, linalg::LinalgOp conv) {
+namespace {
+
+/// Whether a convolution's GEMM is computed with the output channels as
+/// its vector dim: `positions` fill whole vectors poorly (fewer than two,
+/// or more than a tenth of the lanes idle) while the `filters` make whole
+/// register tiles, and the weight is a constant (packed at compile time).
+bool filtersAsVectors(int64_t images, int64_t positions, int64_t filters, Value weight,
+                      const TargetInfo &target) {
+  int64_t lanes = target.f32Lanes();
+  if (filters % packedColumns(images * positions, target) != 0 ||
+      !matchPattern(weight, m_Constant()))
+    return false;
+  int64_t padded = llvm::alignTo(positions, lanes);
+  return positions < 2 * lanes || positions * 10 < padded * 9;
+}
+
+/// The convolution `conv` as T[n * p, f] = cols[n * p, k] * W[k, f] (see
+/// convAsContraction), transposed back into its result's layout.
+linalg::GenericOp convWithFiltersAsVectors(RewriterBase &r, linalg::LinalgOp conv,
+                                           const TargetInfo &target) {
+  Location loc = conv.getLoc();
+  Value x = conv.getDpsInputs()[0], w = conv.getDpsInputs()[1], init = conv.getDpsInits()[0];
+  auto wt = llvm::cast<RankedTensorType>(w.getType());
+  auto ot = llvm::cast<RankedTensorType>(init.getType());
+  int64_t rank = ot.getRank(), spatialDims = rank - 2;
+  int64_t n = ot.getDimSize(0), c = wt.getDimSize(1), f = ot.getDimSize(1);
+  int64_t positions = 1, taps = 1;
+  for (int64_t i = 2; i < rank; ++i) {
+    positions *= ot.getDimSize(i);
+    taps *= wt.getDimSize(i);
+  }
+  MLIRContext *ctx = r.getContext();
+  Type f32 = r.getF32Type();
+  r.setInsertionPoint(conv);
+  auto strides = llvm::to_vector(
+      llvm::cast<DenseIntElementsAttr>(conv->getAttr("strides")).getValues<int64_t>());
+  auto dilations = llvm::to_vector(
+      llvm::cast<DenseIntElementsAttr>(conv->getAttr("dilations")).getValues<int64_t>());
+  // Windows, positions first: cols[n, o..., c, k...] = X[n, c, o * s + k * d].
+  // Loops (n, o..., c, k...).
+  int64_t loops = 2 + 2 * spatialDims;
+  SmallVector<AffineExpr> in{getAffineDimExpr(0, ctx), getAffineDimExpr(1 + spatialDims, ctx)};
+  for (int64_t i = 0; i < spatialDims; ++i)
+    in.push_back(getAffineDimExpr(1 + i, ctx) * strides[i] +
+                 getAffineDimExpr(2 + spatialDims + i, ctx) * dilations[i]);
+  SmallVector<int64_t> shape{n};
+  for (int64_t i = 2; i < rank; ++i)
+    shape.push_back(ot.getDimSize(i));
+  shape.push_back(c);
+  for (int64_t i = 2; i < rank; ++i)
+    shape.push_back(wt.getDimSize(i));
+  Value empty = tensor::EmptyOp::create(r, loc, shape, f32);
+  SmallVector<AffineMap> maps{AffineMap::get(loops, 0, in, ctx),
+                              AffineMap::getMultiDimIdentityMap(loops, ctx)};
+  Value windows =
+      linalg::GenericOp::create(r, loc, TypeRange{empty.getType()}, ValueRange{x},
+                                ValueRange{empty}, maps,
+                                SmallVector<utils::IteratorType>(loops, utils::IteratorType::parallel),
+                                [](OpBuilder &b, Location l, ValueRange a) {
+                                  linalg::YieldOp::create(b, l, a[0]);
+                                })
+          .getResult(0);
+  SmallVector<ReassociationIndices> rowsCols{{}, {}};
+  for (int64_t i = 0; i <= spatialDims; ++i)
+    rowsCols[0].push_back(i);
+  for (int64_t i = spatialDims + 1; i < loops; ++i)
+    rowsCols[1].push_back(i);
+  Value cols = tensor::CollapseShapeOp::create(
+      r, loc, RankedTensorType::get({n * positions, c * taps}, f32), windows, rowsCols);
+  // W[f, k] transposed (a constant: folded at compile time).
+  SmallVector<ReassociationIndices> filter{{0}, {}};
+  for (int64_t i = 1; i < rank; ++i)
+    filter[1].push_back(i);
+  Value w2 = tensor::CollapseShapeOp::create(r, loc, RankedTensorType::get({f, c * taps}, f32), w,
+                                             filter);
+  Value wEmpty = tensor::EmptyOp::create(r, loc, ArrayRef<int64_t>{c * taps, f}, f32);
+  Value wT = linalg::TransposeOp::create(r, loc, w2, wEmpty, ArrayRef<int64_t>{1, 0}).getResult()[0];
+  // The accumulator, transposed the same way: a fill is filled again.
+  SmallVector<ReassociationIndices> spatial{{0}, {1}, {}};
+  for (int64_t i = 2; i < rank; ++i)
+    spatial[2].push_back(i);
+  auto t3 = RankedTensorType::get({n, positions, f}, f32);
+  Value tInit;
+  if (auto fill = init.getDefiningOp<linalg::FillOp>()) {
+    Value e = tensor::EmptyOp::create(r, loc, ArrayRef<int64_t>{n * positions, f}, f32);
+    tInit = linalg::FillOp::create(r, loc, fill.getInputs()[0], e).getResult(0);
+  } else {
+    Value o3 = tensor::CollapseShapeOp::create(r, loc, RankedTensorType::get({n, f, positions}, f32),
+                                               init, spatial);
+    Value e = tensor::EmptyOp::create(r, loc, t3.getShape(), f32);
+    Value t = linalg::TransposeOp::create(r, loc, o3, e, ArrayRef<int64_t>{0, 2, 1}).getResult()[0];
+    tInit = tensor::CollapseShapeOp::create(
+        r, loc, RankedTensorType::get({n * positions, f}, f32), t,
+        SmallVector<ReassociationIndices>{{0, 1}, {2}});
+  }
+  auto mm = linalg::MatmulOp::create(r, loc, TypeRange{tInit.getType()}, ValueRange{cols, wT},
+                                     ValueRange{tInit});
+  Value product = tensor::ExpandShapeOp::create(r, loc, t3, mm.getResult(0),
+                                                SmallVector<ReassociationIndices>{{0, 1}, {2}});
+  Value yEmpty = tensor::EmptyOp::create(r, loc, ArrayRef<int64_t>{n, f, positions}, f32);
+  Value y3 =
+      linalg::TransposeOp::create(r, loc, product, yEmpty, ArrayRef<int64_t>{0, 2, 1}).getResult()[0];
+  Value y = tensor::ExpandShapeOp::create(r, loc, ot, y3, spatial);
+  r.replaceOp(conv, y);
+  return packRhs(r, mm, target);
+}
+
+} // namespace
+
+linalg::GenericOp convAsContraction(RewriterBase &r, linalg::LinalgOp conv,
+                                    const TargetInfo &target) {
+  {
+    auto ot = llvm::cast<RankedTensorType>(conv.getDpsInits()[0].getType());
+    int64_t positions = 1;
+    for (int64_t i = 2; i < ot.getRank(); ++i)
+      positions *= ot.getDimSize(i);
+    if (filtersAsVectors(ot.getDimSize(0), positions, ot.getDimSize(1), conv.getDpsInputs()[1],
+                         target))
+      return convWithFiltersAsVectors(r, conv, target);
+  }
   Location loc = conv.getLoc();
   Value x = conv.getDpsInputs()[0], w = conv.getDpsInputs()[1], init = conv.getDpsInits()[0];
   auto xt = llvm::cast<RankedTensorType>(x.getType());

@@ -91,7 +91,15 @@ bool convAsGemm(mlir::linalg::LinalgOp op, const TargetInfo &target);
 /// positions taken first), otherwise the input windows gathered once
 /// (im2col: k runs over channels and filter taps). The contraction's
 /// vector dim is as long as the image, whatever its width.
-mlir::linalg::GenericOp convAsContraction(mlir::RewriterBase &r, mlir::linalg::LinalgOp conv);
+///
+/// When the output positions fill vectors poorly (ResNet's 7x7 images: 49
+/// positions are 3 vectors of 16 and one of 1) and the weights are
+/// constants, the product is computed transposed instead, the output
+/// channels as the vector dim: T[n * p, f] = cols[n * p, k] * W[k, f], a
+/// matmul whose weight is packed at compile time (packRhs), then
+/// transposed back into NCHW.
+mlir::linalg::GenericOp convAsContraction(mlir::RewriterBase &r, mlir::linalg::LinalgOp conv,
+                                          const TargetInfo &target);
 
 /// The configuration attached to `op`, if any.
 std::optional<LoweringConfig> configOf(mlir::Operation *op);

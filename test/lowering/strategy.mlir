@@ -90,6 +90,40 @@ func.func @conv3x3_small(%x: tensor<1x64x7x7xf32>, %w: tensor<32x64x3x3xf32>) ->
   return %0 : tensor<1x32x7x7xf32>
 }
 
+// The same with constant weights and 64 filters: 49 positions fill vectors
+// poorly (7 of 8 lanes, 4 vectors of 16 for 49 floats), 64 filters fill
+// whole register tiles. The product is computed transposed, the windows
+// laid out positions first, the weight transposed and packed at compile
+// time like a Gemm's, then transposed back.
+// AVX2-LABEL: func.func @conv3x3_small_weights
+// AVX2: linalg.generic {{.*}} ins(%{{.*}} : tensor<1x64x9x9xf32>) outs(%{{.*}} : tensor<1x7x7x64x3x3xf32>)
+// AVX2: tensor.collapse_shape {{.*}} into tensor<49x576xf32>
+// AVX2: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<49x576xf32>, tensor<4x576x16xf32>)
+// AVX2-SAME: kind = "contraction"
+// AVX2: linalg.transpose ins(%{{.*}} : tensor<1x49x64xf32>) outs(%{{.*}} : tensor<1x64x49xf32>) permutation = [0, 2, 1]
+// AVX512-LABEL: func.func @conv3x3_small_weights
+// AVX512: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<49x576xf32>, tensor<2x576x32xf32>)
+// AVX512-SAME: kind = "contraction"
+// AVX512: linalg.transpose ins(%{{.*}} : tensor<1x49x64xf32>) outs(%{{.*}} : tensor<1x64x49xf32>) permutation = [0, 2, 1]
+func.func @conv3x3_small_weights(%x: tensor<1x64x7x7xf32>) -> tensor<1x64x7x7xf32> {
+  %none = kiln.none
+  %w = kiln.Constant dense<0.5> : tensor<64x64x3x3xf32>
+  %0 = kiln.Conv %x, %w, %none {pads = [1, 1, 1, 1]} : (tensor<1x64x7x7xf32>, tensor<64x64x3x3xf32>, none) -> tensor<1x64x7x7xf32>
+  return %0 : tensor<1x64x7x7xf32>
+}
+
+// Positions that fill whole vectors keep them as the vector dim.
+// AVX512-LABEL: func.func @conv1x1_28_weights
+// AVX512-NOT: linalg.transpose
+// AVX512: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<64x32xf32>, tensor<1x32x784xf32>)
+// AVX512-SAME: kind = "contraction"
+func.func @conv1x1_28_weights(%x: tensor<1x32x28x28xf32>) -> tensor<1x64x28x28xf32> {
+  %none = kiln.none
+  %w = kiln.Constant dense<0.5> : tensor<64x32x1x1xf32>
+  %0 = kiln.Conv %x, %w, %none : (tensor<1x32x28x28xf32>, tensor<64x32x1x1xf32>, none) -> tensor<1x64x28x28xf32>
+  return %0 : tensor<1x64x28x28xf32>
+}
+
 // Integer and f64 contractions have no strategy yet: plain loops.
 // AVX2-LABEL: func.func @gemm_f64
 // AVX2-NOT: kiln.config

@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+"""Convolutions with random weights, one per route of the strategy layer
+(direct kernel, im2col and 1x1 GEMMs over the positions, the transposed GEMM
+over the filters for small images, strided, dilated, batched, with bias and
+Relu fused after), run by kiln-run and compared with ONNX Runtime
+(|kiln - ort| <= 1e-4 + 1e-4 * |ort|). Random weights matter: a splat
+weight hides a transposed or misplaced one.
+Usage: conv_strategies.py KILN_RUN WORK_DIR"""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from onnx import TensorProto, helper, numpy_helper
+
+kiln_run, work = sys.argv[1], sys.argv[2]
+os.makedirs(work, exist_ok=True)
+rng = np.random.default_rng(11)
+
+
+def case(name, x_shape, w_shape, relu=True, **attrs):
+    w = (rng.standard_normal(w_shape) / np.sqrt(np.prod(w_shape[1:]))).astype(np.float32)
+    b = rng.standard_normal(w_shape[0]).astype(np.float32)
+    nodes = [helper.make_node('Conv', ['x', 'w', 'b'], ['c' if relu else 'y'], name='conv', **attrs)]
+    if relu:
+        nodes.append(helper.make_node('Relu', ['c'], ['y'], name='relu'))
+    g = helper.make_graph(nodes, name, [helper.make_tensor_value_info('x', TensorProto.FLOAT, x_shape)],
+                          [helper.make_tensor_value_info('y', TensorProto.FLOAT, None)],
+                          [numpy_helper.from_array(w, 'w'), numpy_helper.from_array(b, 'b')])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid('', 17)])
+    m.ir_version = 8
+    path = os.path.join(work, name + '.onnx')
+    onnx.save(m, path)
+    x = rng.standard_normal(x_shape).astype(np.float32)
+    xp = os.path.join(work, name + '_x.npy')
+    np.save(xp, x)
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = 1
+    want = ort.InferenceSession(path, so, providers=['CPUExecutionProvider']).run(None, {'x': x})[0]
+    out = os.path.join(work, name + '_out')
+    r = subprocess.run([kiln_run, path, '--input', 'x=' + xp, '--output-dir', out, '--quiet', '--no-cache',
+                        '--threads', '2'], capture_output=True, text=True)
+    if r.returncode:
+        print(f'FAIL  {name}: exit {r.returncode}: {r.stderr.strip()[-300:]}')
+        return 1
+    got = np.load(os.path.join(out, 'y.npy'))
+    if got.shape != want.shape or not np.allclose(got, want, rtol=1e-4, atol=1e-4):
+        err = np.abs(got - want).max() if got.shape == want.shape else 'shape'
+        print(f'FAIL  {name}: shape {list(got.shape)} vs {list(want.shape)}, max abs err {err}')
+        return 1
+    print(f'ok    {name}: shape {list(got.shape)}')
+    return 0
+
+
+failed = 0
+# Positions as the vector dim: wide rows (direct kernel), 1x1 and im2col.
+failed += case('direct_3x3', [1, 16, 64, 64], [32, 16, 3, 3], pads=[1, 1, 1, 1])
+failed += case('pointwise_28', [1, 32, 28, 28], [64, 32, 1, 1])
+failed += case('im2col_3x3_28', [1, 32, 28, 28], [64, 32, 3, 3], pads=[1, 1, 1, 1])
+failed += case('strided_1x1_56', [1, 32, 56, 56], [64, 32, 1, 1], strides=[2, 2])
+# Small images with constant weights: the filters as the vector dim.
+failed += case('filters_3x3_7', [1, 64, 7, 7], [64, 64, 3, 3], pads=[1, 1, 1, 1])
+failed += case('filters_1x1_7_batch2', [2, 64, 7, 7], [128, 64, 1, 1])
+failed += case('filters_strided_1x1', [1, 32, 14, 14], [64, 32, 1, 1], strides=[2, 2])
+failed += case('filters_strided_3x3', [1, 32, 14, 14], [96, 32, 3, 3], strides=[2, 2], pads=[1, 1, 1, 1])
+failed += case('filters_dilated_3x3', [1, 32, 7, 7], [64, 32, 3, 3], dilations=[2, 2], pads=[2, 2, 2, 2])
+failed += case('filters_no_relu', [1, 48, 5, 5], [64, 48, 3, 3], relu=False)
+failed += case('filters_1d', [2, 32, 9], [64, 32, 3], pads=[1, 1])
+# Filters that make no whole register tile: positions stay the vector dim.
+failed += case('odd_filters_7', [1, 64, 7, 7], [40, 64, 3, 3], pads=[1, 1, 1, 1])
+print(f'{failed} failed')
+sys.exit(1 if failed else 0)
