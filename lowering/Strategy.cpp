@@ -162,9 +162,20 @@ LoweringConfig registerTiled(StringRef kind, ArrayRef<int64_t> ranges, int64_t r
   c.cache.assign(ranges.size(), 0);
   c.registers.assign(ranges.size(), 1);
   c.registers[vectorDim] = vectors * lanes;
-  if (rowDim >= 0)
-    c.registers[rowDim] = std::min(
-        ranges[rowDim], std::clamp<int64_t>((target.vectorRegisters - vectors - 1) / vectors, 1, 8));
+  if (rowDim >= 0) {
+    int64_t rows = ranges[rowDim];
+    int64_t mr = std::min(
+        rows, std::clamp<int64_t>((target.vectorRegisters - vectors - 1) / vectors, 1, 8));
+    // A last tile of one row has too few accumulators to hide the FMAs'
+    // latency: up to two rows fewer per tile where that leaves none (49
+    // rows: 7 tiles of 7, not 6 of 8 and one of 1).
+    auto tinyLast = [&](int64_t r) { return r > 1 && rows % r == 1; };
+    int64_t best = mr;
+    for (int64_t r = mr - 1; tinyLast(best) && r >= std::max<int64_t>(mr - 2, 4); --r)
+      if (!tinyLast(r))
+        best = r;
+    c.registers[rowDim] = best;
+  }
   return c;
 }
 
