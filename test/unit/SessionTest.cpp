@@ -455,3 +455,44 @@ TEST(Session, StressConcurrentCreationAndDestruction) {
   for (int t = 0; t < 4; ++t)
     EXPECT_EQ(wrong[t], 0) << "thread " << t;
 }
+
+TEST(Session, ConcurrentCompilationMatchesSerial) {
+  // Compiled on two threads, passes nested on functions run in parallel and
+  // the distinct register-tiled kernels (three convolutions of other
+  // shapes, a batched GEMM) are lowered at once: the code must be the code
+  // compiled on one thread, bit for bit.
+  using kiln::test::testValues;
+  ModelBuilder m;
+  m.input("x", F32, {1, 8, 32, 32})
+      .initializer("k1", {32, 8, 3, 3}, testValues(32 * 8 * 9, 0.1f))
+      .initializer("k2", {64, 32, 1, 1}, testValues(64 * 32, 0.1f))
+      .initializer("k3", {32, 64, 3, 3}, testValues(32 * 64 * 9, 0.05f))
+      .initializer("w", {30, 48}, testValues(30 * 48, 0.1f))
+      .output("y", F32);
+  onnx::NodeProto &c1 = m.node("Conv", {"x", "k1"}, {"c1"});
+  auto *pads = c1.add_attribute();
+  pads->set_name("pads");
+  pads->set_type(onnx::AttributeProto::INTS);
+  for (int i = 0; i < 4; ++i)
+    pads->add_ints(1);
+  m.node("Relu", {"c1"}, {"r1"});
+  m.node("Conv", {"r1", "k2"}, {"c2"});
+  m.node("Conv", {"c2", "k3"}, {"c3"});
+  m.node("MatMul", {"c3", "w"}, {"y"});
+  std::string bytes = m.bytes();
+  Tensor x(ElementType::Float32, {1, 8, 32, 32});
+  std::vector<float> v = testValues(x.numElements(), 1.0f);
+  std::copy(v.begin(), v.end(), x.data<float>());
+  Session serial(bytes.data(), bytes.size(), SessionOptions{}.withThreads(1), "serial");
+  Session parallel(bytes.data(), bytes.size(), SessionOptions{}.withThreads(2), "parallel");
+  Tensor want = serial.run({{"x", x}}).at("y");
+  Tensor got = parallel.run({{"x", x}}).at("y");
+  ASSERT_EQ(got.shape(), (std::vector<int64_t>{1, 32, 30, 48}));
+  ASSERT_EQ(want.shape(), got.shape());
+  double sum = 0;
+  for (int64_t i = 0; i < got.numElements(); ++i) {
+    ASSERT_EQ(got.data<float>()[i], want.data<float>()[i]) << "element " << i;
+    sum += std::fabs(want.data<float>()[i]);
+  }
+  EXPECT_GT(sum, 0.0) << "an all-zero result would agree without computing anything";
+}
