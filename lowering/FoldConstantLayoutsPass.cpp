@@ -113,12 +113,16 @@ ElementsAttr permute(ConstantInput input, linalg::LinalgOp op, RankedTensorType 
             dst[i * cols + j] = src[j * inRow + i];
     return constantAttr(type, std::move(result));
   }
+  // Whole rows when the innermost dim stays innermost (packing a weight
+  // into slivers moves rows of a register tile's width), else elements.
+  int64_t run = rank > 0 && outStride[rank - 1] == 1 ? shape[rank - 1] : 1;
+  int64_t innermost = run > 1 ? rank - 2 : rank - 1;
   SmallVector<int64_t> index(rank, 0);
   int64_t from = 0;
-  for (int64_t n = 0, e = type.getNumElements(); n < e; ++n) {
-    std::memcpy(result.data() + n * bytes, in.data() + from * bytes, bytes);
-    // Next output element (row-major), input offset kept in step.
-    for (int64_t d = rank - 1; d >= 0; --d) {
+  for (int64_t n = 0, e = type.getNumElements(); n < e; n += run) {
+    std::memcpy(result.data() + n * bytes, in.data() + from * bytes, run * bytes);
+    // Next output row or element (row-major), input offset kept in step.
+    for (int64_t d = innermost; d >= 0; --d) {
       from += outStride[d];
       if (++index[d] < shape[d])
         break;
