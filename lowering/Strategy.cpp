@@ -474,108 +474,141 @@ bool convAsGemm(linalg::LinalgOp op, const TargetInfo &target) {
 
 namespace {
 
+/// What the GEMM forms of a static NCHW/NCW convolution need to know.
+struct ConvGeometry {
+  Value x, w, init;
+  RankedTensorType wType, outType;
+  int64_t rank, spatialDims, images, channels, filters, positions = 1, taps = 1;
+  SmallVector<int64_t> strides, dilations;
+};
+
+ConvGeometry convGeometry(linalg::LinalgOp conv) {
+  ConvGeometry g;
+  g.x = conv.getDpsInputs()[0];
+  g.w = conv.getDpsInputs()[1];
+  g.init = conv.getDpsInits()[0];
+  g.wType = llvm::cast<RankedTensorType>(g.w.getType());
+  g.outType = llvm::cast<RankedTensorType>(g.init.getType());
+  g.rank = g.outType.getRank();
+  g.spatialDims = g.rank - 2;
+  g.images = g.outType.getDimSize(0);
+  g.channels = g.wType.getDimSize(1);
+  g.filters = g.outType.getDimSize(1);
+  for (int64_t i = 2; i < g.rank; ++i) {
+    g.positions *= g.outType.getDimSize(i);
+    g.taps *= g.wType.getDimSize(i);
+  }
+  g.strides = llvm::to_vector(
+      llvm::cast<DenseIntElementsAttr>(conv->getAttr("strides")).getValues<int64_t>());
+  g.dilations = llvm::to_vector(
+      llvm::cast<DenseIntElementsAttr>(conv->getAttr("dilations")).getValues<int64_t>());
+  return g;
+}
+
+/// The input windows gathered once (im2col), over loops (n, c, k..., o...)
+/// or, `positionsFirst`, (n, o..., c, k...):
+/// windows[...] = X[n, c, o * s + k * d ...].
+Value gatherWindows(RewriterBase &r, Location loc, const ConvGeometry &g, bool positionsFirst) {
+  MLIRContext *ctx = r.getContext();
+  int64_t s = g.spatialDims, loops = 2 + 2 * s;
+  // Loop positions of c, the first tap and the first output position.
+  int64_t c = positionsFirst ? 1 + s : 1, k = c + 1, o = positionsFirst ? 1 : 2 + s;
+  SmallVector<AffineExpr> in{getAffineDimExpr(0, ctx), getAffineDimExpr(c, ctx)};
+  for (int64_t i = 0; i < s; ++i)
+    in.push_back(getAffineDimExpr(o + i, ctx) * g.strides[i] +
+                 getAffineDimExpr(k + i, ctx) * g.dilations[i]);
+  SmallVector<int64_t> shape(loops);
+  shape[0] = g.images;
+  shape[c] = g.channels;
+  for (int64_t i = 0; i < s; ++i) {
+    shape[k + i] = g.wType.getDimSize(2 + i);
+    shape[o + i] = g.outType.getDimSize(2 + i);
+  }
+  Value empty = tensor::EmptyOp::create(r, loc, shape, r.getF32Type());
+  SmallVector<AffineMap> maps{AffineMap::get(loops, 0, in, ctx),
+                              AffineMap::getMultiDimIdentityMap(loops, ctx)};
+  return linalg::GenericOp::create(
+             r, loc, TypeRange{empty.getType()}, ValueRange{g.x}, ValueRange{empty}, maps,
+             SmallVector<utils::IteratorType>(loops, utils::IteratorType::parallel),
+             [](OpBuilder &b, Location l, ValueRange a) { linalg::YieldOp::create(b, l, a[0]); })
+      .getResult(0);
+}
+
+/// Reassociation of [n, f, o...] into [n, f, positions].
+SmallVector<ReassociationIndices> flattenPositions(int64_t rank) {
+  SmallVector<ReassociationIndices> spatial{{0}, {1}, {}};
+  for (int64_t i = 2; i < rank; ++i)
+    spatial[2].push_back(i);
+  return spatial;
+}
+
+/// W [f, c, k...] as [f, c * taps].
+Value flattenFilters(RewriterBase &r, Location loc, const ConvGeometry &g) {
+  SmallVector<ReassociationIndices> filter{{0}, {}};
+  for (int64_t i = 1; i < g.rank; ++i)
+    filter[1].push_back(i);
+  return tensor::CollapseShapeOp::create(
+      r, loc, RankedTensorType::get({g.filters, g.channels * g.taps}, r.getF32Type()), g.w,
+      filter);
+}
+
 /// Whether a convolution's GEMM is computed with the output channels as
 /// its vector dim: `positions` fill whole vectors poorly (fewer than two,
-/// or more than a tenth of the lanes idle) while the `filters` make whole
+/// or more than a tenth of the lanes idle) while the filters make whole
 /// register tiles, and the weight is a constant (packed at compile time).
-bool filtersAsVectors(int64_t images, int64_t positions, int64_t filters, Value weight,
-                      const TargetInfo &target) {
+bool filtersAsVectors(const ConvGeometry &g, const TargetInfo &target) {
   int64_t lanes = target.f32Lanes();
-  if (filters % packedColumns(images * positions, target) != 0 ||
-      !matchPattern(weight, m_Constant()))
+  if (g.filters % packedColumns(g.images * g.positions, target) != 0 ||
+      !matchPattern(g.w, m_Constant()))
     return false;
-  int64_t padded = llvm::alignTo(positions, lanes);
-  return positions < 2 * lanes || positions * 10 < padded * 9;
+  int64_t padded = llvm::alignTo(g.positions, lanes);
+  return g.positions < 2 * lanes || g.positions * 10 < padded * 9;
 }
 
 /// The convolution `conv` as T[n * p, f] = cols[n * p, k] * W[k, f] (see
 /// convAsContraction), transposed back into its result's layout.
 linalg::GenericOp convWithFiltersAsVectors(RewriterBase &r, linalg::LinalgOp conv,
-                                           const TargetInfo &target) {
+                                           const ConvGeometry &g, const TargetInfo &target) {
   Location loc = conv.getLoc();
-  Value x = conv.getDpsInputs()[0], w = conv.getDpsInputs()[1], init = conv.getDpsInits()[0];
-  auto wt = llvm::cast<RankedTensorType>(w.getType());
-  auto ot = llvm::cast<RankedTensorType>(init.getType());
-  int64_t rank = ot.getRank(), spatialDims = rank - 2;
-  int64_t n = ot.getDimSize(0), c = wt.getDimSize(1), f = ot.getDimSize(1);
-  int64_t positions = 1, taps = 1;
-  for (int64_t i = 2; i < rank; ++i) {
-    positions *= ot.getDimSize(i);
-    taps *= wt.getDimSize(i);
-  }
-  MLIRContext *ctx = r.getContext();
   Type f32 = r.getF32Type();
+  int64_t rows = g.images * g.positions, depth = g.channels * g.taps;
   r.setInsertionPoint(conv);
-  auto strides = llvm::to_vector(
-      llvm::cast<DenseIntElementsAttr>(conv->getAttr("strides")).getValues<int64_t>());
-  auto dilations = llvm::to_vector(
-      llvm::cast<DenseIntElementsAttr>(conv->getAttr("dilations")).getValues<int64_t>());
-  // Windows, positions first: cols[n, o..., c, k...] = X[n, c, o * s + k * d].
-  // Loops (n, o..., c, k...).
-  int64_t loops = 2 + 2 * spatialDims;
-  SmallVector<AffineExpr> in{getAffineDimExpr(0, ctx), getAffineDimExpr(1 + spatialDims, ctx)};
-  for (int64_t i = 0; i < spatialDims; ++i)
-    in.push_back(getAffineDimExpr(1 + i, ctx) * strides[i] +
-                 getAffineDimExpr(2 + spatialDims + i, ctx) * dilations[i]);
-  SmallVector<int64_t> shape{n};
-  for (int64_t i = 2; i < rank; ++i)
-    shape.push_back(ot.getDimSize(i));
-  shape.push_back(c);
-  for (int64_t i = 2; i < rank; ++i)
-    shape.push_back(wt.getDimSize(i));
-  Value empty = tensor::EmptyOp::create(r, loc, shape, f32);
-  SmallVector<AffineMap> maps{AffineMap::get(loops, 0, in, ctx),
-                              AffineMap::getMultiDimIdentityMap(loops, ctx)};
-  Value windows =
-      linalg::GenericOp::create(r, loc, TypeRange{empty.getType()}, ValueRange{x},
-                                ValueRange{empty}, maps,
-                                SmallVector<utils::IteratorType>(loops, utils::IteratorType::parallel),
-                                [](OpBuilder &b, Location l, ValueRange a) {
-                                  linalg::YieldOp::create(b, l, a[0]);
-                                })
-          .getResult(0);
+  // Windows positions first: [n, o..., c, k...] as [n * p, c * taps].
   SmallVector<ReassociationIndices> rowsCols{{}, {}};
-  for (int64_t i = 0; i <= spatialDims; ++i)
+  for (int64_t i = 0; i <= g.spatialDims; ++i)
     rowsCols[0].push_back(i);
-  for (int64_t i = spatialDims + 1; i < loops; ++i)
+  for (int64_t i = g.spatialDims + 1; i < 2 + 2 * g.spatialDims; ++i)
     rowsCols[1].push_back(i);
-  Value cols = tensor::CollapseShapeOp::create(
-      r, loc, RankedTensorType::get({n * positions, c * taps}, f32), windows, rowsCols);
+  Value cols = tensor::CollapseShapeOp::create(r, loc, RankedTensorType::get({rows, depth}, f32),
+                                               gatherWindows(r, loc, g, true), rowsCols);
   // W[f, k] transposed (a constant: folded at compile time).
-  SmallVector<ReassociationIndices> filter{{0}, {}};
-  for (int64_t i = 1; i < rank; ++i)
-    filter[1].push_back(i);
-  Value w2 = tensor::CollapseShapeOp::create(r, loc, RankedTensorType::get({f, c * taps}, f32), w,
-                                             filter);
-  Value wEmpty = tensor::EmptyOp::create(r, loc, ArrayRef<int64_t>{c * taps, f}, f32);
-  Value wT = linalg::TransposeOp::create(r, loc, w2, wEmpty, ArrayRef<int64_t>{1, 0}).getResult()[0];
+  Value wEmpty = tensor::EmptyOp::create(r, loc, ArrayRef<int64_t>{depth, g.filters}, f32);
+  Value wT = linalg::TransposeOp::create(r, loc, flattenFilters(r, loc, g), wEmpty,
+                                         ArrayRef<int64_t>{1, 0})
+                 .getResult()[0];
   // The accumulator, transposed the same way: a fill is filled again.
-  SmallVector<ReassociationIndices> spatial{{0}, {1}, {}};
-  for (int64_t i = 2; i < rank; ++i)
-    spatial[2].push_back(i);
-  auto t3 = RankedTensorType::get({n, positions, f}, f32);
+  SmallVector<ReassociationIndices> spatial = flattenPositions(g.rank);
+  SmallVector<ReassociationIndices> imageRows{{0, 1}, {2}};
+  auto t3 = RankedTensorType::get({g.images, g.positions, g.filters}, f32);
+  auto t2 = RankedTensorType::get({rows, g.filters}, f32);
   Value tInit;
-  if (auto fill = init.getDefiningOp<linalg::FillOp>()) {
-    Value e = tensor::EmptyOp::create(r, loc, ArrayRef<int64_t>{n * positions, f}, f32);
+  if (auto fill = g.init.getDefiningOp<linalg::FillOp>()) {
+    Value e = tensor::EmptyOp::create(r, loc, t2.getShape(), f32);
     tInit = linalg::FillOp::create(r, loc, fill.getInputs()[0], e).getResult(0);
   } else {
-    Value o3 = tensor::CollapseShapeOp::create(r, loc, RankedTensorType::get({n, f, positions}, f32),
-                                               init, spatial);
+    Value o3 = tensor::CollapseShapeOp::create(
+        r, loc, RankedTensorType::get({g.images, g.filters, g.positions}, f32), g.init, spatial);
     Value e = tensor::EmptyOp::create(r, loc, t3.getShape(), f32);
     Value t = linalg::TransposeOp::create(r, loc, o3, e, ArrayRef<int64_t>{0, 2, 1}).getResult()[0];
-    tInit = tensor::CollapseShapeOp::create(
-        r, loc, RankedTensorType::get({n * positions, f}, f32), t,
-        SmallVector<ReassociationIndices>{{0, 1}, {2}});
+    tInit = tensor::CollapseShapeOp::create(r, loc, t2, t, imageRows);
   }
-  auto mm = linalg::MatmulOp::create(r, loc, TypeRange{tInit.getType()}, ValueRange{cols, wT},
-                                     ValueRange{tInit});
-  Value product = tensor::ExpandShapeOp::create(r, loc, t3, mm.getResult(0),
-                                                SmallVector<ReassociationIndices>{{0, 1}, {2}});
-  Value yEmpty = tensor::EmptyOp::create(r, loc, ArrayRef<int64_t>{n, f, positions}, f32);
+  auto mm = linalg::MatmulOp::create(r, loc, TypeRange{t2}, ValueRange{cols, wT}, ValueRange{tInit});
+  Value product = tensor::ExpandShapeOp::create(r, loc, t3, mm.getResult(0), imageRows);
+  Value yEmpty =
+      tensor::EmptyOp::create(r, loc, ArrayRef<int64_t>{g.images, g.filters, g.positions}, f32);
   Value y3 =
       linalg::TransposeOp::create(r, loc, product, yEmpty, ArrayRef<int64_t>{0, 2, 1}).getResult()[0];
-  Value y = tensor::ExpandShapeOp::create(r, loc, ot, y3, spatial);
-  r.replaceOp(conv, y);
+  r.replaceOp(conv, tensor::ExpandShapeOp::create(r, loc, g.outType, y3, spatial));
   return packRhs(r, mm, target);
 }
 
@@ -583,100 +616,49 @@ linalg::GenericOp convWithFiltersAsVectors(RewriterBase &r, linalg::LinalgOp con
 
 linalg::GenericOp convAsContraction(RewriterBase &r, linalg::LinalgOp conv,
                                     const TargetInfo &target) {
-  {
-    auto ot = llvm::cast<RankedTensorType>(conv.getDpsInits()[0].getType());
-    int64_t positions = 1;
-    for (int64_t i = 2; i < ot.getRank(); ++i)
-      positions *= ot.getDimSize(i);
-    if (filtersAsVectors(ot.getDimSize(0), positions, ot.getDimSize(1), conv.getDpsInputs()[1],
-                         target))
-      return convWithFiltersAsVectors(r, conv, target);
-  }
+  ConvGeometry g = convGeometry(conv);
+  if (filtersAsVectors(g, target))
+    return convWithFiltersAsVectors(r, conv, g, target);
   Location loc = conv.getLoc();
-  Value x = conv.getDpsInputs()[0], w = conv.getDpsInputs()[1], init = conv.getDpsInits()[0];
-  auto xt = llvm::cast<RankedTensorType>(x.getType());
-  auto wt = llvm::cast<RankedTensorType>(w.getType());
-  auto ot = llvm::cast<RankedTensorType>(init.getType());
-  int64_t rank = xt.getRank(), spatialDims = rank - 2;
-  int64_t n = xt.getDimSize(0), c = xt.getDimSize(1), f = ot.getDimSize(1);
-  int64_t positions = 1, taps = 1;
-  for (int64_t i = 2; i < rank; ++i) {
-    positions *= ot.getDimSize(i);
-    taps *= wt.getDimSize(i);
-  }
   MLIRContext *ctx = r.getContext();
   Type f32 = r.getF32Type();
+  int64_t n = g.images, c = g.channels, positions = g.positions, rank = g.rank;
   r.setInsertionPoint(conv);
-  auto strides = llvm::to_vector(
-      llvm::cast<DenseIntElementsAttr>(conv->getAttr("strides")).getValues<int64_t>());
-  auto dilations = llvm::to_vector(
-      llvm::cast<DenseIntElementsAttr>(conv->getAttr("dilations")).getValues<int64_t>());
+  SmallVector<ReassociationIndices> spatial = flattenPositions(rank);
   Value cols; // [N, C * taps, positions]
-  if (taps == 1) {
+  if (g.taps == 1) {
     // A strided 1x1 convolution reads every s-th position: take them first.
-    if (llvm::any_of(strides, [](int64_t s) { return s != 1; })) {
+    Value x = g.x;
+    if (llvm::any_of(g.strides, [](int64_t s) { return s != 1; })) {
       SmallVector<OpFoldResult> offsets(rank, r.getIndexAttr(0)), sizes, steps;
       for (int64_t i = 0; i < rank; ++i) {
-        sizes.push_back(r.getIndexAttr(i == 1 ? c : ot.getDimSize(i)));
-        steps.push_back(r.getIndexAttr(i < 2 ? 1 : strides[i - 2]));
+        sizes.push_back(r.getIndexAttr(i == 1 ? c : g.outType.getDimSize(i)));
+        steps.push_back(r.getIndexAttr(i < 2 ? 1 : g.strides[i - 2]));
       }
       x = tensor::ExtractSliceOp::create(r, loc, x, offsets, sizes, steps);
     }
-    SmallVector<ReassociationIndices> spatial{{0}, {1}, {}};
-    for (int64_t i = 2; i < rank; ++i)
-      spatial[2].push_back(i);
     cols = tensor::CollapseShapeOp::create(r, loc, RankedTensorType::get({n, c, positions}, f32),
                                            x, spatial);
   } else {
-    // im2col: windows[n, c, k..., o...] = X[n, c, o * s + k * d ...].
-    int64_t loops = 2 + 2 * spatialDims;
-    SmallVector<AffineExpr> in{getAffineDimExpr(0, ctx), getAffineDimExpr(1, ctx)}, all;
-    for (int64_t i = 0; i < spatialDims; ++i)
-      in.push_back(getAffineDimExpr(2 + spatialDims + i, ctx) * strides[i] +
-                   getAffineDimExpr(2 + i, ctx) * dilations[i]);
-    for (int64_t i = 0; i < loops; ++i)
-      all.push_back(getAffineDimExpr(i, ctx));
-    SmallVector<int64_t> shape{n, c};
-    for (int64_t i = 2; i < rank; ++i)
-      shape.push_back(wt.getDimSize(i));
-    for (int64_t i = 2; i < rank; ++i)
-      shape.push_back(ot.getDimSize(i));
-    Value empty = tensor::EmptyOp::create(r, loc, shape, f32);
-    SmallVector<AffineMap> maps{AffineMap::get(loops, 0, in, ctx),
-                                AffineMap::get(loops, 0, all, ctx)};
-    Value windows =
-        linalg::GenericOp::create(r, loc, TypeRange{empty.getType()}, ValueRange{x},
-                                  ValueRange{empty}, maps,
-                                  SmallVector<utils::IteratorType>(loops, utils::IteratorType::parallel),
-                                  [](OpBuilder &b, Location l, ValueRange a) {
-                                    linalg::YieldOp::create(b, l, a[0]);
-                                  })
-            .getResult(0);
+    // im2col: windows[n, c, k..., o...] as [n, c * taps, positions].
     SmallVector<ReassociationIndices> groups{{0}, {1}, {}};
-    for (int64_t i = 2; i < 2 + spatialDims; ++i)
+    for (int64_t i = 2; i < 2 + g.spatialDims; ++i)
       groups[1].push_back(i);
-    for (int64_t i = 2 + spatialDims; i < loops; ++i)
+    for (int64_t i = 2 + g.spatialDims; i < 2 + 2 * g.spatialDims; ++i)
       groups[2].push_back(i);
     cols = tensor::CollapseShapeOp::create(
-        r, loc, RankedTensorType::get({n, c * taps, positions}, f32), windows, groups);
+        r, loc, RankedTensorType::get({n, c * g.taps, positions}, f32),
+        gatherWindows(r, loc, g, false), groups);
   }
-  SmallVector<ReassociationIndices> spatial{{0}, {1}, {}};
-  for (int64_t i = 2; i < rank; ++i)
-    spatial[2].push_back(i);
-  SmallVector<ReassociationIndices> filter{{0}, {}};
-  for (int64_t i = 1; i < rank; ++i)
-    filter[1].push_back(i);
-  Value w2 = tensor::CollapseShapeOp::create(r, loc, RankedTensorType::get({f, c * taps}, f32), w,
-                                             filter);
-  Value o3 = tensor::CollapseShapeOp::create(r, loc, RankedTensorType::get({n, f, positions}, f32),
-                                             init, spatial);
+  Value o3 = tensor::CollapseShapeOp::create(
+      r, loc, RankedTensorType::get({n, g.filters, positions}, f32), g.init, spatial);
   AffineExpr dn, df, dp, dc;
   bindDims(ctx, dn, df, dp, dc);
-  linalg::GenericOp generic = buildMulAdd(r, loc, w2, cols, o3,
+  linalg::GenericOp generic = buildMulAdd(r, loc, flattenFilters(r, loc, g), cols, o3,
                                           {AffineMap::get(4, 0, {df, dc}, ctx),
                                            AffineMap::get(4, 0, {dn, dc, dp}, ctx),
                                            AffineMap::get(4, 0, {dn, df, dp}, ctx)});
-  Value y = tensor::ExpandShapeOp::create(r, loc, ot, generic.getResult(0), spatial);
+  Value y = tensor::ExpandShapeOp::create(r, loc, g.outType, generic.getResult(0), spatial);
   r.replaceOp(conv, y);
   return generic;
 }
