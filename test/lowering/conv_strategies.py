@@ -7,13 +7,14 @@ Relu fused after), run by kiln-run and compared with ONNX Runtime
 weight hides a transposed or misplaced one.
 Usage: conv_strategies.py KILN_RUN WORK_DIR"""
 import os
-import subprocess
 import sys
 
 import numpy as np
 import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
+
+from kiln_compare import run_and_compare
 
 kiln_run, work = sys.argv[1], sys.argv[2]
 os.makedirs(work, exist_ok=True)
@@ -34,24 +35,10 @@ def case(name, x_shape, w_shape, relu=True, **attrs):
     path = os.path.join(work, name + '.onnx')
     onnx.save(m, path)
     x = rng.standard_normal(x_shape).astype(np.float32)
-    xp = os.path.join(work, name + '_x.npy')
-    np.save(xp, x)
     so = ort.SessionOptions()
     so.intra_op_num_threads = 1
     want = ort.InferenceSession(path, so, providers=['CPUExecutionProvider']).run(None, {'x': x})[0]
-    out = os.path.join(work, name + '_out')
-    r = subprocess.run([kiln_run, path, '--input', 'x=' + xp, '--output-dir', out, '--quiet', '--no-cache',
-                        '--threads', '2'], capture_output=True, text=True)
-    if r.returncode:
-        print(f'FAIL  {name}: exit {r.returncode}: {r.stderr.strip()[-300:]}')
-        return 1
-    got = np.load(os.path.join(out, 'y.npy'))
-    if got.shape != want.shape or not np.allclose(got, want, rtol=1e-4, atol=1e-4):
-        err = np.abs(got - want).max() if got.shape == want.shape else 'shape'
-        print(f'FAIL  {name}: shape {list(got.shape)} vs {list(want.shape)}, max abs err {err}')
-        return 1
-    print(f'ok    {name}: shape {list(got.shape)}')
-    return 0
+    return run_and_compare(kiln_run, work, name, path, {'x': x}, [want], ['y'], extra=('--threads', '2'))
 
 
 failed = 0

@@ -6,13 +6,14 @@ not fold (the convolution's output also used elsewhere; the normalization's
 mean a graph input). Random weights and parameters, variances in [0.5, 2].
 Usage: fold_batch_norm.py KILN_RUN WORK_DIR"""
 import os
-import subprocess
 import sys
 
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 from onnx.reference import ReferenceEvaluator
+
+from kiln_compare import run_and_compare
 
 kiln_run, work = sys.argv[1], sys.argv[2]
 os.makedirs(work, exist_ok=True)
@@ -54,25 +55,7 @@ def case(name, x_shape, w_shape, bias=True, group=1, relu=False, conv_also_outpu
     path = os.path.join(work, name + '.onnx')
     onnx.save(m, path)
     wants = ReferenceEvaluator(m).run(None, feeds)
-    args = []
-    for k, v in feeds.items():
-        p = os.path.join(work, f'{name}_{k}.npy')
-        np.save(p, v)
-        args += ['--input', f'{k}={p}']
-    outdir = os.path.join(work, name + '_out')
-    r = subprocess.run([kiln_run, path, *args, '--output-dir', outdir, '--quiet', '--no-cache'],
-                       capture_output=True, text=True)
-    if r.returncode:
-        print(f'FAIL  {name}: exit {r.returncode}: {r.stderr.strip()[-300:]}')
-        return 1
-    for o, want in zip(outputs, wants):
-        got = np.load(os.path.join(outdir, o.name + '.npy'))
-        if got.shape != want.shape or not np.allclose(got, want, rtol=1e-4, atol=1e-4):
-            err = np.abs(got - want).max() if got.shape == want.shape else 'shape'
-            print(f'FAIL  {name} {o.name}: shape {list(got.shape)} vs {list(want.shape)}, max abs err {err}')
-            return 1
-    print(f'ok    {name}: shape {list(wants[0].shape)}')
-    return 0
+    return run_and_compare(kiln_run, work, name, path, feeds, wants, [o.name for o in outputs])
 
 
 failed = 0
