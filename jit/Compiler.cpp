@@ -177,11 +177,14 @@ CompiledModel compileModel(const onnx::ModelProto &model, const ImportOptions &i
   DialectRegistry registry;
   registerPipelineDialects(registry);
   // Passes nested on functions run on the session's threads (the kernels
-  // are functions once outlined); the pool outlives the context.
+  // are functions once outlined); the pool outlives the context. A small
+  // model compiles in milliseconds on one thread: starting threads would
+  // only add to that.
   unsigned threads = options.threads > 0 ? options.threads
                                          : std::max(1u, std::thread::hardware_concurrency());
+  constexpr int kNodesWorthThreads = 16;
   std::unique_ptr<llvm::DefaultThreadPool> passThreads;
-  if (threads > 1)
+  if (threads > 1 && model.graph().node_size() >= kNodesWorthThreads)
     passThreads = std::make_unique<llvm::DefaultThreadPool>(llvm::hardware_concurrency(threads));
   // Owned apart: freed once the module is LLVM IR, before LLVM's own work.
   auto context = std::make_unique<MLIRContext>(registry, MLIRContext::Threading::DISABLED);
