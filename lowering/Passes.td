@@ -115,6 +115,11 @@ def KilnEarlyDealloc : Pass<"kiln-early-dealloc", "mlir::func::FuncOp"> {
   }];
 }
 
+def KilnApproximateMath : Pass<"kiln-approximate-math", "mlir::func::FuncOp"> {
+  let summary = "Replaces f32 tanh, erf, erfc, exp, expm1, log, log1p and log2 by polynomial approximations that vectorize";
+  let dependentDialects = ["mlir::arith::ArithDialect", "mlir::math::MathDialect", "mlir::vector::VectorDialect"];
+}
+
 def KilnExpandCopies : Pass<"kiln-expand-copies", "mlir::func::FuncOp"> {
   let summary = "Strided copies become linalg.copy loops instead of runtime calls";
   let dependentDialects = ["mlir::linalg::LinalgDialect", "mlir::scf::SCFDialect", "mlir::vector::VectorDialect"];

@@ -180,7 +180,12 @@ FailureOr<Value> scalarOf(Operation *op, OpBuilder &b, Location loc, ValueRange 
       .Case<SoftplusOp>([&](SoftplusOp) -> FailureOr<Value> {
         if (!k.isFloat)
           return failure();
-        return f(math::Log1pOp::create(b, loc, math::ExpOp::create(b, loc, a[0])));
+        // max(x, 0) + log1p(exp(-|x|)): log1p(exp(x)) overflows to inf
+        // from x = 89 on, where softplus(x) = x.
+        Value negAbs = arith::NegFOp::create(b, loc, math::AbsFOp::create(b, loc, a[0]));
+        return f(arith::AddFOp::create(
+            b, loc, arith::MaximumFOp::create(b, loc, a[0], cst(b, loc, t, 0)),
+            math::Log1pOp::create(b, loc, math::ExpOp::create(b, loc, negAbs))));
       })
       .Case<SoftsignOp>([&](SoftsignOp) -> FailureOr<Value> {
         if (!k.isFloat)
@@ -323,16 +328,17 @@ FailureOr<Value> scalarOf(Operation *op, OpBuilder &b, Location loc, ValueRange 
         if (!k.isFloat)
           return failure();
         Value x = a[0], half = cst(b, loc, t, 0.5), one = cst(b, loc, t, 1);
-        Value inner;
-        if (o.getApproximate() == "tanh") {
-          Value x3 = arith::MulFOp::create(b, loc, x, arith::MulFOp::create(b, loc, x, x));
-          Value u = arith::MulFOp::create(
-              b, loc, cst(b, loc, t, std::sqrt(2.0 / M_PI)),
-              arith::AddFOp::create(b, loc, x, arith::MulFOp::create(b, loc, cst(b, loc, t, 0.044715), x3)));
-          inner = math::TanhOp::create(b, loc, u);
-        } else {
-          inner = math::ErfOp::create(b, loc, arith::MulFOp::create(b, loc, x, cst(b, loc, t, M_SQRT1_2)));
+        if (o.getApproximate() != "tanh") {
+          // 0.5 x erfc(-x / sqrt 2): 1 + erf(x / sqrt 2) cancels to a few
+          // bits where x < -3.
+          Value c = math::ErfcOp::create(b, loc, arith::MulFOp::create(b, loc, x, cst(b, loc, t, -M_SQRT1_2)));
+          return f(arith::MulFOp::create(b, loc, arith::MulFOp::create(b, loc, half, x), c));
         }
+        Value x3 = arith::MulFOp::create(b, loc, x, arith::MulFOp::create(b, loc, x, x));
+        Value u = arith::MulFOp::create(
+            b, loc, cst(b, loc, t, std::sqrt(2.0 / M_PI)),
+            arith::AddFOp::create(b, loc, x, arith::MulFOp::create(b, loc, cst(b, loc, t, 0.044715), x3)));
+        Value inner = math::TanhOp::create(b, loc, u);
         return f(arith::MulFOp::create(b, loc, arith::MulFOp::create(b, loc, half, x),
                                        arith::AddFOp::create(b, loc, one, inner)));
       })
