@@ -140,20 +140,16 @@ llvm::SmallVector<int64_t> rowShape(Importer &im, Value a) {
   return {t.getRank() >= 2 ? -1 : 1, 1};
 }
 
-/// A per-output-channel parameter of a convolution: (M,) -> (M, 1, ..).
-llvm::SmallVector<int64_t> channelShape(Importer &im, Value w) {
+/// A per-output-channel parameter of convolution weight `w`: (M,) ->
+/// (M, 1, ..) against the weight (`ofOutput` false) or against the
+/// convolution's (N, M, ..) output (one dim fewer).
+llvm::SmallVector<int64_t> channelShape(Importer &im, Value w, bool ofOutput = false) {
   auto t = llvm::dyn_cast<RankedTensorType>(w.getType());
-  if (!t)
-    im.fail("needs operands of known rank");
-  llvm::SmallVector<int64_t> s(t.getRank(), 1);
+  if (!t || t.getRank() < 2)
+    im.fail("needs a weight of known rank");
+  llvm::SmallVector<int64_t> s(t.getRank() - (ofOutput ? 1 : 0), 1);
   s[0] = -1;
   return s;
-}
-
-void buildMatMulInteger(Importer &im, const onnx::NodeProto &n) {
-  Value a = im.input(0), b = im.input(1);
-  im.values[n.output(0)] =
-      im.make("MatMul", {centred(im, a, im.input(2), rowShape(im, a)), centred(im, b, im.input(3))});
 }
 
 /// The node's convolution attributes, for the integer Conv it becomes.
@@ -164,10 +160,126 @@ llvm::SmallVector<NamedAttribute> convAttributes(Importer &im, const onnx::NodeP
   return attrs;
 }
 
+/// Whether `v` is a tensor of 8-bit integers (the quantized operands).
+bool isEightBit(Value v) {
+  auto t = llvm::dyn_cast<TensorType>(v.getType());
+  return t && t.getElementType().isInteger(8);
+}
+
+/// The values of a constant 8-bit tensor, or nothing when `v` is not one
+/// whose data the importer holds.
+std::optional<std::vector<int32_t>> eightBitValues(Value v) {
+  auto cst = v.getDefiningOp<ConstantOp>();
+  if (!cst || !isEightBit(v))
+    return std::nullopt;
+  bool isUnsigned = llvm::cast<TensorType>(v.getType()).getElementType().isUnsignedInteger();
+  std::vector<int32_t> values;
+  if (auto dense = llvm::dyn_cast<DenseElementsAttr>(cst.getValue())) {
+    for (const APInt &x : dense.getValues<APInt>())
+      values.push_back(static_cast<int32_t>(isUnsigned ? x.getZExtValue() : x.getSExtValue()));
+    return values;
+  }
+  std::optional<llvm::ArrayRef<char>> raw = constantBytes(cst.getValue());
+  if (!raw)
+    return std::nullopt;
+  values.reserve(raw->size());
+  for (char c : *raw)
+    values.push_back(isUnsigned ? int32_t(static_cast<uint8_t>(c)) : int32_t(static_cast<int8_t>(c)));
+  return values;
+}
+
+/// How an integer contraction's weight maps onto its outputs: element i of
+/// the weight adds into output column `column(i)` and is centred by zero
+/// point `zeroPointIndex(i)`.
+struct WeightLayout {
+  std::function<int64_t(int64_t)> column, zeroPointIndex;
+  int64_t columns;
+  /// The zero point's length when it is not one value per tensor.
+  int64_t zeroPoints;
+};
+
+/// `w - w_zero_point` as an f32 constant, when both are 8-bit constants and
+/// every contraction of 8-bit activations with it is exact in f32: each
+/// partial sum of an output is an integer of magnitude at most 255 times
+/// the sum of |w - w_zero_point| over its column, and below 2^24 f32 holds
+/// every such integer exactly, whatever the order of summation. The f32
+/// GEMM and convolution kernels then give the i32 result bit for bit.
+std::optional<Value> exactFloatWeights(Importer &im, Value w, Value zp, const WeightLayout &layout) {
+  std::optional<std::vector<int32_t>> weights = eightBitValues(w);
+  if (!weights)
+    return std::nullopt;
+  std::vector<int32_t> zeroPoints{0};
+  if (!llvm::isa<NoneType>(zp.getType())) {
+    std::optional<std::vector<int32_t>> z = eightBitValues(zp);
+    if (!z || (z->size() != 1 && static_cast<int64_t>(z->size()) != layout.zeroPoints))
+      return std::nullopt;
+    zeroPoints = std::move(*z);
+  }
+  constexpr int64_t kExactColumnSum = ((int64_t{1} << 24) - 1) / 255;
+  std::vector<int64_t> columnSums(layout.columns, 0);
+  auto type = llvm::cast<RankedTensorType>(w.getType());
+  ConstantBuffer data(weights->size() * sizeof(float));
+  float *to = data.as<float>();
+  for (int64_t i = 0, e = static_cast<int64_t>(weights->size()); i < e; ++i) {
+    int32_t centred =
+        (*weights)[i] - zeroPoints[zeroPoints.size() == 1 ? 0 : layout.zeroPointIndex(i)];
+    int64_t &sum = columnSums[layout.column(i)];
+    sum += std::abs(centred);
+    if (sum > kExactColumnSum)
+      return std::nullopt;
+    to[i] = static_cast<float>(centred);
+  }
+  auto f32Type = RankedTensorType::get(type.getShape(), im.b.getF32Type());
+  return ConstantOp::create(im.b, im.loc, f32Type, constantAttr(f32Type, std::move(data)))
+      .getResult();
+}
+
+/// The i32 product (x - x_zp) * (b - b_zp) of a MatMulInteger-like node;
+/// in f32 when that is exact (see exactFloatWeights).
+Value integerMatMul(Importer &im, Value a, Value aZp, Value b, Value bZp) {
+  auto bt = llvm::dyn_cast<RankedTensorType>(b.getType());
+  if (isEightBit(a) && bt && bt.hasStaticShape() && bt.getRank() >= 2) {
+    int64_t k = bt.getDimSize(bt.getRank() - 2), n = bt.getDimSize(bt.getRank() - 1);
+    WeightLayout layout{[=](int64_t i) { return i / (k * n) * n + i % n; },
+                        [=](int64_t i) { return i % n; },
+                        std::max<int64_t>(bt.getNumElements() / std::max<int64_t>(k, 1), 1), n};
+    if (std::optional<Value> bf = exactFloatWeights(im, b, bZp, layout)) {
+      Value af = im.castTo(centred(im, a, aZp, rowShape(im, a)), im.b.getF32Type());
+      return im.castTo(im.make("MatMul", {af, *bf}), i32(im));
+    }
+  }
+  return im.make("MatMul", {centred(im, a, aZp, rowShape(im, a)), centred(im, b, bZp)});
+}
+
+/// The i32 convolution of (x - x_zp) with (w - w_zp) per output channel,
+/// plus an optional i32 bias; in f32 when that is exact.
+Value integerConv(Importer &im, const onnx::NodeProto &n, Value x, Value xZp, Value w, Value wZp,
+                  Value bias) {
+  auto wt = llvm::dyn_cast<RankedTensorType>(w.getType());
+  if (isEightBit(x) && wt && wt.hasStaticShape() && wt.getRank() >= 3 && wt.getDimSize(0) > 0) {
+    int64_t perChannel = wt.getNumElements() / wt.getDimSize(0);
+    auto channel = [=](int64_t i) { return i / perChannel; };
+    if (std::optional<Value> wf =
+            exactFloatWeights(im, w, wZp, {channel, channel, wt.getDimSize(0), wt.getDimSize(0)})) {
+      Value xf = im.castTo(centred(im, x, xZp), im.b.getF32Type());
+      Value acc = im.castTo(im.make("Conv", {xf, *wf, im.none()}, convAttributes(im, n)), i32(im));
+      if (llvm::isa<NoneType>(bias.getType()))
+        return acc;
+      return im.make("Add",
+                     {acc, im.make("Reshape", {bias, im.i64Constant(channelShape(im, w, true))})});
+    }
+  }
+  return im.make("Conv", {centred(im, x, xZp), centred(im, w, wZp, channelShape(im, w)), bias},
+                 convAttributes(im, n));
+}
+
+void buildMatMulInteger(Importer &im, const onnx::NodeProto &n) {
+  im.values[n.output(0)] = integerMatMul(im, im.input(0), im.input(2), im.input(1), im.input(3));
+}
+
 void buildConvInteger(Importer &im, const onnx::NodeProto &n) {
-  Value x = centred(im, im.input(0), im.input(2));
-  Value w = centred(im, im.input(1), im.input(3), channelShape(im, im.input(1)));
-  im.values[n.output(0)] = im.make("Conv", {x, w, im.none()}, convAttributes(im, n));
+  im.values[n.output(0)] =
+      integerConv(im, n, im.input(0), im.input(2), im.input(1), im.input(3), im.none());
 }
 
 /// acc * (scaleA * scaleB) requantized to y_scale / y_zero_point, in f32.
@@ -182,9 +294,9 @@ Value requantize(Importer &im, Value acc, Value scaleA, Value scaleB, Value ySca
 }
 
 void buildQLinearMatMul(Importer &im, const onnx::NodeProto &n) {
-  Value a = im.input(0), b = im.input(3);
+  Value a = im.input(0);
   auto rows = rowShape(im, a);
-  Value acc = im.make("MatMul", {centred(im, a, im.input(2), rows), centred(im, b, im.input(5))});
+  Value acc = integerMatMul(im, a, im.input(2), im.input(3), im.input(5));
   Value aScale = im.input(1);
   if (llvm::cast<RankedTensorType>(aScale.getType()).getNumElements() > 1)
     aScale = im.make("Reshape", {aScale, im.i64Constant(rows)});
@@ -193,13 +305,10 @@ void buildQLinearMatMul(Importer &im, const onnx::NodeProto &n) {
 
 void buildQLinearConv(Importer &im, const onnx::NodeProto &n) {
   Value w = im.input(3);
-  auto channels = channelShape(im, w);
-  Value x = centred(im, im.input(0), im.input(2));
-  Value acc = im.make("Conv", {x, centred(im, w, im.input(5), channels), im.input(8)},
-                      convAttributes(im, n));
+  Value acc = integerConv(im, n, im.input(0), im.input(2), w, im.input(5), im.input(8));
   Value wScale = im.input(4);
   if (llvm::cast<RankedTensorType>(wScale.getType()).getNumElements() > 1)
-    wScale = im.make("Reshape", {wScale, im.i64Constant(channels)});
+    wScale = im.make("Reshape", {wScale, im.i64Constant(channelShape(im, w, true))});
   im.values[n.output(0)] = requantize(im, acc, im.input(1), wScale, im.input(6), im.input(7));
 }
 
