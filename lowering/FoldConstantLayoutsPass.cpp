@@ -9,6 +9,7 @@
 #include "lowering/Passes.h"
 #include "dialect/ConstantData.h"
 #include "mlir/IR/Matchers.h"
+#include <tuple>
 
 using namespace mlir;
 
@@ -184,16 +185,36 @@ struct FoldConstantLayoutsPass : impl::KilnFoldConstantLayoutsBase<FoldConstantL
         c.erase();
       }
     });
+    // The same weight moved the same way by several ops (each unrolled
+    // step of a recurrence packs its recurrent weight) is moved once: the
+    // ops share the result, which becomes one buffer.
+    using Move = std::tuple<Attribute, Type, Attribute>;
+    llvm::DenseMap<Move, ElementsAttr> moved;
+    auto once = [&](Move key, llvm::function_ref<ElementsAttr()> move) {
+      auto [it, isNew] = moved.try_emplace(key);
+      if (isNew)
+        it->second = move();
+      return it->second;
+    };
     // In program order: a reshape of a transposed constant folds too.
     for (Operation *op : ops) {
       ElementsAttr folded;
       if (auto sliceOp = dyn_cast<tensor::ExtractSliceOp>(op)) {
         if (ElementsAttr value = constantOf(sliceOp.getSource()))
-          folded = slice(value, sliceOp, sliceOp.getType());
+          folded = once({value, sliceOp.getType(),
+                         r.getDenseI64ArrayAttr(llvm::to_vector(llvm::concat<const int64_t>(
+                             sliceOp.getStaticOffsets(), sliceOp.getStaticSizes(),
+                             sliceOp.getStaticStrides())))},
+                        [&] { return slice(value, sliceOp, sliceOp.getType()); });
       } else if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op)) {
-        if (ConstantInput input = permutedConstant(linalgOp); input.value)
-          folded = permute(input, linalgOp,
-                           cast<RankedTensorType>(op->getResult(0).getType()));
+        if (ConstantInput input = permutedConstant(linalgOp); input.value) {
+          auto type = cast<RankedTensorType>(op->getResult(0).getType());
+          SmallVector<Attribute> key{TypeAttr::get(input.type), TypeAttr::get(type)};
+          for (AffineMap m : linalgOp.getIndexingMapsArray())
+            key.push_back(AffineMapAttr::get(m));
+          folded = once({input.value, type, r.getArrayAttr(key)},
+                        [&] { return permute(input, linalgOp, type); });
+        }
       } else if (llvm::all_of(op->getUsers(), [](Operation *user) {
                    auto permuting = dyn_cast<linalg::LinalgOp>(user);
                    return permuting && isPermutation(permuting);

@@ -33,6 +33,18 @@ def KilnConvertToLinalg : Pass<"kiln-convert-to-linalg", "mlir::ModuleOp"> {
                            "mlir::LLVM::LLVMDialect"];
 }
 
+def KilnFoldConstantElementwise : Pass<"kiln-fold-constant-elementwise", "mlir::ModuleOp"> {
+  let summary = "Evaluates elementwise arithmetic on constants (dequantized, widened, centred weights) at compile time";
+  let description = [{
+    An all-parallel linalg.generic whose inputs are all constants (directly
+    or through a reshape) and whose body is integer and float arithmetic,
+    casts and selects becomes a constant, computed once by interpreting the
+    body on each element. Results larger than their largest input (a
+    broadcast) stay computed.
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect"];
+}
+
 def KilnFoldConstantLayouts : Pass<"kiln-fold-constant-layouts", "mlir::ModuleOp"> {
   let summary = "Evaluates transposes and reshapes of constants (weights) at compile time, at memcpy speed";
   let description = [{

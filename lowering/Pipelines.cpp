@@ -22,7 +22,7 @@ static std::string phasePipeline(Phase phase, const PipelineOptions &o) {
   switch (phase) {
   case Phase::Linalg:
     return "func.func(kiln-shape-inference),kiln-fold-batch-norm,kiln-convert-to-linalg,canonicalize,"
-           "kiln-fold-constant-layouts,kiln-fuse-elementwise,canonicalize,cse";
+           "kiln-fold-constant-elementwise,kiln-fold-constant-layouts,kiln-fuse-elementwise,canonicalize,cse";
   case Phase::Configured:
     return "func.func(kiln-configure{vector-bits=" + std::to_string(o.vectorBits) +
            " vector-registers=" + std::to_string(o.vectorRegisters) +
