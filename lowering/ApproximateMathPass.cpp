@@ -53,21 +53,45 @@ template <typename LogOp> void scaleSubnormals(LogOp op, float logOfScale) {
 }
 
 struct ApproximateMathPass : impl::KilnApproximateMathBase<ApproximateMathPass> {
-  void runOnOperation() override {
-    getOperation().walk([](math::LogOp op) { scaleSubnormals(op, 24 * std::log(2.0f)); });
-    getOperation().walk([](math::Log2Op op) { scaleSubnormals(op, 24.0f); });
-    RewritePatternSet patterns(&getContext());
-    populateMathPolynomialApproximationPatterns(patterns, [](StringRef name) {
-      return llvm::is_contained(
-          {math::TanhOp::getOperationName(), math::ErfOp::getOperationName(),
-           math::ExpOp::getOperationName(), math::ExpM1Op::getOperationName(),
-           math::LogOp::getOperationName(), math::Log1pOp::getOperationName(),
-           math::Log2Op::getOperationName(), math::ErfcOp::getOperationName()},
-          name);
+  LogicalResult initialize(MLIRContext *context) override {
+    RewritePatternSet set(context);
+    populateMathPolynomialApproximationPatterns(set, [](StringRef name) {
+      return llvm::is_contained(approximated(), name);
     });
-    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+    patterns = std::move(set);
+    return success();
+  }
+
+  void runOnOperation() override {
+    // Most kernels have no transcendental function: they cost one walk.
+    SmallVector<Operation *> ops;
+    getOperation().walk([&](Operation *op) {
+      if (llvm::is_contained(approximated(), op->getName().getStringRef()))
+        ops.push_back(op);
+    });
+    if (ops.empty())
+      return;
+    for (Operation *op : ops) {
+      if (auto log = dyn_cast<math::LogOp>(op))
+        scaleSubnormals(log, 24 * std::log(2.0f));
+      else if (auto log2 = dyn_cast<math::Log2Op>(op))
+        scaleSubnormals(log2, 24.0f);
+    }
+    if (failed(applyOpPatternsGreedily(ops, patterns)))
       signalPassFailure();
   }
+
+private:
+  static ArrayRef<StringRef> approximated() {
+    static const StringRef names[] = {
+        math::TanhOp::getOperationName(), math::ErfOp::getOperationName(),
+        math::ErfcOp::getOperationName(), math::ExpOp::getOperationName(),
+        math::ExpM1Op::getOperationName(), math::LogOp::getOperationName(),
+        math::Log1pOp::getOperationName(), math::Log2Op::getOperationName()};
+    return names;
+  }
+
+  FrozenRewritePatternSet patterns;
 };
 
 } // namespace

@@ -24,13 +24,13 @@ func.func @approximated(%x: f32, %v: vector<16xf32>) -> (f32, f32, vector<16xf32
 // taken off the result: the approximation treats subnormals as the
 // smallest normal number.
 // CHECK-LABEL: func.func @log_of_subnormals
-// CHECK-DAG: %[[MIN:.*]] = arith.constant 1.17549435E-38 : f32
-// CHECK-DAG: %[[SCALE:.*]] = arith.constant 0x4B800000 : f32
-// CHECK-DAG: %[[LOGSCALE:.*]] = arith.constant 16.6355324 : f32
+// CHECK: %[[MIN:.*]] = arith.constant 1.17549435E-38 : f32
 // CHECK: %[[SUB:.*]] = arith.cmpf olt, %arg0, %[[MIN]]
+// CHECK: %[[SCALE:.*]] = arith.constant 0x4B800000 : f32
 // CHECK: %[[MUL:.*]] = arith.mulf %arg0, %[[SCALE]]
 // CHECK: arith.select %[[SUB]], %[[MUL]], %arg0
 // CHECK-NOT: math.log
+// CHECK: %[[LOGSCALE:.*]] = arith.constant 16.6355324 : f32
 // CHECK: %[[UN:.*]] = arith.subf %[[LOG:.*]], %[[LOGSCALE]]
 // CHECK: %[[Y:.*]] = arith.select %[[SUB]], %[[UN]], %[[LOG]]
 // CHECK: return %[[Y]]
