@@ -552,14 +552,36 @@ Value flattenFilters(RewriterBase &r, Location loc, const ConvGeometry &g) {
       filter);
 }
 
+/// W [f, c, k...] as the constant [c * taps, f] (transposed now, so that
+/// the GEMM's packing can pad it to whole slivers), or null.
+Value transposedFilters(RewriterBase &r, Location loc, const ConvGeometry &g) {
+  ElementsAttr w;
+  if (!matchPattern(g.w, m_Constant(&w)))
+    return {};
+  int64_t f = g.filters, depth = g.channels * g.taps;
+  auto type = RankedTensorType::get({depth, f}, r.getF32Type());
+  if (auto dense = dyn_cast<DenseElementsAttr>(w); dense && dense.isSplat())
+    return arith::ConstantOp::create(r, loc, dense.resizeSplat(type));
+  std::optional<ArrayRef<char>> raw = constantBytes(w);
+  if (!raw)
+    return {};
+  const float *from = reinterpret_cast<const float *>(raw->data());
+  ConstantBuffer data(static_cast<size_t>(depth * f) * sizeof(float));
+  float *to = data.as<float>();
+  for (int64_t i = 0; i < f; ++i)
+    for (int64_t j = 0; j < depth; ++j)
+      to[j * f + i] = from[i * depth + j];
+  return arith::ConstantOp::create(r, loc, cast<TypedAttr>(constantAttr(type, std::move(data))));
+}
+
 /// Whether a convolution's GEMM is computed with the output channels as
 /// its vector dim: `positions` fill whole vectors poorly (fewer than two,
-/// or more than a tenth of the lanes idle) while the filters make whole
-/// register tiles, and the weight is a constant (packed at compile time).
+/// or more than a tenth of the lanes idle) while the filters fill at least
+/// one vector (the last sliver of the packed weight is padded with zero
+/// filters), and the weight is a constant (packed at compile time).
 bool filtersAsVectors(const ConvGeometry &g, const TargetInfo &target) {
   int64_t lanes = target.f32Lanes();
-  if (g.filters % packedColumns(g.images * g.positions, target) != 0 ||
-      !matchPattern(g.w, m_Constant()))
+  if (g.filters < lanes || !matchPattern(g.w, m_Constant()))
     return false;
   int64_t padded = llvm::alignTo(g.positions, lanes);
   return g.positions < 2 * lanes || g.positions * 10 < padded * 9;
@@ -581,11 +603,14 @@ linalg::GenericOp convWithFiltersAsVectors(RewriterBase &r, linalg::LinalgOp con
     rowsCols[1].push_back(i);
   Value cols = tensor::CollapseShapeOp::create(r, loc, RankedTensorType::get({rows, depth}, f32),
                                                gatherWindows(r, loc, g, true), rowsCols);
-  // W[f, k] transposed (a constant: folded at compile time).
-  Value wEmpty = tensor::EmptyOp::create(r, loc, ArrayRef<int64_t>{depth, g.filters}, f32);
-  Value wT = linalg::TransposeOp::create(r, loc, flattenFilters(r, loc, g), wEmpty,
-                                         ArrayRef<int64_t>{1, 0})
-                 .getResult()[0];
+  // W[f, k] transposed.
+  Value wT = transposedFilters(r, loc, g);
+  if (!wT) {
+    Value wEmpty = tensor::EmptyOp::create(r, loc, ArrayRef<int64_t>{depth, g.filters}, f32);
+    wT = linalg::TransposeOp::create(r, loc, flattenFilters(r, loc, g), wEmpty,
+                                     ArrayRef<int64_t>{1, 0})
+             .getResult()[0];
+  }
   // The accumulator, transposed the same way: a fill is filled again.
   SmallVector<ReassociationIndices> spatial = flattenPositions(g.rank);
   SmallVector<ReassociationIndices> imageRows{{0, 1}, {2}};

@@ -55,7 +55,10 @@ failed += case('filters_strided_3x3', [1, 32, 14, 14], [96, 32, 3, 3], strides=[
 failed += case('filters_dilated_3x3', [1, 32, 7, 7], [64, 32, 3, 3], dilations=[2, 2], pads=[2, 2, 2, 2])
 failed += case('filters_no_relu', [1, 48, 5, 5], [64, 48, 3, 3], relu=False)
 failed += case('filters_1d', [2, 32, 9], [64, 32, 3], pads=[1, 1])
-# Filters that make no whole register tile: positions stay the vector dim.
+# Filters that make no whole register tile: the packed weight's last sliver
+# is padded with zero filters (an STFT as a 1-D convolution: 258 filters,
+# 4 positions per signal).
 failed += case('odd_filters_7', [1, 64, 7, 7], [40, 64, 3, 3], pads=[1, 1, 1, 1])
+failed += case('odd_filters_stft', [8, 1, 640], [258, 1, 256], relu=False, strides=[128])
 print(f'{failed} failed')
 sys.exit(1 if failed else 0)
