@@ -7,6 +7,59 @@ using namespace mlir;
 namespace kiln {
 namespace {
 
+/// A depthwise convolution (one filter per channel) with unit strides, of
+/// static NCHW shapes, as a generic whose innermost loop runs along the
+/// output row, inside the loops over the taps:
+/// y[n, c, p] += x[n, c, p + offset(tap)] * w[c, tap]. LLVM vectorizes that
+/// loop (one input, one weight and the output: few enough pointers for its
+/// alias checks), where linalg's grouped convolution became scalar loops (a
+/// 5x5 one on 256 channels of 14x14: 0.43 -> 0.13 ms). The rows are taken
+/// at the padded input's width, so that the loop runs over the whole image
+/// in one contiguous stretch (rows of 14 fill a 16-lane vector badly); the
+/// columns past the output's width are computed and dropped. (Strided ones
+/// keep linalg's convolution: their loads along the row are strided, and
+/// that form was measured slower.)
+Value depthwiseConv(ConversionPatternRewriter &r, Location loc, Value x, Value w,
+                    const SpatialParams &sp, ArrayRef<int64_t> outShape, Value zero) {
+  Type f32 = r.getF32Type();
+  MLIRContext *ctx = r.getContext();
+  int64_t n = outShape[0], c = outShape[1], oh = outShape[2], ow = outShape[3];
+  int64_t kh = sp.kernel[0], kw = sp.kernel[1];
+  // One row more at the bottom: the last row's last taps read up to kw - 1
+  // elements past the padded image.
+  SmallVector<int64_t> padEnd(sp.padEnd);
+  padEnd[0] += 1;
+  Value xp = padSpatial(r, loc, x, sp.padBegin, padEnd, zero);
+  auto xps = llvm::cast<RankedTensorType>(xp.getType()).getShape();
+  int64_t hp = xps[2], wp = xps[3];
+  xp = reshapeTo(r, loc, xp, {n, c, hp * wp});
+  // Loops (n, c, tap row, tap column, position), the taps reductions.
+  AffineExpr dn, dc, dy, dx, q;
+  bindDims(ctx, dn, dc, dy, dx, q);
+  SmallVector<AffineMap> maps{
+      AffineMap::get(5, 0, {dn, dc, q + dy * (sp.dilations[0] * wp) + dx * sp.dilations[1]}, ctx),
+      AffineMap::get(5, 0, {dc, dy, dx}, ctx), AffineMap::get(5, 0, {dn, dc, q}, ctx)};
+  SmallVector<utils::IteratorType> iters(5, utils::IteratorType::parallel);
+  iters[2] = iters[3] = utils::IteratorType::reduction;
+  Value w3 = reshapeTo(r, loc, w, {c, kh, kw});
+  Value empty = tensor::EmptyOp::create(r, loc, ArrayRef<int64_t>{n, c, oh * wp}, f32);
+  Value init = linalg::FillOp::create(r, loc, zero, empty).getResult(0);
+  Value y = linalg::GenericOp::create(
+                r, loc, TypeRange{init.getType()}, ValueRange{xp, w3}, ValueRange{init}, maps,
+                iters,
+                [](OpBuilder &b, Location l, ValueRange a) {
+                  linalg::YieldOp::create(b, l,
+                                          ValueRange{math::FmaOp::create(b, l, a[0], a[1], a[2])});
+                })
+                .getResult(0);
+  y = reshapeTo(r, loc, y, {n, c, oh, wp});
+  auto index = [&](int64_t v) -> OpFoldResult { return r.getIndexAttr(v); };
+  return tensor::ExtractSliceOp::create(
+      r, loc, y, SmallVector<OpFoldResult>(4, index(0)),
+      SmallVector<OpFoldResult>{index(n), index(c), index(oh), index(ow)},
+      SmallVector<OpFoldResult>(4, index(1)));
+}
+
 struct ConvLowering : OpConversionPattern<ConvOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(ConvOp op, OpAdaptor adaptor,
@@ -49,7 +102,11 @@ struct ConvLowering : OpConversionPattern<ConvOp> {
     Value zero = scalarConstant(r, loc, accElem, 0);
     auto outShape = outType.getShape();
     Value y;
-    if (g == 1) {
+    if (g > 1 && rank == 4 && !dynamic && elem.isF32() && wt.getDimSize(0) == g &&
+        wt.getDimSize(1) == 1 && xt.getDimSize(1) == g && sp.strides[0] == 1 &&
+        sp.strides[1] == 1) {
+      y = depthwiseConv(r, loc, adaptor.getX(), adaptor.getW(), sp, outShape, zeroIn);
+    } else if (g == 1) {
       Value init = filledTensor(r, loc, outShape, zero, dynamicOut);
       SmallVector<Type> rt{init.getType()};
       SmallVector<Value> ins{x, adaptor.getW()}, outs{init};

@@ -18,6 +18,30 @@ func.func @conv_grouped(%x: tensor<1x4x5x5xf32>, %w: tensor<6x2x3x3xf32>) -> ten
   return %0 : tensor<1x6x3x3xf32>
 }
 
+// A depthwise convolution with unit strides: the padded input (one extra
+// row at the bottom) flattened to rows at its padded width, a generic over
+// (n, c, tap row, tap column, position) with the position innermost, and
+// the output's columns cut out of the padded-width rows.
+// CHECK-LABEL: func.func @conv_depthwise
+// CHECK: tensor.pad %{{.*}} low[0, 0, 1, 1] high[0, 0, 2, 1]
+// CHECK: tensor.expand_shape {{.*}} into tensor<1x8x56xf32>
+// CHECK: linalg.generic {indexing_maps = [#[[X:.*]], #[[W:.*]], #[[Y:.*]]], iterator_types = ["parallel", "parallel", "reduction", "reduction", "parallel"]}
+// CHECK: math.fma
+// CHECK: tensor.extract_slice %{{.*}}[0, 0, 0, 0] [1, 8, 5, 5] [1, 1, 1, 1] : tensor<1x8x5x7xf32> to tensor<1x8x5x5xf32>
+// Strided ones keep linalg's grouped convolution.
+// CHECK-LABEL: func.func @conv_depthwise_strided
+// CHECK: linalg.conv_2d_ngchw_gfchw
+func.func @conv_depthwise(%x: tensor<1x8x5x5xf32>, %w: tensor<8x1x3x3xf32>) -> tensor<1x8x5x5xf32> {
+  %n = kiln.none
+  %0 = kiln.Conv %x, %w, %n {group = 8 : si64, pads = [1, 1, 1, 1]} : (tensor<1x8x5x5xf32>, tensor<8x1x3x3xf32>, none) -> tensor<1x8x5x5xf32>
+  return %0 : tensor<1x8x5x5xf32>
+}
+func.func @conv_depthwise_strided(%x: tensor<1x8x5x5xf32>, %w: tensor<8x1x3x3xf32>) -> tensor<1x8x3x3xf32> {
+  %n = kiln.none
+  %0 = kiln.Conv %x, %w, %n {group = 8 : si64, pads = [1, 1, 1, 1], strides = [2, 2]} : (tensor<1x8x5x5xf32>, tensor<8x1x3x3xf32>, none) -> tensor<1x8x3x3xf32>
+  return %0 : tensor<1x8x3x3xf32>
+}
+
 // CHECK-LABEL: func.func @conv_1d
 // CHECK: linalg.conv_1d_ncw_fcw
 func.func @conv_1d(%x: tensor<1x2x9xf32>, %w: tensor<3x2x3xf32>) -> tensor<1x3x7xf32> {

@@ -60,5 +60,11 @@ failed += case('filters_1d', [2, 32, 9], [64, 32, 3], pads=[1, 1])
 # 4 positions per signal).
 failed += case('odd_filters_7', [1, 64, 7, 7], [40, 64, 3, 3], pads=[1, 1, 1, 1])
 failed += case('odd_filters_stft', [8, 1, 640], [258, 1, 256], relu=False, strides=[128])
+# Depthwise convolutions with unit strides: taps around a row-long loop.
+failed += case('depthwise_5x5', [1, 64, 14, 14], [64, 1, 5, 5], pads=[2, 2, 2, 2], group=64)
+failed += case('depthwise_3x3_dilated_batch2', [2, 24, 17, 19], [24, 1, 3, 3], pads=[2, 1, 2, 3],
+               dilations=[2, 2], group=24)
+failed += case('depthwise_strided', [1, 32, 28, 28], [32, 1, 3, 3], pads=[1, 1, 1, 1], strides=[2, 2],
+               group=32)
 print(f'{failed} failed')
 sys.exit(1 if failed else 0)
