@@ -20,12 +20,12 @@ func.func @conv_grouped(%x: tensor<1x4x5x5xf32>, %w: tensor<6x2x3x3xf32>) -> ten
 
 // A depthwise convolution with unit strides: the padded input (one extra
 // row at the bottom) flattened to rows at its padded width, a generic over
-// (n, c, tap row, tap column, position) with the position innermost, and
+// (n, c, position, tap row, tap column) with the taps innermost, and
 // the output's columns cut out of the padded-width rows.
 // CHECK-LABEL: func.func @conv_depthwise
 // CHECK: tensor.pad %{{.*}} low[0, 0, 1, 1] high[0, 0, 2, 1]
 // CHECK: tensor.expand_shape {{.*}} into tensor<1x8x56xf32>
-// CHECK: linalg.generic {indexing_maps = [#[[X:.*]], #[[W:.*]], #[[Y:.*]]], iterator_types = ["parallel", "parallel", "reduction", "reduction", "parallel"]}
+// CHECK: linalg.generic {indexing_maps = [#[[X:.*]], #[[W:.*]], #[[Y:.*]]], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction"]}
 // CHECK: math.fma
 // CHECK: tensor.extract_slice %{{.*}}[0, 0, 0, 0] [1, 8, 5, 5] [1, 1, 1, 1] : tensor<1x8x5x7xf32> to tensor<1x8x5x5xf32>
 // Strided ones keep linalg's grouped convolution.
