@@ -80,6 +80,7 @@ namespace {
 /// about 50 microseconds of FMAs on one core.
 constexpr int64_t kFlopsPerTask = 4'000'000;
 constexpr int64_t kRowsPerTask = 64;
+constexpr int64_t kGemvBytesPerTask = 256 * 1024;
 
 /// The size of the thread tiles that split `range` into about `tasks`
 /// tiles: one that divides `range` when there is one near, so every tile
@@ -238,7 +239,13 @@ std::optional<LoweringConfig> contractionConfig(linalg::LinalgOp op, const Targe
   // kRowsPerTask rows of A each (every task streams all of B's columns),
   // but for a GEMV.
   int64_t flops = mulAddFlops(ranges);
-  int64_t tasks = std::clamp<int64_t>(flops / kFlopsPerTask, 1, std::max<int64_t>(maxTasks, 1));
+  int64_t tasks = flops / kFlopsPerTask;
+  // A GEMV reads each element of B once: its time is B's bytes, not its
+  // FLOPs. Split by bytes, each task's part of B stays in its core's L2
+  // when the GEMV runs again (a recurrence's steps).
+  if (gemv)
+    tasks = std::max(tasks, flops * static_cast<int64_t>(sizeof(float)) / 2 / kGemvBytesPerTask);
+  tasks = std::clamp<int64_t>(tasks, 1, std::max<int64_t>(maxTasks, 1));
   auto iters = op.getIteratorTypesArray();
   auto split = [&](int64_t dim, int64_t unit) { c.threads[dim] = threadTile(ranges[dim], unit, tasks); };
   int64_t batch = -1, other = -1;
