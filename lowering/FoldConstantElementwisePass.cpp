@@ -15,6 +15,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "lowering/Passes.h"
+#include "lowering/FoldedConstant.h"
 #include "dialect/ConstantData.h"
 #include "mlir/IR/Matchers.h"
 #include "llvm/ADT/TypeSwitch.h"
@@ -348,27 +349,7 @@ struct FoldConstantElementwisePass
       ElementsAttr folded = evaluate(op);
       if (!folded)
         continue;
-      SmallVector<Operation *> inputs;
-      for (Value v : op->getOperands())
-        if (Operation *def = v.getDefiningOp())
-          inputs.push_back(def);
-      r.setInsertionPoint(op);
-      Operation *constant = r.replaceOpWithNewOp<arith::ConstantOp>(op, cast<TypedAttr>(folded));
-      blobs.added(constant);
-      // The weight's old forms go once nothing reads them, and their bytes
-      // with them.
-      while (!inputs.empty()) {
-        Operation *input = inputs.pop_back_val();
-        if (!input->use_empty() ||
-            !isa<arith::ConstantOp, tensor::ExpandShapeOp, tensor::CollapseShapeOp, tensor::EmptyOp>(
-                input))
-          continue;
-        for (Value v : input->getOperands())
-          if (Operation *def = v.getDefiningOp(); def && !llvm::is_contained(inputs, def))
-            inputs.push_back(def);
-        blobs.erasing(input);
-        r.eraseOp(input);
-      }
+      replaceWithConstant(r, op, folded, blobs);
     }
   }
 };

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "lowering/Passes.h"
+#include "lowering/FoldedConstant.h"
 #include "dialect/ConstantData.h"
 #include "mlir/IR/Matchers.h"
 #include <tuple>
@@ -229,28 +230,32 @@ struct FoldConstantLayoutsPass : impl::KilnFoldConstantLayoutsBase<FoldConstantL
       }
       if (!folded)
         continue;
-      // The ops that held the old value (a constant, a reshape of it) go
-      // once unused, and with them the old bytes.
-      SmallVector<Operation *> inputs;
-      for (Value v : op->getOperands())
-        if (Operation *def = v.getDefiningOp())
-          inputs.push_back(def);
-      r.setInsertionPoint(op);
-      Operation *constant = r.replaceOpWithNewOp<arith::ConstantOp>(op, cast<TypedAttr>(folded));
-      blobs.added(constant);
-      while (!inputs.empty()) {
-        Operation *input = inputs.pop_back_val();
-        if (!input->use_empty() ||
-            !isa<arith::ConstantOp, tensor::ExpandShapeOp, tensor::CollapseShapeOp>(input))
-          continue;
-        for (Value v : input->getOperands())
-          if (Operation *def = v.getDefiningOp(); def && !llvm::is_contained(inputs, def))
-            inputs.push_back(def);
-        blobs.erasing(input);
-        r.eraseOp(input);
-      }
+      replaceWithConstant(r, op, folded, blobs);
     }
   }
 };
 } // namespace
+
+void replaceWithConstant(RewriterBase &r, Operation *op, ElementsAttr value,
+                         BlobReferences &blobs) {
+  SmallVector<Operation *> inputs;
+  for (Value v : op->getOperands())
+    if (Operation *def = v.getDefiningOp())
+      inputs.push_back(def);
+  r.setInsertionPoint(op);
+  Operation *constant = r.replaceOpWithNewOp<arith::ConstantOp>(op, cast<TypedAttr>(value));
+  blobs.added(constant);
+  while (!inputs.empty()) {
+    Operation *input = inputs.pop_back_val();
+    if (!input->use_empty() || !isa<arith::ConstantOp, tensor::ExpandShapeOp,
+                                    tensor::CollapseShapeOp, tensor::EmptyOp>(input))
+      continue;
+    for (Value v : input->getOperands())
+      if (Operation *def = v.getDefiningOp(); def && !llvm::is_contained(inputs, def))
+        inputs.push_back(def);
+    blobs.erasing(input);
+    r.eraseOp(input);
+  }
+}
+
 } // namespace kiln
