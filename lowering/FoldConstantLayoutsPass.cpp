@@ -10,6 +10,7 @@
 #include "lowering/FoldedConstant.h"
 #include "dialect/ConstantData.h"
 #include "mlir/IR/Matchers.h"
+#include "llvm/ADT/SetVector.h"
 #include <tuple>
 
 using namespace mlir;
@@ -238,10 +239,11 @@ struct FoldConstantLayoutsPass : impl::KilnFoldConstantLayoutsBase<FoldConstantL
 
 void replaceWithConstant(RewriterBase &r, Operation *op, ElementsAttr value,
                          BlobReferences &blobs) {
-  SmallVector<Operation *> inputs;
+  // A set: an op may read one constant through several operands.
+  llvm::SetVector<Operation *> inputs;
   for (Value v : op->getOperands())
     if (Operation *def = v.getDefiningOp())
-      inputs.push_back(def);
+      inputs.insert(def);
   r.setInsertionPoint(op);
   Operation *constant = r.replaceOpWithNewOp<arith::ConstantOp>(op, cast<TypedAttr>(value));
   blobs.added(constant);
@@ -251,8 +253,8 @@ void replaceWithConstant(RewriterBase &r, Operation *op, ElementsAttr value,
                                     tensor::CollapseShapeOp, tensor::EmptyOp>(input))
       continue;
     for (Value v : input->getOperands())
-      if (Operation *def = v.getDefiningOp(); def && !llvm::is_contained(inputs, def))
-        inputs.push_back(def);
+      if (Operation *def = v.getDefiningOp())
+        inputs.insert(def);
     blobs.erasing(input);
     r.eraseOp(input);
   }
