@@ -481,6 +481,10 @@ bool convAsGemm(linalg::LinalgOp op, const TargetInfo &target) {
 
 namespace {
 
+/// Convolutions whose GEMM is shallower than this read too little of each
+/// packed sliver to pay for packing it.
+constexpr int64_t kMinPackedDepth = 64;
+
 /// What the GEMM forms of a static NCHW/NCW convolution need to know.
 struct ConvGeometry {
   Value x, w, init;
@@ -644,6 +648,116 @@ linalg::GenericOp convWithFiltersAsVectors(RewriterBase &r, linalg::LinalgOp con
   return packRhs(r, mm, target);
 }
 
+
+/// A 2-D convolution with unit strides and dilations as a GEMM over its
+/// input windows gathered into packed slivers, [n, blocks, c * taps, NR]:
+/// each k step of the micro-kernel reads NR contiguous floats, where the
+/// plain im2col form reads a sliver of a row an image apart (a new page at
+/// every step, which the TLB and the prefetchers of some CPUs cannot
+/// follow: a 3x3 convolution on 64 channels of 56x56 ran at 43 GFLOP/s on
+/// an AVX-512 Xeon, 74 packed). Positions are taken at the padded input's
+/// width, p = oh * Wp + ow, so the window of p starts at p + kh * Wp + kw of
+/// the flattened padded image (no division in the gather, which keeps it
+/// tileable); the columns past the output's width, and the positions that
+/// complete the last sliver, are computed and dropped. Null when the
+/// convolution does not fit (the caller keeps the plain im2col form).
+linalg::GenericOp convOverPackedRows(RewriterBase &r, linalg::LinalgOp conv, const ConvGeometry &g,
+                                     const TargetInfo &target) {
+  if (g.spatialDims != 2 || g.taps == 1 ||
+      llvm::any_of(g.strides, [](int64_t s) { return s != 1; }) ||
+      llvm::any_of(g.dilations, [](int64_t d) { return d != 1; }))
+    return {};
+  auto fill = g.init.getDefiningOp<linalg::FillOp>();
+  int64_t depth = g.channels * g.taps;
+  if (!fill || depth < kMinPackedDepth)
+    return {};
+  auto xType = llvm::cast<RankedTensorType>(g.x.getType());
+  int64_t n = g.images, kh = g.wType.getDimSize(2), kw = g.wType.getDimSize(3);
+  int64_t oh = g.outType.getDimSize(2), ow = g.outType.getDimSize(3);
+  int64_t hp = xType.getDimSize(2), wp = xType.getDimSize(3);
+  int64_t nr = packedColumns(g.filters, target);
+  int64_t rows = llvm::alignTo(oh * wp, nr), blocks = rows / nr;
+  // Wasted work: the dropped columns and the last sliver's padding.
+  if (rows * 4 > g.positions * 5)
+    return {};
+  Location loc = conv.getLoc();
+  MLIRContext *ctx = r.getContext();
+  Type f32 = r.getF32Type();
+  // The last windows read past the padded image: more zero rows below it.
+  int64_t reach = rows - 1 + (kh - 1) * wp + kw;
+  int64_t extra = std::max<int64_t>(0, llvm::divideCeil(reach - hp * wp, wp));
+  Value x = g.x;
+  if (extra > 0) {
+    // The convolution's own padding, when it is a zero tensor.pad, grows
+    // by those rows (one copy of the input, not two).
+    Value source = g.x;
+    SmallVector<OpFoldResult> low(4, r.getIndexAttr(0)), high(4, r.getIndexAttr(0));
+    if (auto pad = g.x.getDefiningOp<tensor::PadOp>();
+        pad && matchPattern(pad.getConstantPaddingValue(), m_AnyZeroFloat())) {
+      low = pad.getMixedLowPad();
+      high = pad.getMixedHighPad();
+      source = pad.getSource();
+    }
+    std::optional<int64_t> h = getConstantIntValue(high[2]);
+    if (!h)
+      return {};
+    high[2] = r.getIndexAttr(*h + extra);
+    Value zero = arith::ConstantOp::create(r, loc, r.getZeroAttr(f32));
+    x = tensor::PadOp::create(r, loc, RankedTensorType::get({n, g.channels, hp + extra, wp}, f32),
+                              source, low, high, zero);
+  }
+  int64_t flat = (hp + extra) * wp;
+  Value xFlat = tensor::CollapseShapeOp::create(
+      r, loc, RankedTensorType::get({n, g.channels, flat}, f32), x,
+      SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}});
+  // Gather: loops (n, block, c, kh, kw, j), windows[...] = X[n, c, block * NR + j + kh * Wp + kw].
+  AffineExpr dn, db, dc, dh, dw, dj;
+  bindDims(ctx, dn, db, dc, dh, dw, dj);
+  SmallVector<int64_t> shape{n, blocks, g.channels, kh, kw, nr};
+  Value empty = tensor::EmptyOp::create(r, loc, shape, f32);
+  SmallVector<AffineMap> maps{
+      AffineMap::get(6, 0, {dn, dc, db * nr + dj + dh * wp + dw}, ctx),
+      AffineMap::getMultiDimIdentityMap(6, ctx)};
+  Value windows =
+      linalg::GenericOp::create(
+          r, loc, TypeRange{empty.getType()}, ValueRange{xFlat}, ValueRange{empty}, maps,
+          SmallVector<utils::IteratorType>(6, utils::IteratorType::parallel),
+          [](OpBuilder &b, Location l, ValueRange a) { linalg::YieldOp::create(b, l, a[0]); })
+          .getResult(0);
+  Value packed = tensor::CollapseShapeOp::create(
+      r, loc, RankedTensorType::get({n, blocks, depth, nr}, f32), windows,
+      SmallVector<ReassociationIndices>{{0}, {1}, {2, 3, 4}, {5}});
+  Value init = linalg::FillOp::create(
+                   r, loc, fill.getInputs()[0],
+                   tensor::EmptyOp::create(r, loc, ArrayRef<int64_t>{n, g.filters, blocks, nr}, f32)
+                       .getResult())
+                   .getResult(0);
+  AffineExpr mf, mk;
+  bindDims(ctx, dn, mf, db, dj, mk);
+  linalg::GenericOp generic = buildMulAdd(r, loc, flattenFilters(r, loc, g), packed, init,
+                                          {AffineMap::get(5, 0, {mf, mk}, ctx),
+                                           AffineMap::get(5, 0, {dn, db, mk, dj}, ctx),
+                                           AffineMap::get(5, 0, {dn, mf, db, dj}, ctx)});
+  // [n, f, blocks * NR] -> the first oh * Wp positions as [n, f, oh, Wp] -> [.., :ow].
+  Value y = tensor::CollapseShapeOp::create(
+      r, loc, RankedTensorType::get({n, g.filters, rows}, f32), generic.getResult(0),
+      SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}});
+  auto one = r.getIndexAttr(1), zeroIdx = r.getIndexAttr(0);
+  y = tensor::ExtractSliceOp::create(
+      r, loc, RankedTensorType::get({n, g.filters, oh * wp}, f32), y,
+      SmallVector<OpFoldResult>(3, zeroIdx),
+      SmallVector<OpFoldResult>{r.getIndexAttr(n), r.getIndexAttr(g.filters), r.getIndexAttr(oh * wp)},
+      SmallVector<OpFoldResult>(3, one));
+  y = tensor::ExpandShapeOp::create(r, loc, RankedTensorType::get({n, g.filters, oh, wp}, f32), y,
+                                    SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}});
+  y = tensor::ExtractSliceOp::create(
+      r, loc, g.outType, y, SmallVector<OpFoldResult>(4, zeroIdx),
+      SmallVector<OpFoldResult>{r.getIndexAttr(n), r.getIndexAttr(g.filters), r.getIndexAttr(oh),
+                                r.getIndexAttr(ow)},
+      SmallVector<OpFoldResult>(4, one));
+  r.replaceOp(conv, y);
+  return generic;
+}
 } // namespace
 
 linalg::GenericOp convAsContraction(RewriterBase &r, linalg::LinalgOp conv,
@@ -656,6 +770,8 @@ linalg::GenericOp convAsContraction(RewriterBase &r, linalg::LinalgOp conv,
   Type f32 = r.getF32Type();
   int64_t n = g.images, c = g.channels, positions = g.positions, rank = g.rank;
   r.setInsertionPoint(conv);
+  if (linalg::GenericOp packed = convOverPackedRows(r, conv, g, target))
+    return packed;
   SmallVector<ReassociationIndices> spatial = flattenPositions(rank);
   Value cols; // [N, C * taps, positions]
   if (g.taps == 1) {
