@@ -94,6 +94,42 @@ void splitGroups(RewriterBase &r, linalg::Conv2DNgchwGfchwOp op) {
   r.replaceOp(op, y);
 }
 
+/// A contraction over one reduction loop that is not cache-tiled reads
+/// each element of its accumulator once, before its sum starts. When that
+/// accumulator is a zero fill (through reshapes), the fill is dropped: the
+/// destination becomes an empty tensor and the kernel starts its
+/// accumulators at zero (kZeroInitAttrName). The output is then written
+/// once, where it was filled, read back and written again.
+void startAtZero(RewriterBase &r, linalg::LinalgOp op, const LoweringConfig &config) {
+  if (config.kind != "contraction" || op.getNumReductionLoops() != 1 ||
+      op.getNumDpsInits() != 1 || !op.hasPureTensorSemantics())
+    return;
+  for (auto [i, iter] : llvm::enumerate(op.getIteratorTypesArray()))
+    if (iter == utils::IteratorType::reduction && config.cache[i] != 0)
+      return;
+  OpOperand *init = op.getDpsInitOperand(0);
+  SmallVector<Operation *> chain;
+  Value v = init->get();
+  while (Operation *def = v.getDefiningOp()) {
+    if (!v.hasOneUse())
+      return;
+    chain.push_back(def);
+    if (!isa<tensor::ExpandShapeOp, tensor::CollapseShapeOp>(def))
+      break;
+    v = def->getOperand(0);
+  }
+  auto fill = chain.empty() ? linalg::FillOp() : dyn_cast<linalg::FillOp>(chain.back());
+  if (!fill || !matchPattern(fill.getInputs()[0], m_AnyZeroFloat()))
+    return;
+  auto type = llvm::cast<RankedTensorType>(init->get().getType());
+  r.setInsertionPoint(op);
+  init->set(tensor::EmptyOp::create(r, op.getLoc(), type.getShape(), type.getElementType()));
+  for (Operation *dead : chain)
+    if (dead->use_empty())
+      r.eraseOp(dead);
+  op->setAttr(kZeroInitAttrName, r.getUnitAttr());
+}
+
 struct ConfigurePass : impl::KilnConfigureBase<ConfigurePass> {
   using KilnConfigureBase::KilnConfigureBase;
 
@@ -130,8 +166,10 @@ struct ConfigurePass : impl::KilnConfigureBase<ConfigurePass> {
     for (linalg::LinalgOp op : convs)
       convAsContraction(rewriter, op, target);
     getOperation().walk([&](linalg::LinalgOp op) {
-      if (std::optional<LoweringConfig> c = chooseConfig(op, target, chunks))
+      if (std::optional<LoweringConfig> c = chooseConfig(op, target, chunks)) {
         op->setAttr(kConfigAttrName, c->toAttr(&getContext()));
+        startAtZero(rewriter, op, *c);
+      }
     });
   }
 };

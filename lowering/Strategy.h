@@ -49,6 +49,11 @@ struct LoweringConfig {
 };
 
 constexpr const char *kConfigAttrName = "kiln.config";
+/// On a configured contraction whose accumulator was a zero fill: its
+/// destination is left uninitialized and the kernel's accumulators start
+/// at zero in registers (kiln-configure sets it, kiln-lower-contractions
+/// carries it out).
+constexpr const char *kZeroInitAttrName = "kiln.zero_init";
 
 /// The configuration of `op` on `target`, or nothing when no strategy
 /// applies (the op then becomes plain loops). `maxTasks` bounds the

@@ -6,12 +6,15 @@
 // the 8-wide column remainder and the 4-row remainder, all static.
 // CHECK-LABEL: func.func @gemm
 // CHECK-NOT: linalg.matmul
+// CHECK-NOT: linalg.fill
+// CHECK: %[[ZERO:.*]] = arith.constant dense<0.000000e+00> : vector<1x16xf32>
 // CHECK: scf.for %[[M:.*]] = %c0 to %c96 step %c6
 // CHECK: scf.for %[[N:.*]] = %c0 to %c32 step %c16
-// The C tile is read once, kept in registers across k (one iter_arg per
-// row) and written once; k is unrolled by 4.
-// CHECK: vector.load %{{.*}}[%[[M]], %[[N]]] : memref<100x40xf32>, vector<16xf32>
-// CHECK: scf.for %[[K:.*]] = %c0 to %c64 step %c4 iter_args({{.*}}) -> (vector<1x16xf32>, vector<1x16xf32>, vector<1x16xf32>, vector<1x16xf32>, vector<1x16xf32>, vector<1x16xf32>)
+// The C tile starts at zero in registers (C was a zero fill, and k is not
+// cache-tiled: C is neither filled nor read), is kept in registers across
+// k (one iter_arg per row) and written once; k is unrolled by 4.
+// CHECK-NOT: vector.load %{{.*}}[%[[M]], %[[N]]] : memref<100x40xf32>
+// CHECK: scf.for %[[K:.*]] = %c0 to %c64 step %c4 iter_args(%{{.*}} = %[[ZERO]], {{.*}}) -> (vector<1x16xf32>, vector<1x16xf32>, vector<1x16xf32>, vector<1x16xf32>, vector<1x16xf32>, vector<1x16xf32>)
 // CHECK: vector.load %arg1[%[[K]], %[[N]]] : memref<64x40xf32>, vector<16xf32>
 // CHECK: vector.broadcast %{{.*}} : f32 to vector<16xf32>
 // CHECK-COUNT-24: vector.fma %{{.*}} : vector<16xf32>
