@@ -82,30 +82,30 @@ func.func @conv3x3(%x: tensor<1x64x56x56xf32>, %w: tensor<64x64x3x3xf32>) -> ten
   return %0 : tensor<1x64x56x56xf32>
 }
 
-// Rows of 28 make no whole vectors: the windows are gathered (im2col)
-// straight into packed slivers [n, blocks, c * taps, NR], positions taken at
-// the padded width (28 x 30 = 840, completed to whole slivers), the window
-// of position p starting at p + kh * 30 + kw of the flattened image, which
-// gets one more zero row below so the last windows stay inside it. The
-// columns past 28 are dropped from the result.
+// Rows of 30 make no whole vectors, and rows of the plain im2col form
+// would lie 4.7 KiB apart: the windows are gathered straight into packed
+// slivers [n, blocks, c * taps, NR], positions taken at the padded width
+// (40 x 32 = 1280, whole slivers), the window of position p starting at
+// p + kh * 32 + kw of the flattened image, which gets one more zero row
+// below so the last windows stay inside it. The columns past 30 are
+// dropped from the result.
 // AVX2-LABEL: func.func @conv3x3_packed_rows
-// AVX2-NOT: tensor<1x288x784xf32>
+// AVX2-NOT: tensor<1x288x1200xf32>
 // AVX2: tensor.pad %{{.*}} low[0, 0, 1, 1] high[0, 0, 2, 1]
-// AVX2: tensor<1x32x28x28xf32> to tensor<1x32x31x30xf32>
-// AVX2: tensor.collapse_shape {{.*}} into tensor<1x32x930xf32>
-// AVX2: linalg.generic {{.*}} ins(%{{.*}} : tensor<1x32x930xf32>) outs(%{{.*}} : tensor<1x53x32x3x3x16xf32>)
-// AVX2: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<64x288xf32>, tensor<1x53x288x16xf32>) outs(%{{.*}} : tensor<1x64x53x16xf32>)
+// AVX2: tensor<1x32x40x30xf32> to tensor<1x32x43x32xf32>
+// AVX2: tensor.collapse_shape {{.*}} into tensor<1x32x1376xf32>
+// AVX2: linalg.generic {{.*}} ins(%{{.*}} : tensor<1x32x1376xf32>) outs(%{{.*}} : tensor<1x80x32x3x3x16xf32>)
+// AVX2: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<64x288xf32>, tensor<1x80x288x16xf32>) outs(%{{.*}} : tensor<1x64x80x16xf32>)
 // AVX2-SAME: kind = "contraction"
-// AVX2: tensor.extract_slice {{.*}} to tensor<1x64x840xf32>
-// AVX2: tensor.extract_slice {{.*}} tensor<1x64x28x30xf32> to tensor<1x64x28x28xf32>
+// AVX2: tensor.extract_slice {{.*}} tensor<1x64x40x32xf32> to tensor<1x64x40x30xf32>
 // AVX512-LABEL: func.func @conv3x3_packed_rows
-// AVX512: linalg.generic {{.*}} ins(%{{.*}} : tensor<1x32x930xf32>) outs(%{{.*}} : tensor<1x27x32x3x3x32xf32>)
-// AVX512: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<64x288xf32>, tensor<1x27x288x32xf32>) outs(%{{.*}} : tensor<1x64x27x32xf32>)
+// AVX512: linalg.generic {{.*}} ins(%{{.*}} : tensor<1x32x1376xf32>) outs(%{{.*}} : tensor<1x40x32x3x3x32xf32>)
+// AVX512: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<64x288xf32>, tensor<1x40x288x32xf32>) outs(%{{.*}} : tensor<1x64x40x32xf32>)
 // AVX512-SAME: kind = "contraction", lanes = 16 : i64, registers = array<i64: 1, 8, 1, 32, 1>
-func.func @conv3x3_packed_rows(%x: tensor<1x32x28x28xf32>, %w: tensor<64x32x3x3xf32>) -> tensor<1x64x28x28xf32> {
+func.func @conv3x3_packed_rows(%x: tensor<1x32x40x30xf32>, %w: tensor<64x32x3x3xf32>) -> tensor<1x64x40x30xf32> {
   %none = kiln.none
-  %0 = kiln.Conv %x, %w, %none {pads = [1, 1, 1, 1]} : (tensor<1x32x28x28xf32>, tensor<64x32x3x3xf32>, none) -> tensor<1x64x28x28xf32>
-  return %0 : tensor<1x64x28x28xf32>
+  %0 = kiln.Conv %x, %w, %none {pads = [1, 1, 1, 1]} : (tensor<1x32x40x30xf32>, tensor<64x32x3x3xf32>, none) -> tensor<1x64x40x30xf32>
+  return %0 : tensor<1x64x40x30xf32>
 }
 
 // Output rows of 7: the input windows are gathered once (im2col, 64 x 9
