@@ -112,6 +112,25 @@ def KilnLowerContractions : Pass<"kiln-lower-contractions", "mlir::func::FuncOp"
                            "mlir::arith::ArithDialect"];
 }
 
+def KilnVectorizeElementwise : Pass<"kiln-vectorize-elementwise", "mlir::func::FuncOp"> {
+  let summary = "Vectorizes linalg ops on buffers whose loops are all parallel (epilogues, activations, fills, copies)";
+  let description = [{
+    Collapses the trailing loops that every operand indexes contiguously,
+    tiles the innermost loop by two vectors of the target's width (every
+    other loop by one), peels the partial tile and vectorizes each tile of
+    static sizes. Ops that read across their innermost dim (transposes,
+    strided views) or compute on types whose vectors are not laid out as
+    memory is (i1) stay loops.
+  }];
+  let options = [
+    Option<"vectorBits", "vector-bits", "int64_t", /*default=*/"0",
+           "Width of the target's vector registers in bits (0: this host's)">
+  ];
+  let dependentDialects = ["mlir::vector::VectorDialect", "mlir::scf::SCFDialect",
+                           "mlir::memref::MemRefDialect", "mlir::affine::AffineDialect",
+                           "mlir::arith::ArithDialect"];
+}
+
 def KilnEarlyDealloc : Pass<"kiln-early-dealloc", "mlir::func::FuncOp"> {
   let summary = "Allocates each buffer just before its first use and frees it right after its last, not at the ends of its block";
   let description = [{

@@ -40,7 +40,8 @@ static std::string phasePipeline(Phase phase, const PipelineOptions &o) {
            "buffer-deallocation-pipeline,convert-bufferization-to-memref,canonicalize,"
            "func.func(kiln-early-dealloc),kiln-externalize-weights";
   case Phase::Vectorized:
-    return "func.func(kiln-lower-contractions,kiln-expand-copies,kiln-approximate-math),canonicalize,cse";
+    return "func.func(kiln-lower-contractions,kiln-expand-copies,kiln-vectorize-elementwise{vector-bits=" +
+           std::to_string(o.vectorBits) + "},kiln-approximate-math),canonicalize,cse";
   case Phase::Loops:
     return "scf-forall-to-parallel,convert-linalg-to-loops,kiln-outline-parallel,kiln-outline-kernels,"
            "canonicalize";

@@ -77,8 +77,8 @@ std::optional<LoweringConfig> configOf(Operation *op) {
 namespace {
 
 /// Work below which splitting across threads costs more than it gains:
-/// about 50 microseconds of FMAs on one core.
-constexpr int64_t kFlopsPerTask = 4'000'000;
+/// about 25 microseconds of FMAs on one core.
+constexpr int64_t kFlopsPerTask = 2'000'000;
 constexpr int64_t kRowsPerTask = 64;
 constexpr int64_t kGemvBytesPerTask = 256 * 1024;
 
@@ -273,6 +273,12 @@ std::optional<LoweringConfig> contractionConfig(linalg::LinalgOp op, const Targe
                    columnTile % nr == 0 && ranges[nv] % columnTile == 0 &&
                    columnTile < ranges[nv];
   byColumns |= byVectors;
+  // Columns that no whole number of register tiles divides (a 55x55
+  // image) cannot be split statically: the tasks split the rows finer
+  // than kRowsPerTask instead, each reading all of B, rather than leave
+  // one core to do the whole op.
+  if (!byColumns && rowTasks == 1 && m >= 0 && !gemv)
+    rowTasks = std::max<int64_t>(1, ranges[m] / (2 * mr));
   if (!byColumns)
     tasks = std::min(tasks, rowTasks);
   if (tasks > 1) {

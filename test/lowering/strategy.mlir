@@ -210,7 +210,7 @@ func.func @gemv_weight_padded(%x: tensor<1x64xf32>) -> tensor<1x300xf32> {
 // the tasks split the slivers of the packed weight instead.
 // AVX2-LABEL: func.func @few_rows_split_slivers
 // AVX2: output_shape [2048, 128, 16]
-// AVX2: registers = array<i64: 6, 1, 16, 1>, threads = array<i64: 0, 8, 0, 0>
+// AVX2: registers = array<i64: 6, 1, 16, 1>, threads = array<i64: 0, 4, 0, 0>
 func.func @few_rows_split_slivers(%x: tensor<8x2048xf32>) -> tensor<8x2048xf32> {
   %w = kiln.Constant dense<0.5> : tensor<2048x2048xf32>
   %0 = kiln.MatMul %x, %w : (tensor<8x2048xf32>, tensor<2048x2048xf32>) -> tensor<8x2048xf32>
@@ -219,9 +219,9 @@ func.func @few_rows_split_slivers(%x: tensor<8x2048xf32>) -> tensor<8x2048xf32> 
 
 // 64 output channels are one task's worth of rows and B is the image (a
 // 1x1 convolution): tasks take whole register tiles of the 3136 output
-// positions, 112 each (a divisor), so every tile stays static.
+// positions, 64 each (a divisor), so every tile stays static.
 // AVX2-LABEL: func.func @few_rows_split_columns
-// AVX2: registers = array<i64: 1, 6, 16, 1>, threads = array<i64: 0, 0, 112, 0>
+// AVX2: registers = array<i64: 1, 6, 16, 1>, threads = array<i64: 0, 0, 64, 0>
 func.func @few_rows_split_columns(%x: tensor<1x256x56x56xf32>, %w: tensor<64x256x1x1xf32>) -> tensor<1x64x56x56xf32> {
   %none = kiln.none
   %0 = kiln.Conv %x, %w, %none : (tensor<1x256x56x56xf32>, tensor<64x256x1x1xf32>, none) -> tensor<1x64x56x56xf32>

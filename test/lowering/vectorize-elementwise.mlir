@@ -1,0 +1,112 @@
+// Elementwise linalg ops on buffers become vector code at the target's
+// width: trailing contiguous dims collapsed, the innermost loop by two
+// vectors, the remainder in one shorter vector.
+// RUN: kiln-opt %s --pass-pipeline='builtin.module(func.func(kiln-vectorize-elementwise{vector-bits=512}))' | FileCheck %s --check-prefix=AVX512
+// RUN: kiln-opt %s --pass-pipeline='builtin.module(func.func(kiln-vectorize-elementwise{vector-bits=256}))' | FileCheck %s --check-prefix=AVX2
+
+// A convolution's epilogue: bias per channel (a [c, 1, 1] buffer), then
+// Relu. The 111x111 image is one row of 12321: 385 tiles of 32 and one
+// element; the bias is read once per row, before the row's loop.
+// AVX512-LABEL: func.func @bias_relu
+// AVX512: memref.collapse_shape %{{.*}} {{\[\[}}0], [1], [2, 3]] {{.*}} into memref<1x2x12321xf32
+// AVX512: scf.for %[[C:[a-z0-9_]+]] = %{{.*}} to %c2 step %{{.*}} {
+// AVX512: %[[B:.*]] = memref.load %{{.*}}[%[[C]]] : memref<2xf32
+// AVX512: %[[BV:.*]] = vector.broadcast %[[B]] : f32 to vector<32xf32>
+// AVX512: scf.for %[[I:[a-z0-9_]+]] = %{{.*}} to %c12320 step %c32 {
+// AVX512: %[[X:.*]] = vector.load %{{.*}}[%{{.*}}, %[[C]], %[[I]]] {{.*}} vector<32xf32>
+// AVX512: %[[S:.*]] = arith.addf %[[X]], %[[BV]] : vector<32xf32>
+// AVX512: arith.select %{{.*}}, %{{.*}}, %[[S]] : vector<32xi1>, vector<32xf32>
+// AVX512: vector.store %{{.*}}, %{{.*}}[%{{.*}}, %[[C]], %[[I]]] {{.*}} vector<32xf32>
+// AVX512: vector.load %{{.*}}[%{{.*}}, %[[C]], %c12320{{.*}}] {{.*}} vector<1xf32>
+// AVX512-NOT: linalg.generic
+// AVX2-LABEL: func.func @bias_relu
+// AVX2: scf.for %{{.*}} = %{{.*}} to %c12320 step %c16 {
+// AVX2: vector.load {{.*}} vector<16xf32>
+// AVX2: vector.load {{.*}} vector<1xf32>
+#nchw = affine_map<(n, c, h, w) -> (n, c, h, w)>
+#bias = affine_map<(n, c, h, w) -> (c, 0, 0)>
+func.func @bias_relu(%x: memref<1x2x111x111xf32>, %b: memref<2x1x1xf32>, %y: memref<1x2x111x111xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.generic {indexing_maps = [#nchw, #bias, #nchw], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%x, %b : memref<1x2x111x111xf32>, memref<2x1x1xf32>) outs(%y : memref<1x2x111x111xf32>) {
+  ^bb0(%in: f32, %bias: f32, %out: f32):
+    %s = arith.addf %in, %bias : f32
+    %neg = arith.cmpf olt, %s, %zero : f32
+    %r = arith.select %neg, %zero, %s : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
+// A thread's rows of a strided view: rows stay rows (they are not
+// contiguous with each other); each row of 200 is 6 tiles of 32 and 8.
+// AVX512-LABEL: func.func @rows_of_a_view
+// AVX512-NOT: memref.collapse_shape
+// AVX512: scf.for %{{.*}} = %{{.*}} to %c192 step %c32 {
+// AVX512: arith.mulf %{{.*}}, %{{.*}} : vector<32xf32>
+// AVX512: arith.mulf %{{.*}}, %{{.*}} : vector<8xf32>
+func.func @rows_of_a_view(%x: memref<4x200xf32, strided<[256, 1], offset: ?>>, %y: memref<4x200xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]}
+      ins(%x : memref<4x200xf32, strided<[256, 1], offset: ?>>) outs(%y : memref<4x200xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %sq = arith.mulf %in, %in : f32
+    linalg.yield %sq : f32
+  }
+  return
+}
+
+// A size known only at run time: whole tiles, then one element at a time.
+// AVX512-LABEL: func.func @dynamic_exp
+// AVX512: %[[N:.*]] = memref.dim
+// AVX512: %[[R:.*]] = arith.remui %[[N]], %c32
+// AVX512: %[[M:.*]] = arith.subi %[[N]], %[[R]]
+// AVX512: scf.for %{{.*}} = %{{.*}} to %[[M]] step %c32 {
+// AVX512: math.exp %{{.*}} : vector<32xf32>
+// AVX512: scf.for %{{.*}} = %[[M]] to %[[N]] step %c1{{.*}} {
+// AVX512: math.exp %{{.*}} : vector<1xf32>
+func.func @dynamic_exp(%x: memref<?xf32>, %y: memref<?xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(i) -> (i)>, affine_map<(i) -> (i)>], iterator_types = ["parallel"]}
+      ins(%x : memref<?xf32>) outs(%y : memref<?xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %e = math.exp %in : f32
+    linalg.yield %e : f32
+  }
+  return
+}
+
+// Fills and copies are elementwise too; i8 takes four times the lanes.
+// AVX512-LABEL: func.func @fill_and_copy
+// AVX512: vector.store %{{.*}} : memref<4096xf32>, vector<32xf32>
+// AVX512: vector.load {{.*}} : memref<300xi8>, vector<128xi8>
+// AVX512: vector.load {{.*}} : memref<300xi8>, vector<44xi8>
+func.func @fill_and_copy(%a: memref<4096xf32>, %x: memref<300xi8>, %y: memref<300xi8>) {
+  %one = arith.constant 1.0 : f32
+  linalg.fill ins(%one : f32) outs(%a : memref<4096xf32>)
+  linalg.copy ins(%x : memref<300xi8>) outs(%y : memref<300xi8>)
+  return
+}
+
+// What stays loops: a transpose (the innermost loop crosses the input's
+// rows), a boolean result (vectors of i1 are bit-packed, buffers are not),
+// a reduction.
+// AVX512-LABEL: func.func @stays_loops
+// AVX512: linalg.transpose
+// AVX512: linalg.generic
+// AVX512-SAME: ins(%{{.*}} : memref<64xf32>) outs(%{{.*}} : memref<64xi1>)
+// AVX512: linalg.reduce
+func.func @stays_loops(%x: memref<64x32xf32>, %t: memref<32x64xf32>, %v: memref<64xf32>, %b: memref<64xi1>, %s: memref<64xf32>) {
+  linalg.transpose ins(%x : memref<64x32xf32>) outs(%t : memref<32x64xf32>) permutation = [1, 0]
+  %zero = arith.constant 0.0 : f32
+  linalg.generic {indexing_maps = [affine_map<(i) -> (i)>, affine_map<(i) -> (i)>], iterator_types = ["parallel"]}
+      ins(%v : memref<64xf32>) outs(%b : memref<64xi1>) {
+  ^bb0(%in: f32, %out: i1):
+    %p = arith.cmpf ogt, %in, %zero : f32
+    linalg.yield %p : i1
+  }
+  linalg.reduce ins(%x : memref<64x32xf32>) outs(%s : memref<64xf32>) dimensions = [1]
+    (%in: f32, %acc: f32) {
+      %sum = arith.addf %in, %acc : f32
+      linalg.yield %sum : f32
+    }
+  return
+}
