@@ -259,6 +259,8 @@ LoadedCode loadObjects(const std::vector<std::vector<char>> &objects,
     runtime[interner(name)] = {ExecutorAddr::fromPtr(fn), llvm::JITSymbolFlags::Exported};
   };
   bind("kiln_parallel_for", &kiln_parallel_for);
+  bind("kiln_kernel_begin", &kiln_kernel_begin);
+  bind("kiln_kernel_end", &kiln_kernel_end);
   bind("kiln_memref_copy", &kiln_memref_copy);
   bind("kiln_malloc", &kiln_malloc);
   bind("kiln_free", &kiln_free);

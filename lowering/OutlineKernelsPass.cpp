@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "lowering/BodyHash.h"
+#include "lowering/KernelNames.h"
 #include "lowering/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -19,6 +20,8 @@ namespace kiln {
 #include "lowering/Passes.h.inc"
 
 namespace {
+constexpr const char *kBegin = "kiln_kernel_begin";
+constexpr const char *kEnd = "kiln_kernel_end";
 
 struct OutlineKernelsPass : impl::KilnOutlineKernelsBase<OutlineKernelsPass> {
   using Base::Base;
@@ -50,9 +53,32 @@ struct OutlineKernelsPass : impl::KilnOutlineKernelsBase<OutlineKernelsPass> {
           nests.push_back(loop);
       });
     }
+    if (nests.empty())
+      return;
+    names.emplace(module);
+    declareTimers();
     unsigned counter = 0;
     for (scf::ForOp loop : nests)
       outline(loop, counter++);
+  }
+
+  std::optional<KernelNameTable> names;
+
+  /// kiln_kernel_begin() -> f64 and kiln_kernel_end(f64, name): the
+  /// runtime's profiler hooks around each call of a serial kernel (a check
+  /// of one thread-local pointer when the run is not profiled).
+  void declareTimers() {
+    ModuleOp module = getOperation();
+    MLIRContext *ctx = &getContext();
+    OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
+    auto f64 = Float64Type::get(ctx);
+    auto ptr = LLVM::LLVMPointerType::get(ctx);
+    if (!module.lookupSymbol(kBegin))
+      func::FuncOp::create(b, module.getLoc(), kBegin, FunctionType::get(ctx, {}, {f64}))
+          .setPrivate();
+    if (!module.lookupSymbol(kEnd))
+      func::FuncOp::create(b, module.getLoc(), kEnd, FunctionType::get(ctx, {f64, ptr}, {}))
+          .setPrivate();
   }
 
   /// An earlier function that does the same, or `f` itself.
@@ -113,7 +139,11 @@ struct OutlineKernelsPass : impl::KilnOutlineKernelsBase<OutlineKernelsPass> {
       kernel = earlier;
     }
     OpBuilder cb(loop);
+    Value label = LLVM::AddressOfOp::create(cb, loc, names->get(nodeNames(loop)));
+    auto f64 = cb.getF64Type();
+    Value start = func::CallOp::create(cb, loc, kBegin, TypeRange{f64}, ValueRange{}).getResult(0);
     auto call = func::CallOp::create(cb, loc, kernel, arguments);
+    func::CallOp::create(cb, loc, kEnd, TypeRange{}, ValueRange{start, label});
     loop->replaceAllUsesWith(call.getResults());
     loop.erase();
   }

@@ -1,11 +1,11 @@
 //===- OutlineParallelPass.cpp - kiln-outline-parallel --------------------===//
 #include "lowering/BodyHash.h"
+#include "lowering/KernelNames.h"
 #include "lowering/Passes.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Transforms/RegionUtils.h"
-#include <functional>
-#include <map>
+#include <optional>
 
 using namespace mlir;
 
@@ -40,7 +40,6 @@ struct OutlineParallelPass : impl::KilnOutlineParallelBase<OutlineParallelPass> 
   void runOnOperation() override {
     ModuleOp module = getOperation();
     bodies.clear();
-    names.clear();
     SmallVector<scf::ParallelOp> loops;
     module.walk([&](scf::ParallelOp p) {
       if (!p->getParentOfType<scf::ParallelOp>())
@@ -48,6 +47,7 @@ struct OutlineParallelPass : impl::KilnOutlineParallelBase<OutlineParallelPass> 
     });
     if (loops.empty())
       return;
+    names.emplace(module);
     MLIRContext *ctx = &getContext();
     auto ptr = LLVM::LLVMPointerType::get(ctx);
     auto i64 = IntegerType::get(ctx, 64);
@@ -79,49 +79,7 @@ struct OutlineParallelPass : impl::KilnOutlineParallelBase<OutlineParallelPass> 
 
   SmallVector<std::pair<llvm::hash_code, func::FuncOp>> bodies;
 
-  /// The ONNX nodes whose ops a loop runs ("conv1+bn1+relu1"), from the
-  /// name locations of its ops: the profiler's name for the kernel.
-  static std::string nodeNames(scf::ParallelOp loop) {
-    llvm::SetVector<StringRef> names;
-    std::function<void(Location)> collect = [&](Location l) {
-      if (auto n = dyn_cast<NameLoc>(l))
-        names.insert(n.getName().strref());
-      else if (auto f = dyn_cast<FusedLoc>(l))
-        for (Location inner : f.getLocations())
-          collect(inner);
-      else if (auto c = dyn_cast<CallSiteLoc>(l))
-        collect(c.getCallee());
-    };
-    // (Not constants': folding merges equal constants of many nodes into
-    // one, whose location then names them all.)
-    loop.getBody()->walk([&](Operation *op) {
-      if (!op->hasTrait<OpTrait::ConstantLike>())
-        collect(op->getLoc());
-    });
-    collect(loop.getLoc());
-    std::string label;
-    for (StringRef n : names)
-      label += (label.empty() ? "" : "+") + n.str();
-    return label.empty() ? "kernel" : label;
-  }
-
-  /// A private constant C string, one per distinct text.
-  LLVM::GlobalOp nameGlobal(const std::string &text) {
-    auto &global = names[text];
-    if (global)
-      return global;
-    ModuleOp module = getOperation();
-    OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
-    MLIRContext *ctx = &getContext();
-    std::string value = text + '\0';
-    auto type = LLVM::LLVMArrayType::get(IntegerType::get(ctx, 8), value.size());
-    global = LLVM::GlobalOp::create(b, module.getLoc(), type, /*isConstant=*/true,
-                                    LLVM::Linkage::Private,
-                                    "kiln_kernel_name_" + std::to_string(names.size()),
-                                    b.getStringAttr(value));
-    return global;
-  }
-  std::map<std::string, LLVM::GlobalOp> names;
+  std::optional<KernelNameTable> names;
 
   LogicalResult outline(scf::ParallelOp loop, unsigned index, FunctionType bodyType) {
     MLIRContext *ctx = &getContext();
@@ -236,7 +194,7 @@ struct OutlineParallelPass : impl::KilnOutlineParallelBase<OutlineParallelPass> 
     }
     Value fn = func::ConstantOp::create(cb, loc, bodyType, SymbolRefAttr::get(body));
     Value fnPtr = UnrealizedConversionCastOp::create(cb, loc, ptr, fn).getResult(0);
-    Value label = LLVM::AddressOfOp::create(cb, loc, nameGlobal(nodeNames(loop)));
+    Value label = LLVM::AddressOfOp::create(cb, loc, names->get(nodeNames(loop)));
     func::CallOp::create(cb, loc, kParallelFor, TypeRange{},
                          ValueRange{zero64, count64, fnPtr, contextPtr, label});
     loop.erase();

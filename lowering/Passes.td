@@ -213,13 +213,16 @@ def KilnOutlineKernels : Pass<"kiln-outline-kernels", "mlir::ModuleOp"> {
     Nests that do the same work on the same types (repeated layers) share
     one function. What stays in the entry function (buffer plumbing, calls,
     small loops) is marked `optsize`, so LLVM does not version its small
-    loops for vectorization.
+    loops for vectorization. Each call is bracketed by the runtime's
+    `kiln_kernel_begin`/`kiln_kernel_end`, which time it when the run is
+    profiled, under the names of the ONNX nodes it computes.
   }];
   let options = [
     Option<"minOps", "min-ops", "unsigned", "12",
            "Smallest nest (operations, the loops included) that is outlined">,
   ];
-  let dependentDialects = ["mlir::func::FuncDialect", "mlir::scf::SCFDialect"];
+  let dependentDialects = ["mlir::func::FuncDialect", "mlir::scf::SCFDialect",
+                           "mlir::LLVM::LLVMDialect"];
 }
 
 #endif

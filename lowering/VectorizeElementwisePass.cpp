@@ -83,6 +83,22 @@ AffineMap dropUnitConstants(AffineMap map, MemRefType t) {
   return AffineMap::get(map.getNumDims(), 0, kept, map.getContext());
 }
 
+/// Whether `map` reads along loop `inner` contiguously: only its last
+/// result depends on `inner`, as `inner` plus what does not (a window of
+/// an im2col gather, `ow + kw`), or none does.
+bool contiguousAlong(AffineMap map, int64_t inner) {
+  if (!map.isFunctionOfDim(inner))
+    return true;
+  unsigned n = map.getNumResults();
+  for (unsigned r = 0; r + 1 < n; ++r)
+    if (map.getResult(r).isFunctionOfDim(inner))
+      return false;
+  AffineExpr rest = simplifyAffineExpr(
+      map.getResult(n - 1) - getAffineDimExpr(inner, map.getContext()), map.getNumDims(),
+      map.getNumSymbols());
+  return !rest.isFunctionOfDim(inner);
+}
+
 /// Each memref operand of `op` that the innermost loop walks has it as its
 /// innermost dim, with unit stride.
 bool innermostContiguous(linalg::LinalgOp op) {
@@ -92,9 +108,7 @@ bool innermostContiguous(linalg::LinalgOp op) {
     if (!m)
       continue;
     AffineMap map = op.getMatchingIndexingMap(&operand);
-    if (map.isFunctionOfDim(inner) &&
-        (map.getNumResults() == 0 || !llvm::isa<AffineDimExpr>(map.getResults().back()) ||
-         map.getDimPosition(map.getNumResults() - 1) != inner || !unitInnerStride(m)))
+    if (map.isFunctionOfDim(inner) && (!contiguousAlong(map, inner) || !unitInnerStride(m)))
       return false;
   }
   return true;
@@ -118,12 +132,12 @@ int64_t widestElement(linalg::LinalgOp op) {
     if (!m)
       continue;
     AffineMap map = dropUnitConstants(op.getMatchingIndexingMap(&operand), m);
-    if (!map || !map.isProjectedPermutation())
+    // Results are written once each: through a permutation of the loops.
+    if (!map || (op.isDpsInit(&operand) && !map.isProjectedPermutation()))
       return 0;
     // The innermost loop walks the operand's innermost dim, contiguously,
     // or the operand does not depend on it (a broadcast).
-    if (map.isFunctionOfDim(inner) &&
-        (map.getDimPosition(map.getNumResults() - 1) != inner || !unitInnerStride(m)))
+    if (map.isFunctionOfDim(inner) && (!contiguousAlong(map, inner) || !unitInnerStride(m)))
       return 0;
   }
   Block &body = op->getRegion(0).front();
@@ -221,6 +235,8 @@ private:
   linalg::GenericOp collapseTrailing(RewriterBase &r, linalg::GenericOp op) {
     int64_t loops = op.getNumLoops();
     SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+    if (!llvm::all_of(maps, [](AffineMap m) { return m.isProjectedPermutation(); }))
+      return op;
     int64_t first = loops - 1;
     for (int64_t f = loops - 2; f >= 0; --f) {
       ReassociationIndices group;
@@ -251,11 +267,17 @@ private:
 
   /// The indices `map` takes at `outer` of the other loops and `at` of the
   /// innermost.
-  static SmallVector<Value> indices(AffineMap map, ValueRange outer, Value at) {
+  static SmallVector<Value> indices(OpBuilder &b, Location loc, AffineMap map,
+                                    ValueRange outer, Value at) {
+    SmallVector<Value> dims(outer.begin(), outer.end());
+    dims.push_back(at);
     SmallVector<Value> idx;
-    for (unsigned r = 0; r < map.getNumResults(); ++r) {
-      int64_t d = map.getDimPosition(r);
-      idx.push_back(d == static_cast<int64_t>(outer.size()) ? at : outer[d]);
+    for (AffineExpr e : map.getResults()) {
+      if (auto d = llvm::dyn_cast<AffineDimExpr>(e))
+        idx.push_back(dims[d.getPosition()]);
+      else
+        idx.push_back(affine::AffineApplyOp::create(
+            b, loc, AffineMap::get(map.getNumDims(), 0, e), dims));
     }
     return idx;
   }
@@ -294,7 +316,7 @@ private:
         if (llvm::isa<MemRefType>(operand.get().getType()) && !map.isFunctionOfDim(loops - 1) &&
             !op.getRegion().front().getArgument(operand.getOperandNumber()).use_empty())
           rowScalars[operand.getOperandNumber()] =
-              memref::LoadOp::create(b, l, operand.get(), indices(map, ivs, Value()));
+              memref::LoadOp::create(b, l, operand.get(), indices(b, l, map, ivs, zero));
       }
       std::optional<int64_t> known = getConstantIntValue(n);
       Value step = arith::ConstantIndexOp::create(b, l, width);
@@ -346,7 +368,7 @@ private:
       AffineMap map = op.getMatchingIndexingMap(&operand);
       if (map.isFunctionOfDim(inner))
         mapping.map(arg, vector::LoadOp::create(b, loc, vectorOf(arg.getType()), v,
-                                                indices(map, outer, at)));
+                                                indices(b, loc, map, outer, at)));
       else
         mapping.map(arg, broadcast(rowScalars.lookup(operand.getOperandNumber())));
     }
@@ -388,7 +410,7 @@ private:
     auto yield = cast<linalg::YieldOp>(body.getTerminator());
     for (auto [value, init] : llvm::zip(yield.getValues(), op.getDpsInitsMutable())) {
       vector::StoreOp::create(b, loc, lookup(value), init.get(),
-                              indices(op.getMatchingIndexingMap(&init), outer, at));
+                              indices(b, loc, op.getMatchingIndexingMap(&init), outer, at));
     }
   }
 };

@@ -44,6 +44,19 @@ extern "C" void kiln_parallel_for(int64_t begin, int64_t end,
                  kiln::profile::threadIndex()});
 }
 
+extern "C" double kiln_kernel_begin() {
+  kiln::profile::Recorder *recorder = kiln::profile::current();
+  return recorder ? recorder->nowUs() : -1;
+}
+
+extern "C" void kiln_kernel_end(double start, const char *name) {
+  kiln::profile::Recorder *recorder = kiln::profile::current();
+  if (!recorder || start < 0)
+    return;
+  recorder->add({name ? name : "kernel", "kernel", start, recorder->nowUs() - start,
+                 kiln::profile::threadIndex()});
+}
+
 namespace kiln {
 struct ThreadPool::Impl {
   tbb::task_arena arena;

@@ -19,6 +19,12 @@ extern "C" {
 void kiln_parallel_for(int64_t begin, int64_t end,
                        void (*body)(int64_t, int64_t, void *), void *context,
                        const char *name);
+
+/// Bracket each call of a serial kernel: when the run is profiled, the
+/// start time in microseconds and an event named `name` ("conv2+relu2");
+/// otherwise -1 and nothing.
+double kiln_kernel_begin();
+void kiln_kernel_end(double start, const char *name);
 }
 
 namespace kiln {
