@@ -5,6 +5,8 @@
 // share one. Nests of two or more loops go whatever their size; a single
 // loop below min-ops, and private functions, stay as they are; the entry,
 // left with small work, is compiled for size.
+// CHECK-DAG: llvm.mlir.global private constant @[[SCALE:kiln_kernel_name_[0-9]+]]("scale\00")
+// CHECK-DAG: llvm.mlir.global private constant @[[OTHER:kiln_kernel_name_[0-9]+]]("kernel\00")
 // CHECK: func.func private @main_graph_kernel0(%{{.*}}: memref<4x8xf32>, %{{.*}}: f32, %{{.*}}: memref<4x8xf32>)
 // CHECK-SAME: attributes {passthrough = ["noinline"]}
 // CHECK: scf.for
@@ -17,7 +19,11 @@
 // CHECK-LABEL: func.func @main_graph
 // CHECK-SAME: (%[[A:[a-z0-9]*]]: memref<4x8xf32>, %[[B:[a-z0-9]*]]: memref<4x8xf32>, %[[C:[a-z0-9]*]]: memref<4x8xf32>, %[[S:[a-z0-9]*]]: f32)
 // CHECK-SAME: attributes {passthrough = ["optsize"]}
+// Each call is timed for the profiler under the nodes it computes.
+// CHECK: %[[NAME:.*]] = llvm.mlir.addressof @[[SCALE]]
+// CHECK: %[[T:.*]] = call @kiln_kernel_begin() : () -> f64
 // CHECK: call @main_graph_kernel0(%[[A]], %[[S]], %[[B]])
+// CHECK: call @kiln_kernel_end(%[[T]], %[[NAME]]) : (f64, !llvm.ptr) -> ()
 // CHECK: call @main_graph_kernel0(%[[B]], %[[S]], %[[C]])
 // CHECK: %[[SUM:.*]] = call @main_graph_kernel2(%[[C]])
 // CHECK: scf.for
@@ -34,7 +40,7 @@ func.func @main_graph(%a: memref<4x8xf32>, %b: memref<4x8xf32>, %c: memref<4x8xf
   scf.for %i = %c0 to %c4 step %c1 {
     scf.for %j = %c0 to %c8 step %c1 {
       %x = memref.load %a[%i, %j] : memref<4x8xf32>
-      %y = arith.mulf %x, %s : f32
+      %y = arith.mulf %x, %s : f32 loc("scale")
       memref.store %y, %b[%i, %j] : memref<4x8xf32>
     }
   }
