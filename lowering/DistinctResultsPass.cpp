@@ -80,6 +80,20 @@ struct DistinctResultsPass : impl::KilnDistinctResultsBase<DistinctResultsPass> 
       for (OpOperand *use : llvm::drop_begin(uses))
         use->set(b.clone(*empty)->getResult(0));
     });
+    // Static empty tensors of the function's body go to its start, so that
+    // eliminate-empty-tensors can replace an empty that a producer writes
+    // into with the slice of a later buffer it is inserted into (a
+    // concatenation's part): the producer then writes there directly.
+    // (kiln-early-dealloc moves each allocation back to its first use.)
+    if (!getOperation().getBody().empty()) {
+      Block &entry = getOperation().getBody().front();
+      SmallVector<tensor::EmptyOp> empties;
+      for (auto empty : entry.getOps<tensor::EmptyOp>())
+        if (empty->getNumOperands() == 0)
+          empties.push_back(empty);
+      for (tensor::EmptyOp empty : llvm::reverse(empties))
+        empty->moveBefore(&entry, entry.begin());
+    }
     getOperation().walk([](func::ReturnOp ret) {
       llvm::DenseSet<Value> seen;
       OpBuilder b(ret);

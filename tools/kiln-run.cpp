@@ -44,8 +44,8 @@ options:
   --json                 print one JSON object instead of text
   --profile FILE         write a Chrome trace (chrome://tracing, Perfetto) of
                          the session's creation and every run to FILE: one
-                         event per parallel kernel, named by the ONNX nodes
-                         it computes, with its thread
+                         event per compiled kernel (parallel or serial),
+                         named by the ONNX nodes it computes, with its thread
   --cache-dir DIR        kernel cache folder (default $XDG_CACHE_HOME/kiln or
                          ~/.cache/kiln): a second run compiles nothing
   --no-cache             compile in memory only

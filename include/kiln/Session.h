@@ -61,8 +61,8 @@ struct SessionOptions {
   uint64_t cacheMaxBytes = 4ULL << 30;
   /// When set, the session writes a Chrome trace (chrome://tracing,
   /// Perfetto) to this path when it is destroyed: the phases of its
-  /// creation, each run, and each parallel kernel of a run, named by the
-  /// ONNX nodes it computes, on the thread that ran it.
+  /// creation, each run, and each kernel of a run (parallel or serial),
+  /// named by the ONNX nodes it computes, on the thread that ran it.
   std::string profilePath;
   /// Dims the model leaves unknown, and the values of inputs that decide
   /// shapes, are compiled in from the inputs of the first run, so a model
