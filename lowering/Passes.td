@@ -184,6 +184,18 @@ def KilnDistinctResults : Pass<"kiln-distinct-results", "mlir::func::FuncOp"> {
   let dependentDialects = ["mlir::linalg::LinalgDialect", "mlir::tensor::TensorDialect"];
 }
 
+def KilnPadInPlace : Pass<"kiln-pad-in-place", "mlir::func::FuncOp"> {
+  let summary = "Computes a padded tensor's interior in place: its producer writes into a slice of the filled padded tensor";
+  let description = [{
+    For a `tensor.pad` (static shapes, constant padding) of a value whose
+    producer writes into an empty tensor of its own: the padded tensor is
+    created and filled before the producer, which writes into its interior
+    (an extract_slice); the pad becomes the matching insert_slice, which
+    bufferizes in place. The padded copy of a convolution's input is gone.
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect", "mlir::tensor::TensorDialect"];
+}
+
 def KilnOutlineParallel : Pass<"kiln-outline-parallel", "mlir::ModuleOp"> {
   let summary = "Outlines outermost scf.parallel loops into bodies run by kiln_parallel_for";
   let description = [{

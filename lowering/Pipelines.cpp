@@ -31,7 +31,8 @@ static std::string phasePipeline(Phase phase, const PipelineOptions &o) {
     return "func.func(kiln-tile-parallel{chunks=" + std::to_string(o.parallelChunks) +
            "}),canonicalize,cse";
   case Phase::Bufferized:
-    return std::string("func.func(kiln-distinct-results),eliminate-empty-tensors,one-shot-bufferize{"
+    return std::string("func.func(kiln-distinct-results,kiln-pad-in-place),eliminate-empty-tensors,"
+                       "one-shot-bufferize{"
                        "bufferize-function-boundaries allow-return-allocs-from-loops "
                        "function-boundary-type-conversion=identity-layout-map},") +
            (o.returnAllocatedResults

@@ -1,0 +1,52 @@
+// RUN: kiln-opt %s --pass-pipeline='builtin.module(func.func(kiln-pad-in-place))' | FileCheck %s
+// RUN: kiln-opt %s --pass-pipeline='builtin.module(func.func(kiln-pad-in-place),one-shot-bufferize{bufferize-function-boundaries},cse,canonicalize)' | FileCheck %s --check-prefix=BUF
+
+// The Relu before a padded 3x3 convolution writes into the interior of
+// the filled, padded tensor; the pad is the matching insert, and after
+// bufferization nothing is copied.
+// CHECK-LABEL: func.func @relu_then_pad
+// CHECK: %[[E:.*]] = tensor.empty() : tensor<1x4x10x10xf32>
+// CHECK: %[[F:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%[[E]] : tensor<1x4x10x10xf32>)
+// CHECK: %[[S:.*]] = tensor.extract_slice %[[F]][0, 0, 1, 1] [1, 4, 8, 8] [1, 1, 1, 1]
+// CHECK: %[[R:.*]] = linalg.generic {{.*}} outs(%[[S]] : tensor<1x4x8x8xf32>)
+// CHECK: tensor.insert_slice %[[R]] into %[[F]][0, 0, 1, 1] [1, 4, 8, 8] [1, 1, 1, 1]
+// CHECK-NOT: tensor.pad
+// BUF-LABEL: func.func @relu_then_pad
+// BUF-NOT: memref.copy
+// BUF: return
+#id = affine_map<(n, c, h, w) -> (n, c, h, w)>
+func.func @relu_then_pad(%x: tensor<1x4x8x8xf32>) -> tensor<1x4x10x10xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<1x4x8x8xf32>
+  %r = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%x : tensor<1x4x8x8xf32>) outs(%e : tensor<1x4x8x8xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.maximumf %in, %zero : f32
+    linalg.yield %m : f32
+  } -> tensor<1x4x8x8xf32>
+  %p = tensor.pad %r low[0, 0, 1, 1] high[0, 0, 1, 1] {
+  ^bb0(%i: index, %j: index, %k: index, %l: index):
+    tensor.yield %zero : f32
+  } : tensor<1x4x8x8xf32> to tensor<1x4x10x10xf32>
+  return %p : tensor<1x4x10x10xf32>
+}
+
+// An unpadded value that something else reads too stays where it is (it
+// would have to be copied out of the padded buffer instead).
+// CHECK-LABEL: func.func @two_users
+// CHECK: tensor.pad
+func.func @two_users(%x: tensor<1x4x8x8xf32>) -> (tensor<1x4x10x10xf32>, tensor<1x4x8x8xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<1x4x8x8xf32>
+  %r = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%x : tensor<1x4x8x8xf32>) outs(%e : tensor<1x4x8x8xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.maximumf %in, %zero : f32
+    linalg.yield %m : f32
+  } -> tensor<1x4x8x8xf32>
+  %p = tensor.pad %r low[0, 0, 1, 1] high[0, 0, 1, 1] {
+  ^bb0(%i: index, %j: index, %k: index, %l: index):
+    tensor.yield %zero : f32
+  } : tensor<1x4x8x8xf32> to tensor<1x4x10x10xf32>
+  return %p, %r : tensor<1x4x10x10xf32>, tensor<1x4x8x8xf32>
+}
