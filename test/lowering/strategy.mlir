@@ -248,6 +248,26 @@ func.func @grouped_conv(%x: tensor<1x16x32x32xf32>, %w: tensor<16x8x3x3xf32>) ->
   return %0 : tensor<1x16x32x32xf32>
 }
 
+// A grouped 1x1 convolution is one contraction whose groups are a batch
+// dim (W[g, f, c] times X[n, g, c, p]): its threads split the groups, where
+// each group's GEMM alone was too small to split.
+// AVX2-LABEL: func.func @grouped_pointwise_conv
+// AVX2-NOT: linalg.conv
+// AVX2: linalg.generic
+// AVX2-SAME: ins({{.*}} : tensor<4x32x32xf32>, tensor<1x4x32x784xf32>)
+// AVX2-SAME: outs({{.*}} : tensor<1x4x32x784xf32>)
+// AVX2-SAME: kind = "contraction"
+// AVX2-SAME: registers = array<i64: 1, 1, 6, 16, 1>
+// AVX2-SAME: threads = array<i64: 0, 2, 0, 0, 0>
+// AVX2-SAME: kiln.zero_init
+// AVX2-NOT: linalg.generic {{.*}}reduction
+// AVX2: return
+func.func @grouped_pointwise_conv(%x: tensor<1x128x28x28xf32>, %w: tensor<128x32x1x1xf32>) -> tensor<1x128x28x28xf32> {
+  %none = kiln.none
+  %0 = kiln.Conv %x, %w, %none {group = 4 : si64} : (tensor<1x128x28x28xf32>, tensor<128x32x1x1xf32>, none) -> tensor<1x128x28x28xf32>
+  return %0 : tensor<1x128x28x28xf32>
+}
+
 // A depthwise convolution (one channel per group) is no grouped one: it
 // gets no configuration (its generic loops along the output rows, see
 // conv-pool.mlir).
