@@ -131,6 +131,26 @@ def KilnVectorizeElementwise : Pass<"kiln-vectorize-elementwise", "mlir::func::F
                            "mlir::arith::ArithDialect"];
 }
 
+def KilnVectorizeWindows : Pass<"kiln-vectorize-windows", "mlir::func::FuncOp"> {
+  let summary = "Vectorizes window reductions on f32 buffers along the output row (pooling, depthwise convolutions)";
+  let description = [{
+    Linalg ops that no strategy configured, whose output is indexed by
+    their parallel loops and whose operands read along the output's
+    innermost loop as `s * j + tap` (s up to 4) or not at all: every other
+    parallel loop an element at a time, the output row by two vectors (the
+    remainder in vectors of powers of two), the window's loops inside with the
+    output tile held in registers. Strided operands are read as s vectors'
+    worth, masked past the last lane kept, and every s-th lane is kept.
+  }];
+  let options = [
+    Option<"vectorBits", "vector-bits", "int64_t", /*default=*/"0",
+           "Width of the target's vector registers in bits (0: this host's)">
+  ];
+  let dependentDialects = ["mlir::vector::VectorDialect", "mlir::scf::SCFDialect",
+                           "mlir::memref::MemRefDialect", "mlir::affine::AffineDialect",
+                           "mlir::arith::ArithDialect"];
+}
+
 def KilnEarlyDealloc : Pass<"kiln-early-dealloc", "mlir::func::FuncOp"> {
   let summary = "Allocates each buffer just before its first use and frees it right after its last, not at the ends of its block";
   let description = [{

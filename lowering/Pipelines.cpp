@@ -42,6 +42,7 @@ static std::string phasePipeline(Phase phase, const PipelineOptions &o) {
            "func.func(kiln-early-dealloc),kiln-externalize-weights";
   case Phase::Vectorized:
     return "func.func(kiln-lower-contractions,kiln-expand-copies,kiln-vectorize-elementwise{vector-bits=" +
+           std::to_string(o.vectorBits) + "},kiln-vectorize-windows{vector-bits=" +
            std::to_string(o.vectorBits) + "},kiln-approximate-math),canonicalize,cse";
   case Phase::Loops:
     return "scf-forall-to-parallel,convert-linalg-to-loops,kiln-outline-parallel,kiln-outline-kernels,"

@@ -7,8 +7,9 @@
 //   collapse    trailing loops that are contiguous in every operand become
 //               one (a 56x56 image is one row of 3136)
 //   loops       every other loop one element at a time; the innermost by
-//               two vectors, its remainder in one shorter vector (or an
-//               element at a time where its size is only known at run time)
+//               two vectors, its remainder in vectors of powers of two (or
+//               an element at a time where its size is only known at run
+//               time)
 //   body        applied to vectors: each operand read as a vector along the
 //               innermost dim, or as one scalar broadcast (a bias per row)
 //
@@ -283,7 +284,7 @@ private:
   }
 
   /// Loops over every dim but the innermost, then the innermost by `width`
-  /// elements, the remainder in one shorter tile (static) or an element at
+  /// elements, the remainder in tiles of powers of two (static) or an element at
   /// a time (unknown until the code runs).
   void emit(RewriterBase &r, linalg::GenericOp op, int64_t width) {
     Location loc = op.getLoc();
@@ -332,9 +333,14 @@ private:
         if (main > 0)
           tiles(arith::ConstantIndexOp::create(b, l, 0), arith::ConstantIndexOp::create(b, l, main),
                 step, width);
-        if (*known % width)
-          tile(b, l, op, ivs, arith::ConstantIndexOp::create(b, l, main), *known % width,
-               rowScalars);
+        // The remainder in vectors of powers of two: LLVM splits a vector
+        // of 25 lanes into single elements.
+        for (int64_t at = main, len = width; at < *known; len /= 2) {
+          if (*known - at < len)
+            continue;
+          tile(b, l, op, ivs, arith::ConstantIndexOp::create(b, l, at), len, rowScalars);
+          at += len;
+        }
         return;
       }
       Value total = getValueOrCreateConstantIndexOp(b, l, n);

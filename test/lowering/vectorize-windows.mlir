@@ -1,0 +1,74 @@
+// Window reductions on buffers (pooling, depthwise convolutions) become
+// vector code along the output row, the output tile held in registers
+// across the window's loops.
+// RUN: kiln-opt %s --pass-pipeline='builtin.module(func.func(kiln-vectorize-windows{vector-bits=512}))' | FileCheck %s --check-prefix=AVX512
+// RUN: kiln-opt %s --pass-pipeline='builtin.module(func.func(kiln-vectorize-windows{vector-bits=256}))' | FileCheck %s --check-prefix=AVX2
+
+// MaxPool 3x3, stride 2, on rows of 56 outputs: 32 at a time, then 16 and
+// 8. Each tap reads twice the lanes it keeps (masked past the last one
+// kept: the input row ends there) and keeps the even ones.
+// AVX512-LABEL: func.func @max_pool_stride2
+// AVX512: scf.for %[[C:[a-z0-9_]+]] = %{{.*}} to %c4 step
+// AVX512: scf.for %[[I:[a-z0-9_]+]] = %{{.*}} to %c56 step
+// AVX512: scf.for %[[J:[a-z0-9_]+]] = %{{.*}} to %c32{{.*}} step %c32
+// AVX512: %[[INIT:.*]] = vector.load %{{.*}}[%c0, %[[C]], %[[I]], %[[J]]] {{.*}} vector<32xf32>
+// AVX512: scf.for {{.*}} iter_args(%[[A:.*]] = %[[INIT]]) -> (vector<32xf32>)
+// AVX512: scf.for {{.*}} -> (vector<32xf32>)
+// AVX512: %[[W:.*]] = vector.maskedload {{.*}} vector<64xi1>, vector<64xf32> into vector<64xf32>
+// AVX512: %[[E:.*]] = vector.shuffle %[[W]], %[[W]] [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 32, 34, 36, 38, 40, 42, 44, 46, 48, 50, 52, 54, 56, 58, 60, 62]
+// AVX512: arith.maximumf %{{.*}}, %[[E]] : vector<32xf32>
+// AVX512: vector.store %{{.*}}, %{{.*}}[%c0, %[[C]], %[[I]], %[[J]]] {{.*}} vector<32xf32>
+// AVX512: vector.maskedload {{.*}} into vector<32xf32>
+// AVX512: arith.maximumf {{.*}} : vector<16xf32>
+// AVX512: vector.store {{.*}}[%c0, %[[C]], %[[I]], %c48] {{.*}} vector<8xf32>
+// AVX512-NOT: linalg.pooling
+// AVX2-LABEL: func.func @max_pool_stride2
+// AVX2: scf.for %{{.*}} = %{{.*}} to %c48 step %c16
+// AVX2: vector.maskedload {{.*}} into vector<32xf32>
+// AVX2: vector.store {{.*}}[%c0, %{{.*}}, %{{.*}}, %c48{{.*}}] {{.*}} vector<8xf32>
+func.func @max_pool_stride2(%x: memref<1x4x113x113xf32>, %y: memref<1x4x56x56xf32>) {
+  %window = memref.alloca() : memref<3x3xf32>
+  linalg.pooling_nchw_max {dilations = dense<1> : vector<2xi64>, strides = dense<2> : vector<2xi64>}
+    ins(%x, %window : memref<1x4x113x113xf32>, memref<3x3xf32>) outs(%y : memref<1x4x56x56xf32>)
+  return
+}
+
+// A depthwise convolution with unit stride: the input row read as plain
+// vectors, the filter tap broadcast from a scalar read once per tap.
+// AVX2-LABEL: func.func @depthwise_unit_stride
+// AVX2: scf.for {{.*}} to %c32{{.*}} step %c16
+// AVX2: %[[X:.*]] = vector.load {{.*}} : memref<1x8x34x34xf32>, vector<16xf32>
+// AVX2: %[[W:.*]] = memref.load %{{.*}} : memref<8x3x3xf32>
+// AVX2: %[[WV:.*]] = vector.broadcast %[[W]] : f32 to vector<16xf32>
+// AVX2: arith.mulf %[[X]], %[[WV]] : vector<16xf32>
+// AVX2-NOT: vector.maskedload
+// AVX2: vector.store {{.*}} vector<16xf32>
+#x = affine_map<(n, c, i, j, dy, dx) -> (n, c, i + dy, j + dx)>
+#w = affine_map<(n, c, i, j, dy, dx) -> (c, dy, dx)>
+#y = affine_map<(n, c, i, j, dy, dx) -> (n, c, i, j)>
+func.func @depthwise_unit_stride(%x: memref<1x8x34x34xf32>, %w: memref<8x3x3xf32>, %y: memref<1x8x32x32xf32>) {
+  linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]}
+      ins(%x, %w : memref<1x8x34x34xf32>, memref<8x3x3xf32>) outs(%y : memref<1x8x32x32xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// A reduction across the row (a transposed read) is no window reduction:
+// it stays a linalg op.
+// AVX512-LABEL: func.func @row_sum
+// AVX512: linalg.generic
+#rx = affine_map<(i, k) -> (i, k)>
+#ry = affine_map<(i, k) -> (i)>
+func.func @row_sum(%x: memref<64x64xf32>, %y: memref<64xf32>) {
+  linalg.generic {indexing_maps = [#rx, #ry], iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<64x64xf32>) outs(%y : memref<64xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %s = arith.addf %acc, %a : f32
+    linalg.yield %s : f32
+  }
+  return
+}
