@@ -14,7 +14,9 @@
 //                                           %p = tensor.insert_slice %x into %F[low..]
 //
 // One-shot bufferization sees the matching extract and insert of the same
-// slice and writes %x in place, with no copy.
+// slice and writes %x in place, with no copy. A pad of an expand_shape of
+// %x that splits no padded dim (a grouped convolution's input) is made on
+// %x, and the padded tensor expanded.
 //
 //===----------------------------------------------------------------------===//
 #include "lowering/Passes.h"
@@ -44,6 +46,30 @@ OpOperand *emptyDestination(Value v) {
   return init;
 }
 
+/// The pads of `pad` on the source of `expand` (its source), when every
+/// dim that the expansion splits into several is not padded (a grouped
+/// convolution's [n, g * c, h, w] -> [n, g, c, h, w]).
+bool padsBeforeExpansion(tensor::PadOp pad, tensor::ExpandShapeOp expand,
+                         SmallVector<int64_t> &low, SmallVector<int64_t> &high) {
+  std::optional<SmallVector<int64_t>> lo = getConstantIntValues(pad.getMixedLowPad());
+  std::optional<SmallVector<int64_t>> hi = getConstantIntValues(pad.getMixedHighPad());
+  if (!lo || !hi)
+    return false;
+  for (const ReassociationIndices &group : expand.getReassociationIndices()) {
+    if (group.size() == 1) {
+      low.push_back((*lo)[group[0]]);
+      high.push_back((*hi)[group[0]]);
+      continue;
+    }
+    for (int64_t d : group)
+      if ((*lo)[d] != 0 || (*hi)[d] != 0)
+        return false;
+    low.push_back(0);
+    high.push_back(0);
+  }
+  return true;
+}
+
 struct PadInPlacePass : impl::KilnPadInPlaceBase<PadInPlacePass> {
   void runOnOperation() override {
     SmallVector<tensor::PadOp> pads;
@@ -58,7 +84,24 @@ struct PadInPlacePass : impl::KilnPadInPlaceBase<PadInPlacePass> {
       // padded buffer: as many bytes moved as before.
       if (!pad.getSource().hasOneUse())
         continue;
-      OpOperand *init = emptyDestination(pad.getSource());
+      // The unpadded value, and the pads on it: through an expansion that
+      // splits no padded dim (canonicalization moves pads below those).
+      Value source = pad.getSource();
+      std::optional<SmallVector<int64_t>> lo = getConstantIntValues(pad.getMixedLowPad());
+      std::optional<SmallVector<int64_t>> hi = getConstantIntValues(pad.getMixedHighPad());
+      if (!lo || !hi)
+        continue;
+      SmallVector<int64_t> low = *lo, high = *hi;
+      auto expand = source.getDefiningOp<tensor::ExpandShapeOp>();
+      if (expand) {
+        low.clear();
+        high.clear();
+        if (!expand.getSrc().hasOneUse() || !expand.getSrcType().hasStaticShape() ||
+            !padsBeforeExpansion(pad, expand, low, high))
+          continue;
+        source = expand.getSrc();
+      }
+      OpOperand *init = emptyDestination(source);
       if (!init)
         continue;
       Operation *producer = init->getOwner();
@@ -69,21 +112,30 @@ struct PadInPlacePass : impl::KilnPadInPlaceBase<PadInPlacePass> {
       Location loc = pad.getLoc();
       r.setInsertionPoint(producer);
       padding = r.clone(*constant)->getResult(0);
-      RankedTensorType padded = pad.getResultType();
+      auto sourceType = llvm::cast<RankedTensorType>(source.getType());
+      SmallVector<int64_t> paddedShape;
+      for (auto [d, size] : llvm::enumerate(sourceType.getShape()))
+        paddedShape.push_back(size + low[d] + high[d]);
+      auto padded = RankedTensorType::get(paddedShape, sourceType.getElementType());
       Value empty = tensor::EmptyOp::create(r, loc, padded.getShape(), padded.getElementType());
       Value filled = linalg::FillOp::create(r, loc, padding, empty).getResult(0);
-      SmallVector<OpFoldResult> offsets = pad.getMixedLowPad();
-      SmallVector<OpFoldResult> sizes =
-          getAsIndexOpFoldResult(&getContext(), pad.getSourceType().getShape());
+      SmallVector<OpFoldResult> offsets = getAsIndexOpFoldResult(&getContext(), low);
+      SmallVector<OpFoldResult> sizes = getAsIndexOpFoldResult(&getContext(), sourceType.getShape());
       SmallVector<OpFoldResult> strides(padded.getRank(), r.getIndexAttr(1));
-      Value interior = tensor::ExtractSliceOp::create(r, loc, pad.getSourceType(), filled,
-                                                      offsets, sizes, strides);
+      Value interior =
+          tensor::ExtractSliceOp::create(r, loc, sourceType, filled, offsets, sizes, strides);
       Operation *oldEmpty = init->get().getDefiningOp();
       r.modifyOpInPlace(producer, [&] { init->set(interior); });
       r.eraseOp(oldEmpty);
       r.setInsertionPoint(pad);
-      r.replaceOpWithNewOp<tensor::InsertSliceOp>(pad, pad.getSource(), filled, offsets, sizes,
-                                                  strides);
+      Value result =
+          tensor::InsertSliceOp::create(r, loc, source, filled, offsets, sizes, strides);
+      if (expand)
+        result = tensor::ExpandShapeOp::create(r, loc, pad.getResultType(), result,
+                                               expand.getReassociationIndices());
+      r.replaceOp(pad, result);
+      if (expand)
+        r.eraseOp(expand);
     }
   }
 };

@@ -50,3 +50,33 @@ func.func @two_users(%x: tensor<1x4x8x8xf32>) -> (tensor<1x4x10x10xf32>, tensor<
   } : tensor<1x4x8x8xf32> to tensor<1x4x10x10xf32>
   return %p, %r : tensor<1x4x10x10xf32>, tensor<1x4x8x8xf32>
 }
+
+// A depthwise convolution's input is padded after its channels are split
+// into groups of one: the pad is made on the unsplit tensor, which is then
+// expanded; nothing is copied.
+// CHECK-LABEL: func.func @relu_expand_pad
+// CHECK: %[[F:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<1x4x10x10xf32>)
+// CHECK: %[[S:.*]] = tensor.extract_slice %[[F]][0, 0, 1, 1] [1, 4, 8, 8] [1, 1, 1, 1]
+// CHECK: %[[R:.*]] = linalg.generic {{.*}} outs(%[[S]] : tensor<1x4x8x8xf32>)
+// CHECK: %[[I:.*]] = tensor.insert_slice %[[R]] into %[[F]]
+// CHECK: tensor.expand_shape %[[I]] {{\[\[}}0], [1, 2], [3], [4]] output_shape [1, 4, 1, 10, 10]
+// CHECK-NOT: tensor.pad
+// BUF-LABEL: func.func @relu_expand_pad
+// BUF-NOT: memref.copy
+// BUF: return
+func.func @relu_expand_pad(%x: tensor<1x4x8x8xf32>) -> tensor<1x4x1x10x10xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<1x4x8x8xf32>
+  %r = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%x : tensor<1x4x8x8xf32>) outs(%e : tensor<1x4x8x8xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.maximumf %in, %zero : f32
+    linalg.yield %m : f32
+  } -> tensor<1x4x8x8xf32>
+  %g = tensor.expand_shape %r [[0], [1, 2], [3], [4]] output_shape [1, 4, 1, 8, 8] : tensor<1x4x8x8xf32> into tensor<1x4x1x8x8xf32>
+  %p = tensor.pad %g low[0, 0, 0, 1, 1] high[0, 0, 0, 1, 1] {
+  ^bb0(%i: index, %j: index, %k: index, %l: index, %m: index):
+    tensor.yield %zero : f32
+  } : tensor<1x4x1x8x8xf32> to tensor<1x4x1x10x10xf32>
+  return %p : tensor<1x4x1x10x10xf32>
+}
