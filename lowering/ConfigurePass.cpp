@@ -6,7 +6,9 @@
 //===----------------------------------------------------------------------===//
 #include "lowering/Passes.h"
 #include "lowering/Strategy.h"
+#include <functional>
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 
 using namespace mlir;
 
@@ -159,6 +161,152 @@ void startAtZero(RewriterBase &r, linalg::LinalgOp op, const LoweringConfig &con
   op->setAttr(kZeroInitAttrName, r.getUnitAttr());
 }
 
+/// The elementwise op that is the only reader of a configured
+/// contraction's result, through the expansion of its flattened positions
+/// ([n, f, p] -> [n, f, h, w]), is rewritten over the contraction's own
+/// dims: its loops are collapsed as the expansion expanded them, and it
+/// reads the contraction's result directly. kiln-tile-parallel then gives
+/// it the contraction's thread tiles and computes the contraction inside
+/// each of its tiles, so a thread's tile of the product is still in its
+/// cache when the epilogue (bias, activation, residual add) reads it,
+/// where it was a second pass over the whole output from memory.
+void collapseEpilogue(RewriterBase &r, linalg::LinalgOp contraction) {
+  if (contraction->getNumResults() != 1 || !contraction->getResult(0).hasOneUse())
+    return;
+  Value product = contraction->getResult(0);
+  auto expand = dyn_cast<tensor::ExpandShapeOp>(*product.getUsers().begin());
+  if (!expand || !expand.getResult().hasOneUse())
+    return;
+  auto epilogue = dyn_cast<linalg::GenericOp>(*expand.getResult().getUsers().begin());
+  // An output padded for the next convolution stays as it is: its producer
+  // writes into the padded buffer (kiln-pad-in-place), which the
+  // collapsed positions cannot.
+  std::function<bool(Value)> padded = [&](Value v) {
+    return llvm::any_of(v.getUsers(), [&](Operation *user) {
+      return isa<tensor::PadOp>(user) ||
+             (isa<tensor::ExpandShapeOp>(user) && padded(user->getResult(0)));
+    });
+  };
+  if (epilogue && epilogue->getNumResults() == 1 && padded(epilogue->getResult(0)))
+    return;
+  if (!epilogue || !epilogue.hasPureTensorSemantics() || epilogue.getNumDpsInits() != 1 ||
+      epilogue.getNumParallelLoops() != epilogue.getNumLoops() ||
+      !epilogue.getStaticLoopRanges().size() ||
+      !llvm::all_of(epilogue.getStaticLoopRanges(), [](int64_t d) { return !ShapedType::isDynamic(d); }))
+    return;
+  for (OpOperand &operand : epilogue->getOpOperands()) {
+    AffineMap map = epilogue.getMatchingIndexingMap(&operand);
+    if ((operand.get() == expand.getResult() || epilogue.isDpsInit(&operand)) &&
+        !map.isIdentity())
+      return;
+    auto t = llvm::dyn_cast<RankedTensorType>(operand.get().getType());
+    if (!t || !t.hasStaticShape())
+      return;
+    // Constant indices only into unit dims (a bias as [f, 1, 1]).
+    for (auto [d, e] : llvm::enumerate(map.getResults()))
+      if (auto c = llvm::dyn_cast<AffineConstantExpr>(e); c && (c.getValue() != 0 || t.getDimSize(d) != 1))
+        return;
+  }
+  Location loc = epilogue.getLoc();
+  r.setInsertionPoint(epilogue);
+  // Operands indexed by constants are read through views without those
+  // dims: collapsing needs maps that are projected permutations.
+  SmallVector<AffineMap> maps = epilogue.getIndexingMapsArray();
+  for (OpOperand &operand : epilogue->getOpOperands()) {
+    AffineMap &map = maps[operand.getOperandNumber()];
+    if (llvm::none_of(map.getResults(), llvm::IsaPred<AffineConstantExpr>))
+      continue;
+    auto t = llvm::cast<RankedTensorType>(operand.get().getType());
+    SmallVector<AffineExpr> kept;
+    SmallVector<int64_t> shape;
+    for (auto [d, e] : llvm::enumerate(map.getResults()))
+      if (!llvm::isa<AffineConstantExpr>(e)) {
+        kept.push_back(e);
+        shape.push_back(t.getDimSize(d));
+      }
+    SmallVector<OpFoldResult> offsets(t.getRank(), r.getIndexAttr(0)),
+        strides(t.getRank(), r.getIndexAttr(1)),
+        sizes = getAsIndexOpFoldResult(r.getContext(), t.getShape());
+    Value view = tensor::ExtractSliceOp::create(
+        r, loc, RankedTensorType::get(shape, t.getElementType()), operand.get(), offsets, sizes,
+        strides);
+    r.modifyOpInPlace(epilogue, [&] { operand.set(view); });
+    map = AffineMap::get(map.getNumDims(), 0, kept, r.getContext());
+  }
+  r.modifyOpInPlace(epilogue, [&] { epilogue.setIndexingMapsAttr(r.getAffineMapArrayAttr(maps)); });
+  SmallVector<ReassociationIndices> groups;
+  for (const ReassociationIndices &g : expand.getReassociationIndices())
+    if (g.size() > 1)
+      groups.push_back(g);
+  if (groups.empty() || !linalg::areDimSequencesPreserved(maps, groups))
+    return;
+  FailureOr<linalg::CollapseResult> collapsed =
+      linalg::collapseOpIterationDims(epilogue, groups, r);
+  if (failed(collapsed))
+    return;
+  r.replaceOp(epilogue, collapsed->results);
+  // The collapsed op reads collapse_shape(expand_shape(product)): the product.
+  for (OpOperand &operand : collapsed->collapsedOp->getOpOperands())
+    if (auto c = operand.get().getDefiningOp<tensor::CollapseShapeOp>();
+        c && c.getSrc() == expand.getResult() && c.getResultType() == product.getType())
+      r.modifyOpInPlace(collapsed->collapsedOp, [&] {
+        operand.set(product);
+        if (c->use_empty())
+          r.eraseOp(c);
+      });
+  if (expand->use_empty())
+    r.eraseOp(expand);
+  // The epilogue reads the product as its own output and writes over it
+  // (its payload reads no other output): the product's only use is then
+  // the destination of the epilogue, so the contraction's tile becomes
+  // the epilogue's tile of the result, with no buffer of its own.
+  auto fusedOp = cast<linalg::GenericOp>(collapsed->collapsedOp.getOperation());
+  OpOperand &oldInit = fusedOp.getDpsInitsMutable()[0];
+  if (!fusedOp.getMatchingBlockArgument(&oldInit).use_empty() ||
+      oldInit.get().getType() != product.getType())
+    return;
+  SmallVector<Value> inputs;
+  SmallVector<AffineMap> newMaps;
+  for (OpOperand *in : fusedOp.getDpsInputOperands())
+    if (in->get() != product) {
+      inputs.push_back(in->get());
+      newMaps.push_back(fusedOp.getMatchingIndexingMap(in));
+    }
+  newMaps.push_back(fusedOp.getMatchingIndexingMap(&oldInit));
+  r.setInsertionPoint(fusedOp);
+  auto inPlace = linalg::GenericOp::create(r, fusedOp.getLoc(), TypeRange{product.getType()},
+                                           inputs, ValueRange{product}, newMaps,
+                                           fusedOp.getIteratorTypesArray());
+  Block &oldBody = fusedOp.getRegion().front();
+  Block *body = r.createBlock(&inPlace.getRegion());
+  IRMapping map;
+  for (Value v : inputs)
+    body->addArgument(getElementTypeOrSelf(v.getType()), fusedOp.getLoc());
+  BlockArgument out = body->addArgument(getElementTypeOrSelf(product.getType()), fusedOp.getLoc());
+  unsigned next = 0;
+  for (OpOperand *in : fusedOp.getDpsInputOperands())
+    map.map(oldBody.getArgument(in->getOperandNumber()),
+            in->get() == product ? Value(out) : Value(body->getArgument(next++)));
+  map.map(fusedOp.getMatchingBlockArgument(&oldInit), out);
+  for (Operation &o : oldBody)
+    r.clone(o, map);
+  // The contraction's empty destination becomes the epilogue's (its
+  // positions collapsed), so the result is still the buffer the epilogue
+  // wrote, which may be the caller's output, not a copy of it.
+  Value destination = oldInit.get();
+  OpOperand &accumulator = contraction.getDpsInitsMutable()[0];
+  Operation *start = accumulator.get().getDefiningOp();
+  if (auto fill = dyn_cast_or_null<linalg::FillOp>(start))
+    start = fill.getOutputs()[0].getDefiningOp();
+  r.replaceOp(fusedOp, inPlace.getResults());
+  if (auto empty = dyn_cast_or_null<tensor::EmptyOp>(start);
+      empty && empty.getType() == destination.getType() && empty->hasOneUse()) {
+    if (Operation *d = destination.getDefiningOp())
+      r.moveOpBefore(d, start);
+    r.replaceOp(empty, destination);
+  }
+}
+
 struct ConfigurePass : impl::KilnConfigureBase<ConfigurePass> {
   using KilnConfigureBase::KilnConfigureBase;
 
@@ -194,12 +342,17 @@ struct ConfigurePass : impl::KilnConfigureBase<ConfigurePass> {
       packRhs(rewriter, op, target);
     for (linalg::LinalgOp op : convs)
       convAsContraction(rewriter, op, target);
+    SmallVector<linalg::LinalgOp> contractions;
     getOperation().walk([&](linalg::LinalgOp op) {
       if (std::optional<LoweringConfig> c = chooseConfig(op, target, chunks)) {
         op->setAttr(kConfigAttrName, c->toAttr(&getContext()));
         startAtZero(rewriter, op, *c);
+        if (c->kind == "contraction")
+          contractions.push_back(op);
       }
     });
+    for (linalg::LinalgOp op : contractions)
+      collapseEpilogue(rewriter, op);
   }
 };
 } // namespace

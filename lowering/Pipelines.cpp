@@ -37,7 +37,11 @@ static std::string phasePipeline(Phase phase, const PipelineOptions &o) {
                        "function-boundary-type-conversion=identity-layout-map},") +
            (o.returnAllocatedResults
                 ? ""
-                : "buffer-results-to-out-params{modify-public-functions hoist-static-allocs},") +
+                // (canonicalize first: a result computed through a view of
+                // its buffer, expand_shape(collapse_shape(alloc)), is the
+                // alloc, which can then be the caller's buffer.)
+                : "canonicalize,buffer-results-to-out-params{modify-public-functions "
+                  "hoist-static-allocs},") +
            "buffer-deallocation-pipeline,convert-bufferization-to-memref,canonicalize,"
            "func.func(kiln-early-dealloc),kiln-externalize-weights";
   case Phase::Vectorized:

@@ -24,7 +24,36 @@ constexpr int64_t kIterationsPerTask = 16384;
 
 /// Tile sizes: only the first parallel loop with more than one iteration is
 /// tiled. Empty when no loop is worth splitting.
+/// The configured contraction whose result `op` (all parallel) computes
+/// over in place, as its destination (see kiln-configure's epilogues),
+/// when the contraction is split across threads: `op` is tiled as the
+/// contraction's threads are, and the contraction, fused as the
+/// destination of each tile, is computed in it.
+linalg::LinalgOp epilogueProducer(linalg::LinalgOp op) {
+  if (op.getNumParallelLoops() != op.getNumLoops() || op.getNumDpsInits() != 1)
+    return {};
+  OpOperand *init = op.getDpsInitOperand(0);
+  auto producer = init->get().getDefiningOp<linalg::LinalgOp>();
+  std::optional<LoweringConfig> c = producer ? configOf(producer) : std::nullopt;
+  if (!c || c->kind != "contraction" || !init->get().hasOneUse() ||
+      !op.getMatchingIndexingMap(init).isIdentity() ||
+      llvm::all_of(c->threads, [](int64_t t) { return t == 0; }))
+    return {};
+  AffineMap out = producer.getMatchingIndexingMap(producer.getDpsInitOperand(0));
+  if (!out.isProjectedPermutation() || out.getNumResults() != op.getNumLoops())
+    return {};
+  return producer;
+}
+
 SmallVector<OpFoldResult> chooseTileSizes(linalg::LinalgOp op, int64_t chunks, Builder &b) {
+  if (linalg::LinalgOp producer = epilogueProducer(op)) {
+    LoweringConfig c = *configOf(producer);
+    AffineMap out = producer.getMatchingIndexingMap(producer.getDpsInitOperand(0));
+    SmallVector<OpFoldResult> sizes;
+    for (unsigned r = 0; r < out.getNumResults(); ++r)
+      sizes.push_back(b.getIndexAttr(c.threads[out.getDimPosition(r)]));
+    return sizes;
+  }
   // A configured op's thread tiles were chosen by its cost (all zero: run it
   // serially).
   if (std::optional<LoweringConfig> c = configOf(op)) {
@@ -101,14 +130,16 @@ struct TileParallelPass : impl::KilnTileParallelBase<TileParallelPass> {
       // The consumer and the producers fused so far: uses by these (and by
       // the tile's ops) go away with the fusion.
       llvm::SmallPtrSet<Operation *, 8> fused{next.getOperation()};
+      Operation *epilogueOf = epilogueProducer(next);
       options.setFusionControlFn(
           [&](tensor::ExtractSliceOp slice, OpResult producer,
               bool isDestination) -> std::optional<scf::SCFTileAndFuseOptions::ControlFnResult> {
             if (auto l = dyn_cast<linalg::LinalgOp>(producer.getOwner())) {
               if (llvm::is_contained(l.getStaticLoopRanges(), 0))
                 return std::nullopt; // empty: nothing to fuse
-              // A configured op keeps the tiles its strategy chose.
-              if (!isDestination && configOf(l))
+              // A configured op keeps the tiles its strategy chose: those
+              // of its epilogue's tiles, or its own.
+              if (!isDestination && configOf(l) && l.getOperation() != epilogueOf)
                 return std::nullopt;
             }
             if (!isDestination) {
@@ -136,11 +167,13 @@ struct TileParallelPass : impl::KilnTileParallelBase<TileParallelPass> {
       for (OpResult res : next->getResults())
         if (Value repl = result->replacements.lookup(res))
           rewriter.replaceAllUsesWith(res, repl);
+      // (The consumer first: it may be the last user of a producer fused
+      // as its destination.)
+      if (next->use_empty())
+        rewriter.eraseOp(next);
       for (Operation *producer : result->fusedProducers)
         if (producer->use_empty())
           rewriter.eraseOp(producer);
-      if (next->use_empty())
-        rewriter.eraseOp(next);
     }
     func.walk([](Operation *op) { op->removeAttr(kVisited); });
   }
