@@ -1,6 +1,7 @@
 //===- Strategy.cpp - lowering configurations for root ops ----------------===//
 #include "lowering/Strategy.h"
 #include "dialect/ConstantData.h"
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Matchers.h"
@@ -72,6 +73,25 @@ std::optional<LoweringConfig> LoweringConfig::fromAttr(Attribute attr) {
 
 std::optional<LoweringConfig> configOf(Operation *op) {
   return LoweringConfig::fromAttr(op->getAttr(kConfigAttrName));
+}
+
+SmallVector<Value> indicesAt(OpBuilder &b, Location loc, AffineMap map, ValueRange dims) {
+  SmallVector<Value> idx;
+  for (AffineExpr e : map.getResults()) {
+    if (auto d = llvm::dyn_cast<AffineDimExpr>(e))
+      idx.push_back(dims[d.getPosition()]);
+    else
+      idx.push_back(affine::AffineApplyOp::create(b, loc, AffineMap::get(map.getNumDims(), 0, e),
+                                                  dims));
+  }
+  return idx;
+}
+
+bool unitInnerStride(MemRefType t) {
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  return t.getRank() > 0 && succeeded(t.getStridesAndOffset(strides, offset)) &&
+         strides.back() == 1;
 }
 
 namespace {

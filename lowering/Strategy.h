@@ -109,5 +109,14 @@ mlir::linalg::GenericOp convAsContraction(mlir::RewriterBase &r, mlir::linalg::L
 /// The configuration attached to `op`, if any.
 std::optional<LoweringConfig> configOf(mlir::Operation *op);
 
+/// The indices `map` takes at the loop values `dims` (affine.apply for
+/// results that are not a plain dim): how the vector code of ops without
+/// a configuration addresses their operands.
+llvm::SmallVector<mlir::Value> indicesAt(mlir::OpBuilder &b, mlir::Location loc,
+                                         mlir::AffineMap map, mlir::ValueRange dims);
+
+/// The innermost stride of `t` is one.
+bool unitInnerStride(mlir::MemRefType t);
+
 } // namespace kiln
 #endif

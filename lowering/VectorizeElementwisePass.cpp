@@ -60,14 +60,6 @@ bool vectorizableElement(Type t) {
 /// above, i1 (comparisons, selects) and index (linalg.index).
 bool bodyType(Type t) { return vectorizableElement(t) || t.isInteger(1) || t.isIndex(); }
 
-/// The innermost stride of `t` is one.
-bool unitInnerStride(MemRefType t) {
-  SmallVector<int64_t> strides;
-  int64_t offset;
-  return t.getRank() > 0 && succeeded(t.getStridesAndOffset(strides, offset)) &&
-         strides.back() == 1;
-}
-
 /// `map` without its constant results, each of which must index a unit
 /// dim of `t` (a bias broadcast as [c, 1, 1]); null if one does not.
 AffineMap dropUnitConstants(AffineMap map, MemRefType t) {
@@ -272,15 +264,7 @@ private:
                                     ValueRange outer, Value at) {
     SmallVector<Value> dims(outer.begin(), outer.end());
     dims.push_back(at);
-    SmallVector<Value> idx;
-    for (AffineExpr e : map.getResults()) {
-      if (auto d = llvm::dyn_cast<AffineDimExpr>(e))
-        idx.push_back(dims[d.getPosition()]);
-      else
-        idx.push_back(affine::AffineApplyOp::create(
-            b, loc, AffineMap::get(map.getNumDims(), 0, e), dims));
-    }
-    return idx;
+    return indicesAt(b, loc, map, dims);
   }
 
   /// Loops over every dim but the innermost, then the innermost by `width`

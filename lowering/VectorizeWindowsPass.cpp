@@ -70,13 +70,6 @@ std::optional<RowAccess> rowAccess(AffineMap map, int64_t inner) {
   return std::nullopt;
 }
 
-bool unitInnerStride(MemRefType t) {
-  SmallVector<int64_t> strides;
-  int64_t offset;
-  return t.getRank() > 0 && succeeded(t.getStridesAndOffset(strides, offset)) &&
-         strides.back() == 1;
-}
-
 /// The output's innermost loop, if `op` is a window reduction this pass
 /// vectorizes; -1 otherwise.
 int64_t rowLoop(linalg::LinalgOp op, int64_t lanes) {
@@ -170,25 +163,13 @@ private:
   linalg::GenericOp op;
   int64_t inner;
 
-  static SmallVector<Value> indices(OpBuilder &b, Location loc, AffineMap map, ValueRange dims) {
-    SmallVector<Value> idx;
-    for (AffineExpr e : map.getResults()) {
-      if (auto d = llvm::dyn_cast<AffineDimExpr>(e))
-        idx.push_back(dims[d.getPosition()]);
-      else
-        idx.push_back(affine::AffineApplyOp::create(
-            b, loc, AffineMap::get(map.getNumDims(), 0, e), dims));
-    }
-    return idx;
-  }
-
   /// `len` outputs of the row from dims[inner]: the tile loaded, the
   /// window's loops around the body on vectors, the tile stored.
   void tile(OpBuilder &b, Location loc, SmallVector<Value> dims, int64_t len) {
     auto vecType = VectorType::get({len}, b.getF32Type());
     OpOperand *init = op.getDpsInitOperand(0);
     AffineMap outMap = op.getMatchingIndexingMap(init);
-    Value acc = vector::LoadOp::create(b, loc, vecType, init->get(), indices(b, loc, outMap, dims));
+    Value acc = vector::LoadOp::create(b, loc, vecType, init->get(), indicesAt(b, loc, outMap, dims));
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();
     auto iters = op.getIteratorTypesArray();
     SmallVector<int64_t> window;
@@ -216,7 +197,7 @@ private:
     for (scf::ForOp loop : llvm::reverse(nest))
       moveLoopInvariantCode(cast<LoopLikeOpInterface>(loop.getOperation()));
     vector::StoreOp::create(b, loc, nest.front().getResult(0), init->get(),
-                            indices(b, loc, outMap, dims));
+                            indicesAt(b, loc, outMap, dims));
   }
 
   /// One step of the window: each operand's vector (or broadcast scalar)
@@ -236,7 +217,7 @@ private:
         continue;
       AffineMap map = op.getMatchingIndexingMap(&operand);
       RowAccess a = *rowAccess(map, inner);
-      SmallVector<Value> idx = indices(b, loc, map, dims);
+      SmallVector<Value> idx = indicesAt(b, loc, map, dims);
       Value v;
       if (!a.walks) {
         v = vector::BroadcastOp::create(b, loc, vecType,
