@@ -33,7 +33,11 @@ int64_t rawElementBytes(mlir::Type t);
 /// nothing otherwise (splats, strings, booleans, released blobs).
 std::optional<llvm::ArrayRef<char>> constantBytes(mlir::Attribute value);
 
-/// Zeroed memory for a constant's bytes. Large buffers are mapped from the
+/// Alignment of a ConstantBuffer's bytes (a cache line: what the run-time
+/// weight blob needs).
+constexpr size_t kConstantAlignment = 64;
+
+/// Zeroed memory for a constant's bytes, kConstantAlignment-aligned. Large buffers are mapped from the
 /// system directly, so that freed they go back to it at once: malloc keeps
 /// large freed blocks for reuse, and a compilation's memory would grow by
 /// every weight it transformed.

@@ -282,6 +282,9 @@ CompiledModel compileModel(const onnx::ModelProto &model, const ImportOptions &i
     po.vectorBits = vectors.vectorBits;
     po.vectorRegisters = vectors.vectorRegisters;
     buildCpuPipeline(pm, Phase::LLVM, po);
+    // For compiler developers: each pass's time, on stderr.
+    if (std::getenv("KILN_TIME_PASSES"))
+      pm.enableTiming();
     // Every pass and pattern application is an action: once the budget is
     // spent, the rest are skipped and the error names the pass.
     // (The pass each thread is in, for the error: nested passes run on the

@@ -79,8 +79,9 @@ struct ExternalizeWeightsPass : impl::KilnExternalizeWeightsBase<ExternalizeWeig
     Value blobArg = entry.getArgument(entry.getNumArguments() - 1);
 
     BlobReferences references(module);
-    AsmResourceBlob blob = HeapAsmResourceBlob::allocate(size, kWeightAlignment);
-    MutableArrayRef<char> data = blob.getMutableData();
+    static_assert(kConstantAlignment % kWeightAlignment == 0);
+    ConstantBuffer buffer(size);
+    MutableArrayRef<char> data(buffer.data(), buffer.size());
     OpBuilder b(ctx);
     int64_t written = 0;
     for (Weight &w : weights) {
@@ -112,7 +113,7 @@ struct ExternalizeWeightsPass : impl::KilnExternalizeWeightsBase<ExternalizeWeig
     }
     auto tensorType = RankedTensorType::get({size}, IntegerType::get(ctx, 8));
     module->setAttr("kiln.weights",
-                    DenseResourceElementsAttr::get(tensorType, "kiln_weights", std::move(blob)));
+                    DenseResourceElementsAttr::get(tensorType, "kiln_weights", std::move(buffer).intoBlob()));
   }
 };
 } // namespace

@@ -455,6 +455,22 @@ private:
 struct LowerContractionsPass : impl::KilnLowerContractionsBase<LowerContractionsPass> {
   using KilnLowerContractionsBase::KilnLowerContractionsBase;
 
+  /// Canonicalization patterns of every registered op, collected once per
+  /// pipeline (shared by the copies of the pass that run on other threads):
+  /// collecting them costs milliseconds, and the pass runs on every kernel.
+  LogicalResult initialize(MLIRContext *ctx) override {
+    RewritePatternSet p(ctx);
+    for (Dialect *d : ctx->getLoadedDialects())
+      d->getCanonicalizationPatterns(p);
+    for (RegisteredOperationName op : ctx->getRegisteredOperations())
+      op.getCanonicalizationPatterns(p, ctx);
+    // Tile sizes min(step, ub - iv) of loops whose step divides their range
+    // are the step: simplified from the loop's bounds.
+    scf::populateSCFForLoopCanonicalizationPatterns(p);
+    canonicalPatterns = std::make_shared<FrozenRewritePatternSet>(std::move(p));
+    return success();
+  }
+
   void runOnOperation() override {
     SmallVector<std::pair<linalg::LinalgOp, LoweringConfig>> todo;
     getOperation().walk([&](linalg::LinalgOp op) {
@@ -464,18 +480,8 @@ struct LowerContractionsPass : impl::KilnLowerContractionsBase<LowerContractions
     });
     if (todo.empty())
       return;
-    // Canonicalization patterns of every registered op (collected only for
-    // functions that have something to lower: it costs milliseconds).
     MLIRContext *ctx = &getContext();
-    RewritePatternSet p(ctx);
-    for (Dialect *d : ctx->getLoadedDialects())
-      d->getCanonicalizationPatterns(p);
-    for (RegisteredOperationName op : ctx->getRegisteredOperations())
-      op.getCanonicalizationPatterns(p, ctx);
-    // Tile sizes min(step, ub - iv) of loops whose step divides their range
-    // are the step: simplified from the loop's bounds.
-    scf::populateSCFForLoopCanonicalizationPatterns(p);
-    FrozenRewritePatternSet canonical(std::move(p));
+    const FrozenRewritePatternSet &canonical = *canonicalPatterns;
     // Ops lowered on their own (static shapes), one of each kind, first:
     // each in a detached function, so they are lowered in parallel where
     // the context has threads (a model's kernels are most of this pass).
@@ -531,6 +537,8 @@ struct LowerContractionsPass : impl::KilnLowerContractionsBase<LowerContractions
   }
 
 private:
+  std::shared_ptr<FrozenRewritePatternSet> canonicalPatterns;
+
   /// The memref `v` is a view of.
   static Value rootOf(Value v) {
     while (Operation *def = v.getDefiningOp()) {
@@ -700,6 +708,9 @@ private:
         map.map(c, r.clone(*c.getDefiningOp())->getResult(0));
       auto copy = scf::ExecuteRegionOp::create(r, op.getLoc(), TypeRange{});
       l.container.getRegion().cloneInto(&copy.getRegion(), map);
+      // The kernel computes `op`'s node, not the one first lowered (the
+      // profiler names kernels by their ops' locations).
+      copy.getRegion().walk([&](Operation *inner) { inner->setLoc(op.getLoc()); });
       r.eraseOp(op);
       return copy;
     }

@@ -15,6 +15,8 @@ namespace kiln {
 
 namespace {
 constexpr const char *kParallelFor = "kiln_parallel_for";
+/// Marks the functions this pass outlined.
+constexpr const char *kBodyAttr = "kiln.parallel_body";
 
 /// The LLVM type a captured value travels as; null if it cannot travel.
 Type contextFieldType(Type t) {
@@ -41,8 +43,10 @@ struct OutlineParallelPass : impl::KilnOutlineParallelBase<OutlineParallelPass> 
     ModuleOp module = getOperation();
     bodies.clear();
     SmallVector<scf::ParallelOp> loops;
+    // (Loops inside a body outlined earlier run on its thread.)
     module.walk([&](scf::ParallelOp p) {
-      if (!p->getParentOfType<scf::ParallelOp>())
+      if (!p->getParentOfType<scf::ParallelOp>() &&
+          !p->getParentOfType<func::FuncOp>()->hasAttr(kBodyAttr))
         loops.push_back(p);
     });
     if (loops.empty())
@@ -114,6 +118,7 @@ struct OutlineParallelPass : impl::KilnOutlineParallelBase<OutlineParallelPass> 
     std::string name = (parent.getName() + "_parallel" + Twine(index)).str();
     auto body = func::FuncOp::create(mb, loc, name, bodyType);
     body.setPrivate();
+    body->setAttr(kBodyAttr, UnitAttr::get(ctx));
     Block *entry = body.addEntryBlock();
     OpBuilder b = OpBuilder::atBlockBegin(entry);
     IRMapping map;

@@ -45,12 +45,15 @@ static std::string phasePipeline(Phase phase, const PipelineOptions &o) {
            "buffer-deallocation-pipeline,convert-bufferization-to-memref,canonicalize,"
            "func.func(kiln-early-dealloc),kiln-externalize-weights";
   case Phase::Vectorized:
-    return "func.func(kiln-lower-contractions,kiln-expand-copies,kiln-vectorize-elementwise{vector-bits=" +
+    // Thread tiles are outlined first: repeated layers become one body,
+    // lowered once, and the bodies are lowered in parallel.
+    return "scf-forall-to-parallel,kiln-outline-parallel,"
+           "func.func(kiln-lower-contractions,kiln-expand-copies,kiln-vectorize-elementwise{vector-bits=" +
            std::to_string(o.vectorBits) + "},kiln-vectorize-windows{vector-bits=" +
-           std::to_string(o.vectorBits) + "},kiln-approximate-math),canonicalize,cse";
+           std::to_string(o.vectorBits) + "},kiln-approximate-math,canonicalize,cse)";
   case Phase::Loops:
-    return "scf-forall-to-parallel,convert-linalg-to-loops,kiln-outline-parallel,kiln-outline-kernels,"
-           "canonicalize";
+    return "scf-forall-to-parallel,kiln-outline-parallel,func.func(convert-linalg-to-loops),"
+           "kiln-outline-kernels,func.func(canonicalize)";
   case Phase::LLVM:
     // bf16 conversions are expanded to integer ops: a host without
     // AVX512-BF16 has no instruction for them, and the JIT cannot link

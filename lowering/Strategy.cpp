@@ -2,6 +2,8 @@
 #include "lowering/Strategy.h"
 #include "dialect/ConstantData.h"
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Matchers.h"
@@ -92,6 +94,48 @@ bool unitInnerStride(MemRefType t) {
   int64_t offset;
   return t.getRank() > 0 && succeeded(t.getStridesAndOffset(strides, offset)) &&
          strides.back() == 1;
+}
+
+std::optional<RowAccess> rowAccess(AffineMap map, int64_t inner) {
+  RowAccess a;
+  if (!map.isFunctionOfDim(inner))
+    return a;
+  unsigned n = map.getNumResults();
+  for (unsigned r = 0; r + 1 < n; ++r)
+    if (map.getResult(r).isFunctionOfDim(inner))
+      return std::nullopt;
+  MLIRContext *ctx = map.getContext();
+  AffineExpr last = map.getResult(n - 1);
+  for (int64_t s = 1; s <= kMaxRowStride; ++s) {
+    AffineExpr rest = simplifyAffineExpr(last - getAffineDimExpr(inner, ctx) * s,
+                                         map.getNumDims(), map.getNumSymbols());
+    if (!rest.isFunctionOfDim(inner)) {
+      a.walks = true;
+      a.stride = s;
+      return a;
+    }
+  }
+  return std::nullopt;
+}
+
+Value loadEveryNth(OpBuilder &b, Location loc, Value memref, ValueRange idx, int64_t len,
+                   int64_t stride) {
+  Type element = cast<MemRefType>(memref.getType()).getElementType();
+  if (len == 1)
+    return vector::LoadOp::create(b, loc, VectorType::get({1}, element), memref, idx);
+  int64_t wide = stride * len;
+  auto wideType = VectorType::get({wide}, element);
+  SmallVector<bool> lanes(wide, false);
+  for (int64_t i = 0; i <= stride * (len - 1); ++i)
+    lanes[i] = true;
+  Value mask = arith::ConstantOp::create(
+      b, loc, DenseElementsAttr::get(VectorType::get({wide}, b.getI1Type()), lanes));
+  Value pass = arith::ConstantOp::create(b, loc, b.getZeroAttr(wideType));
+  Value all = vector::MaskedLoadOp::create(b, loc, wideType, memref, idx, mask, pass);
+  SmallVector<int64_t> kept;
+  for (int64_t i = 0; i < len; ++i)
+    kept.push_back(i * stride);
+  return vector::ShuffleOp::create(b, loc, all, all, kept);
 }
 
 namespace {
@@ -605,9 +649,14 @@ Value transposedFilters(RewriterBase &r, Location loc, const ConvGeometry &g) {
   const float *from = reinterpret_cast<const float *>(raw->data());
   ConstantBuffer data(static_cast<size_t>(depth * f) * sizeof(float));
   float *to = data.as<float>();
-  for (int64_t i = 0; i < f; ++i)
-    for (int64_t j = 0; j < depth; ++j)
-      to[j * f + i] = from[i * depth + j];
+  // In blocks that stay in L1 both ways: element by element, every store
+  // of a large weight would miss the cache.
+  constexpr int64_t kBlock = 32;
+  for (int64_t i0 = 0; i0 < f; i0 += kBlock)
+    for (int64_t j0 = 0; j0 < depth; j0 += kBlock)
+      for (int64_t i = i0, ie = std::min(f, i0 + kBlock); i < ie; ++i)
+        for (int64_t j = j0, je = std::min(depth, j0 + kBlock); j < je; ++j)
+          to[j * f + i] = from[i * depth + j];
   return arith::ConstantOp::create(r, loc, cast<TypedAttr>(constantAttr(type, std::move(data))));
 }
 

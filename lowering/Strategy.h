@@ -118,5 +118,26 @@ llvm::SmallVector<mlir::Value> indicesAt(mlir::OpBuilder &b, mlir::Location loc,
 /// The innermost stride of `t` is one.
 bool unitInnerStride(mlir::MemRefType t);
 
+/// Strides along a row beyond this read too many lanes to keep few.
+constexpr int64_t kMaxRowStride = 4;
+
+/// How an operand of an op without a configuration is read along loop
+/// `inner` (the row the vector code walks).
+struct RowAccess {
+  bool walks = false; // depends on `inner`
+  int64_t stride = 0; // its last index is stride * inner + (independent of inner)
+};
+
+/// The access of `map` along loop `inner`: only its last result may depend
+/// on it, as a constant multiple from 1 to kMaxRowStride plus what does
+/// not; nothing if it reads otherwise.
+std::optional<RowAccess> rowAccess(mlir::AffineMap map, int64_t inner);
+
+/// `len` elements of `memref` read from `idx` along its innermost dim,
+/// every `stride`-th: a wide masked load, no lane past the last one kept
+/// (the row may end there), then a shuffle that keeps lanes 0, s, 2s, ...
+mlir::Value loadEveryNth(mlir::OpBuilder &b, mlir::Location loc, mlir::Value memref,
+                         mlir::ValueRange idx, int64_t len, int64_t stride);
+
 } // namespace kiln
 #endif

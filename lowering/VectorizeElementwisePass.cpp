@@ -11,7 +11,9 @@
 //               an element at a time where its size is only known at run
 //               time)
 //   body        applied to vectors: each operand read as a vector along the
-//               innermost dim, or as one scalar broadcast (a bias per row)
+//               innermost dim, or as one scalar broadcast (a bias per row);
+//               an input read with a stride of up to 4 (the gather of a
+//               strided convolution) as a wider masked load and a shuffle
 //
 // The vector code is built directly rather than by tiling and linalg's
 // vectorizer: that costs pattern rewriting per op, which for ResNet-50's
@@ -76,34 +78,26 @@ AffineMap dropUnitConstants(AffineMap map, MemRefType t) {
   return AffineMap::get(map.getNumDims(), 0, kept, map.getContext());
 }
 
-/// Whether `map` reads along loop `inner` contiguously: only its last
-/// result depends on `inner`, as `inner` plus what does not (a window of
-/// an im2col gather, `ow + kw`), or none does.
-bool contiguousAlong(AffineMap map, int64_t inner) {
-  if (!map.isFunctionOfDim(inner))
+/// Whether operand `operand` of `op` is read along loop `inner` as the
+/// vector code reads it: not at all (a broadcast), or along its innermost
+/// dim with unit stride, `inner` times a stride plus what does not depend
+/// on it (a window of an im2col gather, `ow + kw`; a strided one,
+/// `2 * ow + kw`). Results are written contiguously.
+bool readableAlong(linalg::LinalgOp op, OpOperand &operand, AffineMap map, int64_t inner) {
+  auto m = llvm::dyn_cast<MemRefType>(operand.get().getType());
+  if (!m || !map.isFunctionOfDim(inner))
     return true;
-  unsigned n = map.getNumResults();
-  for (unsigned r = 0; r + 1 < n; ++r)
-    if (map.getResult(r).isFunctionOfDim(inner))
-      return false;
-  AffineExpr rest = simplifyAffineExpr(
-      map.getResult(n - 1) - getAffineDimExpr(inner, map.getContext()), map.getNumDims(),
-      map.getNumSymbols());
-  return !rest.isFunctionOfDim(inner);
+  std::optional<RowAccess> a = rowAccess(map, inner);
+  return a && unitInnerStride(m) && (a->stride == 1 || !op.isDpsInit(&operand));
 }
 
 /// Each memref operand of `op` that the innermost loop walks has it as its
 /// innermost dim, with unit stride.
 bool innermostContiguous(linalg::LinalgOp op) {
   int64_t inner = op.getNumLoops() - 1;
-  for (OpOperand &operand : op->getOpOperands()) {
-    auto m = llvm::dyn_cast<MemRefType>(operand.get().getType());
-    if (!m)
-      continue;
-    AffineMap map = op.getMatchingIndexingMap(&operand);
-    if (map.isFunctionOfDim(inner) && (!contiguousAlong(map, inner) || !unitInnerStride(m)))
+  for (OpOperand &operand : op->getOpOperands())
+    if (!readableAlong(op, operand, op.getMatchingIndexingMap(&operand), inner))
       return false;
-  }
   return true;
 }
 
@@ -128,9 +122,7 @@ int64_t widestElement(linalg::LinalgOp op) {
     // Results are written once each: through a permutation of the loops.
     if (!map || (op.isDpsInit(&operand) && !map.isProjectedPermutation()))
       return 0;
-    // The innermost loop walks the operand's innermost dim, contiguously,
-    // or the operand does not depend on it (a broadcast).
-    if (map.isFunctionOfDim(inner) && (!contiguousAlong(map, inner) || !unitInnerStride(m)))
+    if (!readableAlong(op, operand, map, inner))
       return 0;
   }
   Block &body = op->getRegion(0).front();
@@ -356,10 +348,13 @@ private:
         continue;
       }
       AffineMap map = op.getMatchingIndexingMap(&operand);
-      if (map.isFunctionOfDim(inner))
-        mapping.map(arg, vector::LoadOp::create(b, loc, vectorOf(arg.getType()), v,
-                                                indices(b, loc, map, outer, at)));
-      else
+      if (map.isFunctionOfDim(inner)) {
+        int64_t stride = rowAccess(map, inner)->stride;
+        SmallVector<Value> idx = indices(b, loc, map, outer, at);
+        mapping.map(arg, stride == 1
+                             ? vector::LoadOp::create(b, loc, vectorOf(arg.getType()), v, idx)
+                             : loadEveryNth(b, loc, v, idx, len, stride));
+      } else
         mapping.map(arg, broadcast(rowScalars.lookup(operand.getOperandNumber())));
     }
     auto lookup = [&](Value v) -> Value {

@@ -36,40 +36,6 @@ namespace {
 /// Vectors per tile of the output row: two independent chains of the
 /// window's operations hide their latency.
 constexpr int64_t kVectorsPerTile = 2;
-/// Strides along the row beyond this read too many lanes to keep few.
-constexpr int64_t kMaxStride = 4;
-
-/// How an operand is read along the output's innermost loop `inner`.
-struct RowAccess {
-  bool walks = false; // depends on `inner`
-  int64_t stride = 0; // its last index is stride * inner + (independent of inner)
-};
-
-/// The access of `map` along loop `inner`: only its last result may depend
-/// on it, as a positive constant multiple plus what does not; nothing if
-/// it reads otherwise.
-std::optional<RowAccess> rowAccess(AffineMap map, int64_t inner) {
-  RowAccess a;
-  if (!map.isFunctionOfDim(inner))
-    return a;
-  unsigned n = map.getNumResults();
-  for (unsigned r = 0; r + 1 < n; ++r)
-    if (map.getResult(r).isFunctionOfDim(inner))
-      return std::nullopt;
-  MLIRContext *ctx = map.getContext();
-  AffineExpr last = map.getResult(n - 1);
-  for (int64_t s = 1; s <= kMaxStride; ++s) {
-    AffineExpr rest = simplifyAffineExpr(last - getAffineDimExpr(inner, ctx) * s,
-                                         map.getNumDims(), map.getNumSymbols());
-    if (!rest.isFunctionOfDim(inner)) {
-      a.walks = true;
-      a.stride = s;
-      return a;
-    }
-  }
-  return std::nullopt;
-}
-
 /// The output's innermost loop, if `op` is a window reduction this pass
 /// vectorizes; -1 otherwise.
 int64_t rowLoop(linalg::LinalgOp op, int64_t lanes) {
@@ -225,21 +191,7 @@ private:
       } else if (a.stride == 1) {
         v = vector::LoadOp::create(b, loc, vecType, operand.get(), idx);
       } else {
-        // Lanes 0, s, 2s, ... of s * len read from the first; no lane past
-        // the last one kept is read (the row may end there).
-        int64_t s = a.stride, wide = s * len;
-        auto wideType = VectorType::get({wide}, f32);
-        SmallVector<bool> lanes(wide, false);
-        for (int64_t i = 0; i <= s * (len - 1); ++i)
-          lanes[i] = true;
-        Value mask = arith::ConstantOp::create(
-            b, loc, DenseElementsAttr::get(VectorType::get({wide}, b.getI1Type()), lanes));
-        Value pass = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(wideType, 0.0f));
-        Value all = vector::MaskedLoadOp::create(b, loc, wideType, operand.get(), idx, mask, pass);
-        SmallVector<int64_t> kept;
-        for (int64_t i = 0; i < len; ++i)
-          kept.push_back(i * s);
-        v = vector::ShuffleOp::create(b, loc, all, all, kept);
+        v = loadEveryNth(b, loc, operand.get(), idx, len, a.stride);
       }
       mapping.map(arg, v);
     }

@@ -89,6 +89,33 @@ func.func @fill_and_copy(%a: memref<4096xf32>, %x: memref<300xi8>, %y: memref<30
   return
 }
 
+// The gather of a 3x3 stride-2 convolution: the input is read at
+// 2 * ow + kw. Each tile of 32 outputs is a masked load of 64 floats (the
+// lanes past the last one kept are masked off: the row may end there)
+// and a shuffle that keeps the even lanes; the 56 outputs of a row are
+// tiles of 32, 16 and 8.
+// AVX512-LABEL: func.func @strided_gather
+// AVX512: %[[M:.*]] = arith.constant dense<[true, {{.*}}, true, false]> : vector<64xi1>
+// AVX512: %[[W:.*]] = vector.maskedload %{{.*}}[%{{.*}}], %[[M]], %{{.*}} : memref<1x8x113x113xf32>, vector<64xi1>, vector<64xf32> into vector<64xf32>
+// AVX512: vector.shuffle %[[W]], %[[W]] [0, 2, 4, {{.*}}, 60, 62] : vector<64xf32>, vector<64xf32>
+// AVX512: vector.store %{{.*}} : memref<1x8x3x3x56x56xf32>, vector<32xf32>
+// AVX512: vector.maskedload {{.*}} vector<32xf32> into vector<32xf32>
+// AVX512: vector.maskedload {{.*}} vector<16xf32> into vector<16xf32>
+// AVX512-NOT: linalg.generic
+// AVX2-LABEL: func.func @strided_gather
+// AVX2: vector.maskedload {{.*}} vector<32xi1>, vector<32xf32> into vector<32xf32>
+// AVX2: vector.store %{{.*}} : memref<1x8x3x3x56x56xf32>, vector<16xf32>
+func.func @strided_gather(%x: memref<1x8x113x113xf32>, %cols: memref<1x8x3x3x56x56xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(n, c, kh, kw, oh, ow) -> (n, c, 2 * oh + kh, 2 * ow + kw)>,
+                                   affine_map<(n, c, kh, kw, oh, ow) -> (n, c, kh, kw, oh, ow)>],
+                  iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "parallel"]}
+      ins(%x : memref<1x8x113x113xf32>) outs(%cols : memref<1x8x3x3x56x56xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  }
+  return
+}
+
 // What stays loops: a transpose (the innermost loop crosses the input's
 // rows), a boolean result (vectors of i1 are bit-packed, buffers are not),
 // a reduction.
