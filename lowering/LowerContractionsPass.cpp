@@ -132,8 +132,10 @@ public:
         registerOrder.push_back(k);
     } else {
       // Convolutions: (n, f, [oh,] ow) then the reductions (c, [kh,] kw),
-      // which is their loop order.
+      // which is their loop order; cache tiles in the same order.
       registerOrder = loopOrder(loops, {});
+      if (llvm::any_of(config.cache, [](int64_t t) { return t != 0; }))
+        op = tile(r, op, config.cache, registerOrder);
     }
     tile(r, op, config.registers, registerOrder);
     peelAll(r);
@@ -165,9 +167,12 @@ public:
     peelAll(r);
 
     if (config.kind == "conv")
-      for (linalg::LinalgOp tileOp : ops())
+      for (linalg::LinalgOp tileOp : ops()) {
         if (isa<linalg::Conv2DNchwFchwOp, linalg::Conv1DNcwFcwOp>(tileOp))
           unitWindowToContraction(r, tileOp);
+        else if (isDirectConv(tileOp))
+          unitWindowToOuterProduct(r, tileOp);
+      }
 
     for (linalg::LinalgOp tileOp : ops()) {
       if (!tileOp.hasPureBufferSemantics() ||
@@ -283,6 +288,54 @@ private:
                 {AffineMap::get(3, 0, {df, dc}, ctx), AffineMap::get(3, 0, {dc, dw}, ctx),
                  AffineMap::get(3, 0, {df, dw}, ctx)});
     r.eraseOp(conv);
+  }
+
+  /// A tile of the direct convolution with filters as vectors (see
+  /// isDirectConv) of one image, output row, input channel and filter tap:
+  /// MR output columns by NR filters, C[m, f] += X[m] * W'[f], the input
+  /// row read with the convolution's stride (each value broadcast).
+  void unitWindowToOuterProduct(RewriterBase &r, linalg::LinalgOp tileOp) {
+    SmallVector<int64_t> ranges = tileOp.getStaticLoopRanges();
+    for (size_t i = 0; i < ranges.size(); ++i)
+      if (i != 3 && i != 7 && ranges[i] != 1)
+        return;
+    int64_t mr = ranges[3], nr = ranges[7];
+    AffineMap xMap = tileOp.getMatchingIndexingMap(tileOp.getDpsInputOperand(0));
+    int64_t stride = 1;
+    AffineExpr last = xMap.getResult(3);
+    MLIRContext *ctx = r.getContext();
+    for (int64_t s = 1; s <= 8; ++s)
+      if (!simplifyAffineExpr(last - getAffineDimExpr(3, ctx) * s, 8, 0).isFunctionOfDim(3)) {
+        stride = s;
+        break;
+      }
+    Location loc = tileOp.getLoc();
+    r.setInsertionPoint(tileOp);
+    auto view = [&](Value v, ArrayRef<int64_t> sizes, int64_t innerStride,
+                    ArrayRef<int64_t> shape) -> Value {
+      auto t = llvm::cast<MemRefType>(v.getType());
+      SmallVector<int64_t> offsets(t.getRank(), 0), steps(t.getRank(), 1);
+      steps.back() = innerStride;
+      MemRefType rt = memref::SubViewOp::inferRankReducedResultType(shape, t, offsets, sizes, steps);
+      return memref::SubViewOp::create(r, loc, rt, v, offsets, sizes, steps);
+    };
+    // The input [.., 1, MR] at the tile's origin (its map gives the window's
+    // position; the tile's view starts there), the filters [1, NR], C [MR, NR].
+    // As [MR, 1] (a transposed view): after the contraction is unrolled to
+    // one row per accumulator, each input value is one scalar read,
+    // broadcast from memory, not a lane taken out of a vector (a shuffle
+    // per FMA pair, on the port the FMAs need).
+    Value xRow = view(tileOp.getDpsInputs()[0], {1, 1, 1, mr}, stride, {1, mr});
+    Value x = memref::TransposeOp::create(
+        r, loc, xRow, AffineMapAttr::get(AffineMap::getPermutationMap(ArrayRef<unsigned>{1, 0}, ctx)));
+    Value w = view(tileOp.getDpsInputs()[1], {1, 1, 1, 1, nr}, 1, {1, nr});
+    Value o = view(tileOp.getDpsInits()[0], {1, 1, 1, mr, nr}, 1, {mr, nr});
+    AffineExpr dm, df, dk;
+    bindDims(ctx, dm, df, dk);
+    buildMulAdd(r, loc, x, w, o,
+                {AffineMap::get(3, 0, {dm, dk}, ctx), AffineMap::get(3, 0, {dk, df}, ctx),
+                 AffineMap::get(3, 0, {dm, df}, ctx)});
+    r.eraseOp(tileOp);
   }
 
   /// Keeps each C tile in registers across its k loop: a transfer_read and

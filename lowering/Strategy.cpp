@@ -364,6 +364,34 @@ std::optional<LoweringConfig> contractionConfig(linalg::LinalgOp op, const Targe
 /// tile (MR output channels x NR output columns of one output row) is a
 /// GEMM over the input channels for each filter tap: W[f, c, kh, kw]
 /// broadcast, a row of the input read as vectors along the output columns.
+} // namespace
+
+bool isDirectConv(linalg::LinalgOp op) {
+  auto g = dyn_cast<linalg::GenericOp>(op.getOperation());
+  if (!g || g.getNumLoops() != 8 || g.getNumDpsInputs() != 2 || g.getNumDpsInits() != 1 ||
+      g.getNumReductionLoops() != 3)
+    return false;
+  MLIRContext *ctx = op.getContext();
+  AffineExpr dn, db, dh, dw, dc, th, tw, dj;
+  bindDims(ctx, dn, db, dh, dw, dc, th, tw, dj);
+  SmallVector<AffineMap> maps = g.getIndexingMapsArray();
+  AffineMap x = maps[0];
+  return maps[1] == AffineMap::get(8, 0, {db, dc, th, tw, dj}, ctx) &&
+         maps[2] == AffineMap::get(8, 0, {dn, db, dh, dw, dj}, ctx) && x.getNumResults() == 4 &&
+         x.getResult(0) == dn && x.getResult(1) == dc;
+}
+
+bool directFilters(linalg::LinalgOp conv, const TargetInfo &target) {
+  if (!isa<linalg::Conv2DNchwFchwOp>(conv) || !conv.hasPureTensorSemantics())
+    return false;
+  auto w = dyn_cast<RankedTensorType>(conv.getDpsInputs()[1].getType());
+  return w && w.hasStaticShape() && w.getElementType().isF32() &&
+         w.getDimSize(0) % target.f32Lanes() == 0 && w.getDimSize(2) * w.getDimSize(3) > 1 &&
+         matchPattern(conv.getDpsInputs()[1], m_Constant());
+}
+
+namespace {
+
 std::optional<LoweringConfig> convConfig(linalg::LinalgOp op, const TargetInfo &target,
                                          int64_t maxTasks) {
   // Loops: (n, f, oh, ow, c, kh, kw) and (n, f, ow, c, kw).
@@ -376,6 +404,33 @@ std::optional<LoweringConfig> convConfig(linalg::LinalgOp op, const TargetInfo &
   } else if (isa<linalg::Conv1DNcwFcwOp>(op)) {
     ow = 2;
     reductions = {3, 4};
+  } else if (isDirectConv(op)) {
+    // (n, b, oh, ow, c, kh, kw, j): MR output columns by a sliver of filters.
+    std::optional<SmallVector<int64_t>> ranges = staticF32Ranges(op);
+    if (!ranges)
+      return std::nullopt;
+    LoweringConfig c = registerTiled("conv", *ranges, 3, 7, 2, target);
+    // Cache tiles: one sliver of filters, and as many input channels as
+    // keep its part of W' in L1 (about 32 KiB) while the output positions
+    // pass by; a divisor of the channels, so each tile is static.
+    int64_t taps = (*ranges)[5] * (*ranges)[6], nr = c.registers[7];
+    int64_t limit = std::max<int64_t>(1, (32 * 1024) / (taps * nr * 4));
+    int64_t channels = (*ranges)[4], block = 1;
+    for (int64_t d = 1; d <= std::min(channels, limit); ++d)
+      if (channels % d == 0)
+        block = d;
+    c.cache[1] = 1;
+    if (block < channels)
+      c.cache[4] = block;
+    int64_t tasks = std::clamp<int64_t>(mulAddFlops(*ranges) / kFlopsPerTask, 1,
+                                        std::max<int64_t>(maxTasks, 1));
+    if (tasks > 1) {
+      if ((*ranges)[0] >= tasks)
+        c.threads[0] = 1;
+      else if ((*ranges)[2] > 1)
+        c.threads[2] = threadTile((*ranges)[2], 1, tasks);
+    }
+    return c;
   } else {
     return std::nullopt;
   }
@@ -542,6 +597,8 @@ bool convAsGemm(linalg::LinalgOp op, const TargetInfo &target) {
   // it needs unit stride along the width and a width of whole vectors.
   // Otherwise the input windows are gathered once (im2col) and the
   // convolution is a GEMM over them.
+  if (directFilters(op, target))
+    return true;
   auto out = llvm::cast<RankedTensorType>(op.getDpsInits()[0].getType());
   int64_t width = out.getShape().back(), lanes = target.f32Lanes();
   auto strides = llvm::cast<DenseIntElementsAttr>(op->getAttr("strides")).getValues<int64_t>();
@@ -839,11 +896,106 @@ linalg::GenericOp convOverPackedRows(RewriterBase &r, linalg::LinalgOp conv, con
 }
 } // namespace
 
+/// W [f, c, kh, kw] as the constant W' [f / nr, c, kh, kw, nr]: slivers of
+/// `nr` filters, each contiguous over the reduction (a panel of filters read
+/// a row of W^T apart would use a sixteenth of the cache's sets when the
+/// filters are 256), or null.
+Value packedFilters(RewriterBase &r, Location loc, const ConvGeometry &g, int64_t nr) {
+  ElementsAttr w;
+  if (!matchPattern(g.w, m_Constant(&w)))
+    return {};
+  int64_t f = g.filters, depth = g.channels * g.taps;
+  auto type = RankedTensorType::get(
+      {f / nr, g.channels, g.wType.getDimSize(2), g.wType.getDimSize(3), nr}, r.getF32Type());
+  if (auto dense = dyn_cast<DenseElementsAttr>(w); dense && dense.isSplat())
+    return arith::ConstantOp::create(r, loc, dense.resizeSplat(type));
+  std::optional<ArrayRef<char>> raw = constantBytes(w);
+  if (!raw)
+    return {};
+  const float *from = reinterpret_cast<const float *>(raw->data());
+  ConstantBuffer data(static_cast<size_t>(depth * f) * sizeof(float));
+  float *to = data.as<float>();
+  for (int64_t b = 0; b < f / nr; ++b)
+    for (int64_t j = 0; j < nr; ++j)
+      for (int64_t k = 0; k < depth; ++k)
+        to[(b * depth + k) * nr + j] = from[(b * nr + j) * depth + k];
+  return arith::ConstantOp::create(r, loc, cast<TypedAttr>(constantAttr(type, std::move(data))));
+}
+
+/// A 2-D convolution computed directly, with no gathered windows, in
+/// slivers of NR filters (NCHWc, c = NR):
+/// T[n, b, oh, ow, j] = sum over (c, kh, kw) of
+///   X[n, c, oh*sh + kh*dh, ow*sw + kw*dw] * W'[b, c, kh, kw, j],
+/// then T moved back into NCHW. The register tile is MR output columns by
+/// the NR filters of a sliver: per input channel and tap, MR input values
+/// broadcast (read with the convolution's stride) times NR contiguous
+/// filters. Nothing is copied but the output; where a GEMM over gathered
+/// windows copies each input value once per tap. Null where it does not
+/// apply (the output is not zero-initialized, the weight is not constant).
+linalg::GenericOp convDirect(RewriterBase &r, linalg::LinalgOp conv, const ConvGeometry &g,
+                             const TargetInfo &target) {
+  auto fill = g.init.getDefiningOp<linalg::FillOp>();
+  if (!fill)
+    return {};
+  Location loc = conv.getLoc();
+  MLIRContext *ctx = r.getContext();
+  Type f32 = r.getF32Type();
+  int64_t lanes = target.f32Lanes();
+  int64_t nr = g.filters % (2 * lanes) == 0 ? 2 * lanes : lanes;
+  Value w = packedFilters(r, loc, g, nr);
+  if (!w)
+    return {};
+  int64_t n = g.images, blocks = g.filters / nr;
+  int64_t oh = g.outType.getDimSize(2), ow = g.outType.getDimSize(3);
+  auto tType = RankedTensorType::get({n, blocks, oh, ow, nr}, f32);
+  Value tInit = linalg::FillOp::create(r, loc, fill.getInputs()[0],
+                                       tensor::EmptyOp::create(r, loc, tType.getShape(), f32).getResult())
+                    .getResult(0);
+  // Loops (n, b, oh, ow, c, kh, kw, j): a sliver of filters outermost, so
+  // each thread keeps it in cache while its output positions pass by.
+  AffineExpr dn, db, dh, dw, dc, th, tw, dj;
+  bindDims(ctx, dn, db, dh, dw, dc, th, tw, dj);
+  SmallVector<AffineMap> maps{
+      AffineMap::get(8, 0,
+                     {dn, dc, dh * g.strides[0] + th * g.dilations[0],
+                      dw * g.strides[1] + tw * g.dilations[1]},
+                     ctx),
+      AffineMap::get(8, 0, {db, dc, th, tw, dj}, ctx),
+      AffineMap::get(8, 0, {dn, db, dh, dw, dj}, ctx)};
+  SmallVector<utils::IteratorType> iters(4, utils::IteratorType::parallel);
+  iters.append(3, utils::IteratorType::reduction);
+  iters.push_back(utils::IteratorType::parallel);
+  auto generic = linalg::GenericOp::create(
+      r, loc, TypeRange{tType}, ValueRange{g.x, w}, ValueRange{tInit}, maps, iters,
+      [](OpBuilder &b, Location l, ValueRange a) {
+        Value p = arith::MulFOp::create(b, l, a[0], a[1]);
+        linalg::YieldOp::create(b, l, ValueRange{arith::AddFOp::create(b, l, a[2], p)});
+      });
+  // [n, b, oh, ow, j] -> [n, b, j, oh, ow] -> [n, b * NR + j, oh, ow].
+  Value moved = linalg::TransposeOp::create(
+                    r, loc, generic.getResult(0),
+                    tensor::EmptyOp::create(r, loc, ArrayRef<int64_t>{n, blocks, nr, oh, ow}, f32),
+                    ArrayRef<int64_t>{0, 1, 4, 2, 3})
+                    .getResult()[0];
+  Value y = tensor::CollapseShapeOp::create(r, loc, g.outType, moved,
+                                            SmallVector<ReassociationIndices>{{0}, {1, 2}, {3}, {4}});
+  r.replaceOp(conv, y);
+  return generic;
+}
+
 linalg::GenericOp convAsContraction(RewriterBase &r, linalg::LinalgOp conv,
                                     const TargetInfo &target) {
   ConvGeometry g = convGeometry(conv);
+  // Small images (ResNet's 7x7) first: their GEMM over gathered windows
+  // is deep enough to be cache-tiled, and ran faster than the direct form
+  // (512 channels of 7x7, Xeon, 1 thread: 3.5 against 4.1 ms).
   if (filtersAsVectors(g, target))
     return convWithFiltersAsVectors(r, conv, g, target);
+  if (directFilters(conv, target)) {
+    r.setInsertionPoint(conv);
+    if (linalg::GenericOp direct = convDirect(r, conv, g, target))
+      return direct;
+  }
   Location loc = conv.getLoc();
   MLIRContext *ctx = r.getContext();
   Type f32 = r.getF32Type();

@@ -90,6 +90,16 @@ mlir::linalg::GenericOp packRhs(mlir::RewriterBase &r, mlir::linalg::MatmulOp op
 /// (strided, or output rows narrower than its vectors).
 bool convAsGemm(mlir::linalg::LinalgOp op, const TargetInfo &target);
 
+/// Whether a 2-D convolution is computed directly with its filters as the
+/// vector dim: a constant weight whose filters fill whole vectors, a
+/// window of more than one tap (see convAsContraction).
+bool directFilters(mlir::linalg::LinalgOp conv, const TargetInfo &target);
+
+/// Whether `op` is the generic of such a convolution, over slivers of NR
+/// filters: T[n, b, oh, ow, j] += X[n, c, window(oh, kh), window(ow, kw)] *
+/// W'[b, c, kh, kw, j] over loops (n, b, oh, ow, c, kh, kw, j).
+bool isDirectConv(mlir::linalg::LinalgOp op);
+
 /// Rewrites a convolution as the matrix product it is per image,
 /// Y[n, f, p] = sum_k W[f, k] * cols[n, k, p] over the flattened output
 /// positions p: for a 1x1 convolution cols is the input (the strided

@@ -45,3 +45,24 @@ func.func @conv3x3(%x: tensor<1x8x32x32xf32>, %w: tensor<12x8x3x3xf32>) -> tenso
   %0 = kiln.Conv %x, %w, %none {pads = [1, 1, 1, 1]} : (tensor<1x8x32x32xf32>, tensor<12x8x3x3xf32>, none) -> tensor<1x12x32x32xf32>
   return %0 : tensor<1x12x32x32xf32>
 }
+
+// A direct convolution (constant weights, filters as the vector dim): per
+// input channel, filter tap and tile of 6 output columns, each input value
+// is one scalar read (through a transposed view of the input row),
+// broadcast, times the sliver of 16 filters read as one vector; the kh and
+// kw loops are unrolled, the accumulators carried across the channels.
+// CHECK-LABEL: func.func private @conv3x3_direct_parallel
+// CHECK: scf.for %[[C:.*]] = %c0 to %c32 step %c1 iter_args(
+// CHECK: memref.transpose %{{.*}} (d0, d1) -> (d1, d0) : memref<1x6xf32
+// CHECK-COUNT-6: memref.load %{{.*}} : memref<6x1xf32, strided<[1, {{[0-9]+}}], offset: ?>>
+// CHECK: %[[W:.*]] = vector.load %{{.*}}[%{{.*}}, %[[C]], %c0, %c0, %c0] : memref<4x32x3x3x16xf32>, vector<16xf32>
+// CHECK: %[[B:.*]] = vector.broadcast %{{.*}} : f32 to vector<16xf32>
+// CHECK: vector.fma %[[B]], %[[W]], %{{.*}} : vector<16xf32>
+// CHECK: vector.load %{{.*}}[%{{.*}}, %[[C]], %c2, %c2, %c0] : memref<4x32x3x3x16xf32>, vector<16xf32>
+// CHECK: scf.yield
+func.func @conv3x3_direct(%x: tensor<1x32x28x28xf32>) -> tensor<1x64x28x28xf32> {
+  %none = kiln.none
+  %w = kiln.Constant dense<0.5> : tensor<64x32x3x3xf32>
+  %0 = kiln.Conv %x, %w, %none {pads = [1, 1, 1, 1]} : (tensor<1x32x28x28xf32>, tensor<64x32x3x3xf32>, none) -> tensor<1x64x28x28xf32>
+  return %0 : tensor<1x64x28x28xf32>
+}
