@@ -138,12 +138,12 @@ void startAtZero(RewriterBase &r, linalg::LinalgOp op, const LoweringConfig &con
   for (auto [i, iter] : llvm::enumerate(op.getIteratorTypesArray()))
     if (iter == utils::IteratorType::reduction && config.cache[i] != 0)
       return;
+  // (The fill may have other readers: a residual block's two 1x1
+  // convolutions start from one zero tensor. They keep it.)
   OpOperand *init = op.getDpsInitOperand(0);
   SmallVector<Operation *> chain;
   Value v = init->get();
   while (Operation *def = v.getDefiningOp()) {
-    if (!v.hasOneUse())
-      return;
     chain.push_back(def);
     if (!isa<tensor::ExpandShapeOp, tensor::CollapseShapeOp>(def))
       break;
@@ -155,9 +155,11 @@ void startAtZero(RewriterBase &r, linalg::LinalgOp op, const LoweringConfig &con
   auto type = llvm::cast<RankedTensorType>(init->get().getType());
   r.setInsertionPoint(op);
   init->set(tensor::EmptyOp::create(r, op.getLoc(), type.getShape(), type.getElementType()));
-  for (Operation *dead : chain)
-    if (dead->use_empty())
-      r.eraseOp(dead);
+  for (Operation *dead : chain) {
+    if (!dead->use_empty())
+      break;
+    r.eraseOp(dead);
+  }
   op->setAttr(kZeroInitAttrName, r.getUnitAttr());
 }
 

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <malloc.h>
+#include <sys/mman.h>
 #include <mutex>
 #include <unordered_map>
 
@@ -68,6 +69,23 @@ void keepFreedBlocks() {
 
 namespace {
 std::atomic<uint64_t> heapBlocks{0};
+
+/// A new block of `size` bytes. Activations of a megabyte or more are
+/// 2 MiB-aligned and ask for huge pages: a 1x1 convolution reads its input
+/// a row at a time, each row an image apart (12.5 KiB at 56x56), and with
+/// 4 KiB pages every step of its kernel was a new page for the TLB. (The
+/// blocks are kept for the next run, so the alignment's waste is paid
+/// once.)
+void *allocateBlock(uint64_t size) {
+  constexpr uint64_t kHugePage = uint64_t(2) << 20;
+  if (size < (uint64_t(1) << 20))
+    return std::malloc(size ? size : 1);
+  uint64_t rounded = (size + kHugePage - 1) / kHugePage * kHugePage;
+  void *p = std::aligned_alloc(kHugePage, rounded);
+  if (p)
+    madvise(p, rounded, MADV_HUGEPAGE);
+  return p;
+}
 } // namespace
 
 extern "C" void *kiln_malloc(uint64_t size) {
@@ -77,7 +95,7 @@ extern "C" void *kiln_malloc(uint64_t size) {
   if (size <= limit && run && run->cache)
     p = run->cache->take(size);
   if (!p && size <= limit) {
-    p = std::malloc(size ? size : 1);
+    p = allocateBlock(size);
     heapBlocks.fetch_add(1, std::memory_order_relaxed);
   }
   if (!p) {

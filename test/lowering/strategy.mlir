@@ -316,3 +316,23 @@ func.func @depthwise_conv(%x: tensor<1x16x32x32xf32>, %w: tensor<16x1x3x3xf32>) 
   %0 = kiln.Conv %x, %w, %none {group = 16 : si64, pads = [1, 1, 1, 1]} : (tensor<1x16x32x32xf32>, tensor<16x1x3x3xf32>, none) -> tensor<1x16x32x32xf32>
   return %0 : tensor<1x16x32x32xf32>
 }
+
+// Two 1x1 convolutions of one input summed (a residual block's first
+// stage): both start from the one zero tensor the importer made for them,
+// and both start their accumulators at zero instead (no fill is left).
+// AVX2-LABEL: func.func @shared_zero_fill
+// AVX2-NOT: linalg.fill
+// AVX2: linalg.generic {{.*}} kind = "contraction"
+// AVX2-SAME: kiln.zero_init
+// AVX2-NOT: linalg.fill
+// AVX2: linalg.generic {{.*}} kind = "contraction"
+// AVX2-SAME: kiln.zero_init
+// AVX2-NOT: linalg.fill
+// AVX2: return
+func.func @shared_zero_fill(%x: tensor<1x64x16x16xf32>, %wa: tensor<128x64x1x1xf32>, %wb: tensor<128x64x1x1xf32>) -> tensor<1x128x16x16xf32> {
+  %none = kiln.none
+  %a = kiln.Conv %x, %wa, %none : (tensor<1x64x16x16xf32>, tensor<128x64x1x1xf32>, none) -> tensor<1x128x16x16xf32>
+  %b = kiln.Conv %x, %wb, %none : (tensor<1x64x16x16xf32>, tensor<128x64x1x1xf32>, none) -> tensor<1x128x16x16xf32>
+  %s = kiln.Add %a, %b : (tensor<1x128x16x16xf32>, tensor<1x128x16x16xf32>) -> tensor<1x128x16x16xf32>
+  return %s : tensor<1x128x16x16xf32>
+}
