@@ -43,7 +43,7 @@ int64_t rowLoop(linalg::LinalgOp op, int64_t lanes) {
       op.getNumReductionLoops() == 0 || op->getNumRegions() != 1)
     return -1;
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
-  if (llvm::any_of(ranges, [](int64_t r) { return ShapedType::isDynamic(r) || r == 0; }))
+  if (llvm::any_of(ranges, [](int64_t r) { return r == 0; }))
     return -1;
   OpOperand *init = op.getDpsInitOperand(0);
   AffineMap out = op.getMatchingIndexingMap(init);
@@ -51,6 +51,13 @@ int64_t rowLoop(linalg::LinalgOp op, int64_t lanes) {
       static_cast<int64_t>(out.getNumResults()) != op.getNumParallelLoops())
     return -1;
   int64_t inner = out.getDimPosition(out.getNumResults() - 1);
+  // The row and the window need static sizes; the other loops (a thread's
+  // share of the channels) may end where the code runs.
+  auto iters = op.getIteratorTypesArray();
+  for (auto [d, r] : llvm::enumerate(ranges))
+    if (ShapedType::isDynamic(r) &&
+        (static_cast<int64_t>(d) == inner || iters[d] != utils::IteratorType::parallel))
+      return -1;
   // A row too short for half a vector is not worth vector code.
   if (2 * ranges[inner] < lanes)
     return -1;
@@ -85,6 +92,7 @@ public:
     Location loc = op.getLoc();
     r.setInsertionPoint(op);
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+    SmallVector<Range, 4> sizes = cast<linalg::LinalgOp>(op.getOperation()).createLoopRanges(r, loc);
     int64_t loops = ranges.size();
     Value zero = arith::ConstantIndexOp::create(r, loc, 0);
     Value one = arith::ConstantIndexOp::create(r, loc, 1);
@@ -96,7 +104,7 @@ public:
         continue;
       outer.push_back(d);
       lbs.push_back(zero);
-      ubs.push_back(arith::ConstantIndexOp::create(r, loc, ranges[d]));
+      ubs.push_back(getValueOrCreateConstantIndexOp(r, loc, sizes[d].size));
       steps.push_back(one);
     }
     int64_t n = ranges[inner], main = n - n % width;

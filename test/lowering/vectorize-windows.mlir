@@ -33,6 +33,25 @@ func.func @max_pool_stride2(%x: memref<1x4x113x113xf32>, %y: memref<1x4x56x56xf3
   return
 }
 
+// A thread's share of the channels, its size known only where the code
+// runs (the last share of 256 channels in tasks of 6): the channel loop
+// runs to the view's size; the row and the window stay static.
+// AVX512-LABEL: func.func @sum_pool_thread_tile
+// AVX512: %[[N:.*]] = memref.dim %{{.*}}, %c1
+// AVX512: scf.for %{{.*}} = %{{.*}} to %[[N]] step
+// AVX512: scf.for {{.*}} -> (vector<16xf32>)
+// AVX512: arith.addf {{.*}} : vector<16xf32>
+// AVX512: arith.addf {{.*}} : vector<8xf32>
+// AVX512-NOT: linalg.pooling
+func.func @sum_pool_thread_tile(%x: memref<1x?x30x30xf32, strided<[230400, 900, 30, 1], offset: ?>>,
+                                %y: memref<1x?x28x28xf32, strided<[200704, 784, 28, 1], offset: ?>>) {
+  %window = memref.alloca() : memref<3x3xf32>
+  linalg.pooling_nchw_sum {dilations = dense<1> : vector<2xi64>, strides = dense<1> : vector<2xi64>}
+    ins(%x, %window : memref<1x?x30x30xf32, strided<[230400, 900, 30, 1], offset: ?>>, memref<3x3xf32>)
+    outs(%y : memref<1x?x28x28xf32, strided<[200704, 784, 28, 1], offset: ?>>)
+  return
+}
+
 // A depthwise convolution with unit stride: the input row read as plain
 // vectors, the filter tap broadcast from a scalar read once per tap.
 // AVX2-LABEL: func.func @depthwise_unit_stride
