@@ -248,6 +248,17 @@ private:
     }
   }
 
+  /// The view of `v` from its origin with `sizes` (the innermost dim every
+  /// `innerStride`-th element), its unit dims dropped down to `shape`.
+  static Value rankReducedView(RewriterBase &r, Location loc, Value v, ArrayRef<int64_t> sizes,
+                               int64_t innerStride, ArrayRef<int64_t> shape) {
+    auto t = llvm::cast<MemRefType>(v.getType());
+    SmallVector<int64_t> offsets(t.getRank(), 0), steps(t.getRank(), 1);
+    steps.back() = innerStride;
+    MemRefType rt = memref::SubViewOp::inferRankReducedResultType(shape, t, offsets, sizes, steps);
+    return memref::SubViewOp::create(r, loc, rt, v, offsets, sizes, steps);
+  }
+
   /// A convolution tile of one image, one output row, one input channel
   /// and one filter tap is a GEMM of MR output channels by NR output
   /// columns over that channel: rewritten as a linalg.generic contraction
@@ -265,12 +276,8 @@ private:
     Location loc = conv.getLoc();
     r.setInsertionPoint(conv);
     auto view = [&](Value v, ArrayRef<int64_t> sizes, int64_t innerStride,
-                    ArrayRef<int64_t> shape) -> Value {
-      auto t = llvm::cast<MemRefType>(v.getType());
-      SmallVector<int64_t> offsets(t.getRank(), 0), steps(t.getRank(), 1);
-      steps.back() = innerStride;
-      MemRefType rt = memref::SubViewOp::inferRankReducedResultType(shape, t, offsets, sizes, steps);
-      return memref::SubViewOp::create(r, loc, rt, v, offsets, sizes, steps);
+                    ArrayRef<int64_t> shape) {
+      return rankReducedView(r, loc, v, sizes, innerStride, shape);
     };
     int64_t rank = llvm::cast<MemRefType>(conv.getDpsInits()[0].getType()).getRank();
     SmallVector<int64_t> xSizes(rank, 1), wSizes(rank, 1), oSizes(rank, 1);
@@ -312,12 +319,8 @@ private:
     Location loc = tileOp.getLoc();
     r.setInsertionPoint(tileOp);
     auto view = [&](Value v, ArrayRef<int64_t> sizes, int64_t innerStride,
-                    ArrayRef<int64_t> shape) -> Value {
-      auto t = llvm::cast<MemRefType>(v.getType());
-      SmallVector<int64_t> offsets(t.getRank(), 0), steps(t.getRank(), 1);
-      steps.back() = innerStride;
-      MemRefType rt = memref::SubViewOp::inferRankReducedResultType(shape, t, offsets, sizes, steps);
-      return memref::SubViewOp::create(r, loc, rt, v, offsets, sizes, steps);
+                    ArrayRef<int64_t> shape) {
+      return rankReducedView(r, loc, v, sizes, innerStride, shape);
     };
     // The input [.., 1, MR] at the tile's origin (its map gives the window's
     // position; the tile's view starts there), the filters [1, NR], C [MR, NR].

@@ -698,31 +698,39 @@ Value flattenFilters(RewriterBase &r, Location loc, const ConvGeometry &g) {
       filter);
 }
 
-/// W [f, c, k...] as the constant [c * taps, f] (transposed now, so that
-/// the GEMM's packing can pad it to whole slivers), or null.
-Value transposedFilters(RewriterBase &r, Location loc, const ConvGeometry &g) {
+/// The constant weight of `g` moved into `type` by `move(from, to)` (row-
+/// major f32 both), or null when the weight is no constant with raw data.
+/// A splat stays a splat.
+Value movedFilters(RewriterBase &r, Location loc, const ConvGeometry &g, RankedTensorType type,
+                   llvm::function_ref<void(const float *, float *)> move) {
   ElementsAttr w;
   if (!matchPattern(g.w, m_Constant(&w)))
     return {};
-  int64_t f = g.filters, depth = g.channels * g.taps;
-  auto type = RankedTensorType::get({depth, f}, r.getF32Type());
   if (auto dense = dyn_cast<DenseElementsAttr>(w); dense && dense.isSplat())
     return arith::ConstantOp::create(r, loc, dense.resizeSplat(type));
   std::optional<ArrayRef<char>> raw = constantBytes(w);
   if (!raw)
     return {};
-  const float *from = reinterpret_cast<const float *>(raw->data());
-  ConstantBuffer data(static_cast<size_t>(depth * f) * sizeof(float));
-  float *to = data.as<float>();
-  // In blocks that stay in L1 both ways: element by element, every store
-  // of a large weight would miss the cache.
-  constexpr int64_t kBlock = 32;
-  for (int64_t i0 = 0; i0 < f; i0 += kBlock)
-    for (int64_t j0 = 0; j0 < depth; j0 += kBlock)
-      for (int64_t i = i0, ie = std::min(f, i0 + kBlock); i < ie; ++i)
-        for (int64_t j = j0, je = std::min(depth, j0 + kBlock); j < je; ++j)
-          to[j * f + i] = from[i * depth + j];
+  ConstantBuffer data(static_cast<size_t>(type.getNumElements()) * sizeof(float));
+  move(reinterpret_cast<const float *>(raw->data()), data.as<float>());
   return arith::ConstantOp::create(r, loc, cast<TypedAttr>(constantAttr(type, std::move(data))));
+}
+
+/// W [f, c, k...] as the constant [c * taps, f] (transposed now, so that
+/// the GEMM's packing can pad it to whole slivers), or null.
+Value transposedFilters(RewriterBase &r, Location loc, const ConvGeometry &g) {
+  int64_t f = g.filters, depth = g.channels * g.taps;
+  auto type = RankedTensorType::get({depth, f}, r.getF32Type());
+  return movedFilters(r, loc, g, type, [&](const float *from, float *to) {
+    // In blocks that stay in L1 both ways: element by element, every store
+    // of a large weight would miss the cache.
+    constexpr int64_t kBlock = 32;
+    for (int64_t i0 = 0; i0 < f; i0 += kBlock)
+      for (int64_t j0 = 0; j0 < depth; j0 += kBlock)
+        for (int64_t i = i0, ie = std::min(f, i0 + kBlock); i < ie; ++i)
+          for (int64_t j = j0, je = std::min(depth, j0 + kBlock); j < je; ++j)
+            to[j * f + i] = from[i * depth + j];
+  });
 }
 
 /// Whether a convolution's GEMM is computed with the output channels as
@@ -909,25 +917,15 @@ linalg::GenericOp convOverPackedRows(RewriterBase &r, linalg::LinalgOp conv, con
 /// a row of W^T apart would use a sixteenth of the cache's sets when the
 /// filters are 256), or null.
 Value packedFilters(RewriterBase &r, Location loc, const ConvGeometry &g, int64_t nr) {
-  ElementsAttr w;
-  if (!matchPattern(g.w, m_Constant(&w)))
-    return {};
   int64_t f = g.filters, depth = g.channels * g.taps;
   auto type = RankedTensorType::get(
       {f / nr, g.channels, g.wType.getDimSize(2), g.wType.getDimSize(3), nr}, r.getF32Type());
-  if (auto dense = dyn_cast<DenseElementsAttr>(w); dense && dense.isSplat())
-    return arith::ConstantOp::create(r, loc, dense.resizeSplat(type));
-  std::optional<ArrayRef<char>> raw = constantBytes(w);
-  if (!raw)
-    return {};
-  const float *from = reinterpret_cast<const float *>(raw->data());
-  ConstantBuffer data(static_cast<size_t>(depth * f) * sizeof(float));
-  float *to = data.as<float>();
-  for (int64_t b = 0; b < f / nr; ++b)
-    for (int64_t j = 0; j < nr; ++j)
-      for (int64_t k = 0; k < depth; ++k)
-        to[(b * depth + k) * nr + j] = from[(b * nr + j) * depth + k];
-  return arith::ConstantOp::create(r, loc, cast<TypedAttr>(constantAttr(type, std::move(data))));
+  return movedFilters(r, loc, g, type, [&](const float *from, float *to) {
+    for (int64_t b = 0; b < f / nr; ++b)
+      for (int64_t j = 0; j < nr; ++j)
+        for (int64_t k = 0; k < depth; ++k)
+          to[(b * depth + k) * nr + j] = from[(b * nr + j) * depth + k];
+  });
 }
 
 /// A 2-D convolution computed directly, with no gathered windows, in
