@@ -1,8 +1,10 @@
 //===- ParallelFor.h - the runtime ABI compiled kernels call ---*- C++ -*-===//
 //
 // Kiln's kiln-outline-parallel pass turns each outermost parallel loop into a
-// body function and a call of kiln_parallel_for. The iterations run as oneTBB
-// tasks in whatever task arena the caller entered (the session's arena).
+// body function and a call of kiln_parallel_for. Inside a run of a session
+// with more than one thread, the iterations run on the session's workers,
+// which spin for the run's loops while it lasts; elsewhere (nested loops,
+// code run outside ThreadPool::run) as oneTBB tasks in the caller's arena.
 //
 //===----------------------------------------------------------------------===//
 #ifndef KILN_RUNTIME_PARALLELFOR_H
@@ -28,7 +30,8 @@ void kiln_kernel_end(double start, const char *name);
 }
 
 namespace kiln {
-/// A fixed-size pool of worker threads (a oneTBB task arena).
+/// A fixed-size pool of worker threads: a oneTBB task arena, and for the
+/// compiled code's parallel loops, workers that spin during `run`.
 class ThreadPool {
 public:
   /// threads <= 0: one per available core.
