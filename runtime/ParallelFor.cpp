@@ -52,15 +52,21 @@ public:
       t.join();
   }
 
-  /// Workers spin from now until `end()`.
+  /// Workers spin from now until `end()` (woken at a run's first loop: a
+  /// run with none never wakes them).
   void begin() {
+    if (active.load(std::memory_order_relaxed))
+      return;
     {
       std::lock_guard<std::mutex> lock(mutex);
       active.store(true);
     }
     wake.notify_all();
   }
-  void end() { active.store(false); }
+  void end() {
+    if (active.load(std::memory_order_relaxed))
+      active.store(false);
+  }
 
   /// Runs [begin, end) of `job` on this thread and the spinning workers;
   /// false (nothing run) when another loop holds the team.
@@ -146,6 +152,7 @@ static void parallelFor(int64_t begin, int64_t end, void (*body)(int64_t, int64_
     return;
   }
   if (kiln::Team *team = kiln::currentTeam) {
+    team->begin();
     kiln::Job job{body, context, kiln::currentRun(), kiln::strings::currentArena(), end, {0}};
     if (team->runLoop(job, begin)) {
       kiln::failIfChunkFailed(job.run);
@@ -210,7 +217,6 @@ void ThreadPool::run(const std::function<void()> &fn) {
     impl_->arena.execute(fn);
     return;
   }
-  team->begin();
   try {
     impl_->arena.execute([&] {
       currentTeam = team;
