@@ -353,60 +353,72 @@ private:
     while (changed) {
       changed = false;
       region->walk([&](LoopLikeOpInterface loop) { moveLoopInvariantCode(loop); });
-      region->walk([&](vector::TransferReadOp read) {
-        auto loop = dyn_cast<scf::ForOp>(read->getParentOp());
-        if (!loop || !llvm::all_of(read->getOperands(), [&](Value v) {
-              return loop.isDefinedOutsideOfLoop(v);
-            }))
-          return WalkResult::advance();
-        vector::TransferWriteOp write;
-        for (Operation &op : loop.getBody()->getOperations()) {
-          auto w = dyn_cast<vector::TransferWriteOp>(op);
-          if (w && w.getBase() == read.getBase() && w.getIndices() == read.getIndices() &&
-              w.getVectorType() == read.getVectorType() &&
-              w.getPermutationMap() == read.getPermutationMap()) {
-            write = w;
-            break;
-          }
+      // Inner loops first; all the rows of one loop are hoisted together
+      // (one rebuilt loop per level, not one per row).
+      SmallVector<scf::ForOp> loops;
+      region->walk([&](scf::ForOp loop) { loops.push_back(loop); });
+      for (scf::ForOp loop : loops) {
+        SmallVector<std::pair<vector::TransferReadOp, vector::TransferWriteOp>> rows;
+        for (auto read : loop.getBody()->getOps<vector::TransferReadOp>())
+          if (vector::TransferWriteOp write = accumulatorWrite(loop, read))
+            rows.emplace_back(read, write);
+        if (rows.empty())
+          continue;
+        SmallVector<Value> initial;
+        for (auto [read, write] : rows) {
+          r.moveOpBefore(read, loop);
+          r.moveOpAfter(write, loop);
+          initial.push_back(read.getVector());
         }
-        if (!write)
-          return WalkResult::advance();
-        // Nothing else in the loop may touch this C row: other accesses of
-        // its buffer must be provably disjoint (other rows of the tile), and
-        // the only other writes are to such rows.
-        auto disjoint = [&](Operation *op) {
-          auto t = dyn_cast<VectorTransferOpInterface>(op);
-          return t && vector::isDisjointTransferSet(
-                          cast<VectorTransferOpInterface>(write.getOperation()), t,
-                          /*testDynamicValueUsingBounds=*/true);
-        };
-        bool safe = true;
-        loop.getBody()->walk([&](Operation *op) {
-          if (op == read || op == write || isMemoryEffectFree(op) ||
-              isa<scf::ForOp, scf::YieldOp>(op))
-            return;
-          bool touchesBase = llvm::is_contained(op->getOperands(), read.getBase());
-          if (isa<vector::TransferReadOp, vector::LoadOp, memref::LoadOp>(op) && !touchesBase)
-            return;
-          if (!disjoint(op))
-            safe = false;
-        });
-        if (!safe)
-          return WalkResult::advance();
-        r.moveOpBefore(read, loop);
-        r.moveOpAfter(write, loop);
         FailureOr<LoopLikeOpInterface> newLoop = loop.replaceWithAdditionalYields(
-            r, read.getVector(), /*replaceInitOperandUsesInLoop=*/true,
+            r, initial, /*replaceInitOperandUsesInLoop=*/true,
             [&](OpBuilder &, Location, ArrayRef<BlockArgument>) {
-              return SmallVector<Value>{write.getVector()};
+              return llvm::to_vector(llvm::map_range(
+                  rows, [](auto row) { return row.second.getVector(); }));
             });
         if (failed(newLoop))
-          return WalkResult::interrupt();
-        write.getValueToStoreMutable().assign(newLoop->getOperation()->getResults().back());
+          return;
+        ValueRange results = newLoop->getOperation()->getResults().take_back(rows.size());
+        for (auto [row, result] : llvm::zip_equal(rows, results))
+          row.second.getValueToStoreMutable().assign(result);
         changed = true;
-        return WalkResult::interrupt();
-      });
+      }
     }
+  }
+
+  /// The write that stores back what `read` loads, when the pair is an
+  /// accumulator row of `loop`: same place, read before the loop could
+  /// start, and nothing else in the loop touching that row.
+  vector::TransferWriteOp accumulatorWrite(scf::ForOp loop, vector::TransferReadOp read) {
+    if (!llvm::all_of(read->getOperands(), [&](Value v) { return loop.isDefinedOutsideOfLoop(v); }))
+      return {};
+    vector::TransferWriteOp write;
+    for (auto w : loop.getBody()->getOps<vector::TransferWriteOp>())
+      if (w.getBase() == read.getBase() && w.getIndices() == read.getIndices() &&
+          w.getVectorType() == read.getVectorType() &&
+          w.getPermutationMap() == read.getPermutationMap()) {
+        write = w;
+        break;
+      }
+    if (!write)
+      return {};
+    // Other accesses of its buffer must be provably disjoint (other rows of
+    // the tile), and the only other writes are to such rows.
+    auto disjoint = [&](Operation *op) {
+      auto t = dyn_cast<VectorTransferOpInterface>(op);
+      return t && vector::isDisjointTransferSet(
+                      cast<VectorTransferOpInterface>(write.getOperation()), t,
+                      /*testDynamicValueUsingBounds=*/true);
+    };
+    WalkResult walk = loop.getBody()->walk([&](Operation *op) {
+      if (op == read || op == write || isMemoryEffectFree(op) || isa<scf::ForOp, scf::YieldOp>(op))
+        return WalkResult::advance();
+      bool touchesBase = llvm::is_contained(op->getOperands(), read.getBase());
+      if (isa<vector::TransferReadOp, vector::LoadOp, memref::LoadOp>(op) && !touchesBase)
+        return WalkResult::advance();
+      return disjoint(op) ? WalkResult::advance() : WalkResult::interrupt();
+    });
+    return walk.wasInterrupted() ? vector::TransferWriteOp() : write;
   }
 
   void lowerVectors(RewriterBase &r, Operation *container) {

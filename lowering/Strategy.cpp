@@ -724,7 +724,7 @@ Value transposedFilters(RewriterBase &r, Location loc, const ConvGeometry &g) {
   return movedFilters(r, loc, g, type, [&](const float *from, float *to) {
     // In blocks that stay in L1 both ways: element by element, every store
     // of a large weight would miss the cache.
-    constexpr int64_t kBlock = 32;
+    constexpr int64_t kBlock = 16;
     for (int64_t i0 = 0; i0 < f; i0 += kBlock)
       for (int64_t j0 = 0; j0 < depth; j0 += kBlock)
         for (int64_t i = i0, ie = std::min(f, i0 + kBlock); i < ie; ++i)
