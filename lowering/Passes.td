@@ -98,6 +98,19 @@ def KilnTileParallel : Pass<"kiln-tile-parallel", "mlir::func::FuncOp"> {
                            "mlir::affine::AffineDialect"];
 }
 
+def KilnFuseEpilogues : Pass<"kiln-fuse-epilogues", "mlir::func::FuncOp"> {
+  let summary = "Tiles a configured contraction and the elementwise epilogue after it together, on buffers";
+  let description = [{
+    The epilogue (bias, activation, residual add) of a contraction reads
+    its result in place. Both are tiled by the same loops, columns (about a
+    cache tile's, in whole vectors) then rows (one register tile's), all of
+    k in each contraction tile, so each epilogue tile runs on a result
+    still in L1. Only static tiles that divide the ranges are made.
+  }];
+  let dependentDialects = ["mlir::scf::SCFDialect", "mlir::memref::MemRefDialect",
+                           "mlir::arith::ArithDialect", "mlir::affine::AffineDialect"];
+}
+
 def KilnLowerContractions : Pass<"kiln-lower-contractions", "mlir::func::FuncOp"> {
   let summary = "Cache- and register-tiles configured contractions on buffers and lowers them to vector FMAs";
   let description = [{

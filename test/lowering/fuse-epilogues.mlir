@@ -1,0 +1,49 @@
+// kiln-fuse-epilogues: a configured contraction and the elementwise
+// epilogue after it (here a 1x1 convolution's bias and Relu) are tiled by
+// the same loops on buffers, columns then rows of the register tile, all
+// of k in each contraction tile; the epilogue of a tile runs right after
+// it. Remainders are tiles of their own, so every tile has static sizes.
+// RUN: kiln-opt %s --kiln-to-linalg | kiln-opt --pass-pipeline='builtin.module(func.func(kiln-configure{vector-bits=512 vector-registers=32},kiln-tile-parallel))' | kiln-opt --kiln-bufferize | kiln-opt --pass-pipeline='builtin.module(func.func(kiln-fuse-epilogues))' | FileCheck %s
+
+// 576 positions = 2 x 256 + 64 columns; 36 filters = 4 x 8 + 4 rows.
+// CHECK-LABEL: func.func @pointwise_bias_relu
+// CHECK: scf.for %[[P:.*]] = %{{.*}} to %c512 step %c256
+// CHECK: scf.for %[[F:.*]] = %{{.*}} to %{{.*}} step %c8
+// CHECK: %[[C:.*]] = memref.subview %{{.*}}[0, %[[F]], %[[P]]] [1, 8, 256]
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "parallel", "reduction"]{{.*}} outs(%[[C]] : memref<1x8x256xf32{{.*}}kind = "contraction"
+// CHECK: %[[E:.*]] = memref.subview %{{.*}}[0, %[[F]], %[[P]]] [1, 8, 256]
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "parallel"]{{.*}} outs(%[[E]] : memref<1x8x256xf32
+// CHECK: arith.select
+// CHECK: }
+// The 4 last rows of each column tile.
+// CHECK: memref.subview %{{.*}}[0, 32, %[[P]]] [1, 4, 256]
+// CHECK: kind = "contraction"
+// CHECK: memref.subview %{{.*}}[0, 32, %[[P]]] [1, 4, 256]
+// CHECK: arith.select
+// The last 64 columns.
+// CHECK: scf.for
+// CHECK: memref.subview %{{.*}}[0, %{{.*}}, 512] [1, 8, 64]
+// CHECK: kind = "contraction"
+// CHECK: memref.subview %{{.*}}[0, 32, 512] [1, 4, 64]
+// CHECK: kind = "contraction"
+// CHECK: memref.subview %{{.*}}[0, 32, 512] [1, 4, 64]
+// CHECK: arith.select
+// No epilogue over the whole result is left.
+// CHECK-NOT: linalg.generic
+// CHECK: return
+func.func @pointwise_bias_relu(%x: tensor<1x16x24x24xf32>, %w: tensor<36x16x1x1xf32>, %b: tensor<36xf32>) -> tensor<1x36x24x24xf32> {
+  %0 = kiln.Conv %x, %w, %b : (tensor<1x16x24x24xf32>, tensor<36x16x1x1xf32>, tensor<36xf32>) -> tensor<1x36x24x24xf32>
+  %1 = kiln.Relu %0 : (tensor<1x36x24x24xf32>) -> tensor<1x36x24x24xf32>
+  return %1 : tensor<1x36x24x24xf32>
+}
+
+// A contraction whose result is read by a transpose is left alone.
+// CHECK-LABEL: func.func @transposed_result
+// CHECK-NOT: scf.for
+// CHECK: kind = "contraction"
+// CHECK: return
+func.func @transposed_result(%a: tensor<64x32xf32>, %b: tensor<32x64xf32>) -> tensor<64x64xf32> {
+  %0 = kiln.MatMul %a, %b : (tensor<64x32xf32>, tensor<32x64xf32>) -> tensor<64x64xf32>
+  %1 = kiln.Transpose %0 {perm = [1, 0]} : (tensor<64x64xf32>) -> tensor<64x64xf32>
+  return %1 : tensor<64x64xf32>
+}
