@@ -113,7 +113,31 @@ struct ConvLowering : OpConversionPattern<ConvOp> {
       SmallVector<Value> ins{x, adaptor.getW()}, outs{init};
       if (rank == 3)
         y = linalg::Conv1DNcwFcwOp::create(r, loc, rt, ins, outs, strides, dilations).getResult(0);
-      else if (rank == 4)
+      else if (rank == 4 && !dynamic && outShape[2] > 1 && outShape[3] == 1 &&
+               wt.getDimSize(3) == 1 && llvm::cast<RankedTensorType>(x.getType()).getDimSize(3) == 1) {
+        // A column (width 1) is computed as a row: [n, c, h, 1] read as
+        // [n, c, 1, h], the same memory, so that the code generator's
+        // register tiles run along the long dim (a 5x1 convolution over
+        // 256 channels of 512x1 ran one output position per tile).
+        auto asRow = [&](Value v) {
+          auto t = llvm::cast<RankedTensorType>(v.getType());
+          SmallVector<ReassociationIndices> keep{{0}, {1}, {2, 3}};
+          Value flat = tensor::CollapseShapeOp::create(r, loc, v, keep);
+          auto rowType = RankedTensorType::get({t.getDimSize(0), t.getDimSize(1), 1, t.getDimSize(2)},
+                                               t.getElementType());
+          return tensor::ExpandShapeOp::create(r, loc, rowType, flat, keep).getResult();
+        };
+        Value rowInit = asRow(init);
+        auto swapped = [&](ArrayRef<int64_t> v) { return r.getI64VectorAttr({v[1], v[0]}); };
+        Value row = linalg::Conv2DNchwFchwOp::create(r, loc, TypeRange{rowInit.getType()},
+                                                     ValueRange{asRow(x), asRow(adaptor.getW())},
+                                                     ValueRange{rowInit}, swapped(sp.strides),
+                                                     swapped(sp.dilations))
+                        .getResult(0);
+        SmallVector<ReassociationIndices> keep{{0}, {1}, {2, 3}};
+        Value flat = tensor::CollapseShapeOp::create(r, loc, row, keep);
+        y = tensor::ExpandShapeOp::create(r, loc, init.getType(), flat, keep).getResult();
+      } else if (rank == 4)
         y = linalg::Conv2DNchwFchwOp::create(r, loc, rt, ins, outs, strides, dilations).getResult(0);
       else if (rank == 5)
         y = linalg::Conv3DNcdhwFcdhwOp::create(r, loc, rt, ins, outs, strides, dilations).getResult(0);

@@ -80,3 +80,17 @@ func.func @global_avg(%x: tensor<1x3x4x4xf32>) -> tensor<1x3x1x1xf32> {
   %0 = kiln.GlobalAveragePool %x : (tensor<1x3x4x4xf32>) -> tensor<1x3x1x1xf32>
   return %0 : tensor<1x3x1x1xf32>
 }
+
+// A column (width 1) is convolved as a row over the same memory: the
+// stride and dilation along the height become the width's.
+// CHECK-LABEL: func.func @conv_column
+// CHECK: %[[X:.*]] = tensor.expand_shape %{{.*}} {{\[\[}}0], [1], [2, 3]] output_shape [1, 8, 1, 24] : tensor<1x8x24xf32> into tensor<1x8x1x24xf32>
+// CHECK: %[[W:.*]] = tensor.expand_shape %{{.*}} {{\[\[}}0], [1], [2, 3]] output_shape [16, 8, 1, 3] : tensor<16x8x3xf32> into tensor<16x8x1x3xf32>
+// CHECK: %[[R:.*]] = linalg.conv_2d_nchw_fchw {dilations = dense<[1, 2]> : vector<2xi64>, strides = dense<[1, 2]> : vector<2xi64>} ins(%[[X]], %[[W]] : tensor<1x8x1x24xf32>, tensor<16x8x1x3xf32>) outs(%{{.*}} : tensor<1x16x1x10xf32>)
+// CHECK: %[[F:.*]] = tensor.collapse_shape %[[R]] {{\[\[}}0], [1], [2, 3]] : tensor<1x16x1x10xf32> into tensor<1x16x10xf32>
+// CHECK: tensor.expand_shape %[[F]] {{\[\[}}0], [1], [2, 3]] output_shape [1, 16, 10, 1]
+func.func @conv_column(%x: tensor<1x8x22x1xf32>, %w: tensor<16x8x3x1xf32>) -> tensor<1x16x10x1xf32> {
+  %n = kiln.none
+  %0 = kiln.Conv %x, %w, %n {pads = [1, 0, 1, 0], strides = [2, 1], dilations = [2, 1]} : (tensor<1x8x22x1xf32>, tensor<16x8x3x1xf32>, none) -> tensor<1x16x10x1xf32>
+  return %0 : tensor<1x16x10x1xf32>
+}
