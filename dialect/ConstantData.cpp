@@ -2,6 +2,7 @@
 #include "dialect/ConstantData.h"
 #include "mlir/IR/BuiltinDialect.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/Threading.h"
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -41,6 +42,21 @@ namespace {
 constexpr size_t kMappedBufferBytes = size_t(1) << 20;
 constexpr size_t kHugePageBytes = size_t(2) << 20;
 } // namespace
+
+void forEachPart(MLIRContext *ctx, int64_t n, size_t bytes,
+                 llvm::function_ref<void(int64_t, int64_t)> fn) {
+  // Below this, a part would take about as long as waking a thread.
+  constexpr size_t kParallelBytes = size_t(1) << 20;
+  if (n <= 1 || bytes < kParallelBytes || !ctx->isMultithreadingEnabled()) {
+    fn(0, n);
+    return;
+  }
+  // A few parts per thread: the threads may be busy with other work.
+  int64_t parts = std::min<int64_t>(n, 4 * ctx->getThreadPool().getMaxConcurrency());
+  parallelFor(ctx, 0, parts, [&](size_t part) {
+    fn(n * static_cast<int64_t>(part) / parts, n * static_cast<int64_t>(part + 1) / parts);
+  });
+}
 
 ConstantBuffer::ConstantBuffer(size_t size) : length(size), mapped(size >= kMappedBufferBytes) {
   if (mapped) {

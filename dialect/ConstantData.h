@@ -59,6 +59,15 @@ private:
   bool mapped;
 };
 
+/// Calls `fn(begin, end)` over consecutive parts of [0, n), on the
+/// context's threads when the work (`bytes` written) is large enough to
+/// repay them: a model's weights are moved a few times while it compiles
+/// (folded, transposed, packed, laid out in the run-time blob), and each
+/// move, serial, held every other thread up. `fn` must be safe to call
+/// concurrently on disjoint parts.
+void forEachPart(mlir::MLIRContext *ctx, int64_t n, size_t bytes,
+                 llvm::function_ref<void(int64_t begin, int64_t end)> fn);
+
 /// A constant of `type` holding `bytes` (row-major raw storage): a resource
 /// blob that takes `bytes` over when large, a dense attribute otherwise.
 mlir::ElementsAttr constantAttr(mlir::ShapedType type, ConstantBuffer bytes);

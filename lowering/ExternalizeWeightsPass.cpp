@@ -82,25 +82,27 @@ struct ExternalizeWeightsPass : impl::KilnExternalizeWeightsBase<ExternalizeWeig
     static_assert(kConstantAlignment % kWeightAlignment == 0);
     ConstantBuffer buffer(size);
     MutableArrayRef<char> data(buffer.data(), buffer.size());
+    // Padding is zeros (the buffer's own): equal weights give equal blobs
+    // (and checksums).
+    forEachPart(ctx, weights.size(), size, [&](int64_t begin, int64_t end) {
+      for (const Weight &w : ArrayRef<Weight>(weights).slice(begin, end - begin)) {
+        char *to = data.data() + w.offset;
+        if (std::optional<ArrayRef<char>> raw = constantBytes(w.value)) {
+          if (w.bytes)
+            std::memcpy(to, raw->data(), w.bytes);
+        } else {
+          // A splat stores one element: repeat it.
+          ArrayRef<char> one = cast<DenseElementsAttr>(w.value).getRawData();
+          for (int64_t at = 0; at < w.bytes; at += one.size())
+            std::memcpy(to + at, one.data(), one.size());
+        }
+      }
+    });
     OpBuilder b(ctx);
-    int64_t written = 0;
     for (Weight &w : weights) {
-      // Padding is zeros: equal weights give equal blobs (and checksums).
-      std::memset(data.data() + written, 0, w.offset - written);
-      written = w.offset + w.bytes;
       // Anew each time: the op the last insertion point was before may have
       // been a replaced get_global.
       b.setInsertionPointToStart(&entry.getBody().front());
-      char *to = data.data() + w.offset;
-      if (std::optional<ArrayRef<char>> raw = constantBytes(w.value)) {
-        if (w.bytes)
-          std::memcpy(to, raw->data(), w.bytes);
-      } else {
-        // A splat stores one element: repeat it.
-        ArrayRef<char> one = cast<DenseElementsAttr>(w.value).getRawData();
-        for (int64_t at = 0; at < w.bytes; at += one.size())
-          std::memcpy(to + at, one.data(), one.size());
-      }
       Value offset = arith::ConstantIndexOp::create(b, loc, w.offset);
       Value view = memref::ViewOp::create(b, loc, w.global.getType(), blobArg, offset, ValueRange{});
       for (Operation *get : users[w.global.getSymNameAttr()]) {

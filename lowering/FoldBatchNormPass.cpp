@@ -59,7 +59,19 @@ struct FoldBatchNormPass : impl::KilnFoldBatchNormBase<FoldBatchNormPass> {
         bn.getY().getType() != conv.getY().getType())
       return;
     int64_t f = wType.getDimSize(0), per = wType.getNumElements() / std::max<int64_t>(f, 1);
-    std::optional<ConstantBuffer> weights = constantValues(conv.getW(), wType.getNumElements());
+    // The weight is read where it is (scaled into its new buffer), or
+    // copied first when it is no raw data (a splat).
+    int64_t n = wType.getNumElements();
+    auto weightOp = conv.getW().getDefiningOp<ConstantOp>();
+    std::optional<ArrayRef<char>> weightBytes =
+        weightOp ? constantBytes(weightOp.getValue()) : std::nullopt;
+    bool raw = weightBytes && wType.getElementType().isF32() &&
+               weightBytes->size() == n * sizeof(float);
+    std::optional<ConstantBuffer> copied = raw ? std::nullopt : constantValues(conv.getW(), n);
+    if (!raw && !copied)
+      return;
+    const float *from = raw ? reinterpret_cast<const float *>(weightBytes->data())
+                            : copied->as<float>();
     std::optional<ConstantBuffer> scales = constantValues(bn.getScale(), f),
                                   betas = constantValues(bn.getB(), f),
                                   means = constantValues(bn.getInputMean(), f),
@@ -68,22 +80,27 @@ struct FoldBatchNormPass : impl::KilnFoldBatchNormBase<FoldBatchNormPass> {
         llvm::isa<NoneType>(conv.getB().getType())
             ? std::optional<ConstantBuffer>(std::in_place, f * sizeof(float)) // zeros
             : constantValues(conv.getB(), f);
-    if (!weights || !biases || !scales || !betas || !means || !vars)
+    if (!biases || !scales || !betas || !means || !vars)
       return;
-    float *w = weights->as<float>(), *bias = biases->as<float>();
+    ConstantBuffer weights(n * sizeof(float));
+    float *w = weights.as<float>(), *bias = biases->as<float>();
     const float *scale = scales->as<float>(), *beta = betas->as<float>(),
                 *mean = means->as<float>(), *var = vars->as<float>();
     double epsilon = bn.getEpsilon().convertToFloat();
+    SmallVector<double> factors(f);
     for (int64_t i = 0; i < f; ++i) {
-      double s = scale[i] / std::sqrt(double(var[i]) + epsilon);
-      for (int64_t j = 0; j < per; ++j)
-        w[i * per + j] = float(w[i * per + j] * s);
-      bias[i] = float((bias[i] - double(mean[i])) * s + beta[i]);
+      factors[i] = scale[i] / std::sqrt(double(var[i]) + epsilon);
+      bias[i] = float((bias[i] - double(mean[i])) * factors[i] + beta[i]);
     }
+    forEachPart(bn->getContext(), f, weights.size(), [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i)
+        for (int64_t j = 0; j < per; ++j)
+          w[i * per + j] = float(from[i * per + j] * factors[i]);
+    });
     OpBuilder b(bn);
     Location loc = bn.getLoc();
     auto biasType = RankedTensorType::get({f}, b.getF32Type());
-    auto newW = ConstantOp::create(b, loc, wType, constantAttr(wType, std::move(*weights)));
+    auto newW = ConstantOp::create(b, loc, wType, constantAttr(wType, std::move(weights)));
     auto newB = ConstantOp::create(b, loc, biasType, constantAttr(biasType, std::move(*biases)));
     blobs.added(newW);
     blobs.added(newB);

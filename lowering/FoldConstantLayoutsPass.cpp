@@ -109,30 +109,43 @@ ElementsAttr permute(ConstantInput input, linalg::LinalgOp op, RankedTensorType 
     int64_t rows = shape[0], cols = shape[1], inRow = outStride[1];
     const uint32_t *src = reinterpret_cast<const uint32_t *>(in.data());
     uint32_t *dst = result.as<uint32_t>();
-    for (int64_t i0 = 0; i0 < rows; i0 += 32)
-      for (int64_t j0 = 0; j0 < cols; j0 += 32)
-        for (int64_t i = i0; i < std::min(rows, i0 + 32); ++i)
-          for (int64_t j = j0; j < std::min(cols, j0 + 32); ++j)
-            dst[i * cols + j] = src[j * inRow + i];
+    forEachPart(op->getContext(), llvm::divideCeil(rows, 32), result.size(),
+                [&](int64_t begin, int64_t end) {
+      for (int64_t i0 = begin * 32; i0 < std::min(rows, end * 32); i0 += 32)
+        for (int64_t j0 = 0; j0 < cols; j0 += 32)
+          for (int64_t i = i0; i < std::min(rows, i0 + 32); ++i)
+            for (int64_t j = j0; j < std::min(cols, j0 + 32); ++j)
+              dst[i * cols + j] = src[j * inRow + i];
+    });
     return constantAttr(type, std::move(result));
   }
   // Whole rows when the innermost dim stays innermost (packing a weight
   // into slivers moves rows of a register tile's width), else elements.
   int64_t run = rank > 0 && outStride[rank - 1] == 1 ? shape[rank - 1] : 1;
   int64_t innermost = run > 1 ? rank - 2 : rank - 1;
-  SmallVector<int64_t> index(rank, 0);
-  int64_t from = 0;
-  for (int64_t n = 0, e = type.getNumElements(); n < e; n += run) {
-    std::memcpy(result.data() + n * bytes, in.data() + from * bytes, run * bytes);
-    // Next output row or element (row-major), input offset kept in step.
-    for (int64_t d = innermost; d >= 0; --d) {
-      from += outStride[d];
-      if (++index[d] < shape[d])
-        break;
-      from -= outStride[d] * shape[d];
-      index[d] = 0;
+  int64_t runs = run ? type.getNumElements() / run : 0;
+  forEachPart(op->getContext(), runs, result.size(), [&](int64_t begin, int64_t end) {
+    // The output index of run `begin` (row-major over the dims up to
+    // `innermost`), and its input offset.
+    SmallVector<int64_t> index(rank, 0);
+    int64_t from = 0;
+    for (int64_t d = innermost, rest = begin; d >= 0; --d) {
+      index[d] = rest % shape[d];
+      rest /= shape[d];
+      from += index[d] * outStride[d];
     }
-  }
+    for (int64_t n = begin * run, e = end * run; n < e; n += run) {
+      std::memcpy(result.data() + n * bytes, in.data() + from * bytes, run * bytes);
+      // Next output row or element (row-major), input offset kept in step.
+      for (int64_t d = innermost; d >= 0; --d) {
+        from += outStride[d];
+        if (++index[d] < shape[d])
+          break;
+        from -= outStride[d] * shape[d];
+        index[d] = 0;
+      }
+    }
+  });
   return constantAttr(type, std::move(result));
 }
 

@@ -698,11 +698,13 @@ Value flattenFilters(RewriterBase &r, Location loc, const ConvGeometry &g) {
       filter);
 }
 
-/// The constant weight of `g` moved into `type` by `move(from, to)` (row-
-/// major f32 both), or null when the weight is no constant with raw data.
+/// The constant weight of `g` moved into `type` by `move(from, to, begin,
+/// end)` (row-major f32 both) for each part [begin, end) of [0, parts), or
+/// null when the weight is no constant with raw data.
 /// A splat stays a splat.
 Value movedFilters(RewriterBase &r, Location loc, const ConvGeometry &g, RankedTensorType type,
-                   llvm::function_ref<void(const float *, float *)> move) {
+                   int64_t parts,
+                   llvm::function_ref<void(const float *, float *, int64_t, int64_t)> move) {
   ElementsAttr w;
   if (!matchPattern(g.w, m_Constant(&w)))
     return {};
@@ -712,7 +714,10 @@ Value movedFilters(RewriterBase &r, Location loc, const ConvGeometry &g, RankedT
   if (!raw)
     return {};
   ConstantBuffer data(static_cast<size_t>(type.getNumElements()) * sizeof(float));
-  move(reinterpret_cast<const float *>(raw->data()), data.as<float>());
+  const float *from = reinterpret_cast<const float *>(raw->data());
+  float *to = data.as<float>();
+  forEachPart(r.getContext(), parts, data.size(),
+              [&](int64_t begin, int64_t end) { move(from, to, begin, end); });
   return arith::ConstantOp::create(r, loc, cast<TypedAttr>(constantAttr(type, std::move(data))));
 }
 
@@ -721,11 +726,12 @@ Value movedFilters(RewriterBase &r, Location loc, const ConvGeometry &g, RankedT
 Value transposedFilters(RewriterBase &r, Location loc, const ConvGeometry &g) {
   int64_t f = g.filters, depth = g.channels * g.taps;
   auto type = RankedTensorType::get({depth, f}, r.getF32Type());
-  return movedFilters(r, loc, g, type, [&](const float *from, float *to) {
-    // In blocks that stay in L1 both ways: element by element, every store
-    // of a large weight would miss the cache.
-    constexpr int64_t kBlock = 16;
-    for (int64_t i0 = 0; i0 < f; i0 += kBlock)
+  // In blocks that stay in L1 both ways: element by element, every store
+  // of a large weight would miss the cache.
+  constexpr int64_t kBlock = 16;
+  return movedFilters(r, loc, g, type, llvm::divideCeil(f, kBlock),
+                      [&](const float *from, float *to, int64_t begin, int64_t end) {
+    for (int64_t i0 = begin * kBlock; i0 < std::min(f, end * kBlock); i0 += kBlock)
       for (int64_t j0 = 0; j0 < depth; j0 += kBlock)
         for (int64_t i = i0, ie = std::min(f, i0 + kBlock); i < ie; ++i)
           for (int64_t j = j0, je = std::min(depth, j0 + kBlock); j < je; ++j)
@@ -920,8 +926,9 @@ Value packedFilters(RewriterBase &r, Location loc, const ConvGeometry &g, int64_
   int64_t f = g.filters, depth = g.channels * g.taps;
   auto type = RankedTensorType::get(
       {f / nr, g.channels, g.wType.getDimSize(2), g.wType.getDimSize(3), nr}, r.getF32Type());
-  return movedFilters(r, loc, g, type, [&](const float *from, float *to) {
-    for (int64_t b = 0; b < f / nr; ++b)
+  return movedFilters(r, loc, g, type, f / nr,
+                      [&](const float *from, float *to, int64_t begin, int64_t end) {
+    for (int64_t b = begin; b < end; ++b)
       for (int64_t j = 0; j < nr; ++j)
         for (int64_t k = 0; k < depth; ++k)
           to[(b * depth + k) * nr + j] = from[(b * nr + j) * depth + k];
