@@ -1,6 +1,7 @@
 //===- Compiler.cpp - ONNX model -> JIT-compiled entry point --------------===//
 #include "jit/Compiler.h"
 #include "jit/CompileBudget.h"
+#include "jit/ModuleParts.h"
 #include "jit/ObjectCode.h"
 #include "lowering/Passes.h"
 #include "lowering/Strategy.h"
@@ -331,26 +332,39 @@ CompiledModel compileModel(const onnx::ModelProto &model, const ImportOptions &i
 
   auto codegenStart = std::chrono::steady_clock::now();
   bool wide = llvm::is_contained(out.requiredFeatures, "avx512f");
-  auto llvmContext = std::make_unique<llvm::LLVMContext>();
-  std::unique_ptr<llvm::Module> llvmModule = translateModuleToLLVMIR(*module, *llvmContext);
-  if (!llvmModule)
-    throw Error("model '" + modelName + "': translation to LLVM IR failed");
-  // The MLIR module and context (its attributes, types, resources) are no
-  // longer needed.
-  module = nullptr;
-  context.reset();
   std::string entryName = std::string("_mlir_ciface_") + kEntryFunction;
-  addPackedWrapper(*llvmModule, entryName);
-  setTargetAttributes(*llvmModule, target, wide);
+  // Four parts per thread, heaviest first, taken from a queue: a part's
+  // compile time is not in proportion to its size (the entry's code is
+  // cheap per instruction, unrolled kernels are not), and the threads stay
+  // busy to the end. Each part is translated on the thread that compiles it.
+  std::vector<ModuleBuilder> parts;
+  for (OwningOpRef<ModuleOp> &part : divideByFunction(*module, threads > 1 ? 4 * threads : 1)) {
+    auto owned = std::make_shared<OwningOpRef<ModuleOp>>(std::move(part));
+    parts.push_back([owned, &entryName, &target, wide](llvm::LLVMContext &ctx) {
+      std::unique_ptr<llvm::Module> m = translateModuleToLLVMIR(owned->get(), ctx);
+      if (!m)
+        throw Error("translation to LLVM IR failed");
+      // The part's MLIR ops are no longer needed.
+      *owned = nullptr;
+      if (llvm::Function *entry = m->getFunction(entryName); entry && !entry->isDeclaration())
+        addPackedWrapper(*m, entryName);
+      setTargetAttributes(*m, target, wide);
+      return m;
+    });
+  }
   ObjectCodeTimes times;
   std::vector<std::vector<char>> objects;
   try {
-    objects = compileToObjects(std::move(llvmModule), jtmb, opt, threads, &times, &budget);
+    objects = compileToObjects(std::move(parts), jtmb, opt, threads, &times, &budget);
   } catch (const Error &e) {
     if (!budget.reason().empty())
       throw;
     throw Error("model '" + modelName + "': " + e.what());
   }
+  // The MLIR module and context (its attributes, types, resources) are no
+  // longer needed.
+  module = nullptr;
+  context.reset();
   out.report.optimize = times.optimize;
   out.report.emit = times.emit;
   if (target.isHost) {

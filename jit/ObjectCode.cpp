@@ -12,8 +12,6 @@
 #include "runtime/Allocation.h"
 #include "runtime/HostKernels.h"
 #include "runtime/ParallelFor.h"
-#include "llvm/Bitcode/BitcodeReader.h"
-#include "llvm/Bitcode/BitcodeWriter.h"
 #include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
 #include "llvm/ExecutionEngine/Orc/LLJIT.h"
 #include "llvm/Analysis/LoopInfo.h"
@@ -24,7 +22,6 @@
 #include "llvm/Passes/PassBuilder.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Target/TargetMachine.h"
-#include "llvm/Transforms/Utils/SplitModule.h"
 #include <atomic>
 #include <chrono>
 #include <mutex>
@@ -163,58 +160,30 @@ void addPackedWrapper(llvm::Module &module, const std::string &name) {
   b.CreateRetVoid();
 }
 
-std::vector<std::vector<char>> compileToObjects(std::unique_ptr<llvm::Module> module,
+std::vector<std::vector<char>> compileToObjects(std::vector<ModuleBuilder> parts,
                                                 const llvm::orc::JITTargetMachineBuilder &builder,
                                                 int optLevel, unsigned threads,
                                                 ObjectCodeTimes *times, CompileBudget *budget) {
   ObjectCodeTimes local;
   ObjectCodeTimes &t = times ? *times : local;
-  auto machine = [&] {
-    auto tm = llvm::orc::JITTargetMachineBuilder(builder).createTargetMachine();
-    if (!tm)
-      throw Error("no code generator for the target: " + errorText(tm.takeError()));
-    return std::move(*tm);
-  };
-  size_t functions = 0;
-  for (const llvm::Function &f : *module)
-    functions += !f.isDeclaration();
-  threads = std::max(1u, std::min<unsigned>(threads, functions / 2));
-  if (threads == 1) {
-    auto tm = machine();
-    return {compilePart(*module, *tm, optLevel, t.optimize, t.emit, budget)};
-  }
-
-  // Parts are balanced by size, but a part's compile time is not in
-  // proportion to its size (the entry's code is cheap per instruction,
-  // unrolled kernels are not): four parts per thread, taken from a queue,
-  // keep the threads busy to the end. Each is serialized so a thread can
-  // read it into a context of its own.
-  auto start = std::chrono::steady_clock::now();
-  std::vector<llvm::SmallVector<char, 0>> bitcode;
-  size_t parts = std::min<size_t>(4 * threads, functions / 2);
-  llvm::SplitModule(*module, parts, [&](std::unique_ptr<llvm::Module> part) {
-    bitcode.emplace_back();
-    llvm::raw_svector_ostream os(bitcode.back());
-    llvm::WriteBitcodeToFile(*part, os);
-  });
-  module.reset();
-  t.split += msSince(start);
-
-  std::vector<std::vector<char>> objects(bitcode.size());
-  std::vector<std::string> errors(bitcode.size());
-  std::vector<double> optimizeMs(bitcode.size()), emitMs(bitcode.size());
+  threads = std::max(1u, std::min<unsigned>(threads, parts.size()));
+  std::vector<std::vector<char>> objects(parts.size());
+  std::vector<std::string> errors(parts.size());
+  std::vector<ObjectCodeTimes> partTimes(parts.size());
   std::atomic<size_t> next{0};
   auto work = [&] {
-    for (size_t i; (i = next++) < bitcode.size();) {
+    for (size_t i; (i = next++) < parts.size();) {
       try {
+        auto start = std::chrono::steady_clock::now();
         llvm::LLVMContext ctx;
-        auto buffer = llvm::MemoryBuffer::getMemBuffer(
-            llvm::StringRef(bitcode[i].data(), bitcode[i].size()), "part", false);
-        auto part = llvm::parseBitcodeFile(*buffer, ctx);
-        if (!part)
-          throw Error("reading a module part failed: " + errorText(part.takeError()));
-        auto tm = machine();
-        objects[i] = compilePart(**part, *tm, optLevel, optimizeMs[i], emitMs[i], budget);
+        std::unique_ptr<llvm::Module> part = parts[i](ctx);
+        parts[i] = nullptr; // what it captured goes now
+        partTimes[i].translate = msSince(start);
+        auto tm = llvm::orc::JITTargetMachineBuilder(builder).createTargetMachine();
+        if (!tm)
+          throw Error("no code generator for the target: " + errorText(tm.takeError()));
+        objects[i] = compilePart(*part, **tm, optLevel, partTimes[i].optimize, partTimes[i].emit,
+                                 budget);
       } catch (const std::exception &e) {
         errors[i] = e.what();
       }
@@ -229,8 +198,9 @@ std::vector<std::vector<char>> compileToObjects(std::unique_ptr<llvm::Module> mo
   for (size_t i = 0; i < objects.size(); ++i) {
     if (!errors[i].empty())
       throw Error(errors[i]);
-    t.optimize += optimizeMs[i];
-    t.emit += emitMs[i];
+    t.translate += partTimes[i].translate;
+    t.optimize += partTimes[i].optimize;
+    t.emit += partTimes[i].emit;
   }
   return objects;
 }

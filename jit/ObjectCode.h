@@ -4,6 +4,7 @@
 
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/IR/Module.h"
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -19,16 +20,19 @@ void addPackedWrapper(llvm::Module &module, const std::string &name);
 /// Time spent in each step of compileToObjects, in milliseconds (summed
 /// over threads).
 struct ObjectCodeTimes {
-  double split = 0, optimize = 0, emit = 0;
+  double translate = 0, optimize = 0, emit = 0;
 };
 
-/// Optimizes `module` at `optLevel` and emits relocatable objects for the
-/// target `builder` describes. With more than one thread the module is
-/// split by function into as many parts, each optimized and compiled on
-/// its own thread (in its own LLVM context); the objects link together.
-/// `budget` is checked before each part is optimized and emitted.
-/// Throws kiln::Error.
-std::vector<std::vector<char>> compileToObjects(std::unique_ptr<llvm::Module> module,
+/// Builds one part of the program as an LLVM module in `ctx`, on the
+/// thread that compiles it.
+using ModuleBuilder = std::function<std::unique_ptr<llvm::Module>(llvm::LLVMContext &ctx)>;
+
+/// Builds, optimizes at `optLevel` and emits each part as a relocatable
+/// object for the target `builder` describes, on up to `threads` threads
+/// (each part in its own LLVM context), taking the parts in order; the
+/// objects link together. `budget` is checked before each part is
+/// optimized and emitted. Throws kiln::Error.
+std::vector<std::vector<char>> compileToObjects(std::vector<ModuleBuilder> parts,
                                                 const llvm::orc::JITTargetMachineBuilder &builder,
                                                 int optLevel, unsigned threads,
                                                 ObjectCodeTimes *times = nullptr,
