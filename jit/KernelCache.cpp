@@ -20,6 +20,8 @@
 #include <cstring>
 #include <unistd.h>
 #include <dirent.h>
+#include <elf.h>
+#include <link.h>
 #include <iostream>
 #include <sstream>
 #include <csignal>
@@ -51,6 +53,59 @@ std::string modelDigest(const void *modelBytes, size_t modelSize, bool mappedFil
   return hexOf(modelHash.final());
 }
 
+namespace {
+/// The GNU build ID of the library this function is in (the compiler):
+/// code compiled by another build of the compiler, with other strategies,
+/// is compiled again rather than found in the cache. "unknown" when the
+/// library carries none (then only the version tells builds apart).
+const std::string &compilerBuild() {
+  static const std::string id = [] {
+    struct Search {
+      uintptr_t address;
+      std::string id;
+    } search{reinterpret_cast<uintptr_t>(&compilerBuild), {}};
+    dl_iterate_phdr(
+        [](dl_phdr_info *info, size_t, void *data) {
+          auto *s = static_cast<Search *>(data);
+          bool here = false;
+          for (int i = 0; i < info->dlpi_phnum; ++i) {
+            const ElfW(Phdr) &p = info->dlpi_phdr[i];
+            uintptr_t start = info->dlpi_addr + p.p_vaddr;
+            here |= p.p_type == PT_LOAD && s->address >= start && s->address < start + p.p_memsz;
+          }
+          if (!here)
+            return 0;
+          for (int i = 0; i < info->dlpi_phnum; ++i) {
+            const ElfW(Phdr) &p = info->dlpi_phdr[i];
+            if (p.p_type != PT_NOTE)
+              continue;
+            const char *at = reinterpret_cast<const char *>(info->dlpi_addr + p.p_vaddr);
+            const char *end = at + p.p_memsz;
+            while (at + sizeof(ElfW(Nhdr)) <= end) {
+              auto *note = reinterpret_cast<const ElfW(Nhdr) *>(at);
+              const char *name = at + sizeof(ElfW(Nhdr));
+              const auto *desc = reinterpret_cast<const unsigned char *>(
+                  name + ((note->n_namesz + 3) & ~3u));
+              if (note->n_type == NT_GNU_BUILD_ID && note->n_namesz == 4 &&
+                  std::memcmp(name, "GNU", 4) == 0 &&
+                  reinterpret_cast<const char *>(desc) + note->n_descsz <= end) {
+                static const char hex[] = "0123456789abcdef";
+                for (unsigned k = 0; k < note->n_descsz; ++k)
+                  s->id += {hex[desc[k] >> 4], hex[desc[k] & 15]};
+                return 1;
+              }
+              at = reinterpret_cast<const char *>(desc) + ((note->n_descsz + 3) & ~3u);
+            }
+          }
+          return 1;
+        },
+        &search);
+    return search.id.empty() ? std::string("unknown") : search.id;
+  }();
+  return id;
+}
+} // namespace
+
 CacheKey makeCacheKey(const std::string &modelDigest, int optimizationLevel,
                       const std::string &targetCpu, const std::string &specialization) {
   TargetDescription target = describeTarget(targetCpu);
@@ -58,6 +113,7 @@ CacheKey makeCacheKey(const std::string &modelDigest, int optimizationLevel,
   specHash.update(specialization);
   std::ostringstream parts;
   parts << "kiln-version " << kilnVersion() << "\n"
+        << "compiler-build " << compilerBuild() << "\n"
         << "llvm-version " << LLVM_VERSION_STRING << "\n"
         << "triple " << target.triple << "\n"
         << "cpu " << target.cpu << "\n"

@@ -24,6 +24,14 @@
 // it cannot rule out (a bias-add-relu over 64x111x111 ran one scalar
 // element per iteration).
 //
+// Reductions along the innermost loop (the max and sum of Softmax, the
+// min and max of a dynamic quantization, ReduceSum/Mean over the last
+// axes) are vectorized the same way: the elements are combined into an
+// accumulator of two vectors across the loop, then across its lanes, then
+// into the result once per row. As loops, LLVM kept them scalar: a float
+// sum may not be reassociated, and the result is reloaded and stored at
+// every element.
+//
 // An op whose innermost loop is not the innermost, unit-stride dim of each
 // operand that uses it (a transpose, a strided view) stays as loops, as do
 // ops on types whose vectors the backends do not lay out as memory does
@@ -37,6 +45,7 @@
 #include "mlir/Dialect/Linalg/Utils/Utils.h"
 #include "mlir/Dialect/SCF/Utils/Utils.h"
 #include "mlir/Transforms/LoopInvariantCodeMotionUtils.h"
+#include "llvm/ADT/TypeSwitch.h"
 
 using namespace mlir;
 
@@ -101,11 +110,59 @@ bool innermostContiguous(linalg::LinalgOp op) {
   return true;
 }
 
+/// How vector.reduction combines the lanes of what `combiner` combines.
+std::optional<vector::CombiningKind> combiningKind(Operation *combiner) {
+  using K = vector::CombiningKind;
+  return llvm::TypeSwitch<Operation *, std::optional<K>>(combiner)
+      .Case<arith::AddFOp, arith::AddIOp>([](auto) { return K::ADD; })
+      .Case<arith::MulFOp, arith::MulIOp>([](auto) { return K::MUL; })
+      .Case([](arith::MaximumFOp) { return K::MAXIMUMF; })
+      .Case([](arith::MinimumFOp) { return K::MINIMUMF; })
+      .Case([](arith::MaxNumFOp) { return K::MAXNUMF; })
+      .Case([](arith::MinNumFOp) { return K::MINNUMF; })
+      .Case([](arith::MaxSIOp) { return K::MAXSI; })
+      .Case([](arith::MinSIOp) { return K::MINSI; })
+      .Case([](arith::MaxUIOp) { return K::MAXUI; })
+      .Case([](arith::MinUIOp) { return K::MINUI; })
+      .Default([](Operation *) { return std::nullopt; });
+}
+
+/// The op that combines each element into the result, when `op` reduces
+/// along its innermost loop into its one result: the result is indexed by
+/// none of the reduction loops, and the body yields `element (+) result`
+/// for an associative, commutative (+) with a neutral element. Null
+/// otherwise.
+Operation *innermostReduction(linalg::LinalgOp op) {
+  int64_t loops = op.getNumLoops();
+  if (loops == 0 || op.getNumDpsInits() != 1 ||
+      op.getIteratorTypesArray().back() != utils::IteratorType::reduction)
+    return nullptr;
+  OpOperand *init = op.getDpsInitOperand(0);
+  AffineMap map = op.getMatchingIndexingMap(init);
+  SmallVector<unsigned> reductions;
+  op.getReductionDims(reductions);
+  for (unsigned d : reductions)
+    if (map.isFunctionOfDim(d))
+      return nullptr;
+  Block &body = op->getRegion(0).front();
+  Value yielded = body.getTerminator()->getOperand(0);
+  Operation *combiner = yielded.getDefiningOp();
+  BlockArgument result = body.getArgument(init->getOperandNumber());
+  if (!combiner || combiner->getBlock() != &body || !yielded.hasOneUse() ||
+      combiner->getNumOperands() != 2 || !combiningKind(combiner) ||
+      !arith::getNeutralElement(combiner) || !result.hasOneUse() ||
+      result.getUses().begin()->getOwner() != combiner ||
+      combiner->getOperand(0) == combiner->getOperand(1))
+    return nullptr;
+  return combiner;
+}
+
 /// The widest element of `op`'s operands and body, in bits; 0 if `op`
 /// does not qualify.
 int64_t widestElement(linalg::LinalgOp op) {
   if (!op.hasPureBufferSemantics() || op.getNumLoops() == 0 || configOf(op) ||
-      op.getNumParallelLoops() != op.getNumLoops() || op->getNumRegions() != 1)
+      op->getNumRegions() != 1 ||
+      (op.getNumParallelLoops() != op.getNumLoops() && !innermostReduction(op)))
     return 0;
   int64_t inner = op.getNumLoops() - 1;
   int64_t widest = 0;
@@ -296,6 +353,10 @@ private:
               memref::LoadOp::create(b, l, operand.get(), indices(b, l, map, ivs, zero));
       }
       std::optional<int64_t> known = getConstantIntValue(n);
+      if (Operation *combiner = innermostReduction(op)) {
+        reduceRow(b, l, op, combiner, ivs, n, width, rowScalars);
+        return;
+      }
       Value step = arith::ConstantIndexOp::create(b, l, width);
       auto tiles = [&](Value from, Value to, Value by, int64_t len) {
         auto loop = scf::ForOp::create(b, l, from, to, by);
@@ -326,11 +387,84 @@ private:
     });
   }
 
+  /// `combiner` (an op of the body) applied to `x` and `y` (vectors or
+  /// scalars of one type).
+  static Value combine(OpBuilder &b, Location loc, Operation *combiner, Value x, Value y) {
+    OperationState state(loc, combiner->getName());
+    state.addOperands({x, y});
+    state.addAttributes(combiner->getAttrs());
+    state.addTypes(x.getType());
+    return b.create(state)->getResult(0);
+  }
+
+  /// `v`'s lanes combined by `combiner` (reassociated: a tree of shuffles,
+  /// not one lane after another).
+  static Value acrossLanes(OpBuilder &b, Location loc, Operation *combiner, Value v) {
+    auto reduction = vector::ReductionOp::create(b, loc, *combiningKind(combiner), v);
+    if (isa<FloatType>(getElementTypeOrSelf(v.getType())))
+      reduction.setFastmath(arith::FastMathFlags::reassoc);
+    return reduction.getResult();
+  }
+
+  /// One row of a reduction along the innermost loop, at `outer` of the
+  /// other loops: tiles of `width` elements combined into an accumulator
+  /// of `width` lanes, the remainder in tiles of powers of two (static) or
+  /// an element at a time, then the lanes, then the result's element.
+  void reduceRow(OpBuilder &b, Location loc, linalg::GenericOp op, Operation *combiner,
+                 ValueRange outer, OpFoldResult n, int64_t width,
+                 const DenseMap<unsigned, Value> &rowScalars) {
+    OpOperand *init = op.getDpsInitOperand(0);
+    Type element = getElementTypeOrSelf(init->get().getType());
+    TypedAttr neutral = *arith::getNeutralElement(combiner);
+    auto vectorType = VectorType::get({width}, element);
+    Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+    Value step = arith::ConstantIndexOp::create(b, loc, width);
+    std::optional<int64_t> known = getConstantIntValue(n);
+    Value total = getValueOrCreateConstantIndexOp(b, loc, n);
+    Value main = known ? Value(arith::ConstantIndexOp::create(b, loc, *known - *known % width))
+                       : Value(arith::SubIOp::create(b, loc, total,
+                                                     arith::RemUIOp::create(b, loc, total, step)));
+    Value start = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(vectorType, neutral));
+    auto loop = scf::ForOp::create(
+        b, loc, zero, main, step, ValueRange{start},
+        [&](OpBuilder &nb, Location l, Value at, ValueRange acc) {
+          Value elements = tile(nb, l, op, outer, at, width, rowScalars, combiner);
+          scf::YieldOp::create(nb, l, combine(nb, l, combiner, acc[0], elements));
+        });
+    moveLoopInvariantCode(cast<LoopLikeOpInterface>(loop.getOperation()));
+    Value sum = acrossLanes(b, loc, combiner, loop.getResult(0));
+    if (known) {
+      for (int64_t at = *known - *known % width, len = width; at < *known; len /= 2) {
+        if (*known - at < len)
+          continue;
+        Value elements = tile(b, loc, op, outer, arith::ConstantIndexOp::create(b, loc, at), len,
+                              rowScalars, combiner);
+        sum = combine(b, loc, combiner, sum, acrossLanes(b, loc, combiner, elements));
+        at += len;
+      }
+    } else {
+      auto rest = scf::ForOp::create(
+          b, loc, main, total, arith::ConstantIndexOp::create(b, loc, 1), ValueRange{sum},
+          [&](OpBuilder &nb, Location l, Value at, ValueRange acc) {
+            Value one = tile(nb, l, op, outer, at, 1, rowScalars, combiner);
+            Value scalar = vector::ExtractOp::create(nb, l, one, ArrayRef<int64_t>{0});
+            scf::YieldOp::create(nb, l, combine(nb, l, combiner, acc[0], scalar));
+          });
+      sum = rest.getResult(0);
+    }
+    Value result = combine(b, loc, combiner, rowScalars.lookup(init->getOperandNumber()), sum);
+    memref::StoreOp::create(b, loc, result, init->get(),
+                            indices(b, loc, op.getMatchingIndexingMap(init), outer, zero));
+  }
+
   /// One tile of `len` elements of the innermost dim from `at`, at `outer`
   /// of the other dims: each operand read as a vector (or a broadcast
-  /// scalar), the body applied to vectors, the results stored.
-  void tile(OpBuilder &b, Location loc, linalg::GenericOp op, ValueRange outer, Value at,
-            int64_t len, const DenseMap<unsigned, Value> &rowScalars) {
+  /// scalar), the body applied to vectors, the results stored. For a
+  /// reduction (its `combiner` given), the elements to combine are returned
+  /// instead, and nothing is stored.
+  Value tile(OpBuilder &b, Location loc, linalg::GenericOp op, ValueRange outer, Value at,
+             int64_t len, const DenseMap<unsigned, Value> &rowScalars,
+             Operation *combiner = nullptr) {
     int64_t inner = op.getNumLoops() - 1;
     auto vectorOf = [&](Type t) { return VectorType::get({len}, t); };
     IRMapping mapping;
@@ -340,7 +474,7 @@ private:
     Block &body = op.getRegion().front();
     for (OpOperand &operand : op->getOpOperands()) {
       BlockArgument arg = body.getArgument(operand.getOperandNumber());
-      if (arg.use_empty())
+      if (arg.use_empty() || (combiner && op.isDpsInit(&operand)))
         continue;
       Value v = operand.get();
       if (!llvm::isa<MemRefType>(v.getType())) {
@@ -366,6 +500,8 @@ private:
       return splat;
     };
     for (Operation &o : body.without_terminator()) {
+      if (&o == combiner)
+        continue;
       if (auto index = dyn_cast<linalg::IndexOp>(o)) {
         int64_t d = index.getDim();
         Value v;
@@ -392,11 +528,16 @@ private:
       Operation *vectorized = b.create(state);
       mapping.map(o.getResults(), vectorized->getResults());
     }
+    if (combiner) {
+      BlockArgument result = body.getArgument(op.getDpsInitOperand(0)->getOperandNumber());
+      return lookup(combiner->getOperand(combiner->getOperand(0) == result ? 1 : 0));
+    }
     auto yield = cast<linalg::YieldOp>(body.getTerminator());
     for (auto [value, init] : llvm::zip(yield.getValues(), op.getDpsInitsMutable())) {
       vector::StoreOp::create(b, loc, lookup(value), init.get(),
                               indices(b, loc, op.getMatchingIndexingMap(&init), outer, at));
     }
+    return {};
   }
 };
 

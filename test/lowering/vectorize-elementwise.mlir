@@ -116,15 +116,61 @@ func.func @strided_gather(%x: memref<1x8x113x113xf32>, %cols: memref<1x8x3x3x56x
   return
 }
 
+// Reductions along the innermost loop: an accumulator of two vectors across
+// each row, its lanes combined once (reassociated), the result's element
+// read and written once per row.
+// AVX512-LABEL: func.func @row_sum
+// AVX512: scf.for %[[ROW:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
+// AVX512: %[[OLD:.*]] = memref.load %{{.*}}[%[[ROW]]] : memref<64xf32>
+// AVX512: scf.for {{.*}} iter_args(%[[ACC:.*]] = %{{.*}}) -> (vector<32xf32>)
+// AVX512: %[[X:.*]] = vector.load %{{.*}} : memref<64x40xf32>, vector<32xf32>
+// AVX512: arith.addf %[[ACC]], %[[X]] : vector<32xf32>
+// AVX512: %[[MAIN:.*]] = vector.reduction <add>, %{{.*}} fastmath<reassoc> : vector<32xf32> into f32
+// AVX512: vector.load %{{.*}} : memref<64x40xf32>, vector<8xf32>
+// AVX512: %[[REST:.*]] = vector.reduction <add>, %{{.*}} fastmath<reassoc> : vector<8xf32> into f32
+// AVX512: %[[ROWSUM:.*]] = arith.addf %[[MAIN]], %[[REST]] : f32
+// AVX512: %[[NEW:.*]] = arith.addf %[[OLD]], %[[ROWSUM]] : f32
+// AVX512: memref.store %[[NEW]], %{{.*}}[%[[ROW]]] : memref<64xf32>
+// AVX512-NOT: linalg.reduce
+func.func @row_sum(%x: memref<64x40xf32>, %s: memref<64xf32>) {
+  linalg.reduce ins(%x : memref<64x40xf32>) outs(%s : memref<64xf32>) dimensions = [1]
+    (%in: f32, %acc: f32) {
+      %sum = arith.addf %in, %acc : f32
+      linalg.yield %sum : f32
+    }
+  return
+}
+
+// A reduction to one element (the range of a dynamic quantization): every
+// loop is collapsed into one row; what is combined may be computed first.
+// AVX512-LABEL: func.func @whole_max
+// AVX512: scf.for {{.*}} iter_args(%[[ACC:.*]] = %{{.*}}) -> (vector<32xf32>)
+// AVX512: %[[A:.*]] = math.absf %{{.*}} : vector<32xf32>
+// AVX512: arith.maximumf %[[ACC]], %[[A]] : vector<32xf32>
+// AVX512: vector.reduction <maximumf>
+// AVX512: memref.store %{{.*}}, %{{.*}}[] : memref<f32>
+// AVX512-NOT: linalg.generic
+func.func @whole_max(%x: memref<4x8x40xf32>, %m: memref<f32>) {
+  linalg.generic {indexing_maps = [affine_map<(i, j, k) -> (i, j, k)>, affine_map<(i, j, k) -> ()>],
+                  iterator_types = ["reduction", "reduction", "reduction"]}
+      ins(%x : memref<4x8x40xf32>) outs(%m : memref<f32>) {
+  ^bb0(%in: f32, %out: f32):
+    %a = math.absf %in : f32
+    %r = arith.maximumf %out, %a : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
 // What stays loops: a transpose (the innermost loop crosses the input's
 // rows), a boolean result (vectors of i1 are bit-packed, buffers are not),
-// a reduction.
+// a reduction across rows (its innermost loop is parallel).
 // AVX512-LABEL: func.func @stays_loops
 // AVX512: linalg.transpose
 // AVX512: linalg.generic
 // AVX512-SAME: ins(%{{.*}} : memref<64xf32>) outs(%{{.*}} : memref<64xi1>)
 // AVX512: linalg.reduce
-func.func @stays_loops(%x: memref<64x32xf32>, %t: memref<32x64xf32>, %v: memref<64xf32>, %b: memref<64xi1>, %s: memref<64xf32>) {
+func.func @stays_loops(%x: memref<64x32xf32>, %t: memref<32x64xf32>, %v: memref<64xf32>, %b: memref<64xi1>, %s: memref<32xf32>) {
   linalg.transpose ins(%x : memref<64x32xf32>) outs(%t : memref<32x64xf32>) permutation = [1, 0]
   %zero = arith.constant 0.0 : f32
   linalg.generic {indexing_maps = [affine_map<(i) -> (i)>, affine_map<(i) -> (i)>], iterator_types = ["parallel"]}
@@ -133,7 +179,7 @@ func.func @stays_loops(%x: memref<64x32xf32>, %t: memref<32x64xf32>, %v: memref<
     %p = arith.cmpf ogt, %in, %zero : f32
     linalg.yield %p : i1
   }
-  linalg.reduce ins(%x : memref<64x32xf32>) outs(%s : memref<64xf32>) dimensions = [1]
+  linalg.reduce ins(%x : memref<64x32xf32>) outs(%s : memref<32xf32>) dimensions = [0]
     (%in: f32, %acc: f32) {
       %sum = arith.addf %in, %acc : f32
       linalg.yield %sum : f32
