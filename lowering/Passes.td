@@ -9,6 +9,18 @@ def KilnShapeInference : Pass<"kiln-shape-inference", "mlir::func::FuncOp"> {
   let dependentDialects = ["kiln::KilnDialect"];
 }
 
+def KilnBatchSharedWeights : Pass<"kiln-batch-shared-weights", "mlir::func::FuncOp"> {
+  let summary = "Computes products by one constant weight whose left operands do not depend on each other as one product (an unrolled recurrence's input projections)";
+  let description = [{
+    Gemm and MatMul ops of 2-D left operands by the same constant weight,
+    with the same bias row and attributes, and none of whose left operands
+    depends on another of them: the left operands are stacked by rows (their
+    producers moved before the first product), multiplied once, and each
+    user gets its rows back as a slice.
+  }];
+  let dependentDialects = ["kiln::KilnDialect", "mlir::tensor::TensorDialect"];
+}
+
 def KilnFoldBatchNorm : Pass<"kiln-fold-batch-norm", "mlir::ModuleOp"> {
   let summary = "Folds an inference BatchNormalization into the convolution before it (constant weights and parameters)";
   let description = [{

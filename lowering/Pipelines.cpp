@@ -21,7 +21,7 @@ namespace kiln {
 static std::string phasePipeline(Phase phase, const PipelineOptions &o) {
   switch (phase) {
   case Phase::Linalg:
-    return "func.func(kiln-shape-inference),kiln-fold-batch-norm,kiln-convert-to-linalg,canonicalize,"
+    return "func.func(kiln-shape-inference,kiln-batch-shared-weights),kiln-fold-batch-norm,kiln-convert-to-linalg,canonicalize,"
            "kiln-fold-constant-elementwise,kiln-fold-constant-layouts,kiln-fuse-elementwise,canonicalize,cse";
   case Phase::Configured:
     return "func.func(kiln-configure{vector-bits=" + std::to_string(o.vectorBits) +
