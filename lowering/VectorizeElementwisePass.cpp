@@ -137,6 +137,13 @@ Operation *innermostReduction(linalg::LinalgOp op) {
   if (loops == 0 || op.getNumDpsInits() != 1 ||
       op.getIteratorTypesArray().back() != utils::IteratorType::reduction)
     return nullptr;
+  // Every operand indexed by plain loop dims: a window reduction (pooling,
+  // `2 * ow + kw`) is vectorized along its output row instead, by
+  // kiln-vectorize-windows; along its window it would be vectors of a
+  // tap or two.
+  if (!llvm::all_of(op.getIndexingMapsArray(),
+                    [](AffineMap m) { return m.isProjectedPermutation(/*allowZeroInResults=*/true); }))
+    return nullptr;
   OpOperand *init = op.getDpsInitOperand(0);
   AffineMap map = op.getMatchingIndexingMap(init);
   SmallVector<unsigned> reductions;

@@ -164,13 +164,16 @@ func.func @whole_max(%x: memref<4x8x40xf32>, %m: memref<f32>) {
 
 // What stays loops: a transpose (the innermost loop crosses the input's
 // rows), a boolean result (vectors of i1 are bit-packed, buffers are not),
-// a reduction across rows (its innermost loop is parallel).
+// a reduction across rows (its innermost loop is parallel), a window
+// reduction (kiln-vectorize-windows takes it along its output row).
 // AVX512-LABEL: func.func @stays_loops
 // AVX512: linalg.transpose
 // AVX512: linalg.generic
 // AVX512-SAME: ins(%{{.*}} : memref<64xf32>) outs(%{{.*}} : memref<64xi1>)
 // AVX512: linalg.reduce
-func.func @stays_loops(%x: memref<64x32xf32>, %t: memref<32x64xf32>, %v: memref<64xf32>, %b: memref<64xi1>, %s: memref<32xf32>) {
+// AVX512: linalg.pooling_nchw_max
+func.func @stays_loops(%x: memref<64x32xf32>, %t: memref<32x64xf32>, %v: memref<64xf32>, %b: memref<64xi1>, %s: memref<32xf32>,
+                       %pin: memref<1x4x32x32xf32>, %pout: memref<1x4x16x16xf32>) {
   linalg.transpose ins(%x : memref<64x32xf32>) outs(%t : memref<32x64xf32>) permutation = [1, 0]
   %zero = arith.constant 0.0 : f32
   linalg.generic {indexing_maps = [affine_map<(i) -> (i)>, affine_map<(i) -> (i)>], iterator_types = ["parallel"]}
@@ -184,5 +187,8 @@ func.func @stays_loops(%x: memref<64x32xf32>, %t: memref<32x64xf32>, %v: memref<
       %sum = arith.addf %in, %acc : f32
       linalg.yield %sum : f32
     }
+  %window = memref.alloc() : memref<2x2xf32>
+  linalg.pooling_nchw_max {dilations = dense<1> : vector<2xi64>, strides = dense<2> : vector<2xi64>}
+      ins(%pin, %window : memref<1x4x32x32xf32>, memref<2x2xf32>) outs(%pout : memref<1x4x16x16xf32>)
   return
 }
