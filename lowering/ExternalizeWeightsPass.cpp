@@ -83,23 +83,27 @@ struct ExternalizeWeightsPass : impl::KilnExternalizeWeightsBase<ExternalizeWeig
     ConstantBuffer buffer(size);
     MutableArrayRef<char> data(buffer.data(), buffer.size());
     // Padding is zeros (the buffer's own): equal weights give equal blobs
-    // (and checksums).
-    forEachPart(ctx, weights.size(), size, [&](int64_t begin, int64_t end) {
-      for (const Weight &w : ArrayRef<Weight>(weights).slice(begin, end - begin)) {
-        char *to = data.data() + w.offset;
-        if (std::optional<ArrayRef<char>> raw = constantBytes(w.value)) {
-          if (w.bytes)
-            std::memcpy(to, raw->data(), w.bytes);
-        } else {
-          // A splat stores one element: repeat it.
-          ArrayRef<char> one = cast<DenseElementsAttr>(w.value).getRawData();
-          for (int64_t at = 0; at < w.bytes; at += one.size())
-            std::memcpy(to + at, one.data(), one.size());
-        }
-      }
-    });
+    // (and checksums). Each weight is copied (in parts, on the context's
+    // threads) and its constant freed before the next: copying them all
+    // first held every weight twice at once.
+    constexpr int64_t kPartBytes = int64_t(1) << 20;
     OpBuilder b(ctx);
     for (Weight &w : weights) {
+      char *to = data.data() + w.offset;
+      if (std::optional<ArrayRef<char>> raw = constantBytes(w.value)) {
+        const char *from = raw->data();
+        int64_t bytes = w.bytes;
+        forEachPart(ctx, llvm::divideCeil(bytes, kPartBytes), bytes, [&](int64_t begin, int64_t end) {
+          int64_t at = begin * kPartBytes, until = std::min(end * kPartBytes, bytes);
+          if (until > at)
+            std::memcpy(to + at, from + at, until - at);
+        });
+      } else {
+        // A splat stores one element: repeat it.
+        ArrayRef<char> one = cast<DenseElementsAttr>(w.value).getRawData();
+        for (int64_t at = 0; at < w.bytes; at += one.size())
+          std::memcpy(to + at, one.data(), one.size());
+      }
       // Anew each time: the op the last insertion point was before may have
       // been a replaced get_global.
       b.setInsertionPointToStart(&entry.getBody().front());
