@@ -47,14 +47,15 @@ func.func @conv3x3(%x: tensor<1x8x32x32xf32>, %w: tensor<12x8x3x3xf32>) -> tenso
 }
 
 // A direct convolution (constant weights, filters as the vector dim): per
-// input channel, filter tap and tile of 6 output columns, each input value
+// input channel, filter tap and tile of 5 output columns (one fewer than a
+// GEMM's tile: each input value serves several taps), each input value
 // is one scalar read (through a transposed view of the input row),
 // broadcast, times the sliver of 16 filters read as one vector; the kh and
 // kw loops are unrolled, the accumulators carried across the channels.
 // CHECK-LABEL: func.func private @conv3x3_direct_parallel
 // CHECK: scf.for %[[C:.*]] = %c0 to %c32 step %c1 iter_args(
-// CHECK: memref.transpose %{{.*}} (d0, d1) -> (d1, d0) : memref<1x6xf32
-// CHECK-COUNT-6: memref.load %{{.*}} : memref<6x1xf32, strided<[1, {{[0-9]+}}], offset: ?>>
+// CHECK: memref.transpose %{{.*}} (d0, d1) -> (d1, d0) : memref<1x5xf32
+// CHECK-COUNT-5: memref.load %{{.*}} : memref<5x1xf32, strided<[1, {{[0-9]+}}], offset: ?>>
 // CHECK: %[[W:.*]] = vector.load %{{.*}}[%{{.*}}, %[[C]], %c0, %c0, %c0] : memref<4x32x3x3x16xf32>, vector<16xf32>
 // CHECK: %[[B:.*]] = vector.broadcast %{{.*}} : f32 to vector<16xf32>
 // CHECK: vector.fma %[[B]], %[[W]], %{{.*}} : vector<16xf32>

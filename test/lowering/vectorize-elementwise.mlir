@@ -162,19 +162,48 @@ func.func @whole_max(%x: memref<4x8x40xf32>, %m: memref<f32>) {
   return
 }
 
-// What stays loops: a transpose (the innermost loop crosses the input's
-// rows), a boolean result (vectors of i1 are bit-packed, buffers are not),
+// A transpose (a direct convolution's [n, sliver, oh, ow, NR] result moved
+// into NCHW): the 7x7 positions are collapsed into one dim of 49, copied in
+// blocks of one vector per row (3 x 2 blocks of 16 x 16 on AVX-512): each
+// block's rows read along the channels, transposed by log2(lanes) rounds
+// of shuffles, written along the positions. What fills no block (the 49th
+// position) is copied an element at a time.
+// AVX512-LABEL: func.func @transpose_blocks
+// AVX512: memref.collapse_shape %{{.*}} {{\[\[}}0], [1], [2, 3], [4]] {{.*}} into memref<1x2x49x32xf32
+// AVX512: scf.for %{{.*}} = %{{.*}} to %c48{{(_[0-9]+)?}} step %c16
+// AVX512: scf.for %{{.*}} = %{{.*}} to %c32{{(_[0-9]+)?}} step %c16
+// AVX512-COUNT-16: vector.load %{{.*}} : memref<1x2x49x32xf32{{.*}}>, vector<16xf32>
+// AVX512: vector.shuffle %{{.*}}, %{{.*}} [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23] : vector<16xf32>, vector<16xf32>
+// AVX512-COUNT-63: vector.shuffle
+// AVX512-COUNT-16: vector.store %{{.*}} : memref<1x2x32x49xf32{{.*}}>, vector<16xf32>
+// AVX512: scf.for %{{.*}} = %c48{{(_[0-9]+)?}} to %c49 step %c1
+// AVX512: memref.load
+// AVX512: memref.store
+// AVX512-NOT: linalg.transpose
+// AVX2-LABEL: func.func @transpose_blocks
+// AVX2: vector.shuffle %{{.*}}, %{{.*}} [0, 1, 2, 3, 8, 9, 10, 11] : vector<8xf32>, vector<8xf32>
+// AVX2: vector.shuffle %{{.*}}, %{{.*}} [4, 5, 6, 7, 12, 13, 14, 15] : vector<8xf32>, vector<8xf32>
+// AVX2-COUNT-22: vector.shuffle
+// AVX2-NOT: vector.shuffle
+// AVX2: vector.store
+func.func @transpose_blocks(%t: memref<1x2x7x7x32xf32>, %y: memref<1x2x32x7x7xf32>) {
+  linalg.transpose ins(%t : memref<1x2x7x7x32xf32>) outs(%y : memref<1x2x32x7x7xf32>) permutation = [0, 1, 4, 2, 3]
+  return
+}
+
+// What stays loops: a transpose too narrow for one block, a boolean result (vectors of i1 are bit-packed, buffers are not),
 // a reduction across rows (its innermost loop is parallel), a window
 // reduction (kiln-vectorize-windows takes it along its output row).
 // AVX512-LABEL: func.func @stays_loops
-// AVX512: linalg.transpose
+// AVX512: linalg.generic
+// AVX512-SAME: ins(%{{.*}} : memref<64x4xf32>) outs(%{{.*}} : memref<4x64xf32>)
 // AVX512: linalg.generic
 // AVX512-SAME: ins(%{{.*}} : memref<64xf32>) outs(%{{.*}} : memref<64xi1>)
 // AVX512: linalg.reduce
 // AVX512: linalg.pooling_nchw_max
-func.func @stays_loops(%x: memref<64x32xf32>, %t: memref<32x64xf32>, %v: memref<64xf32>, %b: memref<64xi1>, %s: memref<32xf32>,
+func.func @stays_loops(%x: memref<64x32xf32>, %n: memref<64x4xf32>, %t: memref<4x64xf32>, %v: memref<64xf32>, %b: memref<64xi1>, %s: memref<32xf32>,
                        %pin: memref<1x4x32x32xf32>, %pout: memref<1x4x16x16xf32>) {
-  linalg.transpose ins(%x : memref<64x32xf32>) outs(%t : memref<32x64xf32>) permutation = [1, 0]
+  linalg.transpose ins(%n : memref<64x4xf32>) outs(%t : memref<4x64xf32>) permutation = [1, 0]
   %zero = arith.constant 0.0 : f32
   linalg.generic {indexing_maps = [affine_map<(i) -> (i)>, affine_map<(i) -> (i)>], iterator_types = ["parallel"]}
       ins(%v : memref<64xf32>) outs(%b : memref<64xi1>) {
