@@ -1,5 +1,6 @@
 // RUN: kiln-opt %s --kiln-convert-to-linalg | FileCheck %s
-// kiln.Loop -> scf.while over (iteration, condition, carried..., scan buffers...).
+// kiln.Loop -> scf.while over (iteration, condition, carried..., scan buffers...),
+// or scf.for where every iteration runs and their number is known.
 
 // CHECK-LABEL: func.func @loop
 // CHECK: %[[TRIP:.*]] = tensor.extract %arg0[]
@@ -33,6 +34,32 @@ func.func @loop(%trip: tensor<i64>, %cond: tensor<i1>, %acc: tensor<1xf32>) -> (
     kiln.yield %c, %grown, %one : tensor<i1>, tensor<?xf32>, tensor<1xf32>
   }) : (tensor<i64>, tensor<i1>, tensor<1xf32>) -> (tensor<?xf32>, tensor<?x1xf32>)
   return %0#0, %0#1 : tensor<?xf32>, tensor<?x1xf32>
+}
+
+// A loop that runs all of its iterations, their number known here (no
+// condition, a body that passes its condition on, a trip count that is a
+// dim of a static shape: a recurrence's steps) is an scf.for: the carried
+// values and the scan buffer, allocated whole (6 rows), are its iteration
+// arguments; each item is written at its row. No buffer grows.
+// CHECK-LABEL: func.func @loop_all_steps
+// CHECK-NOT: scf.while
+// CHECK: %[[BUF:.*]] = tensor.empty() : tensor<6x1x4xf32>
+// CHECK: %[[F:.*]]:2 = scf.for %[[I:.*]] = %c0 to %c6 step %c1 iter_args(%{{.*}} = %arg1, %[[B:.*]] = %[[BUF]]) -> (tensor<1x4xf32>, tensor<6x1x4xf32>)
+// CHECK-NEXT: func.call @kiln_loop_iteration() : () -> ()
+// CHECK: %[[ROW:.*]] = tensor.insert_slice %{{.*}} into %[[B]][%[[I]], 0, 0] [1, 1, 4] [1, 1, 1]
+// CHECK: scf.yield %{{.*}}, %[[ROW]] : tensor<1x4xf32>, tensor<6x1x4xf32>
+// CHECK: tensor.cast %[[F]]#1 : tensor<6x1x4xf32> to tensor<?x1x4xf32>
+func.func @loop_all_steps(%x: tensor<6x1x4xf32>, %h: tensor<1x4xf32>) -> (tensor<1x4xf32>, tensor<?x1x4xf32>) {
+  %shape = kiln.Shape %x : (tensor<6x1x4xf32>) -> tensor<3xi64>
+  %zero = kiln.Constant dense<0> : tensor<i64>
+  %steps = kiln.Gather %shape, %zero : (tensor<3xi64>, tensor<i64>) -> tensor<i64>
+  %none = kiln.none
+  %0:2 = "kiln.Loop"(%steps, %none, %h) ({
+  ^bb0(%i: tensor<i64>, %c: tensor<i1>, %a: tensor<1x4xf32>):
+    %t = kiln.Tanh %a : (tensor<1x4xf32>) -> tensor<1x4xf32>
+    kiln.yield %c, %t, %t : tensor<i1>, tensor<1x4xf32>, tensor<1x4xf32>
+  }) : (tensor<i64>, none, tensor<1x4xf32>) -> (tensor<1x4xf32>, tensor<?x1x4xf32>)
+  return %0#0, %0#1 : tensor<1x4xf32>, tensor<?x1x4xf32>
 }
 
 // kiln.If -> scf.if; each branch's value is cast to the result type.
