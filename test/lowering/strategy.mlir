@@ -170,6 +170,20 @@ func.func @conv3x3_direct(%x: tensor<1x32x28x28xf32>) -> tensor<1x64x28x28xf32> 
   return %0 : tensor<1x64x28x28xf32>
 }
 
+// A column convolution (5x1 over 256 channels of 512x1, as exporters
+// write 1-D ones), computed as a row [n, c, 1, 512]: one output row, so
+// its slivers of filters are split across threads (8 slivers of 32 on
+// AVX-512), not its rows.
+// AVX512-LABEL: func.func @conv_column_direct
+// AVX512: linalg.generic {{.*}} outs(%{{.*}} : tensor<1x8x1x508x32xf32>)
+// AVX512-SAME: threads = array<i64: 0, {{[1-9][0-9]*}}, 0, 0, 0, 0, 0, 0>
+func.func @conv_column_direct(%x: tensor<1x256x512x1xf32>) -> tensor<1x256x508x1xf32> {
+  %none = kiln.none
+  %w = kiln.Constant dense<0.5> : tensor<256x256x5x1xf32>
+  %0 = kiln.Conv %x, %w, %none : (tensor<1x256x512x1xf32>, tensor<256x256x5x1xf32>, none) -> tensor<1x256x508x1xf32>
+  return %0 : tensor<1x256x508x1xf32>
+}
+
 // Strided: the input is read at 2 * oh + kh, 2 * ow + kw; 48 filters are
 // three slivers of 16 on both targets (not whole slivers of 32).
 // AVX512-LABEL: func.func @conv3x3_direct_strided
