@@ -145,6 +145,8 @@ namespace {
 constexpr int64_t kFlopsPerTask = 2'000'000;
 constexpr int64_t kRowsPerTask = 64;
 constexpr int64_t kGemvBytesPerTask = 256 * 1024;
+/// A core's L2 on the machines measured (1-2 MiB).
+constexpr int64_t kL2Bytes = int64_t{2} << 20;
 
 /// The size of the thread tiles that split `range` into about `tasks`
 /// tiles: one that divides `range` when there is one near, so every tile
@@ -329,7 +331,26 @@ std::optional<LoweringConfig> contractionConfig(linalg::LinalgOp op, const Targe
   // at a small batch) and B packed, the tasks split B's slivers, each streaming
   // its own part of B and all of the small A. (Splitting the vector dim
   // itself, as a GEMV does, leaves a GEMM's tiles dynamic: measured slower.)
-  int64_t rowTasks = m >= 0 && !gemv ? std::max<int64_t>(1, ranges[m] / kRowsPerTask) : tasks;
+  //
+  // A convolution's B (its image) is usually the large operand and A (its
+  // weight) the small one: where B is larger than a core's L2 and than A,
+  // tasks that split A's rows would each stream all of B from memory, so
+  // they split B's columns (each reads its own part of B and all of A).
+  // 256 -> 128 channels of 56x56 (B 3.2 MB, A 128 KB) ran 1.43x faster
+  // on 2 threads than on 1 by rows.
+  int64_t aSize = 1, bSize = 1;
+  for (unsigned d : dims->m)
+    aSize *= ranges[d];
+  for (unsigned d : dims->n)
+    bSize *= ranges[d];
+  for (unsigned d : dims->k) {
+    aSize *= ranges[d];
+    bSize *= ranges[d];
+  }
+  bool largeB = bSize * static_cast<int64_t>(sizeof(float)) > kL2Bytes && bSize > 4 * aSize;
+  int64_t rowTasks = m >= 0 && !gemv && !largeB
+                         ? std::max<int64_t>(1, ranges[m] / kRowsPerTask)
+                         : (largeB ? 1 : tasks);
   bool blocks = other >= 0 && llvm::is_contained(dims->n, static_cast<unsigned>(other));
   bool byColumns = rowTasks == 1 && tasks > 1 && blocks;
   // Without slivers (B computed, as a convolution's image), tasks take

@@ -170,6 +170,19 @@ func.func @conv3x3_direct(%x: tensor<1x32x28x28xf32>) -> tensor<1x64x28x28xf32> 
   return %0 : tensor<1x64x28x28xf32>
 }
 
+// Where B (the image, 256 x 3136: 3.2 MB) is larger than a core's L2 and
+// than A (the weight, 128 x 256), tasks split B's columns in whole
+// register tiles, each reading its own part of B and all of A, rather
+// than A's rows, each streaming all of B.
+// AVX512-LABEL: func.func @pointwise_conv_large_image
+// AVX512: kind = "contraction"
+// AVX512-SAME: threads = array<i64: 0, 0, {{[1-9][0-9]*}}, 0>
+func.func @pointwise_conv_large_image(%x: tensor<1x256x56x56xf32>, %w: tensor<128x256x1x1xf32>) -> tensor<1x128x56x56xf32> {
+  %none = kiln.none
+  %0 = kiln.Conv %x, %w, %none : (tensor<1x256x56x56xf32>, tensor<128x256x1x1xf32>, none) -> tensor<1x128x56x56xf32>
+  return %0 : tensor<1x128x56x56xf32>
+}
+
 // A column convolution (5x1 over 256 channels of 512x1, as exporters
 // write 1-D ones), computed as a row [n, c, 1, 512]: one output row, so
 // its slivers of filters are split across threads (8 slivers of 32 on
