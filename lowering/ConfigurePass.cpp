@@ -126,14 +126,18 @@ void splitGroups(RewriterBase &r, linalg::Conv2DNgchwGfchwOp op) {
 }
 
 /// A contraction over one reduction loop that is not cache-tiled reads
-/// each element of its accumulator once, before its sum starts. When that
-/// accumulator is a zero fill (through reshapes), the fill is dropped: the
-/// destination becomes an empty tensor and the kernel starts its
-/// accumulators at zero (kZeroInitAttrName). The output is then written
-/// once, where it was filled, read back and written again.
+/// each element of its accumulator once, before its sum starts; so does a
+/// convolution over NCHW, whose reductions (channels, taps) are its
+/// innermost loops. When that accumulator is a zero fill (through
+/// reshapes), the fill is dropped: the destination becomes an empty tensor
+/// and the kernel starts its accumulators at zero (kZeroInitAttrName). The
+/// output is then written once, where it was filled, read back and
+/// written again.
 void startAtZero(RewriterBase &r, linalg::LinalgOp op, const LoweringConfig &config) {
-  if (config.kind != "contraction" || op.getNumReductionLoops() != 1 ||
-      op.getNumDpsInits() != 1 || !op.hasPureTensorSemantics())
+  bool nchwConv = config.kind == "conv" && isa<linalg::Conv2DNchwFchwOp, linalg::Conv1DNcwFcwOp>(op);
+  if ((config.kind != "contraction" || op.getNumReductionLoops() != 1) && !nchwConv)
+    return;
+  if (op.getNumDpsInits() != 1 || !op.hasPureTensorSemantics())
     return;
   for (auto [i, iter] : llvm::enumerate(op.getIteratorTypesArray()))
     if (iter == utils::IteratorType::reduction && config.cache[i] != 0)
@@ -161,6 +165,59 @@ void startAtZero(RewriterBase &r, linalg::LinalgOp op, const LoweringConfig &con
     r.eraseOp(dead);
   }
   op->setAttr(kZeroInitAttrName, r.getUnitAttr());
+}
+
+/// Rewrites `fusedOp`, an elementwise op reading the result of `contraction`
+/// (its only use), to read it as its own output and write over it (when its
+/// payload reads no other output): the product's only use is then the
+/// destination of the epilogue, so the contraction's tile becomes the
+/// epilogue's tile of the result, with no buffer of its own.
+void writeInPlace(RewriterBase &r, linalg::LinalgOp contraction, linalg::GenericOp fusedOp) {
+  Value product = contraction->getResult(0);
+  OpOperand &oldInit = fusedOp.getDpsInitsMutable()[0];
+  if (!fusedOp.getMatchingBlockArgument(&oldInit).use_empty() ||
+      oldInit.get().getType() != product.getType())
+    return;
+  SmallVector<Value> inputs;
+  SmallVector<AffineMap> newMaps;
+  for (OpOperand *in : fusedOp.getDpsInputOperands())
+    if (in->get() != product) {
+      inputs.push_back(in->get());
+      newMaps.push_back(fusedOp.getMatchingIndexingMap(in));
+    }
+  newMaps.push_back(fusedOp.getMatchingIndexingMap(&oldInit));
+  r.setInsertionPoint(fusedOp);
+  auto inPlace = linalg::GenericOp::create(r, fusedOp.getLoc(), TypeRange{product.getType()},
+                                           inputs, ValueRange{product}, newMaps,
+                                           fusedOp.getIteratorTypesArray());
+  Block &oldBody = fusedOp.getRegion().front();
+  Block *body = r.createBlock(&inPlace.getRegion());
+  IRMapping map;
+  for (Value v : inputs)
+    body->addArgument(getElementTypeOrSelf(v.getType()), fusedOp.getLoc());
+  BlockArgument out = body->addArgument(getElementTypeOrSelf(product.getType()), fusedOp.getLoc());
+  unsigned next = 0;
+  for (OpOperand *in : fusedOp.getDpsInputOperands())
+    map.map(oldBody.getArgument(in->getOperandNumber()),
+            in->get() == product ? Value(out) : Value(body->getArgument(next++)));
+  map.map(fusedOp.getMatchingBlockArgument(&oldInit), out);
+  for (Operation &o : oldBody)
+    r.clone(o, map);
+  // The contraction's empty destination becomes the epilogue's (its
+  // positions collapsed), so the result is still the buffer the epilogue
+  // wrote, which may be the caller's output, not a copy of it.
+  Value destination = oldInit.get();
+  OpOperand &accumulator = contraction.getDpsInitsMutable()[0];
+  Operation *start = accumulator.get().getDefiningOp();
+  if (auto fill = dyn_cast_or_null<linalg::FillOp>(start))
+    start = fill.getOutputs()[0].getDefiningOp();
+  r.replaceOp(fusedOp, inPlace.getResults());
+  if (auto empty = dyn_cast_or_null<tensor::EmptyOp>(start);
+      empty && empty.getType() == destination.getType() && empty->hasOneUse()) {
+    if (Operation *d = destination.getDefiningOp())
+      r.moveOpBefore(d, start);
+    r.replaceOp(empty, destination);
+  }
 }
 
 /// The elementwise op that is the only reader of a configured
@@ -258,55 +315,27 @@ void collapseEpilogue(RewriterBase &r, linalg::LinalgOp contraction) {
       });
   if (expand->use_empty())
     r.eraseOp(expand);
-  // The epilogue reads the product as its own output and writes over it
-  // (its payload reads no other output): the product's only use is then
-  // the destination of the epilogue, so the contraction's tile becomes
-  // the epilogue's tile of the result, with no buffer of its own.
-  auto fusedOp = cast<linalg::GenericOp>(collapsed->collapsedOp.getOperation());
-  OpOperand &oldInit = fusedOp.getDpsInitsMutable()[0];
-  if (!fusedOp.getMatchingBlockArgument(&oldInit).use_empty() ||
-      oldInit.get().getType() != product.getType())
+  writeInPlace(r, contraction, cast<linalg::GenericOp>(collapsed->collapsedOp.getOperation()));
+}
+
+/// A convolution over NCHW whose only reader is an elementwise op over
+/// its whole result, indexed alike: the epilogue then writes over the
+/// result in place, and kiln-fuse-epilogues runs it on each register tile
+/// of the convolution while the tile is in L1.
+void convEpilogueInPlace(RewriterBase &r, linalg::LinalgOp conv) {
+  if (conv->getNumResults() != 1 || !conv->getResult(0).hasOneUse())
     return;
-  SmallVector<Value> inputs;
-  SmallVector<AffineMap> newMaps;
-  for (OpOperand *in : fusedOp.getDpsInputOperands())
-    if (in->get() != product) {
-      inputs.push_back(in->get());
-      newMaps.push_back(fusedOp.getMatchingIndexingMap(in));
-    }
-  newMaps.push_back(fusedOp.getMatchingIndexingMap(&oldInit));
-  r.setInsertionPoint(fusedOp);
-  auto inPlace = linalg::GenericOp::create(r, fusedOp.getLoc(), TypeRange{product.getType()},
-                                           inputs, ValueRange{product}, newMaps,
-                                           fusedOp.getIteratorTypesArray());
-  Block &oldBody = fusedOp.getRegion().front();
-  Block *body = r.createBlock(&inPlace.getRegion());
-  IRMapping map;
-  for (Value v : inputs)
-    body->addArgument(getElementTypeOrSelf(v.getType()), fusedOp.getLoc());
-  BlockArgument out = body->addArgument(getElementTypeOrSelf(product.getType()), fusedOp.getLoc());
-  unsigned next = 0;
-  for (OpOperand *in : fusedOp.getDpsInputOperands())
-    map.map(oldBody.getArgument(in->getOperandNumber()),
-            in->get() == product ? Value(out) : Value(body->getArgument(next++)));
-  map.map(fusedOp.getMatchingBlockArgument(&oldInit), out);
-  for (Operation &o : oldBody)
-    r.clone(o, map);
-  // The contraction's empty destination becomes the epilogue's (its
-  // positions collapsed), so the result is still the buffer the epilogue
-  // wrote, which may be the caller's output, not a copy of it.
-  Value destination = oldInit.get();
-  OpOperand &accumulator = contraction.getDpsInitsMutable()[0];
-  Operation *start = accumulator.get().getDefiningOp();
-  if (auto fill = dyn_cast_or_null<linalg::FillOp>(start))
-    start = fill.getOutputs()[0].getDefiningOp();
-  r.replaceOp(fusedOp, inPlace.getResults());
-  if (auto empty = dyn_cast_or_null<tensor::EmptyOp>(start);
-      empty && empty.getType() == destination.getType() && empty->hasOneUse()) {
-    if (Operation *d = destination.getDefiningOp())
-      r.moveOpBefore(d, start);
-    r.replaceOp(empty, destination);
-  }
+  Value product = conv->getResult(0);
+  auto epilogue = dyn_cast<linalg::GenericOp>(*product.getUsers().begin());
+  if (!epilogue || !epilogue.hasPureTensorSemantics() || epilogue.getNumDpsInits() != 1 ||
+      epilogue.getNumParallelLoops() != epilogue.getNumLoops() ||
+      llvm::any_of(epilogue->getUsers(), llvm::IsaPred<tensor::PadOp>))
+    return;
+  for (OpOperand &operand : epilogue->getOpOperands())
+    if ((operand.get() == product || epilogue.isDpsInit(&operand)) &&
+        !epilogue.getMatchingIndexingMap(&operand).isIdentity())
+      return;
+  writeInPlace(r, conv, epilogue);
 }
 
 struct ConfigurePass : impl::KilnConfigureBase<ConfigurePass> {
@@ -344,17 +373,21 @@ struct ConfigurePass : impl::KilnConfigureBase<ConfigurePass> {
       packRhs(rewriter, op, target);
     for (linalg::LinalgOp op : convs)
       convAsContraction(rewriter, op, target);
-    SmallVector<linalg::LinalgOp> contractions;
+    SmallVector<linalg::LinalgOp> contractions, nchwConvs;
     getOperation().walk([&](linalg::LinalgOp op) {
       if (std::optional<LoweringConfig> c = chooseConfig(op, target, chunks)) {
         op->setAttr(kConfigAttrName, c->toAttr(&getContext()));
         startAtZero(rewriter, op, *c);
         if (c->kind == "contraction")
           contractions.push_back(op);
+        else if (isa<linalg::Conv2DNchwFchwOp, linalg::Conv1DNcwFcwOp>(op))
+          nchwConvs.push_back(op);
       }
     });
     for (linalg::LinalgOp op : contractions)
       collapseEpilogue(rewriter, op);
+    for (linalg::LinalgOp op : nchwConvs)
+      convEpilogueInPlace(rewriter, op);
   }
 };
 } // namespace

@@ -58,7 +58,8 @@ struct Fusion {
 linalg::GenericOp epilogueOf(linalg::LinalgOp op) {
   Value c = op.getDpsInits()[0];
   Operation *next = op->getNextNode();
-  while (next && isMemoryEffectFree(next) && next->getNumRegions() == 0)
+  while (next && ((isMemoryEffectFree(next) && next->getNumRegions() == 0) ||
+                  isa<memref::DeallocOp>(next)))
     next = next->getNextNode();
   auto epi = dyn_cast_or_null<linalg::GenericOp>(next);
   if (!epi || !epi.hasPureBufferSemantics() || epi.getNumDpsInits() != 1 ||
@@ -92,14 +93,27 @@ linalg::GenericOp epilogueOf(linalg::LinalgOp op) {
   return epi;
 }
 
-std::optional<Fusion> planFusion(linalg::LinalgOp op, const LoweringConfig &config) {
-  if (config.kind != "contraction" || !op.hasPureBufferSemantics() || op.getNumDpsInits() != 1)
-    return std::nullopt;
-  linalg::GenericOp epi = epilogueOf(op);
-  if (!epi)
+/// The dims of `op`'s register tile rows: A's rows of a contraction, the
+/// filters of a convolution over NCHW (its output columns are vectors).
+std::optional<SmallVector<unsigned>> rowDims(linalg::LinalgOp op, const LoweringConfig &config) {
+  if (config.kind == "conv" && isa<linalg::Conv2DNchwFchwOp, linalg::Conv1DNcwFcwOp>(op))
+    return SmallVector<unsigned>{1};
+  if (config.kind != "contraction")
     return std::nullopt;
   FailureOr<linalg::ContractionDimensions> dims = contractionDims(op, config.vectorDim);
   if (failed(dims))
+    return std::nullopt;
+  return SmallVector<unsigned>(dims->m.begin(), dims->m.end());
+}
+
+std::optional<Fusion> planFusion(linalg::LinalgOp op, const LoweringConfig &config) {
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInits() != 1)
+    return std::nullopt;
+  std::optional<SmallVector<unsigned>> rows = rowDims(op, config);
+  if (!rows)
+    return std::nullopt;
+  linalg::GenericOp epi = epilogueOf(op);
+  if (!epi)
     return std::nullopt;
   AffineMap out = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
   if (!out.isProjectedPermutation())
@@ -114,7 +128,7 @@ std::optional<Fusion> planFusion(linalg::LinalgOp op, const LoweringConfig &conf
     f.tile.push_back(ranges[d]);
     if (d == config.vectorDim)
       nvResult = i;
-    else if (llvm::is_contained(dims->m, d) && config.registers[d] > 1)
+    else if (llvm::is_contained(*rows, d) && config.registers[d] > 1)
       mResult = i;
   }
   if (nvResult < 0 || mResult < 0)
@@ -197,10 +211,14 @@ void nest(RewriterBase &r, Location loc, Fusion &f, ArrayRef<int64_t> shape, siz
 void fuse(RewriterBase &r, Fusion f) {
   linalg::LinalgOp op = f.contraction;
   Location loc = op.getLoc();
-  // What lies between the two ops is pure: it goes first.
+  // What lies between the two ops is pure: it goes first. Buffers freed
+  // in between (the contraction's last read of them) are freed after.
   for (Operation *between = op->getNextNode(); between != f.epilogue.getOperation();) {
     Operation *next = between->getNextNode();
-    r.moveOpBefore(between, op);
+    if (isa<memref::DeallocOp>(between))
+      r.moveOpAfter(between, f.epilogue);
+    else
+      r.moveOpBefore(between, op);
     between = next;
   }
   r.setInsertionPoint(op);

@@ -86,6 +86,66 @@ SmallVector<int64_t> loopOrder(size_t loops, ArrayRef<int64_t> first) {
   return order;
 }
 
+/// The memref `v` is a view of.
+Value rootOf(Value v) {
+  while (Operation *def = v.getDefiningOp()) {
+    if (!isa<memref::SubViewOp, memref::ExpandShapeOp, memref::CollapseShapeOp,
+             memref::ReinterpretCastOp, memref::CastOp>(def))
+      break;
+    v = def->getOperand(0);
+  }
+  return v;
+}
+
+/// Whether `v` (through shape casts) is only the initial value of loops'
+/// iter_args.
+bool onlyLoopInit(Value v) {
+  return llvm::all_of(v.getUses(), [](OpOperand &use) {
+    Operation *user = use.getOwner();
+    if (isa<vector::ShapeCastOp, vector::BroadcastOp>(user))
+      return onlyLoopInit(user->getResult(0));
+    auto loop = dyn_cast<scf::ForOp>(user);
+    return loop && use.getOperandNumber() >= loop.getNumControlOperands();
+  });
+}
+
+/// The accumulators of a contraction whose C is uninitialized (see
+/// kZeroInitAttrName) start at zero in registers: every read of C (views
+/// of `root`) in `container` becomes a zero vector. Only when each is the
+/// initial value of a reduction loop's accumulator (hoisted out of it,
+/// before short loops are unrolled): then no element is read after a
+/// partial sum was stored. Returns false, changing nothing, otherwise.
+bool startFromZero(Operation *container, Value root) {
+  SmallVector<Operation *> reads;
+  bool ok = true;
+  container->walk([&](Operation *op) {
+    Value base;
+    if (auto load = dyn_cast<vector::LoadOp>(op))
+      base = load.getBase();
+    else if (auto read = dyn_cast<vector::TransferReadOp>(op))
+      base = read.getBase();
+    else if (auto load = dyn_cast<memref::LoadOp>(op))
+      base = load.getMemRef();
+    else if (isa<linalg::LinalgOp, memref::CopyOp>(op))
+      ok = false; // reads it may hide
+    if (!base || rootOf(base) != root)
+      return;
+    if (!isa<vector::LoadOp, vector::TransferReadOp>(op) || !onlyLoopInit(op->getResult(0)))
+      ok = false;
+    reads.push_back(op);
+  });
+  if (!ok || reads.empty())
+    return false;
+  IRRewriter r(container->getContext());
+  for (Operation *read : reads) {
+    r.setInsertionPoint(read);
+    auto type = cast<VectorType>(read->getResult(0).getType());
+    r.replaceOp(read, arith::ConstantOp::create(r, read->getLoc(), type,
+                                                DenseElementsAttr::get(type, 0.0f)));
+  }
+  return true;
+}
+
 class ContractionLowering {
 public:
   ContractionLowering(MLIRContext *ctx, const FrozenRewritePatternSet &canonical)
@@ -103,6 +163,17 @@ public:
     auto yield = scf::YieldOp::create(r, loc);
     r.moveOpBefore(op, yield);
     region = &container.getRegion();
+    // An uninitialized C: zero accumulators, else a zero fill first.
+    Value c = op.getDpsInits()[0];
+    zeroInitRoot = op->hasAttr(kZeroInitAttrName) ? rootOf(c) : Value();
+    auto fillC = [&] {
+      if (!zeroInitRoot)
+        return;
+      r.setInsertionPointToStart(body);
+      linalg::FillOp::create(r, loc, ValueRange{arith::ConstantOp::create(
+                                        r, loc, r.getZeroAttr(getElementTypeOrSelf(c.getType())))},
+                             ValueRange{c});
+    };
 
     size_t loops = op.getNumLoops();
     int64_t nv = config.vectorDim;
@@ -110,6 +181,7 @@ public:
     if (config.kind == "contraction") {
       FailureOr<linalg::ContractionDimensions> dims = contractionDims(op, nv);
       if (failed(dims)) {
+        fillC();
         finish(container);
         return {};
       }
@@ -185,6 +257,8 @@ public:
         r.replaceOp(tileOp, v->replacements);
     }
     lowerVectors(r, container);
+    // Some element may be read after a partial sum: C is filled.
+    fillC();
     return container;
   }
 
@@ -202,6 +276,9 @@ private:
   MLIRContext *ctx;
   const FrozenRewritePatternSet &canonical;
   Region *region = nullptr;
+  /// The buffer of C while its accumulators are still to be started at
+  /// zero (kZeroInitAttrName).
+  Value zeroInitRoot;
 
   SmallVector<linalg::LinalgOp> ops() {
     SmallVector<linalg::LinalgOp> found;
@@ -501,6 +578,8 @@ private:
     }
     cleanUp(r, container);
     hoistAccumulators(r);
+    if (zeroInitRoot && startFromZero(container, zeroInitRoot))
+      zeroInitRoot = {};
     {
       RewritePatternSet p(ctx);
       vector::populateVectorContractLoweringPatterns(p, vector::VectorContractLowering::OuterProduct);
@@ -607,22 +686,11 @@ struct LowerContractionsPass : impl::KilnLowerContractionsBase<LowerContractions
     ContractionLowering lowering(ctx, canonical);
     SmallVector<scf::ExecuteRegionOp> containers;
     for (auto &[op, config] : todo) {
-      bool zeroInit = op->hasAttr(kZeroInitAttrName);
-      Value c = op.getDpsInits()[0];
-      Location loc = op.getLoc();
       scf::ExecuteRegionOp container = reuse(op);
       if (!container)
         container = lowering.run(op, config);
-      if (container) {
+      if (container)
         containers.push_back(container);
-        if (zeroInit && !startFromZero(container, c)) {
-          // Some element may be read after a partial sum: C is filled.
-          OpBuilder b(container);
-          linalg::FillOp::create(b, loc, ValueRange{arith::ConstantOp::create(
-                                             b, loc, b.getZeroAttr(getElementTypeOrSelf(c.getType())))},
-                                 ValueRange{c});
-        }
-      }
     }
     for (scf::ExecuteRegionOp c : containers)
       lowering.finish(c);
@@ -640,66 +708,6 @@ struct LowerContractionsPass : impl::KilnLowerContractionsBase<LowerContractions
 private:
   std::shared_ptr<FrozenRewritePatternSet> canonicalPatterns;
 
-  /// The memref `v` is a view of.
-  static Value rootOf(Value v) {
-    while (Operation *def = v.getDefiningOp()) {
-      if (!isa<memref::SubViewOp, memref::ExpandShapeOp, memref::CollapseShapeOp,
-               memref::ReinterpretCastOp, memref::CastOp>(def))
-        break;
-      v = def->getOperand(0);
-    }
-    return v;
-  }
-
-  /// The accumulators of a contraction whose C is uninitialized (see
-  /// kZeroInitAttrName) start at zero in registers: every read of C in the
-  /// kernel becomes a zero vector. Only when each is the initial value of
-  /// a reduction loop's accumulator (hoisted out of it): then no element
-  /// is read after a partial sum was stored. Returns false, changing
-  /// nothing, otherwise.
-  /// Whether `v` (through shape casts) is only the initial value of loops'
-  /// iter_args.
-  static bool onlyLoopInit(Value v) {
-    return llvm::all_of(v.getUses(), [](OpOperand &use) {
-      Operation *user = use.getOwner();
-      if (isa<vector::ShapeCastOp, vector::BroadcastOp>(user))
-        return onlyLoopInit(user->getResult(0));
-      auto loop = dyn_cast<scf::ForOp>(user);
-      return loop && use.getOperandNumber() >= loop.getNumControlOperands();
-    });
-  }
-
-  static bool startFromZero(scf::ExecuteRegionOp container, Value c) {
-    Value root = rootOf(c);
-    SmallVector<Operation *> reads;
-    bool ok = true;
-    container.walk([&](Operation *op) {
-      Value base;
-      if (auto load = dyn_cast<vector::LoadOp>(op))
-        base = load.getBase();
-      else if (auto read = dyn_cast<vector::TransferReadOp>(op))
-        base = read.getBase();
-      else if (auto load = dyn_cast<memref::LoadOp>(op))
-        base = load.getMemRef();
-      else if (isa<linalg::LinalgOp, memref::CopyOp>(op))
-        ok = false; // reads it may hide
-      if (!base || rootOf(base) != root)
-        return;
-      if (!isa<vector::LoadOp, vector::TransferReadOp>(op) || !onlyLoopInit(op->getResult(0)))
-        ok = false;
-      reads.push_back(op);
-    });
-    if (!ok || reads.empty())
-      return false;
-    IRRewriter r(container->getContext());
-    for (Operation *read : reads) {
-      r.setInsertionPoint(read);
-      auto type = cast<VectorType>(read->getResult(0).getType());
-      r.replaceOp(read, arith::ConstantOp::create(r, read->getLoc(), type,
-                                                  DenseElementsAttr::get(type, 0.0f)));
-    }
-    return true;
-  }
 
   /// An op lowered on its own: a detached copy of it as it was, a
   /// detached function of its operands whose body holds its lowering, and

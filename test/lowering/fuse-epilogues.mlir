@@ -37,6 +37,29 @@ func.func @pointwise_bias_relu(%x: tensor<1x16x24x24xf32>, %w: tensor<36x16x1x1x
   return %1 : tensor<1x36x24x24xf32>
 }
 
+// A convolution over NCHW (3 channels: too shallow for the direct forms)
+// and its bias and Relu: the epilogue writes over the convolution's result
+// in place and runs on each register tile (8 filters by one output row of
+// 32 columns) right after it. The buffer freed after the convolution (the
+// padded input) is freed after both.
+// CHECK-LABEL: func.func @conv_bias_relu
+// CHECK-NOT: memref.dealloc
+// CHECK: scf.for %[[H:.*]] = %c0 to %c32 step %c1
+// CHECK: scf.for %[[F:.*]] = %{{.*}} to %c16 step %c8
+// CHECK: %[[C:.*]] = memref.subview %[[OUT:.*]][0, %[[F]], %[[H]], 0] [1, 8, 1, 32]
+// CHECK: linalg.conv_2d_nchw_fchw {{.*}}kind = "conv"{{.*}} outs(%[[C]] : memref<1x8x1x32xf32
+// CHECK: %[[E:.*]] = memref.subview %[[OUT]][0, %[[F]], %[[H]], 0] [1, 8, 1, 32]
+// CHECK: linalg.generic {{.*}} outs(%[[E]] : memref<1x8x1x32xf32
+// CHECK: arith.select
+// CHECK: memref.dealloc %{{.*}} : memref<1x3x34x34xf32>
+// CHECK: linalg.pooling_nchw_max
+func.func @conv_bias_relu(%x: tensor<1x3x32x32xf32>, %w: tensor<16x3x3x3xf32>, %b: tensor<16xf32>) -> tensor<1x16x16x16xf32> {
+  %0 = kiln.Conv %x, %w, %b {pads = [1, 1, 1, 1]} : (tensor<1x3x32x32xf32>, tensor<16x3x3x3xf32>, tensor<16xf32>) -> tensor<1x16x32x32xf32>
+  %1 = kiln.Relu %0 : (tensor<1x16x32x32xf32>) -> tensor<1x16x32x32xf32>
+  %2 = kiln.MaxPool %1 {kernel_shape = [2, 2], strides = [2, 2]} : (tensor<1x16x32x32xf32>) -> tensor<1x16x16x16xf32>
+  return %2 : tensor<1x16x16x16xf32>
+}
+
 // A contraction whose result is read by a transpose is left alone.
 // CHECK-LABEL: func.func @transposed_result
 // CHECK-NOT: scf.for

@@ -33,11 +33,15 @@ func.func @gemm(%x: tensor<100x64xf32>, %w: tensor<64x40xf32>) -> tensor<100x40x
 
 // A direct 3x3 convolution: per output row, 6 output channels by 16
 // columns; the 9 filter taps are unrolled inside the input-channel loop,
-// each a broadcast filter weight times a row of the padded input.
+// each a broadcast filter weight times a row of the padded input. The
+// accumulators start at zero: the output is neither filled nor read.
 // CHECK-LABEL: func.func @conv3x3
 // CHECK-NOT: linalg.conv_2d_nchw_fchw
+// CHECK-NOT: linalg.fill
+// CHECK: %[[ZERO:.*]] = arith.constant dense<0.000000e+00> : vector<1x16xf32>
 // CHECK: scf.for %{{.*}} = %c0 to %c12 step %c6
-// CHECK: scf.for %{{.*}} = %c0 to %c8 step %c1 iter_args({{.*}}) -> (vector<1x16xf32>, vector<1x16xf32>, vector<1x16xf32>, vector<1x16xf32>, vector<1x16xf32>, vector<1x16xf32>)
+// CHECK-NOT: vector.load %{{.*}} : memref<1x12x32x32xf32{{.*}}>, vector<16xf32>
+// CHECK: scf.for %{{.*}} = %c0 to %c8 step %c1 iter_args(%{{.*}} = %[[ZERO]], {{.*}}) -> (vector<1x16xf32>, vector<1x16xf32>, vector<1x16xf32>, vector<1x16xf32>, vector<1x16xf32>, vector<1x16xf32>)
 // CHECK-COUNT-54: vector.fma %{{.*}} : vector<16xf32>
 // CHECK: scf.yield {{.*}} : vector<1x16xf32>, vector<1x16xf32>, vector<1x16xf32>, vector<1x16xf32>, vector<1x16xf32>, vector<1x16xf32>
 func.func @conv3x3(%x: tensor<1x8x32x32xf32>, %w: tensor<12x8x3x3xf32>) -> tensor<1x12x32x32xf32> {
