@@ -57,6 +57,9 @@ namespace {
 /// Vectors per tile of the innermost loop: two in flight hide the
 /// latency of a load feeding a dependent chain.
 constexpr int64_t kVectorsPerTile = 2;
+/// Ops of at most this many vector tiles are unrolled (an 8x32 register
+/// tile's epilogue on AVX-512 is 8).
+constexpr int64_t kMaxUnrolledVectors = 16;
 
 /// Element types whose vectors are laid out in memory as the buffers are.
 bool vectorizableElement(Type t) {
@@ -496,7 +499,8 @@ private:
       steps.push_back(one);
     }
     OpFoldResult n = ranges.back().size;
-    scf::buildLoopNest(r, loc, lbs, ubs, steps, [&](OpBuilder &b, Location l, ValueRange loopIvs) {
+    SmallVector<scf::ForOp> tileLoops;
+    scf::LoopNest nest = scf::buildLoopNest(r, loc, lbs, ubs, steps, [&](OpBuilder &b, Location l, ValueRange loopIvs) {
       SmallVector<Value> ivs(loops - 1, zero);
       for (auto [d, iv] : llvm::zip(looped, loopIvs))
         ivs[d] = iv;
@@ -518,6 +522,7 @@ private:
       Value step = arith::ConstantIndexOp::create(b, l, width);
       auto tiles = [&](Value from, Value to, Value by, int64_t len) {
         auto loop = scf::ForOp::create(b, l, from, to, by);
+        tileLoops.push_back(loop);
         OpBuilder::InsertionGuard guard(b);
         b.setInsertionPointToStart(loop.getBody());
         tile(b, l, op, ivs, loop.getInductionVar(), len, rowScalars);
@@ -543,6 +548,29 @@ private:
       tiles(arith::ConstantIndexOp::create(b, l, 0), main, step, width);
       tiles(main, total, arith::ConstantIndexOp::create(b, l, 1), 1);
     });
+    // A small op of static shape inside a loop (an epilogue's register
+    // tile) is unrolled: its loads then read the very addresses the kernel
+    // before it stored, which LLVM forwards from registers (and the
+    // overwritten stores die), where a loop waited on each store to reach
+    // its load. (Ops outside loops stay loops: kiln-outline-kernels makes
+    // kernels, timed by the profiler, of loop nests.)
+    auto trips = [](scf::ForOp f) -> int64_t {
+      std::optional<APInt> t = f.getStaticTripCount();
+      return t ? t->getSExtValue() : -1;
+    };
+    int64_t vectors = 1;
+    for (scf::ForOp f : nest.loops)
+      vectors = trips(f) < 0 ? -1 : vectors * trips(f);
+    int64_t rowTiles = 0;
+    for (scf::ForOp f : tileLoops)
+      rowTiles = trips(f) < 0 || rowTiles < 0 ? -1 : rowTiles + trips(f);
+    if (op->getParentOfType<scf::ForOp>() && vectors > 0 && rowTiles >= 0 &&
+        vectors * std::max<int64_t>(rowTiles, 1) <= kMaxUnrolledVectors) {
+      for (scf::ForOp f : tileLoops)
+        (void)loopUnrollFull(f);
+      for (scf::ForOp f : llvm::reverse(nest.loops))
+        (void)loopUnrollFull(f);
+    }
   }
 
   /// `combiner` (an op of the body) applied to `x` and `y` (vectors or

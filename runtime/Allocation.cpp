@@ -9,7 +9,7 @@
 #include <malloc.h>
 #include <sys/mman.h>
 #include <mutex>
-#include <unordered_map>
+#include <vector>
 
 namespace kiln {
 
@@ -20,7 +20,10 @@ struct RunState {
   std::atomic<uint64_t> loopIterations{0};
   std::mutex mutex; // guards what follows
   std::string failure;
-  std::unordered_map<void *, uint64_t> live; // buffer -> bytes
+  /// The buffers held, with their bytes: few at once, mostly freed in the
+  /// reverse of their allocation, so found from the back (a map cost two
+  /// node allocations per buffer, on every run).
+  std::vector<std::pair<void *, uint64_t>> live;
   uint64_t liveBytes = 0, mostLiveBytes = 0;
 
   void record(std::string message) {
@@ -111,7 +114,7 @@ extern "C" void *kiln_malloc(uint64_t size) {
       std::lock_guard<std::mutex> lock(run->mutex);
       over = run->liveBytes + size > run->limits.maxWorkspaceBytes;
       if (!over) {
-        run->live.emplace(p, size);
+        run->live.emplace_back(p, size);
         run->liveBytes += size;
         run->mostLiveBytes = std::max(run->mostLiveBytes, run->liveBytes);
       }
@@ -134,13 +137,16 @@ extern "C" void kiln_free(void *p) {
     bool held = false;
     {
       std::lock_guard<std::mutex> lock(run->mutex);
-      auto it = run->live.find(p);
-      if (it != run->live.end()) {
-        bytes = it->second;
-        held = true;
-        run->liveBytes -= bytes;
-        run->live.erase(it);
-      }
+      auto &live = run->live;
+      for (size_t i = live.size(); i-- > 0;)
+        if (live[i].first == p) {
+          bytes = live[i].second;
+          held = true;
+          run->liveBytes -= bytes;
+          live[i] = live.back();
+          live.pop_back();
+          break;
+        }
     }
     if (held && run->cache) {
       run->cache->put(p, bytes);
@@ -166,7 +172,7 @@ extern "C" void _mlir_ciface_kiln_index_out_of_range(const char *what) { kiln::f
 namespace kiln {
 
 BlockCache::~BlockCache() {
-  for (auto &[size, block] : blocks)
+  for (Block &block : blocks)
     std::free(block.pointer);
 }
 
@@ -177,17 +183,19 @@ uint64_t BlockCache::beginRun() {
 
 void *BlockCache::take(uint64_t size) {
   std::lock_guard<std::mutex> lock(mutex);
-  auto it = blocks.find(size);
-  if (it == blocks.end())
-    return nullptr;
-  void *block = it->second.pointer;
-  blocks.erase(it);
-  return block;
+  // The block of this size freed last: the likeliest to be in cache.
+  for (size_t i = blocks.size(); i-- > 0;)
+    if (blocks[i].size == size) {
+      void *block = blocks[i].pointer;
+      blocks.erase(blocks.begin() + static_cast<std::ptrdiff_t>(i));
+      return block;
+    }
+  return nullptr;
 }
 
 void BlockCache::put(void *block, uint64_t size) {
   std::lock_guard<std::mutex> lock(mutex);
-  blocks.emplace(size, Block{block, generation});
+  blocks.push_back(Block{block, size, generation});
 }
 
 void BlockCache::noteHeld(uint64_t bytes) {
@@ -198,14 +206,13 @@ void BlockCache::noteHeld(uint64_t bytes) {
 
 void BlockCache::endRun(uint64_t mark) {
   std::lock_guard<std::mutex> lock(mutex);
-  for (auto it = blocks.begin(); it != blocks.end();) {
-    if (it->second.generation < mark) {
-      std::free(it->second.pointer);
-      it = blocks.erase(it);
-    } else {
-      ++it;
-    }
-  }
+  auto kept = std::remove_if(blocks.begin(), blocks.end(), [&](const Block &b) {
+    if (b.generation >= mark)
+      return false;
+    std::free(b.pointer);
+    return true;
+  });
+  blocks.erase(kept, blocks.end());
 }
 
 uint64_t heapAllocations() { return heapBlocks.load(std::memory_order_relaxed); }
@@ -221,6 +228,7 @@ KILN_CALLS_COMPILED_CODE
 RunOutcome callGuarded(void (*entry)(void **), void **args, const RunLimits &limits,
                        bool (*keep)(void *, void *), void *context, BlockCache *cache) {
   RunState state;
+  state.live.reserve(64);
   state.limits = limits;
   state.cache = cache;
   uint64_t mark = cache ? cache->beginRun() : 0;

@@ -27,7 +27,7 @@
 #include <cstdint>
 #include <mutex>
 #include <string>
-#include <unordered_map>
+#include <vector>
 
 extern "C" void *kiln_malloc(uint64_t size);
 extern "C" void kiln_free(void *p);
@@ -79,11 +79,14 @@ private:
   std::atomic<uint64_t> mostHeldBytes{0};
   struct Block {
     void *pointer;
+    uint64_t size;
     uint64_t generation;
   };
   std::mutex mutex;
   uint64_t generation = 0;
-  std::unordered_multimap<uint64_t, Block> blocks;
+  /// In the order they were freed (a model holds tens of buffers, not
+  /// thousands: a scan is cheaper than a map's node per block).
+  std::vector<Block> blocks;
 };
 
 /// Buffers kiln_malloc has taken from the system allocator since the

@@ -38,6 +38,42 @@ func.func @bias_relu(%x: memref<1x2x111x111xf32>, %b: memref<2x1x1xf32>, %y: mem
   return
 }
 
+// The epilogue of one register tile (8 rows of 32 inside the tile loops)
+// is unrolled: 8 loads, 8 stores, no loop of its own. LLVM then forwards
+// the kernel's stores of the tile to its loads. The same op outside a loop
+// stays a loop.
+// AVX512-LABEL: func.func @tile_epilogue
+// AVX512: scf.for
+// AVX512-NOT: scf.for
+// AVX512-COUNT-8: vector.store %{{.*}} vector<32xf32>
+// AVX512-NOT: vector.store
+// AVX512: scf.for %{{.*}} = %{{.*}} to %c8{{.*}} step
+// AVX512: vector.store %{{.*}} vector<32xf32>
+// AVX512: return
+func.func @tile_epilogue(%y: memref<8x64xf32>, %b: memref<8xf32>) {
+  %c0 = arith.constant 0 : index
+  %c2 = arith.constant 2 : index
+  %c32 = arith.constant 32 : index
+  %c64 = arith.constant 64 : index
+  scf.for %j = %c0 to %c64 step %c32 {
+    %t = memref.subview %y[0, %j] [8, 32] [1, 1] : memref<8x64xf32> to memref<8x32xf32, strided<[64, 1], offset: ?>>
+    linalg.generic {indexing_maps = [affine_map<(i, j) -> (i)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]}
+        ins(%b : memref<8xf32>) outs(%t : memref<8x32xf32, strided<[64, 1], offset: ?>>) {
+    ^bb0(%bias: f32, %out: f32):
+      %s = arith.addf %out, %bias : f32
+      linalg.yield %s : f32
+    }
+  }
+  %whole = memref.subview %y[0, 0] [8, 32] [1, 1] : memref<8x64xf32> to memref<8x32xf32, strided<[64, 1]>>
+  linalg.generic {indexing_maps = [affine_map<(i, j) -> (i)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]}
+      ins(%b : memref<8xf32>) outs(%whole : memref<8x32xf32, strided<[64, 1]>>) {
+  ^bb0(%bias: f32, %out: f32):
+    %s = arith.addf %out, %bias : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
 // A thread's rows of a strided view: rows stay rows (they are not
 // contiguous with each other); each row of 200 is 6 tiles of 32 and 8.
 // AVX512-LABEL: func.func @rows_of_a_view
