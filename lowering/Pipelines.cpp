@@ -48,8 +48,8 @@ static std::string phasePipeline(Phase phase, const PipelineOptions &o) {
     // Thread tiles are outlined first: repeated layers become one body,
     // lowered once, and the bodies are lowered in parallel.
     return "scf-forall-to-parallel,kiln-outline-parallel,"
-           "func.func(kiln-fuse-epilogues,kiln-lower-contractions,kiln-expand-copies,kiln-vectorize-elementwise{vector-bits=" +
-           std::to_string(o.vectorBits) + "},kiln-vectorize-windows{vector-bits=" +
+           "func.func(kiln-fuse-epilogues,kiln-lower-contractions,kiln-expand-copies,kiln-vectorize-windows{vector-bits=" +
+           std::to_string(o.vectorBits) + "},kiln-vectorize-elementwise{vector-bits=" +
            std::to_string(o.vectorBits) + "},kiln-approximate-math,canonicalize,cse)";
   case Phase::Loops:
     return "scf-forall-to-parallel,kiln-outline-parallel,func.func(convert-linalg-to-loops),"

@@ -786,9 +786,6 @@ bool filtersAsVectors(const ConvGeometry &g, const TargetInfo &target) {
   if (g.filters < lanes || !matchPattern(g.w, m_Constant()))
     return false;
   int64_t padded = llvm::alignTo(g.positions, lanes);
-  if (const char *e = getenv("KILN_FAV"))
-    if (g.positions * g.images < atoi(e))
-      return true;
   return g.positions < 2 * lanes || g.positions * 10 < padded * 9;
 }
 
