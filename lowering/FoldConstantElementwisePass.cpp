@@ -57,7 +57,6 @@ int64_t signExtend(uint64_t bits, unsigned width) {
   return static_cast<int64_t>((mask(bits, width) ^ sign) - sign);
 }
 
-double roundTo(Type t, double v) { return t.isF32() ? static_cast<double>(static_cast<float>(v)) : v; }
 
 /// A constant read element by element: raw row-major bytes, or a splat.
 struct ConstantReader {
@@ -66,21 +65,24 @@ struct ConstantReader {
   bool isSplat = false;
   Type elem;
   int64_t elemBytes = 0;
+  /// Of `elem`, looked up once (not per element).
+  bool isF32 = false, isF64 = false;
+  unsigned width = 0;
 
   Scalar at(int64_t i) const {
     if (isSplat)
       return splat;
     Scalar s;
     const char *p = bytes.data() + i * elemBytes;
-    if (elem.isF32()) {
+    if (isF32) {
       float v;
       std::memcpy(&v, p, 4);
       s.f = v;
-    } else if (elem.isF64()) {
+    } else if (isF64) {
       std::memcpy(&s.f, p, 8);
     } else {
       std::memcpy(&s.bits, p, elemBytes);
-      s.bits = mask(s.bits, elem.getIntOrFloatBitWidth());
+      s.bits = mask(s.bits, width);
     }
     return s;
   }
@@ -110,6 +112,9 @@ std::optional<ConstantReader> readerOf(Value v) {
   ConstantReader r;
   r.elem = type.getElementType();
   r.elemBytes = rawElementBytes(r.elem);
+  r.isF32 = r.elem.isF32();
+  r.isF64 = r.elem.isF64();
+  r.width = r.elem.getIntOrFloatBitWidth();
   if (auto dense = dyn_cast<DenseElementsAttr>(value); dense && dense.isSplat()) {
     r.isSplat = true;
     r.splat = fromAttr(dense.getSplatValue<TypedAttr>());
@@ -149,7 +154,9 @@ public:
                arith::MulIOp, arith::AddFOp, arith::SubFOp, arith::MulFOp, arith::DivFOp,
                arith::NegFOp, arith::MaximumFOp, arith::MinimumFOp, arith::SelectOp>(inner))
         return std::nullopt;
-      Step s{&inner, {}, 0};
+      Type out = inner.getResult(0).getType();
+      Step s{kindOf(&inner), {}, 0, out.getIntOrFloatBitWidth(),
+             inner.getOperand(0).getType().getIntOrFloatBitWidth(), out.isF32()};
       for (Value operand : inner.getOperands()) {
         if (!p.slots.count(operand)) {
           // A scalar constant from above the generic.
@@ -182,11 +189,45 @@ public:
   }
 
 private:
+  /// The ops the interpreter runs, decided once per op rather than by a
+  /// type switch on every element (ten million elements for a recurrent
+  /// model's weights).
+  enum class Kind {
+    ExtUI, ExtSI, TruncI, SIToFP, UIToFP, FPToSI, ExtF, TruncF, AddI, SubI, MulI,
+    AddF, SubF, MulF, DivF, NegF, MaxF, MinF, Select
+  };
   struct Step {
-    Operation *op;
+    Kind kind;
     SmallVector<unsigned> operands;
     unsigned result;
+    /// Bits of the result and of the first operand; whether the result
+    /// rounds to f32.
+    unsigned width, inWidth;
+    bool outF32;
   };
+
+  static Kind kindOf(Operation *op) {
+    return llvm::TypeSwitch<Operation *, Kind>(op)
+        .Case([](arith::ExtUIOp) { return Kind::ExtUI; })
+        .Case([](arith::ExtSIOp) { return Kind::ExtSI; })
+        .Case([](arith::TruncIOp) { return Kind::TruncI; })
+        .Case([](arith::SIToFPOp) { return Kind::SIToFP; })
+        .Case([](arith::UIToFPOp) { return Kind::UIToFP; })
+        .Case([](arith::FPToSIOp) { return Kind::FPToSI; })
+        .Case([](arith::ExtFOp) { return Kind::ExtF; })
+        .Case([](arith::TruncFOp) { return Kind::TruncF; })
+        .Case([](arith::AddIOp) { return Kind::AddI; })
+        .Case([](arith::SubIOp) { return Kind::SubI; })
+        .Case([](arith::MulIOp) { return Kind::MulI; })
+        .Case([](arith::AddFOp) { return Kind::AddF; })
+        .Case([](arith::SubFOp) { return Kind::SubF; })
+        .Case([](arith::MulFOp) { return Kind::MulF; })
+        .Case([](arith::DivFOp) { return Kind::DivF; })
+        .Case([](arith::NegFOp) { return Kind::NegF; })
+        .Case([](arith::MaximumFOp) { return Kind::MaxF; })
+        .Case([](arith::MinimumFOp) { return Kind::MinF; })
+        .Default([](Operation *) { return Kind::Select; });
+  }
 
   void constant(Value v, Scalar s) {
     slots[v] = size;
@@ -195,40 +236,42 @@ private:
 
   static Scalar step(const Step &s, ArrayRef<Scalar> values) {
     auto in = [&](unsigned i) { return values[s.operands[i]]; };
-    Type out = s.op->getResult(0).getType();
-    auto inWidth = [&](unsigned i) { return s.op->getOperand(i).getType().getIntOrFloatBitWidth(); };
-    unsigned width = out.getIntOrFloatBitWidth();
+    auto round = [&](double v) { return s.outF32 ? double(float(v)) : v; };
     Scalar r;
-    auto intOp = [&](auto f) { r.bits = mask(f(in(0).bits, in(1).bits), width); };
-    auto floatOp = [&](auto f) { r.f = roundTo(out, f(in(0).f, in(1).f)); };
-    llvm::TypeSwitch<Operation *>(s.op)
-        .Case([&](arith::ExtUIOp) { r.bits = in(0).bits; })
-        .Case([&](arith::ExtSIOp) { r.bits = mask(signExtend(in(0).bits, inWidth(0)), width); })
-        .Case([&](arith::TruncIOp) { r.bits = mask(in(0).bits, width); })
-        .Case([&](arith::SIToFPOp) { r.f = roundTo(out, double(signExtend(in(0).bits, inWidth(0)))); })
-        .Case([&](arith::UIToFPOp) { r.f = roundTo(out, double(in(0).bits)); })
-        .Case([&](arith::FPToSIOp) {
-          double v = std::trunc(in(0).f);
-          // Out of range is poison in the compiled code; any value will do.
-          r.bits = std::isfinite(v) && std::fabs(v) < 9.2e18 ? mask(uint64_t(int64_t(v)), width) : 0;
-        })
-        .Case([&](arith::ExtFOp) { r.f = in(0).f; })
-        .Case([&](arith::TruncFOp) { r.f = roundTo(out, in(0).f); })
-        .Case([&](arith::AddIOp) { intOp([](uint64_t a, uint64_t b) { return a + b; }); })
-        .Case([&](arith::SubIOp) { intOp([](uint64_t a, uint64_t b) { return a - b; }); })
-        .Case([&](arith::MulIOp) { intOp([](uint64_t a, uint64_t b) { return a * b; }); })
-        .Case([&](arith::AddFOp) { floatOp([](double a, double b) { return a + b; }); })
-        .Case([&](arith::SubFOp) { floatOp([](double a, double b) { return a - b; }); })
-        .Case([&](arith::MulFOp) { floatOp([](double a, double b) { return a * b; }); })
-        .Case([&](arith::DivFOp) { floatOp([](double a, double b) { return a / b; }); })
-        .Case([&](arith::NegFOp) { r.f = -in(0).f; })
-        .Case([&](arith::MaximumFOp) {
-          floatOp([](double a, double b) { return std::isnan(a) || std::isnan(b) ? NAN : std::fmax(a, b); });
-        })
-        .Case([&](arith::MinimumFOp) {
-          floatOp([](double a, double b) { return std::isnan(a) || std::isnan(b) ? NAN : std::fmin(a, b); });
-        })
-        .Case([&](arith::SelectOp) { r = (in(0).bits & 1) ? in(1) : in(2); });
+    switch (s.kind) {
+    case Kind::ExtUI: r.bits = in(0).bits; break;
+    case Kind::ExtSI: r.bits = mask(signExtend(in(0).bits, s.inWidth), s.width); break;
+    case Kind::TruncI: r.bits = mask(in(0).bits, s.width); break;
+    case Kind::SIToFP: r.f = round(double(signExtend(in(0).bits, s.inWidth))); break;
+    case Kind::UIToFP: r.f = round(double(in(0).bits)); break;
+    case Kind::FPToSI: {
+      double v = std::trunc(in(0).f);
+      // Out of range is poison in the compiled code; any value will do.
+      r.bits = std::isfinite(v) && std::fabs(v) < 9.2e18 ? mask(uint64_t(int64_t(v)), s.width) : 0;
+      break;
+    }
+    case Kind::ExtF: r.f = in(0).f; break;
+    case Kind::TruncF: r.f = round(in(0).f); break;
+    case Kind::AddI: r.bits = mask(in(0).bits + in(1).bits, s.width); break;
+    case Kind::SubI: r.bits = mask(in(0).bits - in(1).bits, s.width); break;
+    case Kind::MulI: r.bits = mask(in(0).bits * in(1).bits, s.width); break;
+    case Kind::AddF: r.f = round(in(0).f + in(1).f); break;
+    case Kind::SubF: r.f = round(in(0).f - in(1).f); break;
+    case Kind::MulF: r.f = round(in(0).f * in(1).f); break;
+    case Kind::DivF: r.f = round(in(0).f / in(1).f); break;
+    case Kind::NegF: r.f = -in(0).f; break;
+    case Kind::MaxF: {
+      double a = in(0).f, b = in(1).f;
+      r.f = round(std::isnan(a) || std::isnan(b) ? NAN : std::fmax(a, b));
+      break;
+    }
+    case Kind::MinF: {
+      double a = in(0).f, b = in(1).f;
+      r.f = round(std::isnan(a) || std::isnan(b) ? NAN : std::fmin(a, b));
+      break;
+    }
+    case Kind::Select: r = (in(0).bits & 1) ? in(1) : in(2); break;
+    }
     return r;
   }
 
@@ -281,8 +324,7 @@ ElementsAttr evaluate(linalg::GenericOp op) {
   if (!program)
     return {};
   Type elem = type.getElementType();
-  SmallVector<Scalar> values;
-  auto runAt = [&](ArrayRef<int64_t> inputIndex) {
+  auto runAt = [&](ArrayRef<int64_t> inputIndex, SmallVectorImpl<Scalar> &values) {
     values.assign(readers.size(), Scalar());
     for (size_t i = 0; i < readers.size(); ++i)
       values[i] = readers[i].at(inputIndex[i]);
@@ -290,7 +332,8 @@ ElementsAttr evaluate(linalg::GenericOp op) {
   };
   if (allSplat) {
     SmallVector<int64_t> zeros(readers.size(), 0);
-    Scalar s = runAt(zeros);
+    SmallVector<Scalar> values;
+    Scalar s = runAt(zeros, values);
     std::vector<char> one(rawElementBytes(elem));
     store(one.data(), elem, s);
     return DenseElementsAttr::getFromRawBuffer(RankedTensorType::get({}, elem), one)
@@ -320,20 +363,43 @@ ElementsAttr evaluate(linalg::GenericOp op) {
   }
   int64_t bytes = rawElementBytes(elem);
   ConstantBuffer result(n * bytes);
-  SmallVector<int64_t> index(loops, 0), flat(readers.size(), 0);
-  for (int64_t e = 0; e < n; ++e) {
-    store(result.data() + e * bytes, elem, runAt(flat));
-    for (int64_t d = loops - 1; d >= 0; --d) {
-      int64_t loop = outLoop[d];
+  char *to = result.data();
+  bool elemF32 = elem.isF32(), elemF64 = elem.isF64();
+  // In parts of consecutive output elements, on the context's threads.
+  constexpr int64_t kPartElements = int64_t{1} << 16;
+  forEachPart(op->getContext(), llvm::divideCeil(n, kPartElements), n * bytes,
+              [&](int64_t beginPart, int64_t endPart) {
+    int64_t first = beginPart * kPartElements, last = std::min(n, endPart * kPartElements);
+    // The output's index of element `first`, and each input's flat index
+    // there; both then advance element by element.
+    SmallVector<int64_t> index(loops, 0), flat(readers.size(), 0);
+    for (int64_t d = loops - 1, rest = first; d >= 0; --d) {
+      index[d] = rest % extent[d];
+      rest /= extent[d];
       for (size_t i = 0; i < readers.size(); ++i)
-        flat[i] += loopStrides[i][loop];
-      if (++index[d] < extent[d])
-        break;
-      for (size_t i = 0; i < readers.size(); ++i)
-        flat[i] -= loopStrides[i][loop] * extent[d];
-      index[d] = 0;
+        flat[i] += index[d] * loopStrides[i][outLoop[d]];
     }
-  }
+    SmallVector<Scalar> values;
+    for (int64_t e = first; e < last; ++e) {
+      Scalar v = runAt(flat, values);
+      if (elemF32) {
+        float f = static_cast<float>(v.f);
+        std::memcpy(to + e * bytes, &f, 4);
+      } else {
+        std::memcpy(to + e * bytes, elemF64 ? static_cast<const void *>(&v.f) : &v.bits, bytes);
+      }
+      for (int64_t d = loops - 1; d >= 0; --d) {
+        int64_t loop = outLoop[d];
+        for (size_t i = 0; i < readers.size(); ++i)
+          flat[i] += loopStrides[i][loop];
+        if (++index[d] < extent[d])
+          break;
+        for (size_t i = 0; i < readers.size(); ++i)
+          flat[i] -= loopStrides[i][loop] * extent[d];
+        index[d] = 0;
+      }
+    }
+  });
   return constantAttr(type, std::move(result));
 }
 
