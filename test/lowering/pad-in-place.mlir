@@ -92,3 +92,38 @@ func.func @relu_expand_pad(%x: tensor<1x4x8x8xf32>) -> tensor<1x4x1x10x10xf32> {
   } : tensor<1x4x1x8x8xf32> to tensor<1x4x1x10x10xf32>
   return %p : tensor<1x4x1x10x10xf32>
 }
+
+// A part of a concatenation computed over flattened positions (a 1x1
+// convolution as a GEMM on [n, c, h * w]) is computed into its collapsed
+// slice of the concatenation, which now comes first; after bufferization
+// it is not copied (the other part, an argument here, is).
+// CHECK-LABEL: func.func @gemm_part_of_concat
+// CHECK: %[[C:.*]] = tensor.empty() : tensor<1x12x4x4xf32>
+// CHECK: %[[S:.*]] = tensor.extract_slice %[[C]][0, 0, 0, 0] [1, 8, 4, 4] [1, 1, 1, 1]
+// CHECK: %[[F:.*]] = tensor.collapse_shape %[[S]] {{\[\[}}0], [1], [2, 3]]
+// CHECK: %[[P:.*]] = linalg.generic {{.*}} outs(%[[F]] : tensor<1x8x16xf32>)
+// CHECK: %[[X:.*]] = tensor.expand_shape %[[P]]
+// CHECK: tensor.insert_slice %[[X]] into %[[C]][0, 0, 0, 0] [1, 8, 4, 4] [1, 1, 1, 1]
+// BUF-LABEL: func.func @gemm_part_of_concat
+// BUF: %[[A:.*]] = memref.alloc() {{.*}} : memref<1x12x4x4xf32>
+// BUF: %[[SV:.*]] = memref.subview %[[A]][0, 0, 0, 0] [1, 8, 4, 4]
+// BUF: %[[CS:.*]] = memref.collapse_shape %[[SV]]
+// BUF: linalg.generic {{.*}} outs(%[[CS]] :
+// BUF-NOT: memref.copy {{.*}} : memref<1x8x4x4xf32
+// BUF: return
+func.func @gemm_part_of_concat(%w: tensor<8x4xf32>, %x: tensor<1x4x16xf32>, %y: tensor<1x4x4x4xf32>) -> tensor<1x12x4x4xf32> {
+  %e = tensor.empty() : tensor<1x8x4x4xf32>
+  %flat = tensor.collapse_shape %e [[0], [1], [2, 3]] : tensor<1x8x4x4xf32> into tensor<1x8x16xf32>
+  %p = linalg.generic {indexing_maps = [affine_map<(n, f, p, c) -> (f, c)>, affine_map<(n, f, p, c) -> (n, c, p)>, affine_map<(n, f, p, c) -> (n, f, p)>], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%w, %x : tensor<8x4xf32>, tensor<1x4x16xf32>) outs(%flat : tensor<1x8x16xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %m = arith.mulf %a, %b : f32
+    %s = arith.addf %o, %m : f32
+    linalg.yield %s : f32
+  } -> tensor<1x8x16xf32>
+  %part = tensor.expand_shape %p [[0], [1], [2, 3]] output_shape [1, 8, 4, 4] : tensor<1x8x16xf32> into tensor<1x8x4x4xf32>
+  %c = tensor.empty() : tensor<1x12x4x4xf32>
+  %0 = tensor.insert_slice %part into %c[0, 0, 0, 0] [1, 8, 4, 4] [1, 1, 1, 1] : tensor<1x8x4x4xf32> into tensor<1x12x4x4xf32>
+  %1 = tensor.insert_slice %y into %0[0, 8, 0, 0] [1, 4, 4, 4] [1, 1, 1, 1] : tensor<1x4x4x4xf32> into tensor<1x12x4x4xf32>
+  return %1 : tensor<1x12x4x4xf32>
+}
