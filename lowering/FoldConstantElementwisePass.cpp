@@ -149,13 +149,11 @@ public:
         p.constant(c.getResult(), fromAttr(cast<TypedAttr>(c.getValue())));
         continue;
       }
-      if (!isa<arith::ExtUIOp, arith::ExtSIOp, arith::TruncIOp, arith::SIToFPOp, arith::UIToFPOp,
-               arith::FPToSIOp, arith::ExtFOp, arith::TruncFOp, arith::AddIOp, arith::SubIOp,
-               arith::MulIOp, arith::AddFOp, arith::SubFOp, arith::MulFOp, arith::DivFOp,
-               arith::NegFOp, arith::MaximumFOp, arith::MinimumFOp, arith::SelectOp>(inner))
+      std::optional<Kind> kind = kindOf(&inner);
+      if (!kind)
         return std::nullopt;
       Type out = inner.getResult(0).getType();
-      Step s{kindOf(&inner), {}, 0, out.getIntOrFloatBitWidth(),
+      Step s{*kind, {}, 0, out.getIntOrFloatBitWidth(),
              inner.getOperand(0).getType().getIntOrFloatBitWidth(), out.isF32()};
       for (Value operand : inner.getOperands()) {
         if (!p.slots.count(operand)) {
@@ -206,8 +204,9 @@ private:
     bool outF32;
   };
 
-  static Kind kindOf(Operation *op) {
-    return llvm::TypeSwitch<Operation *, Kind>(op)
+  /// Nothing for an op the interpreter lacks.
+  static std::optional<Kind> kindOf(Operation *op) {
+    return llvm::TypeSwitch<Operation *, std::optional<Kind>>(op)
         .Case([](arith::ExtUIOp) { return Kind::ExtUI; })
         .Case([](arith::ExtSIOp) { return Kind::ExtSI; })
         .Case([](arith::TruncIOp) { return Kind::TruncI; })
@@ -226,7 +225,8 @@ private:
         .Case([](arith::NegFOp) { return Kind::NegF; })
         .Case([](arith::MaximumFOp) { return Kind::MaxF; })
         .Case([](arith::MinimumFOp) { return Kind::MinF; })
-        .Default([](Operation *) { return Kind::Select; });
+        .Case([](arith::SelectOp) { return Kind::Select; })
+        .Default([](Operation *) { return std::nullopt; });
   }
 
   void constant(Value v, Scalar s) {
