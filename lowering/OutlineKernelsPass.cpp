@@ -81,6 +81,18 @@ struct OutlineKernelsPass : impl::KilnOutlineKernelsBase<OutlineKernelsPass> {
           .setPrivate();
   }
 
+  /// Whether a value of type `t` can be passed as a bare pointer: not a
+  /// buffer, or a buffer whose shape, strides and offset are static.
+  static bool passesAsPointer(Type t) {
+    auto m = dyn_cast<MemRefType>(t);
+    if (!m)
+      return !isa<UnrankedMemRefType>(t);
+    int64_t offset;
+    SmallVector<int64_t> strides;
+    return m.hasStaticShape() && succeeded(m.getStridesAndOffset(strides, offset)) &&
+           !ShapedType::isDynamic(offset) && llvm::none_of(strides, ShapedType::isDynamic);
+  }
+
   /// An earlier function that does the same, or `f` itself.
   func::FuncOp sameFunction(func::FuncOp f) {
     llvm::hash_code h =
@@ -125,6 +137,13 @@ struct OutlineKernelsPass : impl::KilnOutlineKernelsBase<OutlineKernelsPass> {
     // (func-to-llvm carries `passthrough` over to the LLVM function.)
     kernel->setAttr("passthrough", ArrayAttr::get(&getContext(),
                                                   {StringAttr::get(&getContext(), "noinline")}));
+    // Buffers whose shape and strides are in their type travel as one
+    // pointer each (func-to-llvm's bare-pointer convention for this
+    // function and its calls): a descriptor would be taken apart into
+    // 3 + 2 x rank values at every call, most of the entry's code.
+    if (llvm::all_of(argumentTypes, passesAsPointer) &&
+        llvm::none_of(loop.getResultTypes(), [](Type t) { return isa<BaseMemRefType>(t); }))
+      kernel->setAttr("llvm.bareptr", UnitAttr::get(&getContext()));
     Block *entry = kernel.addEntryBlock();
     OpBuilder b = OpBuilder::atBlockBegin(entry);
     IRMapping map;

@@ -374,9 +374,11 @@ private:
     int64_t q = inMap.getDimPosition(inMap.getNumResults() - 1);
     if (q == inner)
       return false;
+    // (A thread's tile can be dynamic along either dim: its whole blocks
+    // are counted at run time.)
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();
-    if (ShapedType::isDynamic(ranges[inner]) || ShapedType::isDynamic(ranges[q]) ||
-        ranges[inner] < lanes || ranges[q] < lanes)
+    auto tooShort = [&](int64_t range) { return !ShapedType::isDynamic(range) && range < lanes; };
+    if (tooShort(ranges[inner]) || tooShort(ranges[q]))
       return false;
     Location loc = op.getLoc();
     r.setInsertionPoint(op);
@@ -394,8 +396,14 @@ private:
       ubs.push_back(getValueOrCreateConstantIndexOp(r, loc, loopRanges[d].size));
       steps.push_back(one);
     }
-    int64_t p = ranges[inner], n = ranges[q];
-    int64_t pMain = p - p % lanes, nMain = n - n % lanes;
+    Value lanesValue = arith::ConstantIndexOp::create(r, loc, lanes);
+    auto wholeBlocksEnd = [&](Value size) {
+      return r.createOrFold<arith::SubIOp>(
+          loc, size, r.createOrFold<arith::RemUIOp>(loc, size, lanesValue));
+    };
+    Value p = getValueOrCreateConstantIndexOp(r, loc, loopRanges[inner].size);
+    Value n = getValueOrCreateConstantIndexOp(r, loc, loopRanges[q].size);
+    Value pMain = wholeBlocksEnd(p), nMain = wholeBlocksEnd(n);
     auto vecType = VectorType::get({lanes}, r.getF32Type());
     scf::buildLoopNest(r, loc, lbs, ubs, steps, [&](OpBuilder &b, Location l, ValueRange ivs) {
       SmallVector<Value> dims(loops, zero);
@@ -406,21 +414,20 @@ private:
         x[d] = v;
         return x;
       };
-      auto forRange = [&](int64_t from, int64_t to, int64_t step,
+      auto forRange = [&](Value from, Value to, int64_t step,
                           function_ref<void(OpBuilder &, Value)> f) {
-        if (from >= to)
+        std::optional<int64_t> first = getConstantIntValue(from), last = getConstantIntValue(to);
+        if (first && last && *first >= *last)
           return;
-        auto loop = scf::ForOp::create(b, l, arith::ConstantIndexOp::create(b, l, from),
-                                       arith::ConstantIndexOp::create(b, l, to),
-                                       arith::ConstantIndexOp::create(b, l, step));
+        auto loop = scf::ForOp::create(b, l, from, to, arith::ConstantIndexOp::create(b, l, step));
         OpBuilder::InsertionGuard guard(b);
         b.setInsertionPointToStart(loop.getBody());
         f(b, loop.getInductionVar());
       };
       // Whole blocks.
-      forRange(0, pMain, lanes, [&](OpBuilder &b, Value p0) {
+      forRange(zero, pMain, lanes, [&](OpBuilder &b, Value p0) {
         dims[inner] = p0;
-        forRange(0, nMain, lanes, [&](OpBuilder &b, Value q0) {
+        forRange(zero, nMain, lanes, [&](OpBuilder &b, Value q0) {
           dims[q] = q0;
           SmallVector<Value> rows;
           for (int64_t i = 0; i < lanes; ++i) {
@@ -457,12 +464,11 @@ private:
         Value v = memref::LoadOp::create(b, l, in, indicesAt(b, l, inMap, x));
         memref::StoreOp::create(b, l, v, out, indicesAt(b, l, outMap, x));
       };
-      if (nMain < n)
-        forRange(0, pMain, 1, [&](OpBuilder &b, Value pi) {
-          forRange(nMain, n, 1, [&](OpBuilder &b, Value qi) { copyElement(b, pi, qi); });
-        });
+      forRange(zero, pMain, 1, [&](OpBuilder &b, Value pi) {
+        forRange(nMain, n, 1, [&](OpBuilder &b, Value qi) { copyElement(b, pi, qi); });
+      });
       forRange(pMain, p, 1, [&](OpBuilder &b, Value pi) {
-        forRange(0, n, 1, [&](OpBuilder &b, Value qi) { copyElement(b, pi, qi); });
+        forRange(zero, n, 1, [&](OpBuilder &b, Value qi) { copyElement(b, pi, qi); });
       });
     });
     return true;

@@ -4,11 +4,13 @@
 // the values they read; two nests doing the same work on the same types
 // share one. Nests of two or more loops go whatever their size; a single
 // loop below min-ops, and private functions, stay as they are; the entry,
-// left with small work, is compiled for size.
+// left with small work, is compiled for size. A function whose buffers
+// have static shapes and strides takes them as bare pointers
+// (llvm.bareptr); one with a dynamic shape takes descriptors.
 // CHECK-DAG: llvm.mlir.global private constant @[[SCALE:kiln_kernel_name_[0-9]+]]("scale\00")
 // CHECK-DAG: llvm.mlir.global private constant @[[OTHER:kiln_kernel_name_[0-9]+]]("kernel\00")
 // CHECK: func.func private @main_graph_kernel0(%{{.*}}: memref<4x8xf32>, %{{.*}}: f32, %{{.*}}: memref<4x8xf32>)
-// CHECK-SAME: attributes {passthrough = ["noinline"]}
+// CHECK-SAME: attributes {llvm.bareptr, passthrough = ["noinline"]}
 // CHECK: scf.for
 // CHECK: scf.for
 // CHECK: arith.mulf
@@ -31,6 +33,10 @@
 // CHECK: return %[[SUM]]
 // CHECK-LABEL: func.func private @helper
 // CHECK-NOT: call
+// CHECK: func.func private @dynamic_graph_kernel3(%{{.*}}: index, %{{.*}}: memref<?x8xf32>)
+// CHECK-SAME: attributes {passthrough = ["noinline"]}
+// CHECK-LABEL: func.func @dynamic_graph
+// CHECK: call @dynamic_graph_kernel3
 func.func @main_graph(%a: memref<4x8xf32>, %b: memref<4x8xf32>, %c: memref<4x8xf32>, %s: f32) -> f32 {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
@@ -75,6 +81,20 @@ func.func private @helper(%a: memref<4x8xf32>, %s: f32) {
       %x = memref.load %a[%i, %j] : memref<4x8xf32>
       %y = arith.mulf %x, %s : f32
       memref.store %y, %a[%i, %j] : memref<4x8xf32>
+    }
+  }
+  return
+}
+
+func.func @dynamic_graph(%a: memref<?x8xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %zero = arith.constant 0.0 : f32
+  %n = memref.dim %a, %c0 : memref<?x8xf32>
+  scf.for %i = %c0 to %n step %c1 {
+    scf.for %j = %c0 to %c8 step %c1 {
+      memref.store %zero, %a[%i, %j] : memref<?x8xf32>
     }
   }
   return

@@ -227,6 +227,30 @@ func.func @transpose_blocks(%t: memref<1x2x7x7x32xf32>, %y: memref<1x2x32x7x7xf3
   return
 }
 
+// A thread's tile of a transpose, dynamic along the channels (a GEMM's
+// [positions, filters] result moved into NCHW, cut into tiles of 342
+// filters): its whole blocks are counted at run time, the rest copied an
+// element at a time; no element is gathered.
+// AVX512-LABEL: func.func @transpose_dynamic_tile
+// AVX512: %[[REM:.*]] = arith.remui %[[N:.*]], %c16
+// AVX512: %[[MAIN:.*]] = arith.subi %[[N]], %[[REM]]
+// AVX512: scf.for %{{.*}} = %{{.*}} to %c48{{(_[0-9]+)?}} step %c16
+// AVX512: scf.for %{{.*}} = %{{.*}} to %[[MAIN]] step %c16
+// AVX512-COUNT-16: vector.load
+// AVX512-COUNT-64: vector.shuffle
+// AVX512-COUNT-16: vector.store
+// AVX512: scf.for %{{.*}} = %[[MAIN]] to %[[N]] step %c1
+// AVX512: memref.load
+// AVX512-NOT: vector.gather
+// AVX512-NOT: linalg.transpose
+// AVX512: return
+func.func @transpose_dynamic_tile(%t: memref<1x49x?xf32, strided<[100352, 2048, 1], offset: ?>>,
+                                  %y: memref<1x?x49xf32, strided<[100352, 49, 1], offset: ?>>) {
+  linalg.transpose ins(%t : memref<1x49x?xf32, strided<[100352, 2048, 1], offset: ?>>)
+      outs(%y : memref<1x?x49xf32, strided<[100352, 49, 1], offset: ?>>) permutation = [0, 2, 1]
+  return
+}
+
 // What stays loops: a transpose too narrow for one block, a boolean result (vectors of i1 are bit-packed, buffers are not),
 // a reduction across rows (its innermost loop is parallel), a window
 // reduction (kiln-vectorize-windows takes it along its output row).
