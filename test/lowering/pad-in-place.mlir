@@ -127,3 +127,91 @@ func.func @gemm_part_of_concat(%w: tensor<8x4xf32>, %x: tensor<1x4x16xf32>, %y: 
   %1 = tensor.insert_slice %y into %0[0, 8, 0, 0] [1, 4, 4, 4] [1, 1, 1, 1] : tensor<1x4x4x4xf32> into tensor<1x12x4x4xf32>
   return %1 : tensor<1x12x4x4xf32>
 }
+
+// A producer computed in thread tiles that each cover whole rows and
+// columns (a Relu tiled over channels): each tile fills the border of its
+// channels next to its interior, on its own thread, and computes into the
+// interior; only the dims the tiles split (none here) keep slabs filled
+// before. After bufferization nothing is copied.
+// CHECK-LABEL: func.func @tiled_relu_then_pad
+// CHECK: %[[E:.*]] = tensor.empty() : tensor<1x4x10x10xf32>
+// CHECK-NOT: linalg.fill
+// CHECK: scf.forall (%[[C:.*]]) = (0) to (4) step (2) shared_outs(%[[A:.*]] = %[[E]]) -> (tensor<1x4x10x10xf32>)
+// CHECK: %[[T:.*]] = tensor.extract_slice %[[A]][0, %[[C]], 0, 0] [1, 2, 10, 10] [1, 1, 1, 1]
+// CHECK: linalg.fill {{.*}} -> tensor<1x2x1x10xf32>
+// CHECK: linalg.fill {{.*}} -> tensor<1x2x1x10xf32>
+// CHECK: linalg.fill {{.*}} -> tensor<1x2x8x1xf32>
+// CHECK: linalg.fill {{.*}} -> tensor<1x2x8x1xf32>
+// CHECK: %[[I:.*]] = tensor.extract_slice %{{.*}}[0, 0, 1, 1] [1, 2, 8, 8] [1, 1, 1, 1]
+// CHECK: %[[R:.*]] = linalg.generic {{.*}} outs(%[[I]] : tensor<1x2x8x8xf32>)
+// CHECK: %[[W:.*]] = tensor.insert_slice %[[R]] into %{{.*}}[0, 0, 1, 1] [1, 2, 8, 8] [1, 1, 1, 1]
+// CHECK: tensor.parallel_insert_slice %[[W]] into %[[A]][0, %[[C]], 0, 0] [1, 2, 10, 10] [1, 1, 1, 1]
+// CHECK-NOT: tensor.pad
+// BUF-LABEL: func.func @tiled_relu_then_pad
+// BUF-NOT: memref.copy
+// BUF: scf.forall
+// BUF-COUNT-4: linalg.fill
+// BUF: linalg.generic
+// BUF-NOT: memref.copy
+// BUF: return
+func.func @tiled_relu_then_pad(%x: tensor<1x4x8x8xf32>) -> tensor<1x4x10x10xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<1x4x8x8xf32>
+  %r = scf.forall (%c) = (0) to (4) step (2) shared_outs(%o = %e) -> (tensor<1x4x8x8xf32>) {
+    %in = tensor.extract_slice %x[0, %c, 0, 0] [1, 2, 8, 8] [1, 1, 1, 1] : tensor<1x4x8x8xf32> to tensor<1x2x8x8xf32>
+    %init = tensor.extract_slice %o[0, %c, 0, 0] [1, 2, 8, 8] [1, 1, 1, 1] : tensor<1x4x8x8xf32> to tensor<1x2x8x8xf32>
+    %t = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+        ins(%in : tensor<1x2x8x8xf32>) outs(%init : tensor<1x2x8x8xf32>) {
+    ^bb0(%a: f32, %b: f32):
+      %m = arith.maximumf %a, %zero : f32
+      linalg.yield %m : f32
+    } -> tensor<1x2x8x8xf32>
+    scf.forall.in_parallel {
+      tensor.parallel_insert_slice %t into %o[0, %c, 0, 0] [1, 2, 8, 8] [1, 1, 1, 1] : tensor<1x2x8x8xf32> into tensor<1x4x8x8xf32>
+    }
+  }
+  %p = tensor.pad %r low[0, 0, 1, 1] high[0, 0, 1, 1] {
+  ^bb0(%i: index, %j: index, %k: index, %l: index):
+    tensor.yield %zero : f32
+  } : tensor<1x4x8x8xf32> to tensor<1x4x10x10xf32>
+  return %p : tensor<1x4x10x10xf32>
+}
+
+// Tiles of whole rows (a Relu tiled over rows): the columns' border is
+// filled by the tile next to its rows; the rows' border (the dim the
+// tiles split) is filled before, as one slab per side.
+// CHECK-LABEL: func.func @row_tiled_relu_then_pad
+// CHECK: %[[E:.*]] = tensor.empty() : tensor<1x4x10x10xf32>
+// CHECK: linalg.fill {{.*}} -> tensor<1x4x1x10xf32>
+// CHECK: linalg.fill {{.*}} -> tensor<1x4x1x10xf32>
+// CHECK: scf.forall (%[[H:.*]]) = (0) to (8) step (4) shared_outs(%[[A:.*]] = %{{.*}}) -> (tensor<1x4x10x10xf32>)
+// CHECK: %[[H1:.*]] = arith.addi %[[H]], %c1
+// CHECK: tensor.extract_slice %[[A]][0, 0, %[[H1]], 0] [1, 4, 4, 10] [1, 1, 1, 1]
+// CHECK: linalg.fill {{.*}} -> tensor<1x4x4x1xf32>
+// CHECK: linalg.fill {{.*}} -> tensor<1x4x4x1xf32>
+// CHECK: tensor.parallel_insert_slice %{{.*}} into %[[A]][0, 0, %[[H1]], 0] [1, 4, 4, 10] [1, 1, 1, 1]
+// BUF-LABEL: func.func @row_tiled_relu_then_pad
+// BUF-NOT: memref.copy
+// BUF: return
+func.func @row_tiled_relu_then_pad(%x: tensor<1x4x8x8xf32>) -> tensor<1x4x10x10xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<1x4x8x8xf32>
+  %r = scf.forall (%h) = (0) to (8) step (4) shared_outs(%o = %e) -> (tensor<1x4x8x8xf32>) {
+    %in = tensor.extract_slice %x[0, 0, %h, 0] [1, 4, 4, 8] [1, 1, 1, 1] : tensor<1x4x8x8xf32> to tensor<1x4x4x8xf32>
+    %init = tensor.extract_slice %o[0, 0, %h, 0] [1, 4, 4, 8] [1, 1, 1, 1] : tensor<1x4x8x8xf32> to tensor<1x4x4x8xf32>
+    %t = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+        ins(%in : tensor<1x4x4x8xf32>) outs(%init : tensor<1x4x4x8xf32>) {
+    ^bb0(%a: f32, %b: f32):
+      %m = arith.maximumf %a, %zero : f32
+      linalg.yield %m : f32
+    } -> tensor<1x4x4x8xf32>
+    scf.forall.in_parallel {
+      tensor.parallel_insert_slice %t into %o[0, 0, %h, 0] [1, 4, 4, 8] [1, 1, 1, 1] : tensor<1x4x4x8xf32> into tensor<1x4x8x8xf32>
+    }
+  }
+  %p = tensor.pad %r low[0, 0, 1, 1] high[0, 0, 1, 1] {
+  ^bb0(%i: index, %j: index, %k: index, %l: index):
+    tensor.yield %zero : f32
+  } : tensor<1x4x8x8xf32> to tensor<1x4x10x10xf32>
+  return %p : tensor<1x4x10x10xf32>
+}
