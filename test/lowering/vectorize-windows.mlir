@@ -82,6 +82,31 @@ func.func @depthwise_unit_stride(%x: memref<1x8x34x34xf32>, %w: memref<8x3x3xf32
   return
 }
 
+// Rows of 7 outputs (a 3x3 pool over 7x7 maps) are shorter than half a
+// 512-bit vector but not than half a 256-bit one: vector code on every
+// host, vectors of 4, 2 and 1 lanes summed in registers across the 9 taps
+// (as loops, LLVM kept each sum in memory). Rows of 3 stay loops.
+// AVX512-LABEL: func.func @sum_pool_short_rows
+// AVX512-COUNT-9: arith.addf {{.*}} : vector<4xf32>
+// AVX512-COUNT-9: arith.addf {{.*}} : vector<2xf32>
+// AVX512-COUNT-9: arith.addf {{.*}} : vector<1xf32>
+// AVX512-NOT: linalg.pooling_nchw_sum {{.*}} memref<1x16x9x9xf32>
+// AVX512: linalg.pooling_nchw_sum {{.*}} memref<1x16x5x5xf32>
+// AVX2-LABEL: func.func @sum_pool_short_rows
+// AVX2-COUNT-9: arith.addf {{.*}} : vector<4xf32>
+// AVX2: linalg.pooling_nchw_sum {{.*}} memref<1x16x5x5xf32>
+func.func @sum_pool_short_rows(%x: memref<1x16x9x9xf32>, %y: memref<1x16x7x7xf32>,
+                               %a: memref<1x16x5x5xf32>, %b: memref<1x16x3x3xf32>) {
+  %window = memref.alloca() : memref<3x3xf32>
+  linalg.pooling_nchw_sum {dilations = dense<1> : vector<2xi64>, strides = dense<1> : vector<2xi64>}
+    ins(%x, %window : memref<1x16x9x9xf32>, memref<3x3xf32>)
+    outs(%y : memref<1x16x7x7xf32>)
+  linalg.pooling_nchw_sum {dilations = dense<1> : vector<2xi64>, strides = dense<1> : vector<2xi64>}
+    ins(%a, %window : memref<1x16x5x5xf32>, memref<3x3xf32>)
+    outs(%b : memref<1x16x3x3xf32>)
+  return
+}
+
 // A reduction across the row (a transposed read) is no window reduction:
 // it stays a linalg op.
 // AVX512-LABEL: func.func @row_sum
