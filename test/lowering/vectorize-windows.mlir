@@ -8,7 +8,9 @@
 // MaxPool 3x3, stride 2, on rows of 56 outputs (shorter than a tile of
 // eight vectors): 32 at a time, then 16 and 8. Each of the 9 taps reads
 // twice the lanes it keeps (masked past the last one kept: the input row
-// ends there) and keeps the even ones.
+// ends there) and keeps the even ones. The maximum is kept as
+// `tap > max ? tap : max` (one vmaxps), whether a tap was NaN is
+// collected, and a NaN is put back once after the window.
 // AVX512-LABEL: func.func @max_pool_stride2
 // AVX512: scf.for %[[C:[a-z0-9_]+]] = %{{.*}} to %c4 step
 // AVX512: scf.for %[[I:[a-z0-9_]+]] = %{{.*}} to %c56 step
@@ -16,11 +18,15 @@
 // AVX512-NOT: scf.for
 // AVX512: %[[W:.*]] = vector.maskedload {{.*}} vector<64xi1>, vector<64xf32> into vector<64xf32>
 // AVX512: %[[E:.*]] = vector.shuffle %[[W]], %[[W]] [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 32, 34, 36, 38, 40, 42, 44, 46, 48, 50, 52, 54, 56, 58, 60, 62]
-// AVX512: arith.maximumf %{{.*}}, %[[E]] : vector<32xf32>
-// AVX512-COUNT-8: arith.maximumf {{.*}} : vector<32xf32>
-// AVX512: vector.store %{{.*}}, %{{.*}}[%c0, %[[C]], %[[I]], %c0{{.*}}] {{.*}} vector<32xf32>
+// AVX512: %[[G:.*]] = arith.cmpf ogt, %[[E]], %{{.*}} : vector<32xf32>
+// AVX512: arith.select %[[G]], %[[E]], %{{.*}} : vector<32xi1>, vector<32xf32>
+// AVX512: arith.cmpf uno, %[[E]], %[[E]] : vector<32xf32>
+// AVX512-COUNT-8: arith.cmpf ogt, {{.*}} : vector<32xf32>
+// AVX512: %[[NAN:.*]] = arith.ori {{.*}} : vector<32xi1>
+// AVX512: %[[MAX:.*]] = arith.select %[[NAN]], %{{.*}}, %{{.*}} : vector<32xi1>, vector<32xf32>
+// AVX512: vector.store %[[MAX]], %{{.*}}[%c0, %[[C]], %[[I]], %c0{{.*}}] {{.*}} vector<32xf32>
 // AVX512: vector.maskedload {{.*}} into vector<32xf32>
-// AVX512: arith.maximumf {{.*}} : vector<16xf32>
+// AVX512: arith.cmpf ogt, {{.*}} : vector<16xf32>
 // AVX512: vector.store {{.*}}[%c0, %[[C]], %[[I]], %c48] {{.*}} vector<8xf32>
 // AVX512-NOT: linalg.pooling
 // AVX2-LABEL: func.func @max_pool_stride2
