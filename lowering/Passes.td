@@ -282,4 +282,25 @@ def KilnOutlineKernels : Pass<"kiln-outline-kernels", "mlir::ModuleOp"> {
                            "mlir::LLVM::LLVMDialect"];
 }
 
+def KilnMergeSimilarFunctions : Pass<"kiln-merge-similar-functions", "mlir::ModuleOp"> {
+  let summary = "Merges vectorized LLVM functions that differ only in integer constants";
+  let description = [{
+    On the LLVM dialect: vectorized functions whose bodies are the same but
+    for the values of some integer constants (kernels of layers that differ
+    in a size only: a trip count, a row stride) become one internal,
+    never-inlined function taking those constants as trailing arguments;
+    each original function keeps its name and signature and calls it with
+    its own values. A constant becomes an argument only where all its users
+    are integer arithmetic (add, sub, mul), comparisons, selects, casts,
+    addresses, descriptor fields, branch operands or stored values: never a
+    division's operand or an intrinsic's. LLVM then optimizes and emits the
+    shared code once.
+  }];
+  let options = [
+    Option<"maxArguments", "max-arguments", "unsigned", "16",
+           "Most constants a group's shared function may take as arguments">,
+  ];
+  let dependentDialects = ["mlir::LLVM::LLVMDialect"];
+}
+
 #endif

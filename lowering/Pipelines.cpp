@@ -70,7 +70,8 @@ static std::string phasePipeline(Phase phase, const PipelineOptions &o) {
     return "func.func(convert-vector-to-scf{full-unroll target-rank=1},"
            "expand-strided-metadata,lower-affine,convert-scf-to-cf,arith-expand{include-bf16},"
            "convert-vector-to-llvm,convert-math-to-llvm),convert-math-to-libm,"
-           "finalize-memref-to-llvm,convert-to-llvm,reconcile-unrealized-casts";
+           "finalize-memref-to-llvm,convert-to-llvm,reconcile-unrealized-casts,"
+           "kiln-merge-similar-functions";
   }
   return "";
 }
