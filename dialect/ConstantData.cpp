@@ -40,7 +40,6 @@ namespace {
 /// Buffers from this size on are mapped (a few pages: the system's call
 /// costs little beside filling them).
 constexpr size_t kMappedBufferBytes = size_t(1) << 20;
-constexpr size_t kHugePageBytes = size_t(2) << 20;
 } // namespace
 
 void forEachPart(MLIRContext *ctx, int64_t n, size_t bytes,
@@ -63,11 +62,12 @@ ConstantBuffer::ConstantBuffer(size_t size) : length(size), mapped(size >= kMapp
     void *p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED)
       throw std::bad_alloc();
-    // Huge pages where the system gives them on request: a model's
-    // weights are written a few times over while compiling, and faulting
-    // them in 4 KiB at a time cost a tenth of ResNet-50's compile time.
-    if (size >= kHugePageBytes)
-      madvise(p, size, MADV_HUGEPAGE);
+    // Not asked for huge pages: where the host backs a VM's memory lazily
+    // (and takes freed memory back), a huge page is memory nobody touched
+    // yet, and faulting one in cost up to 10 ms per MB (AMD EPYC VM: 512
+    // MB in 0.35-5.1 s, in 4 KiB pages 0.2-0.27 s). VGG-19's session (548
+    // MB of weights, moved a few times while compiling) took 9.2-12.2 s
+    // that way, 3.8-4.1 s in 4 KiB pages; ResNet-50's 2.5-3.6 s, 2.1-2.8 s.
     bytes = static_cast<char *>(p);
   } else {
     size_t rounded = llvm::alignTo(std::max<size_t>(size, 1), kConstantAlignment);
