@@ -95,8 +95,9 @@ extern "C" void *kiln_malloc(uint64_t size) {
   keepFreedBlocks();
   uint64_t limit = run ? run->limits.maxAllocationBytes : kiln::RunLimits().maxAllocationBytes;
   void *p = nullptr;
+  uint64_t capacity = size;
   if (size <= limit && run && run->cache)
-    p = run->cache->take(size);
+    p = run->cache->take(size, capacity);
   if (!p && size <= limit) {
     p = allocateBlock(size);
     heapBlocks.fetch_add(1, std::memory_order_relaxed);
@@ -112,10 +113,10 @@ extern "C" void *kiln_malloc(uint64_t size) {
     bool over;
     {
       std::lock_guard<std::mutex> lock(run->mutex);
-      over = run->liveBytes + size > run->limits.maxWorkspaceBytes;
+      over = run->liveBytes + capacity > run->limits.maxWorkspaceBytes;
       if (!over) {
-        run->live.emplace_back(p, size);
-        run->liveBytes += size;
+        run->live.emplace_back(p, capacity);
+        run->liveBytes += capacity;
         run->mostLiveBytes = std::max(run->mostLiveBytes, run->liveBytes);
       }
     }
@@ -181,16 +182,25 @@ uint64_t BlockCache::beginRun() {
   return ++generation;
 }
 
-void *BlockCache::take(uint64_t size) {
+void *BlockCache::take(uint64_t size, uint64_t &capacity) {
   std::lock_guard<std::mutex> lock(mutex);
   // The block of this size freed last: the likeliest to be in cache.
-  for (size_t i = blocks.size(); i-- > 0;)
-    if (blocks[i].size == size) {
-      void *block = blocks[i].pointer;
-      blocks.erase(blocks.begin() + static_cast<std::ptrdiff_t>(i));
-      return block;
+  size_t best = blocks.size();
+  for (size_t i = blocks.size(); i-- > 0;) {
+    uint64_t have = blocks[i].size;
+    if (have == size) {
+      best = i;
+      break;
     }
-  return nullptr;
+    if (have > size && have / 2 <= size && (best == blocks.size() || have < blocks[best].size))
+      best = i;
+  }
+  if (best == blocks.size())
+    return nullptr;
+  void *block = blocks[best].pointer;
+  capacity = blocks[best].size;
+  blocks.erase(blocks.begin() + static_cast<std::ptrdiff_t>(best));
+  return block;
 }
 
 void BlockCache::put(void *block, uint64_t size) {

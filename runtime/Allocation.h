@@ -63,8 +63,12 @@ public:
   ~BlockCache();
   /// A run begins: returns its mark for endRun.
   uint64_t beginRun();
-  /// A kept block of exactly `size` bytes, or null.
-  void *take(uint64_t size);
+  /// A kept block of at least `size` bytes, or null; `capacity` is set to
+  /// its size. A block of exactly `size` bytes first (the last one freed),
+  /// else the smallest of up to twice `size`: a model's buffers are of
+  /// many sizes, and the first run, taking fresh memory for each, faulted
+  /// in more pages than the run ever holds at once.
+  void *take(uint64_t size, uint64_t &capacity);
   void put(void *block, uint64_t size);
   /// Frees the blocks that were kept before the run marked `mark` began
   /// and that it did not take: sizes the runs no longer ask for (other
