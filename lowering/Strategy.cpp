@@ -288,10 +288,27 @@ std::optional<LoweringConfig> contractionConfig(linalg::LinalgOp op, const Targe
   LoweringConfig c = registerTiled("contraction", ranges, m, nv, gemv ? 4 : 2, target);
   int64_t mr = m >= 0 ? c.registers[m] : 1, nr = c.registers[nv];
   size_t loops = ranges.size();
-  // Cache tiles: 256 columns of B by 256 of its rows (256 KiB, L2-sized).
+  // Cache tiles: 256 columns of B by about 256 of its rows (256 KiB,
+  // L2-sized). The rows' tile divides their number where a multiple of 4
+  // from 192 to 320 does (the k loop is unrolled by 4): a last, shorter
+  // tile would be a copy of the micro-kernels of its own, and DenseNet's
+  // 1x1 convolutions over 544, 576, 608... channels would each have a
+  // differently shaped one (K = 544: tiles of 272 instead of 256, 256, 32).
   int64_t kc = innermostOf(op.getMatchingIndexingMap(op.getDpsInputOperand(0)), dims->k);
-  if (kc >= 0 && ranges[kc] > 256)
-    c.cache[kc] = 256;
+  if (kc >= 0 && ranges[kc] > 256) {
+    int64_t k = ranges[kc], tile = 256;
+    for (int64_t d = 0; d <= 64; d += 4) {
+      if (k % (256 + d) == 0) {
+        tile = 256 + d;
+        break;
+      }
+      if (d && k % (256 - d) == 0) {
+        tile = 256 - d;
+        break;
+      }
+    }
+    c.cache[kc] = tile;
+  }
   if (ranges[nv] > 256)
     c.cache[nv] = 256;
 
