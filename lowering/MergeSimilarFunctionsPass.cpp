@@ -191,14 +191,15 @@ struct MergeSimilarFunctionsPass
   /// constants in which they differ as arguments.
   void merge(ModuleOp module, ArrayRef<Shape *> group, unsigned &counter) {
     const Shape &first = *group.front();
-    // One argument per distinct column of differing values.
-    SmallVector<SmallVector<int64_t>> columns;
+    // One argument per distinct column of differing values (and type).
+    SmallVector<std::pair<Type, SmallVector<int64_t>>> columns;
     SmallVector<std::pair<Slot, unsigned>> replaced; // (slot, argument)
     for (Slot slot : first.slots) {
-      SmallVector<int64_t> column;
+      std::pair<Type, SmallVector<int64_t>> column;
+      column.first = first.ops[slot.first]->getOperand(slot.second).getType();
       for (Shape *s : group)
-        column.push_back(s->value(slot));
-      if (llvm::all_equal(column))
+        column.second.push_back(s->value(slot));
+      if (llvm::all_equal(column.second))
         continue;
       auto *it = llvm::find(columns, column);
       unsigned arg = it - columns.begin();
@@ -213,9 +214,8 @@ struct MergeSimilarFunctionsPass
     auto type = proto.getFunctionType();
     SmallVector<Type> params(type.getParams());
     SmallVector<Type> extra;
-    for (auto [slot, arg] : replaced)
-      if (arg == extra.size())
-        extra.push_back(first.ops[slot.first]->getOperand(slot.second).getType());
+    for (auto &column : columns)
+      extra.push_back(column.first);
     llvm::append_range(params, extra);
     OpBuilder b(proto);
     std::string name = (proto.getName() + "_shared" + Twine(counter++)).str();
@@ -251,8 +251,8 @@ struct MergeSimilarFunctionsPass
       Block *body = f.addEntryBlock(b);
       b.setInsertionPointToStart(body);
       SmallVector<Value> operands(body->getArguments());
-      for (auto [column, t] : llvm::zip(columns, extra))
-        operands.push_back(LLVM::ConstantOp::create(b, loc, t, b.getIntegerAttr(t, column[m])));
+      for (auto &[t, values] : columns)
+        operands.push_back(LLVM::ConstantOp::create(b, loc, t, b.getIntegerAttr(t, values[m])));
       auto call = LLVM::CallOp::create(b, loc, shared, operands);
       LLVM::ReturnOp::create(b, loc, call.getResults());
     }

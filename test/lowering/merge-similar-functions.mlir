@@ -31,6 +31,17 @@
 // CHECK: llvm.call @kernel288_shared0(%{{.*}}, %{{.*}}, %{{.*}}, %[[S1]], %[[T1]])
 // CHECK-LABEL: llvm.func @kernel352(
 // CHECK: llvm.call @kernel288_shared0
+// Equal values of other types are other arguments: an i32 and an i64
+// stride of 288 and 320 each.
+// CHECK-LABEL: llvm.func internal @typed288_shared1
+// CHECK-SAME: (%{{.*}}: i64, %{{.*}}: !llvm.ptr, %[[W:.*]]: i32, %[[L:.*]]: i64)
+// CHECK: llvm.mul %{{.*}}, %[[W]] : i32
+// CHECK: llvm.mul %{{.*}}, %[[L]] : i64
+// CHECK-LABEL: llvm.func @typed320(
+// CHECK-DAG: %[[W1:.*]] = llvm.mlir.constant(320 : i32) : i32
+// CHECK-DAG: %[[L1:.*]] = llvm.mlir.constant(320 : i64) : i64
+// CHECK: llvm.call @typed288_shared1(%{{.*}}, %{{.*}}, %[[W1]], %[[L1]])
+
 // CHECK-LABEL: llvm.func @divides7(
 // CHECK: llvm.udiv
 // CHECK-LABEL: llvm.func @divides9(
@@ -99,6 +110,30 @@ module {
     %next = llvm.add %again, %four : i64
     llvm.cond_br %c, ^loop(%next : i64), ^done
   ^done:
+    llvm.return
+  }
+  llvm.func @typed288(%x: i64, %p: !llvm.ptr) {
+    %w = llvm.mlir.constant(288 : i32) : i32
+    %l = llvm.mlir.constant(288 : index) : i64
+    %x32 = llvm.trunc %x : i64 to i32
+    %r32 = llvm.mul %x32, %w : i32
+    %r = llvm.sext %r32 : i32 to i64
+    %r2 = llvm.mul %r, %l : i64
+    %a = llvm.getelementptr %p[%r2] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+    %v = llvm.load %a : !llvm.ptr -> vector<16xf32>
+    llvm.store %v, %p : vector<16xf32>, !llvm.ptr
+    llvm.return
+  }
+  llvm.func @typed320(%x: i64, %p: !llvm.ptr) {
+    %w = llvm.mlir.constant(320 : i32) : i32
+    %l = llvm.mlir.constant(320 : index) : i64
+    %x32 = llvm.trunc %x : i64 to i32
+    %r32 = llvm.mul %x32, %w : i32
+    %r = llvm.sext %r32 : i32 to i64
+    %r2 = llvm.mul %r, %l : i64
+    %a = llvm.getelementptr %p[%r2] : (!llvm.ptr, i64) -> !llvm.ptr, f32
+    %v = llvm.load %a : !llvm.ptr -> vector<16xf32>
+    llvm.store %v, %p : vector<16xf32>, !llvm.ptr
     llvm.return
   }
   llvm.func @divides7(%x: i64, %p: !llvm.ptr) {
