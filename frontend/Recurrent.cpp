@@ -179,8 +179,15 @@ struct Recurrence {
         auto slice = [&](int64_t from, int64_t to) {
           return im.slice(bd, 0, from, to);
         };
-        xw = make("Add", {xw, slice(0, gates * hidden)});
-        rb = slice(gates * hidden, 2 * gates * hidden);
+        // An LSTM's or RNN's two biases add up before the steps (as ONNX
+        // Runtime's kernels do): the steps then add none. A GRU keeps its
+        // recurrent bias, which its reset gate multiplies in part.
+        Value wb = slice(0, gates * hidden), rbd = slice(gates * hidden, 2 * gates * hidden);
+        if (cell == Cell::GRU)
+          rb = rbd;
+        else
+          wb = make("Add", {wb, rbd});
+        xw = make("Add", {xw, wb});
       }
       Value h = llvm::isa<NoneType>(h0.getType()) ? zeros() : at(h0, d);
       Value c = cell == Cell::LSTM ? (llvm::isa<NoneType>(c0.getType()) ? zeros() : at(c0, d)) : Value();

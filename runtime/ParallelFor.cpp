@@ -139,6 +139,34 @@ private:
 
 thread_local Team *currentTeam = nullptr;
 
+/// Runs a parallel loop's iterations on this thread. A loop that runs
+/// again right after itself (a recurrence's step, reading the same weights
+/// each time, with no other loop between) takes the order opposite to its
+/// last one, so that it starts with the iterations whose data its last run
+/// left in the cache: a GEMV over a 1 MiB weight, as large as the L2 it is
+/// streamed through, ran 11.1 us with each run in the same order and 9.8 us
+/// alternating. Other loops run their iterations in one call, in order.
+void serialLoop(int64_t begin, int64_t end, void (*body)(int64_t, int64_t, void *),
+                void *context) {
+  // Per thread: the loops run so far, and the direction and time of each
+  // loop's (body's) last run; a collision of two loops on a slot only
+  // costs the reuse.
+  struct Last {
+    void (*body)(int64_t, int64_t, void *);
+    uint64_t at;
+    bool reversed;
+  };
+  thread_local Last last[64] = {};
+  thread_local uint64_t loops = 0;
+  Last &slot = last[(reinterpret_cast<uintptr_t>(body) >> 4) % 64];
+  bool reverse = slot.body == body && slot.at == loops && !slot.reversed;
+  slot = {body, ++loops, reverse};
+  if (!reverse)
+    return body(begin, end, context);
+  for (int64_t i = end; i-- > begin;)
+    body(i, i + 1, context);
+}
+
 } // namespace
 } // namespace kiln
 
@@ -147,10 +175,10 @@ static void parallelFor(int64_t begin, int64_t end, void (*body)(int64_t, int64_
                         void *context) {
   if (end <= begin)
     return;
-  if (end - begin == 1 || tbb::this_task_arena::max_concurrency() == 1) {
-    body(begin, end, context);
-    return;
-  }
+  if (end - begin == 1)
+    return body(begin, end, context);
+  if (tbb::this_task_arena::max_concurrency() == 1)
+    return kiln::serialLoop(begin, end, body, context);
   if (kiln::Team *team = kiln::currentTeam) {
     team->begin();
     kiln::Job job{body, context, kiln::currentRun(), kiln::strings::currentArena(), end, {0}};

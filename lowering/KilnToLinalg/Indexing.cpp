@@ -45,6 +45,23 @@ struct GatherLowering : OpConversionPattern<GatherOp> {
         return success();
       }
     }
+    // One index known only at run time (a loop's step reading its slice of
+    // a sequence): a slice at that offset, also a view. As a gather it was
+    // a copy that reloaded and clamped the index for every element.
+    if (it.getRank() == 0 && dt.hasStaticShape() && dt.getDimSize(axis) > 0 &&
+        op.getType().hasStaticShape()) {
+      Location loc = op.getLoc();
+      Value raw = tensor::ExtractOp::create(r, loc, indices, ValueRange{});
+      SmallVector<OpFoldResult> offsets(dt.getRank(), r.getIndexAttr(0)), sizes,
+          strides(dt.getRank(), r.getIndexAttr(1));
+      for (int64_t d : dt.getShape())
+        sizes.push_back(r.getIndexAttr(d));
+      offsets[axis] = checkedIndex(r, loc, raw, dimValue(r, loc, data, axis), op);
+      sizes[axis] = r.getIndexAttr(1);
+      r.replaceOpWithNewOp<tensor::ExtractSliceOp>(op, llvm::cast<RankedTensorType>(op.getType()), data, offsets, sizes,
+                                                   strides);
+      return success();
+    }
     // Result dims: data's before the axis, the indices', data's after it.
     SmallVector<Value> sizes;
     for (int64_t i = 0; i < dt.getRank(); ++i) {

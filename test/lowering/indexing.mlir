@@ -22,6 +22,20 @@ func.func @gather_constant_index(%d: tensor<2x8x4xf32>) -> tensor<8x4xf32> {
   return %0 : tensor<8x4xf32>
 }
 
+// One index known only at run time (a loop step's slice of a sequence):
+// a slice at the checked index, also a view, not an element-wise copy.
+// CHECK-LABEL: func.func @gather_scalar_index
+// CHECK: %[[RAW:.*]] = tensor.extract %arg1[] : tensor<i64>
+// CHECK: %[[K:.*]] = arith.select
+// CHECK: call @kiln_index_out_of_range
+// CHECK: %[[AT:.*]] = arith.select %{{.*}}, %{{.*}}, %c0 : index
+// CHECK: tensor.extract_slice %arg0[%[[AT]], 0, 0] [1, 1, 16] [1, 1, 1] : tensor<8x1x16xf32> to tensor<1x16xf32>
+// CHECK-NOT: linalg.generic
+func.func @gather_scalar_index(%d: tensor<8x1x16xf32>, %i: tensor<i64>) -> tensor<1x16xf32> {
+  %0 = kiln.Gather %d, %i : (tensor<8x1x16xf32>, tensor<i64>) -> tensor<1x16xf32>
+  return %0 : tensor<1x16xf32>
+}
+
 // CHECK-LABEL: func.func @argmax
 // CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]{{.*}} outs(%{{.*}}, %{{.*}} : tensor<3xf32>, tensor<3xi64>)
 // CHECK: arith.cmpf ogt

@@ -101,3 +101,39 @@ TEST(ParallelFor, OutsideARunAndEmptyRanges) {
 }
 
 } // namespace
+
+namespace {
+struct Order {
+  std::vector<int64_t> seen;
+};
+void recordChunk(int64_t lo, int64_t hi, void *context) {
+  for (int64_t i = lo; i < hi; ++i)
+    static_cast<Order *>(context)->seen.push_back(i);
+}
+void otherChunk(int64_t, int64_t, void *) {}
+} // namespace
+
+// On one thread, a loop that runs again right after itself (a recurrence's
+// step) alternates its order, starting where its last run ended (its data
+// is in the cache); a loop with another between them runs in order.
+TEST(ParallelFor, SerialLoopRunAgainAlternatesItsOrder) {
+  kiln::ThreadPool pool(1);
+  std::vector<std::vector<int64_t>> orders;
+  pool.run([&] {
+    for (int i = 0; i < 3; ++i) {
+      Order o;
+      kiln_parallel_for(0, 4, recordChunk, &o, "step");
+      orders.push_back(o.seen);
+    }
+    kiln_parallel_for(0, 4, otherChunk, nullptr, "other");
+    Order o;
+    kiln_parallel_for(0, 4, recordChunk, &o, "step");
+    orders.push_back(o.seen);
+  });
+  std::vector<int64_t> forward{0, 1, 2, 3}, backward{3, 2, 1, 0};
+  ASSERT_EQ(orders.size(), 4u);
+  EXPECT_EQ(orders[0], forward);
+  EXPECT_EQ(orders[1], backward);
+  EXPECT_EQ(orders[2], forward);
+  EXPECT_EQ(orders[3], forward);
+}
