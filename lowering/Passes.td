@@ -191,6 +191,23 @@ def KilnEarlyDealloc : Pass<"kiln-early-dealloc", "mlir::func::FuncOp"> {
   }];
 }
 
+def KilnPlanMemory : Pass<"kiln-plan-memory", "mlir::func::FuncOp"> {
+  let summary = "Places a block's fixed-size buffers at offsets of one workspace, by their lifetimes";
+  let description = [{
+    A static memory plan. Each `memref.alloc` of a static shape whose only
+    `memref.dealloc` is in the same block becomes a `memref.view` at an
+    offset of one workspace, allocated at the start of the block and freed
+    before its terminator. Two buffers share bytes only when their
+    lifetimes (alloc to dealloc, in block order) do not overlap; offsets are
+    assigned largest buffer first, each at the lowest 64-byte-aligned
+    offset clear of the buffers already placed that live at the same time.
+    A run then allocates one block where it allocated one per intermediate.
+    Buffers of dynamic size, returned, or freed in another block are left
+    alone.
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect", "mlir::memref::MemRefDialect"];
+}
+
 def KilnApproximateMath : Pass<"kiln-approximate-math", "mlir::func::FuncOp"> {
   let summary = "Replaces f32 tanh, erf, erfc, exp, expm1, log, log1p and log2 by polynomial approximations that vectorize";
   let dependentDialects = ["mlir::arith::ArithDialect", "mlir::math::MathDialect", "mlir::vector::VectorDialect"];

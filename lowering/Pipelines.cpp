@@ -53,7 +53,7 @@ static std::string phasePipeline(Phase phase, const PipelineOptions &o) {
            std::to_string(o.vectorBits) + "},kiln-approximate-math,canonicalize,cse)";
   case Phase::Loops:
     return "scf-forall-to-parallel,kiln-outline-parallel,func.func(convert-linalg-to-loops),"
-           "kiln-outline-kernels,func.func(canonicalize)";
+           "kiln-outline-kernels,func.func(canonicalize,kiln-plan-memory)";
   case Phase::LLVM:
     // bf16 conversions are expanded to integer ops: a host without
     // AVX512-BF16 has no instruction for them, and the JIT cannot link
