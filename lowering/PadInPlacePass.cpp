@@ -48,7 +48,8 @@ namespace kiln {
 namespace {
 
 /// The empty tensor `v`'s producer writes into, when `v` is that
-/// producer's only result and the empty tensor has no other use.
+/// producer's only result and the empty tensor has no other use (the
+/// operand of the fill that initializes it, where one does).
 OpOperand *emptyDestination(Value v) {
   auto result = llvm::dyn_cast<OpResult>(v);
   if (!result)
@@ -59,7 +60,13 @@ OpOperand *emptyDestination(Value v) {
     init = &forall.getOutputsMutable()[result.getResultNumber()];
   else if (auto dps = dyn_cast<DestinationStyleOpInterface>(producer))
     init = dps.getTiedOpOperand(result);
-  if (!init || !init->get().getDefiningOp<tensor::EmptyOp>() || !init->get().hasOneUse())
+  if (!init || !init->get().hasOneUse())
+    return nullptr;
+  // A reduction's init, an empty tensor filled with its identity (a max
+  // pool's -inf): the fill writes into the interior instead.
+  if (auto fill = init->get().getDefiningOp<linalg::FillOp>())
+    init = &fill.getDpsInitsMutable()[0];
+  if (!init->get().getDefiningOp<tensor::EmptyOp>() || !init->get().hasOneUse())
     return nullptr;
   return init;
 }

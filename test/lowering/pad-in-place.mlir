@@ -215,3 +215,34 @@ func.func @row_tiled_relu_then_pad(%x: tensor<1x4x8x8xf32>) -> tensor<1x4x10x10x
   } : tensor<1x4x8x8xf32> to tensor<1x4x10x10xf32>
   return %p : tensor<1x4x10x10xf32>
 }
+
+// A max pool's result, initialized by a fill of -inf, feeding a padded
+// convolution: the fill writes the interior of the padded tensor and the
+// pool reduces into it; nothing is copied after bufferization.
+// CHECK-LABEL: func.func @pool_then_pad
+// CHECK: %[[E:.*]] = tensor.empty() : tensor<1x4x6x6xf32>
+// CHECK-COUNT-4: linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<1x4x{{1x6|4x1}}xf32>)
+// CHECK: %[[S:.*]] = tensor.extract_slice %{{.*}}[0, 0, 1, 1] [1, 4, 4, 4] [1, 1, 1, 1]
+// CHECK: %[[I:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%[[S]] : tensor<1x4x4x4xf32>)
+// CHECK: %[[P:.*]] = linalg.pooling_nchw_max {{.*}} outs(%[[I]] : tensor<1x4x4x4xf32>)
+// CHECK: tensor.insert_slice %[[P]] into %{{.*}}[0, 0, 1, 1] [1, 4, 4, 4] [1, 1, 1, 1]
+// CHECK-NOT: tensor.pad
+// BUF-LABEL: func.func @pool_then_pad
+// BUF-NOT: memref.copy
+// BUF: linalg.pooling_nchw_max
+// BUF-NOT: memref.copy
+// BUF: return
+func.func @pool_then_pad(%x: tensor<1x4x8x8xf32>) -> tensor<1x4x6x6xf32> {
+  %zero = arith.constant 0.0 : f32
+  %ninf = arith.constant 0xFF800000 : f32
+  %w = tensor.empty() : tensor<2x2xf32>
+  %e = tensor.empty() : tensor<1x4x4x4xf32>
+  %f = linalg.fill ins(%ninf : f32) outs(%e : tensor<1x4x4x4xf32>) -> tensor<1x4x4x4xf32>
+  %m = linalg.pooling_nchw_max {dilations = dense<1> : tensor<2xi64>, strides = dense<2> : tensor<2xi64>}
+      ins(%x, %w : tensor<1x4x8x8xf32>, tensor<2x2xf32>) outs(%f : tensor<1x4x4x4xf32>) -> tensor<1x4x4x4xf32>
+  %p = tensor.pad %m low[0, 0, 1, 1] high[0, 0, 1, 1] {
+  ^bb0(%i: index, %j: index, %k: index, %l: index):
+    tensor.yield %zero : f32
+  } : tensor<1x4x4x4xf32> to tensor<1x4x6x6xf32>
+  return %p : tensor<1x4x6x6xf32>
+}
