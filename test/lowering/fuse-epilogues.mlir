@@ -60,6 +60,30 @@ func.func @conv_bias_relu(%x: tensor<1x3x32x32xf32>, %w: tensor<16x3x3x3xf32>, %
   return %2 : tensor<1x16x16x16xf32>
 }
 
+// A residual add: each tile of the residual is prefetched into L2, one
+// cache line (16 floats) at a time, before the contraction's tile, whose
+// FMAs hide the misses the epilogue would have waited for. The bias (a
+// broadcast) is not.
+// CHECK-LABEL: func.func @pointwise_residual
+// CHECK: scf.for %[[P:.*]] = %{{.*}} to %c512 step %c256
+// CHECK: scf.for %[[F:.*]] = %{{.*}} to %{{.*}} step %c8
+// CHECK: scf.for %[[I:.*]] = %c0{{.*}} to %c8{{.*}} step %c1
+// CHECK: %[[ROW:.*]] = arith.addi %[[F]], %[[I]]
+// CHECK: scf.for %[[J:.*]] = %c0{{.*}} to %c256{{.*}} step %c16
+// CHECK: %[[COL:.*]] = arith.addi %[[P]], %[[J]]
+// CHECK: memref.prefetch %[[RES:.*]][%{{.*}}, %[[ROW]], %[[COL]]], read, locality<2>, data : memref<1x36x576xf32>
+// CHECK-NOT: memref.prefetch
+// CHECK: kind = "contraction"
+// CHECK: memref.subview %[[RES]][0, %[[F]], %[[P]]] [1, 8, 256]
+// CHECK: arith.addf
+// CHECK: arith.select
+func.func @pointwise_residual(%x: tensor<1x16x24x24xf32>, %w: tensor<36x16x1x1xf32>, %b: tensor<36xf32>, %r: tensor<1x36x24x24xf32>) -> tensor<1x36x24x24xf32> {
+  %0 = kiln.Conv %x, %w, %b : (tensor<1x16x24x24xf32>, tensor<36x16x1x1xf32>, tensor<36xf32>) -> tensor<1x36x24x24xf32>
+  %1 = kiln.Add %0, %r : (tensor<1x36x24x24xf32>, tensor<1x36x24x24xf32>) -> tensor<1x36x24x24xf32>
+  %2 = kiln.Relu %1 : (tensor<1x36x24x24xf32>) -> tensor<1x36x24x24xf32>
+  return %2 : tensor<1x36x24x24xf32>
+}
+
 // A contraction whose result is read by a transpose is left alone.
 // CHECK-LABEL: func.func @transposed_result
 // CHECK-NOT: scf.for
