@@ -150,8 +150,10 @@ public:
   /// the tiles start from it in registers and the fill, a pass over the
   /// output, is erased.
   void startFromFill(RewriterBase &r) {
+    // (A new buffer in between, a pooling's window shape, writes nothing.)
     Operation *prev = op->getPrevNode();
-    while (prev && isMemoryEffectFree(prev) && prev->getNumRegions() == 0)
+    while (prev && ((isMemoryEffectFree(prev) && prev->getNumRegions() == 0) ||
+                    isa<memref::AllocOp, memref::AllocaOp>(prev)))
       prev = prev->getPrevNode();
     auto fill = dyn_cast_or_null<linalg::FillOp>(prev);
     if (!fill || !fill.hasPureBufferSemantics() ||
