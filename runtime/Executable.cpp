@@ -65,12 +65,35 @@ std::map<std::string, Tensor> Executable::run(const std::map<std::string, Tensor
                                               ThreadPool &pool, const std::string &modelName,
                                               const RunLimits &limits,
                                               profile::Recorder *recorder) const {
-  std::vector<std::vector<int64_t>> descriptors;
+  std::vector<const Tensor *> args;
   for (const ArgSpec &arg : inputs) {
     auto it = in.find(arg.name);
     if (it == in.end())
       throw Error("model '" + modelName + "': missing input '" + arg.name + "'");
-    const Tensor &t = it->second;
+    args.push_back(&it->second);
+  }
+  std::vector<Tensor> outs;
+  run(args, outs, pool, modelName, limits, recorder);
+  std::map<std::string, Tensor> results;
+  for (size_t i = 0; i < outs.size(); ++i)
+    results.emplace(outputs[i].name, std::move(outs[i]));
+  return results;
+}
+
+/// Whether `t` can receive output `arg` as it is: a tensor of its type and
+/// shape (not a string tensor, whose elements the run makes).
+static bool receives(const Tensor &t, const ArgSpec &arg) {
+  return arg.type != ElementType::String && t.type() == arg.type && t.data() &&
+         t.shape() == arg.shape;
+}
+
+void Executable::run(const std::vector<const Tensor *> &in, std::vector<Tensor> &outs,
+                     ThreadPool &pool, const std::string &modelName, const RunLimits &limits,
+                     profile::Recorder *recorder) const {
+  std::vector<std::vector<int64_t>> descriptors;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const ArgSpec &arg = inputs[i];
+    const Tensor &t = *in[i];
     if (t.type() != arg.type || !matches(t.shape(), arg.shape))
       throw Error("model '" + modelName + "': input '" + arg.name + "' is " + t.describe() +
                   ", compiled for " + elementTypeName(arg.type) + shapeString(arg.shape));
@@ -78,7 +101,10 @@ std::map<std::string, Tensor> Executable::run(const std::map<std::string, Tensor
     descriptors.push_back(descriptor(const_cast<void *>(t.data()), t.shape()));
   }
   bool returned = returnsOutputs();
-  std::vector<Tensor> outs;
+  // Tensors the caller bound to the outputs, where they can receive them.
+  std::vector<Tensor> bound = std::move(outs);
+  bound.resize(outputs.size());
+  outs.clear();
   std::vector<int64_t> block; // output descriptors the code fills
   if (returned) {
     size_t words = 0;
@@ -105,8 +131,20 @@ std::map<std::string, Tensor> Executable::run(const std::map<std::string, Tensor
                     " bytes of buffers at once (Limits::maxWorkspaceBytes)");
     }
     outs.reserve(outputs.size());
-    for (const ArgSpec &arg : outputs) {
-      outs.emplace_back(arg.type, arg.shape);
+    // A bound tensor that shares its bytes with an input, or with an
+    // output before it, would be read or written twice: not bound.
+    std::vector<const void *> taken;
+    for (const Tensor *t : in)
+      taken.push_back(t->data());
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      const ArgSpec &arg = outputs[i];
+      if (receives(bound[i], arg) &&
+          std::find(taken.begin(), taken.end(), bound[i].data()) == taken.end()) {
+        outs.push_back(bound[i]); // written in place
+        taken.push_back(bound[i].data());
+      } else {
+        outs.emplace_back(arg.type, arg.shape);
+      }
       descriptors.push_back(descriptor(outs.back().data(), arg.shape));
     }
   }
@@ -168,7 +206,11 @@ std::map<std::string, Tensor> Executable::run(const std::map<std::string, Tensor
       const int64_t *d = block.data() + at;
       at += 3 + 2 * r;
       std::vector<int64_t> shape(d + 3, d + 3 + r);
-      Tensor t(arg.type, shape);
+      size_t index = outs.size();
+      Tensor t = arg.type != ElementType::String && bound[index].type() == arg.type &&
+                         bound[index].data() && bound[index].shape() == shape
+                     ? bound[index]
+                     : Tensor(arg.type, shape);
       // Identity layouts are asked of the bufferization: dense row-major.
       int64_t stride = 1;
       for (int64_t k = r - 1; k >= 0; --k) {
@@ -189,10 +231,6 @@ std::map<std::string, Tensor> Executable::run(const std::map<std::string, Tensor
       if (t.type() == ElementType::String)
         t = ownStrings(t.shape(), static_cast<const void *const *>(t.data()));
   }
-  std::map<std::string, Tensor> results;
-  for (size_t i = 0; i < outs.size(); ++i)
-    results.emplace(outputs[i].name, outs[i]);
-  return results;
 }
 
 } // namespace kiln

@@ -65,6 +65,13 @@ struct Executable {
                                     ThreadPool &pool, const std::string &modelName,
                                     const RunLimits &limits = {},
                                     profile::Recorder *recorder = nullptr) const;
+  /// The same by position: `in[i]` is input i of `inputs`; `outs` comes
+  /// back with output i of `outputs` at i. A tensor the caller left at i
+  /// with that output's type and shape receives it (the code writes into
+  /// it); any other is replaced by a new tensor.
+  void run(const std::vector<const Tensor *> &in, std::vector<Tensor> &outs, ThreadPool &pool,
+           const std::string &modelName, const RunLimits &limits = {},
+           profile::Recorder *recorder = nullptr) const;
 };
 
 inline std::string sequenceItemName(const std::string &name, size_t index) {

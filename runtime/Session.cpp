@@ -423,6 +423,66 @@ Session::runValues(const std::map<std::string, OnnxValue> &in) const {
   return out;
 }
 
+void Session::run(const std::vector<Tensor> &in, std::vector<Tensor> &out) const {
+  for (const auto &info : impl_->inputs)
+    if (info.sequence || info.optional)
+      throw Error("model '" + impl_->name + "': input '" + info.name + "' is " +
+                  describeKind(info) + "; run it with Session::runValues");
+  for (const auto &info : impl_->outputs)
+    if (info.sequence || info.optional)
+      throw Error("model '" + impl_->name + "': output '" + info.name + "' is " +
+                  describeKind(info) + "; run it with Session::runValues");
+  if (in.size() != impl_->inputs.size())
+    throw Error("model '" + impl_->name + "': " + std::to_string(in.size()) +
+                " inputs given, the model has " + std::to_string(impl_->inputs.size()));
+  for (size_t i = 0; i < in.size(); ++i)
+    impl_->validateTensor("input '" + impl_->inputs[i].name + "'", impl_->inputs[i], in[i]);
+  std::shared_ptr<const Executable> exe = impl_->fixed;
+  if (!exe) {
+    // Shapes decide the code: found by name, as runValues does.
+    std::map<std::string, OnnxValue> named;
+    for (size_t i = 0; i < in.size(); ++i)
+      named.emplace(impl_->inputs[i].name, in[i]);
+    exe = impl_->variantFor(named);
+  }
+  // The code's arguments by position: its inputs and outputs are the
+  // model's, some inputs compiled in as constants.
+  std::vector<const Tensor *> args;
+  for (const ArgSpec &arg : exe->inputs) {
+    size_t i = 0;
+    while (i < in.size() && impl_->inputs[i].name != arg.name)
+      ++i;
+    if (i == in.size())
+      throw Error("model '" + impl_->name + "': missing input '" + arg.name + "'");
+    args.push_back(&in[i]);
+  }
+  std::vector<size_t> position; // exe->outputs[j] is the model's output position[j]
+  for (const ArgSpec &arg : exe->outputs) {
+    size_t i = 0;
+    while (i < impl_->outputs.size() && impl_->outputs[i].name != arg.name)
+      ++i;
+    if (i == impl_->outputs.size())
+      throw Error("model '" + impl_->name + "': the compiled code gives an unknown output '" +
+                  arg.name + "'");
+    position.push_back(i);
+  }
+  if (position.size() != impl_->outputs.size())
+    throw Error("model '" + impl_->name + "': the compiled code gives " +
+                std::to_string(position.size()) + " outputs, the model has " +
+                std::to_string(impl_->outputs.size()));
+  out.resize(impl_->outputs.size());
+  std::vector<Tensor> outs(exe->outputs.size());
+  for (size_t j = 0; j < position.size(); ++j)
+    outs[j] = out[position[j]];
+  exe->run(args, outs, *impl_->pool, impl_->name,
+           RunLimits{impl_->options.limits.maxAllocationBytes,
+                     impl_->options.limits.maxWorkspaceBytes,
+                     impl_->options.limits.maxLoopIterations},
+           impl_->recorder.get());
+  for (size_t j = 0; j < position.size(); ++j)
+    out[position[j]] = std::move(outs[j]);
+}
+
 std::map<std::string, Tensor> Session::run(const std::map<std::string, Tensor> &in) const {
   for (const auto &info : impl_->inputs)
     if (info.sequence || info.optional)

@@ -157,6 +157,16 @@ public:
   /// model with sequence or optional inputs or outputs (see runValues).
   std::map<std::string, Tensor> run(const std::map<std::string, Tensor> &inputs) const;
 
+  /// Runs the model with its inputs and outputs bound by position, in the
+  /// order of inputs() and outputs(), as ONNX Runtime's IO binding: no
+  /// names are looked up. `outputs` comes back with one tensor per output;
+  /// a tensor the caller leaves at position i with that output's type and
+  /// shape (the one the last run returned, say) is written in place, so
+  /// runs after the first allocate no output memory. Any other entry, or
+  /// one sharing its bytes with an input, is replaced by a new tensor. The
+  /// same models as run() (tensor inputs and outputs only).
+  void run(const std::vector<Tensor> &inputs, std::vector<Tensor> &outputs) const;
+
   /// Runs a model with sequence or optional inputs or outputs (or any
   /// other). Compiled code takes and returns tensors only: a sequence input
   /// is compiled for the number and shapes of its tensors, an optional one

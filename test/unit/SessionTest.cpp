@@ -2,6 +2,7 @@
 #include "ModelBuilder.h"
 #include "kiln/Session.h"
 #include <gtest/gtest.h>
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <thread>
@@ -61,6 +62,62 @@ TEST(Session, RunComputesTheModel) {
   EXPECT_FLOAT_EQ(v[1], 0);
   EXPECT_FLOAT_EQ(v[2], 5.5f);
   EXPECT_FLOAT_EQ(v[3], 0);
+}
+
+TEST(Session, RunByPositionWritesIntoBoundOutputs) {
+  std::string bytes = mlpModel(false);
+  Session s(bytes.data(), bytes.size(), SessionOptions{}.withThreads(2));
+  std::vector<Tensor> out;
+  s.run({input2x3()}, out);
+  ASSERT_EQ(out.size(), 1u);
+  ASSERT_EQ(out[0].shape(), (std::vector<int64_t>{2, 2}));
+  EXPECT_FLOAT_EQ(out[0].data<float>()[2], 5.5f);
+  // The tensor the run returned is bound for the next: written in place.
+  const void *at = out[0].data();
+  std::fill_n(out[0].data<float>(), 4, 777.0f);
+  s.run({Tensor::fromVector<float>(ElementType::Float32, {2, 3}, {2, 1, 0, 1, 0, -1})}, out);
+  EXPECT_EQ(out[0].data(), at);
+  // x.W = [[5,8],[-4,-4]]; + b; relu.
+  EXPECT_FLOAT_EQ(out[0].data<float>()[0], 5.5f);
+  EXPECT_FLOAT_EQ(out[0].data<float>()[1], 0);
+  EXPECT_FLOAT_EQ(out[0].data<float>()[2], 0);
+  EXPECT_FLOAT_EQ(out[0].data<float>()[3], 0);
+  // A tensor of another shape is replaced, not written.
+  out = {Tensor(ElementType::Float32, {3, 3})};
+  const void *other = out[0].data();
+  s.run({input2x3()}, out);
+  EXPECT_NE(out[0].data(), other);
+  EXPECT_EQ(out[0].shape(), (std::vector<int64_t>{2, 2}));
+  EXPECT_FLOAT_EQ(out[0].data<float>()[2], 5.5f);
+  expectError([&] { s.run({}, out); }, "0 inputs given, the model has 1");
+  expectError([&] { s.run({Tensor(ElementType::Float32, {2, 4})}, out); }, "input 'x'");
+}
+
+TEST(Session, RunByPositionDoesNotWriteIntoAnInput) {
+  ModelBuilder m;
+  m.input("x", F32, {2, 2}).output("y", F32);
+  m.node("Relu", {"x"}, {"y"});
+  std::string bytes = m.bytes();
+  Session s(bytes.data(), bytes.size());
+  Tensor x = Tensor::fromVector<float>(ElementType::Float32, {2, 2}, {-1, 2, -3, 4});
+  std::vector<Tensor> out{x}; // the input's own bytes bound as the output
+  s.run({x}, out);
+  EXPECT_NE(out[0].data(), x.data());
+  EXPECT_FLOAT_EQ(x.data<float>()[0], -1); // the input is unchanged
+  EXPECT_FLOAT_EQ(out[0].data<float>()[0], 0);
+  EXPECT_FLOAT_EQ(out[0].data<float>()[3], 4);
+}
+
+TEST(Session, RunByPositionWithUnknownDims) {
+  std::string bytes = mlpModel(true);
+  Session s(bytes.data(), bytes.size());
+  std::vector<Tensor> out;
+  s.run({input2x3()}, out);
+  ASSERT_EQ(out.at(0).shape(), (std::vector<int64_t>{2, 2}));
+  EXPECT_FLOAT_EQ(out[0].data<float>()[2], 5.5f);
+  s.run({Tensor::fromVector<float>(ElementType::Float32, {1, 3}, {2, 1, 0})}, out);
+  ASSERT_EQ(out.at(0).shape(), (std::vector<int64_t>{1, 2}));
+  EXPECT_FLOAT_EQ(out[0].data<float>()[0], 5.5f);
 }
 
 TEST(Session, DynamicBatchCompilesOnce) {
