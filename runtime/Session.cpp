@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <mutex>
+#include <unordered_map>
 
 namespace kiln {
 
@@ -35,8 +36,13 @@ struct Session::Impl {
   std::unique_ptr<profile::Recorder> recorder; // with SessionOptions::profilePath
 
   mutable std::mutex mutex; // guards variants, dynamic and report
-  /// Code for given shapes (and shape-deciding values), by key.
-  std::map<std::string, std::shared_ptr<const Executable>> variants;
+  /// Code for given shapes (and shape-deciding values), by the hash of
+  /// their signature (see variantFor).
+  struct Variant {
+    std::vector<int64_t> signature;
+    std::shared_ptr<const Executable> executable;
+  };
+  std::unordered_multimap<uint64_t, Variant> variants;
   /// Code for every shape: a model that gives every dim, an artifact, or
   /// one compiled with unknown dims when not specializing.
   std::shared_ptr<const Executable> fixed;
@@ -245,7 +251,7 @@ MemoryReport Session::memoryReport() const {
   add(impl_->fixed);
   add(impl_->dynamic);
   for (const auto &kv : impl_->variants)
-    add(kv.second);
+    add(kv.second.executable);
   return r;
 }
 
@@ -317,39 +323,66 @@ std::shared_ptr<const Executable>
 Session::Impl::variantFor(const std::map<std::string, OnnxValue> &in) {
   if (fixed)
     return fixed;
-  // Key: every input's structure and shapes, plus the values of
-  // shape-deciding inputs.
-  std::string key;
+  // The variant's signature, in the order of the inputs: each input's
+  // structure and shapes, plus the values of shape-deciding inputs. Found
+  // by its hash; the specialization is built only to compile a new one.
+  std::vector<int64_t> signature;
+  auto addShape = [&](const std::vector<int64_t> &shape) {
+    signature.push_back(static_cast<int64_t>(shape.size()));
+    signature.insert(signature.end(), shape.begin(), shape.end());
+  };
+  for (const auto &info : inputs) {
+    const OnnxValue &v = in.at(info.name);
+    if (v.isNone()) {
+      signature.push_back(-1);
+    } else if (v.isSequence()) {
+      signature.push_back(-2 - static_cast<int64_t>(v.items().size()));
+      for (const Tensor &t : v.items())
+        addShape(t.shape());
+    } else {
+      const Tensor &t = v.tensor();
+      addShape(t.shape());
+      if (compiler->shapeInputs.count(info.name)) {
+        size_t words = (t.byteSize() + 7) / 8;
+        signature.push_back(static_cast<int64_t>(t.byteSize()));
+        size_t at = signature.size();
+        signature.resize(at + words, 0);
+        if (t.byteSize())
+          std::memcpy(signature.data() + at, t.data(), t.byteSize());
+      }
+    }
+  }
+  uint64_t hash = 1469598103934665603ull; // FNV-1a over the words
+  for (int64_t w : signature)
+    hash = (hash ^ static_cast<uint64_t>(w)) * 1099511628211ull;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    auto [first, last] = variants.equal_range(hash);
+    for (auto it = first; it != last; ++it)
+      if (it->second.signature == signature)
+        return it->second.executable;
+  }
   detail::Specialization spec;
   for (const auto &info : inputs) {
     const OnnxValue &v = in.at(info.name);
-    key += info.name;
     if (v.isNone()) {
-      key += "=none";
       spec.absent.insert(info.name);
     } else if (v.isSequence()) {
       auto &shapes = spec.sequences[info.name];
-      key += "=seq" + std::to_string(v.items().size());
-      for (const Tensor &t : v.items()) {
+      for (const Tensor &t : v.items())
         shapes.push_back(t.shape());
-        key += shapeString(t.shape());
-      }
+    } else if (compiler->shapeInputs.count(info.name)) {
+      spec.constants.emplace(info.name, v.tensor());
     } else {
-      const Tensor &t = v.tensor();
-      key += shapeString(t.shape());
-      if (compiler->shapeInputs.count(info.name)) {
-        key.append(static_cast<const char *>(t.data()), t.byteSize());
-        spec.constants.emplace(info.name, t);
-      } else {
-        spec.shapes[info.name] = t.shape();
-      }
+      spec.shapes[info.name] = v.tensor().shape();
     }
-    key += ';';
   }
   std::lock_guard<std::mutex> lock(mutex);
-  auto it = variants.find(key);
-  if (it != variants.end())
-    return it->second;
+  // Another thread may have compiled it meanwhile.
+  auto [first, last] = variants.equal_range(hash);
+  for (auto it = first; it != last; ++it)
+    if (it->second.signature == signature)
+      return it->second.executable;
   bool specializing = perShapeReason.empty();
   if (specializing && !variants.empty()) {
     // Shapes other than the first run's: one compilation with the dims
@@ -373,7 +406,7 @@ Session::Impl::variantFor(const std::map<std::string, OnnxValue> &in) {
   double startUs = recorder ? recorder->nowUs() : 0;
   detail::Compiled c = compiler->compile(spec);
   recordCompilation(c.report, startUs);
-  variants[key] = c.executable;
+  variants.emplace(hash, Variant{std::move(signature), c.executable});
   report = c.report;
   report.shapes = perShapeReason.empty() ? "specialized" : "per-shape";
   report.perShapeReason = perShapeReason;
