@@ -16,7 +16,9 @@
 // One-shot bufferization sees the matching extract and insert of the same
 // slice and writes %x in place, with no copy. A pad of an expand_shape of
 // %x that splits no padded dim (a grouped convolution's input) is made on
-// %x, and the padded tensor expanded.
+// %x, and the padded tensor expanded; likewise through a collapse_shape
+// that merges no padded dim (a direct convolution's result moved into
+// NCHW, [n, slivers, NR, h, w] -> [n, c, h, w]).
 //
 // Where the op is computed in thread tiles (scf.forall) that each cover
 // whole rows and columns (or whole trailing dims), the border of those dims
@@ -93,6 +95,24 @@ bool padsBeforeExpansion(tensor::PadOp pad, tensor::ExpandShapeOp expand,
     high.push_back(0);
   }
   return true;
+}
+
+/// `pad` replaced by the padded `result` (of the reshaped value's source)
+/// reshaped as the padded value was (`expand` or `collapse`, when one
+/// was); that reshape of the unpadded value is erased.
+void replacePad(RewriterBase &r, Location loc, tensor::PadOp pad, Value result,
+                tensor::ExpandShapeOp expand, tensor::CollapseShapeOp collapse) {
+  if (expand)
+    result = tensor::ExpandShapeOp::create(r, loc, pad.getResultType(), result,
+                                           expand.getReassociationIndices());
+  if (collapse)
+    result = tensor::CollapseShapeOp::create(r, loc, pad.getResultType(), result,
+                                             collapse.getReassociationIndices());
+  r.replaceOp(pad, result);
+  if (expand)
+    r.eraseOp(expand);
+  if (collapse)
+    r.eraseOp(collapse);
 }
 
 /// Makes the concatenation part `insert` inserts (see the file comment)
@@ -331,6 +351,25 @@ struct PadInPlacePass : impl::KilnPadInPlaceBase<PadInPlacePass> {
           continue;
         source = expand.getSrc();
       }
+      // Likewise through a collapse that merges no padded dim (a direct
+      // convolution's [n, slivers, NR, h, w] result as [n, c, h, w]).
+      auto collapse = source.getDefiningOp<tensor::CollapseShapeOp>();
+      if (collapse) {
+        if (!collapse.getSrc().hasOneUse() || !collapse.getSrcType().hasStaticShape())
+          continue;
+        SmallVector<int64_t> l, h;
+        bool ok = true;
+        for (auto [d, group] : llvm::enumerate(collapse.getReassociationIndices())) {
+          ok &= group.size() == 1 || (low[d] == 0 && high[d] == 0);
+          l.append(group.size(), group.size() == 1 ? low[d] : 0);
+          h.append(group.size(), group.size() == 1 ? high[d] : 0);
+        }
+        if (!ok)
+          continue;
+        low = l;
+        high = h;
+        source = collapse.getSrc();
+      }
       OpOperand *init = emptyDestination(source);
       if (!init)
         continue;
@@ -379,14 +418,8 @@ struct PadInPlacePass : impl::KilnPadInPlaceBase<PadInPlacePass> {
         fillBorderInTiles(r, *tiled, filled, padding, low, high, sourceType);
         r.eraseOp(oldEmpty);
         Value result = tiled->forall.getResult(tiled->result);
-        if (expand) {
-          r.setInsertionPoint(pad);
-          result = tensor::ExpandShapeOp::create(r, loc, pad.getResultType(), result,
-                                                 expand.getReassociationIndices());
-        }
-        r.replaceOp(pad, result);
-        if (expand)
-          r.eraseOp(expand);
+        r.setInsertionPoint(pad);
+        replacePad(r, loc, pad, result, expand, collapse);
         continue;
       }
       SmallVector<OpFoldResult> offsets = getAsIndexOpFoldResult(&getContext(), low);
@@ -400,12 +433,7 @@ struct PadInPlacePass : impl::KilnPadInPlaceBase<PadInPlacePass> {
       r.setInsertionPoint(pad);
       Value result =
           tensor::InsertSliceOp::create(r, loc, source, filled, offsets, sizes, strides);
-      if (expand)
-        result = tensor::ExpandShapeOp::create(r, loc, pad.getResultType(), result,
-                                               expand.getReassociationIndices());
-      r.replaceOp(pad, result);
-      if (expand)
-        r.eraseOp(expand);
+      replacePad(r, loc, pad, result, expand, collapse);
     }
   }
 };

@@ -174,13 +174,42 @@ SmallVector<OpFoldResult> chooseTileSizes(linalg::LinalgOp op, int64_t chunks, B
   int64_t maxTiles = known ? std::max<int64_t>(1, iterations / kIterationsPerTask) : chunks;
   if (maxTiles <= 1)
     return {};
-  for (size_t i = 0; i < ranges.size(); ++i) {
-    if (iters[i] != utils::IteratorType::parallel || ranges[i] == ShapedType::kDynamic ||
-        ranges[i] <= 1)
+  // A transpose moves square blocks of two loops through registers
+  // (kiln-vectorize-elementwise): the loop along which an operand is read
+  // contiguously (its innermost dim) where it also walks the result's
+  // innermost loop at another dim, and that loop. A tile needs whole
+  // blocks of both: its other loops are split first, else the longer of
+  // these, in multiples of 32.
+  llvm::SmallDenseSet<int64_t> blockLoops;
+  int64_t inner = static_cast<int64_t>(ranges.size()) - 1;
+  for (OpOperand &operand : op->getOpOperands()) {
+    AffineMap map = op.getMatchingIndexingMap(&operand);
+    if (map.getNumResults() == 0 || !map.isProjectedPermutation())
       continue;
-    int64_t tiles = std::min({ranges[i], chunks, maxTiles});
-    sizes[i] = b.getIndexAttr((ranges[i] + tiles - 1) / tiles);
-    return sizes;
+    int64_t d = map.getDimPosition(map.getNumResults() - 1);
+    if (d != inner && ranges[d] > 1 && map.isFunctionOfDim(inner))
+      blockLoops.insert(d);
+  }
+  if (!blockLoops.empty())
+    blockLoops.insert(inner);
+  for (bool blocks : {false, true}) {
+    SmallVector<size_t> order = llvm::to_vector(llvm::seq<size_t>(0, ranges.size()));
+    // (Of the block loops, the longest first: the most tiles of whole blocks.)
+    if (blocks)
+      llvm::stable_sort(order, [&](size_t a, size_t c) { return ranges[a] > ranges[c]; });
+    for (size_t i : order) {
+      if (iters[i] != utils::IteratorType::parallel || ranges[i] == ShapedType::kDynamic ||
+          ranges[i] <= 1 || blockLoops.contains(i) != blocks)
+        continue;
+      int64_t tiles = std::min({ranges[i], chunks, maxTiles});
+      int64_t size = (ranges[i] + tiles - 1) / tiles;
+      if (blocks)
+        size = std::min<int64_t>(ranges[i], llvm::alignTo(size, 32));
+      if (size == ranges[i])
+        continue;
+      sizes[i] = b.getIndexAttr(size);
+      return sizes;
+    }
   }
   return {};
 }

@@ -167,23 +167,13 @@ Operation *innermostReduction(linalg::LinalgOp op) {
   return combiner;
 }
 
-/// Whether `op` copies one f32 buffer into another through a permutation
-/// of its dims (a transpose, for ElementwiseVectorizer::emitTranspose).
-bool permutedCopy(linalg::LinalgOp op) {
-  if (op.getNumDpsInputs() != 1 || op.getNumDpsInits() != 1 || op->getNumRegions() != 1)
-    return false;
-  Block &body = op->getRegion(0).front();
-  auto yield = dyn_cast<linalg::YieldOp>(body.getTerminator());
-  if (body.getOperations().size() != 1 || !yield || yield.getValues().size() != 1 ||
-      yield.getValues()[0] != body.getArgument(0))
-    return false;
-  for (OpOperand &operand : op->getOpOperands()) {
-    auto m = llvm::dyn_cast<MemRefType>(operand.get().getType());
-    if (!m || !m.getElementType().isF32() ||
-        !op.getMatchingIndexingMap(&operand).isPermutation())
-      return false;
-  }
-  return true;
+/// Whether `operand` is an f32 input that `op` reads through a
+/// permutation of its loops (a transpose, for
+/// ElementwiseVectorizer::emitTranspose).
+bool permutedInput(linalg::LinalgOp op, OpOperand &operand) {
+  auto m = llvm::dyn_cast<MemRefType>(operand.get().getType());
+  return m && m.getElementType().isF32() && op.isDpsInput(&operand) &&
+         op.getMatchingIndexingMap(&operand).isPermutation();
 }
 
 /// The widest element of `op`'s operands and body, in bits; 0 if `op`
@@ -208,7 +198,7 @@ int64_t widestElement(linalg::LinalgOp op) {
     // Results are written once each: through a permutation of the loops.
     if (!map || (op.isDpsInit(&operand) && !map.isProjectedPermutation()))
       return 0;
-    if (!readableAlong(op, operand, map, inner) && !permutedCopy(op))
+    if (!readableAlong(op, operand, map, inner) && !permutedInput(op, operand))
       return 0;
   }
   Block &body = op->getRegion(0).front();
@@ -340,40 +330,66 @@ private:
     return cast<linalg::GenericOp>(collapsed->collapsedOp.getOperation());
   }
 
-  /// A copy whose innermost loop walks the output's innermost dim but not
-  /// the input's (a transpose: a direct convolution's [.., positions, NR]
-  /// result moved into NCHW), in square blocks of one vector per row: the
-  /// block's rows read as vectors along the input's innermost dim,
-  /// transposed in registers by log2(lanes) rounds of two-vector shuffles
-  /// (each swaps the off-diagonal sub-blocks of one size), then written as
-  /// vectors along the output's. Element by element, every read was a
-  /// gather across cache lines: ResNet-50's 7x7 stem spent 1.2 ms moving
-  /// its 3.2 MB result, a third of its convolution. What does not fill a
-  /// block is copied an element at a time. False (nothing emitted) where
-  /// `op` is no such copy.
+  /// An elementwise op whose innermost loop walks the output's innermost
+  /// dim but not that of one of its inputs (a transpose: a direct
+  /// convolution's [.., positions, NR] result moved into NCHW, its bias
+  /// and activation applied on the way), in square blocks of one vector
+  /// per row: the block's rows of that input read as vectors along its
+  /// innermost dim, transposed in registers by log2(lanes) rounds of
+  /// two-vector shuffles (each swaps the off-diagonal sub-blocks of one
+  /// size), the body applied to each row of the result with the other
+  /// operands read as vectors along the output's innermost dim or as one
+  /// scalar per row (a bias per channel), then written as vectors along
+  /// the output's. Element by element, every read was a gather across cache
+  /// lines: ResNet-50's 7x7 stem spent 1.2 ms moving its 3.2 MB result, a
+  /// third of its convolution. What does not fill a block is computed an
+  /// element at a time. False (nothing emitted) where `op` is no such op.
   bool emitTranspose(RewriterBase &r, linalg::GenericOp op, int64_t lanes) {
-    if (op.getNumDpsInputs() != 1 || op.getNumDpsInits() != 1 || lanes < 2 ||
+    if (op.getNumDpsInits() != 1 || op.getNumDpsInputs() == 0 || lanes < 2 ||
         !llvm::isPowerOf2_64(lanes))
       return false;
     Block &body = op.getRegion().front();
-    auto yield = cast<linalg::YieldOp>(body.getTerminator());
-    if (body.getOperations().size() != 1 || yield.getValues()[0] != body.getArgument(0))
+    if (llvm::any_of(body.getOperations(), llvm::IsaPred<linalg::IndexOp>))
       return false;
-    Value in = op.getDpsInputs()[0], out = op.getDpsInits()[0];
-    auto inType = llvm::dyn_cast<MemRefType>(in.getType());
+    OpOperand *init = op.getDpsInitOperand(0);
+    Value out = init->get();
     auto outType = llvm::dyn_cast<MemRefType>(out.getType());
-    if (!inType || !outType || !inType.getElementType().isF32() ||
-        !outType.getElementType().isF32() || !unitInnerStride(inType) ||
-        !unitInnerStride(outType) || inType.getRank() < 2)
-      return false;
-    AffineMap inMap = op.getIndexingMapsArray()[0], outMap = op.getIndexingMapsArray()[1];
+    AffineMap outMap = op.getMatchingIndexingMap(init);
     int64_t loops = op.getNumLoops(), inner = loops - 1;
-    if (!outMap.isIdentity() || !inMap.isPermutation())
+    if (!outType || !outType.getElementType().isF32() || !unitInnerStride(outType) ||
+        !outMap.isIdentity())
       return false;
-    // q: the loop along the input's innermost dim.
-    int64_t q = inMap.getDimPosition(inMap.getNumResults() - 1);
-    if (q == inner)
+    // The input read across the rows of a block: a permutation whose
+    // innermost dim is walked by loop q.
+    OpOperand *moved = nullptr;
+    int64_t q = -1;
+    for (OpOperand *in : op.getDpsInputOperands()) {
+      auto t = llvm::dyn_cast<MemRefType>(in->get().getType());
+      AffineMap map = op.getMatchingIndexingMap(in);
+      if (!t || !t.getElementType().isF32() || !unitInnerStride(t) || t.getRank() < 2 ||
+          !map.isPermutation() || map.getDimPosition(map.getNumResults() - 1) == inner)
+        continue;
+      moved = in;
+      q = map.getDimPosition(map.getNumResults() - 1);
+      break;
+    }
+    if (!moved)
       return false;
+    // The others: read along the output's innermost dim as it is, or not
+    // along it at all.
+    for (OpOperand &operand : op->getOpOperands()) {
+      if (&operand == moved ||
+          body.getArgument(operand.getOperandNumber()).use_empty())
+        continue;
+      auto t = llvm::dyn_cast<MemRefType>(operand.get().getType());
+      AffineMap map = op.getMatchingIndexingMap(&operand);
+      if (!t || !map.isProjectedPermutation() || !bodyType(t.getElementType()))
+        return false;
+      if (map.isFunctionOfDim(inner) &&
+          (map.getDimPosition(map.getNumResults() - 1) != inner || !unitInnerStride(t) ||
+           !vectorizableElement(t.getElementType())))
+        return false;
+    }
     // (A thread's tile can be dynamic along either dim: its whole blocks
     // are counted at run time.)
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();
@@ -405,6 +421,7 @@ private:
     Value n = getValueOrCreateConstantIndexOp(r, loc, loopRanges[q].size);
     Value pMain = wholeBlocksEnd(p), nMain = wholeBlocksEnd(n);
     auto vecType = VectorType::get({lanes}, r.getF32Type());
+    AffineMap movedMap = op.getMatchingIndexingMap(moved);
     scf::buildLoopNest(r, loc, lbs, ubs, steps, [&](OpBuilder &b, Location l, ValueRange ivs) {
       SmallVector<Value> dims(loops, zero);
       for (auto [d, iv] : llvm::zip(looped, ivs))
@@ -424,6 +441,64 @@ private:
         b.setInsertionPointToStart(loop.getBody());
         f(b, loop.getInductionVar());
       };
+      // The body at `x` (loop values; `len` lanes along the innermost loop
+      // from x[inner], or one element where len is 0), the moved input's
+      // value given.
+      auto apply = [&](OpBuilder &b, ArrayRef<Value> x, Value movedValue, int64_t len) {
+        IRMapping mapping;
+        auto typeOf = [&](Type t) -> Type {
+          return len ? Type(VectorType::get({len}, t)) : t;
+        };
+        auto splat = [&](Value v) -> Value {
+          return len ? Value(vector::BroadcastOp::create(b, l, typeOf(v.getType()), v)) : v;
+        };
+        for (OpOperand &operand : op->getOpOperands()) {
+          BlockArgument arg = body.getArgument(operand.getOperandNumber());
+          if (arg.use_empty())
+            continue;
+          if (&operand == moved) {
+            mapping.map(arg, movedValue);
+            continue;
+          }
+          Value v = operand.get();
+          if (!llvm::isa<MemRefType>(v.getType())) {
+            mapping.map(arg, splat(v));
+            continue;
+          }
+          AffineMap map = op.getMatchingIndexingMap(&operand);
+          SmallVector<Value> idx = indicesAt(b, l, map, x);
+          if (len && map.isFunctionOfDim(inner))
+            mapping.map(arg, vector::LoadOp::create(b, l, typeOf(arg.getType()), v, idx));
+          else
+            mapping.map(arg, splat(memref::LoadOp::create(b, l, v, idx)));
+        }
+        auto lookup = [&](Value v) -> Value {
+          if (Value m = mapping.lookupOrNull(v))
+            return m;
+          Value s = splat(v); // defined outside the body
+          mapping.map(v, s);
+          return s;
+        };
+        for (Operation &o : body.without_terminator()) {
+          if (auto constant = dyn_cast<arith::ConstantOp>(o)) {
+            mapping.map(constant.getResult(), splat(b.clone(o)->getResult(0)));
+            continue;
+          }
+          OperationState state(o.getLoc(), o.getName());
+          for (Value v : o.getOperands())
+            state.addOperands(lookup(v));
+          state.addAttributes(o.getAttrs());
+          for (Type t : o.getResultTypes())
+            state.addTypes(typeOf(t));
+          mapping.map(o.getResults(), b.create(state)->getResults());
+        }
+        Value result = lookup(cast<linalg::YieldOp>(body.getTerminator()).getValues()[0]);
+        SmallVector<Value> idx = indicesAt(b, l, outMap, x);
+        if (len)
+          vector::StoreOp::create(b, l, result, out, idx);
+        else
+          memref::StoreOp::create(b, l, result, out, idx);
+      };
       // Whole blocks.
       forRange(zero, pMain, lanes, [&](OpBuilder &b, Value p0) {
         dims[inner] = p0;
@@ -432,8 +507,8 @@ private:
           SmallVector<Value> rows;
           for (int64_t i = 0; i < lanes; ++i) {
             Value pi = arith::AddIOp::create(b, l, p0, arith::ConstantIndexOp::create(b, l, i));
-            rows.push_back(vector::LoadOp::create(b, l, vecType, in,
-                                                  indicesAt(b, l, inMap, at(inner, pi))));
+            rows.push_back(vector::LoadOp::create(b, l, vecType, moved->get(),
+                                                  indicesAt(b, l, movedMap, at(inner, pi))));
           }
           for (int64_t size = lanes / 2; size >= 1; size /= 2) {
             SmallVector<int64_t> low, high;
@@ -451,24 +526,23 @@ private:
           }
           for (int64_t k = 0; k < lanes; ++k) {
             Value qk = arith::AddIOp::create(b, l, q0, arith::ConstantIndexOp::create(b, l, k));
-            vector::StoreOp::create(b, l, rows[k], out, indicesAt(b, l, outMap, at(q, qk)));
+            apply(b, at(q, qk), rows[k], lanes);
           }
         });
       });
       // The rest, an element at a time: the columns past the last whole
       // block of every row, then the rows past the last whole block.
-      auto copyElement = [&](OpBuilder &b, Value pi, Value qi) {
+      auto element = [&](OpBuilder &b, Value pi, Value qi) {
         SmallVector<Value> x = dims;
         x[inner] = pi;
         x[q] = qi;
-        Value v = memref::LoadOp::create(b, l, in, indicesAt(b, l, inMap, x));
-        memref::StoreOp::create(b, l, v, out, indicesAt(b, l, outMap, x));
+        apply(b, x, memref::LoadOp::create(b, l, moved->get(), indicesAt(b, l, movedMap, x)), 0);
       };
       forRange(zero, pMain, 1, [&](OpBuilder &b, Value pi) {
-        forRange(nMain, n, 1, [&](OpBuilder &b, Value qi) { copyElement(b, pi, qi); });
+        forRange(nMain, n, 1, [&](OpBuilder &b, Value qi) { element(b, pi, qi); });
       });
       forRange(pMain, p, 1, [&](OpBuilder &b, Value pi) {
-        forRange(zero, n, 1, [&](OpBuilder &b, Value qi) { copyElement(b, pi, qi); });
+        forRange(zero, n, 1, [&](OpBuilder &b, Value qi) { element(b, pi, qi); });
       });
     });
     return true;

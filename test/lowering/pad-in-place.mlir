@@ -93,6 +93,37 @@ func.func @relu_expand_pad(%x: tensor<1x4x8x8xf32>) -> tensor<1x4x1x10x10xf32> {
   return %p : tensor<1x4x1x10x10xf32>
 }
 
+// The same through a collapse that merges no padded dim (a direct
+// convolution's [n, slivers, NR, h, w] result moved into NCHW): the op
+// writes into the interior of the padded tensor before the collapse.
+// CHECK-LABEL: func.func @relu_collapse_pad
+// CHECK: %[[F:.*]] = tensor.insert_slice %{{.*}}[0, 0, 0, 1, 9] [1, 2, 2, 8, 1] [1, 1, 1, 1, 1]
+// CHECK: %[[S:.*]] = tensor.extract_slice %[[F]][0, 0, 0, 1, 1] [1, 2, 2, 8, 8] [1, 1, 1, 1, 1]
+// CHECK: %[[R:.*]] = linalg.generic {{.*}} outs(%[[S]] : tensor<1x2x2x8x8xf32>)
+// CHECK: %[[I:.*]] = tensor.insert_slice %[[R]] into %[[F]]
+// CHECK: tensor.collapse_shape %[[I]] {{\[\[}}0], [1, 2], [3], [4]] : tensor<1x2x2x10x10xf32> into tensor<1x4x10x10xf32>
+// CHECK-NOT: tensor.pad
+// BUF-LABEL: func.func @relu_collapse_pad
+// BUF-NOT: memref.copy
+// BUF: return
+#id5 = affine_map<(n, b, j, h, w) -> (n, b, j, h, w)>
+func.func @relu_collapse_pad(%x: tensor<1x2x2x8x8xf32>) -> tensor<1x4x10x10xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<1x2x2x8x8xf32>
+  %r = linalg.generic {indexing_maps = [#id5, #id5], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]}
+      ins(%x : tensor<1x2x2x8x8xf32>) outs(%e : tensor<1x2x2x8x8xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.maximumf %in, %zero : f32
+    linalg.yield %m : f32
+  } -> tensor<1x2x2x8x8xf32>
+  %g = tensor.collapse_shape %r [[0], [1, 2], [3], [4]] : tensor<1x2x2x8x8xf32> into tensor<1x4x8x8xf32>
+  %p = tensor.pad %g low[0, 0, 1, 1] high[0, 0, 1, 1] {
+  ^bb0(%i: index, %j: index, %k: index, %l: index):
+    tensor.yield %zero : f32
+  } : tensor<1x4x8x8xf32> to tensor<1x4x10x10xf32>
+  return %p : tensor<1x4x10x10xf32>
+}
+
 // A part of a concatenation computed over flattened positions (a 1x1
 // convolution as a GEMM on [n, c, h * w]) is computed into its collapsed
 // slice of the concatenation, which now comes first; after bufferization

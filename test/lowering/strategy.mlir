@@ -145,6 +145,23 @@ func.func @conv3x3_small_weights(%x: tensor<1x64x7x7xf32>) -> tensor<1x64x7x7xf3
   return %0 : tensor<1x64x7x7xf32>
 }
 
+// A 1x1 convolution on a small image, transposed the same way: its
+// windows are the image itself, positions first, a transpose of whole
+// images [n, c, p] -> [n, p, c] (vectorized in square blocks), not a
+// gather over loops too short for blocks.
+// AVX512-LABEL: func.func @conv1x1_small_weights
+// AVX512: linalg.transpose ins(%{{.*}} : tensor<1x256x49xf32>) outs(%{{.*}} : tensor<1x49x256xf32>) permutation = [0, 2, 1]
+// AVX512-NOT: linalg.generic {{.*}} outs(%{{.*}} : tensor<1x7x7x256x1x1xf32>)
+// AVX512: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<49x256xf32>, tensor<2x256x32xf32>)
+// AVX512-SAME: kind = "contraction"
+// AVX512: linalg.transpose ins(%{{.*}} : tensor<1x49x64xf32>) outs(%{{.*}} : tensor<1x64x49xf32>) permutation = [0, 2, 1]
+func.func @conv1x1_small_weights(%x: tensor<1x256x7x7xf32>) -> tensor<1x64x7x7xf32> {
+  %none = kiln.none
+  %w = kiln.Constant dense<0.5> : tensor<64x256x1x1xf32>
+  %0 = kiln.Conv %x, %w, %none : (tensor<1x256x7x7xf32>, tensor<64x256x1x1xf32>, none) -> tensor<1x64x7x7xf32>
+  return %0 : tensor<1x64x7x7xf32>
+}
+
 // Constant weights whose filters fill whole slivers, on images that are
 // not small: the convolution is computed directly, no windows gathered.
 // The weight is packed at compile time into slivers of NR filters
@@ -168,6 +185,22 @@ func.func @conv3x3_direct(%x: tensor<1x32x28x28xf32>) -> tensor<1x64x28x28xf32> 
   %w = kiln.Constant dense<0.5> : tensor<64x32x3x3xf32>
   %0 = kiln.Conv %x, %w, %none {pads = [1, 1, 1, 1]} : (tensor<1x32x28x28xf32>, tensor<64x32x3x3xf32>, none) -> tensor<1x64x28x28xf32>
   return %0 : tensor<1x64x28x28xf32>
+}
+
+// With a bias and Relu after it, the result is moved into NCHW by them:
+// one op over [n, sliver, NR, oh, ow] reads the product through the
+// transpose's permutation and the bias split as the channels are, where a
+// transpose and then the epilogue each passed over the result.
+// AVX512-LABEL: func.func @conv3x3_direct_bias_relu
+// AVX512: kind = "conv"
+// AVX512-NOT: linalg.transpose
+// AVX512: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<1x2x28x28x32xf32>, tensor<2x32x1x1xf32>) outs(%{{.*}} : tensor<1x2x32x28x28xf32>)
+// AVX512: tensor.collapse_shape %{{.*}} {{\[\[}}0], [1, 2], [3], [4]] : tensor<1x2x32x28x28xf32> into tensor<1x64x28x28xf32>
+func.func @conv3x3_direct_bias_relu(%x: tensor<1x32x28x28xf32>, %b: tensor<64xf32>) -> tensor<1x64x28x28xf32> {
+  %w = kiln.Constant dense<0.5> : tensor<64x32x3x3xf32>
+  %0 = kiln.Conv %x, %w, %b {pads = [1, 1, 1, 1]} : (tensor<1x32x28x28xf32>, tensor<64x32x3x3xf32>, tensor<64xf32>) -> tensor<1x64x28x28xf32>
+  %1 = kiln.Relu %0 : (tensor<1x64x28x28xf32>) -> tensor<1x64x28x28xf32>
+  return %1 : tensor<1x64x28x28xf32>
 }
 
 // Where B (the image, 256 x 3136: 3.2 MB) is larger than a core's L2 and

@@ -227,6 +227,41 @@ func.func @transpose_blocks(%t: memref<1x2x7x7x32xf32>, %y: memref<1x2x32x7x7xf3
   return
 }
 
+// The same transpose with the bias and Relu that follow it (kiln-configure
+// folds them into one op): each row of a transposed block gets its
+// channel's bias, one scalar broadcast, and the body, before it is
+// written; the rest an element at a time, the body applied to scalars.
+// AVX512-LABEL: func.func @transpose_bias_relu
+// AVX512: scf.for %{{.*}} = %{{.*}} to %c48{{(_[0-9]+)?}} step %c16
+// AVX512-COUNT-16: vector.load %{{.*}} : memref<1x2x49x32xf32{{.*}}>, vector<16xf32>
+// AVX512-COUNT-64: vector.shuffle
+// AVX512: memref.load %{{.*}} : memref<2x32xf32>
+// AVX512: vector.broadcast %{{.*}} : f32 to vector<16xf32>
+// AVX512: arith.addf %{{.*}}, %{{.*}} : vector<16xf32>
+// AVX512: arith.maximumf %{{.*}}, %{{.*}} : vector<16xf32>
+// AVX512: vector.store %{{.*}} : memref<1x2x32x49xf32{{.*}}>, vector<16xf32>
+// AVX512: scf.for %{{.*}} = %c48{{(_[0-9]+)?}} to %c49 step %c1
+// AVX512: memref.load
+// AVX512: arith.addf %{{.*}}, %{{.*}} : f32
+// AVX512: arith.maximumf %{{.*}}, %{{.*}} : f32
+// AVX512: memref.store
+// AVX512-NOT: linalg.generic
+// AVX512: return
+#tin = affine_map<(n, b, j, h, w) -> (n, b, h, w, j)>
+#tbias = affine_map<(n, b, j, h, w) -> (b, j)>
+#tout = affine_map<(n, b, j, h, w) -> (n, b, j, h, w)>
+func.func @transpose_bias_relu(%t: memref<1x2x7x7x32xf32>, %bias: memref<2x32xf32>, %y: memref<1x2x32x7x7xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.generic {indexing_maps = [#tin, #tbias, #tout], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]}
+      ins(%t, %bias : memref<1x2x7x7x32xf32>, memref<2x32xf32>) outs(%y : memref<1x2x32x7x7xf32>) {
+  ^bb0(%in: f32, %b: f32, %out: f32):
+    %s = arith.addf %in, %b : f32
+    %r = arith.maximumf %s, %zero : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
 // A thread's tile of a transpose, dynamic along the channels (a GEMM's
 // [positions, filters] result moved into NCHW, cut into tiles of 342
 // filters): its whole blocks are counted at run time, the rest copied an
