@@ -8,7 +8,9 @@
 //
 //   scf.for over the vector dim (tiles of about a cache tile's columns)
 //     scf.for over A's rows (tiles of the register tile's rows)
-//       the contraction on the tile, all of k
+//       the contraction on the tile, all of k (where the epilogue reads
+//         a residual: by parts of a register tile's columns, each
+//         prefetching its part of the residual first)
 //       the epilogue on the tile, while it is still in L1
 //
 // kiln-lower-contractions then lowers each contraction tile as it would
@@ -51,6 +53,8 @@ struct Fusion {
   SmallVector<int64_t> tile;
   /// The result's dims in the order of their loops, outermost first.
   SmallVector<int64_t> order;
+  /// The result's dim of the register tile's columns, and their number.
+  int64_t columnDim = -1, registerColumns = 1;
 };
 
 /// The elementwise op that directly follows `op` (pure ops in between
@@ -152,6 +156,8 @@ std::optional<Fusion> planFusion(linalg::LinalgOp op, const LoweringConfig &conf
     }
   f.order.push_back(nvResult);
   f.order.push_back(mResult);
+  f.columnDim = nvResult;
+  f.registerColumns = nr;
   return f;
 }
 
@@ -195,11 +201,9 @@ void prefetchEpilogueInputs(RewriterBase &r, Fusion &f, ArrayRef<OpFoldResult> o
   }
 }
 
-/// The contraction and the epilogue on the tile of the result at
-/// `offsets`, of `sizes`.
-void tileBoth(RewriterBase &r, Fusion f, ArrayRef<OpFoldResult> offsets,
-              ArrayRef<OpFoldResult> sizes) {
-  prefetchEpilogueInputs(r, f, offsets, sizes);
+/// The contraction on the tile of its result at `offsets`, of `sizes`.
+void tileContraction(RewriterBase &r, Fusion &f, ArrayRef<OpFoldResult> offsets,
+                     ArrayRef<OpFoldResult> sizes) {
   linalg::LinalgOp op = f.contraction;
   // The contraction's iteration domain: the tile on its result's dims,
   // all of the others (the reductions).
@@ -214,6 +218,49 @@ void tileBoth(RewriterBase &r, Fusion f, ArrayRef<OpFoldResult> offsets,
   }
   // (Linalg ops on buffers always tile.)
   (void)cast<TilingInterface>(op.getOperation()).getTiledImplementation(r, loopOffsets, loopSizes);
+}
+
+/// Whether the epilogue reads a buffer besides the contraction's result
+/// (a residual), which prefetchEpilogueInputs prefetches.
+bool readsResidual(Fusion &f) {
+  Value c = f.contraction.getDpsInits()[0];
+  return llvm::any_of(f.epilogue.getDpsInputOperands(), [&](OpOperand *in) {
+    return in->get() != c && isa<MemRefType>(in->get().getType()) &&
+           f.epilogue.getMatchingIndexingMap(in).isIdentity();
+  });
+}
+
+/// The contraction and the epilogue on the tile of the result at
+/// `offsets`, of `sizes`. Where the epilogue reads a residual, the
+/// contraction's tile is computed a register tile's columns at a time,
+/// each part prefetching its columns of the residual first: a few lines
+/// at a time, where all of the tile's (128 lines of an 8 x 256 tile) were
+/// requested at once and stalled loads until misses completed.
+void tileBoth(RewriterBase &r, Fusion f, ArrayRef<OpFoldResult> offsets,
+              ArrayRef<OpFoldResult> sizes) {
+  std::optional<int64_t> columns = getConstantIntValue(sizes[f.columnDim]);
+  int64_t nr = f.registerColumns;
+  if (!readsResidual(f) || !columns || *columns <= nr || *columns % nr) {
+    prefetchEpilogueInputs(r, f, offsets, sizes);
+    tileContraction(r, f, offsets, sizes);
+  } else {
+    Location loc = f.epilogue.getLoc();
+    OpBuilder::InsertionGuard guard(r);
+    auto loop = scf::ForOp::create(r, loc, arith::ConstantIndexOp::create(r, loc, 0),
+                                   arith::ConstantIndexOp::create(r, loc, *columns),
+                                   arith::ConstantIndexOp::create(r, loc, nr));
+    {
+      OpBuilder::InsertionGuard inLoop(r);
+      r.setInsertionPoint(loop.getBody()->getTerminator());
+      SmallVector<OpFoldResult> partOffsets(offsets), partSizes(sizes);
+      Value start = getValueOrCreateConstantIndexOp(r, loc, offsets[f.columnDim]);
+      partOffsets[f.columnDim] =
+          arith::AddIOp::create(r, loc, start, loop.getInductionVar()).getResult();
+      partSizes[f.columnDim] = r.getIndexAttr(nr);
+      prefetchEpilogueInputs(r, f, partOffsets, partSizes);
+      tileContraction(r, f, partOffsets, partSizes);
+    }
+  }
   (void)cast<TilingInterface>(f.epilogue.getOperation()).getTiledImplementation(r, offsets, sizes);
 }
 

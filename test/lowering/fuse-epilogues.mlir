@@ -61,18 +61,24 @@ func.func @conv_bias_relu(%x: tensor<1x3x32x32xf32>, %w: tensor<16x3x3x3xf32>, %
 }
 
 // A residual add: each tile of the residual is prefetched into L2, one
-// cache line (16 floats) at a time, before the contraction's tile, whose
-// FMAs hide the misses the epilogue would have waited for. The bias (a
-// broadcast) is not.
+// cache line (16 floats) at a time, by parts: the contraction's tile is
+// computed a register tile's 32 columns at a time, each part prefetching
+// its columns of the residual first (a few lines at a time; the whole
+// tile's at once stalled loads). The FMAs of the parts after it hide the
+// misses the epilogue would have waited for. The bias (a broadcast) is not
+// prefetched.
 // CHECK-LABEL: func.func @pointwise_residual
 // CHECK: scf.for %[[P:.*]] = %{{.*}} to %c512 step %c256
 // CHECK: scf.for %[[F:.*]] = %{{.*}} to %{{.*}} step %c8
+// CHECK: scf.for %[[C:.*]] = %c0{{.*}} to %c256{{.*}} step %c32
+// CHECK: %[[PART:.*]] = arith.addi %[[P]], %[[C]]
 // CHECK: scf.for %[[I:.*]] = %c0{{.*}} to %c8{{.*}} step %c1
 // CHECK: %[[ROW:.*]] = arith.addi %[[F]], %[[I]]
-// CHECK: scf.for %[[J:.*]] = %c0{{.*}} to %c256{{.*}} step %c16
-// CHECK: %[[COL:.*]] = arith.addi %[[P]], %[[J]]
+// CHECK: scf.for %[[J:.*]] = %c0{{.*}} to %c32{{.*}} step %c16
+// CHECK: %[[COL:.*]] = arith.addi %[[PART]], %[[J]]
 // CHECK: memref.prefetch %[[RES:.*]][%{{.*}}, %[[ROW]], %[[COL]]], read, locality<2>, data : memref<1x36x576xf32>
 // CHECK-NOT: memref.prefetch
+// CHECK: memref.subview %{{.*}}[0, %[[F]], %[[PART]]] [1, 8, 32]
 // CHECK: kind = "contraction"
 // CHECK: memref.subview %[[RES]][0, %[[F]], %[[P]]] [1, 8, 256]
 // CHECK: arith.addf
