@@ -203,6 +203,20 @@ func.func @conv3x3_direct_bias_relu(%x: tensor<1x32x28x28xf32>, %b: tensor<64xf3
   return %1 : tensor<1x64x28x28xf32>
 }
 
+// A strided 1x1 convolution takes every other position first, by an
+// elementwise copy (split by threads, read as vectors), not a strided
+// slice (one serial copy an element at a time), then is a GEMM over them.
+// AVX512-LABEL: func.func @pointwise_conv_strided
+// AVX512-NOT: tensor.extract_slice
+// AVX512: linalg.generic {indexing_maps = [#[[STRIDED:.*]], #{{.*}}], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%{{.*}} : tensor<1x256x56x56xf32>) outs(%{{.*}} : tensor<1x256x28x28xf32>)
+// AVX512: tensor.collapse_shape %{{.*}} {{\[\[}}0], [1], [2, 3]] : tensor<1x256x28x28xf32> into tensor<1x256x784xf32>
+// AVX512: kind = "contraction"
+func.func @pointwise_conv_strided(%x: tensor<1x256x56x56xf32>, %w: tensor<512x256x1x1xf32>) -> tensor<1x512x28x28xf32> {
+  %none = kiln.none
+  %0 = kiln.Conv %x, %w, %none {strides = [2, 2]} : (tensor<1x256x56x56xf32>, tensor<512x256x1x1xf32>, none) -> tensor<1x512x28x28xf32>
+  return %0 : tensor<1x512x28x28xf32>
+}
+
 // Where B (the image, 256 x 3136: 3.2 MB) is larger than a core's L2 and
 // than A (the weight, 128 x 256), tasks split B's columns in whole
 // register tiles, each reading its own part of B and all of A, rather
