@@ -810,11 +810,14 @@ Value movedFilters(RewriterBase &r, Location loc, const ConvGeometry &g, RankedT
 
 /// W [f, c, k...] as the constant [c * taps, f] (transposed now, so that
 /// the GEMM's packing can pad it to whole slivers), or null.
-Value transposedFilters(RewriterBase &r, Location loc, const ConvGeometry &g) {
-  int64_t f = g.filters, depth = g.channels * g.taps;
+Value transposedFilters(RewriterBase &r, Location loc, const ConvGeometry &g,
+                        bool tapsFirst = false) {
+  int64_t f = g.filters, depth = g.channels * g.taps, c = g.channels, taps = g.taps;
   auto type = RankedTensorType::get({depth, f}, r.getF32Type());
   // In blocks that stay in L1 both ways: element by element, every store
-  // of a large weight would miss the cache.
+  // of a large weight would miss the cache. Row j of the result is
+  // (c, tap) = (j / taps, j % taps), or with the taps first
+  // (tap, c) = (j / c, j % c).
   constexpr int64_t kBlock = 16;
   return movedFilters(r, loc, g, type, llvm::divideCeil(f, kBlock),
                       [&](const float *from, float *to, int64_t begin, int64_t end) {
@@ -822,8 +825,61 @@ Value transposedFilters(RewriterBase &r, Location loc, const ConvGeometry &g) {
       for (int64_t j0 = 0; j0 < depth; j0 += kBlock)
         for (int64_t i = i0, ie = std::min(f, i0 + kBlock); i < ie; ++i)
           for (int64_t j = j0, je = std::min(depth, j0 + kBlock); j < je; ++j)
-            to[j * f + i] = from[i * depth + j];
+            to[j * f + i] = from[i * depth + (tapsFirst ? (j % c) * taps + j / c : j)];
   });
+}
+
+/// The windows of `g`'s input for T[n * p, f] = cols[n * p, k] * W[k, f],
+/// taps first: [n, o..., k..., c] read from the image moved channels
+/// last, [n, h..., c] (one transpose of whole images, in square blocks).
+/// Each window is then rows of all channels, copied as vectors, where
+/// gathered channels first its rows were a tap's few positions (3 for a
+/// 3x3), copied an element at a time: 512 channels of 7x7, 70 us.
+Value gatherWindowsChannelsLast(RewriterBase &r, Location loc, const ConvGeometry &g) {
+  MLIRContext *ctx = r.getContext();
+  Type f32 = r.getF32Type();
+  int64_t s = g.spatialDims, loops = 2 + 2 * s;
+  auto xType = llvm::cast<RankedTensorType>(g.x.getType());
+  int64_t pixels = 1;
+  for (int64_t i = 2; i < g.rank; ++i)
+    pixels *= xType.getDimSize(i);
+  SmallVector<ReassociationIndices> flat = flattenPositions(g.rank);
+  Value x3 = tensor::CollapseShapeOp::create(
+      r, loc, RankedTensorType::get({g.images, g.channels, pixels}, f32), g.x, flat);
+  Value empty =
+      tensor::EmptyOp::create(r, loc, ArrayRef<int64_t>{g.images, pixels, g.channels}, f32);
+  Value moved =
+      linalg::TransposeOp::create(r, loc, x3, empty, ArrayRef<int64_t>{0, 2, 1}).getResult()[0];
+  SmallVector<int64_t> lastShape{g.images};
+  ReassociationIndices positions;
+  for (int64_t i = 0; i < s; ++i) {
+    lastShape.push_back(xType.getDimSize(2 + i));
+    positions.push_back(1 + i);
+  }
+  lastShape.push_back(g.channels);
+  Value xt = tensor::ExpandShapeOp::create(
+      r, loc, RankedTensorType::get(lastShape, f32), moved,
+      SmallVector<ReassociationIndices>{{0}, positions, {1 + s}});
+  // Loops (n, o..., k..., c).
+  SmallVector<AffineExpr> in{getAffineDimExpr(0, ctx)};
+  SmallVector<int64_t> shape{g.images};
+  for (int64_t i = 0; i < s; ++i) {
+    in.push_back(getAffineDimExpr(1 + i, ctx) * g.strides[i] +
+                 getAffineDimExpr(1 + s + i, ctx) * g.dilations[i]);
+    shape.push_back(g.outType.getDimSize(2 + i));
+  }
+  for (int64_t i = 0; i < s; ++i)
+    shape.push_back(g.wType.getDimSize(2 + i));
+  in.push_back(getAffineDimExpr(loops - 1, ctx));
+  shape.push_back(g.channels);
+  Value out = tensor::EmptyOp::create(r, loc, shape, f32);
+  return linalg::GenericOp::create(
+             r, loc, TypeRange{out.getType()}, ValueRange{xt}, ValueRange{out},
+             SmallVector<AffineMap>{AffineMap::get(loops, 0, in, ctx),
+                                    AffineMap::getMultiDimIdentityMap(loops, ctx)},
+             SmallVector<utils::IteratorType>(loops, utils::IteratorType::parallel),
+             [](OpBuilder &b, Location l, ValueRange a) { linalg::YieldOp::create(b, l, a[0]); })
+      .getResult(0);
 }
 
 /// Whether a convolution's GEMM is computed with the output channels as
@@ -853,10 +909,16 @@ linalg::GenericOp convWithFiltersAsVectors(RewriterBase &r, linalg::LinalgOp con
     rowsCols[0].push_back(i);
   for (int64_t i = g.spatialDims + 1; i < 2 + 2 * g.spatialDims; ++i)
     rowsCols[1].push_back(i);
-  Value cols = tensor::CollapseShapeOp::create(r, loc, RankedTensorType::get({rows, depth}, f32),
-                                               gatherWindows(r, loc, g, true), rowsCols);
-  // W[f, k] transposed.
-  Value wT = transposedFilters(r, loc, g);
+  // W[f, k] transposed; with several taps, taps first where the weight is
+  // a constant moved now, to match windows gathered channels last.
+  Value wT = g.taps > 1 && llvm::cast<RankedTensorType>(g.x.getType()).hasStaticShape()
+                 ? transposedFilters(r, loc, g, /*tapsFirst=*/true)
+                 : Value();
+  Value cols = tensor::CollapseShapeOp::create(
+      r, loc, RankedTensorType::get({rows, depth}, f32),
+      wT ? gatherWindowsChannelsLast(r, loc, g) : gatherWindows(r, loc, g, true), rowsCols);
+  if (!wT)
+    wT = transposedFilters(r, loc, g);
   if (!wT) {
     Value wEmpty = tensor::EmptyOp::create(r, loc, ArrayRef<int64_t>{depth, g.filters}, f32);
     wT = linalg::TransposeOp::create(r, loc, flattenFilters(r, loc, g), wEmpty,

@@ -41,9 +41,33 @@ def case(name, x_shape, w_shape, relu=True, **attrs):
     return run_and_compare(kiln_run, work, name, path, {'x': x}, [want], ['y'], extra=('--threads', '2'))
 
 
+def conv_then_pool(name, x_shape, w_shape):
+    """A direct convolution whose bias and Relu, applied as its result moves
+    into NCHW, write into the padded input of a max pool."""
+    w = (rng.standard_normal(w_shape) / np.sqrt(np.prod(w_shape[1:]))).astype(np.float32)
+    b = rng.standard_normal(w_shape[0]).astype(np.float32)
+    nodes = [helper.make_node('Conv', ['x', 'w', 'b'], ['c'], name='conv', pads=[1, 1, 1, 1]),
+             helper.make_node('Relu', ['c'], ['r'], name='relu'),
+             helper.make_node('MaxPool', ['r'], ['y'], name='pool', kernel_shape=[3, 3], strides=[2, 2],
+                              pads=[1, 1, 1, 1])]
+    g = helper.make_graph(nodes, name, [helper.make_tensor_value_info('x', TensorProto.FLOAT, x_shape)],
+                          [helper.make_tensor_value_info('y', TensorProto.FLOAT, None)],
+                          [numpy_helper.from_array(w, 'w'), numpy_helper.from_array(b, 'b')])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid('', 17)])
+    m.ir_version = 8
+    path = os.path.join(work, name + '.onnx')
+    onnx.save(m, path)
+    x = rng.standard_normal(x_shape).astype(np.float32)
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = 1
+    want = ort.InferenceSession(path, so, providers=['CPUExecutionProvider']).run(None, {'x': x})[0]
+    return run_and_compare(kiln_run, work, name, path, {'x': x}, [want], ['y'], extra=('--threads', '2'))
+
+
 failed = 0
 # Positions as the vector dim: wide rows (direct kernel), 1x1 and im2col.
 failed += case('direct_3x3', [1, 16, 64, 64], [32, 16, 3, 3], pads=[1, 1, 1, 1])
+failed += conv_then_pool('direct_3x3_then_pool', [1, 8, 40, 40], [64, 8, 3, 3])
 failed += case('pointwise_28', [1, 32, 28, 28], [64, 32, 1, 1])
 failed += case('im2col_3x3_28', [1, 32, 28, 28], [64, 32, 3, 3], pads=[1, 1, 1, 1])
 # im2col into packed slivers over the padded width: with the input's own

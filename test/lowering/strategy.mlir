@@ -125,9 +125,14 @@ func.func @conv3x3_small(%x: tensor<1x64x7x7xf32>, %w: tensor<32x64x3x3xf32>) ->
 // poorly (7 of 8 lanes, 4 vectors of 16 for 49 floats), 64 filters fill
 // whole register tiles. The product is computed transposed, the windows
 // laid out positions first, the weight transposed and packed at compile
-// time like a Gemm's, then transposed back.
+// time like a Gemm's, then transposed back. The windows are gathered taps
+// first from the image moved channels last (one transpose of the padded
+// image), so each window row is all channels, copied as vectors; the
+// weight's rows are ordered (tap, channel) to match.
 // AVX2-LABEL: func.func @conv3x3_small_weights
-// AVX2: linalg.generic {{.*}} ins(%{{.*}} : tensor<1x64x9x9xf32>) outs(%{{.*}} : tensor<1x7x7x64x3x3xf32>)
+// AVX2: tensor.collapse_shape %{{.*}} {{\[\[}}0], [1], [2, 3]] : tensor<1x64x9x9xf32> into tensor<1x64x81xf32>
+// AVX2: linalg.transpose ins(%{{.*}} : tensor<1x64x81xf32>) outs(%{{.*}} : tensor<1x81x64xf32>) permutation = [0, 2, 1]
+// AVX2: linalg.generic {{.*}} ins(%{{.*}} : tensor<1x9x9x64xf32>) outs(%{{.*}} : tensor<1x7x7x3x3x64xf32>)
 // AVX2: tensor.collapse_shape {{.*}} into tensor<49x576xf32>
 // AVX2: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<49x576xf32>, tensor<4x576x16xf32>)
 // AVX2-SAME: kind = "contraction"
