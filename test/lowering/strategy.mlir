@@ -173,9 +173,11 @@ func.func @conv1x1_small_weights(%x: tensor<1x256x7x7xf32>) -> tensor<1x64x7x7xf
 // [f / NR, c, kh, kw, NR]; the generic's loops are (n, sliver, oh, ow, c,
 // kh, kw, j), the register tile MR output columns by one sliver (on
 // AVX-512 7 x 32: one row fewer than a GEMM's, as each input value serves
-// several taps of a row and stays live across them), the cache tile one sliver and 16 input channels (its
-// part of the weight, 16 x 9 x 32 floats, stays in L1). The result,
-// [n, sliver, oh, ow, NR], is moved back into NCHW.
+// several taps of a row and stays live across them), the cache tile one
+// sliver and as many input channels as keep its part of the weight within
+// 256 KiB: all 32 here (32 x 9 x 32 floats), so the channels are not
+// tiled and the accumulators stay in registers across all of them. The
+// result, [n, sliver, oh, ow, NR], is moved back into NCHW.
 // AVX2-LABEL: func.func @conv3x3_direct
 // AVX2: arith.constant dense<5.000000e-01> : tensor<4x32x3x3x16xf32>
 // AVX2: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<1x32x30x30xf32>, tensor<4x32x3x3x16xf32>) outs(%{{.*}} : tensor<1x4x28x28x16xf32>)
@@ -184,7 +186,7 @@ func.func @conv1x1_small_weights(%x: tensor<1x256x7x7xf32>) -> tensor<1x64x7x7xf
 // AVX2: tensor.collapse_shape %{{.*}} {{\[\[}}0], [1, 2], [3], [4]] : tensor<1x4x16x28x28xf32> into tensor<1x64x28x28xf32>
 // AVX512-LABEL: func.func @conv3x3_direct
 // AVX512: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<1x32x30x30xf32>, tensor<2x32x3x3x32xf32>) outs(%{{.*}} : tensor<1x2x28x28x32xf32>)
-// AVX512-SAME: {cache = array<i64: 0, 1, 0, 0, 16, 0, 0, 0>, kind = "conv", lanes = 16 : i64, registers = array<i64: 1, 1, 1, 7, 1, 1, 1, 32>, threads = array<i64: 0, 0, 2, 0, 0, 0, 0, 0>, vector_dim = 7 : i64}
+// AVX512-SAME: {cache = array<i64: 0, 1, 0, 0, 0, 0, 0, 0>, kind = "conv", lanes = 16 : i64, registers = array<i64: 1, 1, 1, 7, 1, 1, 1, 32>, threads = array<i64: 0, 0, 2, 0, 0, 0, 0, 0>, vector_dim = 7 : i64}
 func.func @conv3x3_direct(%x: tensor<1x32x28x28xf32>) -> tensor<1x64x28x28xf32> {
   %none = kiln.none
   %w = kiln.Constant dense<0.5> : tensor<64x32x3x3xf32>
