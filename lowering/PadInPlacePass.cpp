@@ -102,12 +102,18 @@ bool padsBeforeExpansion(tensor::PadOp pad, tensor::ExpandShapeOp expand,
 /// was); that reshape of the unpadded value is erased.
 void replacePad(RewriterBase &r, Location loc, tensor::PadOp pad, Value result,
                 tensor::ExpandShapeOp expand, tensor::CollapseShapeOp collapse) {
+  // In the reverse order of the reshapes seen through: the collapse was
+  // the inner one (the expansion's source, where both are).
+  if (collapse)
+    result = expand ? tensor::CollapseShapeOp::create(r, loc, result,
+                                                      collapse.getReassociationIndices())
+                          .getResult()
+                    : tensor::CollapseShapeOp::create(r, loc, pad.getResultType(), result,
+                                                      collapse.getReassociationIndices())
+                          .getResult();
   if (expand)
     result = tensor::ExpandShapeOp::create(r, loc, pad.getResultType(), result,
                                            expand.getReassociationIndices());
-  if (collapse)
-    result = tensor::CollapseShapeOp::create(r, loc, pad.getResultType(), result,
-                                             collapse.getReassociationIndices());
   r.replaceOp(pad, result);
   if (expand)
     r.eraseOp(expand);

@@ -41,18 +41,24 @@ def case(name, x_shape, w_shape, relu=True, **attrs):
     return run_and_compare(kiln_run, work, name, path, {'x': x}, [want], ['y'], extra=('--threads', '2'))
 
 
-def conv_then_pool(name, x_shape, w_shape):
+def conv_then(name, x_shape, w_shape, then):
     """A direct convolution whose bias and Relu, applied as its result moves
-    into NCHW, write into the padded input of a max pool."""
+    into NCHW, write into the padded input of the op after them: a max
+    pool, or a grouped convolution (its input split into groups too)."""
     w = (rng.standard_normal(w_shape) / np.sqrt(np.prod(w_shape[1:]))).astype(np.float32)
     b = rng.standard_normal(w_shape[0]).astype(np.float32)
     nodes = [helper.make_node('Conv', ['x', 'w', 'b'], ['c'], name='conv', pads=[1, 1, 1, 1]),
-             helper.make_node('Relu', ['c'], ['r'], name='relu'),
-             helper.make_node('MaxPool', ['r'], ['y'], name='pool', kernel_shape=[3, 3], strides=[2, 2],
-                              pads=[1, 1, 1, 1])]
+             helper.make_node('Relu', ['c'], ['r'], name='relu')]
+    inits = [numpy_helper.from_array(w, 'w'), numpy_helper.from_array(b, 'b')]
+    if then == 'pool':
+        nodes.append(helper.make_node('MaxPool', ['r'], ['y'], name='pool', kernel_shape=[3, 3], strides=[2, 2],
+                                      pads=[1, 1, 1, 1]))
+    else:
+        w2 = (rng.standard_normal((w_shape[0], w_shape[0] // 2, 3, 3)) / 30).astype(np.float32)
+        inits.append(numpy_helper.from_array(w2, 'w2'))
+        nodes.append(helper.make_node('Conv', ['r', 'w2'], ['y'], name='grouped', group=2, pads=[1, 1, 1, 1]))
     g = helper.make_graph(nodes, name, [helper.make_tensor_value_info('x', TensorProto.FLOAT, x_shape)],
-                          [helper.make_tensor_value_info('y', TensorProto.FLOAT, None)],
-                          [numpy_helper.from_array(w, 'w'), numpy_helper.from_array(b, 'b')])
+                          [helper.make_tensor_value_info('y', TensorProto.FLOAT, None)], inits)
     m = helper.make_model(g, opset_imports=[helper.make_opsetid('', 17)])
     m.ir_version = 8
     path = os.path.join(work, name + '.onnx')
@@ -67,7 +73,8 @@ def conv_then_pool(name, x_shape, w_shape):
 failed = 0
 # Positions as the vector dim: wide rows (direct kernel), 1x1 and im2col.
 failed += case('direct_3x3', [1, 16, 64, 64], [32, 16, 3, 3], pads=[1, 1, 1, 1])
-failed += conv_then_pool('direct_3x3_then_pool', [1, 8, 40, 40], [64, 8, 3, 3])
+failed += conv_then('direct_3x3_then_pool', [1, 8, 40, 40], [64, 8, 3, 3], 'pool')
+failed += conv_then('direct_3x3_then_grouped', [1, 16, 12, 12], [128, 16, 3, 3], 'grouped')
 failed += case('pointwise_28', [1, 32, 28, 28], [64, 32, 1, 1])
 failed += case('im2col_3x3_28', [1, 32, 28, 28], [64, 32, 3, 3], pads=[1, 1, 1, 1])
 # im2col into packed slivers over the padded width: with the input's own

@@ -124,6 +124,34 @@ func.func @relu_collapse_pad(%x: tensor<1x2x2x8x8xf32>) -> tensor<1x4x10x10xf32>
   return %p : tensor<1x4x10x10xf32>
 }
 
+// Through both: a direct convolution's result moved into NCHW, then
+// split into groups for a grouped convolution ([n, slivers, NR, h, w] ->
+// [n, c, h, w] -> [n, g, c / g, h, w]). The padded tensor is reshaped back
+// in the reverse order: collapsed, then expanded.
+// CHECK-LABEL: func.func @relu_collapse_expand_pad
+// CHECK: %[[R:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<1x2x2x8x8xf32>)
+// CHECK: %[[I:.*]] = tensor.insert_slice %[[R]]
+// CHECK: %[[C:.*]] = tensor.collapse_shape %[[I]] {{\[\[}}0], [1, 2], [3], [4]] : tensor<1x2x2x10x10xf32> into tensor<1x4x10x10xf32>
+// CHECK: tensor.expand_shape %[[C]] {{\[\[}}0], [1, 2], [3], [4]] output_shape [1, 2, 2, 10, 10] : tensor<1x4x10x10xf32> into tensor<1x2x2x10x10xf32>
+// CHECK-NOT: tensor.pad
+func.func @relu_collapse_expand_pad(%x: tensor<1x2x2x8x8xf32>) -> tensor<1x2x2x10x10xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<1x2x2x8x8xf32>
+  %r = linalg.generic {indexing_maps = [#id5, #id5], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]}
+      ins(%x : tensor<1x2x2x8x8xf32>) outs(%e : tensor<1x2x2x8x8xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.maximumf %in, %zero : f32
+    linalg.yield %m : f32
+  } -> tensor<1x2x2x8x8xf32>
+  %c = tensor.collapse_shape %r [[0], [1, 2], [3], [4]] : tensor<1x2x2x8x8xf32> into tensor<1x4x8x8xf32>
+  %g = tensor.expand_shape %c [[0], [1, 2], [3], [4]] output_shape [1, 2, 2, 8, 8] : tensor<1x4x8x8xf32> into tensor<1x2x2x8x8xf32>
+  %p = tensor.pad %g low[0, 0, 0, 1, 1] high[0, 0, 0, 1, 1] {
+  ^bb0(%i: index, %j: index, %k: index, %l: index, %m: index):
+    tensor.yield %zero : f32
+  } : tensor<1x2x2x8x8xf32> to tensor<1x2x2x10x10xf32>
+  return %p : tensor<1x2x2x10x10xf32>
+}
+
 // A part of a concatenation computed over flattened positions (a 1x1
 // convolution as a GEMM on [n, c, h * w]) is computed into its collapsed
 // slice of the concatenation, which now comes first; after bufferization
