@@ -235,16 +235,21 @@ struct AveragePoolLowering : OpConversionPattern<AveragePoolOp> {
         d *= counts[i][rem % sp.outSpatial[i]];
         rem /= sp.outSpatial[i];
       }
-      APFloat v(d);
+      // Multiplied by the reciprocal: a vector division is several times
+      // slower than a multiplication, and bound the pass over the sums
+      // (192 x 28 x 28: 15.6 us). The reciprocal of a count is within half
+      // an ulp, the product within about one of the quotient.
+      APFloat v(1.0 / d);
       bool lost;
       v.convert(elem.getFloatSemantics(), APFloat::rmNearestTiesToEven, &lost);
       divisors.push_back(v);
     }
     auto divType = RankedTensorType::get(sp.outSpatial, elem);
-    Value div = arith::ConstantOp::create(r, loc, divType, DenseElementsAttr::get(divType, divisors));
-    Value y = broadcastGeneric(r, loc, outShape, elem, ValueRange{sum, div},
+    Value reciprocal =
+        arith::ConstantOp::create(r, loc, divType, DenseElementsAttr::get(divType, divisors));
+    Value y = broadcastGeneric(r, loc, outShape, elem, ValueRange{sum, reciprocal},
                                [](OpBuilder &b, Location l, ValueRange a) -> Value {
-                                 return arith::DivFOp::create(b, l, a[0], a[1]);
+                                 return arith::MulFOp::create(b, l, a[0], a[1]);
                                });
     r.replaceOp(op, y);
     return success();
