@@ -719,6 +719,22 @@ SmallVector<ReassociationIndices> flattenPositions(int64_t rank) {
   return spatial;
 }
 
+/// A new f32 tensor of `shape` whose element at each index i of it is
+/// `x[in(i)]` (a gather of windows, strided positions).
+Value gatherCopy(RewriterBase &r, Location loc, Value x, ArrayRef<int64_t> shape,
+                 ArrayRef<AffineExpr> in) {
+  MLIRContext *ctx = r.getContext();
+  int64_t loops = shape.size();
+  Value empty = tensor::EmptyOp::create(r, loc, shape, r.getF32Type());
+  return linalg::GenericOp::create(
+             r, loc, TypeRange{empty.getType()}, ValueRange{x}, ValueRange{empty},
+             SmallVector<AffineMap>{AffineMap::get(loops, 0, in, ctx),
+                                    AffineMap::getMultiDimIdentityMap(loops, ctx)},
+             SmallVector<utils::IteratorType>(loops, utils::IteratorType::parallel),
+             [](OpBuilder &b, Location l, ValueRange a) { linalg::YieldOp::create(b, l, a[0]); })
+      .getResult(0);
+}
+
 /// The input windows gathered once (im2col), over loops (n, c, k..., o...)
 /// or, `positionsFirst`, (n, o..., c, k...):
 /// windows[...] = X[n, c, o * s + k * d ...].
@@ -771,14 +787,7 @@ Value gatherWindows(RewriterBase &r, Location loc, const ConvGeometry &g, bool p
     shape[k + i] = g.wType.getDimSize(2 + i);
     shape[o + i] = g.outType.getDimSize(2 + i);
   }
-  Value empty = tensor::EmptyOp::create(r, loc, shape, r.getF32Type());
-  SmallVector<AffineMap> maps{AffineMap::get(loops, 0, in, ctx),
-                              AffineMap::getMultiDimIdentityMap(loops, ctx)};
-  return linalg::GenericOp::create(
-             r, loc, TypeRange{empty.getType()}, ValueRange{g.x}, ValueRange{empty}, maps,
-             SmallVector<utils::IteratorType>(loops, utils::IteratorType::parallel),
-             [](OpBuilder &b, Location l, ValueRange a) { linalg::YieldOp::create(b, l, a[0]); })
-      .getResult(0);
+  return gatherCopy(r, loc, g.x, shape, in);
 }
 
 /// W [f, c, k...] as [f, c * taps].
@@ -878,14 +887,7 @@ Value gatherWindowsChannelsLast(RewriterBase &r, Location loc, const ConvGeometr
     shape.push_back(g.wType.getDimSize(2 + i));
   in.push_back(getAffineDimExpr(loops - 1, ctx));
   shape.push_back(g.channels);
-  Value out = tensor::EmptyOp::create(r, loc, shape, f32);
-  return linalg::GenericOp::create(
-             r, loc, TypeRange{out.getType()}, ValueRange{xt}, ValueRange{out},
-             SmallVector<AffineMap>{AffineMap::get(loops, 0, in, ctx),
-                                    AffineMap::getMultiDimIdentityMap(loops, ctx)},
-             SmallVector<utils::IteratorType>(loops, utils::IteratorType::parallel),
-             [](OpBuilder &b, Location l, ValueRange a) { linalg::YieldOp::create(b, l, a[0]); })
-      .getResult(0);
+  return gatherCopy(r, loc, xt, shape, in);
 }
 
 /// Whether a convolution's GEMM is computed with the output channels as
@@ -1187,14 +1189,7 @@ linalg::GenericOp convAsContraction(RewriterBase &r, linalg::LinalgOp conv,
         shape.push_back(g.outType.getDimSize(i));
         in.push_back(getAffineDimExpr(i, ctx) * g.strides[i - 2]);
       }
-      Value empty = tensor::EmptyOp::create(r, loc, shape, f32);
-      x = linalg::GenericOp::create(
-              r, loc, TypeRange{empty.getType()}, ValueRange{x}, ValueRange{empty},
-              SmallVector<AffineMap>{AffineMap::get(rank, 0, in, ctx),
-                                     AffineMap::getMultiDimIdentityMap(rank, ctx)},
-              SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
-              [](OpBuilder &b, Location l, ValueRange a) { linalg::YieldOp::create(b, l, a[0]); })
-              .getResult(0);
+      x = gatherCopy(r, loc, x, shape, in);
     }
     cols = tensor::CollapseShapeOp::create(r, loc, RankedTensorType::get({n, c, positions}, f32),
                                            x, spatial);

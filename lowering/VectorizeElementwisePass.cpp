@@ -233,6 +233,26 @@ bool collapsible(MemRefType t, AffineMap map, int64_t first) {
   return memref::CollapseShapeOp::isGuaranteedCollapsible(t, groups);
 }
 
+/// `o`, an op of a linalg body, rebuilt at `b`: its operands looked up,
+/// its result types mapped by `typeOf` (to vectors of a tile's lanes, or
+/// kept scalar), a constant cloned and given to `splat`; its results are
+/// mapped in `mapping`.
+void rebuildBodyOp(OpBuilder &b, Operation &o, IRMapping &mapping,
+                   function_ref<Value(Value)> lookup, function_ref<Value(Value)> splat,
+                   function_ref<Type(Type)> typeOf) {
+  if (auto constant = dyn_cast<arith::ConstantOp>(o)) {
+    mapping.map(constant.getResult(), splat(b.clone(o)->getResult(0)));
+    return;
+  }
+  OperationState state(o.getLoc(), o.getName());
+  for (Value v : o.getOperands())
+    state.addOperands(lookup(v));
+  state.addAttributes(o.getAttrs());
+  for (Type t : o.getResultTypes())
+    state.addTypes(typeOf(t));
+  mapping.map(o.getResults(), b.create(state)->getResults());
+}
+
 class ElementwiseVectorizer {
 public:
   explicit ElementwiseVectorizer(MLIRContext *ctx) : ctx(ctx) {}
@@ -479,19 +499,8 @@ private:
           mapping.map(v, s);
           return s;
         };
-        for (Operation &o : body.without_terminator()) {
-          if (auto constant = dyn_cast<arith::ConstantOp>(o)) {
-            mapping.map(constant.getResult(), splat(b.clone(o)->getResult(0)));
-            continue;
-          }
-          OperationState state(o.getLoc(), o.getName());
-          for (Value v : o.getOperands())
-            state.addOperands(lookup(v));
-          state.addAttributes(o.getAttrs());
-          for (Type t : o.getResultTypes())
-            state.addTypes(typeOf(t));
-          mapping.map(o.getResults(), b.create(state)->getResults());
-        }
+        for (Operation &o : body.without_terminator())
+          rebuildBodyOp(b, o, mapping, lookup, splat, typeOf);
         Value result = lookup(cast<linalg::YieldOp>(body.getTerminator()).getValues()[0]);
         SmallVector<Value> idx = indicesAt(b, l, outMap, x);
         if (len)
@@ -781,18 +790,7 @@ private:
         mapping.map(index.getResult(), v);
         continue;
       }
-      if (auto constant = dyn_cast<arith::ConstantOp>(o)) {
-        mapping.map(constant.getResult(), broadcast(b.clone(o)->getResult(0)));
-        continue;
-      }
-      OperationState state(o.getLoc(), o.getName());
-      for (Value v : o.getOperands())
-        state.addOperands(lookup(v));
-      state.addAttributes(o.getAttrs());
-      for (Type t : o.getResultTypes())
-        state.addTypes(vectorOf(t));
-      Operation *vectorized = b.create(state);
-      mapping.map(o.getResults(), vectorized->getResults());
+      rebuildBodyOp(b, o, mapping, lookup, broadcast, [&](Type t) -> Type { return vectorOf(t); });
     }
     if (combiner) {
       BlockArgument result = body.getArgument(op.getDpsInitOperand(0)->getOperandNumber());

@@ -21,15 +21,10 @@ os.makedirs(work, exist_ok=True)
 rng = np.random.default_rng(11)
 
 
-def case(name, x_shape, w_shape, relu=True, **attrs):
-    w = (rng.standard_normal(w_shape) / np.sqrt(np.prod(w_shape[1:]))).astype(np.float32)
-    b = rng.standard_normal(w_shape[0]).astype(np.float32)
-    nodes = [helper.make_node('Conv', ['x', 'w', 'b'], ['c' if relu else 'y'], name='conv', **attrs)]
-    if relu:
-        nodes.append(helper.make_node('Relu', ['c'], ['y'], name='relu'))
+def compare(name, x_shape, nodes, inits):
+    """The graph of `nodes` (input x, output y) run by Kiln beside ONNX Runtime."""
     g = helper.make_graph(nodes, name, [helper.make_tensor_value_info('x', TensorProto.FLOAT, x_shape)],
-                          [helper.make_tensor_value_info('y', TensorProto.FLOAT, None)],
-                          [numpy_helper.from_array(w, 'w'), numpy_helper.from_array(b, 'b')])
+                          [helper.make_tensor_value_info('y', TensorProto.FLOAT, None)], inits)
     m = helper.make_model(g, opset_imports=[helper.make_opsetid('', 17)])
     m.ir_version = 8
     path = os.path.join(work, name + '.onnx')
@@ -39,6 +34,15 @@ def case(name, x_shape, w_shape, relu=True, **attrs):
     so.intra_op_num_threads = 1
     want = ort.InferenceSession(path, so, providers=['CPUExecutionProvider']).run(None, {'x': x})[0]
     return run_and_compare(kiln_run, work, name, path, {'x': x}, [want], ['y'], extra=('--threads', '2'))
+
+
+def case(name, x_shape, w_shape, relu=True, **attrs):
+    w = (rng.standard_normal(w_shape) / np.sqrt(np.prod(w_shape[1:]))).astype(np.float32)
+    b = rng.standard_normal(w_shape[0]).astype(np.float32)
+    nodes = [helper.make_node('Conv', ['x', 'w', 'b'], ['c' if relu else 'y'], name='conv', **attrs)]
+    if relu:
+        nodes.append(helper.make_node('Relu', ['c'], ['y'], name='relu'))
+    return compare(name, x_shape, nodes, [numpy_helper.from_array(w, 'w'), numpy_helper.from_array(b, 'b')])
 
 
 def conv_then(name, x_shape, w_shape, then):
@@ -57,17 +61,7 @@ def conv_then(name, x_shape, w_shape, then):
         w2 = (rng.standard_normal((w_shape[0], w_shape[0] // 2, 3, 3)) / 30).astype(np.float32)
         inits.append(numpy_helper.from_array(w2, 'w2'))
         nodes.append(helper.make_node('Conv', ['r', 'w2'], ['y'], name='grouped', group=2, pads=[1, 1, 1, 1]))
-    g = helper.make_graph(nodes, name, [helper.make_tensor_value_info('x', TensorProto.FLOAT, x_shape)],
-                          [helper.make_tensor_value_info('y', TensorProto.FLOAT, None)], inits)
-    m = helper.make_model(g, opset_imports=[helper.make_opsetid('', 17)])
-    m.ir_version = 8
-    path = os.path.join(work, name + '.onnx')
-    onnx.save(m, path)
-    x = rng.standard_normal(x_shape).astype(np.float32)
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = 1
-    want = ort.InferenceSession(path, so, providers=['CPUExecutionProvider']).run(None, {'x': x})[0]
-    return run_and_compare(kiln_run, work, name, path, {'x': x}, [want], ['y'], extra=('--threads', '2'))
+    return compare(name, x_shape, nodes, inits)
 
 
 failed = 0
