@@ -64,6 +64,28 @@ def conv_then(name, x_shape, w_shape, then):
     return compare(name, x_shape, nodes, inits)
 
 
+def residual(name, x_shape, filters, then):
+    """Two 1x1 convolutions of x summed and a Relu (a residual block's first
+    stage), followed by an op that reads the sum (a 1x1 convolution: one
+    product accumulates onto the other), or one that reads a term again
+    after the sum (nothing is overwritten)."""
+    c = x_shape[1]
+    ws = [(rng.standard_normal((filters, c, 1, 1)) / np.sqrt(c)).astype(np.float32) for _ in range(2)]
+    bs = [rng.standard_normal(filters).astype(np.float32) for _ in range(2)]
+    inits = [numpy_helper.from_array(v, n) for v, n in zip(ws + bs, ['wa', 'wb', 'ba', 'bb'])]
+    nodes = [helper.make_node('Conv', ['x', 'wa', 'ba'], ['a'], name='conv_a'),
+             helper.make_node('Conv', ['x', 'wb', 'bb'], ['b'], name='conv_b'),
+             helper.make_node('Add', ['b', 'a'], ['s'], name='sum'),
+             helper.make_node('Relu', ['s'], ['r'], name='relu')]
+    if then == 'conv':
+        wc = (rng.standard_normal((16, filters, 1, 1)) / np.sqrt(filters)).astype(np.float32)
+        inits.append(numpy_helper.from_array(wc, 'wc'))
+        nodes.append(helper.make_node('Conv', ['r', 'wc'], ['y'], name='conv_c'))
+    else:
+        nodes.append(helper.make_node('Mul', ['r', 'a'], ['y'], name='reads_a'))
+    return compare(name, x_shape, nodes, inits)
+
+
 failed = 0
 # Positions as the vector dim: wide rows (direct kernel), 1x1 and im2col.
 failed += case('direct_3x3', [1, 16, 64, 64], [32, 16, 3, 3], pads=[1, 1, 1, 1])
@@ -97,5 +119,8 @@ failed += case('depthwise_3x3_dilated_batch2', [2, 24, 17, 19], [24, 1, 3, 3], p
                dilations=[2, 2], group=24)
 failed += case('depthwise_strided', [1, 32, 28, 28], [32, 1, 3, 3], pads=[1, 1, 1, 1], strides=[2, 2],
                group=32)
+# Residual sums: accumulated onto the residual, or not where it is read again.
+failed += residual('residual_accumulates', [1, 64, 28, 28], 128, 'conv')
+failed += residual('residual_read_after', [1, 64, 28, 28], 128, 'mul')
 print(f'{failed} failed')
 sys.exit(1 if failed else 0)

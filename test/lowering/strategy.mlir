@@ -418,3 +418,43 @@ func.func @shared_zero_fill(%x: tensor<1x64x16x16xf32>, %wa: tensor<128x64x1x1xf
   %s = kiln.Add %a, %b : (tensor<1x128x16x16xf32>, tensor<1x128x16x16xf32>) -> tensor<1x128x16x16xf32>
   return %s : tensor<1x128x16x16xf32>
 }
+
+// A residual added to a 1x1 convolution's product (another 1x1
+// convolution's, as in a residual block's first stage), the sum read by
+// nothing else: one convolution accumulates onto the other's product (its
+// destination, no kiln.zero_init) and the epilogue (Relu) no longer reads it.
+// AVX2-LABEL: func.func @residual_accumulates
+// AVX2: %[[A:.*]] = linalg.generic {{.*}} kind = "contraction"{{.*}}kiln.zero_init
+// AVX2: %[[E:.*]] = tensor.expand_shape %[[A]]
+// AVX2: %[[R:.*]] = tensor.collapse_shape %[[E]]
+// AVX2: %[[P:.*]] = linalg.generic {{.*}} outs(%[[R]] : tensor<1x128x256xf32>) attrs =  {kiln.config = {{{.*}}}} {
+// AVX2: linalg.generic {{.*}} outs(%[[P]] : tensor<1x128x256xf32>) {
+// AVX2-NEXT: ^bb0(%out: f32):
+// AVX2: kind = "contraction"
+// AVX2: return
+func.func @residual_accumulates(%x: tensor<1x64x16x16xf32>, %wa: tensor<128x64x1x1xf32>, %wb: tensor<128x64x1x1xf32>, %wc: tensor<32x128x1x1xf32>) -> tensor<1x32x16x16xf32> {
+  %none = kiln.none
+  %a = kiln.Conv %x, %wa, %none : (tensor<1x64x16x16xf32>, tensor<128x64x1x1xf32>, none) -> tensor<1x128x16x16xf32>
+  %b = kiln.Conv %x, %wb, %none : (tensor<1x64x16x16xf32>, tensor<128x64x1x1xf32>, none) -> tensor<1x128x16x16xf32>
+  %s = kiln.Add %b, %a : (tensor<1x128x16x16xf32>, tensor<1x128x16x16xf32>) -> tensor<1x128x16x16xf32>
+  %t = kiln.Relu %s : (tensor<1x128x16x16xf32>) -> tensor<1x128x16x16xf32>
+  %y = kiln.Conv %t, %wc, %none : (tensor<1x128x16x16xf32>, tensor<32x128x1x1xf32>, none) -> tensor<1x32x16x16xf32>
+  return %y : tensor<1x32x16x16xf32>
+}
+
+// The residual is read again after the sum: it is not overwritten.
+// AVX2-LABEL: func.func @residual_read_after
+// AVX2: linalg.generic {{.*}} kind = "contraction"
+// AVX2-SAME: kiln.zero_init
+// AVX2: linalg.generic {{.*}} kind = "contraction"
+// AVX2-SAME: kiln.zero_init
+// AVX2: return
+func.func @residual_read_after(%x: tensor<1x64x16x16xf32>, %wa: tensor<128x64x1x1xf32>, %wb: tensor<128x64x1x1xf32>) -> tensor<1x128x16x16xf32> {
+  %none = kiln.none
+  %a = kiln.Conv %x, %wa, %none : (tensor<1x64x16x16xf32>, tensor<128x64x1x1xf32>, none) -> tensor<1x128x16x16xf32>
+  %b = kiln.Conv %x, %wb, %none : (tensor<1x64x16x16xf32>, tensor<128x64x1x1xf32>, none) -> tensor<1x128x16x16xf32>
+  %s = kiln.Add %b, %a : (tensor<1x128x16x16xf32>, tensor<1x128x16x16xf32>) -> tensor<1x128x16x16xf32>
+  %t = kiln.Relu %s : (tensor<1x128x16x16xf32>) -> tensor<1x128x16x16xf32>
+  %y = kiln.Mul %t, %a : (tensor<1x128x16x16xf32>, tensor<1x128x16x16xf32>) -> tensor<1x128x16x16xf32>
+  return %y : tensor<1x128x16x16xf32>
+}
