@@ -566,11 +566,82 @@ private:
     return indicesAt(b, loc, map, dims);
   }
 
+  /// The buffer `v` is a view of.
+  static Value bufferOf(Value v) {
+    while (auto view = v.getDefiningOp<ViewLikeOpInterface>())
+      v = view.getViewSource();
+    return v;
+  }
+
+  /// The unrolled epilogue `first`..`last` (the ops emitted for an op
+  /// writing `out`) follows the stores of the kernel tile before it into
+  /// `out`'s buffer: its reads of other buffers (a bias per row) move above
+  /// those stores, with the pure ops they need. Its loads of `out` then
+  /// read what the stores just wrote, with nothing in between that might
+  /// read it, and LLVM both forwards the stored registers and drops the
+  /// stores the epilogue overwrites (a bias read between them may alias the
+  /// output, as far as LLVM knows, and kept every store: a quarter of
+  /// small_cnn's first convolution). Other buffers are not views of
+  /// `out`'s (as kiln-fuse-epilogues requires of the epilogue's inputs).
+  static void hoistReadsAboveStores(Operation *first, Operation *last, Value out) {
+    Value buffer = bufferOf(out);
+    auto storesOut = [&](Operation *o) {
+      if (auto s = dyn_cast<vector::StoreOp>(o))
+        return bufferOf(s.getBase()) == buffer;
+      if (auto s = dyn_cast<memref::StoreOp>(o))
+        return bufferOf(s.getMemRef()) == buffer;
+      return false;
+    };
+    // The run of stores into `out`'s buffer before the epilogue (pure
+    // ops, views and constants, may sit among them).
+    Operation *runStart = nullptr;
+    for (Operation *o = first->getPrevNode(); o; o = o->getPrevNode()) {
+      if (storesOut(o))
+        runStart = o;
+      else if (!isPure(o))
+        break;
+    }
+    if (!runStart)
+      return;
+    Block *block = runStart->getBlock();
+    auto afterRun = [&](Operation *o) {
+      return o && o->getBlock() == block && !o->isBeforeInBlock(runStart);
+    };
+    // (Every op the load needs that is after the run's start is pure.)
+    std::function<bool(Operation *, SetVector<Operation *> &)> gather =
+        [&](Operation *o, SetVector<Operation *> &needed) {
+          for (Value v : o->getOperands()) {
+            Operation *def = v.getDefiningOp();
+            if (!afterRun(def) || needed.contains(def))
+              continue;
+            if (!isPure(def) || def->getNumRegions() || !gather(def, needed))
+              return false;
+          }
+          needed.insert(o);
+          return true;
+        };
+    SmallVector<memref::LoadOp> reads;
+    for (Operation *o = first; o; o = o == last ? nullptr : o->getNextNode())
+      if (auto load = dyn_cast<memref::LoadOp>(o); load && bufferOf(load.getMemRef()) != buffer)
+        reads.push_back(load);
+    for (memref::LoadOp load : reads) {
+      SetVector<Operation *> needed;
+      if (!gather(load, needed))
+        continue;
+      // In block order: operands before their users.
+      SmallVector<Operation *> ordered(needed.begin(), needed.end());
+      llvm::sort(ordered, [](Operation *a, Operation *b) { return a->isBeforeInBlock(b); });
+      for (Operation *o : ordered)
+        o->moveBefore(runStart);
+    }
+  }
+
   /// Loops over every dim but the innermost, then the innermost by `width`
   /// elements, the remainder in tiles of powers of two (static) or an element at
   /// a time (unknown until the code runs).
   void emit(RewriterBase &r, linalg::GenericOp op, int64_t width) {
     Location loc = op.getLoc();
+    Operation *before = op->getPrevNode();
     r.setInsertionPoint(op);
     SmallVector<Range, 4> ranges = cast<linalg::LinalgOp>(op.getOperation()).createLoopRanges(r, loc);
     int64_t loops = ranges.size();
@@ -659,6 +730,9 @@ private:
         (void)loopUnrollFull(f);
       for (scf::ForOp f : llvm::reverse(nest.loops))
         (void)loopUnrollFull(f);
+      Operation *first = before ? before->getNextNode() : &op->getBlock()->front();
+      if (first != op.getOperation())
+        hoistReadsAboveStores(first, op->getPrevNode(), op.getDpsInits()[0]);
     }
   }
 

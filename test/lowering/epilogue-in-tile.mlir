@@ -15,10 +15,10 @@
 // CONF: arith.addf %out, %in
 // CONF: tensor.expand_shape %[[Y]] {{\[\[}}0], [1], [2, 3]] output_shape [1, 96, 112, 112]
 // TILE-LABEL: func.func @pointwise_bias_relu
-// TILE: scf.forall (%[[T:.*]]) = (0) to (12544) step (448) shared_outs(%[[O:.*]] = %{{.*}})
-// TILE: %[[S:.*]] = tensor.extract_slice %[[O]][0, 0, %[[T]]] [1, 96, 448]
-// TILE: %[[C:.*]] = linalg.generic {{.*}} outs(%[[S]] : tensor<1x96x448xf32>) {{.*}}kind = "contraction"
-// TILE: %[[R:.*]] = linalg.generic {{.*}} outs(%[[C]] : tensor<1x96x448xf32>)
+// TILE: scf.forall (%[[T:.*]]) = (0) to (12544) step (896) shared_outs(%[[O:.*]] = %{{.*}})
+// TILE: %[[S:.*]] = tensor.extract_slice %[[O]][0, 0, %[[T]]] [1, 96, 896]
+// TILE: %[[C:.*]] = linalg.generic {{.*}} outs(%[[S]] : tensor<1x96x896xf32>) {{.*}}kind = "contraction"
+// TILE: %[[R:.*]] = linalg.generic {{.*}} outs(%[[C]] : tensor<1x96x896xf32>)
 // TILE: tensor.parallel_insert_slice %[[R]] into %[[O]]
 // TILE-NOT: scf.forall
 // TILE: return
@@ -58,15 +58,15 @@ func.func @pointwise_then_padded(%x: tensor<1x16x56x56xf32>, %w: tensor<96x16x1x
 
 // The same over an output larger than a core's L2 (96x112x112, 4.8 MB):
 // the epilogue is still uncollapsed (it writes the padded buffer), but it
-// is tiled as the contraction's threads are, by whole rows (448 positions
-// are 4 rows of 112), and each tile computes its slice of the product
+// is tiled as the contraction's threads are, by whole rows (896 positions
+// are 8 rows of 112), and each tile computes its slice of the product
 // (the slice moved above the expansion) before the epilogue reads it.
 // TILE-LABEL: func.func @pointwise_then_padded_large
 // TILE-NOT: kind = "contraction"
-// TILE: scf.forall (%[[H:.*]]) = (0) to (112) step (4)
-// TILE: %[[C:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<1x96x448xf32>) {{.*}}kind = "contraction"
-// TILE: %[[X:.*]] = tensor.expand_shape %[[C]] {{\[\[}}0], [1], [2, 3]] output_shape [1, 96, 4, 112]
-// TILE: linalg.generic {{.*}} ins(%[[X]], {{.*}} outs(%{{.*}} : tensor<1x96x4x112xf32>)
+// TILE: scf.forall (%[[H:.*]]) = (0) to (112) step (8)
+// TILE: %[[C:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<1x96x896xf32>) {{.*}}kind = "contraction"
+// TILE: %[[X:.*]] = tensor.expand_shape %[[C]] {{\[\[}}0], [1], [2, 3]] output_shape [1, 96, 8, 112]
+// TILE: linalg.generic {{.*}} ins(%[[X]], {{.*}} outs(%{{.*}} : tensor<1x96x8x112xf32>)
 // TILE: scf.forall.in_parallel
 // TILE-NOT: kind = "contraction"
 // TILE: tensor.pad

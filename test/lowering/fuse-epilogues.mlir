@@ -5,36 +5,36 @@
 // it. Remainders are tiles of their own, so every tile has static sizes.
 // RUN: kiln-opt %s --kiln-to-linalg | kiln-opt --pass-pipeline='builtin.module(func.func(kiln-configure{vector-bits=512 vector-registers=32},kiln-tile-parallel))' | kiln-opt --kiln-bufferize | kiln-opt --pass-pipeline='builtin.module(func.func(kiln-fuse-epilogues))' | FileCheck %s
 
-// 576 positions = 2 x 256 + 64 columns; 36 filters = 4 x 8 + 4 rows.
+// 576 positions = 2 x 256 + 64 columns; 40 filters = 6 x 6 + 4 rows.
 // CHECK-LABEL: func.func @pointwise_bias_relu
 // CHECK: scf.for %[[P:.*]] = %{{.*}} to %c512 step %c256
-// CHECK: scf.for %[[F:.*]] = %{{.*}} to %{{.*}} step %c8
-// CHECK: %[[C:.*]] = memref.subview %{{.*}}[0, %[[F]], %[[P]]] [1, 8, 256]
-// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "parallel", "reduction"]{{.*}} outs(%[[C]] : memref<1x8x256xf32{{.*}}kind = "contraction"
-// CHECK: %[[E:.*]] = memref.subview %{{.*}}[0, %[[F]], %[[P]]] [1, 8, 256]
-// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "parallel"]{{.*}} outs(%[[E]] : memref<1x8x256xf32
+// CHECK: scf.for %[[F:.*]] = %{{.*}} to %{{.*}} step %c6
+// CHECK: %[[C:.*]] = memref.subview %{{.*}}[0, %[[F]], %[[P]]] [1, 6, 256]
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "parallel", "reduction"]{{.*}} outs(%[[C]] : memref<1x6x256xf32{{.*}}kind = "contraction"
+// CHECK: %[[E:.*]] = memref.subview %{{.*}}[0, %[[F]], %[[P]]] [1, 6, 256]
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "parallel"]{{.*}} outs(%[[E]] : memref<1x6x256xf32
 // CHECK: arith.select
 // CHECK: }
 // The 4 last rows of each column tile.
-// CHECK: memref.subview %{{.*}}[0, 32, %[[P]]] [1, 4, 256]
+// CHECK: memref.subview %{{.*}}[0, 36, %[[P]]] [1, 4, 256]
 // CHECK: kind = "contraction"
-// CHECK: memref.subview %{{.*}}[0, 32, %[[P]]] [1, 4, 256]
+// CHECK: memref.subview %{{.*}}[0, 36, %[[P]]] [1, 4, 256]
 // CHECK: arith.select
 // The last 64 columns.
 // CHECK: scf.for
-// CHECK: memref.subview %{{.*}}[0, %{{.*}}, 512] [1, 8, 64]
+// CHECK: memref.subview %{{.*}}[0, %{{.*}}, 512] [1, 6, 64]
 // CHECK: kind = "contraction"
-// CHECK: memref.subview %{{.*}}[0, 32, 512] [1, 4, 64]
+// CHECK: memref.subview %{{.*}}[0, 36, 512] [1, 4, 64]
 // CHECK: kind = "contraction"
-// CHECK: memref.subview %{{.*}}[0, 32, 512] [1, 4, 64]
+// CHECK: memref.subview %{{.*}}[0, 36, 512] [1, 4, 64]
 // CHECK: arith.select
 // No epilogue over the whole result is left.
 // CHECK-NOT: linalg.generic
 // CHECK: return
-func.func @pointwise_bias_relu(%x: tensor<1x16x24x24xf32>, %w: tensor<36x16x1x1xf32>, %b: tensor<36xf32>) -> tensor<1x36x24x24xf32> {
-  %0 = kiln.Conv %x, %w, %b : (tensor<1x16x24x24xf32>, tensor<36x16x1x1xf32>, tensor<36xf32>) -> tensor<1x36x24x24xf32>
-  %1 = kiln.Relu %0 : (tensor<1x36x24x24xf32>) -> tensor<1x36x24x24xf32>
-  return %1 : tensor<1x36x24x24xf32>
+func.func @pointwise_bias_relu(%x: tensor<1x16x24x24xf32>, %w: tensor<40x16x1x1xf32>, %b: tensor<40xf32>) -> tensor<1x40x24x24xf32> {
+  %0 = kiln.Conv %x, %w, %b : (tensor<1x16x24x24xf32>, tensor<40x16x1x1xf32>, tensor<40xf32>) -> tensor<1x40x24x24xf32>
+  %1 = kiln.Relu %0 : (tensor<1x40x24x24xf32>) -> tensor<1x40x24x24xf32>
+  return %1 : tensor<1x40x24x24xf32>
 }
 
 // A convolution over NCHW (3 channels: too shallow for the direct forms)
@@ -62,32 +62,32 @@ func.func @conv_bias_relu(%x: tensor<1x3x32x32xf32>, %w: tensor<16x3x3x3xf32>, %
 
 // A residual add: each tile of the residual is prefetched into L2, one
 // cache line (16 floats) at a time, by parts: the contraction's tile is
-// computed a register tile's 32 columns at a time, each part prefetching
+// computed a register tile's 64 columns at a time, each part prefetching
 // its columns of the residual first (a few lines at a time; the whole
 // tile's at once stalled loads). The FMAs of the parts after it hide the
 // misses the epilogue would have waited for. The bias (a broadcast) is not
 // prefetched.
 // CHECK-LABEL: func.func @pointwise_residual
 // CHECK: scf.for %[[P:.*]] = %{{.*}} to %c512 step %c256
-// CHECK: scf.for %[[F:.*]] = %{{.*}} to %{{.*}} step %c8
-// CHECK: scf.for %[[C:.*]] = %c0{{.*}} to %c256{{.*}} step %c32
+// CHECK: scf.for %[[F:.*]] = %{{.*}} to %{{.*}} step %c6
+// CHECK: scf.for %[[C:.*]] = %c0{{.*}} to %c256{{.*}} step %c64
 // CHECK: %[[PART:.*]] = arith.addi %[[P]], %[[C]]
-// CHECK: scf.for %[[I:.*]] = %c0{{.*}} to %c8{{.*}} step %c1
+// CHECK: scf.for %[[I:.*]] = %c0{{.*}} to %c6{{.*}} step %c1
 // CHECK: %[[ROW:.*]] = arith.addi %[[F]], %[[I]]
-// CHECK: scf.for %[[J:.*]] = %c0{{.*}} to %c32{{.*}} step %c16
+// CHECK: scf.for %[[J:.*]] = %c0{{.*}} to %c64{{.*}} step %c16
 // CHECK: %[[COL:.*]] = arith.addi %[[PART]], %[[J]]
-// CHECK: memref.prefetch %[[RES:.*]][%{{.*}}, %[[ROW]], %[[COL]]], read, locality<2>, data : memref<1x36x576xf32>
+// CHECK: memref.prefetch %[[RES:.*]][%{{.*}}, %[[ROW]], %[[COL]]], read, locality<2>, data : memref<1x40x576xf32>
 // CHECK-NOT: memref.prefetch
-// CHECK: memref.subview %{{.*}}[0, %[[F]], %[[PART]]] [1, 8, 32]
+// CHECK: memref.subview %{{.*}}[0, %[[F]], %[[PART]]] [1, 6, 64]
 // CHECK: kind = "contraction"
-// CHECK: memref.subview %[[RES]][0, %[[F]], %[[P]]] [1, 8, 256]
+// CHECK: memref.subview %[[RES]][0, %[[F]], %[[P]]] [1, 6, 256]
 // CHECK: arith.addf
 // CHECK: arith.select
-func.func @pointwise_residual(%x: tensor<1x16x24x24xf32>, %w: tensor<36x16x1x1xf32>, %b: tensor<36xf32>, %r: tensor<1x36x24x24xf32>) -> tensor<1x36x24x24xf32> {
-  %0 = kiln.Conv %x, %w, %b : (tensor<1x16x24x24xf32>, tensor<36x16x1x1xf32>, tensor<36xf32>) -> tensor<1x36x24x24xf32>
-  %1 = kiln.Add %0, %r : (tensor<1x36x24x24xf32>, tensor<1x36x24x24xf32>) -> tensor<1x36x24x24xf32>
-  %2 = kiln.Relu %1 : (tensor<1x36x24x24xf32>) -> tensor<1x36x24x24xf32>
-  return %2 : tensor<1x36x24x24xf32>
+func.func @pointwise_residual(%x: tensor<1x16x24x24xf32>, %w: tensor<40x16x1x1xf32>, %b: tensor<40xf32>, %r: tensor<1x40x24x24xf32>) -> tensor<1x40x24x24xf32> {
+  %0 = kiln.Conv %x, %w, %b : (tensor<1x16x24x24xf32>, tensor<40x16x1x1xf32>, tensor<40xf32>) -> tensor<1x40x24x24xf32>
+  %1 = kiln.Add %0, %r : (tensor<1x40x24x24xf32>, tensor<1x40x24x24xf32>) -> tensor<1x40x24x24xf32>
+  %2 = kiln.Relu %1 : (tensor<1x40x24x24xf32>) -> tensor<1x40x24x24xf32>
+  return %2 : tensor<1x40x24x24xf32>
 }
 
 // A contraction whose result is read by a transpose is left alone.

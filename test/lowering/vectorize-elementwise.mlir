@@ -316,3 +316,40 @@ func.func @stays_loops(%x: memref<64x32xf32>, %n: memref<64x4xf32>, %t: memref<4
       ins(%pin, %window : memref<1x4x32x32xf32>, memref<2x2xf32>) outs(%pout : memref<1x4x16x16xf32>)
   return
 }
+
+// An unrolled epilogue right after the stores of the kernel tile before it
+// (here two vector stores standing for a register tile's): its reads of
+// other buffers (a bias per row) move above those stores, so that nothing
+// between a store and the epilogue's load of it may read the output, and
+// LLVM forwards the stores and drops those the epilogue overwrites.
+// AVX512-LABEL: func.func @epilogue_after_stores
+// AVX512: scf.for
+// AVX512: %[[B:.*]] = memref.subview %arg1
+// AVX512: memref.load %[[B]]
+// AVX512: memref.load %[[B]]
+// AVX512: vector.store %arg2, %[[T:.*]][%c0, %c0, %c0]
+// AVX512: vector.store %arg2, %[[T]][%c0, %c1, %c0]
+// AVX512-NOT: memref.load
+// AVX512: vector.load %[[T]]
+// AVX512: arith.maximumf
+// AVX512: vector.store
+// AVX512: vector.load %[[T]]
+func.func @epilogue_after_stores(%out: memref<4x2x32xf32>, %bias: memref<4x2xf32>, %v: vector<32xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %zero = arith.constant 0.0 : f32
+  scf.for %i = %c0 to %c4 step %c1 {
+    %t = memref.subview %out[%i, 0, 0] [1, 2, 32] [1, 1, 1] : memref<4x2x32xf32> to memref<1x2x32xf32, strided<[64, 32, 1], offset: ?>>
+    vector.store %v, %t[%c0, %c0, %c0] : memref<1x2x32xf32, strided<[64, 32, 1], offset: ?>>, vector<32xf32>
+    vector.store %v, %t[%c0, %c1, %c0] : memref<1x2x32xf32, strided<[64, 32, 1], offset: ?>>, vector<32xf32>
+    %b = memref.subview %bias[%i, 0] [1, 2] [1, 1] : memref<4x2xf32> to memref<1x2xf32, strided<[2, 1], offset: ?>>
+    linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1)>, affine_map<(d0, d1, d2) -> (d0, d1, d2)>], iterator_types = ["parallel", "parallel", "parallel"]} ins(%b : memref<1x2xf32, strided<[2, 1], offset: ?>>) outs(%t : memref<1x2x32xf32, strided<[64, 32, 1], offset: ?>>) {
+    ^bb0(%in: f32, %o: f32):
+      %s = arith.addf %o, %in : f32
+      %r = arith.maximumf %s, %zero : f32
+      linalg.yield %r : f32
+    }
+  }
+  return
+}
