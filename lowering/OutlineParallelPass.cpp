@@ -184,8 +184,17 @@ struct OutlineParallelPass : impl::KilnOutlineParallelBase<OutlineParallelPass> 
     if (captured.empty()) {
       contextPtr = LLVM::ZeroOp::create(cb, loc, ptr);
     } else {
-      Value one64 = arith::ConstantIntOp::create(cb, loc, i64, 1);
-      contextPtr = LLVM::AllocaOp::create(cb, loc, ptr, contextType, one64);
+      // In the entry block, where an alloca of constant size is part of the
+      // fixed frame. At the call site (inside a loop, after a branch) it was
+      // a dynamic alloca: the stack grew on every trip of an enclosing loop
+      // and was left aligned to 16 bytes only, while the function's later
+      // calls stored their 64-byte arguments with aligned AVX-512 moves,
+      // relative to the stack pointer it had realigned (a SIGSEGV on a
+      // context of 224 bytes).
+      OpBuilder eb = OpBuilder::atBlockBegin(
+          &loop->getParentOfType<FunctionOpInterface>().getFunctionBody().front());
+      Value one64 = arith::ConstantIntOp::create(eb, loc, i64, 1);
+      contextPtr = LLVM::AllocaOp::create(eb, loc, ptr, contextType, one64, /*alignment=*/64);
       Value s = LLVM::UndefOp::create(cb, loc, contextType);
       for (auto [i, v] : llvm::enumerate(captured)) {
         Value f = v;

@@ -289,13 +289,9 @@ std::optional<LoweringConfig> contractionConfig(linalg::LinalgOp op, const Targe
   // each k step broadcasts 6 scalars for 24 FMAs where 8 x 2 vectors
   // broadcast 8 for 16. ResNet-50's 1x1 convolutions, 1 thread, AVX-512:
   // 42.4 -> 41.9 ms in all (1-2.5% by image size, alternating runs).
-  // Only where the columns are whole such tiles: with a shorter last tile
-  // (360 columns of 40 rows, sliced by an attention's q/k/v split in
-  // PP-OCRv4's recognizer) the code read out of bounds, a cause not yet
-  // found in kiln-lower-contractions' remainders of several rows.
   bool gemv = m < 0 || ranges[m] == 1;
-  bool wide = target.vectorRegisters >= 32 && ranges[nv] % (4 * target.f32Lanes()) == 0;
-  LoweringConfig c = registerTiled("contraction", ranges, m, nv, gemv || wide ? 4 : 2, target);
+  LoweringConfig c = registerTiled("contraction", ranges, m, nv,
+                                   gemv || target.vectorRegisters >= 32 ? 4 : 2, target);
   int64_t mr = m >= 0 ? c.registers[m] : 1, nr = c.registers[nv];
   size_t loops = ranges.size();
   // Cache tiles: 256 columns of B by about 256 of its rows (256 KiB,
