@@ -75,6 +75,33 @@ func.func @avgpool(%x: tensor<1x1x3x3xf32>) -> tensor<1x1x2x2xf32> {
   return %0 : tensor<1x1x2x2xf32>
 }
 
+// A pooling whose one window is its whole unpadded input is the global
+// pooling: a reduction along each channel's positions, not a window
+// reduction along output rows of one element.
+// CHECK-LABEL: func.func @avgpool_whole_window
+// CHECK-NOT: linalg.pooling
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction", "reduction"]
+// CHECK: arith.constant 49 : index
+// CHECK: arith.divf
+// CHECK-LABEL: func.func @maxpool_whole_window
+// CHECK-NOT: linalg.pooling
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction", "reduction"]
+// CHECK: arith.maximumf
+// CHECK-LABEL: func.func @avgpool_window_padded
+// CHECK: linalg.pooling_nchw_sum
+func.func @avgpool_whole_window(%x: tensor<1x8x7x7xf32>) -> tensor<1x8x1x1xf32> {
+  %0 = kiln.AveragePool %x {kernel_shape = [7, 7], strides = [1, 1]} : (tensor<1x8x7x7xf32>) -> tensor<1x8x1x1xf32>
+  return %0 : tensor<1x8x1x1xf32>
+}
+func.func @maxpool_whole_window(%x: tensor<1x8x7x7xf32>) -> tensor<1x8x1x1xf32> {
+  %0 = kiln.MaxPool %x {kernel_shape = [7, 7], strides = [2, 2]} : (tensor<1x8x7x7xf32>) -> tensor<1x8x1x1xf32>
+  return %0 : tensor<1x8x1x1xf32>
+}
+func.func @avgpool_window_padded(%x: tensor<1x8x6x6xf32>) -> tensor<1x8x1x1xf32> {
+  %0 = kiln.AveragePool %x {kernel_shape = [7, 7], pads = [1, 1, 0, 0]} : (tensor<1x8x6x6xf32>) -> tensor<1x8x1x1xf32>
+  return %0 : tensor<1x8x1x1xf32>
+}
+
 // CHECK-LABEL: func.func @global_avg
 // CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction", "reduction"]
 // CHECK: arith.constant 16 : index

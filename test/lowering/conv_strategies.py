@@ -57,6 +57,9 @@ def conv_then(name, x_shape, w_shape, then):
     if then == 'pool':
         nodes.append(helper.make_node('MaxPool', ['r'], ['y'], name='pool', kernel_shape=[3, 3], strides=[2, 2],
                                       pads=[1, 1, 1, 1]))
+    elif then in ('AveragePool', 'MaxPool'):
+        # One window over the whole image: lowered as the global pooling.
+        nodes.append(helper.make_node(then, ['r'], ['y'], name='pool', kernel_shape=x_shape[2:]))
     else:
         w2 = (rng.standard_normal((w_shape[0], w_shape[0] // 2, 3, 3)) / 30).astype(np.float32)
         inits.append(numpy_helper.from_array(w2, 'w2'))
@@ -119,6 +122,9 @@ failed += case('depthwise_3x3_dilated_batch2', [2, 24, 17, 19], [24, 1, 3, 3], p
                dilations=[2, 2], group=24)
 failed += case('depthwise_strided', [1, 32, 28, 28], [32, 1, 3, 3], pads=[1, 1, 1, 1], strides=[2, 2],
                group=32)
+# A pooling whose window is the whole image after a convolution.
+failed += conv_then('direct_3x3_then_whole_avgpool', [1, 8, 7, 7], [64, 8, 3, 3], 'AveragePool')
+failed += conv_then('direct_3x3_then_whole_maxpool', [1, 8, 7, 7], [64, 8, 3, 3], 'MaxPool')
 # Residual sums: accumulated onto the residual, or not where it is read again.
 failed += residual('residual_accumulates', [1, 64, 28, 28], 128, 'conv')
 failed += residual('residual_read_after', [1, 64, 28, 28], 128, 'mul')
