@@ -289,9 +289,13 @@ std::optional<LoweringConfig> contractionConfig(linalg::LinalgOp op, const Targe
   // each k step broadcasts 6 scalars for 24 FMAs where 8 x 2 vectors
   // broadcast 8 for 16. ResNet-50's 1x1 convolutions, 1 thread, AVX-512:
   // 42.4 -> 41.9 ms in all (1-2.5% by image size, alternating runs).
+  // Only where that leaves no more columns to the last, narrower tile
+  // than 8 x 32 would (its partial vector keeps its accumulators in
+  // memory): SqueezeNet's last convolution over 169 positions, 41 columns
+  // left by 6 x 64 tiles and 9 by 8 x 32, took 1.8 -> 2.7 ms.
   bool gemv = m < 0 || ranges[m] == 1;
-  LoweringConfig c = registerTiled("contraction", ranges, m, nv,
-                                   gemv || target.vectorRegisters >= 32 ? 4 : 2, target);
+  bool wide = target.vectorRegisters >= 32 && ranges[nv] % (4 * lanes) == ranges[nv] % (2 * lanes);
+  LoweringConfig c = registerTiled("contraction", ranges, m, nv, gemv || wide ? 4 : 2, target);
   int64_t mr = m >= 0 ? c.registers[m] : 1, nr = c.registers[nv];
   size_t loops = ranges.size();
   // Cache tiles: 256 columns of B by about 256 of its rows (256 KiB,
