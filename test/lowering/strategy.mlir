@@ -461,9 +461,12 @@ func.func @residual_read_after(%x: tensor<1x64x16x16xf32>, %wa: tensor<128x64x1x
 
 // Register tiles with 32 vector registers: 6 rows by 4 vectors where the
 // columns leave the last tile no more of them than 8 x 2 vectors would
-// (256 positions: none), else 8 x 32 (169 positions: 41 columns left by
-// 6 x 64, 9 by 8 x 32).
+// (256 positions: none), 4 rows where 4 divides the rows and 6 does not
+// (128 filters), else 8 x 32 (169 positions: 41 columns left by 6 x 64,
+// 9 by 8 x 32).
 // AVX512-LABEL: func.func @pointwise_conv_wide_tiles
+// AVX512: registers = array<i64: 1, 4, 64, 1>
+// AVX512-LABEL: func.func @pointwise_conv_wide_tiles_6
 // AVX512: registers = array<i64: 1, 6, 64, 1>
 // AVX512-LABEL: func.func @pointwise_conv_odd_positions
 // AVX512: registers = array<i64: 1, 8, 32, 1>
@@ -471,6 +474,11 @@ func.func @pointwise_conv_wide_tiles(%x: tensor<1x64x16x16xf32>, %w: tensor<128x
   %none = kiln.none
   %0 = kiln.Conv %x, %w, %none : (tensor<1x64x16x16xf32>, tensor<128x64x1x1xf32>, none) -> tensor<1x128x16x16xf32>
   return %0 : tensor<1x128x16x16xf32>
+}
+func.func @pointwise_conv_wide_tiles_6(%x: tensor<1x64x16x16xf32>, %w: tensor<96x64x1x1xf32>) -> tensor<1x96x16x16xf32> {
+  %none = kiln.none
+  %0 = kiln.Conv %x, %w, %none : (tensor<1x64x16x16xf32>, tensor<96x64x1x1xf32>, none) -> tensor<1x96x16x16xf32>
+  return %0 : tensor<1x96x16x16xf32>
 }
 func.func @pointwise_conv_odd_positions(%x: tensor<1x64x13x13xf32>, %w: tensor<128x64x1x1xf32>) -> tensor<1x128x13x13xf32> {
   %none = kiln.none
