@@ -210,6 +210,20 @@ LogicalResult MatMulOp::verify() {
   return verifyRankAtLeast(*this, getB(), 1, "B");
 }
 
+LogicalResult MatMulIntegerOp::verify() {
+  for (Value v : {getA(), getB()}) {
+    auto t = llvm::dyn_cast<TensorType>(v.getType());
+    if (!t || !t.getElementType().isInteger(8))
+      return emitOpError("A and B must be tensors of 8-bit integers");
+  }
+  if (failed(verifyRankAtLeast(*this, getA(), 2, "A")))
+    return failure();
+  if (auto b = rankedShape(getB()))
+    if (b->size() != 2)
+      return emitOpError("B must be 2-D");
+  return success();
+}
+
 LogicalResult GemmOp::verify() {
   for (Value v : {getA(), getB()})
     if (auto s = rankedShape(v))

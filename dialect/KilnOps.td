@@ -190,6 +190,21 @@ def Kiln_MatMulOp : Kiln_Op<"MatMul", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Kiln_MatMulIntegerOp : Kiln_Op<"MatMulInteger", [Pure]> {
+  let summary = "8-bit integer matmul with 32-bit sums, zero points of 0";
+  let description = [{
+    ONNX MatMulInteger whose zero points are 0 (the importer centres the
+    operands itself): A (..., M, K) by a 2-D B (K, N), each element widened
+    by its own type's signedness (ui8 zero-extended, si8 sign-extended) and
+    the products summed in i32. The importer emits it where the target has
+    8-bit dot-product instructions, with a constant B.
+  }];
+  let arguments = (ins AnyTensor:$A, AnyTensor:$B);
+  let results = (outs AnyTensor:$Y);
+  let assemblyFormat = "$A `,` $B attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
 def Kiln_GemmOp : Kiln_Op<"Gemm", [Pure]> {
   let summary = "alpha * op(A) * op(B) + beta * C";
   let arguments = (ins AnyTensor:$A, AnyTensor:$B, Kiln_TensorOrNone:$C,

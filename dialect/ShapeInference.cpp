@@ -476,6 +476,20 @@ LogicalResult inferShapes(Operation *op) {
           out.push_back(bs.back());
         return setResult(op, 0, out, elem);
       })
+      .Case<MatMulIntegerOp>([&](MatMulIntegerOp op) -> LogicalResult {
+        Type i32 = IntegerType::get(op.getContext(), 32);
+        auto a = shapeOf(op.getA()), b = shapeOf(op.getB());
+        if (!a || !b)
+          return setResult(op, 0, std::nullopt, i32);
+        if (a->size() < 2 || b->size() != 2)
+          return op.emitOpError("A must have rank >= 2 and B rank 2");
+        int64_t k1 = a->back(), k2 = (*b)[0];
+        if (k1 != kDyn && k2 != kDyn && k1 != k2)
+          return op.emitOpError("contraction dims differ: ") << k1 << " vs " << k2;
+        Shape out = *a;
+        out.back() = (*b)[1];
+        return setResult(op, 0, out, i32);
+      })
       .Case<GemmOp>([&](GemmOp op) -> LogicalResult {
         auto a = shapeOf(op.getA()), b = shapeOf(op.getB());
         Type elem = elementOf(op.getA());

@@ -42,6 +42,10 @@ struct ImportOptions {
   /// Nodes, nesting, tensor and weight bytes (kiln::Limits): a model past
   /// one is refused before its weights are read.
   Limits limits;
+  /// The target multiplies 8-bit integers into 32-bit sums (AVX-512 VNNI):
+  /// integer matmuls with constant 8-bit weights are kept in integers
+  /// (MatMulInteger) instead of f32.
+  bool integerDotProducts = false;
 };
 
 

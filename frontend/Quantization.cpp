@@ -234,9 +234,97 @@ std::optional<Value> exactFloatWeights(Importer &im, Value w, Value zp, const We
       .getResult();
 }
 
+/// The i32 product (a - a_zp) * (b - b_zp) for a target with 8-bit dot
+/// products (ImportOptions::integerDotProducts): a constant 2-D B, K a
+/// multiple of 4, A's zero point one value. Those instructions multiply an
+/// unsigned byte by a signed one, so the product is computed as
+///
+///   sum_k (a' - z)(s + o) = P + o * R - z * (S + K * o)
+///
+/// with a' = a as a u8 (a + 128 for an i8 A, whose zero point z then moves
+/// by 128 too), s = (b - b_zp) - o an i8 (o per column: its smallest
+/// centred weight plus 128, so s spans [-128, 127]; 8-bit weights centred
+/// by an 8-bit zero point span at most 255 values), P = MatMulInteger(a', s),
+/// R the row sums of a' and S the column sums of s. Nothing when B does not
+/// fit.
+std::optional<Value> dotProductMatMul(Importer &im, Value a, Value aZp, Value b, Value bZp) {
+  auto int32 = [&](int32_t v) -> Value {
+    auto t = RankedTensorType::get({}, i32(im));
+    return ConstantOp::create(im.b, im.loc, t, DenseElementsAttr::get(t, im.b.getI32IntegerAttr(v)));
+  };
+  auto at = llvm::dyn_cast<RankedTensorType>(a.getType());
+  auto bt = llvm::dyn_cast<RankedTensorType>(b.getType());
+  if (!im.opts.integerDotProducts || !at || !at.hasStaticShape() || at.getRank() < 2 || !bt ||
+      !bt.hasStaticShape() || bt.getRank() != 2)
+    return std::nullopt;
+  int64_t k = bt.getDimSize(0), n = bt.getDimSize(1);
+  if (k % 4 != 0 || k == 0 || n == 0 || k > (int64_t{1} << 16))
+    return std::nullopt;
+  std::optional<std::vector<int32_t>> weights = eightBitValues(b);
+  if (!weights)
+    return std::nullopt;
+  std::vector<int32_t> zeroPoints{0};
+  if (!llvm::isa<NoneType>(bZp.getType())) {
+    std::optional<std::vector<int32_t>> z = eightBitValues(bZp);
+    if (!z || (z->size() != 1 && static_cast<int64_t>(z->size()) != n))
+      return std::nullopt;
+    zeroPoints = std::move(*z);
+  }
+  if (!llvm::isa<NoneType>(aZp.getType())) {
+    auto zt = llvm::dyn_cast<RankedTensorType>(aZp.getType());
+    if (!zt || !zt.hasStaticShape() || zt.getNumElements() != 1)
+      return std::nullopt;
+  }
+  std::vector<int32_t> centred(*weights);
+  for (int64_t r = 0; r < k; ++r)
+    for (int64_t j = 0; j < n; ++j)
+      centred[r * n + j] -= zeroPoints[zeroPoints.size() == 1 ? 0 : j];
+  std::vector<int32_t> lowest(n, 1 << 30), highest(n, -(1 << 30));
+  for (int64_t r = 0; r < k; ++r)
+    for (int64_t j = 0; j < n; ++j) {
+      lowest[j] = std::min(lowest[j], centred[r * n + j]);
+      highest[j] = std::max(highest[j], centred[r * n + j]);
+    }
+  ConstantBuffer sData(k * n), offsetData(n * sizeof(int32_t)), columnData(n * sizeof(int32_t));
+  int32_t *offsets = offsetData.as<int32_t>(), *columns = columnData.as<int32_t>();
+  for (int64_t j = 0; j < n; ++j) {
+    if (highest[j] - lowest[j] > 255)
+      return std::nullopt;
+    offsets[j] = lowest[j] + 128;
+    columns[j] = static_cast<int32_t>(k) * offsets[j];
+  }
+  int8_t *s = sData.as<int8_t>();
+  for (int64_t r = 0; r < k; ++r)
+    for (int64_t j = 0; j < n; ++j) {
+      s[r * n + j] = static_cast<int8_t>(centred[r * n + j] - offsets[j]);
+      columns[j] += s[r * n + j];
+    }
+  Type u8 = im.b.getIntegerType(8, false), s8 = im.b.getIntegerType(8, true);
+  auto sType = RankedTensorType::get({k, n}, s8);
+  auto rowType = RankedTensorType::get({1, n}, im.b.getIntegerType(32));
+  Value sv = ConstantOp::create(im.b, im.loc, sType, constantAttr(sType, std::move(sData)));
+  Value offsetV = ConstantOp::create(im.b, im.loc, rowType, constantAttr(rowType, std::move(offsetData)));
+  Value columnV = ConstantOp::create(im.b, im.loc, rowType, constantAttr(rowType, std::move(columnData)));
+  bool isUnsigned = at.getElementType().isUnsignedInteger();
+  Value a32 = im.castTo(a, i32(im));
+  Value aU = isUnsigned ? a32 : im.make("Add", {a32, int32(128)});
+  Value z = llvm::isa<NoneType>(aZp.getType()) ? int32(0) : im.castTo(aZp, i32(im));
+  if (!isUnsigned)
+    z = im.make("Add", {z, int32(128)});
+  if (llvm::cast<RankedTensorType>(z.getType()).getRank() > 0)
+    z = im.make("Reshape", {z, im.i64Constant({1})});
+  Value p = im.make("MatMulInteger", {isUnsigned ? a : im.castTo(aU, u8), sv});
+  Value rows = im.make("ReduceSum", {aU, im.i64Constant({-1})}, {im.intAttr("keepdims", 1)});
+  return im.make("Sub", {im.make("Add", {p, im.make("Mul", {rows, offsetV})}),
+                         im.make("Mul", {z, columnV})});
+}
+
 /// The i32 product (x - x_zp) * (b - b_zp) of a MatMulInteger-like node;
 /// in f32 when that is exact (see exactFloatWeights).
 Value integerMatMul(Importer &im, Value a, Value aZp, Value b, Value bZp) {
+  if (isEightBit(a))
+    if (std::optional<Value> y = dotProductMatMul(im, a, aZp, b, bZp))
+      return *y;
   auto bt = llvm::dyn_cast<RankedTensorType>(b.getType());
   if (isEightBit(a) && bt && bt.hasStaticShape() && bt.getRank() >= 2) {
     int64_t k = bt.getDimSize(bt.getRank() - 2), n = bt.getDimSize(bt.getRank() - 1);

@@ -195,8 +195,42 @@ CompiledModel compileModel(const onnx::ModelProto &model, const ImportOptions &i
   registerBuiltinDialectTranslation(ctx);
   registerLLVMDialectTranslation(ctx);
 
+  // The target first: the importer keeps 8-bit matmuls in integers where it
+  // has 8-bit dot products, and the strategy layer sizes tiles by its
+  // vector registers.
+  TargetDescription target = describeTarget(options.targetCpu);
+  out.triple = target.triple;
+  out.cpu = target.cpu;
+  auto jtmb = llvm::orc::JITTargetMachineBuilder(llvm::Triple(target.triple));
+  jtmb.setCPU(target.cpu);
+  if (!target.features.empty()) {
+    std::vector<std::string> f;
+    llvm::SmallVector<llvm::StringRef> parts;
+    llvm::StringRef(target.features).split(parts, ',');
+    for (auto p : parts)
+      f.push_back(p.str());
+    jtmb.addFeatures(f);
+  }
+  // Position-independent, small code model: the same object loads as a
+  // shared library from the cache or an artifact.
+  jtmb.setRelocationModel(llvm::Reloc::PIC_);
+  jtmb.setCodeModel(llvm::CodeModel::Small);
+  int opt = std::clamp(options.optimizationLevel, 0, 3);
+  jtmb.setCodeGenOptLevel(static_cast<llvm::CodeGenOptLevel>(opt));
+  auto tm = llvm::orc::JITTargetMachineBuilder(jtmb).createTargetMachine();
+  if (!tm)
+    throw Error("model '" + modelName + "': no code generator for " + target.triple + " " +
+                target.cpu + ": " + llvm::toString(tm.takeError()));
+  for (const char *name : {"sse4.2", "avx", "avx2", "fma", "f16c", "bmi2", "avx512f",
+                           "avx512bw", "avx512dq", "avx512vl", "avx512cd", "avx512vnni",
+                           "avx512bf16", "avx512fp16"})
+    if ((*tm)->getMCSubtargetInfo()->checkFeatures(std::string("+") + name))
+      out.requiredFeatures.push_back(name);
+  ImportOptions forTarget = import;
+  forTarget.integerDotProducts = llvm::is_contained(out.requiredFeatures, "avx512vnni") &&
+                                 llvm::is_contained(out.requiredFeatures, "avx512bw");
   CompileBudget budget(import.limits, modelName);
-  OwningOpRef<ModuleOp> module = importModel(model, ctx, import);
+  OwningOpRef<ModuleOp> module = importModel(model, ctx, forTarget);
   out.report.import = msSince(start);
   budget.check("the passes");
 
@@ -230,35 +264,6 @@ CompiledModel compileModel(const onnx::ModelProto &model, const ImportOptions &i
   // The runtime calls the entry through its C interface: one pointer to a
   // memref descriptor per argument (see CompiledModel).
   func->setAttr("llvm.emit_c_interface", UnitAttr::get(&ctx));
-  // The target first: the strategy layer sizes tiles by its vector registers.
-  TargetDescription target = describeTarget(options.targetCpu);
-  out.triple = target.triple;
-  out.cpu = target.cpu;
-  auto jtmb = llvm::orc::JITTargetMachineBuilder(llvm::Triple(target.triple));
-  jtmb.setCPU(target.cpu);
-  if (!target.features.empty()) {
-    std::vector<std::string> f;
-    llvm::SmallVector<llvm::StringRef> parts;
-    llvm::StringRef(target.features).split(parts, ',');
-    for (auto p : parts)
-      f.push_back(p.str());
-    jtmb.addFeatures(f);
-  }
-  // Position-independent, small code model: the same object loads as a
-  // shared library from the cache or an artifact.
-  jtmb.setRelocationModel(llvm::Reloc::PIC_);
-  jtmb.setCodeModel(llvm::CodeModel::Small);
-  int opt = std::clamp(options.optimizationLevel, 0, 3);
-  jtmb.setCodeGenOptLevel(static_cast<llvm::CodeGenOptLevel>(opt));
-  auto tm = llvm::orc::JITTargetMachineBuilder(jtmb).createTargetMachine();
-  if (!tm)
-    throw Error("model '" + modelName + "': no code generator for " + target.triple + " " +
-                target.cpu + ": " + llvm::toString(tm.takeError()));
-  for (const char *name : {"sse4.2", "avx", "avx2", "fma", "f16c", "bmi2", "avx512f",
-                           "avx512bw", "avx512dq", "avx512vl", "avx512cd", "avx512vnni",
-                           "avx512bf16", "avx512fp16"})
-    if ((*tm)->getMCSubtargetInfo()->checkFeatures(std::string("+") + name))
-      out.requiredFeatures.push_back(name);
   auto passStart = std::chrono::steady_clock::now();
   std::string diag;
   {
@@ -282,6 +287,7 @@ CompiledModel compileModel(const onnx::ModelProto &model, const ImportOptions &i
     TargetInfo vectors = TargetInfo::fromFeatures(out.requiredFeatures);
     po.vectorBits = vectors.vectorBits;
     po.vectorRegisters = vectors.vectorRegisters;
+    po.int8DotProducts = vectors.int8DotProducts ? 1 : 0;
     buildCpuPipeline(pm, Phase::LLVM, po);
     // For compiler developers: each pass's time, on stderr.
     if (std::getenv("KILN_TIME_PASSES"))

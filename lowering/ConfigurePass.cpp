@@ -575,7 +575,16 @@ struct ConfigurePass : impl::KilnConfigureBase<ConfigurePass> {
       target.vectorBits = vectorBits;
     if (vectorRegisters > 0)
       target.vectorRegisters = vectorRegisters;
+    if (int8DotProducts >= 0)
+      target.int8DotProducts = int8DotProducts > 0;
     IRRewriter rewriter(&getContext());
+    SmallVector<linalg::LinalgOp> dotProducts;
+    getOperation().walk([&](linalg::LinalgOp op) {
+      if (isInt8DotProduct(op, target))
+        dotProducts.push_back(op);
+    });
+    for (linalg::LinalgOp op : dotProducts)
+      packInt8DotProduct(rewriter, op, chunks);
     SmallVector<linalg::LinalgOp> batched;
     getOperation().walk([&](linalg::LinalgOp op) {
       if (isa<linalg::Conv2DNchwFchwOp, linalg::Conv1DNcwFcwOp>(op) && op.hasPureTensorSemantics())
@@ -603,6 +612,8 @@ struct ConfigurePass : impl::KilnConfigureBase<ConfigurePass> {
       convAsContraction(rewriter, op, target);
     SmallVector<linalg::LinalgOp> contractions, nchwConvs;
     getOperation().walk([&](linalg::LinalgOp op) {
+      if (std::optional<LoweringConfig> done = configOf(op); done && done->kind == "dot-i8")
+        return;
       if (std::optional<LoweringConfig> c = chooseConfig(op, target, chunks)) {
         op->setAttr(kConfigAttrName, c->toAttr(&getContext()));
         startAtZero(rewriter, op, *c);

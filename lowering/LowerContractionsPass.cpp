@@ -22,6 +22,7 @@
 #include "lowering/Passes.h"
 #include "lowering/Strategy.h"
 #include "mlir/Dialect/Affine/IR/ValueBoundsOpInterfaceImpl.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Conversion/VectorToSCF/VectorToSCF.h"
 #include "mlir/Dialect/Linalg/Transforms/Hoisting.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
@@ -632,6 +633,79 @@ private:
   }
 };
 
+/// Lowers an 8-bit dot-product contraction on buffers (kiln-configure's
+/// "dot-i8": C[m][b][j] = sum over (k, q) of A[m][4k + q] * Bp[b][k][j][q],
+/// A's bytes unsigned, Bp's signed, C in i32, its destination not read) to
+/// register tiles of kDotI8Rows rows by kDotI8Columns columns: per step of
+/// k, one 64-byte load of Bp per 16 columns, one broadcast of 4 bytes of A
+/// per row, and a vpdpbusd per accumulator (4 products summed into each
+/// 32-bit lane). The sliver loop is outermost: a sliver of Bp (K/4 x 256
+/// bytes) is read from memory once and from L2 for each further row tile.
+void lowerInt8DotProduct(linalg::LinalgOp op) {
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  Value a = op.getDpsInputs()[0], packed = op.getDpsInputs()[1], c = op.getDpsInits()[0];
+  auto packedType = llvm::cast<MemRefType>(packed.getType());
+  int64_t rows = llvm::cast<MemRefType>(a.getType()).getDimSize(0);
+  int64_t steps = packedType.getDimSize(1);
+  constexpr int64_t nr = kDotI8Columns, lanes = 16, vectors = nr / lanes;
+  Type i8 = b.getIntegerType(8), i32 = b.getI32Type();
+  auto bytes = VectorType::get({4 * lanes}, i8), sums = VectorType::get({lanes}, i32);
+  // Bp's slivers as rows of 256 bytes (each k step's 64 columns x 4).
+  Value flat = memref::CollapseShapeOp::create(b, loc, packed, SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}});
+  auto index = [&](int64_t v) -> Value { return arith::ConstantIndexOp::create(b, loc, v); };
+  Value zero = index(0), one = index(1);
+  Value slivers = memref::DimOp::create(b, loc, packed, 0);
+  StringAttr intrinsic = b.getStringAttr("llvm.x86.avx512.vpdpbusd.512");
+  Value zeros = arith::ConstantOp::create(b, loc, sums, b.getZeroAttr(sums));
+  int64_t full = rows / kDotI8Rows * kDotI8Rows;
+  Value stepCount = index(steps), fullRows = index(full), rowStep = index(kDotI8Rows);
+  auto sliverLoop = scf::ForOp::create(b, loc, zero, slivers, one);
+  b.setInsertionPointToStart(sliverLoop.getBody());
+  Value sliver = sliverLoop.getInductionVar();
+  // One register tile of `tileRows` rows from row `first`.
+  auto tile = [&](OpBuilder &tb, Value first, int64_t tileRows) {
+    SmallVector<Value> init(tileRows * vectors, zeros);
+    auto kLoop = scf::ForOp::create(
+        tb, loc, zero, stepCount, one, init,
+        [&](OpBuilder &kb, Location l, Value k, ValueRange acc) {
+          SmallVector<Value> bv;
+          for (int64_t v = 0; v < vectors; ++v)
+            bv.push_back(vector::LoadOp::create(
+                kb, l, bytes, flat,
+                ValueRange{sliver, k, arith::ConstantIndexOp::create(kb, l, v * 4 * lanes)}));
+          Value col = arith::MulIOp::create(kb, l, k, arith::ConstantIndexOp::create(kb, l, 4));
+          SmallVector<Value> next;
+          for (int64_t r = 0; r < tileRows; ++r) {
+            Value row = arith::AddIOp::create(kb, l, first, arith::ConstantIndexOp::create(kb, l, r));
+            Value four = vector::LoadOp::create(kb, l, VectorType::get({4}, i8), a, ValueRange{row, col});
+            Value word = vector::ExtractOp::create(
+                kb, l, vector::BitCastOp::create(kb, l, VectorType::get({1}, i32), four), ArrayRef<int64_t>{0});
+            Value broadcast = vector::BitCastOp::create(kb, l, bytes, vector::BroadcastOp::create(kb, l, sums, word));
+            for (int64_t v = 0; v < vectors; ++v)
+              next.push_back(LLVM::CallIntrinsicOp::create(kb, l, sums, intrinsic,
+                                                           ValueRange{acc[r * vectors + v], broadcast, bv[v]})
+                                 .getResult(0));
+          }
+          scf::YieldOp::create(kb, l, next);
+        });
+    for (int64_t r = 0; r < tileRows; ++r) {
+      Value row = arith::AddIOp::create(tb, loc, first, arith::ConstantIndexOp::create(tb, loc, r));
+      for (int64_t v = 0; v < vectors; ++v)
+        vector::StoreOp::create(tb, loc, kLoop.getResult(r * vectors + v), c,
+                                ValueRange{row, sliver, arith::ConstantIndexOp::create(tb, loc, v * lanes)});
+    }
+  };
+  if (full > 0) {
+    auto rowLoop = scf::ForOp::create(b, loc, zero, fullRows, rowStep);
+    OpBuilder rb = OpBuilder::atBlockBegin(rowLoop.getBody());
+    tile(rb, rowLoop.getInductionVar(), kDotI8Rows);
+  }
+  if (rows > full)
+    tile(b, fullRows, rows - full);
+  op->erase();
+}
+
 struct LowerContractionsPass : impl::KilnLowerContractionsBase<LowerContractionsPass> {
   using KilnLowerContractionsBase::KilnLowerContractionsBase;
 
@@ -652,6 +726,14 @@ struct LowerContractionsPass : impl::KilnLowerContractionsBase<LowerContractions
   }
 
   void runOnOperation() override {
+    SmallVector<linalg::LinalgOp> dotProducts;
+    getOperation().walk([&](linalg::LinalgOp op) {
+      if (std::optional<LoweringConfig> c = configOf(op))
+        if (c->kind == "dot-i8" && op.hasPureBufferSemantics())
+          dotProducts.push_back(op);
+    });
+    for (linalg::LinalgOp op : dotProducts)
+      lowerInt8DotProduct(op);
     SmallVector<std::pair<linalg::LinalgOp, LoweringConfig>> todo;
     getOperation().walk([&](linalg::LinalgOp op) {
       if (std::optional<LoweringConfig> c = configOf(op))

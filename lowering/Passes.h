@@ -39,6 +39,8 @@ struct PipelineOptions {
   /// The target's vector registers (0: this host's), for kiln-configure.
   int64_t vectorBits = 0;
   int64_t vectorRegisters = 0;
+  /// 8-bit dot products: 1 or 0 (-1: the host's).
+  int64_t int8DotProducts = -1;
 };
 
 /// Adds the passes from the Kiln dialect up to and including `last`.

@@ -96,7 +96,9 @@ def KilnConfigure : Pass<"kiln-configure", "mlir::func::FuncOp"> {
     Option<"vectorRegisters", "vector-registers", "int64_t", /*default=*/"0",
            "Number of vector registers (0: this host's)">,
     Option<"chunks", "chunks", "int64_t", /*default=*/"64",
-           "Upper bound on the number of parallel tasks of one op">
+           "Upper bound on the number of parallel tasks of one op">,
+    Option<"int8DotProducts", "int8-dot-products", "int64_t", /*default=*/"-1",
+           "Whether the target has 8-bit dot products (AVX-512 VNNI): 1 or 0 (-1: this host's)">
   ];
 }
 
@@ -130,11 +132,14 @@ def KilnLowerContractions : Pass<"kiln-lower-contractions", "mlir::func::FuncOp"
     by the cache tiles, then by the register tile (k innermost), peels the
     remainders so every tile has static sizes, vectorizes each tile, hoists
     the accumulators out of the k loop and lowers `vector.contract` to
-    `vector.fma` on broadcast rows of A and full vectors of B.
+    `vector.fma` on broadcast rows of A and full vectors of B. An 8-bit
+    dot-product contraction ("dot-i8", over B packed by kiln-configure)
+    becomes loops of AVX-512 VNNI dot products (`vpdpbusd`) on register
+    tiles of 6 rows by 64 columns.
   }];
   let dependentDialects = ["mlir::vector::VectorDialect", "mlir::scf::SCFDialect",
                            "mlir::memref::MemRefDialect", "mlir::affine::AffineDialect",
-                           "mlir::arith::ArithDialect"];
+                           "mlir::arith::ArithDialect", "mlir::LLVM::LLVMDialect"];
 }
 
 def KilnVectorizeElementwise : Pass<"kiln-vectorize-elementwise", "mlir::func::FuncOp"> {

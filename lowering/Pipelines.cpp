@@ -26,7 +26,8 @@ static std::string phasePipeline(Phase phase, const PipelineOptions &o) {
   case Phase::Configured:
     return "func.func(kiln-configure{vector-bits=" + std::to_string(o.vectorBits) +
            " vector-registers=" + std::to_string(o.vectorRegisters) +
-           " chunks=" + std::to_string(o.parallelChunks) + "}),kiln-fold-constant-layouts";
+           " chunks=" + std::to_string(o.parallelChunks) +
+           " int8-dot-products=" + std::to_string(o.int8DotProducts) + "}),kiln-fold-constant-layouts";
   case Phase::Tiled:
     return "func.func(kiln-tile-parallel{chunks=" + std::to_string(o.parallelChunks) +
            "}),canonicalize,cse";

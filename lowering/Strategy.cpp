@@ -28,6 +28,7 @@ TargetInfo TargetInfo::fromFeatures(llvm::ArrayRef<std::string> enabled) {
     t.vectorBits = 128;
     t.vectorRegisters = 16;
   }
+  t.int8DotProducts = has("avx512f") && has("avx512bw") && has("avx512vnni");
   return t;
 }
 
@@ -657,6 +658,114 @@ linalg::GenericOp packRhs(RewriterBase &r, linalg::MatmulOp op, const TargetInfo
                                           {AffineMap::get(4, 0, {dm, dk}, ctx),
                                            AffineMap::get(4, 0, {db, dk, dj}, ctx),
                                            AffineMap::get(4, 0, {dm, db, dj}, ctx)});
+  Value y = tensor::CollapseShapeOp::create(r, loc, generic.getResult(0), split);
+  if (width != n)
+    y = tensor::ExtractSliceOp::create(
+        r, loc, y, SmallVector<OpFoldResult>{r.getIndexAttr(0), r.getIndexAttr(0)},
+        SmallVector<OpFoldResult>{r.getIndexAttr(m), r.getIndexAttr(n)},
+        SmallVector<OpFoldResult>{r.getIndexAttr(1), r.getIndexAttr(1)});
+  r.replaceOp(op, y);
+  return generic;
+}
+
+bool isInt8DotProduct(linalg::LinalgOp op, const TargetInfo &target) {
+  if (!target.int8DotProducts || target.vectorBits != 512 || !op.hasPureTensorSemantics() ||
+      !isa<linalg::GenericOp>(op) || op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
+      op.getNumLoops() != 3 || op.getNumReductionLoops() != 1)
+    return false;
+  auto a = llvm::dyn_cast<RankedTensorType>(op.getDpsInputs()[0].getType());
+  auto b = llvm::dyn_cast<RankedTensorType>(op.getDpsInputs()[1].getType());
+  auto c = llvm::dyn_cast<RankedTensorType>(op.getDpsInits()[0].getType());
+  if (!a || !b || !c || !a.hasStaticShape() || !b.hasStaticShape() || !c.hasStaticShape() ||
+      !a.getElementType().isInteger(8) || !b.getElementType().isInteger(8) ||
+      !c.getElementType().isInteger(32) || b.getDimSize(0) % 4 != 0)
+    return false;
+  MLIRContext *ctx = op.getContext();
+  AffineExpr dm, dn, dk;
+  bindDims(ctx, dm, dn, dk);
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  if (maps[0] != AffineMap::get(3, 0, {dm, dk}, ctx) || maps[1] != AffineMap::get(3, 0, {dk, dn}, ctx) ||
+      maps[2] != AffineMap::get(3, 0, {dm, dn}, ctx) ||
+      op.getIteratorTypesArray()[2] != utils::IteratorType::reduction)
+    return false;
+  // The body: acc + extui(a) * extsi(b).
+  Block &body = op->getRegion(0).front();
+  auto yield = cast<linalg::YieldOp>(body.getTerminator());
+  auto add = yield.getValues()[0].getDefiningOp<arith::AddIOp>();
+  if (!add || body.getOperations().size() != 5)
+    return false;
+  Value acc = body.getArgument(2);
+  Value prod = add.getLhs() == acc ? add.getRhs() : add.getLhs();
+  auto mul = prod.getDefiningOp<arith::MulIOp>();
+  if (!mul || (add.getLhs() != acc && add.getRhs() != acc))
+    return false;
+  auto x = mul.getLhs().getDefiningOp<arith::ExtUIOp>();
+  auto y = mul.getRhs().getDefiningOp<arith::ExtSIOp>();
+  if (!x || !y || x.getIn() != body.getArgument(0) || y.getIn() != body.getArgument(1))
+    return false;
+  ElementsAttr value;
+  if (!matchPattern(op.getDpsInputs()[1], m_Constant(&value)))
+    return false;
+  auto dense = llvm::dyn_cast<DenseElementsAttr>(value);
+  return (dense && dense.isSplat()) || constantBytes(value).has_value();
+}
+
+linalg::GenericOp packInt8DotProduct(RewriterBase &r, linalg::LinalgOp op, int64_t maxTasks) {
+  Location loc = op.getLoc();
+  MLIRContext *ctx = r.getContext();
+  Value a = op.getDpsInputs()[0];
+  ElementsAttr value;
+  matchPattern(op.getDpsInputs()[1], m_Constant(&value));
+  std::optional<ArrayRef<char>> raw = constantBytes(value);
+  char splat = raw ? 0 : static_cast<char>(llvm::cast<DenseElementsAttr>(value).getSplatValue<APInt>().getZExtValue());
+  auto bt = llvm::cast<RankedTensorType>(op.getDpsInputs()[1].getType());
+  int64_t k = bt.getDimSize(0), n = bt.getDimSize(1);
+  int64_t m = llvm::cast<RankedTensorType>(a.getType()).getDimSize(0);
+  constexpr int64_t nr = kDotI8Columns;
+  int64_t blocks = (n + nr - 1) / nr, width = blocks * nr;
+  Type i8 = r.getIntegerType(8), i32 = r.getI32Type();
+  auto packedType = RankedTensorType::get({blocks, k / 4, nr, 4}, i8);
+  ConstantBuffer data(static_cast<size_t>(blocks * k * nr));
+  char *to = data.data();
+  std::memset(to, 0, data.size());
+  for (int64_t kk = 0; kk < k; ++kk)
+    for (int64_t j = 0; j < n; ++j)
+      to[(((j / nr) * (k / 4) + kk / 4) * nr + j % nr) * 4 + kk % 4] = raw ? (*raw)[kk * n + j] : splat;
+  r.setInsertionPoint(op);
+  Value packed = arith::ConstantOp::create(r, loc, cast<TypedAttr>(constantAttr(packedType, std::move(data))));
+  // The kernel starts its sums at zero and writes every element (see
+  // kZeroInitAttrName): the destination needs no fill.
+  Value c3 = tensor::EmptyOp::create(r, loc, ArrayRef<int64_t>{m, blocks, nr}, i32);
+  AffineExpr dm, db, dj, dk, dq;
+  bindDims(ctx, dm, db, dj, dk, dq);
+  SmallVector<AffineMap> maps{AffineMap::get(5, 0, {dm, dk * 4 + dq}, ctx),
+                              AffineMap::get(5, 0, {db, dk, dj, dq}, ctx),
+                              AffineMap::get(5, 0, {dm, db, dj}, ctx)};
+  SmallVector<utils::IteratorType> iters(3, utils::IteratorType::parallel);
+  iters.append(2, utils::IteratorType::reduction);
+  auto generic = linalg::GenericOp::create(
+      r, loc, TypeRange{c3.getType()}, ValueRange{a, packed}, ValueRange{c3}, maps, iters,
+      [&](OpBuilder &nb, Location l, ValueRange x) {
+        Value p = arith::MulIOp::create(nb, l, arith::ExtUIOp::create(nb, l, i32, x[0]),
+                                        arith::ExtSIOp::create(nb, l, i32, x[1]));
+        linalg::YieldOp::create(nb, l, ValueRange{arith::AddIOp::create(nb, l, x[2], p)});
+      });
+  // Four dot-product lanes per multiply-add of an f32 FMA: tasks by a
+  // quarter of the f32 cost.
+  LoweringConfig c;
+  c.kind = "dot-i8";
+  c.threads.assign(5, 0);
+  c.cache.assign(5, 0);
+  c.registers = {kDotI8Rows, 1, nr, 1, 4};
+  c.vectorDim = 2;
+  c.lanes = 16;
+  int64_t tasks = std::clamp<int64_t>(mulAddFlops({m, width, k}) / (4 * kFlopsPerTask), 1,
+                                      std::max<int64_t>(maxTasks, 1));
+  if (tasks > 1 && blocks > 1)
+    c.threads[1] = threadTile(blocks, 1, tasks);
+  generic->setAttr(kConfigAttrName, c.toAttr(ctx));
+  generic->setAttr(kZeroInitAttrName, UnitAttr::get(ctx));
+  SmallVector<ReassociationIndices> split{{0}, {1, 2}};
   Value y = tensor::CollapseShapeOp::create(r, loc, generic.getResult(0), split);
   if (width != n)
     y = tensor::ExtractSliceOp::create(

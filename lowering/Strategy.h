@@ -29,6 +29,9 @@ struct TargetInfo {
   /// Number of such registers (16 with AVX2, 32 with AVX-512).
   int64_t vectorRegisters = 16;
 
+  /// 8-bit dot products into 32-bit sums (AVX-512 VNNI's vpdpbusd).
+  bool int8DotProducts = false;
+
   /// The CPU this process runs on.
   static TargetInfo host();
   /// A target described by LLVM feature names ("+avx512f", ...).
@@ -115,6 +118,24 @@ bool isDirectConv(mlir::linalg::LinalgOp op);
 /// transposed back into NCHW.
 mlir::linalg::GenericOp convAsContraction(mlir::RewriterBase &r, mlir::linalg::LinalgOp conv,
                                           const TargetInfo &target);
+
+/// Register tile of an 8-bit dot-product contraction ("dot-i8"): rows of A
+/// by columns of packed B (four 16-lane i32 accumulators per row).
+constexpr int64_t kDotI8Rows = 6, kDotI8Columns = 64;
+
+/// Whether `op` is a 2-D product of 8-bit integers summed in i32, A's
+/// elements zero-extended and B's sign-extended (kiln.MatMulInteger of a
+/// u8 A and an i8 B), with a constant B whose rows come in groups of 4:
+/// what the target's 8-bit dot products compute.
+bool isInt8DotProduct(mlir::linalg::LinalgOp op, const TargetInfo &target);
+
+/// Rewrites such a product over B packed at compile time as
+/// Bp[n / 64][k / 4][n % 64][k % 4] (each dot-product step reads 64 bytes:
+/// 4 consecutive k of 16 columns per 32-bit lane, four times), C viewed as
+/// [M][N / 64][64] (N padded to whole slivers, sliced back), with the
+/// "dot-i8" configuration (threads split the slivers). Returns the new op.
+mlir::linalg::GenericOp packInt8DotProduct(mlir::RewriterBase &r, mlir::linalg::LinalgOp op,
+                                           int64_t maxTasks);
 
 /// The configuration attached to `op`, if any.
 std::optional<LoweringConfig> configOf(mlir::Operation *op);

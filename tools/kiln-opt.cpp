@@ -3,6 +3,8 @@
 // mlir-opt with Kiln's dialect, passes and pipelines. An input file ending
 // in .onnx (or given after --import-onnx) is imported first, so lit tests
 // can check the importer and run any pipeline stage on a model.
+// --import-int8-dot-products imports it as for a target with 8-bit dot
+// products (AVX-512 VNNI): integer matmuls stay in integers.
 //
 //===----------------------------------------------------------------------===//
 #include "frontend/Importer.h"
@@ -24,7 +26,7 @@ bool endsWith(const std::string &s, const std::string &suffix) {
 }
 
 /// Imports `path` and writes the module as MLIR text to a temporary file.
-std::string importToTempFile(const std::string &path) {
+std::string importToTempFile(const std::string &path, bool int8DotProducts) {
   std::ifstream in(path, std::ios::binary);
   if (!in)
     throw kiln::Error("model '" + path + "': cannot open the file");
@@ -36,6 +38,7 @@ std::string importToTempFile(const std::string &path) {
   mlir::MLIRContext ctx;
   kiln::ImportOptions options;
   options.modelPath = path;
+  options.integerDotProducts = int8DotProducts;
   auto module = kiln::importModel(model, ctx, options);
   char name[] = "/tmp/kiln-opt-XXXXXX.mlir";
   int fd = mkstemps(name, 5);
@@ -58,6 +61,13 @@ int main(int argc, char **argv) {
   kiln::registerPipelineDialects(registry);
 
   std::vector<char *> args(argv, argv + argc);
+  bool int8DotProducts = false;
+  for (size_t i = 1; i < args.size(); ++i)
+    if (std::string(args[i]) == "--import-int8-dot-products") {
+      int8DotProducts = true;
+      args.erase(args.begin() + i);
+      break;
+    }
   std::string temp;
   for (size_t i = 1; i < args.size(); ++i) {
     std::string a = args[i];
@@ -72,7 +82,7 @@ int main(int argc, char **argv) {
       }
     }
     try {
-      temp = importToTempFile(args[i]);
+      temp = importToTempFile(args[i], int8DotProducts);
     } catch (const kiln::Error &e) {
       std::cerr << "kiln-opt: error: " << e.what() << "\n";
       return 1;
@@ -85,7 +95,8 @@ int main(int argc, char **argv) {
       argCount, args.data(),
       "Kiln optimizer: Kiln's ONNX dialect, upstream dialects, and all kiln-* passes and "
       "pipelines (kiln-to-linalg, kiln-tile, kiln-bufferize, kiln-to-loops, kiln-to-llvm, "
-      "kiln-cpu). An .onnx input is imported first.\n",
+      "kiln-cpu). An .onnx input is imported first; --import-int8-dot-products imports it as "
+      "for a target with 8-bit dot products (AVX-512 VNNI).\n",
       registry);
   if (!temp.empty())
     std::remove(temp.c_str());

@@ -251,6 +251,49 @@ struct MatMulLowering : OpConversionPattern<MatMulOp> {
   }
 };
 
+/// MatMulInteger (zero points of 0): a linalg.generic over (m, n, k) whose
+/// body widens each 8-bit operand by its Kiln type's signedness and sums
+/// the products in i32; A's leading dims are folded into its rows.
+struct MatMulIntegerLowering : OpConversionPattern<MatMulIntegerOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(MatMulIntegerOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &r) const override {
+    Location loc = op.getLoc();
+    auto at = llvm::dyn_cast<RankedTensorType>(op.getA().getType());
+    auto bt = llvm::dyn_cast<RankedTensorType>(op.getB().getType());
+    if (!at || !bt || !at.hasStaticShape() || !bt.hasStaticShape())
+      return r.notifyMatchFailure(op, "needs static shapes");
+    int64_t k = at.getShape().back(), n = bt.getDimSize(1), rows = at.getNumElements() / std::max<int64_t>(k, 1);
+    bool aUnsigned = at.getElementType().isUnsignedInteger();
+    bool bUnsigned = bt.getElementType().isUnsignedInteger();
+    Type i32 = r.getI32Type();
+    Value a = reshapeTo(r, loc, adaptor.getA(), {rows, k});
+    Value init = zeroFilled(r, loc, {rows, n}, i32, {});
+    MLIRContext *ctx = r.getContext();
+    AffineExpr dm, dn, dk;
+    bindDims(ctx, dm, dn, dk);
+    SmallVector<AffineMap> maps{AffineMap::get(3, 0, {dm, dk}, ctx), AffineMap::get(3, 0, {dk, dn}, ctx),
+                                AffineMap::get(3, 0, {dm, dn}, ctx)};
+    SmallVector<utils::IteratorType> iters{utils::IteratorType::parallel, utils::IteratorType::parallel,
+                                           utils::IteratorType::reduction};
+    auto widen = [&](OpBuilder &nb, Location l, Value v, bool isUnsigned) -> Value {
+      if (isUnsigned)
+        return arith::ExtUIOp::create(nb, l, i32, v);
+      return arith::ExtSIOp::create(nb, l, i32, v);
+    };
+    auto g = linalg::GenericOp::create(
+        r, loc, TypeRange{init.getType()}, ValueRange{a, adaptor.getB()}, ValueRange{init}, maps, iters,
+        [&](OpBuilder &nb, Location l, ValueRange x) {
+          Value p = arith::MulIOp::create(nb, l, widen(nb, l, x[0], aUnsigned), widen(nb, l, x[1], bUnsigned));
+          linalg::YieldOp::create(nb, l, ValueRange{arith::AddIOp::create(nb, l, x[2], p)});
+        });
+    SmallVector<int64_t> outShape(at.getShape());
+    outShape.back() = n;
+    r.replaceOp(op, reshapeTo(r, loc, g.getResult(0), outShape));
+    return success();
+  }
+};
+
 struct GemmLowering : OpConversionPattern<GemmOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(GemmOp op, OpAdaptor adaptor,
@@ -354,7 +397,7 @@ struct EinsumLowering : OpConversionPattern<EinsumOp> {
 } // namespace
 
 void populateMathPatterns(KilnTypeConverter &tc, RewritePatternSet &p) {
-  p.add<MatMulLowering, GemmLowering, EinsumLowering>(tc, p.getContext());
+  p.add<MatMulLowering, MatMulIntegerLowering, GemmLowering, EinsumLowering>(tc, p.getContext());
 }
 
 } // namespace kiln
