@@ -18,6 +18,8 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/Verifier.h"
 #include "llvm/ADT/StringSet.h"
+#include <array>
+#include <map>
 #include <onnx/onnx_pb.h>
 #include <cstdio>
 #include <functional>
@@ -66,6 +68,10 @@ public:
   // --- used by node builders ---
   MLIRContext &ctx;
   const ImportOptions &opts;
+  /// The i8 weight and its column constants of an 8-bit dot-product matmul
+  /// (see dotProductMatMul), by the weight's and zero point's constants:
+  /// made once for the steps of an unrolled recurrence.
+  std::map<std::pair<Operation *, Operation *>, std::array<Value, 3>> dotProductWeights;
   OpBuilder b;
   std::string modelName, baseDir;
   int64_t opset = 0;
@@ -547,7 +553,10 @@ void addTrainingBuilders(BuilderTable &table);
 void addRandomBuilders(BuilderTable &table);
 /// The LSTM node `n` (ONNX's semantics), with `matmulInput` applied to the
 /// left operand of each matmul with its weights (Recurrent.cpp).
-void buildLstm(Importer &im, const onnx::NodeProto &n, std::function<Value(Value)> matmulInput);
+/// An LSTM whose products by W and R (left operand, the weight of direction
+/// `dir` transposed, whether it is R) are computed by `product`.
+void buildLstm(Importer &im, const onnx::NodeProto &n,
+               std::function<Value(Value, Value, int64_t, bool)> product);
 /// ONNX Runtime's com.microsoft ops (Microsoft.cpp).
 void addMicrosoftBuilders(BuilderTable &table);
 /// Every builder, by key ("Op" in ai.onnx, else "domain:Op").

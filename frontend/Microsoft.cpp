@@ -8,6 +8,9 @@
 //
 //===----------------------------------------------------------------------===//
 #include "frontend/ImporterImpl.h"
+#include <cstring>
+#include <map>
+#include <memory>
 #include <cmath>
 
 namespace kiln {
@@ -356,8 +359,11 @@ Value fakeQuantizeDynamic(Importer &im, Value x) {
 /// are int8, stored transposed ([D, input, 4H] and [D, H, 4H]) with a scale
 /// and zero point per direction or per column. As in ONNX Runtime's kernel,
 /// the left operand of each weight matmul (all of X at once, then h at each
-/// step) is quantized dynamically to uint8; the products are then exact up
-/// to float rounding.
+/// step) is quantized dynamically to uint8. Where the target has 8-bit dot
+/// products the product is that integer matmul by the int8 weight (a step
+/// reads a quarter of the bytes of R in f32), scaled back; elsewhere the
+/// quantized operand is mapped back to float and multiplied by the
+/// dequantized weight (exact up to float rounding).
 void buildDynamicQuantizeLSTM(Importer &im, const onnx::NodeProto &n) {
   static const std::initializer_list<const char *> lstmAttributes = {
       "activation_alpha", "activation_beta", "activations", "clip", "direction", "hidden_size",
@@ -365,10 +371,51 @@ void buildDynamicQuantizeLSTM(Importer &im, const onnx::NodeProto &n) {
   onlyAttributes(im, lstmAttributes);
   Value w = im.transpose(dequantizeRows(im, im.input(1), im.input(8), im.input(9)), {0, 2, 1});
   Value r = im.transpose(dequantizeRows(im, im.input(2), im.input(10), im.input(11)), {0, 2, 1});
+  Value weights[2] = {im.input(1), im.input(2)}, scales[2] = {im.input(8), im.input(10)},
+        zeroPoints[2] = {im.input(9), im.input(11)};
+  // Each direction's slab of a weight, cut once for all steps.
+  auto slabs = std::make_shared<std::map<std::pair<Operation *, int64_t>, Value>>();
+  auto product = [&im, weights, scales, zeroPoints, slabs](Value v, Value weightT, int64_t dir,
+                                                           bool recurrent) -> Value {
+    if (!im.opts.integerDotProducts)
+      return im.make("MatMul", {fakeQuantizeDynamic(im, v), weightT});
+    auto ofDir = [&](Value t) -> Value {
+      // A constant's slab is cut here: the importer's folding leaves a
+      // weight's Gather to run time, and the integer kernels need the
+      // weight as a constant.
+      auto type = llvm::dyn_cast<RankedTensorType>(t.getType());
+      auto cst = t.getDefiningOp<ConstantOp>();
+      std::optional<llvm::ArrayRef<char>> raw = cst ? kiln::constantBytes(cst.getValue()) : std::nullopt;
+      if (cst)
+        if (auto known = slabs->find({cst.getOperation(), dir}); known != slabs->end())
+          return known->second;
+      if (raw && type && type.hasStaticShape() && type.getRank() >= 1 && type.getDimSize(0) > dir) {
+        Value &slab = (*slabs)[{cst.getOperation(), dir}];
+        auto slabType = RankedTensorType::get(type.getShape().drop_front(), type.getElementType());
+        size_t bytes = raw->size() / type.getDimSize(0);
+        ConstantBuffer data(bytes);
+        std::memcpy(data.data(), raw->data() + dir * bytes, bytes);
+        // (Right after the weight: it dominates every step that reads it.)
+        OpBuilder::InsertionGuard guard(im.b);
+        im.b.setInsertionPointAfter(cst);
+        slab = ConstantOp::create(im.b, im.loc, slabType, constantAttr(slabType, std::move(data)));
+        return slab;
+      }
+      Value gathered = im.make("Gather", {t, im.i64Scalar(dir)}, {im.intAttr("axis", 0)});
+      // (A small one folds: kept for the later steps too.)
+      if (cst && gathered.getDefiningOp<ConstantOp>())
+        (*slabs)[{cst.getOperation(), dir}] = gathered;
+      return gathered;
+    };
+    std::vector<Value> q = viaOnnx(im, "DynamicQuantizeLinear", {v}, {}, 3);
+    Value zp = present(zeroPoints[recurrent]) ? ofDir(zeroPoints[recurrent]) : im.none();
+    Value acc = viaOnnx(im, "MatMulInteger", {q[0], ofDir(weights[recurrent]), q[2], zp}, {}, 1)[0];
+    return im.make("Mul", {im.castTo(acc, im.b.getF32Type()), im.make("Mul", {q[1], ofDir(scales[recurrent])})});
+  };
   std::vector<Value> outs = viaOnnx(
       im, "LSTM", {im.input(0), w, r, im.input(3), im.input(4), im.input(5), im.input(6), im.input(7)},
-      lstmAttributes, n.output_size(), [](Importer &im, const onnx::NodeProto &lstm) {
-        buildLstm(im, lstm, [&im](Value v) { return fakeQuantizeDynamic(im, v); });
+      lstmAttributes, n.output_size(), [product](Importer &im, const onnx::NodeProto &lstm) {
+        buildLstm(im, lstm, product);
       });
   im.bindResults(outs);
 }

@@ -234,6 +234,57 @@ std::optional<Value> exactFloatWeights(Importer &im, Value w, Value zp, const We
       .getResult();
 }
 
+/// The i8 weight s and the [1, n] i32 constants o and S + K * o of
+/// dotProductMatMul, from 8-bit constants `b` ([k, n]) and `bZp` (one value
+/// or one per column), made right after `b`; nothing when they are not
+/// such constants.
+std::optional<std::array<Value, 3>> dotProductWeights(Importer &im, Value b, Value bZp, int64_t k,
+                                                      int64_t n) {
+  std::optional<std::vector<int32_t>> weights = eightBitValues(b);
+  if (!weights)
+    return std::nullopt;
+  std::vector<int32_t> zeroPoints{0};
+  if (!llvm::isa<NoneType>(bZp.getType())) {
+    std::optional<std::vector<int32_t>> z = eightBitValues(bZp);
+    if (!z || (z->size() != 1 && static_cast<int64_t>(z->size()) != n))
+      return std::nullopt;
+    zeroPoints = std::move(*z);
+  }
+  std::vector<int32_t> centred(*weights);
+  for (int64_t r = 0; r < k; ++r)
+    for (int64_t j = 0; j < n; ++j)
+      centred[r * n + j] -= zeroPoints[zeroPoints.size() == 1 ? 0 : j];
+  std::vector<int32_t> lowest(n, 1 << 30), highest(n, -(1 << 30));
+  for (int64_t r = 0; r < k; ++r)
+    for (int64_t j = 0; j < n; ++j) {
+      lowest[j] = std::min(lowest[j], centred[r * n + j]);
+      highest[j] = std::max(highest[j], centred[r * n + j]);
+    }
+  ConstantBuffer sData(k * n), offsetData(n * sizeof(int32_t)), columnData(n * sizeof(int32_t));
+  int32_t *offsets = offsetData.as<int32_t>(), *columns = columnData.as<int32_t>();
+  for (int64_t j = 0; j < n; ++j) {
+    if (highest[j] - lowest[j] > 255)
+      return std::nullopt;
+    offsets[j] = lowest[j] + 128;
+    columns[j] = static_cast<int32_t>(k) * offsets[j];
+  }
+  int8_t *s = sData.as<int8_t>();
+  for (int64_t r = 0; r < k; ++r)
+    for (int64_t j = 0; j < n; ++j) {
+      s[r * n + j] = static_cast<int8_t>(centred[r * n + j] - offsets[j]);
+      columns[j] += s[r * n + j];
+    }
+  Type s8 = im.b.getIntegerType(8, true);
+  auto sType = RankedTensorType::get({k, n}, s8);
+  auto rowType = RankedTensorType::get({1, n}, im.b.getIntegerType(32));
+  OpBuilder::InsertionGuard guard(im.b);
+  im.b.setInsertionPointAfter(b.getDefiningOp());
+  Value sv = ConstantOp::create(im.b, im.loc, sType, constantAttr(sType, std::move(sData)));
+  Value offsetV = ConstantOp::create(im.b, im.loc, rowType, constantAttr(rowType, std::move(offsetData)));
+  Value columnV = ConstantOp::create(im.b, im.loc, rowType, constantAttr(rowType, std::move(columnData)));
+  return std::array<Value, 3>{sv, offsetV, columnV};
+}
+
 /// The i32 product (a - a_zp) * (b - b_zp) for a target with 8-bit dot
 /// products (ImportOptions::integerDotProducts): a constant 2-D B, K a
 /// multiple of 4, A's zero point one value. Those instructions multiply an
@@ -260,51 +311,20 @@ std::optional<Value> dotProductMatMul(Importer &im, Value a, Value aZp, Value b,
   int64_t k = bt.getDimSize(0), n = bt.getDimSize(1);
   if (k % 4 != 0 || k == 0 || n == 0 || k > (int64_t{1} << 16))
     return std::nullopt;
-  std::optional<std::vector<int32_t>> weights = eightBitValues(b);
-  if (!weights)
-    return std::nullopt;
-  std::vector<int32_t> zeroPoints{0};
-  if (!llvm::isa<NoneType>(bZp.getType())) {
-    std::optional<std::vector<int32_t>> z = eightBitValues(bZp);
-    if (!z || (z->size() != 1 && static_cast<int64_t>(z->size()) != n))
-      return std::nullopt;
-    zeroPoints = std::move(*z);
-  }
   if (!llvm::isa<NoneType>(aZp.getType())) {
     auto zt = llvm::dyn_cast<RankedTensorType>(aZp.getType());
     if (!zt || !zt.hasStaticShape() || zt.getNumElements() != 1)
       return std::nullopt;
   }
-  std::vector<int32_t> centred(*weights);
-  for (int64_t r = 0; r < k; ++r)
-    for (int64_t j = 0; j < n; ++j)
-      centred[r * n + j] -= zeroPoints[zeroPoints.size() == 1 ? 0 : j];
-  std::vector<int32_t> lowest(n, 1 << 30), highest(n, -(1 << 30));
-  for (int64_t r = 0; r < k; ++r)
-    for (int64_t j = 0; j < n; ++j) {
-      lowest[j] = std::min(lowest[j], centred[r * n + j]);
-      highest[j] = std::max(highest[j], centred[r * n + j]);
-    }
-  ConstantBuffer sData(k * n), offsetData(n * sizeof(int32_t)), columnData(n * sizeof(int32_t));
-  int32_t *offsets = offsetData.as<int32_t>(), *columns = columnData.as<int32_t>();
-  for (int64_t j = 0; j < n; ++j) {
-    if (highest[j] - lowest[j] > 255)
+  std::array<Value, 3> &cached = im.dotProductWeights[{b.getDefiningOp(), bZp.getDefiningOp()}];
+  if (!cached[0]) {
+    std::optional<std::array<Value, 3>> made = dotProductWeights(im, b, bZp, k, n);
+    if (!made)
       return std::nullopt;
-    offsets[j] = lowest[j] + 128;
-    columns[j] = static_cast<int32_t>(k) * offsets[j];
+    cached = *made;
   }
-  int8_t *s = sData.as<int8_t>();
-  for (int64_t r = 0; r < k; ++r)
-    for (int64_t j = 0; j < n; ++j) {
-      s[r * n + j] = static_cast<int8_t>(centred[r * n + j] - offsets[j]);
-      columns[j] += s[r * n + j];
-    }
-  Type u8 = im.b.getIntegerType(8, false), s8 = im.b.getIntegerType(8, true);
-  auto sType = RankedTensorType::get({k, n}, s8);
-  auto rowType = RankedTensorType::get({1, n}, im.b.getIntegerType(32));
-  Value sv = ConstantOp::create(im.b, im.loc, sType, constantAttr(sType, std::move(sData)));
-  Value offsetV = ConstantOp::create(im.b, im.loc, rowType, constantAttr(rowType, std::move(offsetData)));
-  Value columnV = ConstantOp::create(im.b, im.loc, rowType, constantAttr(rowType, std::move(columnData)));
+  auto [sv, offsetV, columnV] = cached;
+  Type u8 = im.b.getIntegerType(8, false);
   bool isUnsigned = at.getElementType().isUnsignedInteger();
   Value a32 = im.castTo(a, i32(im));
   Value aU = isUnsigned ? a32 : im.make("Add", {a32, int32(128)});

@@ -28,10 +28,13 @@ struct Recurrence {
   static constexpr int64_t kMaxUnrolled = 32;
   Value x;
   bool linearBeforeReset = false;
-  /// Applied to the left operand of each matmul with W or R (a quantized
-  /// LSTM quantizes X and h as its integer kernel does); identity if null.
-  std::function<Value(Value)> matmulInput;
-  Value lhs(Value v) { return matmulInput ? matmulInput(v) : v; }
+  /// The product of a left operand (X, or h at a step) by W or R of
+  /// direction `dir`, transposed (a quantized LSTM computes it as its
+  /// integer kernel does); a MatMul if null.
+  std::function<Value(Value, Value, int64_t, bool)> product;
+  Value times(Value v, Value weightT, int64_t dir, bool recurrent) {
+    return product ? product(v, weightT, dir, recurrent) : make("MatMul", {v, weightT});
+  }
 
   Value make(StringRef op, ValueRange v, llvm::ArrayRef<NamedAttribute> a = {}) { return im.make(op, v, a); }
   Value transpose(Value v, llvm::ArrayRef<int64_t> perm) { return im.transpose(v, perm); }
@@ -79,7 +82,7 @@ struct Recurrence {
 
   /// One step from input projection `xt` (batch, G*H): updates h (and c).
   void step(Value xt, Value &h, Value &c, int64_t d, Value rT, Value rb, Value pd) {
-    Value hr = make("MatMul", {lhs(h), rT});
+    Value hr = times(h, rT, d, true);
     if (rb)
       hr = make("Add", {hr, rb});
     if (cell == Cell::RNN) {
@@ -172,7 +175,7 @@ struct Recurrence {
       bool reverse = direction == "reverse" || d == 1;
       Value wd = at(w, d), rd = at(r, d);
       // All steps' input projections: (seq, batch, G*H).
-      Value xw = make("MatMul", {lhs(x), transpose(wd, {1, 0})});
+      Value xw = times(x, transpose(wd, {1, 0}), d, false);
       Value rb;
       if (!llvm::isa<NoneType>(b.getType())) {
         Value bd = at(b, d);
@@ -267,9 +270,10 @@ struct Recurrence {
 
 } // namespace
 
-void buildLstm(Importer &im, const onnx::NodeProto &n, std::function<Value(Value)> matmulInput) {
+void buildLstm(Importer &im, const onnx::NodeProto &n,
+               std::function<Value(Value, Value, int64_t, bool)> product) {
   Recurrence r{im, n, Cell::LSTM};
-  r.matmulInput = std::move(matmulInput);
+  r.product = std::move(product);
   r.run();
 }
 

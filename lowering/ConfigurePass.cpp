@@ -583,8 +583,9 @@ struct ConfigurePass : impl::KilnConfigureBase<ConfigurePass> {
       if (isInt8DotProduct(op, target))
         dotProducts.push_back(op);
     });
+    llvm::DenseMap<Value, Value> packedWeights;
     for (linalg::LinalgOp op : dotProducts)
-      packInt8DotProduct(rewriter, op, chunks);
+      packInt8DotProduct(rewriter, op, chunks, packedWeights);
     SmallVector<linalg::LinalgOp> batched;
     getOperation().walk([&](linalg::LinalgOp op) {
       if (isa<linalg::Conv2DNchwFchwOp, linalg::Conv1DNcwFcwOp>(op) && op.hasPureTensorSemantics())

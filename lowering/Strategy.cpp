@@ -710,29 +710,37 @@ bool isInt8DotProduct(linalg::LinalgOp op, const TargetInfo &target) {
   return (dense && dense.isSplat()) || constantBytes(value).has_value();
 }
 
-linalg::GenericOp packInt8DotProduct(RewriterBase &r, linalg::LinalgOp op, int64_t maxTasks) {
+linalg::GenericOp packInt8DotProduct(RewriterBase &r, linalg::LinalgOp op, int64_t maxTasks,
+                                     llvm::DenseMap<Value, Value> &packedWeights) {
   Location loc = op.getLoc();
   MLIRContext *ctx = r.getContext();
   Value a = op.getDpsInputs()[0];
   ElementsAttr value;
   matchPattern(op.getDpsInputs()[1], m_Constant(&value));
-  std::optional<ArrayRef<char>> raw = constantBytes(value);
-  char splat = raw ? 0 : static_cast<char>(llvm::cast<DenseElementsAttr>(value).getSplatValue<APInt>().getZExtValue());
   auto bt = llvm::cast<RankedTensorType>(op.getDpsInputs()[1].getType());
   int64_t k = bt.getDimSize(0), n = bt.getDimSize(1);
   int64_t m = llvm::cast<RankedTensorType>(a.getType()).getDimSize(0);
   constexpr int64_t nr = kDotI8Columns;
   int64_t blocks = (n + nr - 1) / nr, width = blocks * nr;
   Type i8 = r.getIntegerType(8), i32 = r.getI32Type();
-  auto packedType = RankedTensorType::get({blocks, k / 4, nr, 4}, i8);
-  ConstantBuffer data(static_cast<size_t>(blocks * k * nr));
-  char *to = data.data();
-  std::memset(to, 0, data.size());
-  for (int64_t kk = 0; kk < k; ++kk)
-    for (int64_t j = 0; j < n; ++j)
-      to[(((j / nr) * (k / 4) + kk / 4) * nr + j % nr) * 4 + kk % 4] = raw ? (*raw)[kk * n + j] : splat;
+  Value &packed = packedWeights[op.getDpsInputs()[1]];
+  if (!packed) {
+    std::optional<ArrayRef<char>> raw = constantBytes(value);
+    char splat = raw ? 0
+                     : static_cast<char>(
+                           llvm::cast<DenseElementsAttr>(value).getSplatValue<APInt>().getZExtValue());
+    auto packedType = RankedTensorType::get({blocks, k / 4, nr, 4}, i8);
+    ConstantBuffer data(static_cast<size_t>(blocks * k * nr));
+    char *to = data.data();
+    std::memset(to, 0, data.size());
+    for (int64_t kk = 0; kk < k; ++kk)
+      for (int64_t j = 0; j < n; ++j)
+        to[(((j / nr) * (k / 4) + kk / 4) * nr + j % nr) * 4 + kk % 4] = raw ? (*raw)[kk * n + j] : splat;
+    // Right after the weight, so it dominates every op that reads it.
+    r.setInsertionPointAfterValue(op.getDpsInputs()[1]);
+    packed = arith::ConstantOp::create(r, loc, cast<TypedAttr>(constantAttr(packedType, std::move(data))));
+  }
   r.setInsertionPoint(op);
-  Value packed = arith::ConstantOp::create(r, loc, cast<TypedAttr>(constantAttr(packedType, std::move(data))));
   // The kernel starts its sums at zero and writes every element (see
   // kZeroInitAttrName): the destination needs no fill.
   Value c3 = tensor::EmptyOp::create(r, loc, ArrayRef<int64_t>{m, blocks, nr}, i32);

@@ -134,8 +134,11 @@ bool isInt8DotProduct(mlir::linalg::LinalgOp op, const TargetInfo &target);
 /// 4 consecutive k of 16 columns per 32-bit lane, four times), C viewed as
 /// [M][N / 64][64] (N padded to whole slivers, sliced back), with the
 /// "dot-i8" configuration (threads split the slivers). Returns the new op.
+/// `packed` maps each weight already packed to its packed constant (the
+/// steps of an unrolled recurrence share one).
 mlir::linalg::GenericOp packInt8DotProduct(mlir::RewriterBase &r, mlir::linalg::LinalgOp op,
-                                           int64_t maxTasks);
+                                           int64_t maxTasks,
+                                           llvm::DenseMap<mlir::Value, mlir::Value> &packed);
 
 /// The configuration attached to `op`, if any.
 std::optional<LoweringConfig> configOf(mlir::Operation *op);
