@@ -13,7 +13,9 @@ threads (ORT with intra_op_num_threads = T, inter_op_num_threads = 1). The cases
   * single MatMuls with a constant weight: 1024x1024x1024, 3136x576x64, 196x2304x256 and a
     1x4096x4096 GEMV (named MxKxN);
   * a 6-layer transformer encoder, a MobileNetV2-shaped network and a 2-layer LSTM, built by
-    bench/models/make_*.py into a temporary folder.
+    bench/models/make_*.py into a temporary folder, and the encoder quantized dynamically by
+    ONNX Runtime's quantizer (int8 weights: DynamicQuantizeLinear and MatMulInteger), as users
+    of ONNX Runtime quantize transformers.
 
 Inputs are uniform(-1, 1) of each graph input's shape (symbolic dims taken as 1), the same
 tensors for both engines. Latencies are medians after warm-up. The number of runs per case is
@@ -264,6 +266,17 @@ def script_model(tmp, name):
     return path
 
 
+def quantized_model(tmp, name):
+    """`name`'s script model with its MatMuls quantized dynamically by ONNX Runtime's quantizer."""
+    import logging
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    logging.getLogger().setLevel(logging.ERROR)  # (its advice to pre-process the model first)
+    source = script_model(tmp, name)
+    path = os.path.join(tmp, f"{name}_int8.onnx")
+    quantize_dynamic(source, path, weight_type=QuantType.QInt8)
+    return path
+
+
 class Case:
     """A benchmark case: `build(tmp)` returns the model path; `shapes` overrides input shapes;
     `feeds(model)`, when given, makes the inputs instead."""
@@ -300,6 +313,7 @@ def all_cases():
         cases.append(Case(f"{kind} {m}x{k}x{n}", lambda tmp, m=m, k=k, n=n: matmul_model(tmp, m, k, n)))
     for name, label in [("transformer", "transformer encoder"), ("mobilenetv2", "mobilenetv2"), ("lstm", "lstm 2x256")]:
         cases.append(Case(label, lambda tmp, name=name: script_model(tmp, name)))
+    cases.append(Case("transformer encoder int8", lambda tmp: quantized_model(tmp, "transformer")))
     return cases
 
 
