@@ -769,8 +769,11 @@ linalg::GenericOp packInt8DotProduct(RewriterBase &r, linalg::LinalgOp op, int64
   c.lanes = 16;
   int64_t tasks = std::clamp<int64_t>(mulAddFlops({m, width, k}) / (4 * kFlopsPerTask), 1,
                                       std::max<int64_t>(maxTasks, 1));
+  // Twice as many tasks as the cost allows: a few slivers split in halves
+  // would leave a core idle (6 slivers as 3 tasks: 2 threads at 75%); the
+  // team's threads take the finer tasks as they come.
   if (tasks > 1 && blocks > 1)
-    c.threads[1] = threadTile(blocks, 1, tasks);
+    c.threads[1] = threadTile(blocks, 1, 2 * tasks);
   generic->setAttr(kConfigAttrName, c.toAttr(ctx));
   generic->setAttr(kZeroInitAttrName, UnitAttr::get(ctx));
   SmallVector<ReassociationIndices> split{{0}, {1, 2}};
