@@ -599,6 +599,19 @@ ElementsAttr padColumns(ElementsAttr value, int64_t width) {
   return constantAttr(padded, std::move(data));
 }
 
+/// A product computed over column slivers, [m][width / NR][NR], as the
+/// [m, n] matrix it stands for (the columns past n dropped).
+Value fromSlivers(RewriterBase &r, Location loc, Value product, int64_t m, int64_t n) {
+  SmallVector<ReassociationIndices> split{{0}, {1, 2}};
+  Value y = tensor::CollapseShapeOp::create(r, loc, product, split);
+  if (llvm::cast<RankedTensorType>(y.getType()).getDimSize(1) == n)
+    return y;
+  return tensor::ExtractSliceOp::create(
+      r, loc, y, SmallVector<OpFoldResult>{r.getIndexAttr(0), r.getIndexAttr(0)},
+      SmallVector<OpFoldResult>{r.getIndexAttr(m), r.getIndexAttr(n)},
+      SmallVector<OpFoldResult>{r.getIndexAttr(1), r.getIndexAttr(1)});
+}
+
 } // namespace
 
 bool shouldPackRhs(linalg::MatmulOp op, const TargetInfo &target) {
@@ -658,13 +671,7 @@ linalg::GenericOp packRhs(RewriterBase &r, linalg::MatmulOp op, const TargetInfo
                                           {AffineMap::get(4, 0, {dm, dk}, ctx),
                                            AffineMap::get(4, 0, {db, dk, dj}, ctx),
                                            AffineMap::get(4, 0, {dm, db, dj}, ctx)});
-  Value y = tensor::CollapseShapeOp::create(r, loc, generic.getResult(0), split);
-  if (width != n)
-    y = tensor::ExtractSliceOp::create(
-        r, loc, y, SmallVector<OpFoldResult>{r.getIndexAttr(0), r.getIndexAttr(0)},
-        SmallVector<OpFoldResult>{r.getIndexAttr(m), r.getIndexAttr(n)},
-        SmallVector<OpFoldResult>{r.getIndexAttr(1), r.getIndexAttr(1)});
-  r.replaceOp(op, y);
+  r.replaceOp(op, fromSlivers(r, loc, generic.getResult(0), m, n));
   return generic;
 }
 
@@ -776,14 +783,7 @@ linalg::GenericOp packInt8DotProduct(RewriterBase &r, linalg::LinalgOp op, int64
     c.threads[1] = threadTile(blocks, 1, 2 * tasks);
   generic->setAttr(kConfigAttrName, c.toAttr(ctx));
   generic->setAttr(kZeroInitAttrName, UnitAttr::get(ctx));
-  SmallVector<ReassociationIndices> split{{0}, {1, 2}};
-  Value y = tensor::CollapseShapeOp::create(r, loc, generic.getResult(0), split);
-  if (width != n)
-    y = tensor::ExtractSliceOp::create(
-        r, loc, y, SmallVector<OpFoldResult>{r.getIndexAttr(0), r.getIndexAttr(0)},
-        SmallVector<OpFoldResult>{r.getIndexAttr(m), r.getIndexAttr(n)},
-        SmallVector<OpFoldResult>{r.getIndexAttr(1), r.getIndexAttr(1)});
-  r.replaceOp(op, y);
+  r.replaceOp(op, fromSlivers(r, loc, generic.getResult(0), m, n));
   return generic;
 }
 

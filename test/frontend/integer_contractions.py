@@ -64,6 +64,16 @@ def ort_run(path, feeds):
     return ort.InferenceSession(path, providers=['CPUExecutionProvider']).run(None, feeds)[0]
 
 
+def compare_with_ort(name, graph, feeds):
+    """Saves `graph` (opset 13) and compares Kiln's output y with ONNX Runtime's, bit for bit."""
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid('', 13)])
+    model.ir_version = 8
+    path = os.path.join(work, name + '.onnx')
+    onnx.save(model, path)
+    want = ort_run(path, feeds)
+    return run_and_compare(kiln_run, work, name, path, feeds, [want], ['y'], exact=True)
+
+
 def for_target(path, target):
     """`path` compiled for `target` (an LLVM CPU name) into a .kiln file."""
     if target is None:
@@ -100,12 +110,7 @@ def dynamic_quantize_matmul(name, m, k, n):
                           [helper.make_tensor_value_info('x', TensorProto.FLOAT, [m, k])],
                           [helper.make_tensor_value_info('y', TensorProto.INT32, None)],
                           [numpy_helper.from_array(v, k) for k, v in inits.items()])
-    model = helper.make_model(g, opset_imports=[helper.make_opsetid('', 13)])
-    model.ir_version = 8
-    path = os.path.join(work, name + '.onnx')
-    onnx.save(model, path)
-    want = ort_run(path, {'x': x})
-    return run_and_compare(kiln_run, work, name, path, {'x': x}, [want], ['y'], exact=True)
+    return compare_with_ort(name, g, {'x': x})
 
 
 def conv(name, x_shape, w_shape, x_type, w_type, per_channel=False, spread=None, **attrs):
@@ -139,12 +144,7 @@ def qlinear_conv(name, x_shape, w_shape, **attrs):
                           [helper.make_tensor_value_info('x', TensorProto.UINT8, x_shape)],
                           [helper.make_tensor_value_info('y', TensorProto.UINT8, None)],
                           [numpy_helper.from_array(v, k) for k, v in inits.items()])
-    m = helper.make_model(g, opset_imports=[helper.make_opsetid('', 13)])
-    m.ir_version = 8
-    path = os.path.join(work, name + '.onnx')
-    onnx.save(m, path)
-    want = ort_run(path, {'x': x})
-    return run_and_compare(kiln_run, work, name, path, {'x': x}, [want], ['y'], exact=True)
+    return compare_with_ort(name, g, {'x': x})
 
 
 failed = 0
