@@ -45,17 +45,18 @@ def save(name, nodes, inputs, inits, out_type=TensorProto.INT32):
     return path
 
 
-def conv_reference(x, w, strides=(1, 1), pads=(0, 0, 0, 0)):
+def conv_reference(x, w, strides=(1, 1), pads=(0, 0, 0, 0), dilations=(1, 1)):
     """2-D convolution of int64 arrays (NCHW, OIHW), group 1."""
     n, c, h, wd = x.shape
     o, _, kh, kw = w.shape
     xp = np.pad(x, ((0, 0), (0, 0), (pads[0], pads[2]), (pads[1], pads[3])))
-    oh = (xp.shape[2] - kh) // strides[0] + 1
-    ow = (xp.shape[3] - kw) // strides[1] + 1
+    oh = (xp.shape[2] - dilations[0] * (kh - 1) - 1) // strides[0] + 1
+    ow = (xp.shape[3] - dilations[1] * (kw - 1) - 1) // strides[1] + 1
     y = np.zeros((n, o, oh, ow), np.int64)
     for i in range(kh):
         for j in range(kw):
-            window = xp[:, :, i:i + strides[0] * oh:strides[0], j:j + strides[1] * ow:strides[1]]
+            top, left = i * dilations[0], j * dilations[1]
+            window = xp[:, :, top:top + strides[0] * oh:strides[0], left:left + strides[1] * ow:strides[1]]
             y += np.einsum('nchw,oc->nohw', window, w[:, :, i, j])
     return y
 
@@ -127,7 +128,7 @@ def conv(name, x_shape, w_shape, x_type, w_type, per_channel=False, spread=None,
                 {'x': x, 'xzp': xzp}, inits)
     zp = wzp.reshape(-1, 1, 1, 1) if per_channel else wzp
     want = conv_reference(x.astype(np.int64) - xzp, w.astype(np.int64) - zp, attrs.get('strides', (1, 1)),
-                          attrs.get('pads', (0, 0, 0, 0))).astype(np.int32)
+                          attrs.get('pads', (0, 0, 0, 0)), attrs.get('dilations', (1, 1))).astype(np.int32)
     return run_and_compare(kiln_run, work, name, path, {'x': x, 'xzp': xzp}, [want], ['y'], exact=True)
 
 
@@ -167,6 +168,12 @@ failed += conv('conv_u8', (1, 16, 12, 12), (32, 16, 3, 3), np.uint8, np.uint8, p
 failed += conv('conv_s8_per_channel_strided', (2, 8, 15, 15), (24, 8, 3, 3), np.int8, np.int8, per_channel=True,
                strides=[2, 2])
 failed += conv('conv_u8_1x1', (1, 64, 9, 9), (40, 64, 1, 1), np.uint8, np.uint8)
+# Dilated and padded; one input channel (9 taps: a depth that is not a
+# multiple of 4, so not the dot-product form).
+failed += conv('conv_u8_dilated', (1, 8, 13, 11), (16, 8, 3, 3), np.uint8, np.int8, pads=[2, 1, 2, 1],
+               dilations=[2, 2])
+failed += conv('conv_one_channel', (2, 1, 10, 10), (24, 1, 3, 3), np.uint8, np.uint8, pads=[1, 1, 1, 1],
+               strides=[2, 2])
 failed += conv('conv_past_f32', (1, 128, 6, 6), (8, 128, 3, 3), np.uint8, np.int8, spread=127, pads=[1, 1, 1, 1])
 failed += qlinear_conv('qlinear_conv', (1, 16, 10, 10), (32, 16, 3, 3), pads=[1, 1, 1, 1])
 print(f'{failed} failed')
